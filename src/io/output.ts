@@ -1,0 +1,61 @@
+import { Chalk, type ChalkInstance } from 'chalk';
+import type { Io } from './io.js';
+import type { Redactor } from './redact.js';
+
+export type Verbosity = 'quiet' | 'normal' | 'verbose' | 'debug';
+
+/** Writes data to stdout and messages to stderr; every message goes through the redactor. */
+export class Output {
+  readonly theme: ChalkInstance;
+  constructor(
+    readonly io: Io,
+    private readonly redactor: Redactor,
+    readonly verbosity: Verbosity = 'normal',
+    readonly jsonMode = false,
+  ) {
+    this.theme = new Chalk({ level: io.color ? 1 : 0 });
+  }
+
+  /** A line of data on stdout (not used in --json mode, where json() prints the one document). */
+  data(line: string): void {
+    this.io.stdout.write(`${this.redactor.redact(line)}\n`);
+  }
+
+  json(value: unknown): void {
+    this.io.stdout.write(`${this.redactor.redact(JSON.stringify(value, null, 2))}\n`);
+  }
+
+  info(message: string): void {
+    if (this.verbosity === 'quiet') return;
+    this.io.stderr.write(`${this.redactor.redact(message)}\n`);
+  }
+
+  success(message: string): void {
+    this.info(`${this.theme.green('✓')} ${message}`);
+  }
+
+  warn(message: string): void {
+    this.io.stderr.write(`${this.theme.yellow('warning:')} ${this.redactor.redact(message)}\n`);
+  }
+
+  error(message: string): void {
+    this.io.stderr.write(`${this.theme.red('error:')} ${this.redactor.redact(message)}\n`);
+  }
+
+  hint(message: string): void {
+    this.io.stderr.write(`${this.theme.dim('hint:')} ${this.redactor.redact(message)}\n`);
+  }
+
+  verbose(message: string): void {
+    if (this.verbosity === 'verbose' || this.verbosity === 'debug') this.info(this.theme.dim(message));
+  }
+
+  debug(message: string): void {
+    if (this.verbosity === 'debug')
+      this.io.stderr.write(`${this.theme.dim(`debug: ${this.redactor.redact(message)}`)}\n`);
+  }
+
+  get isDebug(): boolean {
+    return this.verbosity === 'debug';
+  }
+}

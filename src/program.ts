@@ -1,0 +1,104 @@
+import { Command, Option } from 'commander';
+import { COMMANDS } from './commands/index.js';
+import { type AppContext, createContext, type GlobalOptions, type System } from './context.js';
+import { EXIT_CODE_HELP } from './errors.js';
+import { Redactor } from './io/redact.js';
+
+/** Shared by main() and every command: the context appears once global flags are parsed. */
+export class RunState {
+  private context: AppContext | undefined;
+  exitCode = 0;
+  readonly redactor = new Redactor();
+
+  constructor(
+    readonly system: System,
+    readonly version: string,
+  ) {}
+
+  init(globals: GlobalOptions): AppContext {
+    this.context = createContext(this.system, globals, this.version, this.redactor);
+    return this.context;
+  }
+
+  get ctx(): AppContext | undefined {
+    return this.context;
+  }
+
+  /** Wraps a command body: it receives the context and returns its exit code. */
+  action<A extends unknown[]>(fn: (ctx: AppContext, ...args: A) => Promise<number | undefined>) {
+    return async (...args: A): Promise<void> => {
+      if (!this.context) throw new Error('context not initialised before action');
+      this.exitCode = (await fn(this.context, ...args)) ?? 0;
+    };
+  }
+}
+
+const EXAMPLES = `
+Examples:
+  $ apple-import login --server https://ow.example.com --email me@example.com
+  $ apple-import validate export.zip
+  $ apple-import users --search dana
+  $ apple-import upload export.zip --user 3f1c2b9e-5a41-4c7d-9e2b-71d0a8c4e6f1
+  $ APPLE_IMPORT_API_KEY=sk-… apple-import upload export.zip --user $ID --json
+
+Environment:
+  APPLE_IMPORT_SERVER, APPLE_IMPORT_PROFILE, APPLE_IMPORT_API_KEY, APPLE_IMPORT_TOKEN,
+  APPLE_IMPORT_USER, APPLE_IMPORT_CONFIG_DIR, NO_COLOR, FORCE_COLOR, CI
+
+${EXIT_CODE_HELP}
+`;
+
+/** A fresh commander tree per run, writing only to the injected streams. */
+export function buildProgram(state: RunState): Command {
+  const { system } = state;
+  const program = new Command('apple-import');
+  // Must be set before subcommands are added: they copy inherited settings at creation.
+  program
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => system.stdout.write(s),
+      writeErr: (s) => system.stderr.write(s),
+      outputError: (s, write) => write(s),
+    })
+    .showHelpAfterError("hint: run 'apple-import --help' for usage")
+    .showSuggestionAfterError(true);
+
+  program
+    .description('Get Apple Health exports into an Open Wearables backend.')
+    .version(state.version, '-V, --version', 'print the version')
+    .helpOption('-h, --help', 'show help')
+    .option('--server <url>', 'backend base URL (env APPLE_IMPORT_SERVER)')
+    .option('--profile <name>', 'config profile (env APPLE_IMPORT_PROFILE)')
+    .option('--api-key <key>', 'API key, sent as X-Open-Wearables-API-Key (env APPLE_IMPORT_API_KEY)')
+    .option('--token <jwt>', 'access token to use instead of the stored login (env APPLE_IMPORT_TOKEN)')
+    .option('--json', 'print one JSON document on stdout', false)
+    .option('-q, --quiet', 'print only results and errors', false)
+    .option('-v, --verbose', 'print more detail', false)
+    .option('--debug', 'print debugging detail (secrets are redacted)', false)
+    .option('--no-color', 'disable colors (also NO_COLOR)')
+    .option('--no-progress', 'disable spinners and progress bars')
+    .option('--insecure', 'allow plain http:// to a non-loopback server without a warning', false)
+    .addHelpText('after', EXAMPLES)
+    .hook('preAction', (thisCommand, actionCommand) => {
+      const g = actionCommand.optsWithGlobals() as GlobalOptions;
+      state.init({
+        server: g.server,
+        profile: g.profile,
+        apiKey: g.apiKey,
+        token: g.token,
+        json: Boolean(g.json),
+        quiet: Boolean(g.quiet),
+        verbose: Boolean(g.verbose),
+        debug: Boolean(g.debug),
+        color: g.color !== false,
+        progress: g.progress !== false,
+        insecure: Boolean(g.insecure),
+      });
+      void thisCommand;
+    });
+
+  for (const register of COMMANDS) register(program, state);
+  return program;
+}
+
+export { Option };
