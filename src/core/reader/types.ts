@@ -9,7 +9,7 @@ export interface ExportElement {
   /** Attribute values with entities and character references decoded; in document order. */
   attrs: Record<string, string>;
   children: ExportElement[];
-  /** 1-based line and column of the element's '<' in the source bytes (columns count UTF-16 code units? no: bytes). */
+  /** 1-based line and column of the element's '<'; column counts bytes from the line start. */
   line: number;
   column: number;
 }
