@@ -1,0 +1,240 @@
+import { createReadStream } from 'node:fs';
+import { open as openFile, readdir, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { AppError } from '../errors.js';
+import { ZipArchive } from './zip-archive.js';
+
+export type ExportSourceKind = 'xml' | 'zip' | 'dir';
+
+export interface OpenRangeOptions {
+  signal?: AbortSignal;
+  /** First byte (of the uncompressed XML) to yield. */
+  start?: number;
+  /** Byte offset to stop before (exclusive). */
+  end?: number;
+}
+
+/** The main export XML, wherever it lives; open() may be called again for another pass. */
+export interface ExportSource {
+  kind: ExportSourceKind;
+  /** What to show the user: the path, plus the entry for a zip. */
+  displayName: string;
+  /** Path of the XML inside a zip, or inside the folder. */
+  entryName?: string;
+  /** Uncompressed bytes of the XML (a zip entry's declared size). */
+  size: number;
+  open(opts?: OpenRangeOptions): AsyncIterable<Buffer>;
+}
+
+const SNIFF_BYTES = 1024;
+const CHUNK = 1 << 20;
+const NOT_AN_EXPORT_HINT =
+  'Pass export.zip from "Export All Health Data", the export.xml inside it, or the unzipped folder.';
+
+/** Resolves a path to the main Apple Health XML: a plain file, a zip (found by content) or a folder. */
+export async function openExport(path: string): Promise<ExportSource> {
+  const st = await stat(path).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT' || err.code === 'ENOTDIR')
+      throw new AppError('INPUT_NOT_FOUND', `${path}: no such file or folder`, {
+        hint: NOT_AN_EXPORT_HINT,
+        cause: err,
+      });
+    throw new AppError('INPUT_UNREADABLE', `${path}: cannot read (${err.code ?? err.message})`, {
+      cause: err,
+    });
+  });
+  if (st.isDirectory()) return openFolder(path);
+  if (!st.isFile())
+    throw new AppError('INPUT_INVALID', `${path}: not a regular file`, { hint: NOT_AN_EXPORT_HINT });
+
+  const head = await readHead(path);
+  if (head.length === 0)
+    throw new AppError('INPUT_INVALID', `${path}: the file is empty`, {
+      hint: 'The export may have failed on the phone; export again from the Health app.',
+    });
+  if (isZipMagic(head)) return openZip(path);
+  if (looksLikeHealthXml(head)) return plainFile(path, 'xml', st.size, path);
+  throw new AppError('INPUT_INVALID', `${path}: not an Apple Health export (${describeContent(head)})`, {
+    hint: NOT_AN_EXPORT_HINT,
+  });
+}
+
+/** True when the first kilobyte is the start of a HealthData document (after an optional UTF-8 BOM). */
+export function looksLikeHealthXml(head: Buffer): boolean {
+  const text = head.subarray(0, SNIFF_BYTES).toString('utf8');
+  return text.includes('<HealthData') || text.includes('<!DOCTYPE HealthData');
+}
+
+function isZipMagic(head: Buffer): boolean {
+  // Local file header, or the end-of-central-directory of an empty archive.
+  return head.length >= 4 && head[0] === 0x50 && head[1] === 0x4b && (head[2] === 3 || head[2] === 5);
+}
+
+function describeContent(head: Buffer): string {
+  if (head.subarray(0, 4).toString('latin1') === '%PDF') return 'it is a PDF document';
+  if (head[0] === 0x1f && head[1] === 0x8b) return 'it is a gzip file; Apple exports are zip archives';
+  const text = head.toString('utf8').replace(/^\uFEFF/, '');
+  if (/^\s*</.test(text)) return 'an XML or HTML document without a <HealthData> root';
+  return 'unrecognised content';
+}
+
+async function readHead(path: string): Promise<Buffer> {
+  const fh = await openFile(path, 'r');
+  try {
+    const buf = Buffer.alloc(SNIFF_BYTES);
+    const { bytesRead } = await fh.read(buf, 0, SNIFF_BYTES, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
+
+function plainFile(
+  path: string,
+  kind: ExportSourceKind,
+  size: number,
+  displayName: string,
+  entryName?: string,
+) {
+  const source: ExportSource = {
+    kind,
+    displayName,
+    size,
+    open: (opts = {}) => readFileRange(path, opts),
+  };
+  if (entryName !== undefined) source.entryName = entryName;
+  return source;
+}
+
+async function* readFileRange(path: string, opts: OpenRangeOptions): AsyncGenerator<Buffer> {
+  const start = opts.start ?? 0;
+  if (opts.end !== undefined && opts.end <= start) return;
+  const stream = createReadStream(path, {
+    start,
+    // fs ranges are inclusive.
+    ...(opts.end !== undefined ? { end: opts.end - 1 } : {}),
+    highWaterMark: CHUNK,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  });
+  for await (const chunk of stream) yield chunk as Buffer;
+}
+
+/** Zip entries that may be the main export: `.xml`, not macOS resource forks, not the CDA rendering. */
+export function isCandidateXmlEntry(fileName: string): boolean {
+  const lower = fileName.toLowerCase();
+  if (!lower.endsWith('.xml')) return false;
+  if (lower.startsWith('__macosx/') || lower.includes('/__macosx/')) return false;
+  const base = lower.slice(lower.lastIndexOf('/') + 1);
+  return base !== 'export_cda.xml' && !base.startsWith('._');
+}
+
+async function openZip(path: string): Promise<ExportSource> {
+  let archive: ZipArchive;
+  try {
+    archive = await ZipArchive.open(path);
+  } catch (err) {
+    throw new AppError('INPUT_INVALID', `${path}: not a readable zip archive (${(err as Error).message})`, {
+      hint: 'The download may be incomplete; copy export.zip from the phone again.',
+      cause: err,
+    });
+  }
+  try {
+    // Shallow entries first: the main file sits at apple_health_export/<name>.xml.
+    const candidates = archive
+      .list()
+      .filter((e) => isCandidateXmlEntry(e.fileName))
+      .sort((a, b) => depth(a.fileName) - depth(b.fileName));
+    for (const entry of candidates) {
+      const head = await sniffStream(await archive.openEntry(entry.fileName));
+      if (looksLikeHealthXml(head)) {
+        return {
+          kind: 'zip',
+          displayName: `${path}:${entry.fileName}`,
+          entryName: entry.fileName,
+          size: entry.uncompressedSize,
+          open: (opts = {}) => readZipEntry(path, entry.fileName, opts),
+        };
+      }
+    }
+  } catch (err) {
+    if (err instanceof AppError) throw err;
+    throw new AppError('INPUT_INVALID', `${path}: cannot read the zip archive (${(err as Error).message})`, {
+      cause: err,
+    });
+  } finally {
+    archive.close();
+  }
+  throw new AppError('INPUT_INVALID', `${path}: the zip holds no Apple Health export XML`, {
+    hint: 'Expected apple_health_export/export.xml (or a localized name such as 导出.xml) with a <HealthData> root.',
+  });
+}
+
+function depth(name: string): number {
+  return name.split('/').length;
+}
+
+async function sniffStream(stream: Readable): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let n = 0;
+  try {
+    for await (const chunk of stream) {
+      parts.push(chunk as Buffer);
+      n += (chunk as Buffer).length;
+      if (n >= SNIFF_BYTES) break;
+    }
+  } finally {
+    stream.destroy();
+  }
+  return Buffer.concat(parts).subarray(0, SNIFF_BYTES);
+}
+
+/** Inflates one entry on the fly; a range is served by reading sequentially and skipping (deflate has no seek). */
+async function* readZipEntry(path: string, fileName: string, opts: OpenRangeOptions): AsyncGenerator<Buffer> {
+  const start = opts.start ?? 0;
+  const end = opts.end ?? Number.POSITIVE_INFINITY;
+  if (end <= start) return;
+  opts.signal?.throwIfAborted();
+  const archive = await ZipArchive.open(path);
+  let stream: Readable | undefined;
+  const onAbort = () => stream?.destroy(opts.signal?.reason ?? new Error('aborted'));
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    stream = await archive.openEntry(fileName);
+    let pos = 0;
+    for await (const raw of stream) {
+      const chunk = raw as Buffer;
+      const chunkStart = pos;
+      pos += chunk.length;
+      if (pos <= start) continue;
+      const from = Math.max(0, start - chunkStart);
+      const to = Math.min(chunk.length, end - chunkStart);
+      if (to > from) yield from === 0 && to === chunk.length ? chunk : chunk.subarray(from, to);
+      if (pos >= end) break;
+    }
+    opts.signal?.throwIfAborted();
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+    stream?.destroy();
+    archive.close();
+  }
+}
+
+async function openFolder(path: string): Promise<ExportSource> {
+  for (const dir of [path, join(path, 'apple_health_export')]) {
+    const names = await readdir(dir).catch(() => [] as string[]);
+    for (const name of names.sort()) {
+      if (!isCandidateXmlEntry(name)) continue;
+      const file = join(dir, name);
+      const st = await stat(file).catch(() => undefined);
+      if (!st?.isFile()) continue;
+      if (looksLikeHealthXml(await readHead(file))) {
+        const entryName = dir === path ? name : `apple_health_export/${name}`;
+        return plainFile(file, 'dir', st.size, file, entryName);
+      }
+    }
+  }
+  throw new AppError('INPUT_INVALID', `${path}: the folder holds no Apple Health export XML`, {
+    hint: `Expected export.xml (or a localized name) in ${basename(path)}/ or ${basename(path)}/apple_health_export/.`,
+  });
+}
