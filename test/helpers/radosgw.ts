@@ -214,7 +214,8 @@ async function attemptStart(store: RadosgwStore): Promise<Attempt> {
     for (const pid of pids) killQuietly(pid);
     await waitGone(pids, STOP_TIMEOUT_MS);
     const detail = [
-      `ceph-up.sh failed (store=${store}, rgw port ${port}, mon port ${monPort}): ${result.error.message}`,
+      // execFile's message repeats the whole stderr; the first line (the command) is enough here.
+      `ceph-up.sh failed (store=${store}, rgw port ${port}, mon port ${monPort}): ${result.error.message.split('\n')[0]}`,
       `--- ceph-up.sh stderr (tail) ---\n${result.stderr.split('\n').slice(-20).join('\n')}`,
       await logTails(cdir),
     ].join('\n');
