@@ -1,0 +1,200 @@
+import type { Readable } from 'node:stream';
+import { type Dispatcher, request, errors as undiciErrors } from 'undici';
+import type { z } from 'zod';
+import { ApiError, AppError } from '../errors.js';
+
+export interface HttpClientOptions {
+  baseUrl: string;
+  dispatcher?: Dispatcher;
+  signal?: AbortSignal;
+  userAgent: string;
+  /** Time to wait for response headers; uploads set their own. */
+  headersTimeoutMs?: number;
+  bodyTimeoutMs?: number;
+  debug?: (message: string) => void;
+}
+
+export interface RequestSpec {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** Path below the base URL (e.g. /api/v1/users) or an absolute URL. */
+  path: string;
+  query?: Record<string, string | number | boolean | undefined>;
+  headers?: Record<string, string>;
+  json?: unknown;
+  form?: Record<string, string>;
+  body?: Readable | Buffer | string;
+  signal?: AbortSignal;
+  headersTimeoutMs?: number;
+  bodyTimeoutMs?: number;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+}
+
+/** The one undici wrapper: base URL, bodies, timeouts, status → ApiError, zod-checked JSON. */
+export class HttpClient {
+  constructor(private readonly opts: HttpClientOptions) {}
+
+  get baseUrl(): string {
+    return this.opts.baseUrl;
+  }
+
+  url(path: string, query?: RequestSpec['query']): URL {
+    const url = /^https?:\/\//.test(path) ? new URL(path) : new URL(this.opts.baseUrl + path);
+    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    return url;
+  }
+
+  /** Sends a request and returns the raw answer whatever its status (network errors still throw). */
+  async send(spec: RequestSpec): Promise<HttpResponse> {
+    const res = await this.dispatch(spec);
+    const text = await res.body.text();
+    this.opts.debug?.(`← ${res.statusCode} ${spec.method} ${spec.path} (${text.length} bytes)`);
+    return { status: res.statusCode, headers: res.headers, text };
+  }
+
+  /** Opens a request and hands back the streaming body (for SSE). Non-2xx throws ApiError. */
+  async stream(spec: RequestSpec): Promise<Dispatcher.ResponseData> {
+    const res = await this.dispatch(spec);
+    if (res.statusCode >= 200 && res.statusCode < 300) return res;
+    const text = await res.body.text();
+    throw apiErrorFrom(res.statusCode, res.headers, text, spec);
+  }
+
+  /** Sends a request and parses a 2xx JSON answer with the schema; non-2xx throws ApiError. */
+  async json<T extends z.ZodType>(spec: RequestSpec, schema: T): Promise<z.infer<T>> {
+    const res = await this.send(spec);
+    if (res.status < 200 || res.status >= 300) throw apiErrorFrom(res.status, res.headers, res.text, spec);
+    let body: unknown;
+    try {
+      body = res.text === '' ? null : JSON.parse(res.text);
+    } catch (cause) {
+      throw new AppError(
+        'API_ERROR',
+        `The server answered ${spec.method} ${spec.path} with something that is not JSON.`,
+        {
+          cause,
+          details: res.text.slice(0, 500),
+        },
+      );
+    }
+    const parsed = schema.safeParse(body);
+    if (!parsed.success) {
+      throw new AppError('API_ERROR', `Unexpected answer from the server for ${spec.method} ${spec.path}.`, {
+        hint: 'Is --server pointing at an Open Wearables backend?',
+        details: parsed.error.message,
+      });
+    }
+    return parsed.data;
+  }
+
+  /** Like json() but for endpoints answering 204 No Content. */
+  async empty(spec: RequestSpec): Promise<void> {
+    const res = await this.send(spec);
+    if (res.status < 200 || res.status >= 300) throw apiErrorFrom(res.status, res.headers, res.text, spec);
+  }
+
+  private async dispatch(spec: RequestSpec): Promise<Dispatcher.ResponseData> {
+    const url = this.url(spec.path, spec.query);
+    const headers: Record<string, string> = { 'user-agent': this.opts.userAgent, ...spec.headers };
+    let body: RequestSpec['body'];
+    if (spec.json !== undefined) {
+      headers['content-type'] = 'application/json';
+      body = JSON.stringify(spec.json);
+    } else if (spec.form !== undefined) {
+      headers['content-type'] = 'application/x-www-form-urlencoded';
+      body = new URLSearchParams(spec.form).toString();
+    } else {
+      body = spec.body;
+    }
+    if (!headers.accept) headers.accept = 'application/json';
+    const signal = combineSignals(spec.signal, this.opts.signal);
+    this.opts.debug?.(`→ ${spec.method} ${url.toString()}`);
+    try {
+      return await request(url, {
+        method: spec.method,
+        headers,
+        body,
+        signal,
+        dispatcher: this.opts.dispatcher,
+        headersTimeout: spec.headersTimeoutMs ?? this.opts.headersTimeoutMs ?? 60_000,
+        bodyTimeout: spec.bodyTimeoutMs ?? this.opts.bodyTimeoutMs ?? 300_000,
+      });
+    } catch (err) {
+      throw networkError(err, url, signal);
+    }
+  }
+}
+
+export function combineSignals(...signals: (AbortSignal | undefined)[]): AbortSignal | undefined {
+  const present = signals.filter((s): s is AbortSignal => s !== undefined);
+  if (present.length <= 1) return present[0];
+  return AbortSignal.any(present);
+}
+
+/** Turns a transport failure into a one-line, actionable error. */
+export function networkError(err: unknown, url: URL, signal?: AbortSignal): unknown {
+  if (signal?.aborted) return err;
+  const code = (err as { code?: string } | null)?.code ?? '';
+  const where = url.origin;
+  if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError) {
+    return new AppError('TIMEOUT', `${where} did not answer in time.`, {
+      cause: err,
+      hint: 'Check the server, then retry.',
+    });
+  }
+  if (err instanceof undiciErrors.ConnectTimeoutError) {
+    return new AppError('TIMEOUT', `Timed out connecting to ${where}.`, { cause: err });
+  }
+  const reasons: Record<string, string> = {
+    ECONNREFUSED: 'connection refused',
+    ENOTFOUND: 'host not found',
+    EAI_AGAIN: 'DNS lookup failed',
+    ECONNRESET: 'connection reset',
+    EPIPE: 'connection closed while sending',
+    UND_ERR_SOCKET: 'connection closed by the other side',
+    ETIMEDOUT: 'connection timed out',
+    EHOSTUNREACH: 'host unreachable',
+    CERT_HAS_EXPIRED: 'TLS certificate expired',
+    DEPTH_ZERO_SELF_SIGNED_CERT: 'self-signed TLS certificate',
+    UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'TLS certificate not trusted',
+  };
+  const reason = reasons[code] ?? (err instanceof Error ? err.message : String(err));
+  return new AppError('NETWORK_ERROR', `Could not reach ${where}: ${reason}.`, {
+    cause: err,
+    hint: code === 'ECONNREFUSED' ? 'Is the server running, and is --server right?' : undefined,
+  });
+}
+
+export function parseRetryAfter(value: string | string[] | undefined, now = Date.now()): number | undefined {
+  const v = Array.isArray(value) ? value[0] : value;
+  if (!v) return undefined;
+  if (/^\d+(\.\d+)?$/.test(v.trim())) return Math.round(Number(v) * 1000);
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/** Contract §7: errors are `{"detail": "<string>"}`; an unhandled server error is plain text. */
+export function apiErrorFrom(
+  status: number,
+  headers: HttpResponse['headers'],
+  text: string,
+  spec: Pick<RequestSpec, 'method' | 'path'>,
+): ApiError {
+  let detail: string | undefined;
+  try {
+    const body = JSON.parse(text) as { detail?: unknown };
+    if (typeof body.detail === 'string') detail = body.detail;
+    else if (body.detail !== undefined) detail = JSON.stringify(body.detail);
+  } catch {
+    detail = text.trim().slice(0, 200) || undefined;
+  }
+  const what = detail ?? `HTTP ${status}`;
+  return new ApiError(status, `${spec.method} ${spec.path} failed (${status}): ${what}`, {
+    detail,
+    retryAfterMs: parseRetryAfter(headers['retry-after']),
+  });
+}
