@@ -43,3 +43,56 @@ export interface Defect {
   /** true when the repairing stream fixes it (DTD defects, illegal characters). */
   repairable: boolean;
 }
+
+/** Where the DOCTYPE declaration sits in the source (absolute byte offsets, end exclusive). */
+export interface DoctypeSpan {
+  start: number;
+  end: number;
+  name: string;
+  /** `SYSTEM "…"` / `PUBLIC "…" "…"` as written, or null. */
+  externalId: string | null;
+  hasInternalSubset: boolean;
+}
+
+export interface XmlDeclaration {
+  version: string | null;
+  encoding: string | null;
+  standalone: string | null;
+}
+
+/** What one pass over an export learns; enough for validate, repair (repair.ts) and splitting. */
+export interface ScanSummary {
+  /** Source bytes read. */
+  bytes: number;
+  /** sha256 (hex) of the source bytes, computed in the same pass. */
+  sha256: string;
+  bom: boolean;
+  xmlDeclaration: XmlDeclaration | null;
+  /** N from the `<!-- HealthKit Export Version: N -->` comment in the DTD. */
+  exportVersion: number | null;
+  rootName: string | null;
+  /** The root element is `<HealthData>`. */
+  rootSeen: boolean;
+  locale: string | null;
+  rootAttrs: Record<string, string>;
+  /** `</HealthData>` was seen. */
+  closed: boolean;
+  doctype: DoctypeSpan | null;
+  /** Absolute offset just past the root start tag's '>' (the header is bytes [0, rootContentStart)). */
+  rootContentStart: number | null;
+  /** Absolute offset of the '<' of the root end tag (the trailer is bytes [rootContentEnd, bytes)). */
+  rootContentEnd: number | null;
+  topLevelCount: number;
+  /** Illegal XML 1.0 characters (C0 controls other than tab, LF, CR) in the whole source. */
+  illegalCharCount: number;
+  /** Of those, how many sit inside the DOCTYPE span (the repair drops them with it). */
+  illegalCharsInDoctype: number;
+  /** The first MAX_REPORTED_DEFECTS defects, in detection order. */
+  defects: Defect[];
+  /** Every defect counted by kind, including those not kept in `defects`. */
+  defectCounts: Partial<Record<DefectKind, number>>;
+  /** The source is well-formed XML 1.0 as it is (entity declarations and external ids are hazards, not errors). */
+  wellFormed: boolean;
+  /** Every defect is repairable, so the repaired stream is well-formed. */
+  repairable: boolean;
+}

@@ -1,0 +1,46 @@
+/**
+ * The async driver over the scanner: one pass that scans, fingerprints (sha256, for the upload
+ * ledger) and reports progress, honouring an AbortSignal between chunks.
+ */
+import { createHash } from 'node:crypto';
+import { AppError } from '../../errors.js';
+import { ExportScanner } from './scanner.js';
+import type { Defect, ScanSummary, TopLevelElement } from './types.js';
+
+export interface ScanHandlers {
+  onElement?(el: TopLevelElement): void;
+  onDefect?(d: Defect): void;
+  /** Total source bytes consumed so far, after each chunk. */
+  onProgress?(bytesRead: number): void;
+}
+
+export interface ScanOptions {
+  signal?: AbortSignal;
+}
+
+/** Scans a whole export in constant memory; resolves with what validate/repair/split need. */
+export async function scanExport(
+  source: AsyncIterable<Buffer>,
+  handlers: ScanHandlers,
+  opts: ScanOptions = {},
+): Promise<ScanSummary> {
+  const { signal } = opts;
+  const hash = createHash('sha256');
+  const scanner = new ExportScanner({ onElement: handlers.onElement, onDefect: handlers.onDefect });
+  let bytes = 0;
+  const checkAbort = (): void => {
+    if (signal?.aborted) throw new AppError('CANCELLED', 'scan cancelled', { cause: signal.reason });
+  };
+  checkAbort();
+  for await (const chunk of source) {
+    checkAbort();
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+    hash.update(buf);
+    scanner.write(buf);
+    bytes += buf.length;
+    handlers.onProgress?.(bytes);
+  }
+  checkAbort();
+  scanner.end();
+  return { ...scanner.result(), sha256: hash.digest('hex') };
+}

@@ -1,0 +1,651 @@
+/**
+ * A purpose-built streaming scanner for Apple Health exports (format §2.6: a byte-stream parser with
+ * bounded buffers). It is fed Buffers split anywhere and reports each direct child of the root as
+ * one TopLevelElement, plus the prolog facts and every defect it finds (format §2.1, §2.2).
+ *
+ * Speed comes from jumping with Buffer#indexOf and decoding attribute values once, straight from the
+ * bytes; only an unfinished piece of markup is carried from one chunk to the next.
+ * Deliberate limits (documented in the report and tests):
+ * - The internal DTD subset is read for defects but never interpreted; an entity it declares is an
+ *   unknown entity when referenced (a well-formedness error, as in sax strict).
+ * - The first well-formedness error stops interpretation (bytes are still counted and scanned for
+ *   illegal characters), as an XML processor must.
+ * - UTF-8 is not validated: malformed sequences decode to U+FFFD in attribute values.
+ * - Illegal C0 characters are reported and counted, and kept in decoded values; the repair drops them.
+ */
+
+import { parseDoctype } from './doctype.js';
+import { checkTextReferences, decodeReferences, EntityError } from './entities.js';
+import { SCANNER_LIMITS, type ScannerLimits } from './limits.js';
+import { LineTracker } from './position.js';
+import type {
+  Defect,
+  DefectKind,
+  DoctypeSpan,
+  ExportElement,
+  ScanSummary,
+  TopLevelElement,
+  XmlDeclaration,
+} from './types.js';
+
+export interface ScannerHandlers {
+  onElement?(el: TopLevelElement): void;
+  onDefect?(d: Defect): void;
+}
+
+/** Everything in ScanSummary except the fingerprint, which the driver computes alongside. */
+export type ScanResult = Omit<ScanSummary, 'sha256'>;
+
+const NEED_MORE = -1;
+const FAILED = -2;
+
+enum Phase {
+  Prolog = 0,
+  Root = 1,
+  Epilog = 2,
+  Failed = 3,
+}
+
+/** Chunks carried while waiting for a long unfinished markup: rescan only once the data has doubled. */
+const RESCAN_THRESHOLD = 64 * 1024;
+
+/** 1: may start a name; 2: may continue one. Bytes ≥ 0x80 are UTF-8 parts of non-ASCII names. */
+const NAME = new Uint8Array(256);
+for (let c = 0; c < 256; c++) {
+  const start = (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f || c === 0x3a || c >= 0x80;
+  const rest = start || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2e;
+  NAME[c] = start ? 3 : rest ? 2 : 0;
+}
+
+function isSpace(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x09 || c === 0x0d;
+}
+
+const REPAIRABLE: Record<DefectKind, boolean> = {
+  'dtd-unclosed-attlist': true,
+  'dtd-missing-gt': true,
+  'dtd-extra-gt': true,
+  'dtd-malformed': true,
+  'dtd-entity-declared': true,
+  'dtd-external-reference': true,
+  'illegal-character': true,
+  truncated: false,
+  'not-well-formed': false,
+};
+
+/** Defect kinds that are hazards rather than well-formedness errors. */
+const HAZARDS = new Set<DefectKind>(['dtd-entity-declared', 'dtd-external-reference']);
+
+class ScanFailure extends Error {
+  constructor(
+    readonly index: number,
+    message: string,
+    readonly kind: DefectKind = 'not-well-formed',
+  ) {
+    super(message);
+  }
+}
+
+/** Streaming scanner: write() chunks, then end(), then read result(). */
+export class ExportScanner {
+  private readonly handlers: ScannerHandlers;
+  private readonly limits: ScannerLimits;
+  private readonly lines = new LineTracker();
+  private readonly illegalLines = new LineTracker();
+
+  private buf: Buffer = Buffer.alloc(0);
+  /** Absolute offset of buf[0]. */
+  private base = 0;
+  private pos = 0;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private waitFor = 0;
+  private phase: Phase = Phase.Prolog;
+  private started = false;
+  private ended = false;
+
+  /** Open elements of the current top-level element (index 0 is the top-level one). */
+  private stack: ExportElement[] = [];
+  private current: TopLevelElement | null = null;
+
+  private total = 0;
+  private bom = false;
+  private xmlDeclaration: XmlDeclaration | null = null;
+  private exportVersion: number | null = null;
+  private rootName: string | null = null;
+  private rootAttrs: Record<string, string> = {};
+  private closed = false;
+  private doctype: DoctypeSpan | null = null;
+  private rootContentStart: number | null = null;
+  private rootContentEnd: number | null = null;
+  private topLevelCount = 0;
+  private illegalCharCount = 0;
+  private illegalCharsInDoctype = 0;
+  private readonly defects: Defect[] = [];
+  private readonly defectCounts: Partial<Record<DefectKind, number>> = {};
+  private wellFormed = true;
+  private repairable = true;
+
+  constructor(handlers: ScannerHandlers = {}, limits: Partial<ScannerLimits> = {}) {
+    this.handlers = handlers;
+    this.limits = { ...SCANNER_LIMITS, ...limits };
+  }
+
+  /** Feeds the next bytes of the source; elements and defects are reported synchronously. */
+  write(chunk: Buffer): void {
+    if (this.ended) throw new Error('write after end');
+    if (chunk.length === 0) return;
+    this.scanIllegal(chunk, this.total);
+    this.total += chunk.length;
+    if (this.phase === Phase.Failed) return;
+    if (this.waitFor > 0) {
+      this.pending.push(chunk);
+      this.pendingBytes += chunk.length;
+      if (
+        this.pendingBytes < this.waitFor &&
+        this.buf.length + this.pendingBytes <= this.limits.maxElementBytes
+      ) {
+        return;
+      }
+    }
+    this.pending.push(chunk);
+    this.buf =
+      this.buf.length === 0 && this.pending.length === 1 ? chunk : Buffer.concat([this.buf, ...this.pending]);
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.waitFor = 0;
+    this.run(false);
+  }
+
+  /** Signals end of input: reports truncation and closes the scan. */
+  end(): void {
+    if (this.ended) return;
+    if (this.phase !== Phase.Failed) {
+      if (this.pending.length > 0) {
+        this.buf = Buffer.concat([this.buf, ...this.pending]);
+        this.pending = [];
+      }
+      this.run(true);
+    }
+    this.ended = true;
+    if (this.phase === Phase.Prolog) {
+      if (this.total === 0) this.defect('not-well-formed', 'the input is empty', 0);
+      else this.defect('truncated', 'end of input before the root element', this.total);
+    } else if (this.phase === Phase.Root) {
+      const name = this.rootName ?? 'HealthData';
+      this.defect('truncated', `end of input before </${name}> (the export is truncated)`, this.total);
+    }
+    this.phase = this.phase === Phase.Failed ? Phase.Failed : Phase.Epilog;
+    this.buf = Buffer.alloc(0);
+    this.stack = [];
+    this.current = null;
+  }
+
+  /** The scan's findings so far (complete after end()). */
+  result(): ScanResult {
+    return {
+      bytes: this.total,
+      bom: this.bom,
+      xmlDeclaration: this.xmlDeclaration,
+      exportVersion: this.exportVersion,
+      rootName: this.rootName,
+      rootSeen: this.rootName === 'HealthData',
+      locale: this.rootAttrs.locale ?? null,
+      rootAttrs: this.rootAttrs,
+      closed: this.closed,
+      doctype: this.doctype,
+      rootContentStart: this.rootContentStart,
+      rootContentEnd: this.rootContentEnd,
+      topLevelCount: this.topLevelCount,
+      illegalCharCount: this.illegalCharCount,
+      illegalCharsInDoctype: this.illegalCharsInDoctype,
+      defects: this.defects,
+      defectCounts: this.defectCounts,
+      wellFormed: this.wellFormed,
+      repairable: this.repairable,
+    };
+  }
+
+  // ── defects ──────────────────────────────────────────────────────────────
+
+  private defect(kind: DefectKind, message: string, abs: number, tracker: LineTracker = this.lines): void {
+    if (tracker === this.lines && abs >= this.base && abs - this.base <= this.buf.length) {
+      tracker.advance(this.buf, this.base, abs);
+    }
+    const d: Defect = {
+      kind,
+      message,
+      line: tracker.line,
+      column: tracker.column(abs),
+      offset: abs,
+      repairable: REPAIRABLE[kind],
+    };
+    this.defectCounts[kind] = (this.defectCounts[kind] ?? 0) + 1;
+    if (!HAZARDS.has(kind)) this.wellFormed = false;
+    if (!d.repairable) this.repairable = false;
+    if (this.defects.length < this.limits.maxReportedDefects) this.defects.push(d);
+    this.handlers.onDefect?.(d);
+  }
+
+  /** C0 controls other than tab/LF/CR can never appear in XML 1.0 (format §2.2), not even as &#x..;. */
+  private scanIllegal(chunk: Buffer, at: number): void {
+    const n = chunk.length;
+    for (let i = 0; i < n; i++) {
+      const c = chunk[i]!;
+      if (c < 0x20 && c !== 0x0a && c !== 0x09 && c !== 0x0d) {
+        this.illegalCharCount++;
+        if (this.illegalCharCount <= this.limits.maxReportedIllegalChars) {
+          this.illegalLines.advance(chunk, at, at + i);
+          const hex = c.toString(16).padStart(2, '0');
+          this.defect('illegal-character', `illegal XML character U+00${hex}`, at + i, this.illegalLines);
+        }
+      }
+    }
+    if (this.illegalCharCount < this.limits.maxReportedIllegalChars) {
+      this.illegalLines.advance(chunk, at, at + n);
+    }
+  }
+
+  private fail(e: ScanFailure): number {
+    this.defect(e.kind, e.message, this.base + e.index);
+    this.phase = Phase.Failed;
+    this.stack = [];
+    this.current = null;
+    return FAILED;
+  }
+
+  // ── driver loop ──────────────────────────────────────────────────────────
+
+  private run(final: boolean): void {
+    const buf = this.buf;
+    const len = buf.length;
+    let pos = this.pos;
+    if (!this.started) {
+      if (len < 3 && !final && buf[0] === 0xef) return;
+      this.started = true;
+      if (buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) {
+        this.bom = true;
+        pos = 3;
+      }
+    }
+    try {
+      while (pos < len) {
+        if (buf[pos] !== 0x3c) {
+          const next = this.text(pos, len, final);
+          if (next === NEED_MORE) break;
+          pos = next;
+          continue;
+        }
+        if (pos + 1 >= len) {
+          if (final) throw new ScanFailure(pos, 'end of input inside markup', 'truncated');
+          break;
+        }
+        const c1 = buf[pos + 1];
+        let next: number;
+        if (c1 === 0x2f) next = this.endTag(pos, len);
+        else if (c1 === 0x21) next = this.bang(pos, len, final);
+        else if (c1 === 0x3f) next = this.pi(pos);
+        else next = this.startTag(pos, len);
+        if (next === NEED_MORE) {
+          if (final) throw new ScanFailure(pos, 'end of input inside markup', 'truncated');
+          this.checkSize(pos, len);
+          break;
+        }
+        pos = next;
+        if (
+          this.current !== null &&
+          this.base + pos - this.current.startOffset > this.limits.maxElementBytes
+        ) {
+          throw new ScanFailure(pos, this.tooBig());
+        }
+      }
+      if (this.current !== null) this.checkSize(pos, len);
+    } catch (e) {
+      if (e instanceof ScanFailure) {
+        this.fail(e);
+        return;
+      }
+      throw e;
+    }
+    this.lines.advance(buf, this.base, this.base + pos);
+    if (pos >= len) {
+      this.base += len;
+      this.buf = Buffer.alloc(0);
+    } else {
+      this.base += pos;
+      this.buf = buf.subarray(pos);
+      if (this.buf.length > RESCAN_THRESHOLD) this.waitFor = this.buf.length;
+    }
+    this.pos = 0;
+  }
+
+  private tooBig(): string {
+    return `element larger than ${this.limits.maxElementBytes} bytes (limit; Apple's are a few KB)`;
+  }
+
+  /** Refuses an unfinished markup or element that has outgrown the limit. */
+  private checkSize(pos: number, len: number): void {
+    const from = this.current !== null ? this.current.startOffset : this.base + pos;
+    if (this.base + len - from > this.limits.maxElementBytes) throw new ScanFailure(pos, this.tooBig());
+  }
+
+  // ── character data ───────────────────────────────────────────────────────
+
+  private text(from: number, len: number, final: boolean): number {
+    const buf = this.buf;
+    let to = buf.indexOf(0x3c, from);
+    if (to === -1) to = len;
+    if (this.phase !== Phase.Root) {
+      for (let i = from; i < to; i++) {
+        const c = buf[i]!;
+        // Illegal controls are already counted as their own (repairable) defect.
+        if (!isSpace(c) && c >= 0x20) {
+          throw new ScanFailure(
+            i,
+            this.phase === Phase.Prolog ? 'text before the root element' : 'text after the root element',
+          );
+        }
+      }
+      return to;
+    }
+    let amp = -1;
+    for (let i = from; i < to; i++) {
+      if (buf[i] === 0x26) {
+        amp = i;
+        break;
+      }
+    }
+    if (amp !== -1) {
+      try {
+        const partial = checkTextReferences(buf, amp, to, final || to < len);
+        if (partial !== -1) return partial === from ? NEED_MORE : partial;
+      } catch (e) {
+        if (e instanceof EntityError) throw new ScanFailure(e.index, e.message);
+        throw e;
+      }
+    }
+    return to;
+  }
+
+  // ── tags ─────────────────────────────────────────────────────────────────
+
+  private readName(p: number, len: number): number {
+    const buf = this.buf;
+    while (p < len && NAME[buf[p]!]! & 2) p++;
+    return p;
+  }
+
+  private nameString(a: number, b: number): string {
+    const buf = this.buf;
+    for (let i = a; i < b; i++) if (buf[i]! >= 0x80) return buf.utf8Slice(a, b);
+    return buf.latin1Slice(a, b);
+  }
+
+  private startTag(s: number, len: number): number {
+    const buf = this.buf;
+    let p = s + 1;
+    if (!(NAME[buf[p]!]! & 1)) throw new ScanFailure(s, 'stray "<" (use &lt;) or invalid element name');
+    const nameEnd = this.readName(p, len);
+    if (nameEnd >= len) return NEED_MORE;
+    const name = this.nameString(p, nameEnd);
+    p = nameEnd;
+    const attrs: Record<string, string> = {};
+    let selfClosing = false;
+    for (;;) {
+      const sp = p;
+      while (p < len && isSpace(buf[p]!)) p++;
+      if (p >= len) return NEED_MORE;
+      let c = buf[p]!;
+      if (c === 0x3e) {
+        p++;
+        break;
+      }
+      if (c === 0x2f) {
+        if (p + 1 >= len) return NEED_MORE;
+        if (buf[p + 1] !== 0x3e) throw new ScanFailure(p, 'expected ">" after "/" in a tag');
+        selfClosing = true;
+        p += 2;
+        break;
+      }
+      if (sp === p) throw new ScanFailure(p, `missing whitespace before an attribute in <${name}>`);
+      if (!(NAME[c]! & 1)) throw new ScanFailure(p, `invalid character in <${name}> tag`);
+      const an = p;
+      p = this.readName(p, len);
+      if (p >= len) return NEED_MORE;
+      const attrName = this.nameString(an, p);
+      while (p < len && isSpace(buf[p]!)) p++;
+      if (p >= len) return NEED_MORE;
+      if (buf[p] !== 0x3d) throw new ScanFailure(p, `attribute "${attrName}" without a value`);
+      p++;
+      while (p < len && isSpace(buf[p]!)) p++;
+      if (p >= len) return NEED_MORE;
+      c = buf[p]!;
+      if (c !== 0x22 && c !== 0x27) throw new ScanFailure(p, `unquoted value of attribute "${attrName}"`);
+      const close = buf.indexOf(c, p + 1);
+      if (close === -1) return NEED_MORE;
+      const value = this.attrValue(p + 1, close);
+      if (Object.hasOwn(attrs, attrName))
+        throw new ScanFailure(an, `duplicate attribute "${attrName}" in <${name}>`);
+      if (attrName === '__proto__')
+        Object.defineProperty(attrs, attrName, { value, enumerable: true, writable: true });
+      else attrs[attrName] = value;
+      p = close + 1;
+    }
+    this.openElement(s, p, name, attrs, selfClosing);
+    return p;
+  }
+
+  /** Decodes one attribute value: raw bytes → string, normalised and with references resolved (XML §3.3.3). */
+  private attrValue(a: number, b: number): string {
+    const buf = this.buf;
+    let amp = false;
+    let hi = false;
+    let ws = false;
+    for (let i = a; i < b; i++) {
+      const c = buf[i]!;
+      if (c < 0x3d) {
+        if (c === 0x26) amp = true;
+        else if (c === 0x3c) throw new ScanFailure(i, '"<" inside an attribute value (use &lt;)');
+        else if (c === 0x0a || c === 0x09 || c === 0x0d) ws = true;
+      } else if (c >= 0x80) hi = true;
+    }
+    let s = hi ? buf.utf8Slice(a, b) : buf.latin1Slice(a, b);
+    if (ws) s = s.replace(/\r\n|[\r\n\t]/g, ' ');
+    if (amp) {
+      try {
+        s = decodeReferences(s);
+      } catch (e) {
+        if (e instanceof EntityError) throw new ScanFailure(a, e.message);
+        throw e;
+      }
+    }
+    return s;
+  }
+
+  private openElement(
+    s: number,
+    end: number,
+    name: string,
+    attrs: Record<string, string>,
+    selfClosing: boolean,
+  ): void {
+    const abs = this.base + s;
+    if (this.phase === Phase.Prolog) {
+      this.rootName = name;
+      this.rootAttrs = attrs;
+      this.rootContentStart = this.base + end;
+      this.phase = Phase.Root;
+      if (selfClosing) this.closeRoot(this.base + end);
+      return;
+    }
+    if (this.phase !== Phase.Root) throw new ScanFailure(s, `element <${name}> after the root element`);
+    this.lines.advance(this.buf, this.base, abs);
+    const line = this.lines.line;
+    const column = this.lines.column(abs);
+    const stack = this.stack;
+    if (stack.length === 0) {
+      const top: TopLevelElement = {
+        name,
+        attrs,
+        children: [],
+        line,
+        column,
+        startOffset: abs,
+        endOffset: 0,
+      };
+      if (selfClosing) {
+        top.endOffset = this.base + end;
+        this.emit(top);
+        return;
+      }
+      this.current = top;
+      stack.push(top);
+      return;
+    }
+    const el: ExportElement = { name, attrs, children: [], line, column };
+    stack[stack.length - 1]!.children.push(el);
+    if (!selfClosing) {
+      // +1 for the root, which is not on the stack.
+      if (stack.length + 2 > this.limits.maxDepth) {
+        throw new ScanFailure(s, `elements nested deeper than ${this.limits.maxDepth} levels (limit)`);
+      }
+      stack.push(el);
+    }
+  }
+
+  private emit(top: TopLevelElement): void {
+    this.topLevelCount++;
+    this.current = null;
+    this.handlers.onElement?.(top);
+  }
+
+  private closeRoot(contentEnd: number): void {
+    this.closed = true;
+    this.rootContentEnd = contentEnd;
+    this.phase = Phase.Epilog;
+  }
+
+  private endTag(s: number, len: number): number {
+    const buf = this.buf;
+    const a = s + 2;
+    if (a >= len) return NEED_MORE;
+    if (!(NAME[buf[a]!]! & 1)) throw new ScanFailure(s, 'invalid end tag');
+    let p = this.readName(a, len);
+    if (p >= len) return NEED_MORE;
+    const nameEnd = p;
+    while (p < len && isSpace(buf[p]!)) p++;
+    if (p >= len) return NEED_MORE;
+    if (buf[p] !== 0x3e) throw new ScanFailure(p, 'end tag not closed by ">"');
+    p++;
+    const name = this.nameString(a, nameEnd);
+    const stack = this.stack;
+    if (stack.length > 0) {
+      const open = stack[stack.length - 1]!;
+      if (open.name !== name) throw new ScanFailure(s, `</${name}> does not match <${open.name}>`);
+      stack.pop();
+      if (stack.length === 0) {
+        const top = this.current!;
+        top.endOffset = this.base + p;
+        this.emit(top);
+      }
+      return p;
+    }
+    if (this.phase === Phase.Root) {
+      if (name !== this.rootName) throw new ScanFailure(s, `</${name}> does not match <${this.rootName}>`);
+      this.closeRoot(this.base + s);
+      return p;
+    }
+    throw new ScanFailure(s, `end tag </${name}> outside the root element`);
+  }
+
+  // ── <! … > and <? … ?> ─────────────────────────────────────────────────────
+
+  private bang(s: number, len: number, final: boolean): number {
+    const buf = this.buf;
+    if (len - s < 4 && !final) return NEED_MORE;
+    if (buf[s + 2] === 0x2d && buf[s + 3] === 0x2d) {
+      const dd = buf.indexOf('--', s + 4);
+      if (dd === -1 || dd + 2 >= len) return NEED_MORE;
+      if (buf[dd + 2] !== 0x3e) throw new ScanFailure(dd, '"--" inside a comment');
+      return dd + 3;
+    }
+    if (len - s < 9 && !final) return NEED_MORE;
+    if (buf.latin1Slice(s, s + 9) === '<![CDATA[') {
+      if (this.phase !== Phase.Root) throw new ScanFailure(s, 'CDATA section outside the root element');
+      const close = buf.indexOf(']]>', s + 9);
+      if (close === -1) return NEED_MORE;
+      return close + 3;
+    }
+    if (buf.latin1Slice(s, s + 9) === '<!DOCTYPE') {
+      if (this.phase !== Phase.Prolog || this.doctype !== null) {
+        throw new ScanFailure(s, 'DOCTYPE declaration in the wrong place');
+      }
+      return this.readDoctype(s, len, final);
+    }
+    throw new ScanFailure(s, 'invalid markup starting with "<!"');
+  }
+
+  private readDoctype(s: number, len: number, final: boolean): number {
+    const buf = this.buf;
+    let parsed: ReturnType<typeof parseDoctype>;
+    try {
+      parsed = parseDoctype(buf, s, len, final);
+    } catch (e) {
+      if (e instanceof RangeError) {
+        const truncated = e.message.startsWith('end of input');
+        throw new ScanFailure(s, e.message, truncated ? 'truncated' : 'dtd-malformed');
+      }
+      throw e;
+    }
+    if (parsed === null) return NEED_MORE;
+    for (const issue of parsed.issues) this.defect(issue.kind, issue.message, this.base + issue.index);
+    this.doctype = {
+      start: this.base + s,
+      end: this.base + parsed.end,
+      name: parsed.name,
+      externalId: parsed.externalId,
+      hasInternalSubset: parsed.hasInternalSubset,
+    };
+    this.exportVersion = parsed.exportVersion;
+    for (let i = s; i < parsed.end; i++) {
+      const c = buf[i]!;
+      if (c < 0x20 && c !== 0x0a && c !== 0x09 && c !== 0x0d) this.illegalCharsInDoctype++;
+    }
+    return parsed.end;
+  }
+
+  private pi(s: number): number {
+    const buf = this.buf;
+    const close = buf.indexOf('?>', s + 2);
+    if (close === -1) return NEED_MORE;
+    const targetEnd = this.readName(s + 2, close);
+    const target = buf.latin1Slice(s + 2, targetEnd);
+    if (target.length === 0) throw new ScanFailure(s, 'processing instruction without a target');
+    if (targetEnd < close && !isSpace(buf[targetEnd]!))
+      throw new ScanFailure(targetEnd, 'invalid processing instruction');
+    if (target.toLowerCase() === 'xml') {
+      if (target !== 'xml' || this.base + s !== (this.bom ? 3 : 0)) {
+        throw new ScanFailure(s, 'XML declaration not at the start of the document');
+      }
+      this.xmlDeclaration = this.parseDeclaration(buf.latin1Slice(targetEnd, close), s);
+    }
+    return close + 2;
+  }
+
+  private parseDeclaration(body: string, s: number): XmlDeclaration {
+    const get = (name: string): string | null => {
+      const m = new RegExp(`\\s${name}\\s*=\\s*(?:"([^"]*)"|'([^']*)')`).exec(body);
+      return m ? (m[1] ?? m[2] ?? null) : null;
+    };
+    const decl: XmlDeclaration = {
+      version: get('version'),
+      encoding: get('encoding'),
+      standalone: get('standalone'),
+    };
+    if (decl.version === null) throw new ScanFailure(s, 'XML declaration without a version');
+    if (decl.encoding !== null && !/^(utf-?8|us-ascii)$/i.test(decl.encoding)) {
+      throw new ScanFailure(s, `unsupported encoding "${decl.encoding}" (exports are UTF-8)`);
+    }
+    return decl;
+  }
+}
