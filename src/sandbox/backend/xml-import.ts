@@ -90,7 +90,9 @@ function saxesToExpat(message: string, line: number, column: number): XmlParseEr
   if (reason.startsWith('disallowed character'))
     return new XmlParseError('not well-formed (invalid token)', line, column - 1);
   if (reason.startsWith('unclosed tag')) return new XmlParseError('no element found', line, column);
-  if (reason.startsWith('unexpected close tag')) return new XmlParseError('mismatched tag', line, column - 1);
+  // expat points at the close tag's name; saxes is past its `>`. Exact for one-character names only.
+  if (reason.startsWith('unexpected close tag'))
+    return new XmlParseError('mismatched tag', line, Math.max(0, column - 2));
   if (reason.startsWith('duplicate attribute'))
     return new XmlParseError('duplicate attribute', line, column - 1);
   if (reason.startsWith('undefined entity')) return new XmlParseError('undefined entity', line, column - 1);
