@@ -53,6 +53,22 @@ export function resolveReference(body: string, index: number): string {
   return value;
 }
 
+/** The text of the reference s[amp, semi]; &lt; &gt; &amp; (all of Apple's `device` strings) skip the checks. */
+function referenceAt(s: string, amp: number, semi: number): string {
+  const n = semi - amp;
+  const c1 = s.charCodeAt(amp + 1);
+  if (n === 3 && s.charCodeAt(amp + 2) === 116 /* t */) {
+    if (c1 === 108 /* l */) return '<';
+    if (c1 === 103 /* g */) return '>';
+  } else if (n === 4 && c1 === 97 && s.charCodeAt(amp + 2) === 109 && s.charCodeAt(amp + 3) === 112)
+    return '&';
+  const body = s.slice(amp + 1, semi);
+  if (!/^(#x?[0-9a-fA-F]+|[A-Za-z_:][\w.:-]*)$/.test(body)) {
+    throw new EntityError('"&" not starting a reference (use &amp;)', amp);
+  }
+  return resolveReference(body, amp);
+}
+
 /** Replaces every reference in `s`; throws EntityError on a stray '&' or an unknown entity. */
 export function decodeReferences(s: string): string {
   let amp = s.indexOf('&');
@@ -63,11 +79,7 @@ export function decodeReferences(s: string): string {
     const semi = s.indexOf(';', amp + 1);
     if (semi === -1 || semi - amp > 12)
       throw new EntityError('"&" not starting a reference (use &amp;)', amp);
-    const body = s.slice(amp + 1, semi);
-    if (!/^(#x?[0-9a-fA-F]+|[A-Za-z_:][\w.:-]*)$/.test(body)) {
-      throw new EntityError('"&" not starting a reference (use &amp;)', amp);
-    }
-    out += s.slice(from, amp) + resolveReference(body, amp);
+    out += s.slice(from, amp) + referenceAt(s, amp, semi);
     from = semi + 1;
     amp = s.indexOf('&', from);
   }

@@ -17,6 +17,7 @@
 import { parseDoctype } from './doctype.js';
 import { checkTextReferences, decodeReferences, EntityError } from './entities.js';
 import { SCANNER_LIMITS, type ScannerLimits } from './limits.js';
+import { MAX_INTERNED_BYTES, StringCache } from './names.js';
 import { LineTracker } from './position.js';
 import type {
   Defect,
@@ -57,6 +58,19 @@ for (let c = 0; c < 256; c++) {
   NAME[c] = start ? 3 : rest ? 2 : 0;
 }
 
+/** What a byte inside an attribute value asks of the decoder. */
+const AMP = 1;
+const LT = 2;
+const WS = 4;
+const HI = 8;
+const VALUE_FLAGS = new Uint8Array(256);
+VALUE_FLAGS[0x26] = AMP;
+VALUE_FLAGS[0x3c] = LT;
+VALUE_FLAGS[0x09] = WS;
+VALUE_FLAGS[0x0a] = WS;
+VALUE_FLAGS[0x0d] = WS;
+for (let c = 0x80; c < 256; c++) VALUE_FLAGS[c] = HI;
+
 function isSpace(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x09 || c === 0x0d;
 }
@@ -92,6 +106,9 @@ export class ExportScanner {
   private readonly limits: ScannerLimits;
   private readonly lines = new LineTracker();
   private readonly illegalLines = new LineTracker();
+  private readonly names = new StringCache(true);
+  private readonly values = new StringCache();
+  private nameHash = 0;
 
   private buf: Buffer = Buffer.alloc(0);
   /** Absolute offset of buf[0]. */
@@ -230,7 +247,28 @@ export class ExportScanner {
   /** C0 controls other than tab/LF/CR can never appear in XML 1.0 (format §2.2), not even as &#x..;. */
   private scanIllegal(chunk: Buffer, at: number): void {
     const n = chunk.length;
-    for (let i = 0; i < n; i++) {
+    // Four bytes per step: a word can hold a byte < 0x20 only if (w - 0x20202020) & ~w & 0x80808080
+    // is non-zero; only those words (about one in a hundred: LF, tab) are looked at byte by byte.
+    const head = Math.min(n, (4 - (chunk.byteOffset & 3)) & 3);
+    const words = (n - head) >>> 2;
+    const tailFrom = head + words * 4;
+    if (head > 0) this.checkBytes(chunk, at, 0, head);
+    if (words > 0) {
+      const w32 = new Uint32Array(chunk.buffer, chunk.byteOffset + head, words);
+      for (let k = 0; k < words; k++) {
+        const w = w32[k]!;
+        if (((w - 0x20202020) & ~w & 0x80808080) !== 0)
+          this.checkBytes(chunk, at, head + k * 4, head + k * 4 + 4);
+      }
+    }
+    if (tailFrom < n) this.checkBytes(chunk, at, tailFrom, n);
+    if (this.illegalCharCount < this.limits.maxReportedIllegalChars) {
+      this.illegalLines.advance(chunk, at, at + n);
+    }
+  }
+
+  private checkBytes(chunk: Buffer, at: number, from: number, to: number): void {
+    for (let i = from; i < to; i++) {
       const c = chunk[i]!;
       if (c < 0x20 && c !== 0x0a && c !== 0x09 && c !== 0x0d) {
         this.illegalCharCount++;
@@ -240,9 +278,6 @@ export class ExportScanner {
           this.defect('illegal-character', `illegal XML character U+00${hex}`, at + i, this.illegalLines);
         }
       }
-    }
-    if (this.illegalCharCount < this.limits.maxReportedIllegalChars) {
-      this.illegalLines.advance(chunk, at, at + n);
     }
   }
 
@@ -369,16 +404,23 @@ export class ExportScanner {
 
   // ── tags ─────────────────────────────────────────────────────────────────
 
+  /** Index after the name starting at p; leaves the name's hash in nameHash for nameString. */
   private readName(p: number, len: number): number {
     const buf = this.buf;
-    while (p < len && NAME[buf[p]!]! & 2) p++;
+    let h = 0;
+    while (p < len) {
+      const c = buf[p]!;
+      if (!(NAME[c]! & 2)) break;
+      h = (Math.imul(h, 31) + c) | 0;
+      p++;
+    }
+    this.nameHash = h;
     return p;
   }
 
+  /** The name just read by readName. */
   private nameString(a: number, b: number): string {
-    const buf = this.buf;
-    for (let i = a; i < b; i++) if (buf[i]! >= 0x80) return buf.utf8Slice(a, b);
-    return buf.latin1Slice(a, b);
+    return this.names.get(this.buf, a, b, this.nameHash);
   }
 
   private startTag(s: number, len: number): number {
@@ -423,8 +465,9 @@ export class ExportScanner {
       if (c !== 0x22 && c !== 0x27) throw new ScanFailure(p, `unquoted value of attribute "${attrName}"`);
       const close = buf.indexOf(c, p + 1);
       if (close === -1) return NEED_MORE;
-      const value = this.attrValue(p + 1, close);
-      if (Object.hasOwn(attrs, attrName))
+      const value =
+        close - p - 1 <= MAX_INTERNED_BYTES ? this.shortValue(p + 1, close) : this.longValue(p + 1, close);
+      if (attrs[attrName] !== undefined && Object.hasOwn(attrs, attrName))
         throw new ScanFailure(an, `duplicate attribute "${attrName}" in <${name}>`);
       if (attrName === '__proto__')
         Object.defineProperty(attrs, attrName, { value, enumerable: true, writable: true });
@@ -436,22 +479,36 @@ export class ExportScanner {
   }
 
   /** Decodes one attribute value: raw bytes → string, normalised and with references resolved (XML §3.3.3). */
-  private attrValue(a: number, b: number): string {
+  /** A value short enough to intern: one byte loop hashes it and finds what needs decoding. */
+  private shortValue(a: number, b: number): string {
     const buf = this.buf;
-    let amp = false;
-    let hi = false;
-    let ws = false;
+    let h = 0;
+    let flags = 0;
     for (let i = a; i < b; i++) {
-      const c = buf[i]!;
-      if (c < 0x3d) {
-        if (c === 0x26) amp = true;
-        else if (c === 0x3c) throw new ScanFailure(i, '"<" inside an attribute value (use &lt;)');
-        else if (c === 0x0a || c === 0x09 || c === 0x0d) ws = true;
-      } else if (c >= 0x80) hi = true;
+      const v = buf[i]!;
+      h = (Math.imul(h, 31) + v) | 0;
+      flags |= VALUE_FLAGS[v]!;
     }
-    let s = hi ? buf.utf8Slice(a, b) : buf.latin1Slice(a, b);
-    if (ws) s = s.replace(/\r\n|[\r\n\t]/g, ' ');
-    if (amp) {
+    if ((flags & ~HI) === 0) return this.values.get(buf, a, b, h);
+    return this.decodeValue(a, buf.utf8Slice(a, b), flags);
+  }
+
+  /** A long value (e.g. `device`): decoded first, then searched with native string scans. */
+  private longValue(a: number, b: number): string {
+    const s = this.buf.utf8Slice(a, b);
+    let flags = 0;
+    if (s.indexOf('&') !== -1) flags |= AMP;
+    if (s.indexOf('<') !== -1) flags |= LT;
+    if (s.indexOf('\n') !== -1 || s.indexOf('\t') !== -1 || s.indexOf('\r') !== -1) flags |= WS;
+    return flags === 0 ? s : this.decodeValue(a, s, flags);
+  }
+
+  /** Attribute-value normalisation and reference decoding (XML §3.3.3). */
+  private decodeValue(a: number, s: string, flags: number): string {
+    if (flags & LT)
+      throw new ScanFailure(this.buf.indexOf(0x3c, a), '"<" inside an attribute value (use &lt;)');
+    if (flags & WS) s = s.replace(/\r\n|[\r\n\t]/g, ' ');
+    if (flags & AMP) {
       try {
         s = decodeReferences(s);
       } catch (e) {

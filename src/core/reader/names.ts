@@ -1,0 +1,47 @@
+/**
+ * Interns short strings (element and attribute names, and repeated attribute values such as `type`,
+ * `unit`, `sourceName`) straight from bytes. Exports repeat a few hundred distinct short strings
+ * millions of times; handing V8 the same string skips a native slice call and an allocation, and
+ * keeps attribute objects on one hidden-class path. Direct-mapped and fixed-size, so hostile or
+ * high-cardinality input (dates) just overwrites slots instead of growing memory.
+ */
+const SLOTS = 4096;
+/** Longer strings are decoded directly: they are rarely repeated and comparing them costs more. */
+export const MAX_INTERNED_BYTES = 64;
+
+export class StringCache {
+  private readonly bytes: (Buffer | undefined)[] = new Array(SLOTS);
+  private readonly strings: string[] = new Array(SLOTS);
+
+  /** `internalise`: for property keys, store V8's canonical copy so keyed stores skip a string-table lookup. */
+  constructor(private readonly internalise = false) {}
+
+  /** The UTF-8 string in buf[a, b), whose hash (31-polynomial over the bytes) is `h`. */
+  get(buf: Buffer, a: number, b: number, h: number): string {
+    const n = b - a;
+    if (n > MAX_INTERNED_BYTES) return decode(buf, a, b);
+    const slot = h & (SLOTS - 1);
+    const known = this.bytes[slot];
+    if (known !== undefined && known.length === n) {
+      let i = 0;
+      while (i < n && known[i] === buf[a + i]) i++;
+      if (i === n) return this.strings[slot]!;
+    }
+    const decoded = decode(buf, a, b);
+    const s = this.internalise ? canonical(decoded) : decoded;
+    // Copy: the cache must not keep the source chunk alive.
+    this.bytes[slot] = Buffer.from(buf.subarray(a, b));
+    this.strings[slot] = s;
+    return s;
+  }
+}
+
+function decode(buf: Buffer, a: number, b: number): string {
+  for (let i = a; i < b; i++) if (buf[i]! >= 0x80) return buf.utf8Slice(a, b);
+  return buf.latin1Slice(a, b);
+}
+
+function canonical(s: string): string {
+  const o: Record<string, number> = { [s]: 0 };
+  return Object.keys(o)[0]!;
+}
