@@ -1,0 +1,180 @@
+/**
+ * Sends the planned parts one after another: for every attempt a fresh presign (contract §2), then one
+ * streamed POST to S3. Retryable failures (network, 5xx, 429, a stall, an expired policy) back off
+ * through the injected clock; policy violations fail at once. A part keeps its filename across attempts,
+ * so a retry overwrites the same key and never leaves a duplicate.
+ */
+import type { Dispatcher } from 'undici';
+import type { Clock } from '../../adapters/clock.js';
+import { type Presign, type PresignRequest, serverCapFrom } from '../../adapters/import-api.js';
+import { postToS3, S3UploadError } from '../../adapters/s3-post.js';
+import { ApiError, AppError, CancelledError, isAbortError } from '../../errors.js';
+import { partBytes } from './part-bytes.js';
+import type { PartSpec } from './part-planner.js';
+import type { UploadPlan } from './preflight.js';
+import { DEFAULT_MAX_ATTEMPTS, isRetryable, retryDelayMs } from './retry.js';
+
+/** Assumed worst-case throughput when sizing the policy's lifetime (a slow home uplink). */
+const CONSERVATIVE_BYTES_PER_SECOND = 512 * 1024;
+export const DEFAULT_STALL_TIMEOUT_MS = 120_000;
+
+/** Contract §2.1: 60–3600 s; long enough for the part at a slow rate plus slack for the presign itself. */
+export function expirationFor(bytes: number): number {
+  return Math.min(3600, Math.max(60, Math.ceil(bytes / CONSERVATIVE_BYTES_PER_SECOND) + 60));
+}
+
+export interface UploadDeps {
+  presign(req: PresignRequest, signal: AbortSignal): Promise<Presign>;
+  clock: Clock;
+  signal: AbortSignal;
+  dispatcher?: Dispatcher | undefined;
+  userAgent?: string;
+  stallTimeoutMs?: number;
+  maxAttempts?: number;
+  random?: () => number;
+}
+
+export interface PartResult {
+  index: number;
+  filename: string;
+  fileKey: string;
+  bucket: string;
+  bytes: number;
+  durationMs: number;
+  attempts: number;
+  etag: string | undefined;
+}
+
+export interface UploadEvents {
+  onPresign?(part: PartSpec, attempt: number): void;
+  onPartStart?(part: PartSpec, attempt: number): void;
+  onPartProgress?(part: PartSpec, sentBytes: number): void;
+  onRetry?(part: PartSpec, attempt: number, delayMs: number, err: unknown): void;
+  /** Called once a part is stored, before the next one starts (the ledger is written here). */
+  onPartDone?(part: PartSpec, result: PartResult): void;
+}
+
+/** The server refused our part size; the parts must be planned again for `cap` bytes. */
+export class ServerCapError extends AppError {
+  constructor(readonly cap: number) {
+    super('S3_UPLOAD_FAILED', `The server accepts at most ${cap} bytes per upload.`);
+    this.name = 'ServerCapError';
+  }
+}
+
+export async function uploadParts(
+  deps: UploadDeps,
+  plan: UploadPlan,
+  filenames: (part: PartSpec) => string,
+  skip: ReadonlySet<number>,
+  events: UploadEvents = {},
+): Promise<PartResult[]> {
+  const results: PartResult[] = [];
+  for (const part of plan.parts) {
+    if (skip.has(part.index)) continue;
+    const result = await uploadOne(deps, plan, part, filenames(part), events);
+    events.onPartDone?.(part, result);
+    results.push(result);
+  }
+  return results;
+}
+
+async function uploadOne(
+  deps: UploadDeps,
+  plan: UploadPlan,
+  part: PartSpec,
+  filename: string,
+  events: UploadEvents,
+): Promise<PartResult> {
+  const max = deps.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+  for (let attempt = 1; ; attempt++) {
+    cancelledCheck(deps.signal);
+    try {
+      events.onPresign?.(part, attempt);
+      const presign = await deps.presign(
+        {
+          filename,
+          expirationSeconds: expirationFor(part.bytes),
+          // Contract §2.1: the exact size, never the 50 MiB default; the field's floor is 1024.
+          maxFileSize: Math.max(1024, part.bytes),
+        },
+        deps.signal,
+      );
+      events.onPartStart?.(part, attempt);
+      const started = performance.now();
+      const res = await postToS3({
+        url: presign.uploadUrl,
+        fields: presign.fields,
+        filename,
+        fileBytes: part.bytes,
+        file: partBytes(plan.source, part.segments, plan.repair, deps.signal),
+        dispatcher: deps.dispatcher,
+        signal: deps.signal,
+        stallTimeoutMs: deps.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
+        onProgress: (n) => events.onPartProgress?.(part, n),
+        ...(deps.userAgent ? { userAgent: deps.userAgent } : {}),
+      });
+      return {
+        index: part.index,
+        filename,
+        fileKey: presign.fileKey,
+        bucket: presign.bucket,
+        bytes: part.bytes,
+        durationMs: Math.round(performance.now() - started),
+        attempts: attempt,
+        etag: res.etag,
+      };
+    } catch (err) {
+      if (deps.signal.aborted || isAbortError(err)) throw new CancelledError();
+      const cap = err instanceof ApiError && err.status === 400 ? serverCapFrom(err.detail) : undefined;
+      if (cap !== undefined && cap < part.bytes) throw new ServerCapError(cap);
+      if (
+        err instanceof ApiError &&
+        [400, 403, 404, 503].includes(err.status) &&
+        /S3/.test(err.detail ?? '')
+      ) {
+        throw new AppError('S3_UPLOAD_FAILED', `S3 uploads are not available on this server: ${err.detail}`, {
+          hint: 'The operator must configure S3 (contract §2.8); try --method direct.',
+          cause: err,
+        });
+      }
+      if (!isRetryable(err) || attempt >= max) throw finalError(err, part, attempt);
+      const delay = retryDelayMs(attempt, err, deps.random);
+      events.onRetry?.(part, attempt, delay, err);
+      try {
+        await deps.clock.sleep(delay, deps.signal);
+      } catch (sleepErr) {
+        if (deps.signal.aborted || isAbortError(sleepErr)) throw new CancelledError();
+        throw sleepErr;
+      }
+    }
+  }
+}
+
+function cancelledCheck(signal: AbortSignal): void {
+  if (signal.aborted) throw new CancelledError();
+}
+
+function finalError(err: unknown, part: PartSpec, attempts: number): unknown {
+  if (!(err instanceof AppError)) return err;
+  const where = `part ${part.index}`;
+  const after = attempts > 1 ? ` after ${attempts} attempts` : '';
+  if (err instanceof S3UploadError) {
+    return new S3UploadError(`Uploading ${where} failed${after}: ${err.message}`, {
+      ...(err.status !== undefined ? { status: err.status } : {}),
+      ...(err.s3Code ? { s3Code: err.s3Code } : {}),
+      code: err.code,
+      retryable: false,
+      cause: err,
+      ...(err.hint ? { hint: err.hint } : {}),
+      ...(err.details ? { details: err.details } : {}),
+    });
+  }
+  if (attempts > 1) {
+    return new AppError(err.code, `Uploading ${where} failed${after}: ${err.message}`, {
+      cause: err,
+      ...(err.hint ? { hint: err.hint } : {}),
+    });
+  }
+  return err;
+}
