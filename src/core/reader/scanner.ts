@@ -272,7 +272,9 @@ export class ExportScanner {
       const c = chunk[i]!;
       if (c < 0x20 && c !== 0x0a && c !== 0x09 && c !== 0x0d) {
         this.illegalCharCount++;
-        if (this.illegalCharCount <= this.limits.maxReportedIllegalChars) {
+        if (this.illegalCharCount > this.limits.maxReportedIllegalChars) {
+          this.defectCounts['illegal-character'] = (this.defectCounts['illegal-character'] ?? 0) + 1;
+        } else {
           this.illegalLines.advance(chunk, at, at + i);
           const hex = c.toString(16).padStart(2, '0');
           this.defect('illegal-character', `illegal XML character U+00${hex}`, at + i, this.illegalLines);
