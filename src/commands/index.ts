@@ -3,7 +3,9 @@ import type { RunState } from '../program.js';
 import { registerConfig } from './config.js';
 import { registerLogin } from './login.js';
 import { registerLogout } from './logout.js';
+import { registerUpload } from './upload.js';
 import { registerUsers } from './users.js';
+import { registerValidate } from './validate.js';
 import { registerWhoami } from './whoami.js';
 
 export type RegisterCommand = (program: Command, state: RunState) => void;
@@ -15,4 +17,6 @@ export const COMMANDS: RegisterCommand[] = [
   registerWhoami,
   registerConfig,
   registerUsers,
+  registerValidate,
+  registerUpload,
 ];

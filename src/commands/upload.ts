@@ -1,0 +1,412 @@
+import { join } from 'node:path';
+import { type Command, Option } from 'commander';
+import { openExport } from '../adapters/export-source.js';
+import { ImportApi } from '../adapters/import-api.js';
+import type { AppContext } from '../context.js';
+import { newRunId, partFilename } from '../core/upload/filename.js';
+import type { PartSpec } from '../core/upload/part-planner.js';
+import { DEFAULT_PART_CAP, planUpload, type UploadPlan } from '../core/upload/preflight.js';
+import { UploadLedger, type UploadLedgerEntry } from '../core/upload/upload-ledger.js';
+import {
+  DEFAULT_STALL_TIMEOUT_MS,
+  type PartResult,
+  ServerCapError,
+  uploadParts,
+} from '../core/upload/upload-parts.js';
+import { requireUser } from '../core/users.js';
+import { CancelledError, UsageError } from '../errors.js';
+import { byteProgress, formatBytes, withSpinner } from '../io/upload-progress.js';
+import type { RunState } from '../program.js';
+import { services } from '../services.js';
+import type { RegisterCommand } from './index.js';
+
+export interface UploadFlags {
+  user?: string;
+  method: string;
+  since?: string;
+  until?: string;
+  types?: string;
+  excludeTypes?: string;
+  wait?: boolean;
+  dryRun?: boolean;
+  force?: boolean;
+  maxPartSize?: string;
+  batchBytes?: string;
+  batchRecords?: string;
+  failFast?: boolean;
+  stallTimeout?: string;
+}
+
+const EXAMPLES = `
+Examples:
+  $ apple-import upload export.zip --user 3f1c2b9e-5a41-4c7d-9e2b-71d0a8c4e6f1
+  $ apple-import upload export.zip --user $ID --dry-run          # show the plan, send nothing
+  $ APPLE_IMPORT_API_KEY=sk-… apple-import upload export.xml --user $ID --json
+  $ apple-import upload apple_health_export/ --user $ID --method direct --since 2024-01-01 --wait
+
+The s3 method (default) sends the whole export, repaired (DTD removed, illegal characters dropped), split
+into valid documents of at most --max-part-size bytes (1 GiB). Re-running with the same export and user
+says it was already uploaded; --force sends it again.`;
+
+const MAX_CAP = 5 * 1024 * 1024 * 1024;
+
+export const registerUpload: RegisterCommand = (program: Command, state: RunState) => {
+  program
+    .command('upload')
+    .description('upload an Apple Health export for a user (S3 by default)')
+    .argument('<path>', 'export.zip, export.xml or the unzipped folder')
+    .option('--user <id>', 'user id to import into (env APPLE_IMPORT_USER)')
+    .addOption(new Option('--method <method>', 'how to send it').choices(['s3', 'direct']).default('s3'))
+    .option('--since <date>', 'direct: only data on or after this date')
+    .option('--until <date>', 'direct: only data before this date')
+    .option('--types <list>', 'direct: only these record types (comma-separated)')
+    .option('--exclude-types <list>', 'direct: leave out these record types')
+    .option('--wait', 'direct: follow each batch until the server has imported it')
+    .option('--dry-run', 'check everything and print the plan, send nothing')
+    .option('--force', 'send again even if the ledger says this export was already uploaded')
+    .option('--max-part-size <bytes>', 's3: largest part to send (default 1 GiB, the server cap)')
+    .option('--batch-bytes <n>', 'direct: largest batch file')
+    .option('--batch-records <n>', 'direct: most records per batch')
+    .option('--fail-fast', 'direct: stop at the first failed batch')
+    .addOption(
+      new Option('--stall-timeout <seconds>', 'give up on a stalled transfer after this long').hideHelp(),
+    )
+    .addHelpText('after', EXAMPLES)
+    .action(
+      state.action(async (ctx, path: string, flags: UploadFlags) => {
+        if (flags.method === 'direct') return runDirect(ctx, path, flags);
+        return uploadS3(ctx, path, flags);
+      }),
+    );
+};
+
+async function runDirect(ctx: AppContext, path: string, flags: UploadFlags): Promise<number> {
+  // Loaded by name so this command builds while the direct method is developed separately.
+  const specifier = './upload-direct.js';
+  let mod: { uploadDirect?: (ctx: AppContext, path: string, flags: UploadFlags) => Promise<number> };
+  try {
+    mod = await import(specifier);
+  } catch {
+    mod = {};
+  }
+  if (!mod.uploadDirect) {
+    throw new UsageError('--method direct is not available in this build.', { hint: 'use --method s3' });
+  }
+  return mod.uploadDirect(ctx, path, flags);
+}
+
+function parseCap(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_PART_CAP;
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1024 || n > MAX_CAP) {
+    throw new UsageError(
+      `--max-part-size must be a whole number of bytes from 1024 to ${MAX_CAP}, not "${value}".`,
+    );
+  }
+  return n;
+}
+
+function parseStall(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_STALL_TIMEOUT_MS;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new UsageError(`--stall-timeout must be a positive number of seconds.`);
+  return Math.round(n * 1000);
+}
+
+function refuseDirectOnlyFlags(flags: UploadFlags): void {
+  const directOnly: [keyof UploadFlags, string][] = [
+    ['since', '--since'],
+    ['until', '--until'],
+    ['types', '--types'],
+    ['excludeTypes', '--exclude-types'],
+    ['batchBytes', '--batch-bytes'],
+    ['batchRecords', '--batch-records'],
+    ['failFast', '--fail-fast'],
+  ];
+  const used = directOnly.filter(([k]) => flags[k] !== undefined).map(([, f]) => f);
+  if (used.length > 0) {
+    throw new UsageError(
+      `${used.join(', ')} only apply to --method direct; the s3 method sends the export whole.`,
+      {
+        hint: 'add --method direct, or drop the filter',
+      },
+    );
+  }
+}
+
+async function scan(ctx: AppContext, path: string, cap: number): Promise<UploadPlan> {
+  const source = await openExport(path);
+  const bar = byteProgress(ctx, 'Checking', source.size);
+  try {
+    const plan = await planUpload(source, { cap, signal: ctx.signal, onProgress: (n) => bar.update(n) });
+    bar.stop();
+    return plan;
+  } catch (err) {
+    bar.stop();
+    throw ctx.signal.aborted ? new CancelledError() : err;
+  }
+}
+
+function describeRepairs(plan: UploadPlan): string[] {
+  const lines: string[] = [];
+  if (plan.repairs.doctypeRemoved)
+    lines.push('the DOCTYPE declaration (Apple’s DTD is not needed and often broken)');
+  if (plan.repairs.illegalCharsDropped > 0)
+    lines.push(`${plan.repairs.illegalCharsDropped} illegal control character(s)`);
+  return lines;
+}
+
+function planDocument(plan: UploadPlan, names: (p: PartSpec) => string) {
+  return plan.parts.map((p) => ({
+    index: p.index,
+    filename: names(p),
+    bytes: p.bytes,
+    elements: p.elements,
+  }));
+}
+
+async function uploadS3(ctx: AppContext, path: string, flags: UploadFlags): Promise<number> {
+  refuseDirectOnlyFlags(flags);
+  let cap = parseCap(flags.maxPartSize);
+  const stallTimeoutMs = parseStall(flags.stallTimeout);
+  if (flags.wait) {
+    ctx.out.warn(
+      '--wait has no effect with --method s3: the S3 path gives no completion signal (contract §2.6).',
+    );
+  }
+  const { api, session, settings, store, http } = services(ctx, flags.user ? { user: flags.user } : {});
+  session.require();
+  const server = settings.server.value;
+  const user = await withSpinner(ctx, 'Checking the user…', () =>
+    requireUser({ api, session, server, signal: ctx.signal }, settings.user?.value),
+  );
+
+  let plan = await scan(ctx, path, cap);
+  const repairs = describeRepairs(plan);
+  ctx.out.info(
+    `${plan.source.displayName}: ${formatBytes(plan.summary.bytes)}, ${plan.summary.topLevelCount} elements` +
+      (plan.parts.length > 1 ? `, ${plan.parts.length} parts of at most ${formatBytes(cap)}` : ''),
+  );
+  if (repairs.length > 0)
+    ctx.out.info(`Repairs while sending (your file is not changed): ${repairs.join('; ')}.`);
+
+  const ledger = new UploadLedger(join(store.dir, 'ledger'), {
+    server,
+    user: user.id,
+    fingerprint: plan.fingerprint,
+  });
+  const existing = ledger.read();
+  if (existing?.completedAt && !flags.force) return alreadyUploaded(ctx, existing, plan);
+
+  let entry: UploadLedgerEntry =
+    existing && !flags.force && existing.cap === plan.cap && existing.partCount === plan.parts.length
+      ? existing
+      : newEntry(server, user.id, plan, newRunId());
+  const names = (p: PartSpec) => partFilename(plan.fingerprint, entry.runId, p.index, plan.parts.length);
+
+  if (flags.dryRun) {
+    if (ctx.globals.json) {
+      ctx.out.json({
+        ...resultBase(plan, user.id, server),
+        status: 'dry-run',
+        parts: planDocument(plan, names),
+      });
+      return 0;
+    }
+    ctx.out.info(`Plan (dry run, nothing sent) for user ${user.id} on ${server}:`);
+    for (const p of planDocument(plan, names))
+      ctx.out.data(
+        `part ${p.index}/${plan.parts.length}  ${p.filename}  ${p.bytes} bytes  ${p.elements} elements`,
+      );
+    return 0;
+  }
+
+  const importApi = new ImportApi(http);
+  const done: PartResult[] = [];
+  const started = performance.now();
+  let replannedFor: number | undefined;
+  for (;;) {
+    const skip = new Set(entry.parts.map((p) => p.index));
+    if (skip.size > 0)
+      ctx.out.info(`Resuming: ${skip.size} of ${plan.parts.length} part(s) were sent earlier.`);
+    ledger.write(entry);
+    let bar: ReturnType<typeof byteProgress> | undefined;
+    try {
+      await uploadParts(
+        {
+          presign: (req, signal) =>
+            withSpinner(ctx, `Requesting an upload URL…`, () =>
+              session.call((h) => importApi.presignXml(h, user.id, req, signal)),
+            ),
+          clock: ctx.clock,
+          signal: ctx.signal,
+          dispatcher: ctx.dispatcher,
+          userAgent: `apple-import/${ctx.version}`,
+          stallTimeoutMs,
+        },
+        plan,
+        names,
+        skip,
+        {
+          onPartStart: (part) => {
+            bar = byteProgress(ctx, `Uploading part ${part.index}/${plan.parts.length}`, part.bytes);
+          },
+          onPartProgress: (_part, n) => bar?.update(n),
+          onRetry: (part, attempt, delay, err) => {
+            bar?.stop();
+            bar = undefined;
+            ctx.out.warn(
+              `part ${part.index}: ${(err as Error).message} — retrying in ${(delay / 1000).toFixed(1)} s (attempt ${attempt + 1})`,
+            );
+          },
+          onPartDone: (part, r) => {
+            entry = ledger.recordPart(
+              entry,
+              {
+                index: r.index,
+                fileKey: r.fileKey,
+                filename: r.filename,
+                bytes: r.bytes,
+                uploadedAt: new Date().toISOString(),
+              },
+              new Date(),
+            );
+            done.push(r);
+            bar?.stop(
+              `${ctx.out.theme.green('✓')} part ${part.index}/${plan.parts.length} stored as ${r.fileKey} (${formatBytes(r.bytes)} in ${(r.durationMs / 1000).toFixed(1)} s, ${formatBytes(rate(r.bytes, r.durationMs))}/s)`,
+            );
+            bar = undefined;
+          },
+        },
+      );
+      break;
+    } catch (err) {
+      bar?.stop();
+      if (err instanceof ServerCapError && entry.parts.length === 0 && replannedFor === undefined) {
+        cap = err.cap;
+        replannedFor = cap;
+        ctx.out.warn(
+          `The server accepts at most ${cap} bytes per upload; planning the parts again (a second read).`,
+        );
+        plan = await scan(ctx, path, cap);
+        entry = newEntry(server, user.id, plan, entry.runId);
+        continue;
+      }
+      if (err instanceof CancelledError || ctx.signal.aborted) {
+        reportPartial(ctx, entry, plan);
+        throw new CancelledError();
+      }
+      if (entry.parts.length > 0) reportPartial(ctx, entry, plan);
+      throw err;
+    }
+  }
+
+  const durationMs = Math.round(performance.now() - started);
+  const sent = done.reduce((s, r) => s + r.bytes, 0);
+  if (ctx.globals.json) {
+    ctx.out.json({
+      ...resultBase(plan, user.id, server),
+      status: 'uploaded',
+      ...(replannedFor !== undefined ? { replannedForServerCap: replannedFor } : {}),
+      parts: entry.parts.map((p) => {
+        const r = done.find((d) => d.index === p.index);
+        return {
+          index: p.index,
+          fileKey: p.fileKey,
+          filename: p.filename,
+          bytes: p.bytes,
+          resumed: r === undefined,
+          ...(r
+            ? {
+                durationMs: r.durationMs,
+                bytesPerSecond: Math.round(rate(r.bytes, r.durationMs)),
+                attempts: r.attempts,
+              }
+            : {}),
+        };
+      }),
+      durationMs,
+      bytesSent: sent,
+      bytesPerSecond: Math.round(rate(sent, durationMs)),
+    });
+    return 0;
+  }
+  for (const p of entry.parts) ctx.out.data(p.fileKey);
+  ctx.out.success(
+    `Uploaded ${plan.source.displayName} for user ${user.id}: ${entry.parts.length} part(s), ${formatBytes(sent)} sent in ${(durationMs / 1000).toFixed(1)} s.`,
+  );
+  ctx.out.info(
+    'Next: the backend imports each part when S3 notifies it; this path reports no progress (contract §2.6). ' +
+      `Check later with \`apple-import status --user ${user.id}\`.`,
+  );
+  return 0;
+}
+
+function rate(bytes: number, ms: number): number {
+  return ms > 0 ? (bytes * 1000) / ms : bytes;
+}
+
+function newEntry(server: string, user: string, plan: UploadPlan, runId: string): UploadLedgerEntry {
+  return {
+    version: 1,
+    method: 's3',
+    server,
+    user,
+    fingerprint: plan.fingerprint,
+    source: plan.source.displayName,
+    runId,
+    cap: plan.cap,
+    partCount: plan.parts.length,
+    parts: [],
+    startedAt: new Date().toISOString(),
+    completedAt: null,
+  };
+}
+
+function resultBase(plan: UploadPlan, user: string, server: string) {
+  return {
+    method: 's3',
+    server,
+    user,
+    source: plan.source.displayName,
+    fingerprint: plan.fingerprint,
+    sourceBytes: plan.summary.bytes,
+    bytes: plan.repairedBytes,
+    maxPartSize: plan.cap,
+    repairs: plan.repairs,
+  };
+}
+
+function alreadyUploaded(ctx: AppContext, e: UploadLedgerEntry, plan: UploadPlan): number {
+  if (ctx.globals.json) {
+    ctx.out.json({
+      ...resultBase(plan, e.user, e.server),
+      status: 'already-uploaded',
+      uploadedAt: e.completedAt,
+      parts: e.parts.map((p) => ({
+        index: p.index,
+        fileKey: p.fileKey,
+        filename: p.filename,
+        bytes: p.bytes,
+      })),
+    });
+    return 0;
+  }
+  ctx.out.info(
+    `This export was already uploaded for user ${e.user} on ${e.completedAt} (${e.parts.length} part(s)); nothing sent.`,
+  );
+  for (const p of e.parts) ctx.out.data(p.fileKey);
+  ctx.out.hint('use --force to send it again (the backend imports it again)');
+  return 0;
+}
+
+function reportPartial(ctx: AppContext, e: UploadLedgerEntry, plan: UploadPlan): void {
+  if (e.parts.length === 0) {
+    ctx.out.info('No part was completed.');
+    return;
+  }
+  ctx.out.info(`Completed before stopping: ${e.parts.length} of ${plan.parts.length} part(s):`);
+  for (const p of e.parts) ctx.out.info(`  part ${p.index}: ${p.fileKey}`);
+  ctx.out.info('Run the same command again to send the rest.');
+}
