@@ -21,12 +21,12 @@ function yearOf(ctx: DayCtx): number {
 
 function watchOs(ctx: DayCtx): string {
   const major = Math.max(4, yearOf(ctx) - YEAR0);
-  return `${major}.${ctx.day % 5}`;
+  return `${major}.${Math.floor(ctx.day / 73) % 5}`;
 }
 
 function iOs(ctx: DayCtx): string {
   const major = Math.max(11, yearOf(ctx) - YEAR0 + 7);
-  return `${major}.${ctx.day % 4}.1`;
+  return `${major}.${Math.floor(ctx.day / 91) % 4}.1`;
 }
 
 export function watch(ctx: DayCtx): Source {

@@ -1,0 +1,77 @@
+import type { DefectKind } from '../reader/types.js';
+import type { IssueKind } from './schemas.js';
+
+export interface DefectSummary {
+  kind: DefectKind;
+  count: number;
+  repairable: boolean;
+  /** The first few occurrences. */
+  examples: { line: number; column: number; offset: number; message: string }[];
+}
+
+export interface IssueExample {
+  line: number;
+  column: number;
+  element: string;
+  type?: string;
+  attribute: string;
+  value?: string;
+}
+
+/** Elements the backend will skip or fail on (contract §5.3: invalid_value, invalid_date, unknown_sleep_stage). */
+export interface IssueSummary {
+  kind: IssueKind;
+  count: number;
+  examples: IssueExample[];
+}
+
+export interface SourceSummary {
+  sourceName: string;
+  /** The device string without its `0x…` address and creation date. */
+  device: string;
+  records: number;
+  workouts: number;
+}
+
+/** What `validate --json` prints and `--report` writes. */
+export interface ValidationReport {
+  input?: { path: string; kind: string; entryName: string | null; size: number };
+  /** invalid: the backend would reject it; warnings: accepted, with repairable defects or skipped elements. */
+  verdict: 'valid' | 'warnings' | 'invalid';
+  accepted: boolean;
+  reasons: string[];
+  warnings: string[];
+  exportVersion: number | null;
+  locale: string | null;
+  exportDate: string | null;
+  wellFormed: boolean;
+  repairable: boolean;
+  truncated: boolean;
+  bytes: number;
+  durationMs: number;
+  throughputMiBps: number | null;
+  /** Top-level elements by name (the whole file, unfiltered). */
+  elements: Record<string, number>;
+  /** Descendants of top-level elements by name. */
+  nestedElements: Record<string, number>;
+  /** Top-level Records selected by the filter. */
+  records: {
+    total: number;
+    byType: Record<string, number>;
+    perMonth: Record<string, number>;
+    firstStartDate: string | null;
+    lastStartDate: string | null;
+  };
+  workouts: { total: number; byActivityType: Record<string, number> };
+  /** `copies`: top-level Records that repeat a Correlation child (format §1.6). */
+  correlations: { total: number; byType: Record<string, number>; copies: number };
+  sources: SourceSummary[];
+  /** What the backend drops: unmapped Record types and elements it never reads (contract §5.2). */
+  ignored: { total: number; recordTypes: Record<string, number>; elements: Record<string, number> };
+  /** `tracked`: distinct hashes held; `saturated`: the bounded set filled up and stopped recording. */
+  duplicates: { exact: number; tracked: number; saturated: boolean };
+  issues: IssueSummary[];
+  defects: DefectSummary[];
+  illegalCharacters: number;
+  filter: { since: string | null; until: string | null; types: string[] | null; excluded: number } | null;
+}

@@ -1,0 +1,76 @@
+import cliProgress from 'cli-progress';
+import type { Io } from './io.js';
+
+/** Byte progress for long passes (validate, upload): a bar when interactive, sparse plain lines otherwise. */
+export interface ByteProgressReporter {
+  update(done: number): void;
+  /** Removes the bar (or prints nothing more in plain mode). */
+  stop(): void;
+}
+
+const PLAIN_STEP = 0.1;
+const PLAIN_INTERVAL_MS = 10_000;
+
+export function formatBytes(n: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1000 && u < units.length - 1) {
+    v /= 1000;
+    u++;
+  }
+  return `${u === 0 ? v : v.toFixed(v >= 100 ? 0 : 1)} ${units[u]}`;
+}
+
+/**
+ * A cli-progress bar on interactive stderr; otherwise one line at most every 10 % or 10 s (product.md
+ * "Output"), so CI logs stay short. `now` is injected so the plain cadence is testable.
+ */
+export function createByteProgress(
+  io: Io,
+  label: string,
+  total: number,
+  now: () => number,
+  quiet = false,
+): ByteProgressReporter {
+  if (io.interactive && total > 0) {
+    const bar = new cliProgress.SingleBar(
+      {
+        stream: io.stderr as NodeJS.WritableStream,
+        format: `${label} [{bar}] {percentage}% | {doneText} of {totalText} | {eta_formatted}`,
+        barCompleteChar: '█',
+        barIncompleteChar: '░',
+        hideCursor: true,
+        clearOnComplete: true,
+        etaBuffer: 50,
+        fps: 10,
+      },
+      cliProgress.Presets.shades_classic,
+    );
+    bar.start(total, 0, { doneText: formatBytes(0), totalText: formatBytes(total) });
+    return {
+      update: (done) => bar.update(Math.min(done, total), { doneText: formatBytes(done) }),
+      stop: () => bar.stop(),
+    };
+  }
+  let lastStep = 0;
+  let lastAt = now();
+  return {
+    update: (done) => {
+      if (quiet) return;
+      const fraction = total > 0 ? done / total : 0;
+      const step = Math.floor(fraction / PLAIN_STEP);
+      const t = now();
+      if ((total > 0 && step > lastStep && fraction < 1) || t - lastAt >= PLAIN_INTERVAL_MS) {
+        lastStep = Math.max(lastStep, step);
+        lastAt = t;
+        const pct =
+          total > 0
+            ? `${Math.floor(fraction * 100)}% (${formatBytes(done)} of ${formatBytes(total)})`
+            : formatBytes(done);
+        io.stderr.write(`${label}: ${pct}\n`);
+      }
+    },
+    stop: () => {},
+  };
+}

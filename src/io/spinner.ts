@@ -1,0 +1,39 @@
+import ora, { type Ora } from 'ora';
+import type { Io } from './io.js';
+
+/** A phase indicator: an ora spinner on interactive stderr, one plain line per phase otherwise. */
+export interface PhaseSpinner {
+  start(text: string): void;
+  succeed(text?: string): void;
+  fail(text?: string): void;
+  stop(): void;
+}
+
+export function createSpinner(io: Io, quiet = false): PhaseSpinner {
+  if (io.interactive) {
+    // discardStdin off: it would put stdin in raw mode and swallow Ctrl-C handling and piped input.
+    const spinner: Ora = ora({
+      isEnabled: true,
+      stream: io.stderr as NodeJS.WritableStream,
+      discardStdin: false,
+    });
+    return {
+      start: (text) => {
+        spinner.start(text);
+      },
+      succeed: (text) => {
+        spinner.succeed(text);
+      },
+      fail: (text) => {
+        spinner.fail(text);
+      },
+      stop: () => {
+        spinner.stop();
+      },
+    };
+  }
+  const line = (s: string | undefined) => {
+    if (!quiet && s) io.stderr.write(`${s}\n`);
+  };
+  return { start: line, succeed: line, fail: line, stop: () => {} };
+}
