@@ -1,0 +1,385 @@
+// The same presigned-POST cases against a real S3 (Ceph radosgw) and the sandbox's S3 endpoint: the sandbox
+// must answer with the same status and <Code> (s3-testing-with-radosgw.md §3, §5), except a bad signature,
+// where radosgw says AccessDenied and AWS (which the sandbox copies) says SignatureDoesNotMatch.
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { after, before, describe, it } from 'node:test';
+import {
+  createPresignedPost,
+  type PresignedPost,
+  type PresignPostInput,
+} from '../../src/sandbox/s3-presign.js';
+import { type S3Server, startS3Server } from '../../src/sandbox/s3-server.js';
+import { type Radosgw, startRadosgw } from '../helpers/radosgw.js';
+
+const XML = 'application/xml';
+
+interface Target {
+  name: string;
+  endpoint: string;
+  bucket: string;
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** The stored bytes, or undefined when the key does not exist. */
+  read(key: string): Promise<Buffer | undefined>;
+}
+
+interface Answer {
+  status: number;
+  code: string | undefined;
+  body: string;
+}
+
+function errorCode(body: string): string | undefined {
+  return /<Code>([^<]*)<\/Code>/.exec(body)?.[1];
+}
+
+async function postForm(post: PresignedPost, body: Uint8Array, fields = post.fields): Promise<Answer> {
+  const form = new FormData();
+  for (const [k, v] of Object.entries(fields)) form.append(k, v);
+  form.append('file', new Blob([body], { type: XML }), 'export.xml');
+  const res = await fetch(post.url, { method: 'POST', body: form });
+  const text = await res.text();
+  return { status: res.status, code: errorCode(text), body: text };
+}
+
+/** Transfer-Encoding: chunked and no Content-Length, which fetch with a Blob never sends. */
+async function postChunked(post: PresignedPost, body: Uint8Array): Promise<Answer> {
+  const boundary = '----paritytest7MA4YWxkTrZu0gW';
+  const parts: Buffer[] = [];
+  for (const [k, v] of Object.entries(post.fields)) {
+    parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`));
+  }
+  parts.push(
+    Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="export.xml"\r\n` +
+        `Content-Type: ${XML}\r\n\r\n`,
+    ),
+    Buffer.from(body),
+    Buffer.from(`\r\n--${boundary}--\r\n`),
+  );
+  return new Promise((resolve, reject) => {
+    const req = request(
+      post.url,
+      {
+        method: 'POST',
+        headers: {
+          'content-type': `multipart/form-data; boundary=${boundary}`,
+          'transfer-encoding': 'chunked',
+        },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => {
+          text += c;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, code: errorCode(text), body: text }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    for (const p of parts) req.write(p);
+    req.end();
+  });
+}
+
+function xmlBytes(size: number): Buffer {
+  const head = '<?xml version="1.0" encoding="UTF-8"?>\n<HealthData>';
+  const tail = '</HealthData>\n';
+  return Buffer.concat([
+    Buffer.from(head),
+    Buffer.alloc(size - head.length - tail.length, 0x20),
+    Buffer.from(tail),
+  ]);
+}
+
+let n = 0;
+function presign(t: Target, over: Partial<PresignPostInput> = {}): PresignedPost {
+  return createPresignedPost({
+    endpoint: t.endpoint,
+    bucket: t.bucket,
+    region: t.region,
+    accessKeyId: t.accessKeyId,
+    secretAccessKey: t.secretAccessKey,
+    key: `user-1/raw/p${++n}.xml`,
+    expiresSeconds: 300,
+    contentType: XML,
+    maxBytes: 64 * 1024,
+    ...over,
+  });
+}
+
+interface Case {
+  name: string;
+  expect: { status: number; code: string | undefined };
+  run(t: Target): Promise<{ answer: Answer; key: string }>;
+  /** Whether the object must exist afterwards. */
+  stored: boolean;
+  /** Only the status is compared across targets (doc §5: RGW's code differs from AWS's). */
+  statusOnly?: boolean;
+}
+
+const BODY = xmlBytes(40_000);
+
+const CASES: Case[] = [
+  {
+    name: 'valid upload',
+    expect: { status: 204, code: undefined },
+    stored: true,
+    async run(t) {
+      const post = presign(t);
+      return { answer: await postForm(post, BODY), key: post.fields.key! };
+    },
+  },
+  {
+    name: 'oversized body',
+    expect: { status: 400, code: 'EntityTooLarge' },
+    stored: false,
+    async run(t) {
+      const post = presign(t, { maxBytes: 1024 });
+      return { answer: await postForm(post, xmlBytes(4096)), key: post.fields.key! };
+    },
+  },
+  {
+    name: 'empty file',
+    expect: { status: 400, code: 'EntityTooSmall' },
+    stored: false,
+    async run(t) {
+      const post = presign(t);
+      return { answer: await postForm(post, new Uint8Array(0)), key: post.fields.key! };
+    },
+  },
+  {
+    name: 'expired policy',
+    expect: { status: 403, code: 'AccessDenied' },
+    stored: false,
+    async run(t) {
+      const post = presign(t, { now: new Date(Date.now() - 3_600_000), expiresSeconds: 60 });
+      return { answer: await postForm(post, BODY), key: post.fields.key! };
+    },
+  },
+  {
+    name: 'wrong Content-Type field',
+    expect: { status: 403, code: 'AccessDenied' },
+    stored: false,
+    async run(t) {
+      const post = presign(t);
+      const answer = await postForm(post, BODY, { ...post.fields, 'Content-Type': 'text/plain' });
+      return { answer, key: post.fields.key! };
+    },
+  },
+  {
+    name: 'wrong key field',
+    expect: { status: 403, code: 'AccessDenied' },
+    stored: false,
+    async run(t) {
+      const post = presign(t);
+      const key = `${post.fields.key!}.other`;
+      return { answer: await postForm(post, BODY, { ...post.fields, key }), key };
+    },
+  },
+  {
+    name: 'tampered signature',
+    expect: { status: 403, code: undefined },
+    statusOnly: true,
+    stored: false,
+    async run(t) {
+      const post = presign(t);
+      const sig = post.fields['X-Amz-Signature']!;
+      const tampered = {
+        ...post.fields,
+        'X-Amz-Signature': `${sig.slice(0, -1)}${sig.endsWith('0') ? '1' : '0'}`,
+      };
+      return { answer: await postForm(post, BODY, tampered), key: post.fields.key! };
+    },
+  },
+  {
+    name: 'extra unsigned field',
+    expect: { status: 403, code: 'AccessDenied' },
+    stored: false,
+    async run(t) {
+      const post = presign(t);
+      const fields = { ...post.fields };
+      // Before the signature fields, as a browser form would put it; any position is "not in the policy".
+      const extended = { 'x-amz-meta-foo': 'bar', ...fields };
+      return { answer: await postForm(post, BODY, extended), key: post.fields.key! };
+    },
+  },
+  {
+    name: 'chunked without Content-Length',
+    expect: { status: 411, code: 'MissingContentLength' },
+    stored: false,
+    async run(t) {
+      const post = presign(t);
+      return { answer: await postChunked(post, BODY), key: post.fields.key! };
+    },
+  },
+  {
+    name: 'success_action_status 201 in the policy',
+    expect: { status: 201, code: undefined },
+    stored: true,
+    async run(t) {
+      const post = presign(t, { extraFields: { success_action_status: '201' } });
+      const answer = await postForm(post, BODY);
+      assert.match(answer.body, /<PostResponse>.*<Key>user-1\/raw\/p\d+\.xml<\/Key>.*<\/PostResponse>/s);
+      return { answer, key: post.fields.key! };
+    },
+  },
+];
+
+describe('presigned POST parity: radosgw vs the sandbox S3 endpoint', () => {
+  let rgw: Radosgw;
+  let sandbox: S3Server;
+  const targets: Target[] = [];
+
+  before(async () => {
+    rgw = await startRadosgw();
+    sandbox = await startS3Server({
+      bucket: 'uploads',
+      region: 'us-east-1',
+      accessKeyId: rgw.accessKeyId,
+      secretAccessKey: rgw.secretAccessKey,
+    });
+    targets.push(
+      {
+        name: 'radosgw',
+        endpoint: rgw.endpoint,
+        bucket: rgw.bucket,
+        region: rgw.region,
+        accessKeyId: rgw.accessKeyId,
+        secretAccessKey: rgw.secretAccessKey,
+        read: (key) =>
+          rgw.getObject(key).catch((err: { name?: string }) => {
+            if (err.name === 'NoSuchKey') return undefined;
+            throw err;
+          }),
+      },
+      {
+        name: 'sandbox',
+        endpoint: sandbox.endpoint,
+        bucket: sandbox.bucket,
+        region: 'us-east-1',
+        accessKeyId: rgw.accessKeyId,
+        secretAccessKey: rgw.secretAccessKey,
+        async read(key) {
+          const res = await fetch(`${sandbox.endpoint}/${sandbox.bucket}/${encodeURIComponent(key)}`);
+          if (res.status === 404) {
+            assert.equal(errorCode(await res.text()), 'NoSuchKey');
+            return undefined;
+          }
+          assert.equal(res.status, 200);
+          return Buffer.from(await res.arrayBuffer());
+        },
+      },
+    );
+  });
+  after(async () => {
+    await sandbox?.close();
+    await rgw?.stop();
+  });
+
+  for (const c of CASES) {
+    it(c.name, async () => {
+      const seen: Record<string, { status: number; code: string | undefined }> = {};
+      for (const t of targets) {
+        const { answer, key } = await c.run(t);
+        seen[t.name] = { status: answer.status, code: answer.code };
+        const stored = await t.read(key);
+        if (c.stored)
+          assert.equal(Buffer.compare(stored ?? Buffer.alloc(0), BODY), 0, `${t.name}: bytes differ`);
+        else assert.equal(stored, undefined, `${t.name}: ${c.name} must store nothing`);
+      }
+      if (c.statusOnly) {
+        assert.equal(seen.radosgw?.status, c.expect.status);
+        assert.equal(seen.sandbox?.status, c.expect.status);
+        // The known difference (doc §5): radosgw's AccessDenied vs AWS's SignatureDoesNotMatch, which we copy.
+        assert.equal(seen.radosgw?.code, 'AccessDenied');
+        assert.equal(seen.sandbox?.code, 'SignatureDoesNotMatch');
+      } else {
+        assert.deepEqual(seen.radosgw, c.expect, 'radosgw');
+        assert.deepEqual(seen.sandbox, c.expect, 'sandbox');
+      }
+    });
+  }
+});
+
+describe('sandbox S3 endpoint: beyond the parity cases', () => {
+  let s3: S3Server;
+  const target = (): Target => ({
+    name: 'sandbox',
+    endpoint: s3.endpoint,
+    bucket: s3.bucket,
+    region: 'us-east-1',
+    accessKeyId: 'AKIASANDBOX000000000',
+    secretAccessKey: 'sandboxsecret',
+    read: async () => undefined,
+  });
+  const created: string[] = [];
+
+  before(async () => {
+    s3 = await startS3Server({
+      bucket: 'uploads',
+      region: 'us-east-1',
+      accessKeyId: 'AKIASANDBOX000000000',
+      secretAccessKey: 'sandboxsecret',
+      onObjectCreated: (o) => created.push(o.key),
+    });
+  });
+  after(async () => {
+    await s3?.close();
+  });
+
+  it('answers 412 PreconditionFailed to a POST that is not multipart', async () => {
+    const res = await fetch(`${s3.endpoint}/uploads`, { method: 'POST', body: 'key=x' });
+    assert.equal(res.status, 412);
+    assert.equal(errorCode(await res.text()), 'PreconditionFailed');
+  });
+
+  it('answers 403 AccessDenied to a form without policy or signature', async () => {
+    const form = new FormData();
+    form.append('key', 'user-1/raw/x.xml');
+    form.append('file', new Blob([BODY]), 'x.xml');
+    const res = await fetch(`${s3.endpoint}/uploads`, { method: 'POST', body: form });
+    assert.equal(res.status, 403);
+    assert.equal(errorCode(await res.text()), 'AccessDenied');
+  });
+
+  it('uses the AWS message texts (doc §4)', async () => {
+    const expired = await postForm(
+      presign(target(), { now: new Date(Date.now() - 3_600_000), expiresSeconds: 60 }),
+      BODY,
+    );
+    assert.match(expired.body, /<Message>Invalid according to Policy: Policy expired\.<\/Message>/);
+    const post = presign(target());
+    const wrongType = await postForm(post, BODY, { ...post.fields, 'Content-Type': 'text/plain' });
+    assert.match(wrongType.body, /Policy Condition failed: \["eq", "\$Content-Type", "application\/xml"\]/);
+    const big = await postForm(presign(target(), { maxBytes: 1024 }), xmlBytes(4096));
+    assert.match(big.body, /<ProposedSize>\d+<\/ProposedSize><MaxSizeAllowed>1024<\/MaxSizeAllowed>/);
+  });
+
+  it('streams a body much larger than its buffers and reports the object once stored', async () => {
+    const size = 12 * 1024 * 1024 + 17;
+    const post = presign(target(), { maxBytes: size });
+    const body = xmlBytes(size);
+    const answer = await postForm(post, body);
+    assert.equal(answer.status, 204);
+    const key = post.fields.key!;
+    assert.ok(created.includes(key));
+    const meta = await s3.stat(key);
+    assert.equal(meta?.size, size);
+    assert.equal(meta?.contentType, XML);
+    const res = await fetch(`${s3.endpoint}/uploads/${encodeURIComponent(key)}`);
+    assert.equal(res.headers.get('content-type'), XML);
+    assert.equal(Buffer.compare(Buffer.from(await res.arrayBuffer()), body), 0);
+  });
+
+  it('rejects an oversized upload early and still stores nothing', async () => {
+    const post = presign(target(), { maxBytes: 1024 * 1024 });
+    const answer = await postForm(post, xmlBytes(20 * 1024 * 1024));
+    assert.equal(answer.status, 400);
+    assert.equal(answer.code, 'EntityTooLarge');
+    assert.equal(await s3.stat(post.fields.key!), undefined);
+  });
+});
