@@ -5,6 +5,7 @@ import { registerLogin } from './login.js';
 import { registerLogout } from './logout.js';
 import { registerUpload } from './upload.js';
 import { registerUsers } from './users.js';
+import { registerValidate } from './validate.js';
 import { registerWhoami } from './whoami.js';
 
 export type RegisterCommand = (program: Command, state: RunState) => void;
@@ -16,5 +17,6 @@ export const COMMANDS: RegisterCommand[] = [
   registerWhoami,
   registerConfig,
   registerUsers,
+  registerValidate,
   registerUpload,
 ];
