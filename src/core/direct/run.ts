@@ -1,0 +1,396 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Clock } from '../../adapters/clock.js';
+import type { ExportSource } from '../../adapters/export-source.js';
+import { AppError, isAbortError } from '../../errors.js';
+import { scanExport } from '../reader/read-export.js';
+import { ExportScanner } from '../reader/scanner.js';
+import type { ScanSummary } from '../reader/types.js';
+import { type Batch, type BatchLimits, XmlBatcher } from './batcher.js';
+import type { FilterSpec } from './filters.js';
+import { type NormalizationReport, Normalizer } from './normalize.js';
+import { type SendDeps, sendBatch } from './sender.js';
+import { documentHeader } from './serialize.js';
+import { type BatchFate, type SyncFeed, SyncTracker } from './sync-tracker.js';
+
+/** What the ledger keeps per accepted batch (resume sends only what is missing). */
+export interface LedgerBatch {
+  seq: number;
+  filename: string;
+  taskId: string | null;
+  records: number;
+  /** sha256 of the batch body: a re-run skips batch N only if it is byte-identical. */
+  sha256: string;
+  fate?: 'completed' | 'failed';
+  error?: string;
+}
+
+export interface LedgerEntry {
+  version: 1;
+  server: string;
+  userId: string;
+  source: string;
+  /** sha256 of the whole export, recorded once a pass has finished. */
+  fingerprint: string | null;
+  filters: string;
+  limits: BatchLimits;
+  batches: LedgerBatch[];
+  /** Every batch was accepted (and, with --wait, none failed) in a pass that finished. */
+  complete: boolean;
+  updatedAt: string;
+}
+
+export interface LedgerStore {
+  get(): LedgerEntry | undefined;
+  put(entry: LedgerEntry): void;
+  delete(): void;
+}
+
+export interface DirectRunOptions {
+  server: string;
+  userId: string;
+  filters: FilterSpec;
+  limits: BatchLimits;
+  wait: boolean;
+  dryRun: boolean;
+  force: boolean;
+  failFast: boolean;
+}
+
+export interface DirectRunDeps {
+  source: ExportSource;
+  ledger: LedgerStore;
+  post: SendDeps['post'];
+  feed: SyncFeed;
+  clock: Clock;
+  signal: AbortSignal;
+  /** Overrides for tests; defaults as in sender.ts. */
+  send?: Partial<Pick<SendDeps, 'baseDelayMs' | 'acceptanceChecks' | 'maxAttempts' | 'random'>>;
+  pollIntervalMs?: number;
+  runId?: string;
+}
+
+export interface BatchOutcome {
+  seq: number;
+  filename: string;
+  records: number;
+  bytes: number;
+  byType: Record<string, number>;
+  state: 'planned' | 'skipped' | 'sent' | 'completed' | 'failed';
+  taskId: string | null;
+  itemsProcessed: number | null;
+  error: string | null;
+  attempts: number;
+}
+
+export interface DirectCallbacks {
+  onBytes?(read: number, total: number): void;
+  onBatch?(b: BatchOutcome): void;
+  onRetry?(seq: number, info: { attempt: number; delayMs: number; reason: string }): void;
+  onFate?(seq: number, fate: BatchFate): void;
+  onConnection?(state: string, detail?: string): void;
+}
+
+export interface DirectRunResult {
+  runId: string;
+  batches: BatchOutcome[];
+  report: NormalizationReport;
+  summary: ScanSummary | null;
+  sent: number;
+  skipped: number;
+  failed: number;
+  records: number;
+  bytesSent: number;
+  /** The pass stopped early (--fail-fast). */
+  stoppedEarly: boolean;
+  fingerprintChanged: boolean;
+}
+
+const HEAD_LIMIT = 8 * 1024 * 1024;
+
+/** Reads just enough of the export to know the root's locale (the header of every batch). */
+async function readRootLocale(source: ExportSource, signal: AbortSignal): Promise<string | null> {
+  const scanner = new ExportScanner();
+  let read = 0;
+  for await (const chunk of source.open({ signal, start: 0, end: Math.min(source.size, HEAD_LIMIT) })) {
+    scanner.write(chunk);
+    read += chunk.length;
+    if (scanner.result().rootContentStart !== null) break;
+    if (read >= HEAD_LIMIT) break;
+  }
+  return scanner.result().locale;
+}
+
+function sha256(b: Buffer): string {
+  return createHash('sha256').update(b).digest('hex');
+}
+
+/** A short id that makes filenames unique per run: `ai-<8 hex>`. */
+export function newRunId(): string {
+  return `ai-${randomBytes(4).toString('hex')}`;
+}
+
+export function batchFilename(runId: string, seq: number): string {
+  return `${runId}-${String(seq).padStart(5, '0')}.xml`;
+}
+
+/**
+ * Reads the export once, building batches as it goes and sending each as soon as it is complete, one at
+ * a time (contract §9.8). Memory: the batch being built, at most one waiting, and the one in flight.
+ */
+export async function runDirect(
+  opts: DirectRunOptions,
+  deps: DirectRunDeps,
+  cb: DirectCallbacks = {},
+): Promise<DirectRunResult> {
+  const runId = deps.runId ?? newRunId();
+  const controller = new AbortController();
+  const signal = AbortSignal.any([deps.signal, controller.signal]);
+
+  let entry = opts.force || opts.dryRun ? undefined : deps.ledger.get();
+  if (entry?.complete && !opts.dryRun) {
+    throw new AppError(
+      'ALREADY_UPLOADED',
+      `This export was already sent to this user (${entry.batches.length} batches, ${entry.updatedAt}).`,
+      {
+        hint: 'use --force to send it again (workouts already imported may make the batches fail, contract §5.6)',
+      },
+    );
+  }
+  if (opts.force && !opts.dryRun) deps.ledger.delete();
+  const previous = new Map((entry?.batches ?? []).map((b) => [b.seq, b]));
+  entry = {
+    version: 1,
+    server: opts.server,
+    userId: opts.userId,
+    source: deps.source.displayName,
+    fingerprint: entry?.fingerprint ?? null,
+    filters: opts.filters.canonical,
+    limits: opts.limits,
+    batches: [...(entry?.batches ?? [])],
+    complete: false,
+    updatedAt: new Date(deps.clock.now()).toISOString(),
+  };
+  const ledgerEntry = entry;
+  const saveLedger = (b?: LedgerBatch) => {
+    if (opts.dryRun) return;
+    if (b) {
+      const at = ledgerEntry.batches.findIndex((x) => x.seq === b.seq);
+      if (at >= 0) ledgerEntry.batches[at] = b;
+      else ledgerEntry.batches.push(b);
+    }
+    ledgerEntry.updatedAt = new Date(deps.clock.now()).toISOString();
+    deps.ledger.put(ledgerEntry);
+  };
+
+  const locale = await readRootLocale(deps.source, signal);
+  const normalizer = new Normalizer(opts.filters);
+  const outcomes: BatchOutcome[] = [];
+  const queue: Batch[] = [];
+  const wake: { consumer: (() => void) | null; producer: (() => void) | null } = {
+    consumer: null,
+    producer: null,
+  };
+  let producing = true;
+  let stoppedEarly = false;
+
+  const batcher = new XmlBatcher(
+    opts.limits,
+    () => documentHeader(locale, normalizer.exportDate),
+    (b) => {
+      queue.push(b);
+      wake.consumer?.();
+    },
+  );
+
+  const tracker =
+    opts.wait && !opts.dryRun
+      ? new SyncTracker(deps.feed, {
+          clock: deps.clock,
+          signal,
+          pollIntervalMs: deps.pollIntervalMs,
+          onConnection: cb.onConnection,
+        })
+      : null;
+  // Opened before the first upload so no event can be missed (contract §9.11).
+  if (tracker) await tracker.start();
+
+  /** Lets the reader run at most one finished batch ahead of the sender. */
+  async function* gated(src: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+    for await (const chunk of src) {
+      while (queue.length > 1 && !signal.aborted) {
+        await new Promise<void>((resolve) => {
+          wake.producer = resolve;
+        });
+      }
+      if (signal.aborted) return;
+      yield chunk;
+    }
+  }
+
+  const producer = (async () => {
+    try {
+      const summary = await scanExport(
+        gated(deps.source.open({ signal })),
+        {
+          onElement: (el) => normalizer.accept(el, (s) => batcher.add(s.xml, s.type)),
+          onProgress: (n) => cb.onBytes?.(n, deps.source.size),
+        },
+        { signal },
+      );
+      if (!stoppedEarly) batcher.flush();
+      return summary;
+    } finally {
+      producing = false;
+      wake.consumer?.();
+    }
+  })();
+
+  let sent = 0;
+  let skipped = 0;
+  let failed = 0;
+  let records = 0;
+  let bytesSent = 0;
+  const sendDeps: SendDeps = {
+    post: deps.post,
+    recent: deps.feed.recent,
+    clock: deps.clock,
+    signal,
+    ...deps.send,
+  };
+
+  signal.addEventListener(
+    'abort',
+    () => {
+      wake.producer?.();
+      wake.consumer?.();
+    },
+    { once: true },
+  );
+
+  const consumer = (async () => {
+    for (;;) {
+      const batch = queue.shift();
+      wake.producer?.();
+      if (!batch) {
+        if (!producing) return;
+        if (signal.aborted) throw signal.reason;
+        await new Promise<void>((resolve) => {
+          wake.consumer = resolve;
+        });
+        wake.consumer = null;
+        continue;
+      }
+      records += batch.records;
+      const outcome: BatchOutcome = {
+        seq: batch.seq,
+        filename: batchFilename(runId, batch.seq),
+        records: batch.records,
+        bytes: batch.body.length,
+        byType: batch.byType,
+        state: 'planned',
+        taskId: null,
+        itemsProcessed: null,
+        error: null,
+        attempts: 0,
+      };
+      outcomes.push(outcome);
+      if (opts.dryRun) {
+        cb.onBatch?.(outcome);
+        continue;
+      }
+      const digest = sha256(batch.body);
+      const before = previous.get(batch.seq);
+      if (before && before.sha256 === digest && before.fate !== 'failed') {
+        outcome.state = 'skipped';
+        outcome.filename = before.filename;
+        outcome.taskId = before.taskId;
+        skipped++;
+        cb.onBatch?.(outcome);
+        continue;
+      }
+      tracker?.watch(outcome.filename);
+      const result = await sendBatch(
+        { ...sendDeps, onRetry: (info) => cb.onRetry?.(batch.seq, info) },
+        outcome.filename,
+        batch.body,
+      );
+      outcome.state = 'sent';
+      outcome.taskId = result.taskId;
+      outcome.attempts = result.attempts;
+      sent++;
+      bytesSent += batch.body.length;
+      const ledgerBatch: LedgerBatch = {
+        seq: batch.seq,
+        filename: outcome.filename,
+        taskId: result.taskId,
+        records: batch.records,
+        sha256: digest,
+      };
+      saveLedger(ledgerBatch);
+      cb.onBatch?.({ ...outcome });
+      if (!tracker) continue;
+      // One batch at a time per user, each to its end (contract §9.8).
+      const fate = await tracker.terminal(outcome.filename);
+      tracker.forget(outcome.filename);
+      outcome.itemsProcessed = fate.itemsProcessed;
+      if (fate.stage === 'failed') {
+        outcome.state = 'failed';
+        outcome.error = fate.error;
+        failed++;
+        saveLedger({ ...ledgerBatch, fate: 'failed', error: fate.error ?? undefined });
+        cb.onBatch?.({ ...outcome });
+        if (opts.failFast) {
+          stoppedEarly = true;
+          controller.abort(new AppError('IMPORT_FAILED', 'stopped at the first failed batch'));
+          return;
+        }
+      } else {
+        outcome.state = 'completed';
+        saveLedger({ ...ledgerBatch, fate: 'completed' });
+        cb.onBatch?.({ ...outcome });
+      }
+    }
+  })().catch((err: unknown) => {
+    // Stop reading at once: the producer may be waiting for the queue to drain.
+    controller.abort(err);
+    throw err;
+  });
+
+  let summary: ScanSummary | null = null;
+  try {
+    const [p, c] = await Promise.allSettled([producer, consumer]);
+    if (c.status === 'rejected') {
+      controller.abort(c.reason);
+      throw c.reason;
+    }
+    if (p.status === 'rejected') {
+      if (!(stoppedEarly && (isAbortError(p.reason) || (p.reason as AppError)?.code === 'CANCELLED')))
+        throw p.reason;
+    } else {
+      summary = p.value;
+    }
+  } finally {
+    tracker?.stop();
+  }
+
+  let fingerprintChanged = false;
+  if (summary && !opts.dryRun) {
+    fingerprintChanged = ledgerEntry.fingerprint !== null && ledgerEntry.fingerprint !== summary.sha256;
+    ledgerEntry.fingerprint = summary.sha256;
+    ledgerEntry.complete = failed === 0 && !stoppedEarly;
+    saveLedger();
+  }
+  return {
+    runId,
+    batches: outcomes,
+    report: normalizer.finish(),
+    summary,
+    sent,
+    skipped,
+    failed,
+    records,
+    bytesSent,
+    stoppedEarly,
+    fingerprintChanged,
+  };
+}

@@ -1,0 +1,90 @@
+import type { Clock } from '../../adapters/clock.js';
+import type { SyncStatusEvent } from '../../adapters/sync-api.js';
+import { ApiError, AppError, isAbortError } from '../../errors.js';
+import { filenameOf } from './sync-tracker.js';
+
+/**
+ * Sends one batch with retries, without ever sending it twice once the server has accepted it: when a
+ * response is lost after the whole body went out, the server may have queued the import, so the
+ * sync-status feed is searched for the filename before trying again (contract §3.4: each import emits
+ * `started` with `metadata.filename`; §9.12: /direct retries are not safe).
+ */
+
+export interface SendDeps {
+  post(
+    filename: string,
+    body: Buffer,
+    progress: { bodySent: boolean },
+    signal: AbortSignal,
+  ): Promise<{ task_id: string }>;
+  recent(limit: number, signal: AbortSignal): Promise<SyncStatusEvent[]>;
+  clock: Clock;
+  signal: AbortSignal;
+  random?: () => number;
+  maxAttempts?: number;
+  baseDelayMs?: number;
+  /** How long to look for the file on the feed after a lost answer (the task emits `started` when it runs). */
+  acceptanceChecks?: number[];
+  onRetry?(info: { attempt: number; delayMs: number; reason: string }): void;
+}
+
+export interface SendResult {
+  /** null when acceptance was learnt from the feed (the answer carrying it was lost). */
+  taskId: string | null;
+  attempts: number;
+  recoveredFromFeed: boolean;
+}
+
+const DEFAULT_CHECKS_MS = [1_000, 2_000, 4_000];
+
+/** Transport failures and gateway errors may hide an accepted upload. */
+function mayHaveBeenAccepted(err: unknown, bodySent: boolean): boolean {
+  if (!bodySent) return false;
+  if (err instanceof ApiError) return err.status === 502 || err.status === 504;
+  return err instanceof AppError && (err.code === 'NETWORK_ERROR' || err.code === 'TIMEOUT');
+}
+
+function retryable(err: unknown): boolean {
+  if (err instanceof ApiError) return err.status >= 500 || err.status === 429 || err.status === 408;
+  return err instanceof AppError && (err.code === 'NETWORK_ERROR' || err.code === 'TIMEOUT');
+}
+
+export async function sendBatch(deps: SendDeps, filename: string, body: Buffer): Promise<SendResult> {
+  const maxAttempts = deps.maxAttempts ?? 6;
+  const base = deps.baseDelayMs ?? 1_000;
+  const random = deps.random ?? Math.random;
+  for (let attempt = 1; ; attempt++) {
+    const progress = { bodySent: false };
+    try {
+      const answer = await deps.post(filename, body, progress, deps.signal);
+      return { taskId: answer.task_id, attempts: attempt, recoveredFromFeed: false };
+    } catch (err) {
+      if (deps.signal.aborted || isAbortError(err)) throw err;
+      if (mayHaveBeenAccepted(err, progress.bodySent) && (await onFeed(deps, filename))) {
+        return { taskId: null, attempts: attempt, recoveredFromFeed: true };
+      }
+      if (!retryable(err) || attempt >= maxAttempts) throw err;
+      const exp = Math.min(30_000, base * 2 ** (attempt - 1));
+      const jittered = Math.round(exp / 2 + (random() * exp) / 2);
+      const retryAfter = err instanceof ApiError ? err.retryAfterMs : undefined;
+      const delayMs = retryAfter === undefined ? jittered : Math.min(120_000, Math.max(retryAfter, 0));
+      deps.onRetry?.({ attempt, delayMs, reason: err instanceof Error ? err.message : String(err) });
+      await deps.clock.sleep(delayMs, deps.signal);
+    }
+  }
+}
+
+/** Looks for any xml_import event naming the file, waiting between looks for the task to start. */
+async function onFeed(deps: SendDeps, filename: string): Promise<boolean> {
+  for (const wait of deps.acceptanceChecks ?? DEFAULT_CHECKS_MS) {
+    await deps.clock.sleep(wait, deps.signal);
+    try {
+      const events = await deps.recent(200, deps.signal);
+      if (events.some((e) => filenameOf(e) === filename)) return true;
+    } catch (err) {
+      if (deps.signal.aborted || isAbortError(err)) throw err;
+      // The feed is unreachable too: keep looking, then fall back to a resend.
+    }
+  }
+  return false;
+}
