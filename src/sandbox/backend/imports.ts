@@ -143,8 +143,11 @@ function commitChunk(ctx: BackendContext, userKey: string, chunk: ParsedChunk): 
   }
 }
 
-/** The Celery task `process_xml_upload` (contract §3.4): events only when the user id is a UUID. */
-function runDirectImport(ctx: BackendContext, upload: DirectUpload): void {
+/**
+ * The Celery task `process_xml_upload` (contract §3.4): events only when the user id is a UUID. Exported so the
+ * sandbox can run it on an S3 object, standing in for the S3 notification path (§2.6).
+ */
+export function runDirectImport(ctx: BackendContext, upload: DirectUpload): void {
   const uuid = canonicalUuid(upload.userId);
   const runId = `xml_${randomBytes(8).toString('hex')}`;
   const startedAt = isoAt(ctx.now());

@@ -1,11 +1,12 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { addApiKey, addDeveloper, issueAccessToken } from './auth.js';
 import type { BackendContext, S3Settings } from './context.js';
 import { FaultInjector } from './faults.js';
+import { runDirectImport } from './imports.js';
 import { createListener } from './server.js';
-import { BackendState, type Developer, type UserRead } from './state.js';
+import { BackendState, type Developer, type DirectUpload, type UserRead } from './state.js';
 import { SyncHub } from './sync-status.js';
 import { addUser } from './users.js';
 
@@ -69,6 +70,11 @@ export interface BackendDouble {
   issueAccessToken(developerId: string, ttlSeconds?: number): string;
   /** The next direct import of a matching filename emits `failed` with `error` instead of importing. */
   failNextDirectImport(filename: string | RegExp, error: string): void;
+  /**
+   * Runs the direct path's import task (same parsing, storage and sync events) on bytes stored elsewhere, e.g.
+   * the sandbox's S3 object; not listed in `state.directUploads`. Returns the finished task's record.
+   */
+  importXml(userId: string, filename: string, bytes: Buffer): DirectUpload;
 }
 
 /** Starts a contract-faithful Open Wearables backend double on a local port. */
@@ -126,6 +132,11 @@ export async function startBackendDouble(opts: BackendDoubleOptions = {}): Promi
     issueAccessToken: (developerId, ttlSeconds) => issueAccessToken(ctx, developerId, ttlSeconds),
     failNextDirectImport: (filename, error) => {
       ctx.forcedFailures.push({ filename, error });
+    },
+    importXml: (userId, filename, bytes) => {
+      const upload: DirectUpload = { filename, bytes, userId, taskId: randomUUID(), status: 'processing' };
+      runDirectImport(ctx, upload);
+      return upload;
     },
   };
 }
