@@ -629,13 +629,13 @@ export class ExportScanner {
       return dd + 3;
     }
     if (len - s < 9 && !final) return NEED_MORE;
-    if (buf.latin1Slice(s, s + 9) === '<![CDATA[') {
+    if (len - s >= 9 && buf.latin1Slice(s, s + 9) === '<![CDATA[') {
       if (this.phase !== Phase.Root) throw new ScanFailure(s, 'CDATA section outside the root element');
       const close = buf.indexOf(']]>', s + 9);
       if (close === -1) return NEED_MORE;
       return close + 3;
     }
-    if (buf.latin1Slice(s, s + 9) === '<!DOCTYPE') {
+    if (len - s >= 9 && buf.latin1Slice(s, s + 9) === '<!DOCTYPE') {
       if (this.phase !== Phase.Prolog || this.doctype !== null) {
         throw new ScanFailure(s, 'DOCTYPE declaration in the wrong place');
       }
