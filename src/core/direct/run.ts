@@ -10,7 +10,7 @@ import type { FilterSpec } from './filters.js';
 import { type NormalizationReport, Normalizer } from './normalize.js';
 import { type SendDeps, sendBatch } from './sender.js';
 import { documentHeader } from './serialize.js';
-import { type BatchFate, type SyncFeed, SyncTracker } from './sync-tracker.js';
+import { type BatchFate, filenameOf, type SyncFeed, SyncTracker } from './sync-tracker.js';
 
 /** What the ledger keeps per accepted batch (resume sends only what is missing). */
 export interface LedgerBatch {
@@ -22,6 +22,8 @@ export interface LedgerBatch {
   sha256: string;
   fate?: 'completed' | 'failed';
   error?: string;
+  /** Written before the POST: if the run dies before the answer, the next run asks the feed. */
+  pending?: boolean;
 }
 
 export interface LedgerEntry {
@@ -267,6 +269,11 @@ export async function runDirect(
     { once: true },
   );
 
+  async function seenOnFeed(filename: string): Promise<boolean> {
+    const events = await deps.feed.recent(200, signal);
+    return events.some((e) => filenameOf(e) === filename);
+  }
+
   const consumer = (async () => {
     for (;;) {
       const batch = queue.shift();
@@ -300,7 +307,12 @@ export async function runDirect(
       }
       const digest = sha256(batch.body);
       const before = previous.get(batch.seq);
-      if (before && before.sha256 === digest && before.fate !== 'failed') {
+      if (before?.pending && before.sha256 === digest && (await seenOnFeed(before.filename))) {
+        // Interrupted between sending and hearing back, but the server did take it.
+        saveLedger({ ...before, pending: false });
+        before.pending = false;
+      }
+      if (before && !before.pending && before.sha256 === digest && before.fate !== 'failed') {
         outcome.state = 'skipped';
         outcome.filename = before.filename;
         outcome.taskId = before.taskId;
@@ -309,6 +321,14 @@ export async function runDirect(
         continue;
       }
       tracker?.watch(outcome.filename);
+      saveLedger({
+        seq: batch.seq,
+        filename: outcome.filename,
+        taskId: null,
+        records: batch.records,
+        sha256: digest,
+        pending: true,
+      });
       const result = await sendBatch(
         { ...sendDeps, onRetry: (info) => cb.onRetry?.(batch.seq, info) },
         outcome.filename,

@@ -1,0 +1,444 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { SaxesParser } from 'saxes';
+import { openExport } from '../../src/adapters/export-source.js';
+import { scanExport } from '../../src/core/reader/read-export.js';
+import type { ExportElement } from '../../src/core/reader/types.js';
+import { writeExportFile } from '../../src/generator/index.js';
+import { type BackendDouble, startBackendDouble } from '../../src/sandbox/backend/index.js';
+import { CliEnv } from '../helpers/cli-env.js';
+
+const API_KEY = `sk-${'ab'.repeat(16)}`;
+const IMPORTED = new Set([
+  'HKCategoryTypeIdentifierSleepAnalysis',
+  ...(await import('../../src/core/direct/imported-types.js')).MAPPED_RECORD_TYPES.keys(),
+]);
+
+/** Canonical key of a Record (attrs only) or Workout (attrs + WorkoutStatistics), independent of order. */
+function keyOf(name: string, attrs: Record<string, string>, stats: Record<string, string>[] = []): string {
+  const sort = (a: Record<string, string>) =>
+    JSON.stringify(Object.entries(a).sort(([x], [y]) => (x < y ? -1 : 1)));
+  return `${name}|${sort(attrs)}|${stats.map(sort).sort().join(',')}`;
+}
+
+/** Expected side: the shared reader over the source (tolerant of the broken DTD and control characters). */
+async function sourceSamples(
+  path: string,
+): Promise<{ distinct: Set<string>; topLevel: number; members: number }> {
+  const distinct = new Set<string>();
+  let topLevel = 0;
+  let members = 0;
+  const strip = (s: string) => s.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '');
+  const clean = (a: Record<string, string>) =>
+    Object.fromEntries(Object.entries(a).map(([k, v]) => [k, strip(v)]));
+  const add = (el: ExportElement, counts: boolean) => {
+    if (el.name === 'Record' && IMPORTED.has(el.attrs.type ?? '')) {
+      distinct.add(keyOf('Record', clean(el.attrs)));
+      if (counts) topLevel++;
+      else members++;
+    } else if (el.name === 'Workout') {
+      const stats = el.children.filter((c) => c.name === 'WorkoutStatistics').map((c) => clean(c.attrs));
+      distinct.add(keyOf('Workout', clean(el.attrs), stats));
+      if (counts) topLevel++;
+    }
+  };
+  const source = await openExport(path);
+  await scanExport(source.open(), {
+    onElement: (el) => {
+      if (el.name === 'Correlation') for (const c of el.children) add(c, false);
+      else add(el, true);
+    },
+  });
+  return { distinct, topLevel, members };
+}
+
+/** Received side: every batch the double got, parsed with saxes (strict, independent of our reader). */
+function receivedSamples(double: BackendDouble): {
+  keys: string[];
+  files: string[];
+  sizes: number[];
+  counts: number[];
+} {
+  const keys: string[] = [];
+  const files: string[] = [];
+  const sizes: number[] = [];
+  const counts: number[] = [];
+  for (const upload of double.state.directUploads) {
+    files.push(upload.filename);
+    sizes.push(upload.bytes.length);
+    const parser = new SaxesParser();
+    let open: { attrs: Record<string, string>; stats: Record<string, string>[] } | null = null;
+    let depth = 0;
+    let n = 0;
+    parser.on('error', (e) => {
+      throw e;
+    });
+    parser.on('doctype', () => assert.fail('a batch must not carry a DOCTYPE'));
+    parser.on('opentag', (t) => {
+      depth++;
+      const attrs = t.attributes as Record<string, string>;
+      assert.notEqual(t.name, 'Me', 'Me must not be sent');
+      if (t.name === 'Record' && depth === 2) {
+        keys.push(keyOf('Record', attrs));
+        n++;
+      }
+      if (t.name === 'Workout') open = { attrs, stats: [] };
+      if (t.name === 'WorkoutStatistics' && open) open.stats.push(attrs);
+    });
+    parser.on('closetag', (t) => {
+      depth--;
+      if (t.name === 'Workout' && open) {
+        keys.push(keyOf('Workout', open.attrs, open.stats));
+        n++;
+        open = null;
+      }
+    });
+    parser.write(upload.bytes.toString('utf8')).close();
+    counts.push(n);
+  }
+  return { keys, files, sizes, counts };
+}
+
+interface Setup {
+  double: BackendDouble;
+  cli: CliEnv;
+  userId: string;
+  dir: string;
+}
+
+async function setup(): Promise<Setup> {
+  const double = await startBackendDouble({ seed: { apiKeys: [API_KEY] }, directDelayMs: 5 });
+  const user = double.createUser({ email: `u${Math.random()}@example.com` });
+  const cli = await CliEnv.create(double.url);
+  const dir = await mkdtemp(join(tmpdir(), 'direct-test-'));
+  return { double, cli, userId: user.id, dir };
+}
+
+async function teardown(s: Setup): Promise<void> {
+  await s.double.close();
+  await s.cli.dispose();
+  await rm(s.dir, { recursive: true, force: true });
+}
+
+const env = { APPLE_IMPORT_API_KEY: API_KEY };
+
+describe('upload --method direct', () => {
+  for (const seed of [1, 3, 42]) {
+    it(`sends every imported sample exactly once, within limits (seed ${seed})`, async () => {
+      const s = await setup();
+      try {
+        const file = join(s.dir, 'export.xml');
+        await writeExportFile(file, {
+          seed,
+          days: 8,
+          dtd: 'ios16-unclosed-attlist',
+          exportVersion: 12,
+          controlChars: 0.2,
+          dupExact: 0.05,
+        });
+        const r = await s.cli.run(
+          [
+            'upload',
+            file,
+            '--user',
+            s.userId,
+            '--method',
+            'direct',
+            '--batch-bytes',
+            '300000',
+            '--batch-records',
+            '2000',
+            '--json',
+          ],
+          { env },
+        );
+        assert.equal(r.code, 0, r.stderr);
+        const doc = JSON.parse(r.stdout);
+        const got = receivedSamples(s.double);
+        const want = await sourceSamples(file);
+        assert.ok(got.files.length >= 3, `expected several batches, got ${got.files.length}`);
+        assert.equal(new Set(got.files).size, got.files.length, 'filenames unique');
+        for (const f of got.files) assert.match(f, /^[A-Za-z0-9._-]+\.xml$/);
+        for (const size of got.sizes) assert.ok(size <= 300_000, `batch of ${size} bytes`);
+        for (const n of got.counts) assert.ok(n <= 2000, `batch of ${n} records`);
+        assert.equal(new Set(got.keys).size, got.keys.length, 'no sample sent twice');
+        assert.deepEqual(new Set(got.keys), want.distinct);
+        const dup = doc.dropped.duplicate?.total ?? 0;
+        const corr = doc.dropped['correlation-copy']?.total ?? 0;
+        assert.ok(dup > 0, 'the generator wrote exact duplicates');
+        // Every imported sample, top-level or correlation member, is either sent or reported as dropped.
+        assert.equal(got.keys.length, want.topLevel + want.members - dup - corr);
+        assert.equal(doc.records, got.keys.length);
+        // The backend double parsed every batch (it uses the strict rules of contract §5.1).
+        assert.ok(s.double.state.directUploads.every((u) => u.status === 'completed'));
+      } finally {
+        await teardown(s);
+      }
+    });
+  }
+
+  it('applies --since/--until/--types exactly at the boundaries', async () => {
+    const s = await setup();
+    try {
+      const file = join(s.dir, 'export.xml');
+      const head =
+        '<?xml version="1.0" encoding="UTF-8"?>\n<HealthData locale="en_US">\n <ExportDate value="2024-03-05 10:00:00 +0100"/>\n';
+      const rec = (type: string, start: string, value = '1') =>
+        ` <Record type="HKQuantityTypeIdentifier${type}" sourceName="W" unit="count" creationDate="${start}" startDate="${start}" endDate="${start}" value="${value}"/>\n`;
+      const body =
+        rec('StepCount', '2024-02-29 23:59:59 +0100') +
+        rec('StepCount', '2024-03-01 00:00:00 +0100') +
+        rec('StepCount', '2024-03-01 00:00:00 -0500', '2') +
+        rec('StepCount', '2024-03-02 23:59:59 -0800') +
+        rec('StepCount', '2024-03-03 00:00:00 +0000') +
+        rec('HeartRate', '2024-03-01 12:00:00 +0100', '60') +
+        rec('DietaryWater', '2024-03-01 12:00:00 +0100', '60');
+      const { writeFile } = await import('node:fs/promises');
+      await writeFile(file, `${head}${body}</HealthData>\n`);
+      const r = await s.cli.run(
+        [
+          'upload',
+          file,
+          '--user',
+          s.userId,
+          '--method',
+          'direct',
+          '--since',
+          '2024-03-01',
+          '--until',
+          '2024-03-02',
+          '--types',
+          'steps',
+          '--json',
+        ],
+        { env },
+      );
+      assert.equal(r.code, 0, r.stderr);
+      const got = receivedSamples(s.double).keys.map(
+        (k) => JSON.parse(k.split('|')[1] as string) as [string, string][],
+      );
+      const starts = got.map((attrs) => Object.fromEntries(attrs).startDate).sort();
+      assert.deepEqual(starts, [
+        '2024-03-01 00:00:00 +0100',
+        '2024-03-01 00:00:00 -0500',
+        '2024-03-02 23:59:59 -0800',
+      ]);
+      const doc = JSON.parse(r.stdout);
+      assert.equal(doc.dropped['filtered-date'].total, 2);
+      assert.equal(doc.dropped['filtered-type'].total, 1);
+      assert.equal(doc.dropped['not-imported'].total, 1);
+
+      // An instant bound: 2024-03-01T00:00:00+01:00 is 2024-02-29 23:00Z, so the -0500 sample (05:00Z) is after it.
+      const r2 = await s.cli.run(
+        [
+          'upload',
+          file,
+          '--user',
+          s.userId,
+          '--method',
+          'direct',
+          '--until',
+          '2024-03-01T00:00:00+01:00',
+          '--types',
+          'StepCount',
+          '--dry-run',
+          '--json',
+        ],
+        { env },
+      );
+      assert.equal(r2.code, 0, r2.stderr);
+      assert.equal(JSON.parse(r2.stdout).records, 2);
+    } finally {
+      await teardown(s);
+    }
+  });
+
+  it('resumes after an interruption without sending any batch twice', async () => {
+    const s = await setup();
+    try {
+      const file = join(s.dir, 'export.xml');
+      await writeExportFile(file, { seed: 5, days: 3, dupExact: 0.02 });
+      const args = ['upload', file, '--user', s.userId, '--method', 'direct', '--batch-bytes', '200000'];
+      const controller = new AbortController();
+      const k = 2;
+      const poll = setInterval(() => {
+        if (s.double.state.directUploads.length >= k) controller.abort();
+      }, 1);
+      const first = await s.cli.run(args, { env, signal: controller.signal });
+      clearInterval(poll);
+      assert.equal(first.code, 130, first.stderr);
+      const afterFirst = s.double.state.directUploads.length;
+      assert.ok(afterFirst >= k);
+      const second = await s.cli.run(args, { env });
+      assert.equal(second.code, 0, second.stderr);
+      assert.match(second.stderr, /already sent in an earlier run, skipped/);
+      const got = receivedSamples(s.double);
+      assert.equal(new Set(got.keys).size, got.keys.length, 'no sample sent twice');
+      const want = await sourceSamples(file);
+      assert.deepEqual(new Set(got.keys), want.distinct);
+      // A third run finds everything sent.
+      const third = await s.cli.run(args, { env });
+      assert.equal(third.code, 1);
+      assert.match(third.stderr, /already sent/);
+    } finally {
+      await teardown(s);
+    }
+  });
+
+  it('--wait follows completed and failed batches and exits 1 after sending the rest', async () => {
+    const s = await setup();
+    try {
+      const file = join(s.dir, 'export.xml');
+      await writeExportFile(file, { seed: 9, days: 2 });
+      s.double.failNextDirectImport(/-00002\.xml$/, 'boom: duplicate key value violates unique constraint');
+      const r = await s.cli.run(
+        [
+          'upload',
+          file,
+          '--user',
+          s.userId,
+          '--method',
+          'direct',
+          '--batch-bytes',
+          '200000',
+          '--wait',
+          '--json',
+        ],
+        { env },
+      );
+      assert.equal(r.code, 1, r.stderr);
+      const doc = JSON.parse(r.stdout);
+      assert.ok(doc.batches.length >= 3);
+      const states = doc.batches.map((b: { state: string }) => b.state);
+      assert.equal(states[1], 'failed');
+      assert.ok(states.filter((x: string) => x === 'completed').length === doc.batches.length - 1);
+      assert.match(doc.batches[1].error, /boom/);
+      assert.ok(doc.batches[0].itemsProcessed > 0);
+      // Re-run sends only the failed batch.
+      const before = s.double.state.directUploads.length;
+      const again = await s.cli.run(
+        [
+          'upload',
+          file,
+          '--user',
+          s.userId,
+          '--method',
+          'direct',
+          '--batch-bytes',
+          '200000',
+          '--wait',
+          '--json',
+        ],
+        { env },
+      );
+      assert.equal(again.code, 0, again.stderr);
+      assert.equal(s.double.state.directUploads.length, before + 1);
+    } finally {
+      await teardown(s);
+    }
+  });
+
+  it('--fail-fast stops at the first failed batch', async () => {
+    const s = await setup();
+    try {
+      const file = join(s.dir, 'export.xml');
+      await writeExportFile(file, { seed: 9, days: 2 });
+      s.double.failNextDirectImport(/-00001\.xml$/, 'first one fails');
+      const r = await s.cli.run(
+        [
+          'upload',
+          file,
+          '--user',
+          s.userId,
+          '--method',
+          'direct',
+          '--batch-bytes',
+          '200000',
+          '--wait',
+          '--fail-fast',
+          '--json',
+        ],
+        { env },
+      );
+      assert.equal(r.code, 1, r.stderr);
+      assert.equal(s.double.state.directUploads.length, 1);
+      assert.equal(JSON.parse(r.stdout).stoppedEarly, true);
+    } finally {
+      await teardown(s);
+    }
+  });
+
+  it('--wait survives the status stream being dropped', async () => {
+    const s = await setup();
+    try {
+      const file = join(s.dir, 'export.xml');
+      await writeExportFile(file, { seed: 11, days: 2 });
+      s.double.faults.drop(2, { path: /\/sync\/stream$/ });
+      const r = await s.cli.run(
+        [
+          'upload',
+          file,
+          '--user',
+          s.userId,
+          '--method',
+          'direct',
+          '--batch-bytes',
+          '300000',
+          '--wait',
+          '--json',
+        ],
+        { env },
+      );
+      assert.equal(r.code, 0, r.stderr);
+      const doc = JSON.parse(r.stdout);
+      assert.ok(doc.batches.every((b: { state: string }) => b.state === 'completed'));
+      const streams = s.double.state.requests.filter((q) => q.path.endsWith('/sync/stream'));
+      assert.ok(streams.length >= 3);
+    } finally {
+      await teardown(s);
+    }
+  });
+
+  it('retries a 503 and then succeeds', async () => {
+    const s = await setup();
+    try {
+      const file = join(s.dir, 'export.xml');
+      await writeExportFile(file, { seed: 2, days: 1 });
+      s.double.faults.next(
+        1,
+        { status: 503, headers: { 'retry-after': '0' } },
+        { method: 'POST', path: /\/direct$/ },
+      );
+      const r = await s.cli.run(['upload', file, '--user', s.userId, '--method', 'direct', '--json'], {
+        env,
+      });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(s.double.state.directUploads.length, 1);
+      assert.match(r.stderr, /retrying/);
+    } finally {
+      await teardown(s);
+    }
+  });
+
+  it('--dry-run sends nothing and prints the plan', async () => {
+    const s = await setup();
+    try {
+      const file = join(s.dir, 'export.xml');
+      await writeExportFile(file, { seed: 4, days: 1 });
+      const r = await s.cli.run(['upload', file, '--user', s.userId, '--method', 'direct', '--dry-run'], {
+        env,
+      });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /Plan: \d+ batches/);
+      assert.equal(s.double.state.directUploads.length, 0);
+    } finally {
+      await teardown(s);
+    }
+  });
+});
+
+void before;
+void after;
