@@ -3,6 +3,7 @@ import type { RunState } from '../program.js';
 import { registerConfig } from './config.js';
 import { registerLogin } from './login.js';
 import { registerLogout } from './logout.js';
+import { registerSandbox } from './sandbox.js';
 import { registerUpload } from './upload.js';
 import { registerUsers } from './users.js';
 import { registerValidate } from './validate.js';
@@ -19,4 +20,5 @@ export const COMMANDS: RegisterCommand[] = [
   registerUsers,
   registerValidate,
   registerUpload,
+  registerSandbox,
 ];
