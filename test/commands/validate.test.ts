@@ -151,6 +151,10 @@ describe('validate verdicts and exit codes', () => {
     assert.match(res.stdout, /Dana’s Apple Watch \(name:Apple Watch, manufacturer:Apple Inc\., model:Watch/);
     assert.doesNotMatch(res.stdout, /0x[0-9a-f]{9}/, 'device addresses are normalised away');
     assert.match(res.stderr, /Validating .*human\.xml/);
+    // Piped stderr: plain progress lines at most every 10 %, no bar or spinner escape codes.
+    const lines = res.stderr.split('\n').filter((l) => l.startsWith('Scanning: '));
+    assert.ok(lines.length >= 1 && lines.length <= 10, lines.join('\n'));
+    assert.doesNotMatch(res.stderr, /\u001b\[/);
   });
 
   it('--report writes the full JSON report', async () => {
