@@ -4,6 +4,7 @@ import { registerConfig } from './config.js';
 import { registerLogin } from './login.js';
 import { registerLogout } from './logout.js';
 import { registerSandbox } from './sandbox.js';
+import { registerStatus } from './status.js';
 import { registerUpload } from './upload.js';
 import { registerUsers } from './users.js';
 import { registerValidate } from './validate.js';
@@ -20,5 +21,6 @@ export const COMMANDS: RegisterCommand[] = [
   registerUsers,
   registerValidate,
   registerUpload,
+  registerStatus,
   registerSandbox,
 ];
