@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -419,6 +421,48 @@ describe('upload --method direct', () => {
       assert.equal(s.double.state.directUploads.length, 1);
       assert.match(r.stderr, /retrying/);
     } finally {
+      await teardown(s);
+    }
+  });
+
+  it('does not resend a batch whose answer was lost after the server accepted it', async () => {
+    const s = await setup();
+    // A proxy that forwards the first direct upload, lets the double accept it, then loses the answer.
+    let lose = 1;
+    const proxy = createServer((req, res) => {
+      const upstream = httpRequest(
+        `${s.double.url}${req.url}`,
+        { method: req.method, headers: req.headers },
+        (answer) => {
+          if (req.method === 'POST' && req.url?.endsWith('/direct') && lose > 0) {
+            lose--;
+            answer.resume();
+            answer.on('end', () => req.socket.destroy());
+            return;
+          }
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
+      req.pipe(upstream);
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
+    try {
+      s.cli.server = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+      const file = join(s.dir, 'export.xml');
+      await writeExportFile(file, { seed: 2, days: 1 });
+      const r = await s.cli.run(['upload', file, '--user', s.userId, '--method', 'direct', '--json'], {
+        env,
+      });
+      assert.equal(r.code, 0, r.stderr);
+      const doc = JSON.parse(r.stdout);
+      assert.equal(doc.batches.length, 1);
+      assert.equal(doc.batches[0].taskId, null, 'acceptance learnt from the feed');
+      assert.equal(s.double.state.directUploads.length, 1, 'sent exactly once');
+      assert.equal(lose, 0);
+    } finally {
+      proxy.closeAllConnections();
+      await new Promise((r) => proxy.close(r));
       await teardown(s);
     }
   });
