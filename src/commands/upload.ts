@@ -19,6 +19,7 @@ import { byteProgress, formatBytes, withSpinner } from '../io/upload-progress.js
 import type { RunState } from '../program.js';
 import { services } from '../services.js';
 import type { RegisterCommand } from './index.js';
+import { uploadDirect } from './upload-direct.js';
 
 export interface UploadFlags {
   user?: string;
@@ -74,26 +75,11 @@ export const registerUpload: RegisterCommand = (program: Command, state: RunStat
     .addHelpText('after', EXAMPLES)
     .action(
       state.action(async (ctx, path: string, flags: UploadFlags) => {
-        if (flags.method === 'direct') return runDirect(ctx, path, flags);
+        if (flags.method === 'direct') return uploadDirect(ctx, path, flags);
         return uploadS3(ctx, path, flags);
       }),
     );
 };
-
-async function runDirect(ctx: AppContext, path: string, flags: UploadFlags): Promise<number> {
-  // Loaded by name so this command builds while the direct method is developed separately.
-  const specifier = './upload-direct.js';
-  let mod: { uploadDirect?: (ctx: AppContext, path: string, flags: UploadFlags) => Promise<number> };
-  try {
-    mod = await import(specifier);
-  } catch {
-    mod = {};
-  }
-  if (!mod.uploadDirect) {
-    throw new UsageError('--method direct is not available in this build.', { hint: 'use --method s3' });
-  }
-  return mod.uploadDirect(ctx, path, flags);
-}
 
 function parseCap(value: string | undefined): number {
   if (value === undefined) return DEFAULT_PART_CAP;
