@@ -10,8 +10,10 @@ const SLOTS = 4096;
 export const MAX_INTERNED_BYTES = 64;
 
 export class StringCache {
-  private readonly bytes: (Buffer | undefined)[] = new Array(SLOTS);
-  private readonly strings: string[] = new Array(SLOTS);
+  /** Slot i's bytes live at arena[i * MAX_INTERNED_BYTES …]; a miss overwrites in place, allocating nothing. */
+  private readonly arena = new Uint8Array(SLOTS * MAX_INTERNED_BYTES);
+  private readonly lengths = new Int32Array(SLOTS).fill(-1);
+  private readonly strings: string[] = new Array(SLOTS).fill('');
 
   /** `internalise`: for property keys, store V8's canonical copy so keyed stores skip a string-table lookup. */
   constructor(private readonly internalise = false) {}
@@ -21,16 +23,17 @@ export class StringCache {
     const n = b - a;
     if (n > MAX_INTERNED_BYTES) return decode(buf, a, b);
     const slot = h & (SLOTS - 1);
-    const known = this.bytes[slot];
-    if (known !== undefined && known.length === n) {
+    const arena = this.arena;
+    const at = slot * MAX_INTERNED_BYTES;
+    if (this.lengths[slot] === n) {
       let i = 0;
-      while (i < n && known[i] === buf[a + i]) i++;
+      while (i < n && arena[at + i] === buf[a + i]) i++;
       if (i === n) return this.strings[slot]!;
     }
     const decoded = decode(buf, a, b);
     const s = this.internalise ? canonical(decoded) : decoded;
-    // Copy: the cache must not keep the source chunk alive.
-    this.bytes[slot] = Buffer.from(buf.subarray(a, b));
+    for (let i = 0; i < n; i++) arena[at + i] = buf[a + i]!;
+    this.lengths[slot] = n;
     this.strings[slot] = s;
     return s;
   }
