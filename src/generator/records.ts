@@ -29,7 +29,11 @@ export function metadataLines(ctx: DayCtx, entries: [string, string][], indent: 
   for (const [k, v] of entries) {
     let value = v;
     if (rate > 0 && ctx.rng.chance(rate)) {
-      const at = ctx.rng.int(0, value.length);
+      let at = ctx.rng.int(0, value.length);
+      // Never inside an entity reference such as `&amp;`: Apple's stray characters sit in text, and only
+      // there does dropping them (the repair) give back the original value.
+      const amp = value.lastIndexOf('&', at - 1);
+      if (amp >= 0 && value.indexOf(';', amp) >= at) at = amp;
       value = `${value.slice(0, at)}\u000b${value.slice(at)}`;
       ctrl++;
     }
