@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { AppContext } from '../context.js';
-import { UsageError } from '../errors.js';
+import { ExitCode, UsageError } from '../errors.js';
 import type { RunState } from '../program.js';
 import { type SandboxImportEvent, type SandboxInfo, startSandbox } from '../sandbox/run-sandbox.js';
 import type { RegisterCommand } from './index.js';
@@ -36,7 +36,8 @@ export const registerSandbox: RegisterCommand = (program: Command, state: RunSta
         'stdout), then serves until Ctrl-C. Everything is in memory and gone when it stops. An S3 upload is',
         'imported as soon as it lands and reported as sync events, so `apple-import status` shows it.',
         '',
-        'Exit status: 0 after Ctrl-C (stopping is how a sandbox ends), 1 if it cannot start (port in use).',
+        'Exit status: 130 after Ctrl-C, once both servers have stopped (as every command that is interrupted),',
+        '1 if it cannot start (e.g. the port is in use).',
         '',
         'Examples:',
         '  $ apple-import sandbox',
@@ -83,7 +84,7 @@ async function sandboxCommand(ctx: AppContext, flags: SandboxFlags): Promise<num
     onImport: (e: SandboxImportEvent) =>
       e.status === 'failed' ? ctx.out.warn(describeImport(e)) : ctx.out.info(describeImport(e)),
   };
-  if (ctx.signal.aborted) return 0;
+  if (ctx.signal.aborted) return ExitCode.INTERRUPTED;
   const sandbox = await startSandbox(options);
   try {
     if (ctx.globals.json) ctx.io.stdout.write(`${JSON.stringify(sandbox.info, null, 2)}\n`);
@@ -96,5 +97,6 @@ async function sandboxCommand(ctx: AppContext, flags: SandboxFlags): Promise<num
   } finally {
     await sandbox.close();
   }
-  return 0;
+  // Ctrl-C is the only way a sandbox ends, but it is still an interruption (product.md: exit 130).
+  return ExitCode.INTERRUPTED;
 }

@@ -182,7 +182,7 @@ describe('apple-import sandbox', () => {
     } finally {
       run.abort();
     }
-    assert.equal(await run.exit, 0);
+    assert.equal(await run.exit, 130);
     assert.match(run.stderr(), /Stopping the sandbox/);
     await assert.rejects(fetch(`${info.url}/api/v1/users`), 'backend is closed');
     await assert.rejects(access(info.data_dir), 'temp data dir removed');
@@ -194,12 +194,12 @@ describe('apple-import sandbox', () => {
       /Press Ctrl-C/.test(run.stderr()) ? run.stderr() : undefined,
     );
     run.abort();
-    assert.equal(await run.exit, 0);
+    assert.equal(await run.exit, 130);
     assert.equal(run.stdout(), '');
     assert.match(text, /Sandbox backend http:\/\/127\.0\.0\.1:\d+/);
     assert.match(text, /API key +sk-[0-9a-f]{32}/);
     assert.match(text, /developer login +developer@sandbox\.local \/ \S+/);
-    assert.equal(text.match(/^  user +[0-9a-f-]{36}  \S+@example\.com/gm)?.length, 2);
+    assert.equal(text.match(/^ {2}user +[0-9a-f-]{36} {2}\S+@example\.com/gm)?.length, 2);
     assert.match(text, /export APPLE_IMPORT_SERVER=http:\/\/127\.0\.0\.1:\d+ APPLE_IMPORT_API_KEY=sk-/);
     assert.match(
       text,
@@ -222,7 +222,7 @@ describe('apple-import sandbox', () => {
     } finally {
       run.abort();
     }
-    assert.equal(await run.exit, 0);
+    assert.equal(await run.exit, 130);
     const objects = await readdir(join(dataDir, 'objects'));
     assert.equal(objects.length, 2, 'the object and its metadata');
   });
