@@ -2,11 +2,13 @@ import { main } from './main.js';
 
 /** The process boundary: the only file that touches `process`. */
 const controller = new AbortController();
-let interrupts = 0;
+let firstInterruptAt = 0;
 process.on('SIGINT', () => {
-  interrupts += 1;
+  const now = Date.now();
   // A second Ctrl-C means "now": the first one lets in-flight work unwind and the ledger stay consistent.
-  if (interrupts > 1) process.exit(130);
+  // conf's exit hook re-raises SIGINT right after the first, so only a later second press counts.
+  if (firstInterruptAt !== 0 && now - firstInterruptAt > 1000) process.exit(130);
+  if (firstInterruptAt === 0) firstInterruptAt = now;
   controller.abort(new Error('Interrupted'));
 });
 
