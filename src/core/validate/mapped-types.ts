@@ -4,7 +4,8 @@
  */
 const Q = 'HKQuantityTypeIdentifier';
 
-const SERIES: Record<string, string> = {
+/** Short HK quantity name (without the prefix) → backend series; also the `--types` series aliases. */
+export const SERIES_BY_SHORT_TYPE: Readonly<Record<string, string>> = {
   HeartRate: 'heart_rate',
   RestingHeartRate: 'resting_heart_rate',
   HeartRateVariabilitySDNN: 'heart_rate_variability_sdnn',
@@ -91,7 +92,7 @@ const SERIES: Record<string, string> = {
 
 /** Full HK identifier → backend series, for the quantity types the XML import keeps. */
 export const MAPPED_QUANTITY_TYPES: ReadonlyMap<string, string> = new Map(
-  Object.entries(SERIES).map(([k, v]) => [`${Q}${k}`, v]),
+  Object.entries(SERIES_BY_SHORT_TYPE).map(([k, v]) => [`${Q}${k}`, v]),
 );
 
 export const SLEEP_TYPE = 'HKCategoryTypeIdentifierSleepAnalysis';
