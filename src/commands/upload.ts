@@ -3,6 +3,7 @@ import { type Command, Option } from 'commander';
 import { openExport } from '../adapters/export-source.js';
 import { ImportApi } from '../adapters/import-api.js';
 import type { AppContext } from '../context.js';
+import { aliasHelp, FILTER_HELP } from '../core/direct/filters.js';
 import { newRunId, partFilename } from '../core/upload/filename.js';
 import type { PartSpec } from '../core/upload/part-planner.js';
 import { DEFAULT_PART_CAP, planUpload, type UploadPlan } from '../core/upload/preflight.js';
@@ -47,7 +48,24 @@ Examples:
 
 The s3 method (default) sends the whole export, repaired (DTD removed, illegal characters dropped), split
 into valid documents of at most --max-part-size bytes (1 GiB). Re-running with the same export and user
-says it was already uploaded; --force sends it again.`;
+says it was already uploaded; --force sends it again.
+
+${FILTER_HELP}
+${wrapList(aliasHelp(), 100, '    ')}`;
+
+function wrapList(list: string, width: number, indent: string): string {
+  const lines: string[] = [];
+  let line = indent;
+  for (const word of list.split(' ')) {
+    if (line.length + word.length > width && line.trim()) {
+      lines.push(line.trimEnd());
+      line = indent;
+    }
+    line += `${word} `;
+  }
+  lines.push(line.trimEnd());
+  return lines.join('\n');
+}
 
 const MAX_CAP = 5 * 1024 * 1024 * 1024;
 
@@ -58,9 +76,12 @@ export const registerUpload: RegisterCommand = (program: Command, state: RunStat
     .argument('<path>', 'export.zip, export.xml or the unzipped folder')
     .option('--user <id>', 'user id to import into (env APPLE_IMPORT_USER)')
     .addOption(new Option('--method <method>', 'how to send it').choices(['s3', 'direct']).default('s3'))
-    .option('--since <date>', 'direct: only data on or after this date')
-    .option('--until <date>', 'direct: only data before this date')
-    .option('--types <list>', 'direct: only these record types (comma-separated)')
+    .option('--since <date>', 'direct: only samples starting at or after this date (see Filters below)')
+    .option(
+      '--until <date>',
+      'direct: only samples starting at or before this date (a date: through its end)',
+    )
+    .option('--types <list>', 'direct: only these types (comma-separated; aliases below)')
     .option('--exclude-types <list>', 'direct: leave out these record types')
     .option('--wait', 'direct: follow each batch until the server has imported it')
     .option('--dry-run', 'check everything and print the plan, send nothing')
