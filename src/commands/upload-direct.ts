@@ -154,6 +154,15 @@ export async function uploadDirect(ctx: AppContext, path: string, flags: DirectF
         },
       },
     );
+  } catch (err) {
+    // Like the s3 method: an export already sent in full is not a failure for a script re-running it.
+    if (!(err instanceof AppError) || err.code !== 'ALREADY_UPLOADED') throw err;
+    if (json) out.json({ method: 'direct', status: 'already-uploaded', message: err.message });
+    else {
+      out.info(err.message);
+      if (err.hint) out.hint(err.hint);
+    }
+    return 0;
   } finally {
     progress.stop();
   }
