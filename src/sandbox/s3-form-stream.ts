@@ -1,3 +1,4 @@
+import { partHeaders } from './multipart-headers.js';
 // A streaming multipart/form-data reader for the sandbox S3 endpoint. Unlike the backend double's parser
 // (which holds parts in memory, as the real backend does), an S3 POST may carry gigabytes in its file part,
 // so the file's bytes are handed over as they arrive and only the small fields are kept.
@@ -24,33 +25,6 @@ export interface FormStreamLimits {
   maxPreDataBytes: number;
   /** Name of the part whose bytes are streamed; S3 uses `file`. */
   fileField: string;
-}
-
-/** The boundary of a multipart/form-data Content-Type, or null when the type is something else. */
-export function formBoundary(contentType: string | undefined): string | null {
-  if (!contentType || !/^\s*multipart\/form-data\b/i.test(contentType)) return null;
-  const match = /;\s*boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType);
-  return match?.[1] ?? match?.[2] ?? null;
-}
-
-function partHeaders(block: string): { name: string; filename: string | null; contentType: string | null } {
-  let name = '';
-  let filename: string | null = null;
-  let contentType: string | null = null;
-  for (const line of block.split('\r\n')) {
-    const colon = line.indexOf(':');
-    if (colon < 0) continue;
-    const key = line.slice(0, colon).trim().toLowerCase();
-    const value = line.slice(colon + 1).trim();
-    if (key === 'content-type') contentType = value;
-    if (key !== 'content-disposition') continue;
-    for (const param of value.matchAll(/;\s*([a-zA-Z*]+)=(?:"((?:[^"\\]|\\.)*)"|([^;]*))/g)) {
-      const paramValue = (param[2] ?? param[3] ?? '').replace(/\\(.)/g, '$1');
-      if (param[1]?.toLowerCase() === 'name') name = paramValue;
-      if (param[1]?.toLowerCase() === 'filename') filename = paramValue;
-    }
-  }
-  return { name, filename, contentType };
 }
 
 /**

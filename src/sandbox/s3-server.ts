@@ -9,13 +9,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  type FormEvent,
-  formBoundary,
-  MalformedFormError,
-  PreDataTooLargeError,
-  readForm,
-} from './s3-form-stream.js';
+import { formBoundary } from './multipart-headers.js';
+import { type FormEvent, MalformedFormError, PreDataTooLargeError, readForm } from './s3-form-stream.js';
 import { type AcceptedPost, checkPostForm, isS3Failure, type S3Failure } from './s3-post-policy.js';
 
 export interface S3ServerOptions {

@@ -1,9 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { formBoundary } from '../multipart-headers.js';
 import { createPresignedPost } from '../s3-presign.js';
 import { requireApiKeyOrJwt } from './auth.js';
 import type { BackendContext, RouteHandler } from './context.js';
 import { isoAt } from './context.js';
-import { multipartBoundary, parseMultipart } from './multipart.js';
+import { parseMultipart } from './multipart.js';
 import { HttpError, readJsonObject, sendJson } from './respond.js';
 import type { DirectUpload } from './state.js';
 import { boundedInt, boundedString, canonicalUuid } from './validation.js';
@@ -80,7 +81,7 @@ export const presignXmlUpload: RouteHandler = async (ctx, { req, res, params }) 
 /** `POST /users/{user_id}/import/apple/xml/direct` — contract §3: 200 and the import runs afterwards. */
 export const directXmlUpload: RouteHandler = async (ctx, { req, res, params }) => {
   requireApiKeyOrJwt(ctx, req);
-  const boundary = multipartBoundary(req.headers['content-type']);
+  const boundary = formBoundary(req.headers['content-type']);
   const parts = boundary
     ? await parseMultipart(req, boundary, { maxFileBytes: ctx.maxDirectBytes, maxFieldBytes: 1024 * 1024 })
     : [];

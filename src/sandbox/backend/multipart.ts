@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { partHeaders } from '../multipart-headers.js';
 import { HttpError } from './respond.js';
 
 /** One part of a multipart/form-data body. */
@@ -15,33 +16,6 @@ export interface MultipartLimits {
   maxFileBytes: number;
   /** Starlette's cap for plain fields. */
   maxFieldBytes: number;
-}
-
-/** The boundary of a multipart/form-data Content-Type, or null. */
-export function multipartBoundary(contentType: string | undefined): string | null {
-  if (!contentType || !/^multipart\/form-data\b/i.test(contentType)) return null;
-  const match = /;\s*boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType);
-  return match?.[1] ?? match?.[2] ?? null;
-}
-
-function parseHeaders(block: string): Omit<MultipartPart, 'data'> {
-  let name = '';
-  let filename: string | null = null;
-  let contentType: string | null = null;
-  for (const line of block.split('\r\n')) {
-    const colon = line.indexOf(':');
-    if (colon < 0) continue;
-    const key = line.slice(0, colon).trim().toLowerCase();
-    const value = line.slice(colon + 1).trim();
-    if (key === 'content-type') contentType = value;
-    if (key !== 'content-disposition') continue;
-    for (const param of value.matchAll(/;\s*([a-zA-Z*]+)=(?:"((?:[^"\\]|\\.)*)"|([^;]*))/g)) {
-      const paramValue = (param[2] ?? param[3] ?? '').replace(/\\(.)/g, '$1');
-      if (param[1]?.toLowerCase() === 'name') name = paramValue;
-      if (param[1]?.toLowerCase() === 'filename') filename = paramValue;
-    }
-  }
-  return { name, filename, contentType };
 }
 
 type Phase = 'preamble' | 'headers' | 'body' | 'after-delimiter' | 'done';
@@ -113,7 +87,7 @@ export async function parseMultipart(
           if (buf.length > 16 * 1024) throw new HttpError(400, 'Invalid multipart headers');
           return false;
         }
-        head = parseHeaders(buf.subarray(0, end).toString('utf8'));
+        head = partHeaders(buf.subarray(0, end).toString('utf8'));
         chunks = [];
         size = 0;
         buf = buf.subarray(end + 4);
