@@ -16,7 +16,8 @@ import {
 } from '../core/upload/upload-parts.js';
 import { requireUser } from '../core/users.js';
 import { CancelledError, UsageError } from '../errors.js';
-import { byteProgress, formatBytes, withSpinner } from '../io/upload-progress.js';
+import { createByteProgress, formatBytes } from '../io/progress.js';
+import { withSpinner } from '../io/spinner.js';
 import type { RunState } from '../program.js';
 import { services } from '../services.js';
 import type { RegisterCommand } from './index.js';
@@ -185,7 +186,7 @@ async function uploadS3(ctx: AppContext, path: string, flags: UploadFlags): Prom
   const { api, session, settings, store, http } = services(ctx, flags.user ? { user: flags.user } : {});
   session.require();
   const server = settings.server.value;
-  const user = await withSpinner(ctx, 'Checking the user…', () =>
+  const user = await withSpinner(ctx.io, 'Checking the user…', () =>
     requireUser({ api, session, server, signal: ctx.signal }, settings.user?.value),
   );
 
@@ -243,7 +244,7 @@ async function uploadS3(ctx: AppContext, path: string, flags: UploadFlags): Prom
       await uploadParts(
         {
           presign: (req, signal) =>
-            withSpinner(ctx, `Requesting an upload URL…`, () =>
+            withSpinner(ctx.io, `Requesting an upload URL…`, () =>
               session.call((h) => importApi.presignXml(h, user.id, req, signal)),
             ),
           clock: ctx.clock,
@@ -416,4 +417,16 @@ function reportPartial(ctx: AppContext, e: UploadLedgerEntry, plan: UploadPlan):
   ctx.out.info(`Completed before stopping: ${e.parts.length} of ${plan.parts.length} part(s):`);
   for (const p of e.parts) ctx.out.info(`  part ${p.index}: ${p.fileKey}`);
   ctx.out.info('Run the same command again to send the rest.');
+}
+
+/** The shared byte progress, plus an optional closing line (printed once the bar is gone). */
+function byteProgress(ctx: AppContext, label: string, total: number) {
+  const progress = createByteProgress(ctx.io, label, total, () => ctx.clock.now(), ctx.globals.quiet);
+  return {
+    update: (done: number) => progress.update(done),
+    stop: (final?: string) => {
+      progress.stop();
+      if (final) ctx.out.info(final);
+    },
+  };
 }

@@ -33,11 +33,16 @@ export function createByteProgress(
   now: () => number,
   quiet = false,
 ): ByteProgressReporter {
+  const started = now();
+  const speed = (done: number): string => {
+    const seconds = (now() - started) / 1000;
+    return seconds > 0 ? `${formatBytes(done / seconds)}/s` : '';
+  };
   if (io.interactive && total > 0) {
     const bar = new cliProgress.SingleBar(
       {
         stream: io.stderr as NodeJS.WritableStream,
-        format: `${label} [{bar}] {percentage}% | {doneText} of {totalText} | {eta_formatted}`,
+        format: `${label} [{bar}] {percentage}% | {doneText} of {totalText} | {speed} | ETA {eta_formatted}`,
         barCompleteChar: '█',
         barIncompleteChar: '░',
         hideCursor: true,
@@ -47,14 +52,15 @@ export function createByteProgress(
       },
       cliProgress.Presets.shades_classic,
     );
-    bar.start(total, 0, { doneText: formatBytes(0), totalText: formatBytes(total) });
+    bar.start(total, 0, { doneText: formatBytes(0), totalText: formatBytes(total), speed: '' });
     return {
-      update: (done) => bar.update(Math.min(done, total), { doneText: formatBytes(done) }),
+      update: (done) =>
+        bar.update(Math.min(done, total), { doneText: formatBytes(done), speed: speed(done) }),
       stop: () => bar.stop(),
     };
   }
   let lastStep = 0;
-  let lastAt = now();
+  let lastAt = started;
   return {
     update: (done) => {
       if (quiet) return;
@@ -66,7 +72,7 @@ export function createByteProgress(
         lastAt = t;
         const pct =
           total > 0
-            ? `${Math.floor(fraction * 100)}% (${formatBytes(done)} of ${formatBytes(total)})`
+            ? `${Math.floor(fraction * 100)}% (${formatBytes(done)} of ${formatBytes(total)}, ${speed(done)})`
             : formatBytes(done);
         io.stderr.write(`${label}: ${pct}\n`);
       }

@@ -37,3 +37,15 @@ export function createSpinner(io: Io, quiet = false): PhaseSpinner {
   };
   return { start: line, succeed: line, fail: line, stop: () => {} };
 }
+
+/** Runs a short step under a spinner when interactive (silently otherwise); it never outlives the step. */
+export async function withSpinner<T>(io: Io, text: string, fn: () => Promise<T>): Promise<T> {
+  if (!io.interactive) return fn();
+  const spinner = createSpinner(io);
+  spinner.start(text);
+  try {
+    return await fn();
+  } finally {
+    spinner.stop();
+  }
+}
