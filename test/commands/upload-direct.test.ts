@@ -127,6 +127,11 @@ async function teardown(s: Setup): Promise<void> {
 
 const env = { APPLE_IMPORT_API_KEY: API_KEY };
 
+/** argv for `upload <file> --user <id> --method direct` */
+function directUpload(file: string, userId: string): string[] {
+  return ['upload', file, '--user', userId, '--method', 'direct'];
+}
+
 describe('upload --method direct', () => {
   for (const seed of [1, 3, 42]) {
     it(`sends every imported sample exactly once, within limits (seed ${seed})`, async () => {
@@ -142,19 +147,7 @@ describe('upload --method direct', () => {
           dupExact: 0.05,
         });
         const r = await s.cli.run(
-          [
-            'upload',
-            file,
-            '--user',
-            s.userId,
-            '--method',
-            'direct',
-            '--batch-bytes',
-            '300000',
-            '--batch-records',
-            '2000',
-            '--json',
-          ],
+          [...directUpload(file, s.userId), '--batch-bytes', '300000', '--batch-records', '2000', '--json'],
           { env },
         );
         assert.equal(r.code, 0, r.stderr);
@@ -202,12 +195,7 @@ describe('upload --method direct', () => {
       await writeFile(file, `${head}${body}</HealthData>\n`);
       const r = await s.cli.run(
         [
-          'upload',
-          file,
-          '--user',
-          s.userId,
-          '--method',
-          'direct',
+          ...directUpload(file, s.userId),
           '--since',
           '2024-03-01',
           '--until',
@@ -236,12 +224,7 @@ describe('upload --method direct', () => {
       // An instant bound: 2024-03-01T00:00:00+01:00 is 2024-02-29 23:00Z, so the -0500 sample (05:00Z) is after it.
       const r2 = await s.cli.run(
         [
-          'upload',
-          file,
-          '--user',
-          s.userId,
-          '--method',
-          'direct',
+          ...directUpload(file, s.userId),
           '--until',
           '2024-03-01T00:00:00+01:00',
           '--types',
@@ -297,18 +280,7 @@ describe('upload --method direct', () => {
       await writeExportFile(file, { seed: 9, days: 2 });
       s.double.failNextDirectImport(/-00002\.xml$/, 'boom: duplicate key value violates unique constraint');
       const r = await s.cli.run(
-        [
-          'upload',
-          file,
-          '--user',
-          s.userId,
-          '--method',
-          'direct',
-          '--batch-bytes',
-          '200000',
-          '--wait',
-          '--json',
-        ],
+        [...directUpload(file, s.userId), '--batch-bytes', '200000', '--wait', '--json'],
         { env },
       );
       assert.equal(r.code, 1, r.stderr);
@@ -322,18 +294,7 @@ describe('upload --method direct', () => {
       // Re-run sends only the failed batch.
       const before = s.double.state.directUploads.length;
       const again = await s.cli.run(
-        [
-          'upload',
-          file,
-          '--user',
-          s.userId,
-          '--method',
-          'direct',
-          '--batch-bytes',
-          '200000',
-          '--wait',
-          '--json',
-        ],
+        [...directUpload(file, s.userId), '--batch-bytes', '200000', '--wait', '--json'],
         { env },
       );
       assert.equal(again.code, 0, again.stderr);
@@ -350,19 +311,7 @@ describe('upload --method direct', () => {
       await writeExportFile(file, { seed: 9, days: 2 });
       s.double.failNextDirectImport(/-00001\.xml$/, 'first one fails');
       const r = await s.cli.run(
-        [
-          'upload',
-          file,
-          '--user',
-          s.userId,
-          '--method',
-          'direct',
-          '--batch-bytes',
-          '200000',
-          '--wait',
-          '--fail-fast',
-          '--json',
-        ],
+        [...directUpload(file, s.userId), '--batch-bytes', '200000', '--wait', '--fail-fast', '--json'],
         { env },
       );
       assert.equal(r.code, 1, r.stderr);
@@ -380,18 +329,7 @@ describe('upload --method direct', () => {
       await writeExportFile(file, { seed: 11, days: 2 });
       s.double.faults.drop(2, { path: /\/sync\/stream$/ });
       const r = await s.cli.run(
-        [
-          'upload',
-          file,
-          '--user',
-          s.userId,
-          '--method',
-          'direct',
-          '--batch-bytes',
-          '300000',
-          '--wait',
-          '--json',
-        ],
+        [...directUpload(file, s.userId), '--batch-bytes', '300000', '--wait', '--json'],
         { env },
       );
       assert.equal(r.code, 0, r.stderr);
