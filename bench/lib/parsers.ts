@@ -18,7 +18,7 @@ export const PARSERS: Record<string, (file: string) => Promise<ParserRun>> = {
   async ours(file) {
     const t0 = performance.now();
     let elements = 0;
-    await scanExport(createReadStream(file, { highWaterMark: CHUNK }), { onElement: () => elements++ });
+    await scanExport(createReadStream(file, { highWaterMark: CHUNK }), { onElement: () => elements++ }, { hash: false });
     return {
       elements,
       seconds: (performance.now() - t0) / 1000,

@@ -16,6 +16,8 @@ export interface ScanHandlers {
 
 export interface ScanOptions {
   signal?: AbortSignal;
+  /** Compute the sha256 of the source in the same pass (default true); validate has no use for it. */
+  hash?: boolean;
 }
 
 /** Scans a whole export in constant memory; resolves with what validate/repair/split need. */
@@ -25,7 +27,7 @@ export async function scanExport(
   opts: ScanOptions = {},
 ): Promise<ScanSummary> {
   const { signal } = opts;
-  const hash = createHash('sha256');
+  const hash = opts.hash === false ? null : createHash('sha256');
   const scanner = new ExportScanner({ onElement: handlers.onElement, onDefect: handlers.onDefect });
   let bytes = 0;
   const checkAbort = (): void => {
@@ -35,12 +37,12 @@ export async function scanExport(
   for await (const chunk of source) {
     checkAbort();
     const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
-    hash.update(buf);
+    hash?.update(buf);
     scanner.write(buf);
     bytes += buf.length;
     handlers.onProgress?.(bytes);
   }
   checkAbort();
   scanner.end();
-  return { ...scanner.result(), sha256: hash.digest('hex') };
+  return { ...scanner.result(), sha256: hash ? hash.digest('hex') : '' };
 }

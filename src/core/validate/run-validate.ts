@@ -33,7 +33,7 @@ export async function runValidate(opts: ValidateOptions, deps: ValidateDeps): Pr
       onDefect: (d) => collector.onDefect(d),
       onProgress: (bytes) => opts.onProgress?.(bytes, source.size),
     },
-    opts.signal ? { signal: opts.signal } : {},
+    { hash: false, ...(opts.signal ? { signal: opts.signal } : {}) },
   );
   const report = collector.finish(summary, deps.now() - started);
   report.input = {
