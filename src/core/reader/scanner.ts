@@ -3,8 +3,13 @@
  * bounded buffers). It is fed Buffers split anywhere and reports each direct child of the root as
  * one TopLevelElement, plus the prolog facts and every defect it finds (format §2.1, §2.2).
  *
- * Speed comes from jumping with Buffer#indexOf and decoding attribute values once, straight from the
- * bytes; only an unfinished piece of markup is carried from one chunk to the next.
+ * Speed comes from three things. The buffer is also held as a latin1 string (one memcpy per chunk), so
+ * string indices are byte offsets and a plain ASCII value becomes a substring for a few nanoseconds
+ * instead of a native decode call. Each element name remembers its attribute layout, so Apple's
+ * fixed attribute order is confirmed with one `startsWith` per attribute. And each layout slot
+ * remembers its last value, so the long runs of equal `type`, `unit` and `sourceName` values (Apple
+ * groups records by type) are confirmed without looking at their bytes one by one. Only an unfinished
+ * piece of markup is carried from one chunk to the next.
  * Deliberate limits (documented in the report and tests):
  * - The internal DTD subset is read for defects but never interpreted; an entity it declares is an
  *   unknown entity when referenced (a well-formedness error, as in sax strict).
@@ -17,7 +22,7 @@
 import { parseDoctype } from './doctype.js';
 import { checkTextReferences, decodeReferences, EntityError } from './entities.js';
 import { SCANNER_LIMITS, type ScannerLimits } from './limits.js';
-import { MAX_INTERNED_BYTES, StringCache } from './names.js';
+import { StringCache } from './names.js';
 import { LineTracker } from './position.js';
 import type {
   Defect,
@@ -63,7 +68,10 @@ const AMP = 1;
 const LT = 2;
 const WS = 4;
 const HI = 8;
+const QUOTE = 16;
 const VALUE_FLAGS = new Uint8Array(256);
+VALUE_FLAGS[0x22] = QUOTE;
+VALUE_FLAGS[0x27] = QUOTE;
 VALUE_FLAGS[0x26] = AMP;
 VALUE_FLAGS[0x3c] = LT;
 VALUE_FLAGS[0x09] = WS;
@@ -90,6 +98,73 @@ const REPAIRABLE: Record<DefectKind, boolean> = {
 /** Defect kinds that are hazards rather than well-formedness errors. */
 const HAZARDS = new Set<DefectKind>(['dtd-entity-declared', 'dtd-external-reference']);
 
+/** Element names with a remembered layout, and attributes per layout: bounds hostile input. */
+const MAX_LAYOUTS = 256;
+const MAX_LAYOUT_SLOTS = 64;
+/** A slot whose values stop repeating stops being cached, but is probed again every so often. */
+const PROBE_EVERY = 1024;
+/** Longer values (Apple's `device` strings) are unique per record; comparing them would cost more than it saves. */
+const MAX_CACHED_VALUE = 96;
+/** Buffers up to this size get a latin1 twin (normal chunks are 1 MiB plus a carried tail). */
+const MAX_STRING_TWIN = 8 * 1024 * 1024;
+
+/** The attribute names an element was last written with, in order. */
+class Layout {
+  readonly slots: AttrSlot[] = [];
+  /** slots[0, distinct) have pairwise different names. */
+  distinct = 0;
+
+  set(k: number, slot: AttrSlot): void {
+    if (k >= MAX_LAYOUT_SLOTS) return;
+    this.slots[k] = slot;
+    const seen = new Set<string>();
+    let n = 0;
+    while (n < this.slots.length && this.slots[n] !== undefined && !seen.has(this.slots[n]!.name)) {
+      seen.add(this.slots[n]!.name);
+      n++;
+    }
+    this.distinct = n;
+  }
+}
+
+/**
+ * One attribute position in an element's remembered layout, with that position's last value.
+ * The score tells repeating attributes (type, unit, sourceName) from ones that never repeat (dates),
+ * so the latter skip both the cache test and the flat copy that caching needs.
+ */
+class AttrSlot {
+  /** `name="`: what the fast path confirms with one startsWith after a single space. */
+  readonly prefix: string;
+  /** The last cached value as raw latin1 bytes, and decoded. */
+  raw: string | null = null;
+  value = '';
+  private score = 0;
+  private seen = 0;
+
+  constructor(readonly name: string) {
+    this.prefix = `${name}="`;
+  }
+
+  /** Whether to compare with the cached value (and, on a miss, cache the new one). */
+  caching(): boolean {
+    return this.score > -8 || (++this.seen & (PROBE_EVERY - 1)) === 0;
+  }
+
+  hit(): void {
+    if (this.score < 8) this.score++;
+  }
+
+  miss(): void {
+    if (this.score > -8) this.score--;
+  }
+
+  store(raw: string, value: string): void {
+    this.miss();
+    this.raw = raw.length <= MAX_CACHED_VALUE ? raw : null;
+    this.value = value;
+  }
+}
+
 class ScanFailure extends Error {
   constructor(
     readonly index: number,
@@ -107,10 +182,12 @@ export class ExportScanner {
   private readonly lines = new LineTracker();
   private readonly illegalLines = new LineTracker();
   private readonly names = new StringCache(true);
-  private readonly values = new StringCache();
+  private readonly layouts = new Map<string, Layout>();
   private nameHash = 0;
 
   private buf: Buffer = Buffer.alloc(0);
+  /** `buf` as a latin1 string: index i is byte i, so slicing it yields ASCII values without a decode. */
+  private str = '';
   /** Absolute offset of buf[0]. */
   private base = 0;
   private pos = 0;
@@ -296,6 +373,8 @@ export class ExportScanner {
   private run(final: boolean): void {
     const buf = this.buf;
     const len = buf.length;
+    // A carried buffer that grew huge (a hostile 100 MB value) is scanned without its string twin.
+    this.str = len <= MAX_STRING_TWIN ? buf.latin1Slice(0, len) : '';
     let pos = this.pos;
     if (!this.started) {
       if (len < 3 && !final && buf[0] === 0xef) return;
@@ -344,6 +423,7 @@ export class ExportScanner {
       }
       throw e;
     }
+    this.str = '';
     this.lines.advance(buf, this.base, this.base + pos);
     if (pos >= len) {
       this.base += len;
@@ -427,50 +507,98 @@ export class ExportScanner {
 
   private startTag(s: number, len: number): number {
     const buf = this.buf;
+    const str = this.str;
     let p = s + 1;
     if (!(NAME[buf[p]!]! & 1)) throw new ScanFailure(s, 'stray "<" (use &lt;) or invalid element name');
     const nameEnd = this.readName(p, len);
     if (nameEnd >= len) return NEED_MORE;
     const name = this.nameString(p, nameEnd);
     p = nameEnd;
+    let layout = this.layouts.get(name);
+    if (layout === undefined) {
+      layout = new Layout();
+      if (this.layouts.size < MAX_LAYOUTS) this.layouts.set(name, layout);
+    }
+    const slots = layout.slots;
     const attrs: Record<string, string> = {};
     let selfClosing = false;
-    for (;;) {
-      const sp = p;
-      while (p < len && isSpace(buf[p]!)) p++;
-      if (p >= len) return NEED_MORE;
-      let c = buf[p]!;
-      if (c === 0x3e) {
+    // While every attribute so far matched the layout in order, a duplicate is impossible below `distinct`.
+    let inLayout = true;
+    for (let k = 0; ; k++) {
+      let slot = slots[k];
+      let attrName: string;
+      let v: number;
+      let quote = 0x22;
+      if (slot !== undefined && buf[p] === 0x20 && str.startsWith(slot.prefix, p + 1)) {
+        // The attribute Apple wrote here last time, written the same way: ` name="`.
+        attrName = slot.name;
+        v = p + 1 + slot.prefix.length;
+      } else {
+        inLayout = false;
+        const sp = p;
+        while (p < len && isSpace(buf[p]!)) p++;
+        if (p >= len) return NEED_MORE;
+        let c = buf[p]!;
+        if (c === 0x3e) {
+          p++;
+          break;
+        }
+        if (c === 0x2f) {
+          if (p + 1 >= len) return NEED_MORE;
+          if (buf[p + 1] !== 0x3e) throw new ScanFailure(p, 'expected ">" after "/" in a tag');
+          selfClosing = true;
+          p += 2;
+          break;
+        }
+        if (sp === p) throw new ScanFailure(p, `missing whitespace before an attribute in <${name}>`);
+        if (!(NAME[c]! & 1)) throw new ScanFailure(p, `invalid character in <${name}> tag`);
+        const an = p;
+        p = this.readName(p, len);
+        if (p >= len) return NEED_MORE;
+        attrName = this.nameString(an, p);
+        while (p < len && isSpace(buf[p]!)) p++;
+        if (p >= len) return NEED_MORE;
+        if (buf[p] !== 0x3d) throw new ScanFailure(p, `attribute "${attrName}" without a value`);
         p++;
-        break;
+        while (p < len && isSpace(buf[p]!)) p++;
+        if (p >= len) return NEED_MORE;
+        c = buf[p]!;
+        if (c !== 0x22 && c !== 0x27) throw new ScanFailure(p, `unquoted value of attribute "${attrName}"`);
+        quote = c;
+        v = p + 1;
+        if (slot === undefined || slot.name !== attrName) {
+          slot = new AttrSlot(attrName);
+          layout.set(k, slot);
+        }
       }
-      if (c === 0x2f) {
-        if (p + 1 >= len) return NEED_MORE;
-        if (buf[p + 1] !== 0x3e) throw new ScanFailure(p, 'expected ">" after "/" in a tag');
-        selfClosing = true;
-        p += 2;
-        break;
+      let close: number;
+      let value: string;
+      const caching = slot.caching();
+      const raw = slot.raw;
+      if (caching && raw !== null && str.startsWith(raw, v) && buf[v + raw.length] === quote) {
+        close = v + raw.length;
+        value = slot.value;
+        slot.hit();
+      } else {
+        let flags = 0;
+        let i = v;
+        for (;;) {
+          while (i < len && VALUE_FLAGS[buf[i]!] === 0) i++;
+          if (i >= len) return NEED_MORE;
+          const c = buf[i]!;
+          if (c === quote) break;
+          flags |= VALUE_FLAGS[c]!;
+          i++;
+        }
+        close = i;
+        value = this.attrValue(v, close, flags & ~QUOTE, caching ? slot : null);
       }
-      if (sp === p) throw new ScanFailure(p, `missing whitespace before an attribute in <${name}>`);
-      if (!(NAME[c]! & 1)) throw new ScanFailure(p, `invalid character in <${name}> tag`);
-      const an = p;
-      p = this.readName(p, len);
-      if (p >= len) return NEED_MORE;
-      const attrName = this.nameString(an, p);
-      while (p < len && isSpace(buf[p]!)) p++;
-      if (p >= len) return NEED_MORE;
-      if (buf[p] !== 0x3d) throw new ScanFailure(p, `attribute "${attrName}" without a value`);
-      p++;
-      while (p < len && isSpace(buf[p]!)) p++;
-      if (p >= len) return NEED_MORE;
-      c = buf[p]!;
-      if (c !== 0x22 && c !== 0x27) throw new ScanFailure(p, `unquoted value of attribute "${attrName}"`);
-      const close = buf.indexOf(c, p + 1);
-      if (close === -1) return NEED_MORE;
-      const value =
-        close - p - 1 <= MAX_INTERNED_BYTES ? this.shortValue(p + 1, close) : this.longValue(p + 1, close);
-      if (attrs[attrName] !== undefined && Object.hasOwn(attrs, attrName))
-        throw new ScanFailure(an, `duplicate attribute "${attrName}" in <${name}>`);
+      if (
+        (!inLayout || k >= layout.distinct) &&
+        attrs[attrName] !== undefined &&
+        Object.hasOwn(attrs, attrName)
+      )
+        throw new ScanFailure(v - 2 - attrName.length, `duplicate attribute "${attrName}" in <${name}>`);
       if (attrName === '__proto__')
         Object.defineProperty(attrs, attrName, { value, enumerable: true, writable: true });
       else attrs[attrName] = value;
@@ -480,29 +608,21 @@ export class ExportScanner {
     return p;
   }
 
-  /** Decodes one attribute value: raw bytes → string, normalised and with references resolved (XML §3.3.3). */
-  /** A value short enough to intern: one byte loop hashes it and finds what needs decoding. */
-  private shortValue(a: number, b: number): string {
-    const buf = this.buf;
-    let h = 0;
-    let flags = 0;
-    for (let i = a; i < b; i++) {
-      const v = buf[i]!;
-      h = (Math.imul(h, 31) + v) | 0;
-      flags |= VALUE_FLAGS[v]!;
-    }
-    if ((flags & ~HI) === 0) return this.values.get(buf, a, b, h);
-    return this.decodeValue(a, buf.utf8Slice(a, b), flags);
-  }
-
-  /** A long value (e.g. `device`): decoded first, then searched with native string scans. */
-  private longValue(a: number, b: number): string {
-    const s = this.buf.utf8Slice(a, b);
-    let flags = 0;
-    if (s.indexOf('&') !== -1) flags |= AMP;
-    if (s.indexOf('<') !== -1) flags |= LT;
-    if (s.indexOf('\n') !== -1 || s.indexOf('\t') !== -1 || s.indexOf('\r') !== -1) flags |= WS;
-    return flags === 0 ? s : this.decodeValue(a, s, flags);
+  /**
+   * Decodes the value in bytes [a, b) whose special bytes are summarised by `flags`. A value offered
+   * to a slot's cache is a flat copy, so a consumer that holds a repeating value (a Map key, say)
+   * never pins the chunk string that a substring would point into; a value that never repeats is a
+   * substring, the cheapest string V8 can make.
+   */
+  private attrValue(a: number, b: number, flags: number, slot: AttrSlot | null): string {
+    let value: string;
+    const twin = this.str.length > 0;
+    if (flags === 0) value = slot || !twin ? this.buf.latin1Slice(a, b) : this.str.slice(a, b);
+    else if (flags === HI) value = this.buf.utf8Slice(a, b);
+    else
+      value = this.decodeValue(a, flags & HI ? this.buf.utf8Slice(a, b) : this.buf.latin1Slice(a, b), flags);
+    if (slot) slot.store(flags === 0 ? value : this.buf.latin1Slice(a, b), value);
+    return value;
   }
 
   /** Attribute-value normalisation and reference decoding (XML §3.3.3). */

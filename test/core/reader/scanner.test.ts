@@ -251,6 +251,25 @@ describe('scanner: structure errors and limits', () => {
     }
   });
 
+  it('a duplicate attribute is caught even where earlier elements taught the scanner their layout', () => {
+    const cases = [
+      '<A a="1" b="2"/><A a="1" a="2"/>',
+      '<A a="1" b="2"/><A b="1" b="2"/>',
+      '<A a="1" b="2"/><A b="1" b="2"/><A b="1" b="2"/>',
+      '<A a="1" b="2" c="3"/><A a="1" b="2" a="3"/>',
+      '<A a="1" b="2"/><A a="1" b="2" b="3"/>',
+    ];
+    for (const body of cases) {
+      const { defects, elements } = scan(`<HealthData>${body}</HealthData>`);
+      assert.deepEqual(
+        defects.map((d) => d.message),
+        [`duplicate attribute "${body.endsWith('a="3"/>') || body.endsWith('a="2"/>') ? 'a' : 'b'}" in <A>`],
+        body,
+      );
+      assert.equal(elements.length, body.split('<A').length - 2, body);
+    }
+  });
+
   it('10k-deep nesting stops at the depth limit', () => {
     const doc = `<HealthData>${'<a>'.repeat(10_000)}${'</a>'.repeat(10_000)}</HealthData>`;
     const { defects, elements } = scan(doc, 4096);
