@@ -228,7 +228,24 @@ describe('differential against sax (strict)', () => {
     // way that shortcut could wrongly succeed.
     const r = rng(7);
     const names = ['type', 'sourceName', 'unit', 'value', 'startDate', 'k'];
-    const values = ['a', 'ab', 'abc', 'abc ', 'ab"c', "ab'c", 'a&amp;b', 'a&lt;b&gt;', 'Dana’s Watch', 'Dana’s', '😀x', 'a\tb', '', 'HKQuantityTypeIdentifierStepCount', 'HKQuantityTypeIdentifierStepCounts', '2024-01-01 10:00:00 +0100'];
+    const values = [
+      'a',
+      'ab',
+      'abc',
+      'abc ',
+      'ab"c',
+      "ab'c",
+      'a&amp;b',
+      'a&lt;b&gt;',
+      'Dana’s Watch',
+      'Dana’s',
+      '😀x',
+      'a\tb',
+      '',
+      'HKQuantityTypeIdentifierStepCount',
+      'HKQuantityTypeIdentifierStepCounts',
+      '2024-01-01 10:00:00 +0100',
+    ];
     const failures: string[] = [];
     for (let doc = 0; doc < 300; doc++) {
       let body = '';
