@@ -24,6 +24,8 @@ export interface ExportSource {
   entryName?: string;
   /** Uncompressed bytes of the XML (a zip entry's declared size). */
   size: number;
+  /** The XML's own file when it is a plain file (not inside a zip): parallel readers open it themselves. */
+  filePath?: string;
   open(opts?: OpenRangeOptions): AsyncIterable<Buffer>;
 }
 
@@ -101,6 +103,7 @@ function plainFile(
     kind,
     displayName,
     size,
+    filePath: path,
     open: (opts = {}) => readFileRange(path, opts),
   };
   if (entryName !== undefined) source.entryName = entryName;

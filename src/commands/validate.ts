@@ -214,7 +214,7 @@ export function renderReport(r: ValidationReport, ctx: AppContext): string[] {
 
   out.push('');
   out.push(
-    `Parsed ${formatBytes(r.bytes)} in ${(r.durationMs / 1000).toFixed(1)} s${r.throughputMiBps !== null ? ` (${r.throughputMiBps} MiB/s)` : ''}`,
+    `Parsed ${formatBytes(r.bytes)} in ${(r.durationMs / 1000).toFixed(1)} s${r.throughputMiBps !== null ? ` (${r.throughputMiBps} MiB/s${r.reader && r.reader.threads > 1 ? `, ${r.reader.threads} threads` : ''})` : ''}`,
   );
   out.push(
     `Verdict: ${r.verdict === 'valid' ? t.green('valid') : r.verdict === 'warnings' ? t.yellow('valid with warnings') : t.red('invalid')}`,

@@ -6,9 +6,15 @@
 export class LineTracker {
   line = 1;
   /** Absolute offset of the first byte of the current line. */
-  private lineStart = 0;
+  private lineStart: number;
   /** Absolute offset up to which newlines have been counted. */
-  private counted = 0;
+  private counted: number;
+
+  /** `origin`: the absolute offset of the first byte, which begins line 1 (a fragment's start). */
+  constructor(origin = 0) {
+    this.lineStart = origin;
+    this.counted = origin;
+  }
 
   /**
    * Counts newlines up to absolute offset `abs`. `buf[0]` sits at absolute offset `base`, and `buf`

@@ -39,6 +39,15 @@ export interface ScannerHandlers {
   onDefect?(d: Defect): void;
 }
 
+/**
+ * Where a fragment scan starts: a byte offset that is believed to begin a line inside the root, between
+ * two top-level elements (parallel-scan.ts picks it). The scanner then starts inside `<HealthData>`,
+ * reports absolute offsets, and counts lines from 1 at that offset; endFragment() says whether the guess held.
+ */
+export interface FragmentStart {
+  offset: number;
+}
+
 /** Everything in ScanSummary except the fingerprint, which the driver computes alongside. */
 export type ScanResult = Omit<ScanSummary, 'sha256'>;
 
@@ -179,8 +188,10 @@ class ScanFailure extends Error {
 export class ExportScanner {
   private readonly handlers: ScannerHandlers;
   private readonly limits: ScannerLimits;
-  private readonly lines = new LineTracker();
-  private readonly illegalLines = new LineTracker();
+  private readonly lines: LineTracker;
+  private readonly illegalLines: LineTracker;
+  /** Absolute offset of the first byte fed (non-zero only for a fragment). */
+  private readonly origin: number;
   private readonly names = new StringCache(true);
   private readonly layouts = new Map<string, Layout>();
   private nameHash = 0;
@@ -220,16 +231,50 @@ export class ExportScanner {
   private wellFormed = true;
   private repairable = true;
 
-  constructor(handlers: ScannerHandlers = {}, limits: Partial<ScannerLimits> = {}) {
+  constructor(handlers: ScannerHandlers = {}, limits: Partial<ScannerLimits> = {}, fragment?: FragmentStart) {
     this.handlers = handlers;
     this.limits = { ...SCANNER_LIMITS, ...limits };
+    this.origin = fragment?.offset ?? 0;
+    this.base = this.origin;
+    this.lines = new LineTracker(this.origin);
+    this.illegalLines = new LineTracker(this.origin);
+    if (fragment) {
+      this.started = true;
+      this.phase = Phase.Root;
+      this.rootName = 'HealthData';
+    }
+  }
+
+  /**
+   * Ends a fragment scan at the fragment's last byte instead of the document's: nothing is reported
+   * as truncated. True when the fragment ended cleanly between two top-level elements, i.e. when the
+   * next fragment's start guess was right; false means its results must not be used.
+   */
+  endFragment(): boolean {
+    if (this.ended) throw new Error('endFragment after end');
+    this.ended = true;
+    const clean =
+      this.phase === Phase.Root &&
+      this.current === null &&
+      this.pending.length === 0 &&
+      this.waitFor === 0 &&
+      this.buf.length === 0;
+    this.buf = Buffer.alloc(0);
+    this.stack = [];
+    this.current = null;
+    return clean;
+  }
+
+  /** Line feeds counted so far: after a clean endFragment(), the next fragment's line shift. */
+  lineFeeds(): number {
+    return this.lines.line - 1;
   }
 
   /** Feeds the next bytes of the source; elements and defects are reported synchronously. */
   write(chunk: Buffer): void {
     if (this.ended) throw new Error('write after end');
     if (chunk.length === 0) return;
-    this.scanIllegal(chunk, this.total);
+    this.scanIllegal(chunk, this.origin + this.total);
     this.total += chunk.length;
     if (this.phase === Phase.Failed) return;
     if (this.waitFor > 0) {
@@ -267,7 +312,11 @@ export class ExportScanner {
       else this.defect('truncated', 'end of input before the root element', this.total);
     } else if (this.phase === Phase.Root) {
       const name = this.rootName ?? 'HealthData';
-      this.defect('truncated', `end of input before </${name}> (the export is truncated)`, this.total);
+      this.defect(
+        'truncated',
+        `end of input before </${name}> (the export is truncated)`,
+        this.origin + this.total,
+      );
     }
     this.phase = this.phase === Phase.Failed ? Phase.Failed : Phase.Epilog;
     this.buf = Buffer.alloc(0);

@@ -1,3 +1,4 @@
+import { RangeOverflowError } from '../reader/range-consumer.js';
 import type { Defect, DefectKind, ExportElement, ScanSummary, TopLevelElement } from '../reader/types.js';
 import { normalizeDevice } from './device.js';
 import { isFilterActive, matchesFilter, type RecordFilter } from './filter.js';
@@ -40,6 +41,64 @@ export type ScanFacts = Pick<
   | 'illegalCharCount'
 >;
 
+/** Duplicate-tracking steps, in document order: what a range collector logs for the main one to replay. */
+const TOP_RECORD = 1;
+const TOP_OTHER = 2;
+const CORRELATION_CHILD = 3;
+/** 3 words per step: 48 MiB, about 4 M elements (≈ 1.7 GB of Apple XML); a range beyond is scanned again sequentially. */
+const MAX_LOG_WORDS = 12 * 1024 * 1024;
+
+/** The duplicate steps of one range, kept in order (a growable Uint32Array of [tag, hi, lo] triples). */
+class DedupeLog {
+  words = new Uint32Array(3 * 4096);
+  length = 0;
+  overflowed = false;
+
+  push(tag: number, hi: number, lo: number): void {
+    if (this.length + 3 > this.words.length) {
+      if (this.words.length * 2 > MAX_LOG_WORDS) {
+        this.overflowed = true;
+        return;
+      }
+      const bigger = new Uint32Array(this.words.length * 2);
+      bigger.set(this.words);
+      this.words = bigger;
+    }
+    this.words[this.length++] = tag;
+    this.words[this.length++] = hi;
+    this.words[this.length++] = lo;
+  }
+}
+
+/** What a collector that saw one range of the export hands to the collector of the whole (see absorb). */
+export interface CollectorPartial {
+  counts: Record<CountName, [string, number][]>;
+  sources: [string, SourceSummary][];
+  issues: IssueSummary[];
+  defects: DefectSummary[];
+  exportDate: string | null;
+  correlations: number;
+  records: number;
+  workouts: number;
+  excluded: number;
+  first: { epoch: number; date: string } | null;
+  last: { epoch: number; date: string } | null;
+  /** The range's duplicate steps, replayed in order by absorb. */
+  log: Uint32Array;
+}
+
+const COUNT_NAMES = [
+  'elements',
+  'nested',
+  'recordTypes',
+  'perMonth',
+  'workoutTypes',
+  'correlationTypes',
+  'ignoredTypes',
+  'ignoredElements',
+] as const;
+type CountName = (typeof COUNT_NAMES)[number];
+
 /**
  * Builds the validate report from the scanner's elements and defects in one pass. Per element it does a
  * hash, a few map updates and a fast attribute check; memory is bounded by the duplicate hash set (see
@@ -69,9 +128,81 @@ export class ValidationCollector {
   private first: { epoch: number; date: string } | undefined;
   private last: { epoch: number; date: string } | undefined;
   private readonly filterActive: boolean;
+  /** Set for a collector of one range in a parallel scan: duplicate steps are logged, not decided. */
+  private readonly log: DedupeLog | null;
 
-  constructor(private readonly filter: RecordFilter = {}) {
+  constructor(
+    private readonly filter: RecordFilter = {},
+    opts: { logDuplicates?: boolean } = {},
+  ) {
     this.filterActive = isFilterActive(filter);
+    this.log = opts.logDuplicates ? new DedupeLog() : null;
+  }
+
+  /** This range collector's findings, for absorb() in the main thread. */
+  toPartial(): CollectorPartial {
+    if (this.log?.overflowed) throw new RangeOverflowError('duplicate log outgrew its bound');
+    const counts = {} as Record<CountName, [string, number][]>;
+    for (const name of COUNT_NAMES) counts[name] = [...this[name]];
+    return {
+      counts,
+      sources: [...this.sources],
+      issues: [...this.issues.values()],
+      defects: [...this.defects.values()],
+      exportDate: this.exportDate,
+      correlations: this.correlations,
+      records: this.records,
+      workouts: this.workouts,
+      excluded: this.excluded,
+      first: this.first ?? null,
+      last: this.last ?? null,
+      log: this.log ? this.log.words.slice(0, this.log.length) : new Uint32Array(0),
+    };
+  }
+
+  /**
+   * Adds the findings of the next range of the export, as if its elements had come through onElement
+   * here: counts add up, examples keep the first few in document order (lines shifted by `lineShift`),
+   * and the duplicate steps are replayed against this collector's sets.
+   */
+  absorb(p: CollectorPartial, lineShift: number): void {
+    for (const name of COUNT_NAMES) {
+      const map = this[name];
+      for (const [k, n] of p.counts[name]) map.set(k, (map.get(k) ?? 0) + n);
+    }
+    for (const [key, s] of p.sources) {
+      const mine = this.sources.get(key) ?? this.sourceSlot(key, s.sourceName, s.device);
+      mine.records += s.records;
+      mine.workouts += s.workouts;
+    }
+    for (const s of p.issues) {
+      const mine = this.issues.get(s.kind) ?? { kind: s.kind, count: 0, examples: [] };
+      this.issues.set(s.kind, mine);
+      mine.count += s.count;
+      for (const ex of s.examples)
+        if (mine.examples.length < MAX_EXAMPLES) mine.examples.push({ ...ex, line: ex.line + lineShift });
+    }
+    for (const s of p.defects) {
+      const mine = this.defects.get(s.kind) ?? {
+        kind: s.kind,
+        count: 0,
+        repairable: s.repairable,
+        examples: [],
+      };
+      this.defects.set(s.kind, mine);
+      mine.count += s.count;
+      for (const ex of s.examples)
+        if (mine.examples.length < MAX_EXAMPLES) mine.examples.push({ ...ex, line: ex.line + lineShift });
+    }
+    if (p.exportDate !== null) this.exportDate = p.exportDate;
+    this.correlations += p.correlations;
+    this.records += p.records;
+    this.workouts += p.workouts;
+    this.excluded += p.excluded;
+    if (p.first && (this.first === undefined || p.first.epoch < this.first.epoch)) this.first = p.first;
+    if (p.last && (this.last === undefined || p.last.epoch > this.last.epoch)) this.last = p.last;
+    const log = p.log;
+    for (let i = 0; i + 2 < log.length; i += 3) this.decideDuplicate(log[i]!, log[i + 1]!, log[i + 2]!);
   }
 
   onElement(el: TopLevelElement): void {
@@ -115,22 +246,33 @@ export class ValidationCollector {
     }
   }
 
-  /** True when this exact element was seen before (top-level Records, Workouts and Correlations). */
-  private isDuplicate(el: ExportElement): boolean {
+  /** Counts this top-level Record, Workout or Correlation as an exact duplicate or a correlation copy, if it is one. */
+  private checkDuplicate(el: ExportElement): void {
     const h = elementHash(el);
-    const hi = h[0]!;
-    const lo = h[1]!;
+    this.duplicateStep(el.name === 'Record' ? TOP_RECORD : TOP_OTHER, h[0]!, h[1]!);
+  }
+
+  private duplicateStep(tag: number, hi: number, lo: number): void {
+    if (this.log) this.log.push(tag, hi, lo);
+    else this.decideDuplicate(tag, hi, lo);
+  }
+
+  private decideDuplicate(tag: number, hi: number, lo: number): void {
+    if (tag === CORRELATION_CHILD) {
+      if (this.seen.has(hi, lo)) this.correlationCopies++;
+      else this.children.addOrHas(hi, lo);
+      return;
+    }
     if (this.seen.addOrHas(hi, lo)) {
       this.exactDuplicates++;
-      return true;
+      return;
     }
     // A Correlation child seen earlier (shuffled order): this top-level Record is its copy.
-    if (el.name === 'Record' && this.children.has(hi, lo)) this.correlationCopies++;
-    return false;
+    if (tag === TOP_RECORD && this.children.has(hi, lo)) this.correlationCopies++;
   }
 
   private onRecord(el: TopLevelElement): void {
-    this.isDuplicate(el);
+    this.checkDuplicate(el);
     const a = el.attrs;
     const problems = checkRecord(a);
     if (problems.length > 0) this.addIssues(problems, el, a.type);
@@ -153,7 +295,7 @@ export class ValidationCollector {
   }
 
   private onWorkout(el: TopLevelElement): void {
-    this.isDuplicate(el);
+    this.checkDuplicate(el);
     const a = el.attrs;
     const problems = checkWorkout(a);
     if (problems.length > 0) this.addIssues(problems, el, a.workoutActivityType);
@@ -168,7 +310,7 @@ export class ValidationCollector {
   }
 
   private onCorrelation(el: TopLevelElement): void {
-    this.isDuplicate(el);
+    this.checkDuplicate(el);
     this.correlations++;
     bump(this.correlationTypes, el.attrs.type ?? '(none)');
     // The wrapper is ignored; its Records still reach the backend (contract §5.2).
@@ -176,10 +318,7 @@ export class ValidationCollector {
     for (const child of el.children) {
       if (child.name !== 'Record') continue;
       const h = elementHash(child);
-      const hi = h[0]!;
-      const lo = h[1]!;
-      if (this.seen.has(hi, lo)) this.correlationCopies++;
-      else this.children.addOrHas(hi, lo);
+      this.duplicateStep(CORRELATION_CHILD, h[0]!, h[1]!);
     }
   }
 
@@ -193,21 +332,25 @@ export class ValidationCollector {
     const sourceName = name ?? '(none)';
     const dev = normalizeDevice(device);
     const key = `${sourceName}\u0000${dev}`;
-    let s = this.sources.get(key);
-    if (!s) {
-      if (this.sources.size >= MAX_SOURCES) {
-        s = this.sources.get('\u0000(other)');
-        if (!s) {
-          s = { sourceName: '(other sources)', device: '', records: 0, workouts: 0 };
-          this.sources.set('\u0000(other)', s);
-        }
-      } else {
-        s = { sourceName, device: dev, records: 0, workouts: 0 };
-        this.sources.set(key, s);
-      }
-    }
+    const s = this.sources.get(key) ?? this.sourceSlot(key, sourceName, dev);
     if (workout) s.workouts++;
     else s.records++;
+  }
+
+  /** A new source's summary, or the shared "(other sources)" one once MAX_SOURCES are tracked. */
+  private sourceSlot(key: string, sourceName: string, device: string): SourceSummary {
+    let s: SourceSummary | undefined;
+    if (this.sources.size >= MAX_SOURCES) {
+      s = this.sources.get('\u0000(other)');
+      if (!s) {
+        s = { sourceName: '(other sources)', device: '', records: 0, workouts: 0 };
+        this.sources.set('\u0000(other)', s);
+      }
+    } else {
+      s = { sourceName, device, records: 0, workouts: 0 };
+      this.sources.set(key, s);
+    }
+    return s;
   }
 
   private addIssues(problems: AttributeIssue[], el: TopLevelElement, type: string | undefined): void {

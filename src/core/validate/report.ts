@@ -50,6 +50,8 @@ export interface ValidationReport {
   bytes: number;
   durationMs: number;
   throughputMiBps: number | null;
+  /** How the file was read: threads working on `ranges` byte ranges at once (1 and 1: sequentially). */
+  reader?: { threads: number; ranges: number };
   /** Top-level elements by name (the whole file, unfiltered). */
   elements: Record<string, number>;
   /** Descendants of top-level elements by name. */

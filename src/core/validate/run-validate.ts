@@ -1,6 +1,8 @@
 import type { ExportSource } from '../../adapters/export-source.js';
+import { moduleUrl, scanInParallel } from '../reader/parallel-scan.js';
 import { scanExport } from '../reader/read-export.js';
-import { ValidationCollector } from './collector.js';
+import type { ScanSummary } from '../reader/types.js';
+import { type CollectorPartial, ValidationCollector } from './collector.js';
 import type { RecordFilter } from './filter.js';
 import type { ValidationReport } from './report.js';
 
@@ -18,24 +20,54 @@ export interface ValidateOptions {
   onStart?(source: ExportSource): void;
   /** Uncompressed bytes consumed so far, against the source's declared size (format §1.2). */
   onProgress?(bytesRead: number, total: number): void;
+  /** Tuning of the parallel scan of plain files (tests force it on small files). */
+  parallel?: { workers?: number; minBytes?: number; maxRangeBytes?: number };
 }
 
 /** One streaming pass: resolve the input, scan it, collect the report. Never prints. */
 export async function runValidate(opts: ValidateOptions, deps: ValidateDeps): Promise<ValidationReport> {
   const source = await deps.openExport(opts.path);
   opts.onStart?.(source);
-  const collector = new ValidationCollector(opts.filter);
+  let collector = new ValidationCollector(opts.filter);
   const started = deps.now();
-  const summary = await scanExport(
-    source.open(opts.signal ? { signal: opts.signal } : {}),
-    {
-      onElement: (el) => collector.onElement(el),
-      onDefect: (d) => collector.onDefect(d),
-      onProgress: (bytes) => opts.onProgress?.(bytes, source.size),
-    },
-    { hash: false, ...(opts.signal ? { signal: opts.signal } : {}) },
-  );
+  const progress = (bytes: number): void => opts.onProgress?.(bytes, source.size);
+  let summary: ScanSummary | null = null;
+  let reader = { threads: 1, ranges: 1 };
+  if (source.filePath !== undefined) {
+    // A plain file is read by several threads at once; a zip entry can only be inflated from its start.
+    const merged = await scanInParallel({
+      path: source.filePath,
+      size: source.size,
+      consumerUrl: moduleUrl(import.meta.url, './range-consumer'),
+      consumerOptions: { filter: opts.filter ?? {} },
+      onRange: (r) => collector.absorb(r.partial as CollectorPartial, r.lineShift),
+      onPlan: (threads, ranges) => {
+        reader = { threads, ranges };
+      },
+      onProgress: progress,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      ...opts.parallel,
+    });
+    if (merged) summary = { ...merged, sha256: '' };
+    else {
+      collector = new ValidationCollector(opts.filter);
+      reader = { threads: 1, ranges: 1 };
+    }
+  }
+  if (summary === null) {
+    const sequential = collector;
+    summary = await scanExport(
+      source.open(opts.signal ? { signal: opts.signal } : {}),
+      {
+        onElement: (el) => sequential.onElement(el),
+        onDefect: (d) => sequential.onDefect(d),
+        onProgress: progress,
+      },
+      { hash: false, ...(opts.signal ? { signal: opts.signal } : {}) },
+    );
+  }
   const report = collector.finish(summary, deps.now() - started);
+  report.reader = reader;
   report.input = {
     path: opts.path,
     kind: source.kind,

@@ -1,0 +1,334 @@
+/**
+ * The reader across cores (issue 3's stretch): a plain export file is cut into byte ranges at guessed
+ * top-level element boundaries, each range is scanned in a worker thread by its own ExportScanner and
+ * consumer, and the ranges' results are handed back in document order. The guesses are checked, not
+ * trusted: a range must end exactly between two top-level elements (ExportScanner.endFragment), or
+ * the parallel result is refused and the caller scans sequentially. So the outcome is always the one
+ * a single sequential scan gives, or nothing.
+ *
+ * Memory stays bounded: each worker holds one chunk and one element like the sequential scanner, at
+ * most `workers` ranges run at once, and a range is at most `maxRangeBytes` long so a consumer's
+ * per-range state (validate's duplicate log) stays small.
+ */
+import { open } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { AppError } from '../../errors.js';
+import { SCANNER_LIMITS } from './limits.js';
+import type { ScanResult } from './scanner.js';
+import type { Defect, DefectKind } from './types.js';
+
+/** Below this a second thread costs more (start-up, merging) than it saves. */
+export const MIN_PARALLEL_BYTES = 48 * 1024 * 1024;
+const MAX_RANGE_BYTES = 1024 * 1024 * 1024;
+const MAX_WORKERS = 4;
+/** How far past a cut point to look for the start of a top-level element. */
+const WINDOW_BYTES = 256 * 1024;
+
+export interface RangeTask {
+  path: string;
+  start: number;
+  end: number;
+  last: boolean;
+  consumerUrl: string;
+  consumerOptions: unknown;
+}
+
+export type WorkerMessage =
+  | { type: 'progress'; bytes: number }
+  | {
+      type: 'done';
+      bytes: number;
+      summary: ScanResult;
+      clean: boolean;
+      lineFeeds: number;
+      partial: unknown;
+    }
+  | { type: 'overflow' }
+  | { type: 'error'; message: string; code: string | null };
+
+export interface RangeResult {
+  index: number;
+  start: number;
+  end: number;
+  summary: ScanResult;
+  /** Line feeds before the range: add to the range's line numbers. */
+  lineShift: number;
+  partial: unknown;
+}
+
+export interface ParallelScanOptions {
+  path: string;
+  size: number;
+  /** Module exporting createRangeConsumer (see range-consumer.ts); use moduleUrl() to name it. */
+  consumerUrl: URL;
+  consumerOptions?: unknown;
+  /** Each range's result, in document order, as soon as every range before it is in. */
+  onRange(r: RangeResult): void;
+  onProgress?(bytesRead: number): void;
+  /** Told the plan once the ranges are cut, before any worker starts. */
+  onPlan?(threads: number, ranges: number): void;
+  signal?: AbortSignal;
+  workers?: number;
+  maxRangeBytes?: number;
+  minBytes?: number;
+}
+
+/**
+ * The URL of a module next to `base` (an import.meta.url): `.ts` when running from the TypeScript
+ * sources (tests and benchmarks run under tsx), `.js` in the built package.
+ */
+export function moduleUrl(base: string, relative: string): URL {
+  return new URL(`${relative}${base.endsWith('.ts') ? '.ts' : '.js'}`, base);
+}
+
+/** How many threads the parallel scan would use for `size` bytes (1: it would not run). */
+export function parallelWorkers(size: number, opts: { workers?: number; minBytes?: number } = {}): number {
+  if (size < (opts.minBytes ?? MIN_PARALLEL_BYTES)) return 1;
+  return Math.max(1, Math.min(opts.workers ?? availableParallelism(), MAX_WORKERS));
+}
+
+/**
+ * Scans the file in parallel ranges. Resolves with the merged scan result, or null when the file
+ * does not lend itself (too small, one core, no boundary found, a guess that did not hold, a range
+ * whose consumer overflowed): then the caller must discard what onRange delivered and scan sequentially.
+ */
+export async function scanInParallel(opts: ParallelScanOptions): Promise<ScanResult | null> {
+  const workers = parallelWorkers(opts.size, opts);
+  if (workers < 2) return null;
+  const maxRange = opts.maxRangeBytes ?? MAX_RANGE_BYTES;
+  const count = Math.max(workers, Math.ceil(opts.size / maxRange));
+  const cuts = await planCuts(opts.path, opts.size, count);
+  if (cuts === null) return null;
+  const tasks: RangeTask[] = [];
+  for (let i = 0; i + 1 < cuts.length; i++) {
+    tasks.push({
+      path: opts.path,
+      start: cuts[i]!,
+      end: cuts[i + 1]!,
+      last: i + 2 === cuts.length,
+      consumerUrl: opts.consumerUrl.href,
+      consumerOptions: opts.consumerOptions ?? null,
+    });
+  }
+  const threads = Math.min(workers, tasks.length);
+  opts.onPlan?.(threads, tasks.length);
+  return runRanges(tasks, threads, opts);
+}
+
+/** Offsets [0, b1, …, size]: each bi starts a line that opens an element, with the window's least indent. */
+export async function planCuts(path: string, size: number, count: number): Promise<number[] | null> {
+  const cuts = [0];
+  const fh = await open(path, 'r');
+  try {
+    const window = Buffer.allocUnsafe(WINDOW_BYTES);
+    for (let k = 1; k < count; k++) {
+      const target = Math.floor((size * k) / count);
+      const { bytesRead } = await fh.read(window, 0, WINDOW_BYTES, target);
+      const at = elementLineStart(window.subarray(0, bytesRead));
+      if (at === -1) return null;
+      const cut = target + at;
+      if (cut <= cuts[cuts.length - 1]! || cut >= size) return null;
+      cuts.push(cut);
+    }
+  } finally {
+    await fh.close();
+  }
+  cuts.push(size);
+  return cuts;
+}
+
+/**
+ * Index of the first line in `w` that starts (after its indent) an element, among lines with the
+ * least indent seen in `w`; -1 when there is none. Apple indents top-level elements less than their
+ * children, so the least indent picks a top-level one.
+ */
+export function elementLineStart(w: Buffer): number {
+  const s = w.latin1Slice(0, w.length);
+  const re = /\n([ \t]*)<[A-Za-z_:]/g;
+  let best = -1;
+  let bestIndent = Number.POSITIVE_INFINITY;
+  for (let m = re.exec(s); m !== null; m = re.exec(s)) {
+    const indent = m[1]!.length;
+    if (indent < bestIndent) {
+      bestIndent = indent;
+      best = m.index + 1;
+      if (indent === 0) break;
+    }
+  }
+  return best;
+}
+
+function spawn(task: RangeTask): Worker {
+  const entry = moduleUrl(import.meta.url, './scan-worker');
+  if (entry.pathname.endsWith('.ts')) {
+    // From the TypeScript sources the worker must register tsx itself: Node 20 does not pass --import
+    // hooks to worker threads.
+    const api = import.meta.resolve('tsx/esm/api');
+    const boot = `const { register } = await import(${JSON.stringify(api)}); register(); await import(${JSON.stringify(entry.href)});`;
+    return new Worker(new URL(`data:text/javascript,${encodeURIComponent(boot)}`), { workerData: task });
+  }
+  return new Worker(entry, { workerData: task });
+}
+
+type Outcome = Extract<WorkerMessage, { type: 'done' }> | null;
+
+async function runRanges(
+  tasks: RangeTask[],
+  concurrency: number,
+  opts: ParallelScanOptions,
+): Promise<ScanResult | null> {
+  const progress = new Array<number>(tasks.length).fill(0);
+  const outcomes = new Array<Outcome | undefined>(tasks.length);
+  const live = new Set<Worker>();
+  let next = 0;
+  let delivered = 0;
+  let lineShift = 0;
+  let refused = false;
+  const summaries: { summary: ScanResult; lineShift: number }[] = [];
+
+  const reportProgress = (): void => opts.onProgress?.(progress.reduce((a, b) => a + b, 0));
+
+  /** Hands over finished ranges in order; false once a range makes the rest unusable. */
+  const deliver = (): void => {
+    while (!refused && delivered < tasks.length && outcomes[delivered] !== undefined) {
+      const o = outcomes[delivered] as Outcome;
+      const t = tasks[delivered]!;
+      if (o === null || (!t.last && !o.clean)) {
+        refused = true;
+        stopAll();
+        return;
+      }
+      opts.onRange({
+        index: delivered,
+        start: t.start,
+        end: t.end,
+        summary: o.summary,
+        lineShift,
+        partial: o.partial,
+      });
+      summaries.push({ summary: o.summary, lineShift });
+      lineShift += o.lineFeeds;
+      outcomes[delivered] = null; // the partial is the consumer's now
+      delivered++;
+    }
+  };
+
+  const runOne = (i: number): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      const w = spawn(tasks[i]!);
+      live.add(w);
+      let settled = false;
+      const finish = (err?: unknown): void => {
+        if (settled) return;
+        settled = true;
+        live.delete(w);
+        // A worker stopped on purpose (refused, cancelled, another failed) is not an error of its own.
+        if (err && !refused) reject(err);
+        else resolve();
+      };
+      w.on('message', (m: WorkerMessage) => {
+        if (m.type === 'progress') {
+          progress[i] = m.bytes;
+          reportProgress();
+        } else if (m.type === 'done') {
+          progress[i] = m.bytes;
+          reportProgress();
+          outcomes[i] = m;
+          finish();
+        } else if (m.type === 'overflow') {
+          outcomes[i] = null;
+          finish();
+        } else {
+          const code = m.code === 'ENOENT' || m.code === 'EACCES' || m.code === 'EIO' ? m.code : null;
+          finish(new AppError('INPUT_UNREADABLE', `${tasks[i]!.path}: cannot read (${code ?? m.message})`));
+        }
+      });
+      w.on('error', (e) => finish(e));
+      w.on('exit', (code) => {
+        if (!settled) finish(new Error(`scan worker exited with code ${code}`));
+      });
+    });
+
+  function stopAll(): void {
+    for (const w of live) void w.terminate();
+  }
+  const signal = opts.signal;
+  const onAbort = (): void => {
+    refused = true;
+    stopAll();
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    const lanes: Promise<void>[] = [];
+    for (let l = 0; l < concurrency; l++) {
+      lanes.push(
+        (async () => {
+          while (!refused && next < tasks.length) {
+            if (signal?.aborted) return;
+            const i = next++;
+            await runOne(i);
+            deliver();
+          }
+        })(),
+      );
+    }
+    await Promise.all(lanes);
+  } catch (e) {
+    refused = true;
+    stopAll();
+    if (signal?.aborted) throw new AppError('CANCELLED', 'scan cancelled', { cause: signal.reason });
+    throw e;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+  if (signal?.aborted) throw new AppError('CANCELLED', 'scan cancelled', { cause: signal.reason });
+  deliver();
+  if (refused || delivered < tasks.length) {
+    stopAll();
+    return null;
+  }
+  return mergeSummaries(summaries);
+}
+
+/** One sequential scan's result from the ranges' results, in order. */
+export function mergeSummaries(parts: { summary: ScanResult; lineShift: number }[]): ScanResult {
+  const first = parts[0]!.summary;
+  const last = parts[parts.length - 1]!.summary;
+  const defectCounts: Partial<Record<DefectKind, number>> = {};
+  const defects: Defect[] = [];
+  let illegalReported = 0;
+  let bytes = 0;
+  let topLevelCount = 0;
+  let illegalCharCount = 0;
+  let wellFormed = true;
+  let repairable = true;
+  for (const { summary: s, lineShift } of parts) {
+    bytes += s.bytes;
+    topLevelCount += s.topLevelCount;
+    illegalCharCount += s.illegalCharCount;
+    wellFormed &&= s.wellFormed;
+    repairable &&= s.repairable;
+    for (const [k, n] of Object.entries(s.defectCounts) as [DefectKind, number][])
+      defectCounts[k] = (defectCounts[k] ?? 0) + n;
+    for (const d of s.defects) {
+      // The sequential scanner reports only the first few illegal characters of the whole file.
+      if (d.kind === 'illegal-character' && illegalReported++ >= SCANNER_LIMITS.maxReportedIllegalChars)
+        continue;
+      if (defects.length < SCANNER_LIMITS.maxReportedDefects)
+        defects.push({ ...d, line: d.line + lineShift });
+    }
+  }
+  return {
+    ...first,
+    bytes,
+    closed: last.closed,
+    rootContentEnd: last.rootContentEnd,
+    topLevelCount,
+    illegalCharCount,
+    defects,
+    defectCounts,
+    wellFormed,
+    repairable,
+  };
+}

@@ -1,0 +1,23 @@
+/**
+ * The contract between the parallel scan (parallel-scan.ts) and whatever consumes the elements of one
+ * byte range inside a worker thread. A consumer module is loaded by URL in each worker and must export
+ * `createRangeConsumer(options)`; what finish() returns travels back by structured clone.
+ */
+import type { Defect, TopLevelElement } from './types.js';
+
+export interface RangeConsumer {
+  onElement(el: TopLevelElement): void;
+  onDefect(d: Defect): void;
+  /**
+   * The range's partial result. `transfer` lists ArrayBuffers to move rather than copy. Throwing a
+   * RangeOverflowError gives the range up (the caller then scans sequentially).
+   */
+  finish(): { partial: unknown; transfer?: ArrayBuffer[] };
+}
+
+export type CreateRangeConsumer = (options: unknown) => RangeConsumer;
+
+/** A consumer's per-range state outgrew its bound; the parallel scan is abandoned, not the command. */
+export class RangeOverflowError extends Error {
+  readonly overflow = true;
+}

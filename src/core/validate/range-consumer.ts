@@ -1,0 +1,20 @@
+/**
+ * validate's consumer for one range of a parallel scan (core/reader/parallel-scan.ts), loaded by URL in
+ * a worker thread: a ValidationCollector that logs its duplicate steps for the main one to replay.
+ */
+import type { RangeConsumer } from '../reader/range-consumer.js';
+import { ValidationCollector } from './collector.js';
+import type { RecordFilter } from './filter.js';
+
+export function createRangeConsumer(options: unknown): RangeConsumer {
+  const { filter } = options as { filter: RecordFilter };
+  const collector = new ValidationCollector(filter, { logDuplicates: true });
+  return {
+    onElement: (el) => collector.onElement(el),
+    onDefect: (d) => collector.onDefect(d),
+    finish() {
+      const partial = collector.toPartial();
+      return { partial, transfer: [partial.log.buffer as ArrayBuffer] };
+    },
+  };
+}
