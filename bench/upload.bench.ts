@@ -2,6 +2,9 @@
  * S3 upload benchmark (issue 4): apple-import `upload` (child process, wall time and peak RSS via
  * /usr/bin/time -v) against `curl -F` sending the already-repaired file with a fresh presigned POST of
  * the same size, both to a real radosgw (bluestore). Goal: apple-import ≤ 1.15× curl.
+ * apple-import runs as installed (the compiled dist/, built first), not through tsx, whose on-the-fly
+ * compilation would add ~0.4 s of startup that no user pays. Its whole run includes the startup, the
+ * user check, the head probe and sampled fingerprint, the presign and the one checked, repaired pass.
  * Usage: npm run bench:upload [-- --mb 500]
  */
 import { spawn } from 'node:child_process';
@@ -14,7 +17,7 @@ import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { openExport } from '../src/adapters/export-source.js';
 import { scanExport } from '../src/core/reader/read-export.js';
-import { repairBytes, repairedSize, repairPlanFor } from '../src/core/reader/repair.js';
+import { paddedSize, repairBytes, repairPlanFor } from '../src/core/reader/repair.js';
 import { startBackendDouble } from '../src/sandbox/backend/index.js';
 import { startRadosgw } from '../test/helpers/radosgw.js';
 import { writeSyntheticExport } from './lib/synthetic-export.js';
@@ -68,16 +71,19 @@ async function main(): Promise<void> {
     const apiKey = backend.createApiKey();
     const user = backend.createUser({ email: 'bench@example.com' }).id;
 
-    // The repaired bytes for curl, written before any timing.
+    // The bytes apple-import sends (repaired, padded: repair.ts) for curl, written before any timing.
     const source = await openExport(xml);
-    const summary = await scanExport(source.open(), {});
-    const size = repairedSize(summary);
+    const summary = await scanExport(source.open(), {}, { hash: false });
+    const plan = repairPlanFor(summary);
+    const size = paddedSize(summary.bytes, plan);
     const repairedPath = join(work, 'repaired.xml');
     await pipeline(
-      Readable.from(repairBytes(source.open(), repairPlanFor(summary))),
+      Readable.from(repairBytes(source.open(), plan, 0, { padDropped: true })),
       createWriteStream(repairedPath),
     );
-    console.log(`input ${summary.bytes} bytes, repaired ${size} bytes`);
+    console.log(`input ${summary.bytes} bytes, sent ${size} bytes`);
+    const build = await timed('npm', ['run', '--silent', 'build'], process.env);
+    if (build.code !== 0) throw new Error(`npm run build failed: ${build.stderr.slice(-800)}`);
 
     // curl: a fresh presign of the same size, then one POST.
     const res = await fetch(`${backend.url}/api/v1/users/${user}/import/apple/xml/s3`, {
@@ -110,7 +116,7 @@ async function main(): Promise<void> {
     const cfg = join(work, 'cfg');
     const cli = await timed(
       process.execPath,
-      ['--import', 'tsx', 'src/bin.ts', 'upload', xml, '--user', user, '--json', '--no-progress'],
+      ['bin/apple-import.js', 'upload', xml, '--user', user, '--json', '--no-progress'],
       {
         ...process.env,
         APPLE_IMPORT_CONFIG_DIR: cfg,
@@ -126,13 +132,13 @@ async function main(): Promise<void> {
       `curl -F (repaired file):    ${(curl.ms / 1000).toFixed(2)} s  ${mbps(size, curl.ms).toFixed(1)} MB/s  peak RSS ${(curl.rssKb / 1024).toFixed(0)} MiB`,
     );
     console.log(
-      `apple-import upload (all):  ${(cli.ms / 1000).toFixed(2)} s  ${mbps(size, cli.ms).toFixed(1)} MB/s  peak RSS ${(cli.rssKb / 1024).toFixed(0)} MiB  (scan + upload, ${doc.parts.length} part(s))`,
+      `apple-import upload (all):  ${(cli.ms / 1000).toFixed(2)} s  ${mbps(size, cli.ms).toFixed(1)} MB/s  peak RSS ${(cli.rssKb / 1024).toFixed(0)} MiB  (start to exit, ${doc.parts.length} part(s))`,
     );
     console.log(
-      `  of which the upload:       ${(doc.durationMs / 1000).toFixed(2)} s  ${mbps(size, doc.durationMs).toFixed(1)} MB/s`,
+      `  of which the send:         ${(doc.durationMs / 1000).toFixed(2)} s  ${mbps(size, doc.durationMs).toFixed(1)} MB/s`,
     );
     console.log(
-      `ratio whole run / curl: ${(cli.ms / curl.ms).toFixed(2)}×   upload only / curl: ${(doc.durationMs / curl.ms).toFixed(2)}×   (goal ≤ 1.15×)`,
+      `ratio whole run / curl: ${(cli.ms / curl.ms).toFixed(2)}×   send only / curl: ${(doc.durationMs / curl.ms).toFixed(2)}×   (goal ≤ 1.15×)`,
     );
   } finally {
     await backend.close();

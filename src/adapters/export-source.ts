@@ -2,7 +2,8 @@ import { createReadStream } from 'node:fs';
 import { open as openFile, readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { AppError } from '../errors.js';
+import { AppError, isAbortError } from '../errors.js';
+import { EDGE_BYTES, fileFingerprint, zipEntryFingerprint } from './fingerprint.js';
 import { ZipArchive } from './zip-archive.js';
 
 export type ExportSourceKind = 'xml' | 'zip' | 'dir';
@@ -27,6 +28,8 @@ export interface ExportSource {
   /** The XML's own file when it is a plain file (not inside a zip): parallel readers open it themselves. */
   filePath?: string;
   open(opts?: OpenRangeOptions): AsyncIterable<Buffer>;
+  /** The sampled fingerprint for the upload ledger (adapters/fingerprint.ts); reads ~8 MiB at most. */
+  fingerprint(signal?: AbortSignal): Promise<string>;
 }
 
 const SNIFF_BYTES = 1024;
@@ -105,9 +108,22 @@ function plainFile(
     size,
     filePath: path,
     open: (opts = {}) => readFileRange(path, opts),
+    fingerprint: (signal) => unreadable(displayName, fileFingerprint(path, size, signal)),
   };
   if (entryName !== undefined) source.entryName = entryName;
   return source;
+}
+
+/** A read failure while fingerprinting is the input's fault (exit 3), like any other unreadable input. */
+async function unreadable(name: string, pending: Promise<string>): Promise<string> {
+  try {
+    return await pending;
+  } catch (err) {
+    if (err instanceof AppError || isAbortError(err)) throw err;
+    throw new AppError('INPUT_UNREADABLE', `${name}: cannot read (${(err as Error).message})`, {
+      cause: err,
+    });
+  }
 }
 
 async function* readFileRange(path: string, opts: OpenRangeOptions): AsyncGenerator<Buffer> {
@@ -157,6 +173,15 @@ async function openZip(path: string): Promise<ExportSource> {
           entryName: entry.fileName,
           size: entry.uncompressedSize,
           open: (opts = {}) => readZipEntry(path, entry.fileName, opts),
+          fingerprint: (signal) =>
+            unreadable(
+              `${path}:${entry.fileName}`,
+              zipEntryFingerprint(
+                entry,
+                readZipEntry(path, entry.fileName, { end: EDGE_BYTES, ...(signal ? { signal } : {}) }),
+                signal,
+              ),
+            ),
         };
       }
     }

@@ -7,6 +7,8 @@ export interface ZipEntryInfo {
   /** Declared uncompressed size (from the Zip64 extra field when the entry needs it). */
   uncompressedSize: number;
   compressedSize: number;
+  /** CRC-32 of the uncompressed bytes, from the central directory (part of the upload fingerprint). */
+  crc32: number;
 }
 
 /** A zip opened for reading its central directory and streaming entries; never extracts to disk. */
@@ -37,6 +39,7 @@ export class ZipArchive {
       fileName: e.fileName,
       uncompressedSize: e.uncompressedSize,
       compressedSize: e.compressedSize,
+      crc32: e.crc32,
     }));
   }
 

@@ -1,12 +1,20 @@
 import { join } from 'node:path';
 import { type Command, Option } from 'commander';
-import { openExport } from '../adapters/export-source.js';
+import { type ExportSource, openExport } from '../adapters/export-source.js';
 import { ImportApi } from '../adapters/import-api.js';
 import type { AppContext } from '../context.js';
 import { aliasHelp, FILTER_HELP } from '../core/direct/filters.js';
 import { newRunId, partFilename } from '../core/upload/filename.js';
 import type { PartSpec } from '../core/upload/part-planner.js';
-import { DEFAULT_PART_CAP, planUpload, type UploadPlan } from '../core/upload/preflight.js';
+import {
+  DEFAULT_PART_CAP,
+  planUpload,
+  probeHead,
+  type Repairs,
+  repairsOf,
+  streamedPlan,
+  type UploadPlan,
+} from '../core/upload/preflight.js';
 import { UploadLedger, type UploadLedgerEntry } from '../core/upload/upload-ledger.js';
 import {
   DEFAULT_STALL_TIMEOUT_MS,
@@ -143,11 +151,21 @@ function refuseDirectOnlyFlags(flags: UploadFlags): void {
   }
 }
 
-async function scan(ctx: AppContext, path: string, cap: number): Promise<UploadPlan> {
-  const source = await openExport(path);
+/** Progress-bar wrapper around the preflight scan (multi-part uploads and --dry-run). */
+async function scan(
+  ctx: AppContext,
+  source: ExportSource,
+  cap: number,
+  fingerprint: string,
+): Promise<UploadPlan> {
   const bar = byteProgress(ctx, 'Checking', source.size);
   try {
-    const plan = await planUpload(source, { cap, signal: ctx.signal, onProgress: (n) => bar.update(n) });
+    const plan = await planUpload(source, {
+      cap,
+      fingerprint,
+      signal: ctx.signal,
+      onProgress: (n) => bar.update(n),
+    });
     bar.stop();
     return plan;
   } catch (err) {
@@ -156,12 +174,24 @@ async function scan(ctx: AppContext, path: string, cap: number): Promise<UploadP
   }
 }
 
-function describeRepairs(plan: UploadPlan): string[] {
+/** Ctrl-C during a step before the send is an interruption, whatever the step threw. */
+async function step<T>(ctx: AppContext, work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    throw ctx.signal.aborted ? new CancelledError() : err;
+  }
+}
+
+function describeRepairs(repairs: Repairs, streamed: boolean): string[] {
   const lines: string[] = [];
-  if (plan.repairs.doctypeRemoved)
+  if (repairs.doctypeRemoved)
     lines.push('the DOCTYPE declaration (Apple’s DTD is not needed and often broken)');
-  if (plan.repairs.illegalCharsDropped > 0)
-    lines.push(`${plan.repairs.illegalCharsDropped} illegal control character(s)`);
+  if (repairs.illegalCharsDropped > 0)
+    lines.push(
+      `${repairs.illegalCharsDropped} illegal control character(s)` +
+        (streamed ? ' (replaced by as many newlines after the root, so the size was known up front)' : ''),
+    );
   return lines;
 }
 
@@ -190,22 +220,30 @@ async function uploadS3(ctx: AppContext, path: string, flags: UploadFlags): Prom
     requireUser({ api, session, server, signal: ctx.signal }, settings.user?.value),
   );
 
-  let plan = await scan(ctx, path, cap);
-  const repairs = describeRepairs(plan);
-  ctx.out.info(
-    `${plan.source.displayName}: ${formatBytes(plan.summary.bytes)}, ${plan.summary.topLevelCount} elements` +
-      (plan.parts.length > 1 ? `, ${plan.parts.length} parts of at most ${formatBytes(cap)}` : ''),
+  // Everything the presign and the ledger need, without reading the whole export (preflight.ts).
+  const source = await openExport(path);
+  const [head, fingerprint] = await step(
+    ctx,
+    Promise.all([probeHead(source, ctx.signal), source.fingerprint(ctx.signal)]),
   );
-  if (repairs.length > 0)
-    ctx.out.info(`Repairs while sending (your file is not changed): ${repairs.join('; ')}.`);
 
-  const ledger = new UploadLedger(join(store.dir, 'ledger'), {
-    server,
-    user: user.id,
-    fingerprint: plan.fingerprint,
-  });
+  const ledger = new UploadLedger(join(store.dir, 'ledger'), { server, user: user.id, fingerprint });
   const existing = ledger.read();
-  if (existing?.completedAt && !flags.force) return alreadyUploaded(ctx, existing, plan);
+  if (existing?.completedAt && !flags.force) return alreadyUploaded(ctx, existing, source, fingerprint, cap);
+
+  // One part is sent while it is checked; a split, and --dry-run's report, need the scan first.
+  let plan =
+    (!flags.dryRun && streamedPlan(source, head, fingerprint, cap)) ||
+    (await scan(ctx, source, cap, fingerprint));
+  const announce = (p: UploadPlan) => {
+    const elements = p.summary ? `, ${p.summary.topLevelCount} elements` : '';
+    const parts = p.parts.length > 1 ? `, ${p.parts.length} parts of at most ${formatBytes(cap)}` : '';
+    ctx.out.info(`${source.displayName}: ${formatBytes(source.size)}${elements}${parts}`);
+    const repairs = p.summary ? describeRepairs(repairsOf(p.summary), p.streamed) : [];
+    if (repairs.length > 0)
+      ctx.out.info(`Repairs while sending (your file is not changed): ${repairs.join('; ')}.`);
+  };
+  announce(plan);
 
   let entry: UploadLedgerEntry =
     existing && !flags.force && existing.cap === plan.cap && existing.partCount === plan.parts.length
@@ -216,7 +254,7 @@ async function uploadS3(ctx: AppContext, path: string, flags: UploadFlags): Prom
   if (flags.dryRun) {
     if (ctx.globals.json) {
       ctx.out.json({
-        ...resultBase(plan, user.id, server),
+        ...resultBase(plan, user.id, server, plan.summary ? repairsOf(plan.summary) : undefined),
         status: 'dry-run',
         parts: planDocument(plan, names),
       });
@@ -297,7 +335,8 @@ async function uploadS3(ctx: AppContext, path: string, flags: UploadFlags): Prom
         ctx.out.warn(
           `The server accepts at most ${cap} bytes per upload; planning the parts again (a second read).`,
         );
-        plan = await scan(ctx, path, cap);
+        plan = await scan(ctx, source, cap, fingerprint);
+        announce(plan);
         entry = newEntry(server, user.id, plan, entry.runId);
         continue;
       }
@@ -310,11 +349,21 @@ async function uploadS3(ctx: AppContext, path: string, flags: UploadFlags): Prom
     }
   }
 
+  // A streamed part was checked while it was sent: its repairs are known only now.
+  const scanned = plan.summary ?? done.find((r) => r.scan)?.scan;
+  const repairs = scanned ? repairsOf(scanned) : undefined;
+  if (plan.streamed && !plan.summary && repairs && !ctx.globals.json) {
+    const lines = describeRepairs(repairs, true);
+    ctx.out.info(
+      `${scanned?.topLevelCount} elements checked while sending.` +
+        (lines.length > 0 ? ` Repaired (your file is not changed): ${lines.join('; ')}.` : ''),
+    );
+  }
   const durationMs = Math.round(performance.now() - started);
   const sent = done.reduce((s, r) => s + r.bytes, 0);
   if (ctx.globals.json) {
     ctx.out.json({
-      ...resultBase(plan, user.id, server),
+      ...resultBase(plan, user.id, server, repairs),
       status: 'uploaded',
       ...(replannedFor !== undefined ? { replannedForServerCap: replannedFor } : {}),
       parts: entry.parts.map((p) => {
@@ -372,24 +421,37 @@ function newEntry(server: string, user: string, plan: UploadPlan, runId: string)
   };
 }
 
-function resultBase(plan: UploadPlan, user: string, server: string) {
+function resultBase(plan: UploadPlan, user: string, server: string, repairs: Repairs | undefined) {
   return {
     method: 's3',
     server,
     user,
     source: plan.source.displayName,
     fingerprint: plan.fingerprint,
-    sourceBytes: plan.summary.bytes,
+    sourceBytes: plan.source.size,
     bytes: plan.repairedBytes,
     maxPartSize: plan.cap,
-    repairs: plan.repairs,
+    ...(repairs ? { repairs } : {}),
   };
 }
 
-function alreadyUploaded(ctx: AppContext, e: UploadLedgerEntry, plan: UploadPlan): number {
+/** The ledger says this export was sent in full; nothing was scanned or sent this time. */
+function alreadyUploaded(
+  ctx: AppContext,
+  e: UploadLedgerEntry,
+  source: ExportSource,
+  fingerprint: string,
+  cap: number,
+): number {
   if (ctx.globals.json) {
     ctx.out.json({
-      ...resultBase(plan, e.user, e.server),
+      method: 's3',
+      server: e.server,
+      user: e.user,
+      source: source.displayName,
+      fingerprint,
+      sourceBytes: source.size,
+      maxPartSize: cap,
       status: 'already-uploaded',
       uploadedAt: e.completedAt,
       parts: e.parts.map((p) => ({

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -24,10 +24,11 @@ async function collect(it: AsyncIterable<Buffer>): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
+/** What a single-part upload stores: the repaired stream, padded to a size known up front (repair.ts). */
 async function repairedOf(path: string): Promise<Buffer> {
   const source = await openExport(path);
   const summary = await scanExport(source.open(), {});
-  return collect(repairBytes(source.open(), repairPlanFor(summary)));
+  return collect(repairBytes(source.open(), repairPlanFor(summary), 0, { padDropped: true }));
 }
 
 /** Top-level element names via Python's ElementTree (expat), the backend's parser (contract §5.1). */
@@ -106,6 +107,13 @@ describe('upload via S3 against real radosgw', () => {
     const expected = await repairedOf(xml);
     assert.equal(stored.length, doc.bytes);
     assert.ok(stored.equals(expected), 'byte-identical to the repaired stream');
+    // Padded: as many trailing newlines as control characters dropped, so the size is the file's size
+    // less the DOCTYPE, known before the first byte was sent.
+    const summary = await scanExport((await openExport(xml)).open(), {});
+    assert.equal(doc.bytes, summary.bytes - (summary.doctype!.end - summary.doctype!.start));
+    const pad = doc.repairs.illegalCharsDropped as number;
+    assert.equal(pad, summary.illegalCharCount - summary.illegalCharsInDoctype);
+    assert.ok(stored.subarray(-pad - 14).equals(Buffer.from(`</HealthData>\n${'\n'.repeat(pad)}`)));
     const tags = await pythonElements(stored, dir, 'single.xml');
     assert.equal(tags.length, doc.parts[0] ? tags.length : 0);
     assert.ok(tags.includes('Record'));
@@ -138,6 +146,35 @@ describe('upload via S3 against real radosgw', () => {
     const stored = await rgw.getObject(doc.parts[0].fileKey);
     assert.ok(stored.equals(await repairedOf(zip)));
     assert.ok(stored.subarray(0, 100).toString().startsWith('<?xml'));
+  });
+
+  it('a truncated or malformed export is refused during the send: exit 3, S3 keeps nothing', async () => {
+    const full = await readFile(xml);
+    const user = backend.createUser({ email: 'cut@example.com' }).id;
+    // Past the first 1 MiB read, so the head probe passes and the send starts.
+    const at = full.indexOf('</Record>', Math.floor(full.length * 0.8));
+    assert.ok(at > 1024 * 1024, `export too small for this test: ${full.length}`);
+    const cases: [string, Buffer, RegExp][] = [
+      ['truncated.xml', full.subarray(0, full.length - 30), /cannot be uploaded: .*(truncated|end of input)/],
+      [
+        'malformed.xml',
+        Buffer.concat([full.subarray(0, at), Buffer.from('</Recrod>'), full.subarray(at + 9)]),
+        /cannot be uploaded: <\/Recrod> does not match <Record>/,
+      ],
+    ];
+    for (const [name, bytes, why] of cases) {
+      const path = join(dir, name);
+      await writeFile(path, bytes);
+      const cfg = await mkdtemp(join(dir, 'cfg-'));
+      const presigns = backend.state.presigns.length;
+      const r = await runCli(['upload', path, '--user', user, '--json'], { env: env(cfg) });
+      assert.equal(r.code, 3, `${name}: ${r.stderr}`);
+      assert.match(r.stderr, why);
+      assert.equal(r.stdout, '');
+      // The check ran during the send (a presign was made, the body started), yet nothing was stored.
+      assert.equal(backend.state.presigns.length, presigns + 1, name);
+      assert.deepEqual(await rgw.listKeys(`${user}/`), [], name);
+    }
   });
 
   it('over --max-part-size: N valid parts whose elements together equal the source', async () => {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 
 export const RGW_ACCESS_KEY_ID = 'AKIATESTKEY0000000000';
 export const RGW_SECRET_ACCESS_KEY = 'testsecretkey0000000000000000000000000000';
@@ -39,6 +39,8 @@ export interface Radosgw {
   getObject(key: string, bucket?: string): Promise<Buffer>;
   /** Streams an object without buffering it, for large uploads. */
   objectStream(key: string, bucket?: string): Promise<Readable>;
+  /** Keys under `prefix` (first 1000), to prove that nothing was stored. */
+  listKeys(prefix: string, bucket?: string): Promise<string[]>;
   stop(): Promise<void>;
 }
 
@@ -299,6 +301,10 @@ export async function startRadosgw(opts: RadosgwOptions = {}): Promise<Radosgw> 
     async objectStream(key, b = bucket) {
       // In Node the SDK's body is an http.IncomingMessage, which is a Readable.
       return (await getBody(key, b)) as unknown as Readable;
+    },
+    async listKeys(prefix, b = bucket) {
+      const out = await client.send(new ListObjectsV2Command({ Bucket: b, Prefix: prefix }));
+      return (out.Contents ?? []).map((o) => o.Key ?? '');
     },
     async stop() {
       client.destroy();

@@ -7,6 +7,15 @@
  * Everything else passes through byte for byte, so element offsets shift only by what was dropped.
  * The stream works on any byte range of the source given the range's absolute start offset, which is
  * what the S3 split step needs to repair one piece at a time.
+ *
+ * Padding (`padDropped`): a single-part upload must announce its exact size (Content-Length and the
+ * presigned policy's max_file_size, contract §2.1, §2.4) before the first byte is sent, but how many
+ * control characters the export holds is only known after reading all of it. With `padDropped` the
+ * stream appends one '\n' after the source's last byte for every control character it dropped
+ * outside the DOCTYPE, so its length is `range length − DOCTYPE bytes in the range`, known from the
+ * file's size and the head alone. Trailing whitespace after the root's end tag is legal XML (Misc,
+ * XML 1.0 §2.1 [27]) and ElementTree.iterparse accepts it. Split parts are sized by a scan anyway
+ * and are never padded.
  */
 import { Transform, type TransformCallback } from 'node:stream';
 import type { ScanSummary } from './types.js';
@@ -16,31 +25,77 @@ export interface RepairPlan {
   doctype: { start: number; end: number } | null;
 }
 
+export interface RepairOptions {
+  /** Append one '\n' per control character dropped outside the DOCTYPE (see the header). */
+  padDropped?: boolean;
+}
+
 function isIllegal(c: number): boolean {
   return c < 0x20 && c !== 0x0a && c !== 0x09 && c !== 0x0d;
+}
+
+/**
+ * Index of the first illegal byte in buf[from, to), or -1. Exports are hundreds of MB and almost
+ * never contain one, so this is the hot loop of every upload: it tests four bytes at a time with the
+ * "has a byte less than n" word trick (exact for n ≤ 128) and looks at single bytes only in words
+ * that have one below 0x20 — mostly the newline ending each record.
+ */
+export function firstIllegal(buf: Buffer, from = 0, to = buf.length): number {
+  let i = from;
+  const off = buf.byteOffset;
+  // Single bytes up to a 4-byte boundary of the underlying memory, so a Uint32Array view fits.
+  while (i < to && ((off + i) & 3) !== 0) {
+    if (isIllegal(buf[i]!)) return i;
+    i++;
+  }
+  const words = (to - i) >>> 2;
+  if (words > 0) {
+    const u32 = new Uint32Array(buf.buffer, off + i, words);
+    for (let w = 0; w < words; w++) {
+      const x = u32[w]!;
+      if (((x - 0x20202020) & ~x & 0x80808080) !== 0) {
+        const p = i + (w << 2);
+        for (let k = p; k < p + 4; k++) if (isIllegal(buf[k]!)) return k;
+      }
+    }
+    i += words << 2;
+  }
+  for (; i < to; i++) if (isIllegal(buf[i]!)) return i;
+  return -1;
 }
 
 /** Number of illegal-character bytes in buf[from, to). */
 export function countIllegalBytes(buf: Buffer, from = 0, to = buf.length): number {
   let n = 0;
-  for (let i = from; i < to; i++) if (isIllegal(buf[i]!)) n++;
+  for (let i = firstIllegal(buf, from, to); i !== -1; i = firstIllegal(buf, i + 1, to)) n++;
   return n;
 }
 
-/** Exact byte length of the repaired whole source, from the scan alone (no second read). */
+/** Exact byte length of the repaired (unpadded) whole source, from the scan alone (no second read). */
 export function repairedSize(summary: ScanSummary): number {
   const doctypeBytes = summary.doctype ? summary.doctype.end - summary.doctype.start : 0;
   return summary.bytes - doctypeBytes - (summary.illegalCharCount - summary.illegalCharsInDoctype);
 }
 
+/** Bytes of the DOCTYPE span that fall inside [start, end). */
+export function doctypeBytesIn(plan: RepairPlan, start: number, end: number): number {
+  const d = plan.doctype;
+  return d === null ? 0 : Math.max(0, Math.min(d.end, end) - Math.max(d.start, start));
+}
+
+/** Exact length of the padded repaired stream of a whole source of `sourceBytes` bytes. */
+export function paddedSize(sourceBytes: number, plan: RepairPlan): number {
+  return sourceBytes - doctypeBytesIn(plan, 0, sourceBytes);
+}
+
 /** The plan that repairs a source described by `summary`. */
-export function repairPlanFor(summary: ScanSummary): RepairPlan {
+export function repairPlanFor(summary: Pick<ScanSummary, 'doctype'>): RepairPlan {
   return { doctype: summary.doctype ? { start: summary.doctype.start, end: summary.doctype.end } : null };
 }
 
 /**
  * Repairs one chunk whose first byte sits at absolute offset `at`. Returns the chunk itself when
- * nothing needs dropping (the common case), so clean exports cost one byte loop and no copy.
+ * nothing needs dropping (the common case), so clean exports cost one scan and no copy.
  */
 export function repairChunk(chunk: Buffer, at: number, plan: RepairPlan): Buffer {
   const n = chunk.length;
@@ -51,35 +106,64 @@ export function repairChunk(chunk: Buffer, at: number, plan: RepairPlan): Buffer
     dropFrom = Math.max(d.start - at, 0);
     dropTo = Math.min(d.end - at, n);
   }
-  let first = -1;
-  for (let i = 0; i < n; i++) {
-    if (isIllegal(chunk[i]!) && (i < dropFrom || i >= dropTo)) {
-      first = i;
-      break;
-    }
-  }
+  const first = firstIllegal(chunk, 0, dropFrom);
   if (first === -1 && dropFrom === n) return chunk;
   const out = Buffer.allocUnsafe(n);
   let o = 0;
-  for (let i = 0; i < n; i++) {
-    if (i === dropFrom) {
-      i = dropTo - 1;
-      continue;
+  // Copies the clean runs of chunk[from, to) around its illegal bytes; `next` is the first of them.
+  const copyClean = (from: number, to: number, next: number): void => {
+    let i = from;
+    let j = next;
+    for (;;) {
+      const end = j === -1 ? to : j;
+      if (end > i) o += chunk.copy(out, o, i, end);
+      if (j === -1) return;
+      i = j + 1;
+      j = firstIllegal(chunk, i, to);
     }
-    const c = chunk[i]!;
-    if (!isIllegal(c)) out[o++] = c;
-  }
+  };
+  copyClean(0, dropFrom, first);
+  if (dropTo < n) copyClean(dropTo, n, firstIllegal(chunk, dropTo, n));
   return out.subarray(0, o);
 }
 
+const PAD_CHUNK = 1 << 20;
+
+/** `count` newlines in chunks of at most 1 MiB (an export full of control characters stays in constant memory). */
+function* padding(count: number): Generator<Buffer> {
+  for (let left = count; left > 0; left -= PAD_CHUNK) yield Buffer.alloc(Math.min(left, PAD_CHUNK), 0x0a);
+}
+
+/** Counts what a repair of the range starting at `startOffset` consumed and produced, for the padding. */
+class Tally {
+  at: number;
+  out = 0;
+  constructor(
+    readonly startOffset: number,
+    readonly plan: RepairPlan,
+  ) {
+    this.at = startOffset;
+  }
+  /** Control characters dropped outside the DOCTYPE so far. */
+  droppedOutsideDoctype(): number {
+    const consumed = this.at - this.startOffset;
+    return consumed - this.out - doctypeBytesIn(this.plan, this.startOffset, this.at);
+  }
+}
+
 /** A Transform that repairs a source (or a byte range of it starting at absolute offset `startOffset`). */
-export function createRepairStream(plan: RepairPlan, startOffset = 0): Transform {
-  let at = startOffset;
+export function createRepairStream(plan: RepairPlan, startOffset = 0, opts: RepairOptions = {}): Transform {
+  const t = new Tally(startOffset, plan);
   return new Transform({
     transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
-      const out = repairChunk(chunk, at, plan);
-      at += chunk.length;
+      const out = repairChunk(chunk, t.at, plan);
+      t.at += chunk.length;
+      t.out += out.length;
       cb(null, out.length > 0 ? out : undefined);
+    },
+    flush(cb: TransformCallback) {
+      if (opts.padDropped) for (const pad of padding(t.droppedOutsideDoctype())) this.push(pad);
+      cb();
     },
   });
 }
@@ -89,11 +173,14 @@ export async function* repairBytes(
   source: AsyncIterable<Buffer>,
   plan: RepairPlan,
   startOffset = 0,
+  opts: RepairOptions = {},
 ): AsyncGenerator<Buffer> {
-  let at = startOffset;
+  const t = new Tally(startOffset, plan);
   for await (const chunk of source) {
-    const out = repairChunk(chunk, at, plan);
-    at += chunk.length;
+    const out = repairChunk(chunk, t.at, plan);
+    t.at += chunk.length;
+    t.out += out.length;
     if (out.length > 0) yield out;
   }
+  if (opts.padDropped) yield* padding(t.droppedOutsideDoctype());
 }

@@ -20,8 +20,8 @@ export interface PartSpec {
   segments: Segment[];
   /** Exact bytes of the part after the repair: what S3 receives. */
   bytes: number;
-  /** Top-level elements in the part, not counting the repeated header elements. */
-  elements: number;
+  /** Top-level elements in the part, not counting the repeated header elements; null until scanned. */
+  elements: number | null;
 }
 
 interface ClosedRange {

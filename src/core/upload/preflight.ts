@@ -1,13 +1,17 @@
 /**
- * Preflight for `upload` (product.md): the export is scanned exactly once, and that one pass yields
- * the defects, the fingerprint (for the ledger), the exact size of the repaired stream and, when the
- * export is larger than a part may be, the part boundaries.
+ * Planning for `upload` (product.md `upload`). The common case — the export fits in one part — needs
+ * no pass over the file before sending: the bytes to send are `size − DOCTYPE bytes` (the repair pads
+ * what it drops, repair.ts), the DOCTYPE sits in the head, and the ledger's fingerprint is sampled
+ * (adapters/fingerprint.ts). The scanner then checks the export while it is being sent
+ * (checked-body.ts). Only an export larger than a part may be is scanned first, because the part
+ * boundaries are element boundaries; that scan skips the full sha256 (the fingerprint is sampled).
  */
 import type { ExportSource } from '../../adapters/export-source.js';
 import { AppError } from '../../errors.js';
 import { scanExport } from '../reader/read-export.js';
-import { type RepairPlan, repairedSize, repairPlanFor } from '../reader/repair.js';
-import type { DefectKind, ScanSummary } from '../reader/types.js';
+import { paddedSize, type RepairPlan, repairedSize, repairPlanFor } from '../reader/repair.js';
+import { ExportScanner } from '../reader/scanner.js';
+import type { DefectKind, DoctypeSpan, ScanSummary } from '../reader/types.js';
 import { PartPlanner, type PartSpec } from './part-planner.js';
 
 /** The contract's cap at this snapshot (contract §2.1: max_file_size ≤ 1 GiB). */
@@ -15,29 +19,101 @@ export const DEFAULT_PART_CAP = 1024 * 1024 * 1024;
 
 export interface Repairs {
   doctypeRemoved: boolean;
+  /** Control characters dropped (in a single part, replaced by trailing newlines after the root). */
   illegalCharsDropped: number;
   defects: Partial<Record<DefectKind, number>>;
 }
 
 export interface UploadPlan {
   source: ExportSource;
-  summary: ScanSummary;
   fingerprint: string;
-  /** Bytes of the whole repaired export. */
+  /** Bytes of the whole repaired export (padded when it is sent as one streamed part). */
   repairedBytes: number;
   cap: number;
   repair: RepairPlan;
-  repairs: Repairs;
   parts: PartSpec[];
+  /**
+   * true: one part, the padded repaired stream, checked by the scanner while it is sent
+   * (checked-body.ts); false: parts cut by a preflight scan, sent as planned.
+   */
+  streamed: boolean;
+  /** The preflight scan, or null when nothing was scanned before sending. */
+  summary: ScanSummary | null;
 }
 
 export interface PlanOptions {
   cap: number;
+  fingerprint: string;
   signal?: AbortSignal;
   onProgress?(bytesRead: number): void;
 }
 
-/** Scans the export once and plans the parts; refuses inputs the repair cannot make well-formed. */
+/** What the head of an export tells before the upload starts. */
+export interface ExportHead {
+  doctype: DoctypeSpan | null;
+  rootName: string | null;
+}
+
+export function repairsOf(summary: ScanSummary): Repairs {
+  return {
+    doctypeRemoved: summary.doctype !== null,
+    illegalCharsDropped: summary.illegalCharCount - summary.illegalCharsInDoctype,
+    defects: summary.defectCounts,
+  };
+}
+
+/**
+ * Reads the export only up to the end of the root start tag (the DOCTYPE is in the prolog, format §1),
+ * and refuses at once what is already hopeless there: a prolog that is not well-formed, another root,
+ * no root at all.
+ */
+export async function probeHead(source: ExportSource, signal?: AbortSignal): Promise<ExportHead> {
+  let broken = false;
+  const scanner = new ExportScanner({
+    onDefect: (d) => {
+      if (!d.repairable) broken = true;
+    },
+  });
+  for await (const chunk of source.open(signal ? { signal } : {})) {
+    scanner.write(chunk);
+    if (broken) break;
+    const r = scanner.result();
+    if (r.rootContentStart !== null) {
+      if (!r.rootSeen) refuseUnrepairable(source, { ...r, sha256: '' });
+      return { doctype: r.doctype, rootName: r.rootName };
+    }
+  }
+  if (!broken) scanner.end();
+  refuseUnrepairable(source, { ...scanner.result(), sha256: '' });
+  throw new AppError('INTERNAL', `${source.displayName}: the head scan ended without a verdict`);
+}
+
+/** The single streamed part, when the padded export fits under the cap; null when it must be split. */
+export function streamedPlan(
+  source: ExportSource,
+  head: ExportHead,
+  fingerprint: string,
+  cap: number,
+): UploadPlan | null {
+  const repair = repairPlanFor(head);
+  const bytes = paddedSize(source.size, repair);
+  if (bytes > cap) return null;
+  return {
+    source,
+    fingerprint,
+    repairedBytes: bytes,
+    cap,
+    repair,
+    parts: [{ index: 1, segments: [{ kind: 'source', start: 0, end: source.size }], bytes, elements: null }],
+    streamed: true,
+    summary: null,
+  };
+}
+
+/**
+ * Scans the export once and plans the parts; refuses inputs the repair cannot make well-formed. Used
+ * when the export may need splitting and by --dry-run (which reports the defects before sending).
+ */
 export async function planUpload(source: ExportSource, opts: PlanOptions): Promise<UploadPlan> {
   // The raw size bounds the repaired size, so a source already under the cap needs no boundary tracking.
   const planner = source.size > opts.cap ? new PartPlanner(opts.cap) : undefined;
@@ -55,42 +131,31 @@ export async function planUpload(source: ExportSource, opts: PlanOptions): Promi
       ...(planner ? { onElement: (el) => planner.onElement(el.name, el.startOffset, el.endOffset) } : {}),
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     },
-    opts.signal ? { signal: opts.signal } : {},
+    { hash: false, ...(opts.signal ? { signal: opts.signal } : {}) },
   );
   refuseUnrepairable(source, summary);
-  const repairedBytes = repairedSize(summary);
   const repair = repairPlanFor(summary);
-  let parts: PartSpec[];
-  if (repairedBytes <= opts.cap) {
-    parts = [
-      {
-        index: 1,
-        segments: [{ kind: 'source', start: 0, end: summary.bytes }],
-        bytes: repairedBytes,
-        elements: summary.topLevelCount,
-      },
-    ];
-  } else {
-    if (!planner) throw new AppError('INTERNAL', 'the export grew while it was being read');
-    parts = planner.finish(summary);
+  const single = streamedPlan(source, summary, opts.fingerprint, opts.cap);
+  if (single) {
+    single.parts[0]!.elements = summary.topLevelCount;
+    return { ...single, summary };
   }
+  if (!planner) throw new AppError('INTERNAL', 'the export grew while it was being read');
+  const parts = planner.finish(summary);
   return {
     source,
-    summary,
-    fingerprint: summary.sha256,
-    repairedBytes,
+    fingerprint: opts.fingerprint,
+    repairedBytes: repairedSize(summary),
     cap: opts.cap,
     repair,
-    repairs: {
-      doctypeRemoved: summary.doctype !== null,
-      illegalCharsDropped: summary.illegalCharCount - summary.illegalCharsInDoctype,
-      defects: summary.defectCounts,
-    },
     parts,
+    streamed: false,
+    summary,
   };
 }
 
-function refuseUnrepairable(source: ExportSource, s: ScanSummary): void {
+/** Refuses an export the repair cannot make well-formed (truncated, not well-formed, not Health data). */
+export function refuseUnrepairable(source: ExportSource, s: ScanSummary): void {
   const first = s.defects.find((d) => !d.repairable);
   if (!s.rootSeen || !s.closed || !s.repairable || first) {
     const why = first

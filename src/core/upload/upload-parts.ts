@@ -9,6 +9,8 @@ import type { Clock } from '../../adapters/clock.js';
 import { type Presign, type PresignRequest, serverCapFrom } from '../../adapters/import-api.js';
 import { postToS3, S3UploadError } from '../../adapters/s3-post.js';
 import { ApiError, AppError, CancelledError, isAbortError } from '../../errors.js';
+import type { ScanSummary } from '../reader/types.js';
+import { checkedBody } from './checked-body.js';
 import { partBytes } from './part-bytes.js';
 import type { PartSpec } from './part-planner.js';
 import type { UploadPlan } from './preflight.js';
@@ -43,6 +45,8 @@ export interface PartResult {
   durationMs: number;
   attempts: number;
   etag: string | undefined;
+  /** For a streamed part: the scan made while sending it (its repairs are reported from this). */
+  scan?: ScanSummary;
 }
 
 export interface UploadEvents {
@@ -102,12 +106,21 @@ async function uploadOne(
       );
       events.onPartStart?.(part, attempt);
       const started = performance.now();
+      let scan: ScanSummary | undefined;
+      const file = plan.streamed
+        ? checkedBody(plan.source, plan.repair, {
+            signal: deps.signal,
+            onScanned: (s) => {
+              scan = s;
+            },
+          })
+        : partBytes(plan.source, part.segments, plan.repair, deps.signal);
       const res = await postToS3({
         url: presign.uploadUrl,
         fields: presign.fields,
         filename,
         fileBytes: part.bytes,
-        file: partBytes(plan.source, part.segments, plan.repair, deps.signal),
+        file,
         dispatcher: deps.dispatcher,
         signal: deps.signal,
         stallTimeoutMs: deps.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
@@ -123,6 +136,7 @@ async function uploadOne(
         durationMs: Math.round(performance.now() - started),
         attempts: attempt,
         etag: res.etag,
+        ...(scan ? { scan } : {}),
       };
     } catch (err) {
       if (deps.signal.aborted || isAbortError(err)) throw new CancelledError();

@@ -200,6 +200,7 @@ describe('repair', () => {
       'n = 0\n' +
       'for ev, el in ET.iterparse(sys.stdin.buffer, events=("end",)):\n  n += 1\n' +
       'print(n)\n';
+    let paddedChecked = 0;
     for (const [i, src] of variants().entries()) {
       const summary = await scanExport(from([src]), {});
       const out = Buffer.concat(await collect(repairBytes(from([src]), repairPlanFor(summary))));
@@ -212,7 +213,7 @@ describe('repair', () => {
       assert.ok(Number(fixed.stdout.toString()) > 10);
       // The trailing newlines of the padded form are accepted too, with the same elements (checked
       // where there is padding, on a few variants: each python3 start costs ~0.15 s).
-      if (padded.length > out.length && i < 30) {
+      if (padded.length > out.length && paddedChecked++ < 6) {
         const fixedPadded = spawnSync('python3', ['-c', script], { input: padded });
         assert.equal(fixedPadded.status, 0, `variant ${i} padded: ${fixedPadded.stderr}`);
         assert.equal(fixedPadded.stdout.toString(), fixed.stdout.toString());

@@ -6,10 +6,12 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type ExportSource, openExport } from '../../../src/adapters/export-source.js';
 import { scanExport } from '../../../src/core/reader/read-export.js';
-import { repairBytes } from '../../../src/core/reader/repair.js';
+import { paddedSize, repairBytes } from '../../../src/core/reader/repair.js';
+import type { ScanSummary } from '../../../src/core/reader/types.js';
+import { checkedBody } from '../../../src/core/upload/checked-body.js';
 import { partFilename } from '../../../src/core/upload/filename.js';
 import { partBytes } from '../../../src/core/upload/part-bytes.js';
-import { planUpload } from '../../../src/core/upload/preflight.js';
+import { planUpload, probeHead, repairsOf, streamedPlan } from '../../../src/core/upload/preflight.js';
 import { expirationFor } from '../../../src/core/upload/upload-parts.js';
 import { writeExportFile } from '../../../src/generator/index.js';
 
@@ -40,6 +42,8 @@ async function elementDigests(
   return { names, wellFormed: s.wellFormed && s.closed, headers };
 }
 
+const FP = 'f'.repeat(64);
+
 describe('planUpload: split into valid parts during the single scan', () => {
   let dir: string;
   let path: string;
@@ -57,23 +61,183 @@ describe('planUpload: split into valid parts during the single scan', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('one part when the repaired export fits: exactly the repaired stream', async () => {
+  it('one part when the export fits: streamed, padded, sized from the head alone', async () => {
     const source = await openExport(path);
-    const plan = await planUpload(source, { cap: 1 << 30 });
+    const head = await probeHead(source);
+    assert.ok(head.doctype, 'the generator writes a DOCTYPE');
+    const plan = streamedPlan(source, head, FP, 1 << 30)!;
+    assert.equal(plan.streamed, true);
+    assert.equal(plan.summary, null);
     assert.equal(plan.parts.length, 1);
-    const sent = await collect(partBytes(source, plan.parts[0]!.segments, plan.repair));
+    assert.equal(plan.parts[0]!.bytes, source.size - (head.doctype.end - head.doctype.start));
+    // The scanned plan (--dry-run) agrees with the head-only plan.
+    const scanned = await planUpload(source, { cap: 1 << 30, fingerprint: FP });
+    assert.equal(scanned.streamed, true);
+    assert.equal(scanned.parts[0]!.bytes, plan.parts[0]!.bytes);
+    assert.equal(scanned.parts[0]!.elements, scanned.summary!.topLevelCount);
+    const repairs = repairsOf(scanned.summary!);
+    assert.ok(repairs.doctypeRemoved);
+    assert.ok(repairs.illegalCharsDropped > 0);
+
+    let summary: ScanSummary | undefined;
+    const sent = await collect(
+      checkedBody(source, plan.repair, {
+        onScanned: (s) => {
+          summary = s;
+        },
+      }),
+    );
     const repaired = await collect(repairBytes(source.open(), plan.repair));
     assert.equal(sent.length, plan.parts[0]!.bytes);
-    assert.ok(sent.equals(repaired));
-    assert.ok(plan.repairs.doctypeRemoved);
-    assert.ok(plan.repairs.illegalCharsDropped > 0);
+    assert.ok(sent.subarray(0, repaired.length).equals(repaired));
+    assert.ok(sent.subarray(repaired.length).equals(Buffer.alloc(repairs.illegalCharsDropped, '\n')));
     assert.ok(!sent.includes(0x0b));
+    assert.equal(summary?.topLevelCount, scanned.summary!.topLevelCount);
+    // Too big for one part: no streamed plan.
+    assert.equal(streamedPlan(source, head, FP, plan.parts[0]!.bytes - 1), null);
+  });
+
+  it('the checked body holds back its end: a truncated export never yields all its bytes', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const buf = await readFile(path);
+    const cut = join(dir, 'cut-body.xml');
+    await writeFile(cut, buf.subarray(0, buf.length - 40));
+    const source = await openExport(cut);
+    const head = await probeHead(source);
+    const planned = paddedSize(source.size, streamedPlan(source, head, FP, 1 << 30)!.repair);
+    let yielded = 0;
+    let scanned = false;
+    await assert.rejects(
+      (async () => {
+        const body = checkedBody(source, streamedPlan(source, head, FP, 1 << 30)!.repair, {
+          onScanned: () => {
+            scanned = true;
+          },
+        });
+        for await (const c of body) yielded += c.length;
+      })(),
+      (err: Error & { code?: string }) => {
+        assert.equal(err.code, 'INPUT_INVALID');
+        assert.match(err.message, /cannot be uploaded/);
+        return true;
+      },
+    );
+    assert.ok(yielded < planned, `${yielded} of ${planned} bytes released`);
+    assert.equal(scanned, false);
+  });
+
+  it('the checked body stops at the first unrepairable defect, without reading on', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const buf = await readFile(path);
+    // A broken end tag a tenth of the way in.
+    const at = buf.indexOf('</Record>', Math.floor(buf.length / 10));
+    assert.ok(at > 0);
+    const bad = Buffer.concat([buf.subarray(0, at), Buffer.from('</Recrod>'), buf.subarray(at + 9)]);
+    // Read in 64 KiB chunks, so the defect lies well past the head the probe reads.
+    const source: ExportSource = {
+      kind: 'xml',
+      displayName: 'malformed.xml',
+      size: bad.length,
+      open: () => bufferSource(bad),
+      fingerprint: async () => FP,
+    };
+    const plan = streamedPlan(source, await probeHead(source), FP, 1 << 30)!;
+    let yielded = 0;
+    await assert.rejects(
+      (async () => {
+        for await (const c of checkedBody(source, plan.repair)) yielded += c.length;
+      })(),
+      (err: Error & { code?: string }) => err.code === 'INPUT_INVALID',
+    );
+    assert.ok(yielded < bad.length / 2, `${yielded} bytes released before stopping`);
+  });
+
+  for (const worker of [false, true]) {
+    it(`checked body (${worker ? 'worker thread' : 'inline'}): same bytes and scan, refusals as inline`, async () => {
+      const { readFile } = await import('node:fs/promises');
+      const buf = await readFile(path);
+      const fake = (name: string, bytes: Buffer): ExportSource => ({
+        kind: 'xml',
+        displayName: name,
+        size: bytes.length,
+        open: () => bufferSource(bytes),
+        fingerprint: async () => FP,
+      });
+      const source = fake('ok.xml', buf);
+      const plan = streamedPlan(source, await probeHead(source), FP, 1 << 30)!;
+      let summary: ScanSummary | undefined;
+      const sent = await collect(
+        checkedBody(source, plan.repair, {
+          worker,
+          onScanned: (s) => {
+            summary = s;
+          },
+        }),
+      );
+      assert.equal(sent.length, plan.parts[0]!.bytes);
+      const expected = await collect(repairBytes(bufferSource(buf), plan.repair, 0, { padDropped: true }));
+      assert.ok(sent.equals(expected));
+      const full = await scanExport(bufferSource(buf), {}, { hash: false });
+      assert.equal(summary?.topLevelCount, full.topLevelCount);
+      assert.equal(summary?.illegalCharCount, full.illegalCharCount);
+
+      const at = buf.indexOf('</Record>', Math.floor(buf.length / 10));
+      const broken = fake(
+        'bad.xml',
+        Buffer.concat([buf.subarray(0, at), Buffer.from('</Recrod>'), buf.subarray(at + 9)]),
+      );
+      const cut = fake('cut.xml', buf.subarray(0, buf.length - 40));
+      for (const [src, why] of [
+        [broken, /<\/Recrod> does not match <Record>/],
+        [cut, /cannot be uploaded/],
+      ] as const) {
+        let yielded = 0;
+        await assert.rejects(
+          (async () => {
+            for await (const c of checkedBody(src, plan.repair, { worker })) yielded += c.length;
+          })(),
+          (err: Error & { code?: string }) => {
+            assert.equal(err.code, 'INPUT_INVALID');
+            assert.match(err.message, why);
+            return true;
+          },
+        );
+        assert.ok(yielded < src.size - 40, `${src.displayName}: ${yielded} bytes released`);
+      }
+    });
+  }
+
+  it('the head probe refuses a broken prolog or another root before anything is sent', async () => {
+    for (const [name, text, why] of [
+      ['notroot.xml', '<?xml version="1.0"?>\n<HealthDate><Record/></HealthDate>\n', /no <HealthData> root/],
+      [
+        'prolog.xml',
+        '<?xml version="1.0"?>\n<!DOCTYPE HealthData [ <!ELEMENT a>]>\n<HealthData',
+        /cannot be uploaded/,
+      ],
+    ] as const) {
+      const p = join(dir, name);
+      await writeFile(p, text);
+      const source: ExportSource = {
+        kind: 'xml',
+        displayName: p,
+        size: text.length,
+        open: () => bufferSource(Buffer.from(text)),
+        fingerprint: async () => FP,
+      };
+      await assert.rejects(probeHead(source), (err: Error & { code?: string }) => {
+        assert.equal(err.code, 'INPUT_INVALID');
+        assert.match(err.message, why);
+        return true;
+      });
+    }
   });
 
   it('N parts under the cap, each well-formed, elements together equal the source', async () => {
     const source: ExportSource = await openExport(path);
     const cap = 200_000;
-    const plan = await planUpload(source, { cap });
+    const plan = await planUpload(source, { cap, fingerprint: FP });
+    assert.equal(plan.streamed, false);
     assert.ok(plan.parts.length >= 5, `parts: ${plan.parts.length}`);
     const whole = await collect(repairBytes(source.open(), plan.repair));
     const expected = await elementDigests(whole);
@@ -91,8 +255,8 @@ describe('planUpload: split into valid parts during the single scan', () => {
     }
     assert.deepEqual(got, expected.names);
     assert.equal(
-      plan.parts.reduce((n, p) => n + p.elements, 0),
-      plan.summary.topLevelCount,
+      plan.parts.reduce((n, p) => n + (p.elements ?? 0), 0),
+      plan.summary!.topLevelCount,
     );
   });
 
@@ -102,7 +266,7 @@ describe('planUpload: split into valid parts during the single scan', () => {
     const buf = await readFile(path);
     await writeFile(cut, buf.subarray(0, Math.floor(buf.length / 2)));
     await assert.rejects(
-      planUpload(await openExport(cut), { cap: 1 << 30 }),
+      planUpload(await openExport(cut), { cap: 1 << 30, fingerprint: FP }),
       (err: Error & { code?: string }) => {
         assert.equal(err.code, 'INPUT_INVALID');
         return true;

@@ -1,0 +1,185 @@
+/**
+ * The body of a streamed single-part upload (preflight.ts): one pass over the export that feeds every
+ * chunk to the scanner and sends it repaired and padded (repair.ts), so checking costs no pass of its
+ * own. S3 must never store an export the repair cannot make well-formed, yet a truncated export is
+ * only recognisable at its end; so the last chunk is held back until the scanner has seen everything
+ * and found the export closed and repairable (the same rule as the preflight, refuseUnrepairable).
+ * Failing then ends the body short of its Content-Length: the request is aborted and S3 keeps nothing
+ * (contract §2.4: the object exists only once the whole POST has arrived). An unrepairable defect in
+ * the middle aborts at once instead of sending the rest.
+ *
+ * Scanning costs more CPU than sending (the scanner decodes every attribute; issue 4), so for a large
+ * export it runs in a worker thread fed with copies of the same chunks (check-worker.ts): the send is
+ * then as fast as the slower of the two instead of their sum. A bounded window of chunks in flight
+ * keeps memory constant; a small export is checked inline, where a thread's start-up would cost more.
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { ExportSource } from '../../adapters/export-source.js';
+import { AppError } from '../../errors.js';
+import { type RepairPlan, repairBytes } from '../reader/repair.js';
+import { ExportScanner, type ScanResult } from '../reader/scanner.js';
+import type { ScanSummary } from '../reader/types.js';
+import type { CheckReply, CheckRequest } from './check-worker.js';
+import { refuseUnrepairable } from './preflight.js';
+
+/** Exports at least this large are checked in a worker thread. */
+export const WORKER_CHECK_BYTES = 32 * 1024 * 1024;
+/** Chunks (of ~1 MiB) the worker may lag behind the sender: bounds the copies held for it. */
+const WINDOW_CHUNKS = 16;
+
+export interface CheckedBodyOptions {
+  signal?: AbortSignal;
+  /** The scan of the whole export, once it has passed; called before the last chunk is released. */
+  onScanned?(summary: ScanSummary): void;
+  /** Check in a worker thread; default: with two cores or more, for an export of WORKER_CHECK_BYTES or more. */
+  worker?: boolean;
+}
+
+/** The scanner as the body sees it, inline or in a worker. */
+interface Check {
+  write(chunk: Buffer): Promise<void> | void;
+  /** The scan so far, once an unrepairable defect was found; null while all is well. */
+  broken(): ScanResult | null;
+  end(): Promise<ScanResult> | ScanResult;
+  close(): void;
+}
+
+function inlineCheck(): Check {
+  let broken = false;
+  const scanner = new ExportScanner({
+    onDefect: (d) => {
+      if (!d.repairable) broken = true;
+    },
+  });
+  return {
+    write: (chunk) => scanner.write(chunk),
+    broken: () => (broken ? scanner.result() : null),
+    end: () => {
+      if (!broken) scanner.end();
+      return scanner.result();
+    },
+    close: () => {},
+  };
+}
+
+/**
+ * The worker's module: `.js` in the built package; from the TypeScript sources (tests, benchmarks run
+ * under tsx) the worker registers tsx itself, since Node 20 does not pass --import hooks to workers.
+ */
+function spawnCheckWorker(): Worker {
+  const fromSource = import.meta.url.endsWith('.ts');
+  const entry = new URL(`./check-worker.${fromSource ? 'ts' : 'js'}`, import.meta.url);
+  if (!fromSource) return new Worker(entry);
+  const api = import.meta.resolve('tsx/esm/api');
+  const boot = `const { register } = await import(${JSON.stringify(api)}); register(); await import(${JSON.stringify(entry.href)});`;
+  return new Worker(new URL(`data:text/javascript,${encodeURIComponent(boot)}`));
+}
+
+function workerCheck(): Check {
+  const worker = spawnCheckWorker();
+  // Never the reason the process stays alive: close() ends it, and so does the process.
+  worker.unref();
+  let inFlight = 0;
+  let closed = false;
+  let broken: ScanResult | null = null;
+  let failure: Error | null = null;
+  let wake: (() => void) | null = null;
+  let done: ((r: ScanResult) => void) | null = null;
+  const notify = () => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+  worker.on('message', (m: CheckReply) => {
+    if (m.type === 'ack') inFlight--;
+    else if (m.type === 'broken') broken = m.result;
+    else done?.(m.result);
+    notify();
+  });
+  const fail = (err: Error) => {
+    failure = new AppError('INTERNAL', `the export check stopped: ${err.message}`, { cause: err });
+    notify();
+  };
+  worker.on('error', fail);
+  worker.on('exit', (code) => {
+    if (!closed) fail(new Error(`the worker exited (${code})`));
+  });
+  const waitFor = async (ready: () => boolean): Promise<void> => {
+    while (!ready()) {
+      if (failure) throw failure;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+    }
+    if (failure) throw failure;
+  };
+  return {
+    async write(chunk) {
+      // A copy of its own, transferred (not cloned again): the sender keeps using `chunk`.
+      const bytes = new Uint8Array(chunk);
+      inFlight++;
+      worker.postMessage({ type: 'chunk', bytes } satisfies CheckRequest, [bytes.buffer]);
+      await waitFor(() => inFlight <= WINDOW_CHUNKS || broken !== null);
+    },
+    broken: () => broken,
+    async end() {
+      let result: ScanResult | undefined;
+      const finished = new Promise<void>((resolve) => {
+        done = (r) => {
+          result = r;
+          resolve();
+        };
+      });
+      worker.postMessage({ type: 'end' } satisfies CheckRequest);
+      await Promise.race([finished, waitFor(() => result !== undefined)]);
+      return result!;
+    },
+    close: () => {
+      closed = true;
+      void worker.terminate();
+    },
+  };
+}
+
+export async function* checkedBody(
+  source: ExportSource,
+  repair: RepairPlan,
+  opts: CheckedBodyOptions = {},
+): AsyncGenerator<Buffer> {
+  const useWorker = opts.worker ?? (source.size >= WORKER_CHECK_BYTES && availableParallelism() > 1);
+  const check = useWorker ? workerCheck() : inlineCheck();
+  const refuseIfBroken = () => {
+    const b = check.broken();
+    if (b) refuseUnrepairable(source, { ...b, sha256: '' });
+  };
+  async function* checked(): AsyncGenerator<Buffer> {
+    for await (const chunk of source.open(opts.signal ? { signal: opts.signal } : {})) {
+      await check.write(chunk);
+      refuseIfBroken();
+      yield chunk;
+    }
+  }
+  try {
+    let held: Buffer | undefined;
+    for await (const out of repairBytes(checked(), repair, 0, { padDropped: true })) {
+      if (held) yield held;
+      held = out;
+    }
+    const summary: ScanSummary = { ...(await check.end()), sha256: '' };
+    refuseUnrepairable(source, summary);
+    // The size was announced from the head's DOCTYPE; the whole scan must agree, or the bytes are wrong.
+    const d = summary.doctype;
+    const planned = repair.doctype;
+    if (
+      (d === null) !== (planned === null) ||
+      (d && planned && (d.start !== planned.start || d.end !== planned.end))
+    ) {
+      throw new AppError('INTERNAL', `${source.displayName} changed while it was being uploaded.`);
+    }
+    opts.onScanned?.(summary);
+    if (held) yield held;
+  } finally {
+    check.close();
+  }
+}
