@@ -51,6 +51,18 @@ async function parentMain(): Promise<void> {
   const { file, source } = await ensureData(mb);
   const bytes = statSync(file).size;
   console.log(`input: ${file} (${(bytes / 1e6).toFixed(0)} MB, ${source})`);
+  // "ours" runs the built package, as users do: build it first so the numbers are of this checkout.
+  execFileSync(
+    process.execPath,
+    [
+      join(here, '..', 'node_modules', 'typescript', 'bin', 'tsc'),
+      '-p',
+      join(here, '..', 'tsconfig.build.json'),
+    ],
+    {
+      stdio: 'inherit',
+    },
+  );
   const results: Record<string, ParserRun> = {};
   for (const name of Object.keys(PARSERS)) {
     const out = execFileSync(
@@ -67,10 +79,12 @@ async function parentMain(): Promise<void> {
       `${name.padEnd(8)} ${(bytes / 1e6 / r.seconds).toFixed(0).padStart(6)} MB/s ${r.seconds.toFixed(2).padStart(7)} s  peak RSS ${(r.peakRss / 1048576).toFixed(0).padStart(5)} MiB  elements ${r.elements}`,
     );
   }
-  const ours = results.ours!;
-  for (const other of ['sax', 'saxes', 'python']) {
-    const r = results[other];
-    if (r) console.log(`ours/${other}: ${(r.seconds / ours.seconds).toFixed(2)}x`);
+  for (const mine of ['ours', 'ours-1t']) {
+    const ours = results[mine]!;
+    const ratios = ['sax', 'saxes', 'python']
+      .filter((o) => results[o])
+      .map((o) => `${mine}/${o}: ${(results[o]!.seconds / ours.seconds).toFixed(2)}x`);
+    console.log(`${ratios.join('   ')}${ours.threads ? `   (${ours.threads} threads)` : ''}`);
   }
   const counts = new Set(Object.values(results).map((r) => r.elements));
   if (counts.size !== 1)

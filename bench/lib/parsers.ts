@@ -1,24 +1,69 @@
 /** One function per parser under benchmark; each reads `file` in 1 MiB chunks and counts elements. */
 import { spawnSync } from 'node:child_process';
-import { createReadStream } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import sax from 'sax';
 import { SaxesParser } from 'saxes';
-import { scanExport } from '../../src/core/reader/read-export.js';
+import type * as ParallelScan from '../../src/core/reader/parallel-scan.js';
+import type * as ReadExport from '../../src/core/reader/read-export.js';
 
 export interface ParserRun {
   elements: number;
   seconds: number;
-  /** Peak resident set size of the process that parsed, in bytes. */
+  /** Peak resident set size of the process that parsed, in bytes (worker threads included). */
   peakRss: number;
+  threads?: number;
+}
+
+/** A module of the built package: the benchmark measures what users run, not tsx's transpiled sources. */
+function distModule(rel: string): string {
+  return new URL(`../../dist/${rel}`, import.meta.url).href;
+}
+
+async function sequential(file: string, onElement: () => void): Promise<void> {
+  const { scanExport } = (await import(distModule('core/reader/read-export.js'))) as typeof ReadExport;
+  await scanExport(createReadStream(file, { highWaterMark: CHUNK }), { onElement }, { hash: false });
 }
 
 const CHUNK = 1 << 20;
 
 export const PARSERS: Record<string, (file: string) => Promise<ParserRun>> = {
+  /** The reader as `validate` runs it: parallel ranges on a plain file, from the built package. */
   async ours(file) {
+    const { scanInParallel } = (await import(
+      distModule('core/reader/parallel-scan.js')
+    )) as typeof ParallelScan;
     const t0 = performance.now();
     let elements = 0;
-    await scanExport(createReadStream(file, { highWaterMark: CHUNK }), { onElement: () => elements++ }, { hash: false });
+    let threads = 1;
+    const merged = await scanInParallel({
+      path: file,
+      size: statSync(file).size,
+      consumerUrl: new URL('./count-consumer.mjs', import.meta.url),
+      onRange: (r) => {
+        elements += r.partial as number;
+      },
+      onPlan: (t) => {
+        threads = t;
+      },
+    });
+    if (merged === null) {
+      elements = 0;
+      threads = 1;
+      await sequential(file, () => elements++);
+    }
+    return {
+      elements,
+      seconds: (performance.now() - t0) / 1000,
+      // Worker threads live in this process, so maxRSS counts them too.
+      peakRss: process.resourceUsage().maxRSS * 1024,
+      threads,
+    };
+  },
+  /** The same reader on one thread (what upload and direct use, and any zip input). */
+  async 'ours-1t'(file) {
+    const t0 = performance.now();
+    let elements = 0;
+    await sequential(file, () => elements++);
     return {
       elements,
       seconds: (performance.now() - t0) / 1000,
