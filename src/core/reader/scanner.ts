@@ -117,27 +117,30 @@ const MAX_CACHED_VALUE = 96;
 /** Buffers up to this size get a latin1 twin (normal chunks are 1 MiB plus a carried tail). */
 const MAX_STRING_TWIN = 8 * 1024 * 1024;
 
-/** The attribute names an element was last written with, in order. */
+/**
+ * What the scanner remembers of one element name: a slot per attribute name, each pointing at the
+ * attribute that followed it last time. Apple writes a handful of attribute orders (a Record with or
+ * without `device`), so following `next` predicts the next attribute nearly always, and a wrong guess
+ * costs one failed startsWith and a map lookup, never a rebuild.
+ */
 class Layout {
-  readonly slots: AttrSlot[] = [];
-  /** slots[0, distinct) have pairwise different names. */
-  distinct = 0;
+  first: AttrSlot | null = null;
+  private readonly byName = new Map<string, AttrSlot>();
 
-  set(k: number, slot: AttrSlot): void {
-    if (k >= MAX_LAYOUT_SLOTS) return;
-    this.slots[k] = slot;
-    const seen = new Set<string>();
-    let n = 0;
-    while (n < this.slots.length && this.slots[n] !== undefined && !seen.has(this.slots[n]!.name)) {
-      seen.add(this.slots[n]!.name);
-      n++;
+  /** The slot of `name`, or null once this element has more distinct attributes than MAX_LAYOUT_SLOTS. */
+  slot(name: string): AttrSlot | null {
+    let slot = this.byName.get(name);
+    if (slot === undefined) {
+      if (this.byName.size >= MAX_LAYOUT_SLOTS) return null;
+      slot = new AttrSlot(name);
+      this.byName.set(name, slot);
     }
-    this.distinct = n;
+    return slot;
   }
 }
 
 /**
- * One attribute position in an element's remembered layout, with that position's last value.
+ * One attribute of an element name, with the attribute that followed it last time and its last value.
  * The score tells repeating attributes (type, unit, sourceName) from ones that never repeat (dates),
  * so the latter skip both the cache test and the flat copy that caching needs.
  */
@@ -147,6 +150,10 @@ class AttrSlot {
   /** The last cached value as raw latin1 bytes, and decoded. */
   raw: string | null = null;
   value = '';
+  /** The attribute written after this one last time (null: the tag ended). */
+  next: AttrSlot | null = null;
+  /** Serial number of the last start tag this attribute appeared in: a repeat in the same tag is a duplicate. */
+  stamp = 0;
   private score = 0;
   private seen = 0;
 
@@ -194,6 +201,7 @@ export class ExportScanner {
   private readonly origin: number;
   private readonly names = new StringCache(true);
   private readonly layouts = new Map<string, Layout>();
+  private tagSerial = 0;
   private nameHash = 0;
 
   private buf: Buffer = Buffer.alloc(0);
@@ -568,22 +576,20 @@ export class ExportScanner {
       layout = new Layout();
       if (this.layouts.size < MAX_LAYOUTS) this.layouts.set(name, layout);
     }
-    const slots = layout.slots;
+    const serial = ++this.tagSerial;
     const attrs: Record<string, string> = {};
     let selfClosing = false;
-    // While every attribute so far matched the layout in order, a duplicate is impossible below `distinct`.
-    let inLayout = true;
-    for (let k = 0; ; k++) {
-      let slot = slots[k];
+    let prev: AttrSlot | null = null;
+    for (;;) {
+      let slot: AttrSlot | null = prev === null ? layout.first : prev.next;
       let attrName: string;
       let v: number;
       let quote = 0x22;
-      if (slot !== undefined && buf[p] === 0x20 && str.startsWith(slot.prefix, p + 1)) {
-        // The attribute Apple wrote here last time, written the same way: ` name="`.
+      if (slot !== null && buf[p] === 0x20 && str.startsWith(slot.prefix, p + 1)) {
+        // The attribute that followed last time, written the same way: ` name="`.
         attrName = slot.name;
         v = p + 1 + slot.prefix.length;
       } else {
-        inLayout = false;
         const sp = p;
         while (p < len && isSpace(buf[p]!)) p++;
         if (p >= len) return NEED_MORE;
@@ -615,19 +621,27 @@ export class ExportScanner {
         if (c !== 0x22 && c !== 0x27) throw new ScanFailure(p, `unquoted value of attribute "${attrName}"`);
         quote = c;
         v = p + 1;
-        if (slot === undefined || slot.name !== attrName) {
-          slot = new AttrSlot(attrName);
-          layout.set(k, slot);
+        slot = layout.slot(attrName);
+        if (slot !== null) {
+          if (prev === null) layout.first = slot;
+          else prev.next = slot;
         }
       }
       let close: number;
       let value: string;
-      const caching = slot.caching();
-      const raw = slot.raw;
-      if (caching && raw !== null && str.startsWith(raw, v) && buf[v + raw.length] === quote) {
+      if (slot !== null) {
+        if (slot.stamp === serial)
+          throw new ScanFailure(v - 2 - attrName.length, `duplicate attribute "${attrName}" in <${name}>`);
+        slot.stamp = serial;
+      } else if (attrs[attrName] !== undefined && Object.hasOwn(attrs, attrName)) {
+        throw new ScanFailure(v - 2 - attrName.length, `duplicate attribute "${attrName}" in <${name}>`);
+      }
+      const caching = slot !== null && slot.caching();
+      const raw = caching ? slot!.raw : null;
+      if (raw !== null && str.startsWith(raw, v) && buf[v + raw.length] === quote) {
         close = v + raw.length;
-        value = slot.value;
-        slot.hit();
+        value = slot!.value;
+        slot!.hit();
       } else {
         let flags = 0;
         let i = v;
@@ -642,17 +656,13 @@ export class ExportScanner {
         close = i;
         value = this.attrValue(v, close, flags & ~QUOTE, caching ? slot : null);
       }
-      if (
-        (!inLayout || k >= layout.distinct) &&
-        attrs[attrName] !== undefined &&
-        Object.hasOwn(attrs, attrName)
-      )
-        throw new ScanFailure(v - 2 - attrName.length, `duplicate attribute "${attrName}" in <${name}>`);
       if (attrName === '__proto__')
         Object.defineProperty(attrs, attrName, { value, enumerable: true, writable: true });
       else attrs[attrName] = value;
       p = close + 1;
+      prev = slot;
     }
+    if (prev !== null) prev.next = null;
     this.openElement(s, p, name, attrs, selfClosing);
     return p;
   }
