@@ -636,7 +636,7 @@ export class ExportScanner {
       } else if (attrs[attrName] !== undefined && Object.hasOwn(attrs, attrName)) {
         throw new ScanFailure(v - 2 - attrName.length, `duplicate attribute "${attrName}" in <${name}>`);
       }
-      const caching = slot !== null && slot.caching();
+      const caching = slot?.caching() === true;
       const raw = caching ? slot!.raw : null;
       if (raw !== null && str.startsWith(raw, v) && buf[v + raw.length] === quote) {
         close = v + raw.length;
