@@ -4,6 +4,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
+import { READ_CHUNK_BYTES } from './limits.js';
 import type { RangeTask, WorkerMessage } from './parallel-scan.js';
 import type { CreateRangeConsumer, RangeConsumer } from './range-consumer.js';
 import { ExportScanner } from './scanner.js';
@@ -24,7 +25,7 @@ async function main(task: RangeTask): Promise<void> {
   const stream = createReadStream(task.path, {
     start: task.start,
     end: task.end - 1,
-    highWaterMark: 1 << 20,
+    highWaterMark: READ_CHUNK_BYTES,
   });
   for await (const chunk of stream) {
     scanner.write(chunk as Buffer);

@@ -61,6 +61,9 @@ enum Phase {
   Failed = 3,
 }
 
+/** What write() hands the parser at a time (see write). */
+const PIECE_BYTES = 64 * 1024;
+
 /** Chunks carried while waiting for a long unfinished markup: rescan only once the data has doubled. */
 const RESCAN_THRESHOLD = 64 * 1024;
 
@@ -285,19 +288,31 @@ export class ExportScanner {
     this.scanIllegal(chunk, this.origin + this.total);
     this.total += chunk.length;
     if (this.phase === Phase.Failed) return;
-    if (this.waitFor > 0) {
-      this.pending.push(chunk);
-      this.pendingBytes += chunk.length;
-      if (
-        this.pendingBytes < this.waitFor &&
-        this.buf.length + this.pendingBytes <= this.limits.maxElementBytes
-      ) {
-        return;
-      }
+    // Pieces keep each buffer's latin1 twin small enough for V8's young generation: a 1 MiB string
+    // would go to large-object space and live until the next full GC, hundreds of them at a time.
+    for (let at = 0; at < chunk.length; at += PIECE_BYTES) {
+      this.feed(at === 0 && chunk.length <= PIECE_BYTES ? chunk : chunk.subarray(at, at + PIECE_BYTES));
+      if (this.failed()) return;
     }
-    this.pending.push(chunk);
+  }
+
+  /** A method, not an inline test, so TypeScript does not narrow `phase` across feed(). */
+  private failed(): boolean {
+    return this.phase === Phase.Failed;
+  }
+
+  private feed(piece: Buffer): void {
+    this.pending.push(piece);
+    this.pendingBytes += piece.length;
+    if (
+      this.waitFor > 0 &&
+      this.pendingBytes < this.waitFor &&
+      this.buf.length + this.pendingBytes <= this.limits.maxElementBytes
+    ) {
+      return;
+    }
     this.buf =
-      this.buf.length === 0 && this.pending.length === 1 ? chunk : Buffer.concat([this.buf, ...this.pending]);
+      this.buf.length === 0 && this.pending.length === 1 ? piece : Buffer.concat([this.buf, ...this.pending]);
     this.pending = [];
     this.pendingBytes = 0;
     this.waitFor = 0;

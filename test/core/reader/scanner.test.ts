@@ -272,6 +272,23 @@ describe('scanner: structure errors and limits', () => {
     }
   });
 
+  it('reads an element larger than a chunk intact, however the input is cut', () => {
+    const big = 'x'.repeat(200_000);
+    const doc = `<HealthData><A v="${big}"><B w="${big}y"/></A><C/></HealthData>`;
+    for (const chunk of [1000, 16_384, 65_536, 100_000, 1 << 20]) {
+      const { elements, defects } = scan(doc, chunk);
+      assert.deepEqual(defects, [], `chunk ${chunk}`);
+      assert.deepEqual(
+        elements.map((e) => [e.name, e.attrs.v?.length, e.children[0]?.attrs.w?.length]),
+        [
+          ['A', 200_000, 200_001],
+          ['C', undefined, undefined],
+        ],
+        `chunk ${chunk}`,
+      );
+    }
+  });
+
   it('10k-deep nesting stops at the depth limit', () => {
     const doc = `<HealthData>${'<a>'.repeat(10_000)}${'</a>'.repeat(10_000)}</HealthData>`;
     const { defects, elements } = scan(doc, 4096);
