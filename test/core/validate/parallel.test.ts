@@ -117,4 +117,27 @@ describe('validate across threads', () => {
     assert.equal(b.par.reader?.threads, 1, 'an error before a cut makes the later ranges unusable');
     assert.deepEqual(comparable(b.par), comparable(b.seq));
   });
+
+  it('stops every thread when cancelled', async () => {
+    const path = join(dir, 'cancel.xml');
+    await writeExportFile(path, { seed: 25, days: 30 });
+    const ac = new AbortController();
+    let progressed = 0;
+    await assert.rejects(
+      runValidate(
+        {
+          path,
+          signal: ac.signal,
+          parallel: { workers: 2, minBytes: 0, maxRangeBytes: Math.ceil(statSync(path).size / 8) },
+          onProgress: () => {
+            progressed++;
+            ac.abort(new Error('Interrupted'));
+          },
+        },
+        deps,
+      ),
+      (e: { code?: string }) => e.code === 'CANCELLED',
+    );
+    assert.ok(progressed >= 1);
+  });
 });
