@@ -1,4 +1,6 @@
+import type { NormalizedSample } from './normalize.js';
 import { DOCUMENT_FOOTER } from './serialize.js';
+import type { PieceSink, SourceWindow } from './source-window.js';
 
 /** The backend commits in chunks of 50 000 items (contract §5.8 `XML_CHUNK_SIZE`). */
 export const DEFAULT_BATCH_RECORDS = 50_000;
@@ -21,28 +23,102 @@ export interface BatchLimits {
 }
 
 /**
- * Groups serialized samples into complete documents as they arrive, holding only the open batch.
+ * Reuses batch bodies. Writing a body into fresh memory costs a page fault every 4 KiB, as much again as
+ * the copy; a few bodies of the largest batch size serve a whole run (one being built, one queued, one
+ * being sent, one being hashed). The memory is shared so the hashing worker reads bodies in place.
+ */
+export class BodyPool {
+  private readonly free: SharedArrayBuffer[] = [];
+  private created = 0;
+
+  /** At most `keep` shared bodies ever exist (the hashing worker holds on to each it has seen). */
+  constructor(
+    private readonly capacity: number,
+    private readonly keep = 6,
+  ) {}
+
+  /** A body of `length` bytes, contents undefined. */
+  take(length: number): Buffer {
+    let memory = length <= this.capacity ? this.free.pop() : undefined;
+    if (memory === undefined && length <= this.capacity && this.created < this.keep) {
+      memory = new SharedArrayBuffer(this.capacity);
+      this.created++;
+    }
+    return memory === undefined ? Buffer.allocUnsafeSlow(length) : Buffer.from(memory, 0, length);
+  }
+
+  /** Hands back a body from take() that nothing reads any more. */
+  give(body: Buffer): void {
+    const memory = body.buffer;
+    if (
+      memory instanceof SharedArrayBuffer &&
+      memory.byteLength === this.capacity &&
+      !this.free.includes(memory)
+    ) {
+      this.free.push(memory);
+    }
+  }
+}
+
+const INDENT = Buffer.from(' ');
+const NEWLINE = Buffer.from('\n');
+const CLOSE = Buffer.from('/>\n');
+const FOOTER = Buffer.from(DOCUMENT_FOOTER);
+
+/**
+ * Groups samples into complete documents as they arrive, holding only the open batch. The open batch is
+ * a list of byte ranges, mostly of the source chunks themselves (consecutive copied Records make one
+ * range), joined into one body when the batch is complete.
  * `header` is asked for lazily, when the first batch starts, because ExportDate is read from the stream.
  */
-export class XmlBatcher {
-  private parts: string[] = [];
+export class XmlBatcher implements PieceSink {
+  private bufs: Buffer[] = [];
+  private froms: number[] = [];
+  private tos: number[] = [];
   private bytes = 0;
   private records = 0;
   private byType: Record<string, number> = {};
   private seq = 0;
-  private header: string | null = null;
-  private readonly footerBytes = Buffer.byteLength(DOCUMENT_FOOTER);
+  private header: Buffer | null = null;
 
   constructor(
     private readonly limits: BatchLimits,
     private readonly headerFor: () => string,
     private readonly onBatch: (b: Batch) => void,
+    private readonly window: SourceWindow | null = null,
+    private readonly pool: BodyPool | null = null,
   ) {}
 
-  add(xml: string, type: string): void {
-    if (this.header === null) this.header = this.headerFor();
-    const size = Buffer.byteLength(xml);
-    const base = Buffer.byteLength(this.header) + this.footerBytes;
+  /** Adds one sample: its serialized text, or (sample.xml null) its start tag copied from the source. */
+  add(s: NormalizedSample): void {
+    if (s.xml !== null) {
+      const text = Buffer.from(s.xml, 'utf8');
+      this.begin(text.length, s.type);
+      this.piece(text, 0, text.length);
+      return;
+    }
+    const window = this.window;
+    if (window === null) throw new Error('a copied sample needs the source window');
+    // What serializeElement writes: ' ' + tag + '/>\n'; the source usually has the same bytes around it.
+    this.begin(s.tagEnd - s.tagStart + 4, s.type);
+    let from = s.tagStart;
+    if (window.byteAt(from - 1) === 0x20) from--;
+    else this.piece(INDENT, 0, 1);
+    if (!s.selfClosing) {
+      window.pieces(from, s.tagEnd, this);
+      this.piece(CLOSE, 0, 3);
+    } else if (window.byteAt(s.end) === 0x0a) {
+      window.pieces(from, s.end + 1, this);
+    } else {
+      window.pieces(from, s.end, this);
+      this.piece(NEWLINE, 0, 1);
+    }
+  }
+
+  /** Accounts for a sample of `size` bytes, first emitting the open batch if the sample would not fit. */
+  private begin(size: number, type: string): void {
+    if (this.header === null) this.header = Buffer.from(this.headerFor(), 'utf8');
+    const base = this.header.length + FOOTER.length;
     if (base + size > this.limits.maxBytes) {
       throw new Error(`one sample (${size} bytes) does not fit in a batch of ${this.limits.maxBytes} bytes`);
     }
@@ -52,18 +128,45 @@ export class XmlBatcher {
     ) {
       this.flush();
     }
-    this.parts.push(xml);
     this.bytes += size;
     this.records++;
     this.byType[type] = (this.byType[type] ?? 0) + 1;
   }
 
+  /** Appends buf[from, to), extending the previous range when it continues it. */
+  piece(buf: Buffer, from: number, to: number): void {
+    const last = this.bufs.length - 1;
+    if (last >= 0 && this.bufs[last] === buf && this.tos[last] === from) {
+      this.tos[last] = to;
+      return;
+    }
+    this.bufs.push(buf);
+    this.froms.push(from);
+    this.tos.push(to);
+  }
+
   /** Emits the open batch, if any. */
   flush(): void {
     if (this.records === 0 || this.header === null) return;
-    const body = Buffer.from(this.header + this.parts.join('') + DOCUMENT_FOOTER, 'utf8');
+    const header = this.header;
+    const length = header.length + this.bytes + FOOTER.length;
+    const body = this.pool === null ? Buffer.allocUnsafeSlow(length) : this.pool.take(length);
+    let at = header.copy(body, 0);
+    for (let k = 0; k < this.bufs.length; k++) {
+      const buf = this.bufs[k]!;
+      const from = this.froms[k]!;
+      const to = this.tos[k]!;
+      // A native call costs more than a few byte stores (every Record with children ends in '/>\n').
+      if (to - from <= 16) for (let i = from; i < to; i++) body[at++] = buf[i]!;
+      else at += buf.copy(body, at, from, to);
+    }
+    at += FOOTER.copy(body, at);
+    if (at !== body.length)
+      throw new Error(`batch ${this.seq + 1}: ${at} bytes written, ${body.length} counted`);
     this.onBatch({ seq: ++this.seq, body, records: this.records, byType: this.byType });
-    this.parts = [];
+    this.bufs = [];
+    this.froms = [];
+    this.tos = [];
     this.bytes = 0;
     this.records = 0;
     this.byType = {};

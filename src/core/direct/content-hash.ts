@@ -1,21 +1,7 @@
 /**
- * 64-bit content hashes and a compact set of them, so duplicate detection costs 8 bytes per sample
- * instead of a string per sample.
+ * A compact set of 64-bit content hashes (raw-tag.ts computes them), so duplicate detection costs 8 bytes
+ * per sample instead of a string per sample.
  */
-
-/** Two independent 32-bit multiply-xorshift lanes over UTF-16 code units (cyrb-style); hi and lo. */
-export function hash64(s: string): [number, number] {
-  let h1 = 0xdeadbeef;
-  let h2 = 0x41c6ce57;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    h1 = Math.imul(h1 ^ c, 2654435761);
-    h2 = Math.imul(h2 ^ c, 1597334677);
-  }
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  return [h1 >>> 0, h2 >>> 0];
-}
 
 /** Open-addressing set of 64-bit keys in one Uint32Array; (0,0) marks an empty slot. */
 class Table {

@@ -1,8 +1,10 @@
 import type { ExportElement, TopLevelElement } from '../reader/types.js';
-import { BoundedHashSet, hash64 } from './content-hash.js';
+import { BoundedHashSet } from './content-hash.js';
 import { type FilterSpec, inDateRange, parseSampleDate, typeSelected } from './filters.js';
 import { isImportedRecordType, WORKOUT_TYPE } from './imported-types.js';
+import { TagHasher } from './raw-tag.js';
 import { serializeElement } from './serialize.js';
+import type { SourceWindow } from './source-window.js';
 
 /**
  * Select + normalize: decides which samples go to the backend, in what shape, and why the rest do not.
@@ -21,14 +23,24 @@ export type DropReason =
   /** A date filter is set but startDate cannot be read. */
   | 'unreadable-date';
 
-/** A sample that will be sent: the element as it will be serialized, and its type for counts. */
+/**
+ * A sample that will be sent. One object is reused for every sample: read it during the `emit` call.
+ * What is sent of `element` is `shape(element)`: the Record's attributes, or the Workout's attributes and
+ * WorkoutStatistics.
+ */
 export interface NormalizedSample {
   kind: 'record' | 'workout';
   /** HK record type, or `Workout`. */
   type: string;
   element: ExportElement;
-  /** The serialized element, computed once (dedupe key and batch text). */
-  xml: string;
+  /** The serialized element; null when its start tag is copied from the source instead. */
+  xml: string | null;
+  /** For a copy: absolute source offsets of the start tag without its terminator (`/>` or `>`). */
+  tagStart: number;
+  tagEnd: number;
+  /** For a copy: the element is `<Record …/>`, ending at `end`; otherwise children follow the tag. */
+  selfClosing: boolean;
+  end: number;
 }
 
 export interface NormalizationReport {
@@ -42,6 +54,8 @@ export interface NormalizationReport {
   correlationMembersPromoted: number;
   /** Non-zero when the duplicate window was exceeded (duplicates further apart may be missed). */
   dedupeWindowRotations: number;
+  /** Samples sent as a copy of their source bytes (the rest were serialized from decoded attributes). */
+  copied: number;
 }
 
 /**
@@ -54,14 +68,15 @@ function bump(map: Record<string, number>, key: string, n = 1): void {
   map[key] = (map[key] ?? 0) + n;
 }
 
-function shape(el: ExportElement, kind: 'record' | 'workout'): ExportElement {
+/** What the backend gets of a Record or Workout. */
+export function shape(el: ExportElement): ExportElement {
   // Record children (MetadataEntry, beat lists) are ignored by the backend (§5.2) and may be personal.
-  const children = kind === 'record' ? [] : el.children.filter((c) => WORKOUT_CHILDREN_SENT.has(c.name));
+  const children = el.name === 'Workout' ? el.children.filter((c) => WORKOUT_CHILDREN_SENT.has(c.name)) : [];
   return { name: el.name, attrs: el.attrs, children, line: el.line, column: el.column };
 }
 
 export class Normalizer {
-  private readonly seen = new BoundedHashSet();
+  private readonly seen: BoundedHashSet;
   /** Hashes of Correlation members already sent as promoted samples (few: blood pressure). */
   private readonly promoted = new BoundedHashSet(1_000_000);
   readonly report: NormalizationReport = {
@@ -70,10 +85,34 @@ export class Normalizer {
     otherElements: {},
     correlationMembersPromoted: 0,
     dedupeWindowRotations: 0,
+    copied: 0,
   };
   exportDate: string | null = null;
+  private readonly hasher = new TagHasher();
+  private readonly out: NormalizedSample = {
+    kind: 'record',
+    type: '',
+    element: { name: '', attrs: {}, children: [], line: 0, column: 0 },
+    xml: null,
+    tagStart: -1,
+    tagEnd: -1,
+    selfClosing: false,
+    end: -1,
+  };
 
-  constructor(private readonly filters: FilterSpec) {}
+  /**
+   * With `source`, top-level Records that are already canonical are copied rather than serialized.
+   * `expectedSamples` sizes the duplicate set up front (growing it rehashes every key).
+   */
+  constructor(
+    private readonly filters: FilterSpec,
+    private readonly source: SourceWindow | null = null,
+    expectedSamples = 0,
+  ) {
+    let capacity = 1 << 16;
+    while (capacity < expectedSamples / 0.6 && capacity < 1 << 22) capacity *= 2;
+    this.seen = new BoundedHashSet(2_000_000, capacity);
+  }
 
   /** The report with end-of-run figures filled in. */
   finish(): NormalizationReport {
@@ -138,9 +177,27 @@ export class Normalizer {
         return;
       }
     }
-    const element = shape(el, kind);
-    const xml = serializeElement(element);
-    const [hi, lo] = hash64(xml);
+    const out = this.out;
+    out.kind = kind;
+    out.type = type;
+    out.element = el;
+    if (
+      !fromCorrelation &&
+      kind === 'record' &&
+      this.source !== null &&
+      this.copyable(el as TopLevelElement)
+    ) {
+      out.xml = null;
+    } else {
+      const xml = serializeElement(shape(el));
+      const bytes = Buffer.from(xml, 'utf8');
+      // The key covers what a copy would hash: the tag without indent and `/>\n` (or `\n` after children).
+      this.hasher.hash(bytes, 1, bytes.length - (bytes[bytes.length - 3] === 0x2f ? 3 : 1));
+      out.xml = xml;
+      out.tagStart = out.tagEnd = out.end = -1;
+    }
+    const hi = this.hasher.hi;
+    const lo = this.hasher.lo;
     if (fromCorrelation) {
       if (this.seen.has(hi, lo)) {
         this.drop('correlation-copy', type);
@@ -155,7 +212,46 @@ export class Normalizer {
       return;
     }
     bump(this.report.kept, type);
-    emit({ kind, type, element, xml });
+    if (out.xml === null) this.report.copied++;
+    emit(out);
+  }
+
+  /**
+   * True when the Record's start tag in the source is byte for byte what serializeElement writes (its
+   * key is then in the hasher and its place in `out`); false to serialize it instead.
+   */
+  private copyable(el: TopLevelElement): boolean {
+    const source = this.source!;
+    if (!source.view(el.startOffset, el.endOffset)) return false;
+    const buf = source.viewBuf;
+    const base = source.viewBase;
+    const a = el.startOffset - base;
+    const e = el.endOffset - base;
+    let tagEnd: number;
+    const selfClosing = buf[e - 2] === 0x2f;
+    if (selfClosing) {
+      tagEnd = e - 2;
+    } else {
+      // Children (not sent) follow. The tag must end the line, and the next line must start with
+      // blanks and '<': a '<' cannot sit in a value or between attributes, so the '>' before the
+      // newline closes the tag (raw-tag.ts rejects any other '>').
+      const nl = buf.indexOf(0x0a, a);
+      if (nl < 0 || nl >= e || buf[nl - 1] !== 0x3e) return false;
+      let q = nl + 1;
+      while (q < e && (buf[q] === 0x20 || buf[q] === 0x09)) q++;
+      if (q >= e || buf[q] !== 0x3c) return false;
+      tagEnd = nl - 1;
+    }
+    let units = 1 + el.name.length;
+    const attrs = el.attrs;
+    for (const key in attrs) units += key.length + (attrs[key] as string).length + 4;
+    if (!this.hasher.canonical(buf, a, tagEnd, units)) return false;
+    const out = this.out;
+    out.tagStart = el.startOffset;
+    out.tagEnd = base + tagEnd;
+    out.selfClosing = selfClosing;
+    out.end = el.endOffset;
+    return true;
   }
 }
 

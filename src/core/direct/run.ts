@@ -1,15 +1,17 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Clock } from '../../adapters/clock.js';
 import type { ExportSource } from '../../adapters/export-source.js';
 import { AppError, isAbortError } from '../../errors.js';
 import { scanExport } from '../reader/read-export.js';
 import { ExportScanner } from '../reader/scanner.js';
 import type { ScanSummary } from '../reader/types.js';
-import { type Batch, type BatchLimits, XmlBatcher } from './batcher.js';
+import { type Batch, type BatchLimits, BodyPool, XmlBatcher } from './batcher.js';
 import type { FilterSpec } from './filters.js';
-import { type NormalizationReport, Normalizer } from './normalize.js';
+import { Sha256Offload } from './hash-offload.js';
+import { type NormalizationReport, type NormalizedSample, Normalizer } from './normalize.js';
 import { type SendDeps, sendBatch } from './sender.js';
 import { documentHeader } from './serialize.js';
+import { SourceWindow } from './source-window.js';
 import { type BatchFate, filenameOf, type SyncFeed, SyncTracker } from './sync-tracker.js';
 
 /** What the ledger keeps per accepted batch (resume sends only what is missing). */
@@ -122,10 +124,6 @@ async function readRootLocale(source: ExportSource, signal: AbortSignal): Promis
   return scanner.result().locale;
 }
 
-function sha256(b: Buffer): string {
-  return createHash('sha256').update(b).digest('hex');
-}
-
 /** A short id that makes filenames unique per run: `ai-<8 hex>`. */
 export function newRunId(): string {
   return `ai-${randomBytes(4).toString('hex')}`;
@@ -185,9 +183,14 @@ export async function runDirect(
   };
 
   const locale = await readRootLocale(deps.source, signal);
-  const normalizer = new Normalizer(opts.filters);
+  const window = new SourceWindow();
+  // Apple's Records take 300–600 bytes each.
+  const normalizer = new Normalizer(opts.filters, window, deps.source.size / 400);
+  const hashes = new Sha256Offload();
+  const bodies = new BodyPool(opts.limits.maxBytes);
   const outcomes: BatchOutcome[] = [];
-  const queue: Batch[] = [];
+  /** Finished batches not yet taken by the sender, with their sha256 on the way. */
+  const queue: { batch: Batch; digest: Promise<string> | null }[] = [];
   const wake: { consumer: (() => void) | null; producer: (() => void) | null } = {
     consumer: null,
     producer: null,
@@ -199,9 +202,14 @@ export async function runDirect(
     opts.limits,
     () => documentHeader(locale, normalizer.exportDate),
     (b) => {
-      queue.push(b);
+      const digest = opts.dryRun ? null : hashes.digest(b.body);
+      // A failure surfaces where the sender awaits it; until then it is not unhandled.
+      digest?.catch(() => {});
+      queue.push({ batch: b, digest });
       wake.consumer?.();
     },
+    window,
+    bodies,
   );
 
   const tracker =
@@ -216,6 +224,8 @@ export async function runDirect(
   // Opened before the first upload so no event can be missed (contract §9.11).
   if (tracker) await tracker.start();
 
+  const emit = (s: NormalizedSample) => batcher.add(s);
+
   /** Lets the reader run at most one finished batch ahead of the sender. */
   async function* gated(src: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
     for await (const chunk of src) {
@@ -225,6 +235,7 @@ export async function runDirect(
         });
       }
       if (signal.aborted) return;
+      hashes.update(chunk);
       yield chunk;
     }
   }
@@ -232,15 +243,19 @@ export async function runDirect(
   const producer = (async () => {
     try {
       const summary = await scanExport(
-        gated(deps.source.open({ signal })),
+        window.tap(gated(deps.source.open({ signal }))),
         {
-          onElement: (el) => normalizer.accept(el, (s) => batcher.add(s.xml, s.type)),
+          onElement: (el) => {
+            normalizer.accept(el, emit);
+            window.consumed(el.endOffset);
+          },
           onProgress: (n) => cb.onBytes?.(n, deps.source.size),
         },
-        { signal },
+        // The fingerprint is computed by the hashing worker instead.
+        { signal, hash: false },
       );
       if (!stoppedEarly) batcher.flush();
-      return summary;
+      return { ...summary, sha256: await hashes.fingerprint() };
     } finally {
       producing = false;
       wake.consumer?.();
@@ -276,9 +291,9 @@ export async function runDirect(
 
   const consumer = (async () => {
     for (;;) {
-      const batch = queue.shift();
+      const item = queue.shift();
       wake.producer?.();
-      if (!batch) {
+      if (!item) {
         if (!producing) return;
         if (signal.aborted) throw signal.reason;
         await new Promise<void>((resolve) => {
@@ -287,6 +302,7 @@ export async function runDirect(
         wake.consumer = null;
         continue;
       }
+      const batch = item.batch;
       records += batch.records;
       const outcome: BatchOutcome = {
         seq: batch.seq,
@@ -302,10 +318,12 @@ export async function runDirect(
       };
       outcomes.push(outcome);
       if (opts.dryRun) {
+        bodies.give(batch.body);
         cb.onBatch?.(outcome);
         continue;
       }
-      const digest = sha256(batch.body);
+      const body = batch.body;
+      const digest = await (item.digest as Promise<string>);
       const before = previous.get(batch.seq);
       if (before?.pending && before.sha256 === digest && (await seenOnFeed(before.filename))) {
         // Interrupted between sending and hearing back, but the server did take it.
@@ -317,6 +335,7 @@ export async function runDirect(
         outcome.filename = before.filename;
         outcome.taskId = before.taskId;
         skipped++;
+        bodies.give(body);
         cb.onBatch?.(outcome);
         continue;
       }
@@ -332,13 +351,15 @@ export async function runDirect(
       const result = await sendBatch(
         { ...sendDeps, onRetry: (info) => cb.onRetry?.(batch.seq, info) },
         outcome.filename,
-        batch.body,
+        body,
       );
+      // Accepted: the server has read the whole body, so no write still refers to it.
+      bodies.give(body);
       outcome.state = 'sent';
       outcome.taskId = result.taskId;
       outcome.attempts = result.attempts;
       sent++;
-      bytesSent += batch.body.length;
+      bytesSent += body.length;
       const ledgerBatch: LedgerBatch = {
         seq: batch.seq,
         filename: outcome.filename,
@@ -391,6 +412,7 @@ export async function runDirect(
     }
   } finally {
     tracker?.stop();
+    hashes.close();
   }
 
   let fingerprintChanged = false;

@@ -1,0 +1,100 @@
+/**
+ * The source chunks the scanner is working on, kept so that a Record reported by the scanner can be
+ * copied byte for byte into a batch (raw-tag.ts). A chunk is let go once the scanner has reported an
+ * element past its end; what is held is the chunk being scanned plus, at most, the start of an element
+ * carried over from the one before.
+ */
+
+/** Receives the pieces of a byte range, chunk by chunk (offsets relative to `buf`). */
+export interface PieceSink {
+  piece(buf: Buffer, from: number, to: number): void;
+}
+
+export class SourceWindow {
+  private chunks: Buffer[] = [];
+  /** Absolute offset of each chunk's first byte. */
+  private starts: number[] = [];
+  private total = 0;
+  private keepFrom = 0;
+  private scratch: Buffer = Buffer.allocUnsafe(0);
+  /** Set by view(): the buffer holding the range, and the absolute offset of its byte 0. */
+  viewBuf: Buffer = this.scratch;
+  viewBase = 0;
+
+  /** Passes the source through unchanged, holding each chunk while it may still be needed. */
+  async *tap(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+    for await (const chunk of source) {
+      this.trim();
+      this.chunks.push(chunk);
+      this.starts.push(this.total);
+      this.total += chunk.length;
+      yield chunk;
+    }
+  }
+
+  /** The scanner has reported every element that ends at or before `offset`. */
+  consumed(offset: number): void {
+    this.keepFrom = offset;
+  }
+
+  private trim(): void {
+    let n = 0;
+    while (n < this.chunks.length && this.starts[n]! + this.chunks[n]!.length <= this.keepFrom) n++;
+    if (n > 0) {
+      this.chunks.splice(0, n);
+      this.starts.splice(0, n);
+    }
+  }
+
+  private indexOf(offset: number): number {
+    for (let k = this.chunks.length - 1; k >= 0; k--) if (this.starts[k]! <= offset) return k;
+    return -1;
+  }
+
+  /** The byte at an absolute offset, or -1 when it is not held (let go, or not read yet). */
+  byteAt(offset: number): number {
+    const k = this.indexOf(offset);
+    if (k < 0) return -1;
+    const at = offset - this.starts[k]!;
+    const chunk = this.chunks[k]!;
+    return at < chunk.length ? chunk[at]! : -1;
+  }
+
+  /**
+   * Makes [from, to) readable as viewBuf[from - viewBase, to - viewBase): the chunk itself when the
+   * range lies in one, else a copy. False when part of the range is not held.
+   */
+  view(from: number, to: number): boolean {
+    const k = this.indexOf(from);
+    if (k < 0 || to > this.total) return false;
+    const chunk = this.chunks[k]!;
+    const start = this.starts[k]!;
+    if (to - start <= chunk.length) {
+      this.viewBuf = chunk;
+      this.viewBase = start;
+      return true;
+    }
+    if (this.scratch.length < to - from) this.scratch = Buffer.allocUnsafe(Math.max(to - from, 64 * 1024));
+    let at = 0;
+    for (let i = k; at < to - from; i++) {
+      const c = this.chunks[i]!;
+      const a = Math.max(from - this.starts[i]!, 0);
+      const b = Math.min(to - this.starts[i]!, c.length);
+      at += c.copy(this.scratch, at, a, b);
+    }
+    this.viewBuf = this.scratch;
+    this.viewBase = from;
+    return true;
+  }
+
+  /** Hands [from, to), which must be held, to `sink` as one piece per chunk it spans. */
+  pieces(from: number, to: number, sink: PieceSink): void {
+    for (let k = this.indexOf(from); from < to; k++) {
+      const chunk = this.chunks[k]!;
+      const start = this.starts[k]!;
+      const b = Math.min(to - start, chunk.length);
+      sink.piece(chunk, from - start, b);
+      from = start + b;
+    }
+  }
+}

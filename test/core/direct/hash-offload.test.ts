@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { BodyPool } from '../../../src/core/direct/batcher.js';
+import { Sha256Offload } from '../../../src/core/direct/hash-offload.js';
+
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+describe('Sha256Offload', () => {
+  for (const useWorker of [true, false]) {
+    const how = useWorker ? 'in the worker' : 'inline';
+
+    it(`fingerprints chunks of any size in order (${how})`, async () => {
+      const hashes = new Sha256Offload(useWorker);
+      try {
+        // Bigger than one shared slot (1 MiB), empty, odd-sized, and views into a bigger buffer.
+        const chunks = [randomBytes(3 << 20), Buffer.alloc(0), randomBytes(17), randomBytes(1 << 20)];
+        chunks.push(randomBytes(4096).subarray(5, 4000));
+        for (const c of chunks) hashes.update(c);
+        assert.equal(await hashes.fingerprint(), sha256(Buffer.concat(chunks)));
+        // The next fingerprint starts afresh.
+        hashes.update(chunks[2]!);
+        assert.equal(await hashes.fingerprint(), sha256(chunks[2]!));
+      } finally {
+        hashes.close();
+      }
+    });
+
+    it(`digests bodies in shared memory and plain ones (${how})`, async () => {
+      const hashes = new Sha256Offload(useWorker);
+      const pool = new BodyPool(1 << 16, 2);
+      try {
+        const bodies = [pool.take(1000), pool.take(1 << 16), Buffer.from(randomBytes(300))];
+        for (const b of bodies.slice(0, 2)) randomBytes(b.length).copy(b);
+        const digests = await Promise.all(bodies.map((b) => hashes.digest(b)));
+        assert.deepEqual(
+          digests,
+          bodies.map((b) => sha256(b)),
+        );
+        // Memory handed back and taken again is digested by what it holds now.
+        pool.give(bodies[0]!);
+        const again = pool.take(500);
+        assert.equal(again.buffer, bodies[0]!.buffer);
+        again.fill(7);
+        assert.equal(await hashes.digest(again), sha256(Buffer.alloc(500, 7)));
+      } finally {
+        hashes.close();
+      }
+    });
+  }
+
+  it('fails what is asked after close()', async () => {
+    const hashes = new Sha256Offload();
+    hashes.update(Buffer.from('abc'));
+    const pending = hashes.fingerprint();
+    hashes.close();
+    await assert.rejects(pending, /hashing stopped/);
+    await assert.rejects(hashes.digest(Buffer.from('x')), /hashing stopped/);
+    hashes.update(Buffer.from('ignored'));
+  });
+});
+
+describe('BodyPool', () => {
+  it('reuses bodies and never makes more than `keep` shared ones', () => {
+    const pool = new BodyPool(1024, 2);
+    const a = pool.take(10);
+    const b = pool.take(1024);
+    const c = pool.take(100);
+    assert.ok(a.buffer instanceof SharedArrayBuffer && b.buffer instanceof SharedArrayBuffer);
+    assert.ok(!(c.buffer instanceof SharedArrayBuffer), 'a third body while two are out is not shared');
+    assert.equal(c.length, 100);
+    pool.give(c);
+    pool.give(a);
+    pool.give(a);
+    const d = pool.take(300);
+    assert.equal(d.buffer, a.buffer);
+    assert.equal(d.length, 300);
+    assert.ok(!(pool.take(20).buffer instanceof SharedArrayBuffer), 'a body given twice is reused once');
+    assert.ok(!(pool.take(2000).buffer instanceof SharedArrayBuffer), 'larger than the capacity');
+  });
+});
