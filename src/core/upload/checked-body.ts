@@ -25,8 +25,10 @@ import { refuseUnrepairable } from './preflight.js';
 
 /** Exports at least this large are checked in a worker thread. */
 export const WORKER_CHECK_BYTES = 32 * 1024 * 1024;
-/** Chunks (of ~1 MiB) the worker may lag behind the sender: bounds the copies held for it. */
-const WINDOW_CHUNKS = 16;
+/** Bytes per message to the worker. */
+const BATCH_BYTES = 1 << 20;
+/** Batches the worker may lag behind the sender: bounds the copies held for it (16 MiB). */
+const WINDOW_BATCHES = 16;
 
 export interface CheckedBodyOptions {
   signal?: AbortSignal;
@@ -86,6 +88,10 @@ function workerCheck(): Check {
   let failure: Error | null = null;
   let wake: (() => void) | null = null;
   let done: ((r: ScanResult) => void) | null = null;
+  // Chunks are copied into batches of BATCH_BYTES: a zip entry inflates in 16–64 KiB pieces, and one
+  // message per piece would cost more than the copy. A batch is transferred, not cloned again.
+  let stage: Uint8Array<ArrayBuffer> | null = null;
+  let staged = 0;
   const notify = () => {
     const w = wake;
     wake = null;
@@ -114,16 +120,29 @@ function workerCheck(): Check {
     }
     if (failure) throw failure;
   };
+  const flush = () => {
+    if (stage === null || staged === 0) return;
+    const bytes = staged === stage.length ? stage : stage.subarray(0, staged);
+    inFlight++;
+    worker.postMessage({ type: 'chunk', bytes } satisfies CheckRequest, [stage.buffer]);
+    stage = null;
+    staged = 0;
+  };
   return {
     async write(chunk) {
-      // A copy of its own, transferred (not cloned again): the sender keeps using `chunk`.
-      const bytes = new Uint8Array(chunk);
-      inFlight++;
-      worker.postMessage({ type: 'chunk', bytes } satisfies CheckRequest, [bytes.buffer]);
-      await waitFor(() => inFlight <= WINDOW_CHUNKS || broken !== null);
+      for (let off = 0; off < chunk.length; ) {
+        stage ??= new Uint8Array(BATCH_BYTES);
+        const n = Math.min(chunk.length - off, stage.length - staged);
+        stage.set(chunk.subarray(off, off + n), staged);
+        staged += n;
+        off += n;
+        if (staged === stage.length) flush();
+      }
+      await waitFor(() => inFlight <= WINDOW_BATCHES || broken !== null);
     },
     broken: () => broken,
     async end() {
+      flush();
       let result: ScanResult | undefined;
       const finished = new Promise<void>((resolve) => {
         done = (r) => {
