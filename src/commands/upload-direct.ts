@@ -219,7 +219,7 @@ function report(
     dryRun: o.dryRun,
     userId: o.userId,
     runId: r.runId,
-    fingerprint: r.summary?.sha256 ?? null,
+    fingerprint: r.fingerprint,
     records: r.records,
     recordsByType: r.report.kept,
     dropped,

@@ -91,26 +91,38 @@ export class XmlBatcher implements PieceSink {
 
   /** Adds one sample: its serialized text, or (sample.xml null) its start tag copied from the source. */
   add(s: NormalizedSample): void {
-    if (s.xml !== null) {
-      const text = Buffer.from(s.xml, 'utf8');
-      this.begin(text.length, s.type);
-      this.piece(text, 0, text.length);
+    if (s.xml === null) {
+      this.addCopy(s.type, s.tagStart, s.tagEnd, s.selfClosing, s.end);
       return;
     }
+    const text = Buffer.from(s.xml, 'utf8');
+    this.addBytes(s.type, text, 0, text.length);
+  }
+
+  /** Adds a sample written out as buf[from, to) (which must not change until the batch is emitted). */
+  addBytes(type: string, buf: Buffer, from: number, to: number): void {
+    this.begin(to - from, type);
+    this.piece(buf, from, to);
+  }
+
+  /**
+   * Adds a Record whose start tag, without its terminator, is source bytes [tagStart, tagEnd): what
+   * serializeElement writes, ' ' + tag + '/>\n', usually with the same bytes around it in the source.
+   */
+  addCopy(type: string, tagStart: number, tagEnd: number, selfClosing: boolean, end: number): void {
     const window = this.window;
     if (window === null) throw new Error('a copied sample needs the source window');
-    // What serializeElement writes: ' ' + tag + '/>\n'; the source usually has the same bytes around it.
-    this.begin(s.tagEnd - s.tagStart + 4, s.type);
-    let from = s.tagStart;
+    this.begin(tagEnd - tagStart + 4, type);
+    let from = tagStart;
     if (window.byteAt(from - 1) === 0x20) from--;
     else this.piece(INDENT, 0, 1);
-    if (!s.selfClosing) {
-      window.pieces(from, s.tagEnd, this);
+    if (!selfClosing) {
+      window.pieces(from, tagEnd, this);
       this.piece(CLOSE, 0, 3);
-    } else if (window.byteAt(s.end) === 0x0a) {
-      window.pieces(from, s.end + 1, this);
+    } else if (window.byteAt(end) === 0x0a) {
+      window.pieces(from, end + 1, this);
     } else {
-      window.pieces(from, s.end, this);
+      window.pieces(from, end, this);
       this.piece(NEWLINE, 0, 1);
     }
   }

@@ -24,15 +24,17 @@ export type DropReason =
   | 'unreadable-date';
 
 /**
- * A sample that will be sent. One object is reused for every sample: read it during the `emit` call.
- * What is sent of `element` is `shape(element)`: the Record's attributes, or the Workout's attributes and
- * WorkoutStatistics.
+ * A sample that will be sent, unless it duplicates an earlier one. One object is reused for every sample:
+ * read it during the call that hands it over. What is sent of `element` is `shape(element)`: the
+ * Record's attributes, or the Workout's attributes and WorkoutStatistics.
  */
 export interface NormalizedSample {
   kind: 'record' | 'workout';
   /** HK record type, or `Workout`. */
   type: string;
   element: ExportElement;
+  /** A member of a Correlation (its top-level copy, if any, is what is sent). */
+  fromCorrelation: boolean;
   /** The serialized element; null when its start tag is copied from the source instead. */
   xml: string | null;
   /** For a copy: absolute source offsets of the start tag without its terminator (`/>` or `>`). */
@@ -41,6 +43,9 @@ export interface NormalizedSample {
   /** For a copy: the element is `<Record …/>`, ending at `end`; otherwise children follow the tag. */
   selfClosing: boolean;
   end: number;
+  /** The duplicate key: a hash of the sample as sent (raw-tag.ts). */
+  hi: number;
+  lo: number;
 }
 
 export interface NormalizationReport {
@@ -75,56 +80,57 @@ export function shape(el: ExportElement): ExportElement {
   return { name: el.name, attrs: el.attrs, children, line: el.line, column: el.column };
 }
 
-export class Normalizer {
-  private readonly seen: BoundedHashSet;
-  /** Hashes of Correlation members already sent as promoted samples (few: blood pressure). */
-  private readonly promoted = new BoundedHashSet(1_000_000);
-  readonly report: NormalizationReport = {
-    kept: {},
-    dropped: {},
-    otherElements: {},
-    correlationMembersPromoted: 0,
-    dedupeWindowRotations: 0,
-    copied: 0,
-  };
+/** Per-reason, per-type drop counts and the other tallies of selection, which merge by addition. */
+export interface SelectionCounts {
+  dropped: Partial<Record<DropReason, Record<string, number>>>;
+  otherElements: Record<string, number>;
+}
+
+/** Adds `from` into `into`. */
+export function addCounts(into: SelectionCounts, from: SelectionCounts): void {
+  for (const [reason, byType] of Object.entries(from.dropped) as [DropReason, Record<string, number>][]) {
+    const target = into.dropped[reason] ?? {};
+    for (const [type, n] of Object.entries(byType)) bump(target, type, n);
+    into.dropped[reason] = target;
+  }
+  for (const [name, n] of Object.entries(from.otherElements)) bump(into.otherElements, name, n);
+}
+
+function drop(counts: SelectionCounts, reason: DropReason, type: string): void {
+  const byType = counts.dropped[reason] ?? {};
+  bump(byType, type);
+  counts.dropped[reason] = byType;
+}
+
+/**
+ * Decides, element by element, which samples the backend gets and in what shape, with their duplicate
+ * keys; what it drops is counted. Works on any stretch of the export on its own (a worker's byte range),
+ * since nothing it decides depends on earlier elements; the Deduper, which does, sees samples in order.
+ */
+export class SampleSelector {
+  readonly counts: SelectionCounts = { dropped: {}, otherElements: {} };
+  /** The last ExportDate seen. */
   exportDate: string | null = null;
   private readonly hasher = new TagHasher();
   private readonly out: NormalizedSample = {
     kind: 'record',
     type: '',
     element: { name: '', attrs: {}, children: [], line: 0, column: 0 },
+    fromCorrelation: false,
     xml: null,
     tagStart: -1,
     tagEnd: -1,
     selfClosing: false,
     end: -1,
+    hi: 0,
+    lo: 0,
   };
 
-  /**
-   * With `source`, top-level Records that are already canonical are copied rather than serialized.
-   * `expectedSamples` sizes the duplicate set up front (growing it rehashes every key).
-   */
+  /** With `source`, top-level Records that are already canonical are copied rather than serialized. */
   constructor(
     private readonly filters: FilterSpec,
     private readonly source: SourceWindow | null = null,
-    expectedSamples = 0,
-  ) {
-    let capacity = 1 << 16;
-    while (capacity < expectedSamples / 0.6 && capacity < 1 << 22) capacity *= 2;
-    this.seen = new BoundedHashSet(2_000_000, capacity);
-  }
-
-  /** The report with end-of-run figures filled in. */
-  finish(): NormalizationReport {
-    this.report.dedupeWindowRotations = this.seen.rotations;
-    return this.report;
-  }
-
-  private drop(reason: DropReason, type: string): void {
-    const byType = this.report.dropped[reason] ?? {};
-    bump(byType, type);
-    this.report.dropped[reason] = byType;
-  }
+  ) {}
 
   /** Passes zero, one or (for a Correlation) several samples to `emit`. */
   accept(el: TopLevelElement, emit: (s: NormalizedSample) => void): void {
@@ -139,14 +145,14 @@ export class Normalizer {
         // The wrapper is not imported (§5.2); its members are, and they repeat top-level records.
         for (const child of el.children)
           if (child.name === 'Record') this.sample(child, 'record', true, emit);
-        bump(this.report.otherElements, 'Correlation');
+        bump(this.counts.otherElements, 'Correlation');
         return;
       case 'ExportDate':
         this.exportDate = el.attrs.value ?? null;
-        bump(this.report.otherElements, el.name);
+        bump(this.counts.otherElements, el.name);
         return;
       default:
-        bump(this.report.otherElements, el.name);
+        bump(this.counts.otherElements, el.name);
     }
   }
 
@@ -159,21 +165,21 @@ export class Normalizer {
     const type = kind === 'workout' ? WORKOUT_TYPE : (el.attrs.type ?? '');
     if (kind === 'record' && !isImportedRecordType(type)) {
       // Members of food correlations land here (Dietary*): ignored by the backend either way.
-      if (!fromCorrelation) this.drop('not-imported', type);
+      if (!fromCorrelation) drop(this.counts, 'not-imported', type);
       return;
     }
     if (!typeSelected(this.filters, type)) {
-      if (!fromCorrelation) this.drop('filtered-type', type);
+      if (!fromCorrelation) drop(this.counts, 'filtered-type', type);
       return;
     }
     if (this.filters.since || this.filters.until) {
       const start = parseSampleDate(el.attrs.startDate);
       if (start === null) {
-        if (!fromCorrelation) this.drop('unreadable-date', type);
+        if (!fromCorrelation) drop(this.counts, 'unreadable-date', type);
         return;
       }
       if (!inDateRange(this.filters, start)) {
-        if (!fromCorrelation) this.drop('filtered-date', type);
+        if (!fromCorrelation) drop(this.counts, 'filtered-date', type);
         return;
       }
     }
@@ -181,6 +187,7 @@ export class Normalizer {
     out.kind = kind;
     out.type = type;
     out.element = el;
+    out.fromCorrelation = fromCorrelation;
     if (
       !fromCorrelation &&
       kind === 'record' &&
@@ -196,23 +203,8 @@ export class Normalizer {
       out.xml = xml;
       out.tagStart = out.tagEnd = out.end = -1;
     }
-    const hi = this.hasher.hi;
-    const lo = this.hasher.lo;
-    if (fromCorrelation) {
-      if (this.seen.has(hi, lo)) {
-        this.drop('correlation-copy', type);
-        return;
-      }
-      // No top-level copy yet (some exports keep blood pressure only inside the correlation): send this one.
-      this.seen.add(hi, lo);
-      this.promoted.add(hi, lo);
-      this.report.correlationMembersPromoted++;
-    } else if (!this.seen.add(hi, lo)) {
-      this.drop(this.promoted.has(hi, lo) ? 'correlation-copy' : 'duplicate', type);
-      return;
-    }
-    bump(this.report.kept, type);
-    if (out.xml === null) this.report.copied++;
+    out.hi = this.hasher.hi;
+    out.lo = this.hasher.lo;
     emit(out);
   }
 
@@ -252,6 +244,92 @@ export class Normalizer {
     out.selfClosing = selfClosing;
     out.end = el.endOffset;
     return true;
+  }
+}
+
+/**
+ * Drops exact duplicates and Correlation copies. Sees every sample in file order, since which of two
+ * copies is sent (the first) depends on it; keeps 8 bytes per key.
+ */
+export class Deduper {
+  private readonly seen: BoundedHashSet;
+  /** Hashes of Correlation members already sent as promoted samples (few: blood pressure). */
+  private readonly promoted = new BoundedHashSet(1_000_000);
+  readonly kept: Record<string, number> = {};
+  readonly counts: SelectionCounts = { dropped: {}, otherElements: {} };
+  correlationMembersPromoted = 0;
+  copied = 0;
+
+  /** `expectedSamples` sizes the duplicate set up front (growing it rehashes every key). */
+  constructor(expectedSamples = 0) {
+    let capacity = 1 << 16;
+    while (capacity < expectedSamples / 0.6 && capacity < 1 << 22) capacity *= 2;
+    this.seen = new BoundedHashSet(2_000_000, capacity);
+  }
+
+  /** True when the sample is to be sent (and counts it); false when it was counted as dropped. */
+  admit(fromCorrelation: boolean, hi: number, lo: number, type: string, copied: boolean): boolean {
+    if (fromCorrelation) {
+      if (this.seen.has(hi, lo)) {
+        drop(this.counts, 'correlation-copy', type);
+        return false;
+      }
+      // No top-level copy yet (some exports keep blood pressure only inside the correlation): send this one.
+      this.seen.add(hi, lo);
+      this.promoted.add(hi, lo);
+      this.correlationMembersPromoted++;
+    } else if (!this.seen.add(hi, lo)) {
+      drop(this.counts, this.promoted.has(hi, lo) ? 'correlation-copy' : 'duplicate', type);
+      return false;
+    }
+    bump(this.kept, type);
+    if (copied) this.copied++;
+    return true;
+  }
+
+  /** The run's report, from this and the selection counts of every part of the export. */
+  report(selection: SelectionCounts): NormalizationReport {
+    const counts: SelectionCounts = { dropped: {}, otherElements: {} };
+    addCounts(counts, selection);
+    addCounts(counts, this.counts);
+    return {
+      kept: this.kept,
+      dropped: counts.dropped,
+      otherElements: counts.otherElements,
+      correlationMembersPromoted: this.correlationMembersPromoted,
+      dedupeWindowRotations: this.seen.rotations,
+      copied: this.copied,
+    };
+  }
+}
+
+/** Selection and deduplication in one pass, for an export read from start to end by one scanner. */
+export class Normalizer {
+  private readonly selector: SampleSelector;
+  private readonly deduper: Deduper;
+
+  constructor(filters: FilterSpec, source: SourceWindow | null = null, expectedSamples = 0) {
+    this.selector = new SampleSelector(filters, source);
+    this.deduper = new Deduper(expectedSamples);
+  }
+
+  get exportDate(): string | null {
+    return this.selector.exportDate;
+  }
+
+  private emit: (s: NormalizedSample) => void = () => {};
+  private readonly admit = (s: NormalizedSample): void => {
+    if (this.deduper.admit(s.fromCorrelation, s.hi, s.lo, s.type, s.xml === null)) this.emit(s);
+  };
+
+  /** Passes the samples of `el` that are to be sent to `emit`. */
+  accept(el: TopLevelElement, emit: (s: NormalizedSample) => void): void {
+    this.emit = emit;
+    this.selector.accept(el, this.admit);
+  }
+
+  finish(): NormalizationReport {
+    return this.deduper.report(this.selector.counts);
   }
 }
 

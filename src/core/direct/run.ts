@@ -2,13 +2,22 @@ import { randomBytes } from 'node:crypto';
 import type { Clock } from '../../adapters/clock.js';
 import type { ExportSource } from '../../adapters/export-source.js';
 import { AppError, isAbortError } from '../../errors.js';
-import { scanExport } from '../reader/read-export.js';
-import { ExportScanner } from '../reader/scanner.js';
+import { mergeSummaries } from '../reader/parallel-scan.js';
+import { ExportScanner, type ScanResult } from '../reader/scanner.js';
 import type { ScanSummary } from '../reader/types.js';
 import { type Batch, type BatchLimits, BodyPool, XmlBatcher } from './batcher.js';
 import type { FilterSpec } from './filters.js';
 import { Sha256Offload } from './hash-offload.js';
-import { type NormalizationReport, type NormalizedSample, Normalizer } from './normalize.js';
+import {
+  addCounts,
+  Deduper,
+  type NormalizationReport,
+  type NormalizedSample,
+  SampleSelector,
+  type SelectionCounts,
+} from './normalize.js';
+import { type ParallelOptions, ParallelRanges } from './parallel.js';
+import { COPIED, FROM_CORRELATION, type RangeLog, STRIDE } from './range-log.js';
 import { type SendDeps, sendBatch } from './sender.js';
 import { documentHeader } from './serialize.js';
 import { SourceWindow } from './source-window.js';
@@ -33,7 +42,7 @@ export interface LedgerEntry {
   server: string;
   userId: string;
   source: string;
-  /** sha256 of the whole export, recorded once a pass has finished. */
+  /** The export's sampled fingerprint (adapters/fingerprint.ts), recorded once a pass has finished. */
   fingerprint: string | null;
   filters: string;
   limits: BatchLimits;
@@ -71,6 +80,8 @@ export interface DirectRunDeps {
   send?: Partial<Pick<SendDeps, 'baseDelayMs' | 'acceptanceChecks' | 'maxAttempts' | 'random'>>;
   pollIntervalMs?: number;
   runId?: string;
+  /** Tuning of the worker threads for a plain file (tests force them on small files). */
+  parallel?: ParallelOptions;
 }
 
 export interface BatchOutcome {
@@ -106,6 +117,10 @@ export interface DirectRunResult {
   bytesSent: number;
   /** The pass stopped early (--fail-fast). */
   stoppedEarly: boolean;
+  /** The export's sampled fingerprint; null when the pass did not finish. */
+  fingerprint: string | null;
+  /** Worker threads that scanned byte ranges (0: all on this thread), and where this thread took over. */
+  reader: { threads: number; ranges: number; sequentialFrom: number | null };
   fingerprintChanged: boolean;
 }
 
@@ -184,8 +199,13 @@ export async function runDirect(
 
   const locale = await readRootLocale(deps.source, signal);
   const window = new SourceWindow();
+  // Selection on this thread (a zip, a small file, or after a range cut that did not hold).
+  const selector = new SampleSelector(opts.filters, window);
   // Apple's Records take 300–600 bytes each.
-  const normalizer = new Normalizer(opts.filters, window, deps.source.size / 400);
+  const deduper = new Deduper(deps.source.size / 400);
+  /** Selection counts of the ranges scanned by workers. */
+  const selection: SelectionCounts = { dropped: {}, otherElements: {} };
+  let exportDate: string | null = null;
   const hashes = new Sha256Offload();
   const bodies = new BodyPool(opts.limits.maxBytes);
   const outcomes: BatchOutcome[] = [];
@@ -200,7 +220,7 @@ export async function runDirect(
 
   const batcher = new XmlBatcher(
     opts.limits,
-    () => documentHeader(locale, normalizer.exportDate),
+    () => documentHeader(locale, exportDate),
     (b) => {
       const digest = opts.dryRun ? null : hashes.digest(b.body);
       // A failure surfaces where the sender awaits it; until then it is not unhandled.
@@ -224,38 +244,112 @@ export async function runDirect(
   // Opened before the first upload so no event can be missed (contract §9.11).
   if (tracker) await tracker.start();
 
-  const emit = (s: NormalizedSample) => batcher.add(s);
+  const emit = (s: NormalizedSample) => {
+    if (deduper.admit(s.fromCorrelation, s.hi, s.lo, s.type, s.xml === null)) batcher.add(s);
+  };
+
+  /** A worker's range, in file order: the decisions emit() makes, from the log. */
+  const absorb = (log: RangeLog): void => {
+    const output = Buffer.from(log.output.buffer, log.output.byteOffset, log.output.length);
+    const m = log.samples;
+    const dates = log.exportDates;
+    let d = 0;
+    let at = 0;
+    for (let i = 0; i < log.count; i++) {
+      while (d < dates.length && dates[d]![0] === i) exportDate = dates[d++]![1];
+      const k = i * STRIDE;
+      const flags = m[k]!;
+      const type = log.types[m[k + 1]!]!;
+      const length = m[k + 4]!;
+      if (deduper.admit((flags & FROM_CORRELATION) !== 0, m[k + 2]!, m[k + 3]!, type, (flags & COPIED) !== 0))
+        batcher.addBytes(type, output, at, at + length);
+      at += length;
+    }
+    while (d < dates.length) exportDate = dates[d++]![1];
+    addCounts(selection, log.counts);
+  };
+
+  /** Waits while the sender has more than one finished batch waiting. */
+  const backpressure = async (): Promise<void> => {
+    while (queue.length > 1 && !signal.aborted) {
+      await new Promise<void>((resolve) => {
+        wake.producer = resolve;
+      });
+    }
+  };
 
   /** Lets the reader run at most one finished batch ahead of the sender. */
   async function* gated(src: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
     for await (const chunk of src) {
-      while (queue.length > 1 && !signal.aborted) {
-        await new Promise<void>((resolve) => {
-          wake.producer = resolve;
-        });
-      }
+      await backpressure();
       if (signal.aborted) return;
-      hashes.update(chunk);
       yield chunk;
     }
   }
 
-  const producer = (async () => {
+  let fingerprintOf: string | null = null;
+  const reader: DirectRunResult['reader'] = { threads: 0, ranges: 0, sequentialFrom: null };
+  const producer = (async (): Promise<ScanSummary> => {
+    const size = deps.source.size;
+    const cancelled = () => new AppError('CANCELLED', 'scan cancelled', { cause: signal.reason });
+    // Sampled (a few MiB read at fixed places), like the s3 method's: resume compares batch digests.
+    const fingerprint = deps.source.fingerprint(signal);
+    fingerprint.catch(() => {});
+    const parts: { summary: ScanResult; lineShift: number }[] = [];
+    let lineShift = 0;
+    /** Everything before this offset has been handed to the batcher. */
+    let done = 0;
     try {
-      const summary = await scanExport(
-        window.tap(gated(deps.source.open({ signal }))),
-        {
-          onElement: (el) => {
-            normalizer.accept(el, emit);
-            window.consumed(el.endOffset);
+      const parallel =
+        deps.source.filePath === undefined
+          ? null
+          : await ParallelRanges.start(deps.source.filePath, size, opts.filters, deps.parallel);
+      if (parallel) {
+        reader.threads = parallel.threads;
+        reader.ranges = parallel.ranges.length;
+        try {
+          for (const range of parallel.ranges) {
+            const log = await parallel.next(signal);
+            // A cut that did not fall between two elements: this range and the rest are scanned here.
+            if (!range.last && !log.clean) break;
+            await backpressure();
+            if (signal.aborted) throw cancelled();
+            absorb(log);
+            parts.push({ summary: log.summary, lineShift });
+            lineShift += log.lineFeeds;
+            done = range.end;
+            cb.onBytes?.(done, size);
+          }
+        } finally {
+          parallel.close();
+        }
+      }
+      if (parts.length === 0 || done < size) {
+        if (parallel) reader.sequentialFrom = done;
+        window.restart(done);
+        const scanner = new ExportScanner(
+          {
+            onElement: (el) => {
+              selector.accept(el, emit);
+              if (el.name === 'ExportDate') exportDate = selector.exportDate;
+              window.consumed(el.endOffset);
+            },
           },
-          onProgress: (n) => cb.onBytes?.(n, deps.source.size),
-        },
-        // The fingerprint is computed by the hashing worker instead.
-        { signal, hash: false },
-      );
+          {},
+          done > 0 ? { offset: done } : undefined,
+        );
+        for await (const chunk of window.tap(gated(deps.source.open({ signal, start: done })))) {
+          scanner.write(chunk);
+          cb.onBytes?.(window.end, size);
+        }
+        if (signal.aborted) throw cancelled();
+        scanner.end();
+        parts.push({ summary: scanner.result(), lineShift });
+      }
       if (!stoppedEarly) batcher.flush();
-      return { ...summary, sha256: await hashes.fingerprint() };
+      const merged = parts.length === 1 ? parts[0]!.summary : mergeSummaries(parts);
+      fingerprintOf = await fingerprint;
+      return { ...merged, sha256: '' };
     } finally {
       producing = false;
       wake.consumer?.();
@@ -417,15 +511,16 @@ export async function runDirect(
 
   let fingerprintChanged = false;
   if (summary && !opts.dryRun) {
-    fingerprintChanged = ledgerEntry.fingerprint !== null && ledgerEntry.fingerprint !== summary.sha256;
-    ledgerEntry.fingerprint = summary.sha256;
+    fingerprintChanged = ledgerEntry.fingerprint !== null && ledgerEntry.fingerprint !== fingerprintOf;
+    ledgerEntry.fingerprint = fingerprintOf;
     ledgerEntry.complete = failed === 0 && !stoppedEarly;
     saveLedger();
   }
+  addCounts(selection, selector.counts);
   return {
     runId,
     batches: outcomes,
-    report: normalizer.finish(),
+    report: deduper.report(selection),
     summary,
     sent,
     skipped,
@@ -433,6 +528,8 @@ export async function runDirect(
     records,
     bytesSent,
     stoppedEarly,
+    fingerprint: fingerprintOf,
     fingerprintChanged,
+    reader,
   };
 }

@@ -14,12 +14,31 @@ export class SourceWindow {
   private chunks: Buffer[] = [];
   /** Absolute offset of each chunk's first byte. */
   private starts: number[] = [];
-  private total = 0;
-  private keepFrom = 0;
+  private total: number;
+  private keepFrom: number;
   private scratch: Buffer = Buffer.allocUnsafe(0);
   /** Set by view(): the buffer holding the range, and the absolute offset of its byte 0. */
   viewBuf: Buffer = this.scratch;
   viewBase = 0;
+
+  /** `origin`: the absolute offset of the first byte tap() will see. */
+  constructor(origin = 0) {
+    this.total = origin;
+    this.keepFrom = origin;
+  }
+
+  /** Lets go of everything and starts again at `origin`. */
+  restart(origin: number): void {
+    this.chunks = [];
+    this.starts = [];
+    this.total = origin;
+    this.keepFrom = origin;
+  }
+
+  /** Absolute offset just past the last byte seen. */
+  get end(): number {
+    return this.total;
+  }
 
   /** Passes the source through unchanged, holding each chunk while it may still be needed. */
   async *tap(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
