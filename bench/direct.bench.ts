@@ -10,7 +10,8 @@
  *   This is the figure the goal is about.
  *
  * `--dry-run` (all client work, nothing sent) is reported too; `*BusySeconds` are the client's event-loop
- * busy time (time not spent waiting); `peakRssMB` is this process's, which runs every command in turn.
+ * busy time (time not spent waiting); `peakRssMB` is this process's, which runs every command in turn,
+ * and `validatePeakRssMB`/`directPeakRssMB` are those of a process running that one command.
  * --wait is not used.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -27,6 +28,7 @@ import { runCli } from '../test/helpers/run-cli.js';
 
 const ACCEPT_ONLY = '--accept-only-backend';
 const GENERATE = '--generate';
+const PEAK_RSS = '--peak-rss';
 
 interface BackendInfo {
   url: string;
@@ -84,6 +86,19 @@ async function main(): Promise<void> {
     throw new Error(`${args.join(' ')} exited before printing its JSON: ${text}`);
   }
 
+  /** Peak RSS (MB) of a process that runs only this command (tsx and the runtime included). */
+  async function peakRss(args: string[], env: Record<string, string>): Promise<number> {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/direct.bench.ts', PEAK_RSS, ...args], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { PATH: process.env.PATH ?? '', BENCH_ENV: JSON.stringify(env) },
+    });
+    let out = '';
+    for await (const chunk of child.stdout!) out += String(chunk);
+    const [code] = await once(child, 'exit');
+    if (code !== 0) throw new Error(`${args.join(' ')} (peak RSS run) exited with ${code}`);
+    return Number(out.trim());
+  }
+
   async function timed(args: string[], env: Record<string, string>) {
     const elu = performance.eventLoopUtilization();
     const t = performance.now();
@@ -124,6 +139,8 @@ async function main(): Promise<void> {
     const cpuAfter = cpuSeconds(sandbox.pid);
     const noImport = await timed(direct(quiet.users[0]!.id), envFor(quiet, 'cfg-quiet'));
     const doc = JSON.parse(sent.r.stdout) as { records: number; batches: unknown[]; bytesSent: number };
+    const validateRss = await peakRss(['validate', file, '--json'], env);
+    const directRss = await peakRss(direct(quiet.users[0]!.id), envFor(quiet, 'cfg-rss'));
     const out = {
       fileMB: +(size / 1e6).toFixed(1),
       validateSeconds: +validate.seconds.toFixed(2),
@@ -143,6 +160,8 @@ async function main(): Promise<void> {
       recordsPerSecond: Math.round(doc.records / sent.seconds),
       sourceMBps: +(size / 1e6 / sent.seconds).toFixed(1),
       peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
+      validatePeakRssMB: validateRss,
+      directPeakRssMB: directRss,
     };
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
   } finally {
@@ -158,7 +177,12 @@ async function main(): Promise<void> {
 
 const role = process.argv[2];
 if (role === ACCEPT_ONLY) await serveAcceptOnly();
-else if (role === GENERATE) {
+else if (role === PEAK_RSS) {
+  // Child role: one CLI command alone, then its process's peak RSS on stdout.
+  const r = await runCli(process.argv.slice(3), { env: JSON.parse(process.env.BENCH_ENV ?? '{}') });
+  if (r.code !== 0) throw new Error(`${process.argv.slice(3).join(' ')} failed (${r.code}): ${r.stderr}`);
+  process.stdout.write(`${Math.round(process.resourceUsage().maxRSS / 1024)}\n`);
+} else if (role === GENERATE) {
   await writeExportFile(process.argv[3]!, {
     seed: 1,
     targetBytes: Number(process.env.BENCH_MB ?? 150) * 1e6,

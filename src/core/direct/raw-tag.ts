@@ -24,19 +24,22 @@ const SEED2 = 0x5bd1e995;
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /**
- * Whether any byte of w is < 0x20, ≥ 0x80, '&', "'", '<' or '>'. Subtracting borrows into a byte's top bit
+ * Whether any byte of w0 or w1 is < 0x20, ≥ 0x80, '&', "'", '<' or '>'. Subtracting borrows into a byte's top bit
  * exactly when that byte is below the constant (0x20; 2 after xor with '&', which also maps "'" to 1; 1
  * after mapping '<' and '>' to 0); a borrow only ever comes from a byte that is itself one of these.
  */
-function hasSpecialByte(w: number): boolean {
-  return (
-    (((w - 0x20202020) |
-      w |
-      ((w ^ 0x26262626) - 0x02020202) |
-      (((w | 0x02020202) ^ 0x3e3e3e3e) - 0x01010101)) &
-      0x80808080) !==
-    0
-  );
+function hasSpecialByte(w0: number, w1: number): boolean {
+  const t0 =
+    (w0 - 0x20202020) |
+    w0 |
+    ((w0 ^ 0x26262626) - 0x02020202) |
+    (((w0 | 0x02020202) ^ 0x3e3e3e3e) - 0x01010101);
+  const t1 =
+    (w1 - 0x20202020) |
+    w1 |
+    ((w1 ^ 0x26262626) - 0x02020202) |
+    (((w1 | 0x02020202) ^ 0x3e3e3e3e) - 0x01010101);
+  return ((t0 | t1) & 0x80808080) !== 0;
 }
 
 /** Lengths of the references escapeAttr writes, at buf[i] = '&'; 0 for any other. */
@@ -126,36 +129,34 @@ export class TagHasher {
     if (LITTLE_ENDIAN && end - a >= 8) {
       const words = this.words(buf);
       let j = p >>> 2;
-      // Aligned words j and j+1 must both exist for the virtual word at i.
-      const lastJ = words.length - 2;
-      if (sh === 0) {
-        for (; i + 4 <= end && j <= lastJ; i += 4, j++) {
-          const w = words[j]!;
-          if (check) {
-            if (hasSpecialByte(w)) {
-              need = this.inspect(w, i, 4, need);
-              if (need < 0) return false;
-            } else if (need !== 0) return false;
-          }
-          h1 = Math.imul(((h1 << 5) | (h1 >>> 27)) ^ w, K1);
-          h2 = Math.imul(((h2 << 11) | (h2 >>> 21)) ^ w, K2);
+      // Two words a step (one test for both); aligned words j, j+1 and j+2 must exist.
+      const lastJ = words.length - 3;
+      const rs = 32 - sh;
+      let low = sh === 0 ? 0 : words[j]! >>> sh;
+      for (; i + 8 <= end && j <= lastJ; i += 8, j += 2) {
+        let w0: number;
+        let w1: number;
+        if (sh === 0) {
+          w0 = words[j]!;
+          w1 = words[j + 1]!;
+        } else {
+          const n1 = words[j + 1]!;
+          const n2 = words[j + 2]!;
+          w0 = low | (n1 << rs);
+          w1 = (n1 >>> sh) | (n2 << rs);
+          low = n2 >>> sh;
         }
-      } else {
-        const rs = 32 - sh;
-        let low = words[j]! >>> sh;
-        for (; i + 4 <= end && j <= lastJ; i += 4) {
-          const next = words[++j]!;
-          const w = low | (next << rs);
-          low = next >>> sh;
-          if (check) {
-            if (hasSpecialByte(w)) {
-              need = this.inspect(w, i, 4, need);
-              if (need < 0) return false;
-            } else if (need !== 0) return false;
-          }
-          h1 = Math.imul(((h1 << 5) | (h1 >>> 27)) ^ w, K1);
-          h2 = Math.imul(((h2 << 11) | (h2 >>> 21)) ^ w, K2);
+        if (check) {
+          if (hasSpecialByte(w0 | 0, w1 | 0)) {
+            need = this.inspect(w0, i, 4, need);
+            if (need >= 0) need = this.inspect(w1, i + 4, 4, need);
+            if (need < 0) return false;
+          } else if (need !== 0) return false;
         }
+        h1 = Math.imul(((h1 << 5) | (h1 >>> 27)) ^ w0, K1);
+        h2 = Math.imul(((h2 << 11) | (h2 >>> 21)) ^ w0, K2);
+        h1 = Math.imul(((h1 << 5) | (h1 >>> 27)) ^ w1, K1);
+        h2 = Math.imul(((h2 << 11) | (h2 >>> 21)) ^ w1, K2);
       }
     }
     // Short ranges, the end of an ArrayBuffer and big-endian hosts: the same words, assembled from bytes.

@@ -206,7 +206,8 @@ export async function runDirect(
   /** Selection counts of the ranges scanned by workers. */
   const selection: SelectionCounts = { dropped: {}, otherElements: {} };
   let exportDate: string | null = null;
-  const hashes = new Sha256Offload();
+  // A dry run sends nothing, so it needs no digests.
+  const hashes = opts.dryRun ? null : new Sha256Offload();
   const bodies = new BodyPool(opts.limits.maxBytes);
   const outcomes: BatchOutcome[] = [];
   /** Finished batches not yet taken by the sender, with their sha256 on the way. */
@@ -222,7 +223,7 @@ export async function runDirect(
     opts.limits,
     () => documentHeader(locale, exportDate),
     (b) => {
-      const digest = opts.dryRun ? null : hashes.digest(b.body);
+      const digest = hashes === null ? null : hashes.digest(b.body);
       // A failure surfaces where the sender awaits it; until then it is not unhandled.
       digest?.catch(() => {});
       queue.push({ batch: b, digest });
@@ -506,7 +507,7 @@ export async function runDirect(
     }
   } finally {
     tracker?.stop();
-    hashes.close();
+    hashes?.close();
   }
 
   let fingerprintChanged = false;
