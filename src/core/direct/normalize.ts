@@ -8,7 +8,9 @@ import type { SourceWindow } from './source-window.js';
 
 /**
  * Select + normalize: decides which samples go to the backend, in what shape, and why the rest do not.
- * Format-neutral (no XML here except the content key), so the planned `sdk` method can reuse it.
+ * The decisions are format-neutral, so the planned `sdk` method can reuse them; the XML here is the
+ * duplicate key (a hash of the sample as sent) and, for Records already written as they are sent, where
+ * their bytes are in the source (raw-tag.ts).
  */
 
 export type DropReason =

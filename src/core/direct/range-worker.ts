@@ -8,7 +8,7 @@ import { READ_CHUNK_BYTES } from '../reader/limits.js';
 import { ExportScanner } from '../reader/scanner.js';
 import type { FilterSpec } from './filters.js';
 import { SampleSelector } from './normalize.js';
-import { RangeLogWriter } from './range-log.js';
+import { type RangeLog, RangeLogWriter } from './range-log.js';
 import { SourceWindow } from './source-window.js';
 
 export interface RangeTask {
@@ -21,7 +21,7 @@ export interface RangeTask {
 }
 
 export type RangeReply =
-  | { type: 'done'; log: import('./range-log.js').RangeLog }
+  | { type: 'done'; log: RangeLog }
   | { type: 'error'; index: number; message: string; code: string | null };
 
 async function scanRange(task: RangeTask): Promise<void> {
