@@ -10,9 +10,10 @@
  * guess did not hold) is not used: the caller scans from its start on the main thread instead.
  */
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startModuleWorker } from '../../adapters/worker-thread.js';
 import { AppError } from '../../errors.js';
-import { MIN_PARALLEL_BYTES, moduleUrl, planCuts } from '../reader/parallel-scan.js';
+import { MIN_PARALLEL_BYTES, planCuts } from '../reader/parallel-scan.js';
 import type { FilterSpec } from './filters.js';
 import type { RangeLog } from './range-log.js';
 import type { RangeReply, RangeTask } from './range-worker.js';
@@ -28,15 +29,7 @@ export interface ParallelOptions {
 }
 
 function spawn(): Worker {
-  const entry = moduleUrl(import.meta.url, './range-worker');
-  if (entry.pathname.endsWith('.ts')) {
-    // From the TypeScript sources the worker must register tsx itself: Node 20 does not pass --import
-    // hooks to worker threads.
-    const api = import.meta.resolve('tsx/esm/api');
-    const boot = `const { register } = await import(${JSON.stringify(api)}); register(); await import(${JSON.stringify(entry.href)});`;
-    return new Worker(new URL(`data:text/javascript,${encodeURIComponent(boot)}`));
-  }
-  return new Worker(entry);
+  return startModuleWorker(import.meta.url, './range-worker');
 }
 
 export interface Range {

@@ -12,7 +12,8 @@
  */
 import { open } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startModuleWorker } from '../../adapters/worker-thread.js';
 import { AppError } from '../../errors.js';
 import { SCANNER_LIMITS } from './limits.js';
 import type { ScanResult } from './scanner.js';
@@ -60,7 +61,7 @@ export interface RangeResult {
 export interface ParallelScanOptions {
   path: string;
   size: number;
-  /** Module exporting createRangeConsumer (see range-consumer.ts); use moduleUrl() to name it. */
+  /** Module exporting createRangeConsumer (see range-consumer.ts); name it with adapters/worker-thread moduleUrl(). */
   consumerUrl: URL;
   consumerOptions?: unknown;
   /** Each range's result, in document order, as soon as every range before it is in. */
@@ -72,14 +73,6 @@ export interface ParallelScanOptions {
   workers?: number;
   maxRangeBytes?: number;
   minBytes?: number;
-}
-
-/**
- * The URL of a module next to `base` (an import.meta.url): `.ts` when running from the TypeScript
- * sources (tests and benchmarks run under tsx), `.js` in the built package.
- */
-export function moduleUrl(base: string, relative: string): URL {
-  return new URL(`${relative}${base.endsWith('.ts') ? '.ts' : '.js'}`, base);
 }
 
 /** How many threads the parallel scan would use for `size` bytes (1: it would not run). */
@@ -160,15 +153,7 @@ export function elementLineStart(w: Buffer): number {
 }
 
 function spawn(task: RangeTask): Worker {
-  const entry = moduleUrl(import.meta.url, './scan-worker');
-  if (entry.pathname.endsWith('.ts')) {
-    // From the TypeScript sources the worker must register tsx itself: Node 20 does not pass --import
-    // hooks to worker threads.
-    const api = import.meta.resolve('tsx/esm/api');
-    const boot = `const { register } = await import(${JSON.stringify(api)}); register(); await import(${JSON.stringify(entry.href)});`;
-    return new Worker(new URL(`data:text/javascript,${encodeURIComponent(boot)}`), { workerData: task });
-  }
-  return new Worker(entry, { workerData: task });
+  return startModuleWorker(import.meta.url, './scan-worker', { workerData: task });
 }
 
 type Outcome = Extract<WorkerMessage, { type: 'done' }> | null;

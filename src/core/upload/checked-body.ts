@@ -14,8 +14,9 @@
  * keeps memory constant; a small export is checked inline, where a thread's start-up would cost more.
  */
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { ExportSource } from '../../adapters/export-source.js';
+import { startModuleWorker } from '../../adapters/worker-thread.js';
 import { AppError } from '../../errors.js';
 import { type RepairPlan, repairBytes } from '../reader/repair.js';
 import { ExportScanner, type ScanResult } from '../reader/scanner.js';
@@ -65,17 +66,8 @@ function inlineCheck(): Check {
   };
 }
 
-/**
- * The worker's module: `.js` in the built package; from the TypeScript sources (tests, benchmarks run
- * under tsx) the worker registers tsx itself, since Node 20 does not pass --import hooks to workers.
- */
 function spawnCheckWorker(): Worker {
-  const fromSource = import.meta.url.endsWith('.ts');
-  const entry = new URL(`./check-worker.${fromSource ? 'ts' : 'js'}`, import.meta.url);
-  if (!fromSource) return new Worker(entry);
-  const api = import.meta.resolve('tsx/esm/api');
-  const boot = `const { register } = await import(${JSON.stringify(api)}); register(); await import(${JSON.stringify(entry.href)});`;
-  return new Worker(new URL(`data:text/javascript,${encodeURIComponent(boot)}`));
+  return startModuleWorker(import.meta.url, './check-worker');
 }
 
 function workerCheck(): Check {

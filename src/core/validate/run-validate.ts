@@ -1,5 +1,6 @@
 import type { ExportSource } from '../../adapters/export-source.js';
-import { moduleUrl, scanInParallel } from '../reader/parallel-scan.js';
+import { moduleUrl } from '../../adapters/worker-thread.js';
+import { scanInParallel } from '../reader/parallel-scan.js';
 import { scanExport } from '../reader/read-export.js';
 import type { ScanSummary } from '../reader/types.js';
 import { type CollectorPartial, ValidationCollector } from './collector.js';

@@ -1,0 +1,20 @@
+/**
+ * Worker threads running one of our own modules. The built package runs `.js` files directly; from the
+ * TypeScript sources (tests and benchmarks run under tsx) a worker must register tsx itself, because
+ * Node 20 does not pass `--import` hooks on to worker threads.
+ */
+import { Worker, type WorkerOptions } from 'node:worker_threads';
+
+/** The URL of the module `relative` (no extension) next to `base`, an import.meta.url: `.ts` under tsx, `.js` built. */
+export function moduleUrl(base: string, relative: string): URL {
+  return new URL(`${relative}${base.endsWith('.ts') ? '.ts' : '.js'}`, base);
+}
+
+/** Starts a worker thread on the module `relative` next to `base` (see moduleUrl). */
+export function startModuleWorker(base: string, relative: string, options: WorkerOptions = {}): Worker {
+  const entry = moduleUrl(base, relative);
+  if (!entry.pathname.endsWith('.ts')) return new Worker(entry, options);
+  const api = import.meta.resolve('tsx/esm/api');
+  const boot = `const { register } = await import(${JSON.stringify(api)}); register(); await import(${JSON.stringify(entry.href)});`;
+  return new Worker(new URL(`data:text/javascript,${encodeURIComponent(boot)}`), options);
+}
