@@ -18,6 +18,7 @@
  * and are never padded.
  */
 import { Transform, type TransformCallback } from 'node:stream';
+import { firstIllegal } from './illegal-bytes.js';
 import type { ScanSummary } from './types.js';
 
 export interface RepairPlan {
@@ -28,47 +29,6 @@ export interface RepairPlan {
 export interface RepairOptions {
   /** Append one '\n' per control character dropped outside the DOCTYPE (see the header). */
   padDropped?: boolean;
-}
-
-function isIllegal(c: number): boolean {
-  return c < 0x20 && c !== 0x0a && c !== 0x09 && c !== 0x0d;
-}
-
-/**
- * Index of the first illegal byte in buf[from, to), or -1. Exports are hundreds of MB and almost
- * never contain one, so this is the hot loop of every upload: it tests four bytes at a time with the
- * "has a byte less than n" word trick (exact for n ≤ 128) and looks at single bytes only in words
- * that have one below 0x20 — mostly the newline ending each record.
- */
-export function firstIllegal(buf: Buffer, from = 0, to = buf.length): number {
-  let i = from;
-  const off = buf.byteOffset;
-  // Single bytes up to a 4-byte boundary of the underlying memory, so a Uint32Array view fits.
-  while (i < to && ((off + i) & 3) !== 0) {
-    if (isIllegal(buf[i]!)) return i;
-    i++;
-  }
-  const words = (to - i) >>> 2;
-  if (words > 0) {
-    const u32 = new Uint32Array(buf.buffer, off + i, words);
-    for (let w = 0; w < words; w++) {
-      const x = u32[w]!;
-      if (((x - 0x20202020) & ~x & 0x80808080) !== 0) {
-        const p = i + (w << 2);
-        for (let k = p; k < p + 4; k++) if (isIllegal(buf[k]!)) return k;
-      }
-    }
-    i += words << 2;
-  }
-  for (; i < to; i++) if (isIllegal(buf[i]!)) return i;
-  return -1;
-}
-
-/** Number of illegal-character bytes in buf[from, to). */
-export function countIllegalBytes(buf: Buffer, from = 0, to = buf.length): number {
-  let n = 0;
-  for (let i = firstIllegal(buf, from, to); i !== -1; i = firstIllegal(buf, i + 1, to)) n++;
-  return n;
 }
 
 /** Exact byte length of the repaired (unpadded) whole source, from the scan alone (no second read). */

@@ -21,6 +21,7 @@
 
 import { parseDoctype } from './doctype.js';
 import { checkTextReferences, decodeReferences, EntityError } from './entities.js';
+import { firstIllegal, isIllegalByte } from './illegal-bytes.js';
 import { SCANNER_LIMITS, type ScannerLimits } from './limits.js';
 import { StringCache } from './names.js';
 import { LineTracker } from './position.js';
@@ -153,6 +154,8 @@ class AttrSlot {
   /** The last cached value as raw latin1 bytes, and decoded. */
   raw: string | null = null;
   value = '';
+  /** `name="raw"` while the value keeps repeating: one startsWith then confirms the whole attribute. */
+  whole: string | null = null;
   /** The attribute written after this one last time (null: the tag ended). */
   next: AttrSlot | null = null;
   /** Serial number of the last start tag this attribute appeared in: a repeat in the same tag is a duplicate. */
@@ -171,6 +174,9 @@ class AttrSlot {
 
   hit(): void {
     if (this.score < 8) this.score++;
+    // A raw value with '"' came from a '…' delimited value: `name="raw"` would not mean the same.
+    if (this.whole === null && this.raw !== null && !this.raw.includes('"'))
+      this.whole = `${this.prefix}${this.raw}"`;
   }
 
   miss(): void {
@@ -181,6 +187,7 @@ class AttrSlot {
     this.miss();
     this.raw = raw.length <= MAX_CACHED_VALUE ? raw : null;
     this.value = value;
+    this.whole = null;
   }
 }
 
@@ -208,6 +215,8 @@ export class ExportScanner {
   private nameHash = 0;
 
   private buf: Buffer = Buffer.alloc(0);
+  /** False while `buf` is (part of) the caller's chunk rather than a copy of our own. */
+  private bufOwned = true;
   /** `buf` as a latin1 string: index i is byte i, so slicing it yields ASCII values without a decode. */
   private str = '';
   /** Absolute offset of buf[0]. */
@@ -281,7 +290,10 @@ export class ExportScanner {
     return this.lines.line - 1;
   }
 
-  /** Feeds the next bytes of the source; elements and defects are reported synchronously. */
+  /**
+   * Feeds the next bytes of the source; elements and defects are reported synchronously. No reference
+   * to `chunk` is kept once this returns, so the caller may read the next bytes into the same buffer.
+   */
   write(chunk: Buffer): void {
     if (this.ended) throw new Error('write after end');
     if (chunk.length === 0) return;
@@ -302,17 +314,23 @@ export class ExportScanner {
   }
 
   private feed(piece: Buffer): void {
-    this.pending.push(piece);
-    this.pendingBytes += piece.length;
     if (
       this.waitFor > 0 &&
-      this.pendingBytes < this.waitFor &&
-      this.buf.length + this.pendingBytes <= this.limits.maxElementBytes
+      this.pendingBytes + piece.length < this.waitFor &&
+      this.buf.length + this.pendingBytes + piece.length <= this.limits.maxElementBytes
     ) {
+      // Kept past this write(): a copy, since the caller may reuse its buffer.
+      this.pending.push(Buffer.from(piece));
+      this.pendingBytes += piece.length;
       return;
     }
-    this.buf =
-      this.buf.length === 0 && this.pending.length === 1 ? piece : Buffer.concat([this.buf, ...this.pending]);
+    if (this.buf.length === 0 && this.pending.length === 0) {
+      this.buf = piece;
+      this.bufOwned = false;
+    } else {
+      this.buf = Buffer.concat([this.buf, ...this.pending, piece]);
+      this.bufOwned = true;
+    }
     this.pending = [];
     this.pendingBytes = 0;
     this.waitFor = 0;
@@ -396,39 +414,18 @@ export class ExportScanner {
   /** C0 controls other than tab/LF/CR can never appear in XML 1.0 (format §2.2), not even as &#x..;. */
   private scanIllegal(chunk: Buffer, at: number): void {
     const n = chunk.length;
-    // Four bytes per step: a word can hold a byte < 0x20 only if (w - 0x20202020) & ~w & 0x80808080
-    // is non-zero; only those words (about one in a hundred: LF, tab) are looked at byte by byte.
-    const head = Math.min(n, (4 - (chunk.byteOffset & 3)) & 3);
-    const words = (n - head) >>> 2;
-    const tailFrom = head + words * 4;
-    if (head > 0) this.checkBytes(chunk, at, 0, head);
-    if (words > 0) {
-      const w32 = new Uint32Array(chunk.buffer, chunk.byteOffset + head, words);
-      for (let k = 0; k < words; k++) {
-        const w = w32[k]!;
-        if (((w - 0x20202020) & ~w & 0x80808080) !== 0)
-          this.checkBytes(chunk, at, head + k * 4, head + k * 4 + 4);
+    for (let i = firstIllegal(chunk, 0, n); i !== -1; i = firstIllegal(chunk, i + 1, n)) {
+      this.illegalCharCount++;
+      if (this.illegalCharCount > this.limits.maxReportedIllegalChars) {
+        this.defectCounts['illegal-character'] = (this.defectCounts['illegal-character'] ?? 0) + 1;
+      } else {
+        this.illegalLines.advance(chunk, at, at + i);
+        const hex = chunk[i]!.toString(16).padStart(2, '0');
+        this.defect('illegal-character', `illegal XML character U+00${hex}`, at + i, this.illegalLines);
       }
     }
-    if (tailFrom < n) this.checkBytes(chunk, at, tailFrom, n);
     if (this.illegalCharCount < this.limits.maxReportedIllegalChars) {
       this.illegalLines.advance(chunk, at, at + n);
-    }
-  }
-
-  private checkBytes(chunk: Buffer, at: number, from: number, to: number): void {
-    for (let i = from; i < to; i++) {
-      const c = chunk[i]!;
-      if (c < 0x20 && c !== 0x0a && c !== 0x09 && c !== 0x0d) {
-        this.illegalCharCount++;
-        if (this.illegalCharCount > this.limits.maxReportedIllegalChars) {
-          this.defectCounts['illegal-character'] = (this.defectCounts['illegal-character'] ?? 0) + 1;
-        } else {
-          this.illegalLines.advance(chunk, at, at + i);
-          const hex = c.toString(16).padStart(2, '0');
-          this.defect('illegal-character', `illegal XML character U+00${hex}`, at + i, this.illegalLines);
-        }
-      }
     }
   }
 
@@ -502,7 +499,9 @@ export class ExportScanner {
       this.buf = Buffer.alloc(0);
     } else {
       this.base += pos;
-      this.buf = buf.subarray(pos);
+      // An unfinished piece of markup outlives write(): copy it out of the caller's buffer.
+      this.buf = this.bufOwned ? buf.subarray(pos) : Buffer.from(buf.subarray(pos));
+      this.bufOwned = true;
       if (this.buf.length > RESCAN_THRESHOLD) this.waitFor = this.buf.length;
     }
     this.pos = 0;
@@ -597,6 +596,19 @@ export class ExportScanner {
     let prev: AttrSlot | null = null;
     for (;;) {
       let slot: AttrSlot | null = prev === null ? layout.first : prev.next;
+      if (slot !== null && slot.whole !== null && buf[p] === 0x20 && str.startsWith(slot.whole, p + 1)) {
+        // Name, value and closing quote exactly as last time (Apple's runs of one type, unit and source).
+        if (slot.stamp === serial)
+          throw new ScanFailure(p + 1, `duplicate attribute "${slot.name}" in <${name}>`);
+        slot.stamp = serial;
+        slot.hit();
+        if (slot.name === '__proto__')
+          Object.defineProperty(attrs, slot.name, { value: slot.value, enumerable: true, writable: true });
+        else attrs[slot.name] = slot.value;
+        p += 1 + slot.whole.length;
+        prev = slot;
+        continue;
+      }
       let attrName: string;
       let v: number;
       let quote = 0x22;
@@ -862,7 +874,7 @@ export class ExportScanner {
     this.exportVersion = parsed.exportVersion;
     for (let i = s; i < parsed.end; i++) {
       const c = buf[i]!;
-      if (c < 0x20 && c !== 0x0a && c !== 0x09 && c !== 0x0d) this.illegalCharsInDoctype++;
+      if (isIllegalByte(c)) this.illegalCharsInDoctype++;
     }
     return parsed.end;
   }

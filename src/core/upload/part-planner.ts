@@ -10,6 +10,7 @@
  * is conservative) and made exact afterwards from the illegal-byte counts and the DOCTYPE span.
  */
 import { AppError } from '../../errors.js';
+import { firstIllegal } from '../reader/illegal-bytes.js';
 import type { ScanSummary } from '../reader/types.js';
 
 export type Segment = { kind: 'source'; start: number; end: number } | { kind: 'literal'; text: string };
@@ -38,10 +39,6 @@ export function closerFor(rootName: string | null): string {
   return `\n</${rootName ?? 'HealthData'}>\n`;
 }
 
-function isIllegal(c: number): boolean {
-  return c < 0x20 && c !== 0x0a && c !== 0x09 && c !== 0x0d;
-}
-
 export class PartPlanner {
   /** Offsets of illegal bytes at or after the current part's start, ascending. */
   private illegal: number[] = [];
@@ -63,7 +60,7 @@ export class PartPlanner {
 
   /** Feed every source chunk (before the scanner sees it), with its absolute offset. */
   noteChunk(buf: Buffer, at: number): void {
-    for (let i = 0; i < buf.length; i++) if (isIllegal(buf[i]!)) this.illegal.push(at + i);
+    for (let i = firstIllegal(buf); i !== -1; i = firstIllegal(buf, i + 1)) this.illegal.push(at + i);
   }
 
   /** Feed every top-level element's source span, in document order. */

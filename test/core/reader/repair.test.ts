@@ -3,11 +3,10 @@ import { spawnSync } from 'node:child_process';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { describe, it } from 'node:test';
+import { countIllegalBytes } from '../../../src/core/reader/illegal-bytes.js';
 import { scanExport } from '../../../src/core/reader/read-export.js';
 import {
-  countIllegalBytes,
   createRepairStream,
-  firstIllegal,
   paddedSize,
   repairBytes,
   repairedSize,
@@ -102,40 +101,6 @@ describe('repair', () => {
     const whole = Buffer.concat(await collect(repairBytes(from([src]), plan)));
     assert.deepEqual(Buffer.concat([a, b]), whole);
     assert.equal(whole.length, repairedSize(summary));
-  });
-
-  it('firstIllegal and countIllegalBytes agree with a byte loop at every alignment', () => {
-    const r = rng(11);
-    const naive = (b: Buffer, from: number, to: number): number[] => {
-      const at: number[] = [];
-      for (let i = from; i < to; i++) {
-        const c = b[i]!;
-        if (c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) at.push(i);
-      }
-      return at;
-    };
-    // Every byte value below 0x21 and around the word trick's borrow edges, at random spots.
-    const backing = Buffer.alloc(4096 + 7);
-    for (let round = 0; round < 300; round++) {
-      for (let i = 0; i < backing.length; i++) {
-        const x = r();
-        backing[i] =
-          x < 0.02
-            ? Math.floor(r() * 0x21)
-            : x < 0.05
-              ? 0x80 + Math.floor(r() * 0x80)
-              : 0x20 + Math.floor(r() * 0x5f);
-      }
-      const offset = round % 7;
-      const buf = backing.subarray(offset, offset + 1 + Math.floor(r() * 4096));
-      const from = Math.floor(r() * 8);
-      const to = Math.max(from, buf.length - Math.floor(r() * 8));
-      const want = naive(buf, from, to);
-      assert.equal(firstIllegal(buf, from, to), want.length > 0 ? want[0] : -1, `round ${round}`);
-      assert.equal(countIllegalBytes(buf, from, to), want.length, `round ${round}`);
-    }
-    // A buffer without any: the clean fast path.
-    assert.equal(firstIllegal(Buffer.from('<a b="c">\t\r\n</a>'.repeat(100))), -1);
   });
 
   it('padDropped: the length is source − DOCTYPE, known before reading; the rest is the repaired stream', async () => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ExportScanner } from '../../../src/core/reader/scanner.js';
+import type { TopLevelElement } from '../../../src/core/reader/types.js';
 import { BODY, exportXml, XML_DECL } from './fixtures.js';
 import { kinds, scan } from './helpers.js';
 
@@ -286,6 +287,27 @@ describe('scanner: structure errors and limits', () => {
         ],
         `chunk ${chunk}`,
       );
+    }
+  });
+
+  it('keeps nothing of a chunk after write(), so a reader may reuse its buffer', () => {
+    const big = 'y'.repeat(150_000);
+    const doc = Buffer.from(
+      `${exportXml('valid', '')}<HealthData locale="en_US">\n <Record type="a" value="1"/>\n <A v="${big}"><B w="’"/></A>\n <Record type="a" value="2"/>\n</HealthData>\n`,
+    );
+    const expected = scan(doc, 1 << 20);
+    for (const size of [7, 1000, 65_536, 70_000]) {
+      const elements: TopLevelElement[] = [];
+      const scanner = new ExportScanner({ onElement: (e) => elements.push(e) });
+      const shared = Buffer.alloc(size);
+      for (let at = 0; at < doc.length; at += size) {
+        const n = doc.copy(shared, 0, at, Math.min(at + size, doc.length));
+        scanner.write(shared.subarray(0, n));
+        shared.fill(0x58); // what the next read would overwrite it with, in the worst case
+      }
+      scanner.end();
+      assert.deepEqual(elements, expected.elements, `buffer of ${size}`);
+      assert.deepEqual(scanner.result(), expected.result, `buffer of ${size}`);
     }
   });
 
