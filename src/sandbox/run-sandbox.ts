@@ -62,7 +62,7 @@ export interface Sandbox {
   info: SandboxInfo;
   backend: BackendDouble;
   s3: S3Server;
-  /** Resolves when every import queued so far has finished. */
+  /** Resolves when every import queued so far (S3 objects and direct uploads) has finished. */
   idle(): Promise<void>;
   /** Stops both servers after the running import; removes the data dir unless it was given. */
   close(): Promise<void>;
@@ -124,11 +124,10 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     if (object.size > maxImportBytes) {
       const reason = `object is ${object.size} bytes; the sandbox imports at most ${maxImportBytes} bytes per object`;
       // The task's own failure path, so the failed event looks like any other.
-      backend.failNextDirectImport(filename, reason);
-      backend.importXml(userId, filename, Buffer.alloc(0));
+      await backend.importXml(userId, filename, Buffer.alloc(0), { failWith: reason });
       return done('failed', userId, { reason });
     }
-    const task = backend.importXml(userId, filename, await readFile(object.path));
+    const task = await backend.importXml(userId, filename, await readFile(object.path));
     if (task.status === 'completed') {
       const items = backend.state.syncEvents
         .get(userId)
@@ -193,7 +192,10 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     info,
     backend: started,
     s3,
-    idle: () => queue,
+    idle: async () => {
+      await queue;
+      await started.idle();
+    },
     async close() {
       // Stop taking uploads first, then let the running import finish before the backend goes.
       await s3.close();

@@ -167,7 +167,9 @@ describe('upload --method direct', () => {
         // Every imported sample, top-level or correlation member, is either sent or reported as dropped.
         assert.equal(got.keys.length, want.topLevel + want.members - dup - corr);
         assert.equal(doc.records, got.keys.length);
-        // The backend double parsed every batch (it uses the strict rules of contract §5.1).
+        // The backend double parsed every batch (it uses the strict rules of contract §5.1). Its imports run
+        // after the 200s, off the request loop (contract §3.4), so the last may still be running here.
+        await s.double.idle();
         assert.ok(s.double.state.directUploads.every((u) => u.status === 'completed'));
       } finally {
         await teardown(s);
@@ -257,6 +259,9 @@ describe('upload --method direct', () => {
       assert.equal(first.code, 130, first.stderr);
       const afterFirst = s.double.state.directUploads.length;
       assert.ok(afterFirst >= k);
+      // Resume finds a batch whose answer it missed on the status feed, which shows a batch only once its
+      // import has started (contract §3.4); the double starts them after the 200s, one at a time.
+      await s.double.idle();
       const second = await s.cli.run(args, { env });
       assert.equal(second.code, 0, second.stderr);
       assert.match(second.stderr, /already sent in an earlier run, skipped/);

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ImportRunner } from './import-runner.js';
 import type { BackendState } from './state.js';
 import type { SyncHub } from './sync-status.js';
 
@@ -24,6 +25,8 @@ export interface BackendContext {
   sync: SyncHub;
   /** One-shot forced failures for the direct import task. */
   forcedFailures: { filename: string | RegExp; error: string }[];
+  /** Runs the import tasks off the request loop, one at a time (contract §3.4). */
+  imports: ImportRunner;
   /** Timers the instance owns, cleared on close. */
   timers: Set<NodeJS.Timeout>;
 }

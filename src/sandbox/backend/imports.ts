@@ -8,7 +8,7 @@ import { parseMultipart } from './multipart.js';
 import { HttpError, readJsonObject, sendJson } from './respond.js';
 import type { DirectUpload } from './state.js';
 import { boundedInt, boundedString, canonicalUuid } from './validation.js';
-import { type ParsedChunk, parseExport } from './xml-import.js';
+import type { ParsedChunk } from './xml-import.js';
 
 /** Contract §2.1 defaults. */
 const DEFAULT_EXPIRATION_SECONDS = 300;
@@ -81,6 +81,7 @@ export const presignXmlUpload: RouteHandler = async (ctx, { req, res, params }) 
 /** `POST /users/{user_id}/import/apple/xml/direct` — contract §3: 200 and the import runs afterwards. */
 export const directXmlUpload: RouteHandler = async (ctx, { req, res, params }) => {
   requireApiKeyOrJwt(ctx, req);
+  ctx.imports.warm();
   const boundary = formBoundary(req.headers['content-type']);
   const parts = boundary
     ? await parseMultipart(req, boundary, { maxFileBytes: ctx.maxDirectBytes, maxFieldBytes: 1024 * 1024 })
@@ -101,11 +102,7 @@ export const directXmlUpload: RouteHandler = async (ctx, { req, res, params }) =
   ctx.state.directUploads.push(upload);
   sendJson(res, 200, { status: 'processing', task_id: upload.taskId, user_id: userId });
 
-  const timer = setTimeout(() => {
-    ctx.timers.delete(timer);
-    runDirectImport(ctx, upload);
-  }, ctx.directDelayMs);
-  ctx.timers.add(timer);
+  ctx.imports.schedule(ctx.directDelayMs, () => importTask(ctx, upload, false, null));
 };
 
 function takeForcedFailure(ctx: BackendContext, filename: string): string | null {
@@ -146,9 +143,24 @@ function commitChunk(ctx: BackendContext, userKey: string, chunk: ParsedChunk): 
 
 /**
  * The Celery task `process_xml_upload` (contract §3.4): events only when the user id is a UUID. Exported so the
- * sandbox can run it on an S3 object, standing in for the S3 notification path (§2.6).
+ * sandbox can run it on an S3 object, standing in for the S3 notification path (§2.6). Queued behind the tasks
+ * before it (import-runner.ts); resolves once it has finished, or without finishing when the double closed
+ * first (the upload then stays `processing`). `failWith` fails it with that error instead of importing.
  */
-export function runDirectImport(ctx: BackendContext, upload: DirectUpload): void {
+export function runDirectImport(
+  ctx: BackendContext,
+  upload: DirectUpload,
+  opts: { handOver?: boolean; failWith?: string } = {},
+): Promise<void> {
+  return ctx.imports.enqueue(() => importTask(ctx, upload, opts.handOver ?? false, opts.failWith ?? null));
+}
+
+async function importTask(
+  ctx: BackendContext,
+  upload: DirectUpload,
+  handOver: boolean,
+  failWith: string | null,
+): Promise<void> {
   const uuid = canonicalUuid(upload.userId);
   const runId = `xml_${randomBytes(8).toString('hex')}`;
   const startedAt = isoAt(ctx.now());
@@ -174,36 +186,50 @@ export function runDirectImport(ctx: BackendContext, upload: DirectUpload): void
       ended_at: null,
     });
   }
-  try {
-    const forced = takeForcedFailure(ctx, upload.filename);
-    if (forced !== null) throw new Error(forced);
-    const items = parseExport(upload.bytes, (chunk) => commitChunk(ctx, uuid ?? upload.userId, chunk));
+  const complete = (items: number) => {
     upload.status = 'completed';
-    if (uuid) {
-      ctx.sync.emit({
-        ...base,
-        stage: 'completed',
-        status: 'success',
-        message: 'Apple Health XML import completed',
-        items_processed: items,
-        error: null,
-        ended_at: isoAt(ctx.now()),
-      });
-    }
-  } catch (err) {
-    const error = err instanceof Error ? err.message : String(err);
+    if (!uuid) return;
+    ctx.sync.emit({
+      ...base,
+      stage: 'completed',
+      status: 'success',
+      message: 'Apple Health XML import completed',
+      items_processed: items,
+      error: null,
+      ended_at: isoAt(ctx.now()),
+    });
+  };
+  const fail = (error: string) => {
     upload.status = 'failed';
     upload.error = error;
-    if (uuid) {
-      ctx.sync.emit({
-        ...base,
-        stage: 'failed',
-        status: 'failed',
-        message: `Apple Health XML import failed: ${upload.filename}`,
-        items_processed: null,
-        error,
-        ended_at: isoAt(ctx.now()),
-      });
+    if (!uuid) return;
+    ctx.sync.emit({
+      ...base,
+      stage: 'failed',
+      status: 'failed',
+      message: `Apple Health XML import failed: ${upload.filename}`,
+      items_processed: null,
+      error,
+      ended_at: isoAt(ctx.now()),
+    });
+  };
+
+  const forced = failWith ?? takeForcedFailure(ctx, upload.filename);
+  if (forced !== null) return fail(forced);
+  let commitFailed = false;
+  const outcome = await ctx.imports.parse(upload.bytes, handOver, (chunk) => {
+    try {
+      commitChunk(ctx, uuid ?? upload.userId, chunk);
+      return true;
+    } catch (err) {
+      // The chunks before stay committed (contract §3.4 step 8); the task fails right away, as it did when
+      // the commit ran inside the parse.
+      commitFailed = true;
+      fail(err instanceof Error ? err.message : String(err));
+      return false;
     }
-  }
+  });
+  if (commitFailed || outcome === null) return;
+  if ('items' in outcome) complete(outcome.items);
+  else fail(outcome.error);
 }

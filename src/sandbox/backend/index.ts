@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { addApiKey, addDeveloper, issueAccessToken } from './auth.js';
 import type { BackendContext, S3Settings } from './context.js';
 import { FaultInjector } from './faults.js';
+import { ImportRunner } from './import-runner.js';
 import { runDirectImport } from './imports.js';
 import { createListener } from './server.js';
 import { BackendState, type Developer, type DirectUpload, type UserRead } from './state.js';
@@ -58,10 +59,19 @@ export interface BackendDoubleOptions {
 export interface BackendDouble {
   /** Base URL, e.g. http://127.0.0.1:PORT; API routes are under /api/v1. */
   url: string;
-  /** Stops listening, ends open SSE streams and stalled requests, cancels pending tasks. */
+  /**
+   * Stops listening, ends open SSE streams and stalled requests, cancels pending tasks and stops the one
+   * running (its upload stays `processing`, with no terminal event).
+   */
   close(): Promise<void>;
   state: BackendState;
   faults: FaultInjector;
+  /**
+   * Resolves once every import task accepted so far (direct uploads, importXml) has finished. Import tasks
+   * run after the 200, off the request loop (contract §3.4), so a client that got its answers can finish
+   * before the imports do.
+   */
+  idle(): Promise<void>;
   seedDeveloper(email: string, password: string): Developer;
   /** A new instance-wide API key, `sk-` + 32 hex (contract §1.5). The name is not kept. */
   createApiKey(name?: string): string;
@@ -72,9 +82,17 @@ export interface BackendDouble {
   failNextDirectImport(filename: string | RegExp, error: string): void;
   /**
    * Runs the direct path's import task (same parsing, storage and sync events) on bytes stored elsewhere, e.g.
-   * the sandbox's S3 object; not listed in `state.directUploads`. Returns the finished task's record.
+   * the sandbox's S3 object; not listed in `state.directUploads`. It queues behind the direct uploads and
+   * imports before it, and resolves with the task's record once the task has finished (still `processing`
+   * if the double closed first). `bytes` is handed to the import thread and may be left detached.
+   * `failWith` fails the task with that error instead of importing.
    */
-  importXml(userId: string, filename: string, bytes: Buffer): DirectUpload;
+  importXml(
+    userId: string,
+    filename: string,
+    bytes: Buffer,
+    opts?: { failWith?: string },
+  ): Promise<DirectUpload>;
 }
 
 /** Starts a contract-faithful Open Wearables backend double on a local port. */
@@ -93,6 +111,7 @@ export async function startBackendDouble(opts: BackendDoubleOptions = {}): Promi
     now,
     sync: new SyncHub(state, now),
     forcedFailures: [],
+    imports: new ImportRunner(),
     timers: new Set(),
   };
 
@@ -118,9 +137,11 @@ export async function startBackendDouble(opts: BackendDoubleOptions = {}): Promi
     url: `http://${host}:${address.port}`,
     state,
     faults,
+    idle: () => ctx.imports.idle(),
     async close() {
       for (const timer of ctx.timers) clearTimeout(timer);
       ctx.timers.clear();
+      await ctx.imports.close();
       ctx.sync.endAll();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
@@ -133,9 +154,9 @@ export async function startBackendDouble(opts: BackendDoubleOptions = {}): Promi
     failNextDirectImport: (filename, error) => {
       ctx.forcedFailures.push({ filename, error });
     },
-    importXml: (userId, filename, bytes) => {
+    importXml: async (userId, filename, bytes, opts = {}) => {
       const upload: DirectUpload = { filename, bytes, userId, taskId: randomUUID(), status: 'processing' };
-      runDirectImport(ctx, upload);
+      await runDirectImport(ctx, upload, { handOver: true, failWith: opts.failWith });
       return upload;
     },
   };
