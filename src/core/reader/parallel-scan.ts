@@ -6,6 +6,10 @@
  * the parallel result is refused and the caller scans sequentially. So the outcome is always the one
  * a single sequential scan gives, or nothing.
  *
+ * The workers are a pool started before the cuts are planned, and the file is cut into a few ranges
+ * per worker, handed out as workers free up: a thread slowed down by something else on the machine
+ * then does less of the file instead of holding everyone up.
+ *
  * Memory stays bounded: each worker holds one chunk and one element like the sequential scanner, at
  * most `workers` ranges run at once, and a range is at most `maxRangeBytes` long so a consumer's
  * per-range state (validate's duplicate log) stays small.
@@ -22,11 +26,15 @@ import type { Defect, DefectKind } from './types.js';
 /** Below this a second thread costs more (start-up, merging) than it saves. */
 export const MIN_PARALLEL_BYTES = 48 * 1024 * 1024;
 const MAX_RANGE_BYTES = 1024 * 1024 * 1024;
+/** Ranges per worker, and the least a range may hold: enough to balance, few enough to merge cheaply. */
+const RANGES_PER_WORKER = 4;
+const MIN_RANGE_BYTES = 16 * 1024 * 1024;
 const MAX_WORKERS = 4;
 /** How far past a cut point to look for the start of a top-level element. */
 const WINDOW_BYTES = 256 * 1024;
 
 export interface RangeTask {
+  index: number;
   path: string;
   start: number;
   end: number;
@@ -35,6 +43,10 @@ export interface RangeTask {
   consumerOptions: unknown;
 }
 
+/** What the pool sends a worker: the next range, one at a time. */
+export type WorkerRequest = { type: 'task'; task: RangeTask };
+
+/** What a worker answers about its current task. */
 export type WorkerMessage =
   | { type: 'progress'; bytes: number }
   | {
@@ -90,12 +102,29 @@ export async function scanInParallel(opts: ParallelScanOptions): Promise<ScanRes
   const workers = parallelWorkers(opts.size, opts);
   if (workers < 2) return null;
   const maxRange = opts.maxRangeBytes ?? MAX_RANGE_BYTES;
-  const count = Math.max(workers, Math.ceil(opts.size / maxRange));
-  const cuts = await planCuts(opts.path, opts.size, count);
-  if (cuts === null) return null;
+  const count = Math.max(
+    Math.min(workers * RANGES_PER_WORKER, Math.floor(opts.size / MIN_RANGE_BYTES)),
+    workers,
+    Math.ceil(opts.size / maxRange),
+  );
+  const threads = Math.min(workers, count);
+  // Threads boot (load their modules) while the cuts are planned.
+  const pool = Array.from({ length: threads }, () => startModuleWorker(import.meta.url, './scan-worker'));
+  let cuts: number[] | null;
+  try {
+    cuts = await planCuts(opts.path, opts.size, count);
+  } catch (e) {
+    for (const w of pool) void w.terminate();
+    throw e;
+  }
+  if (cuts === null) {
+    for (const w of pool) void w.terminate();
+    return null;
+  }
   const tasks: RangeTask[] = [];
   for (let i = 0; i + 1 < cuts.length; i++) {
     tasks.push({
+      index: i,
       path: opts.path,
       start: cuts[i]!,
       end: cuts[i + 1]!,
@@ -104,9 +133,8 @@ export async function scanInParallel(opts: ParallelScanOptions): Promise<ScanRes
       consumerOptions: opts.consumerOptions ?? null,
     });
   }
-  const threads = Math.min(workers, tasks.length);
   opts.onPlan?.(threads, tasks.length);
-  return runRanges(tasks, threads, opts);
+  return runRanges(tasks, pool, opts);
 }
 
 /** Offsets [0, b1, …, size]: each bi starts a line that opens an element, with the window's least indent. */
@@ -152,20 +180,15 @@ export function elementLineStart(w: Buffer): number {
   return best;
 }
 
-function spawn(task: RangeTask): Worker {
-  return startModuleWorker(import.meta.url, './scan-worker', { workerData: task });
-}
-
 type Outcome = Extract<WorkerMessage, { type: 'done' }> | null;
 
 async function runRanges(
   tasks: RangeTask[],
-  concurrency: number,
+  pool: Worker[],
   opts: ParallelScanOptions,
 ): Promise<ScanResult | null> {
   const progress = new Array<number>(tasks.length).fill(0);
   const outcomes = new Array<Outcome | undefined>(tasks.length);
-  const live = new Set<Worker>();
   let next = 0;
   let delivered = 0;
   let lineShift = 0;
@@ -174,7 +197,7 @@ async function runRanges(
 
   const reportProgress = (): void => opts.onProgress?.(progress.reduce((a, b) => a + b, 0));
 
-  /** Hands over finished ranges in order; false once a range makes the rest unusable. */
+  /** Hands over finished ranges in order; refuses the whole scan once a range makes the rest unusable. */
   const deliver = (): void => {
     while (!refused && delivered < tasks.length && outcomes[delivered] !== undefined) {
       const o = outcomes[delivered] as Outcome;
@@ -199,20 +222,21 @@ async function runRanges(
     }
   };
 
-  const runOne = (i: number): Promise<void> =>
+  /** Runs task i on worker w; resolves once its outcome is in. */
+  const runOn = (w: Worker, i: number): Promise<void> =>
     new Promise<void>((resolve, reject) => {
-      const w = spawn(tasks[i]!);
-      live.add(w);
       let settled = false;
       const finish = (err?: unknown): void => {
         if (settled) return;
         settled = true;
-        live.delete(w);
+        w.off('message', onMessage);
+        w.off('error', onError);
+        w.off('exit', onExit);
         // A worker stopped on purpose (refused, cancelled, another failed) is not an error of its own.
         if (err && !refused) reject(err);
         else resolve();
       };
-      w.on('message', (m: WorkerMessage) => {
+      const onMessage = (m: WorkerMessage): void => {
         if (m.type === 'progress') {
           progress[i] = m.bytes;
           reportProgress();
@@ -228,15 +252,17 @@ async function runRanges(
           const code = m.code === 'ENOENT' || m.code === 'EACCES' || m.code === 'EIO' ? m.code : null;
           finish(new AppError('INPUT_UNREADABLE', `${tasks[i]!.path}: cannot read (${code ?? m.message})`));
         }
-      });
-      w.on('error', (e) => finish(e));
-      w.on('exit', (code) => {
-        if (!settled) finish(new Error(`scan worker exited with code ${code}`));
-      });
+      };
+      const onError = (e: Error): void => finish(e);
+      const onExit = (code: number): void => finish(new Error(`scan worker exited with code ${code}`));
+      w.on('message', onMessage);
+      w.on('error', onError);
+      w.on('exit', onExit);
+      w.postMessage({ type: 'task', task: tasks[i]! } satisfies WorkerRequest);
     });
 
   function stopAll(): void {
-    for (const w of live) void w.terminate();
+    for (const w of pool) void w.terminate();
   }
   const signal = opts.signal;
   const onAbort = (): void => {
@@ -245,34 +271,27 @@ async function runRanges(
   };
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    const lanes: Promise<void>[] = [];
-    for (let l = 0; l < concurrency; l++) {
-      lanes.push(
-        (async () => {
-          while (!refused && next < tasks.length) {
-            if (signal?.aborted) return;
-            const i = next++;
-            await runOne(i);
-            deliver();
-          }
-        })(),
-      );
-    }
-    await Promise.all(lanes);
+    if (signal?.aborted) onAbort();
+    await Promise.all(
+      pool.map(async (w) => {
+        while (!refused && next < tasks.length) {
+          const i = next++;
+          await runOn(w, i);
+          deliver();
+        }
+      }),
+    );
   } catch (e) {
     refused = true;
-    stopAll();
     if (signal?.aborted) throw new AppError('CANCELLED', 'scan cancelled', { cause: signal.reason });
     throw e;
   } finally {
     signal?.removeEventListener('abort', onAbort);
+    stopAll();
   }
   if (signal?.aborted) throw new AppError('CANCELLED', 'scan cancelled', { cause: signal.reason });
   deliver();
-  if (refused || delivered < tasks.length) {
-    stopAll();
-    return null;
-  }
+  if (refused || delivered < tasks.length) return null;
   return mergeSummaries(summaries);
 }
 

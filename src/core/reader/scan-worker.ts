@@ -1,20 +1,28 @@
 /**
- * Worker-thread entry of the parallel scan: scans one byte range of a plain export file with its own
- * ExportScanner and consumer, and posts progress, then the range's summary and the consumer's partial.
+ * Worker-thread entry of the parallel scan: for each range the pool sends, scans that byte range of a
+ * plain export file with a fresh ExportScanner and consumer, and posts progress, then the range's
+ * summary and the consumer's partial.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { READ_CHUNK_BYTES } from './limits.js';
-import type { RangeTask, WorkerMessage } from './parallel-scan.js';
+import type { RangeTask, WorkerMessage, WorkerRequest } from './parallel-scan.js';
 import type { CreateRangeConsumer, RangeConsumer } from './range-consumer.js';
 import { ExportScanner } from './scanner.js';
 
 const PROGRESS_EVERY = 4 << 20;
 
-async function main(task: RangeTask): Promise<void> {
+const consumers = new Map<string, CreateRangeConsumer>();
+
+async function scanRange(task: RangeTask): Promise<void> {
   const port = parentPort!;
-  const mod = (await import(task.consumerUrl)) as { createRangeConsumer: CreateRangeConsumer };
-  const consumer: RangeConsumer = mod.createRangeConsumer(task.consumerOptions);
+  let create = consumers.get(task.consumerUrl);
+  if (create === undefined) {
+    create = ((await import(task.consumerUrl)) as { createRangeConsumer: CreateRangeConsumer })
+      .createRangeConsumer;
+    consumers.set(task.consumerUrl, create);
+  }
+  const consumer: RangeConsumer = create(task.consumerOptions);
   const scanner = new ExportScanner(
     { onElement: (el) => consumer.onElement(el), onDefect: (d) => consumer.onDefect(d) },
     {},
@@ -67,11 +75,13 @@ async function main(task: RangeTask): Promise<void> {
   port.postMessage(message, done.transfer ?? []);
 }
 
-main(workerData as RangeTask).catch((e: unknown) => {
-  const err = e as NodeJS.ErrnoException;
-  parentPort!.postMessage({
-    type: 'error',
-    message: err?.message ?? String(e),
-    code: err?.code ?? null,
-  } satisfies WorkerMessage);
+parentPort!.on('message', (m: WorkerRequest) => {
+  scanRange(m.task).catch((e: unknown) => {
+    const err = e as NodeJS.ErrnoException;
+    parentPort!.postMessage({
+      type: 'error',
+      message: err?.message ?? String(e),
+      code: err?.code ?? null,
+    } satisfies WorkerMessage);
+  });
 });
