@@ -18,6 +18,8 @@ export interface ScanOptions {
   signal?: AbortSignal;
   /** Compute the sha256 of the source in the same pass (default true); validate has no use for it. */
   hash?: boolean;
+  /** Elements without attribute values (ScannerOptions.checkOnly): for callers that need only the verdict and offsets. */
+  checkOnly?: boolean;
 }
 
 /** Scans a whole export in constant memory; resolves with what validate/repair/split need. */
@@ -28,7 +30,12 @@ export async function scanExport(
 ): Promise<ScanSummary> {
   const { signal } = opts;
   const hash = opts.hash === false ? null : createHash('sha256');
-  const scanner = new ExportScanner({ onElement: handlers.onElement, onDefect: handlers.onDefect });
+  const scanner = new ExportScanner(
+    { onElement: handlers.onElement, onDefect: handlers.onDefect },
+    {},
+    undefined,
+    { checkOnly: opts.checkOnly === true },
+  );
   let bytes = 0;
   const checkAbort = (): void => {
     if (signal?.aborted) throw new AppError('CANCELLED', 'scan cancelled', { cause: signal.reason });

@@ -49,6 +49,15 @@ export interface FragmentStart {
   offset: number;
 }
 
+export interface ScannerOptions {
+  /**
+   * Check the document without decoding attribute values: the verdict, defects, positions and counts
+   * are those of a full scan, but elements carry no attributes (for upload's check, which only needs to
+   * know the export is well-formed once repaired, and would otherwise spend most of its time on strings).
+   */
+  checkOnly?: boolean;
+}
+
 /** Everything in ScanSummary except the fingerprint, which the driver computes alongside. */
 export type ScanResult = Omit<ScanSummary, 'sha256'>;
 
@@ -191,6 +200,15 @@ class AttrSlot {
   }
 }
 
+/** The attributes of every element in a check-only scan (the root's excepted). */
+const NO_ATTRS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
+function sameBytes(buf: Buffer, a0: number, a1: number, b0: number, b1: number): boolean {
+  if (a1 - a0 !== b1 - b0) return false;
+  for (let i = 0; i < a1 - a0; i++) if (buf[a0 + i] !== buf[b0 + i]) return false;
+  return true;
+}
+
 class ScanFailure extends Error {
   constructor(
     readonly index: number,
@@ -205,6 +223,9 @@ class ScanFailure extends Error {
 export class ExportScanner {
   private readonly handlers: ScannerHandlers;
   private readonly limits: ScannerLimits;
+  private readonly checkOnly: boolean;
+  /** startTagCheck's attributes so far: [name hash, name start, name end] triples. */
+  private readonly seenAttrs: number[] = [];
   private readonly lines: LineTracker;
   private readonly illegalLines: LineTracker;
   /** Absolute offset of the first byte fed (non-zero only for a fragment). */
@@ -251,8 +272,14 @@ export class ExportScanner {
   private wellFormed = true;
   private repairable = true;
 
-  constructor(handlers: ScannerHandlers = {}, limits: Partial<ScannerLimits> = {}, fragment?: FragmentStart) {
+  constructor(
+    handlers: ScannerHandlers = {},
+    limits: Partial<ScannerLimits> = {},
+    fragment?: FragmentStart,
+    options: ScannerOptions = {},
+  ) {
     this.handlers = handlers;
+    this.checkOnly = options.checkOnly === true;
     this.limits = { ...SCANNER_LIMITS, ...limits };
     this.origin = fragment?.offset ?? 0;
     this.base = this.origin;
@@ -443,7 +470,9 @@ export class ExportScanner {
     const buf = this.buf;
     const len = buf.length;
     // A carried buffer that grew huge (a hostile 100 MB value) is scanned without its string twin.
-    this.str = len <= MAX_STRING_TWIN ? buf.latin1Slice(0, len) : '';
+    // (A check-only scan inside the root never looks at the twin.)
+    this.str =
+      len <= MAX_STRING_TWIN && !(this.checkOnly && this.phase === Phase.Root) ? buf.latin1Slice(0, len) : '';
     let pos = this.pos;
     if (!this.started) {
       if (len < 3 && !final && buf[0] === 0xef) return;
@@ -470,6 +499,7 @@ export class ExportScanner {
         if (c1 === 0x2f) next = this.endTag(pos, len);
         else if (c1 === 0x21) next = this.bang(pos, len, final);
         else if (c1 === 0x3f) next = this.pi(pos);
+        else if (this.checkOnly && this.phase === Phase.Root) next = this.startTagCheck(pos, len);
         else next = this.startTag(pos, len);
         if (next === NEED_MORE) {
           if (final) throw new ScanFailure(pos, 'end of input inside markup', 'truncated');
@@ -692,6 +722,101 @@ export class ExportScanner {
     if (prev !== null) prev.next = null;
     this.openElement(s, p, name, attrs, selfClosing);
     return p;
+  }
+
+  /**
+   * checkOnly's start tag inside the root: the same checks and errors as startTag, on bytes alone. No
+   * string is made but the element's name (end tags are matched against it); duplicate attributes
+   * are found by the name hashes readName computes, confirmed byte for byte.
+   */
+  private startTagCheck(s: number, len: number): number {
+    const buf = this.buf;
+    let p = s + 1;
+    if (!(NAME[buf[p]!]! & 1)) throw new ScanFailure(s, 'stray "<" (use &lt;) or invalid element name');
+    const nameEnd = this.readName(p, len);
+    if (nameEnd >= len) return NEED_MORE;
+    const name = this.nameString(p, nameEnd);
+    p = nameEnd;
+    const seen = this.seenAttrs;
+    let seenEnd = 0;
+    let selfClosing = false;
+    for (;;) {
+      const sp = p;
+      while (p < len && isSpace(buf[p]!)) p++;
+      if (p >= len) return NEED_MORE;
+      let c = buf[p]!;
+      if (c === 0x3e) {
+        p++;
+        break;
+      }
+      if (c === 0x2f) {
+        if (p + 1 >= len) return NEED_MORE;
+        if (buf[p + 1] !== 0x3e) throw new ScanFailure(p, 'expected ">" after "/" in a tag');
+        selfClosing = true;
+        p += 2;
+        break;
+      }
+      if (sp === p) throw new ScanFailure(p, `missing whitespace before an attribute in <${name}>`);
+      if (!(NAME[c]! & 1)) throw new ScanFailure(p, `invalid character in <${name}> tag`);
+      const an = p;
+      p = this.readName(p, len);
+      if (p >= len) return NEED_MORE;
+      const hash = this.nameHash;
+      const ae = p;
+      while (p < len && isSpace(buf[p]!)) p++;
+      if (p >= len) return NEED_MORE;
+      if (buf[p] !== 0x3d) throw new ScanFailure(p, `attribute "${this.nameString(an, ae)}" without a value`);
+      p++;
+      while (p < len && isSpace(buf[p]!)) p++;
+      if (p >= len) return NEED_MORE;
+      c = buf[p]!;
+      if (c !== 0x22 && c !== 0x27)
+        throw new ScanFailure(p, `unquoted value of attribute "${this.nameString(an, ae)}"`);
+      const quote = c;
+      const v = p + 1;
+      for (let k = 0; k < seenEnd; k += 3) {
+        if (seen[k] === hash && sameBytes(buf, seen[k + 1]!, seen[k + 2]!, an, ae)) {
+          const attrName = this.nameString(an, ae);
+          throw new ScanFailure(v - 2 - attrName.length, `duplicate attribute "${attrName}" in <${name}>`);
+        }
+      }
+      seen[seenEnd++] = hash;
+      seen[seenEnd++] = an;
+      seen[seenEnd++] = ae;
+      let flags = 0;
+      let i = v;
+      for (;;) {
+        while (i < len && VALUE_FLAGS[buf[i]!] === 0) i++;
+        if (i >= len) return NEED_MORE;
+        const b = buf[i]!;
+        if (b === quote) break;
+        flags |= VALUE_FLAGS[b]!;
+        i++;
+      }
+      if (flags & LT) throw new ScanFailure(buf.indexOf(0x3c, v), '"<" inside an attribute value (use &lt;)');
+      if (flags & AMP) this.checkReferences(v, i);
+      p = i + 1;
+    }
+    this.openElement(s, p, name, NO_ATTRS, selfClosing);
+    return p;
+  }
+
+  /** Validates the references in an attribute value; &lt; &gt; &amp; (Apple's `device` strings) in place. */
+  private checkReferences(a: number, b: number): void {
+    const buf = this.buf;
+    for (let i = buf.indexOf(0x26, a); i !== -1 && i < b; i = buf.indexOf(0x26, i + 1)) {
+      const c1 = buf[i + 1];
+      if (i + 3 < b && (c1 === 0x6c || c1 === 0x67) && buf[i + 2] === 0x74 && buf[i + 3] === 0x3b) continue;
+      if (i + 4 < b && c1 === 0x61 && buf[i + 2] === 0x6d && buf[i + 3] === 0x70 && buf[i + 4] === 0x3b)
+        continue;
+      try {
+        checkTextReferences(buf, i, b, true);
+      } catch (e) {
+        if (e instanceof EntityError) throw new ScanFailure(a, e.message);
+        throw e;
+      }
+      return;
+    }
   }
 
   /**

@@ -18,11 +18,17 @@ const port = parentPort;
 if (port) {
   let broken = false;
   let reported = false;
-  const scanner = new ExportScanner({
-    onDefect: (d) => {
-      if (!d.repairable) broken = true;
+  // Upload only needs the verdict: a check-only scan, without decoding a single attribute value.
+  const scanner = new ExportScanner(
+    {
+      onDefect: (d) => {
+        if (!d.repairable) broken = true;
+      },
     },
-  });
+    {},
+    undefined,
+    { checkOnly: true },
+  );
   port.on('message', (m: CheckRequest) => {
     if (m.type === 'chunk') {
       // After the first error the scanner only counts bytes; nothing after it changes the verdict.

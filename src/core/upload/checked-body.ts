@@ -50,11 +50,17 @@ interface Check {
 
 function inlineCheck(): Check {
   let broken = false;
-  const scanner = new ExportScanner({
-    onDefect: (d) => {
-      if (!d.repairable) broken = true;
+  // Upload only needs the verdict: a check-only scan, without decoding a single attribute value.
+  const scanner = new ExportScanner(
+    {
+      onDefect: (d) => {
+        if (!d.repairable) broken = true;
+      },
     },
-  });
+    {},
+    undefined,
+    { checkOnly: true },
+  );
   return {
     write: (chunk) => scanner.write(chunk),
     broken: () => (broken ? scanner.result() : null),

@@ -131,7 +131,8 @@ export async function planUpload(source: ExportSource, opts: PlanOptions): Promi
       ...(planner ? { onElement: (el) => planner.onElement(el.name, el.startOffset, el.endOffset) } : {}),
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     },
-    { hash: false, ...(opts.signal ? { signal: opts.signal } : {}) },
+    // Splitting needs only element offsets and the verdict, not attribute values.
+    { hash: false, checkOnly: true, ...(opts.signal ? { signal: opts.signal } : {}) },
   );
   refuseUnrepairable(source, summary);
   const repair = repairPlanFor(summary);

@@ -275,4 +275,30 @@ describe('differential against sax (strict)', () => {
     }
     assert.deepEqual(failures, []);
   });
+
+  it('a check-only scan reaches the verdict, defects and positions of a full scan on the mutations', () => {
+    const r = rng(99);
+    const head = exportXml('valid', '');
+    const failures: string[] = [];
+    for (let i = 0; i < 1500; i++) {
+      let body = BASE_BODY;
+      for (let j = 0, n = 1 + Math.floor(r() * 2); j < n; j++)
+        body = MUTATIONS[Math.floor(r() * MUTATIONS.length)]!(body, r);
+      const doc = Buffer.from(head + body);
+      const cuts = randomCuts(r, doc.length);
+      const full = scan(doc, cuts);
+      const check = scan(doc, cuts, { checkOnly: true });
+      try {
+        assert.deepEqual(check.defects, full.defects);
+        assert.deepEqual(check.result, full.result);
+        assert.deepEqual(
+          check.elements.map((e) => [e.name, e.line, e.column, e.startOffset, e.endOffset]),
+          full.elements.map((e) => [e.name, e.line, e.column, e.startOffset, e.endOffset]),
+        );
+      } catch (e) {
+        if (failures.length < 3) failures.push(`mutation #${i}: ${(e as Error).message.slice(0, 1500)}`);
+      }
+    }
+    assert.deepEqual(failures, []);
+  });
 });

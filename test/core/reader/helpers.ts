@@ -1,5 +1,5 @@
 /** Runs the scanner over inputs split in chosen ways, for the reader tests. */
-import { ExportScanner, type ScanResult } from '../../../src/core/reader/scanner.js';
+import { ExportScanner, type ScannerOptions, type ScanResult } from '../../../src/core/reader/scanner.js';
 import type { Defect, TopLevelElement } from '../../../src/core/reader/types.js';
 
 export interface Scanned {
@@ -9,11 +9,20 @@ export interface Scanned {
 }
 
 /** Scans `input` fed as chunks of `chunk` bytes (or at the given split offsets). */
-export function scan(input: string | Buffer, chunk: number | number[] = 1 << 16): Scanned {
+export function scan(
+  input: string | Buffer,
+  chunk: number | number[] = 1 << 16,
+  options: ScannerOptions = {},
+): Scanned {
   const buf = typeof input === 'string' ? Buffer.from(input) : input;
   const elements: TopLevelElement[] = [];
   const defects: Defect[] = [];
-  const s = new ExportScanner({ onElement: (e) => elements.push(e), onDefect: (d) => defects.push(d) });
+  const s = new ExportScanner(
+    { onElement: (e) => elements.push(e), onDefect: (d) => defects.push(d) },
+    {},
+    undefined,
+    options,
+  );
   const cuts = typeof chunk === 'number' ? [] : [...chunk].sort((a, b) => a - b);
   if (typeof chunk === 'number') for (let i = chunk; i < buf.length; i += chunk) cuts.push(i);
   let from = 0;
