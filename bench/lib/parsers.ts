@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { createReadStream, statSync } from 'node:fs';
 import sax from 'sax';
 import { SaxesParser } from 'saxes';
-import type * as Limits from '../../src/core/reader/limits.js';
+import type * as ExportSource from '../../src/adapters/export-source.js';
 import type * as ParallelScan from '../../src/core/reader/parallel-scan.js';
 import type * as ReadExport from '../../src/core/reader/read-export.js';
 
@@ -22,7 +22,7 @@ function distModule(rel: string): string {
 
 async function sequential(file: string, onElement: () => void): Promise<void> {
   const { scanExport } = (await import(distModule('core/reader/read-export.js'))) as typeof ReadExport;
-  const { READ_CHUNK_BYTES } = (await import(distModule('core/reader/limits.js'))) as typeof Limits;
+  const { READ_CHUNK_BYTES } = (await import(distModule('adapters/export-source.js'))) as typeof ExportSource;
   await scanExport(
     createReadStream(file, { highWaterMark: READ_CHUNK_BYTES }),
     { onElement },

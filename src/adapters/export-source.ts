@@ -33,7 +33,12 @@ export interface ExportSource {
 }
 
 const SNIFF_BYTES = 1024;
-const CHUNK = 1 << 20;
+/**
+ * Bytes per read from an export file. Measured on a 500 MB export: 1 MiB reads peaked at 140 MB RSS
+ * (each read is a fresh ArrayBuffer that V8 frees only at its next GC, and the scanner allocates
+ * little, so up to ~64 MB of read buffers wait for it); 256 KiB reads peak at 72 MB, at the same speed.
+ */
+export const READ_CHUNK_BYTES = 256 * 1024;
 const NOT_AN_EXPORT_HINT =
   'Pass export.zip from "Export All Health Data", the export.xml inside it, or the unzipped folder.';
 
@@ -133,7 +138,7 @@ async function* readFileRange(path: string, opts: OpenRangeOptions): AsyncGenera
     start,
     // fs ranges are inclusive.
     ...(opts.end !== undefined ? { end: opts.end - 1 } : {}),
-    highWaterMark: CHUNK,
+    highWaterMark: READ_CHUNK_BYTES,
     ...(opts.signal ? { signal: opts.signal } : {}),
   });
   for await (const chunk of stream) yield chunk as Buffer;

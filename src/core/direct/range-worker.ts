@@ -4,7 +4,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
-import { READ_CHUNK_BYTES } from '../reader/limits.js';
+import { READ_CHUNK_BYTES } from '../../adapters/export-source.js';
 import { ExportScanner } from '../reader/scanner.js';
 import type { FilterSpec } from './filters.js';
 import { SampleSelector } from './normalize.js';

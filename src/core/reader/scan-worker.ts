@@ -5,7 +5,7 @@
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
-import { READ_CHUNK_BYTES } from './limits.js';
+import { READ_CHUNK_BYTES } from '../../adapters/export-source.js';
 import type { RangeTask, WorkerMessage, WorkerRequest } from './parallel-scan.js';
 import type { CreateRangeConsumer, RangeConsumer } from './range-consumer.js';
 import { ExportScanner } from './scanner.js';
