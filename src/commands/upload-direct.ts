@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { postDirectXml } from '../adapters/direct-api.js';
 import { openExport } from '../adapters/export-source.js';
+import { HttpClient } from '../adapters/http.js';
 import { Ledger } from '../adapters/ledger.js';
 import { recentSyncEvents, syncEventStream } from '../adapters/sync-api.js';
 import type { AppContext } from '../context.js';
@@ -87,6 +88,16 @@ export async function uploadDirect(ctx: AppContext, path: string, flags: DirectF
     maxRecords: limits.maxRecords,
   });
 
+  // The uploads get a client without the run's interrupt signal built in (services.ts gives every request
+  // ctx.signal): sender.ts decides when Ctrl-C tears a batch down, and lets one whose body went out in full
+  // wait for its answer, so its task id reaches the ledger (contract §3.2, §3.4).
+  const uploadHttp = new HttpClient({
+    baseUrl: server,
+    dispatcher: ctx.dispatcher,
+    userAgent: `apple-import/${ctx.version}`,
+    debug: (m) => ctx.out.debug(m),
+  });
+
   const feed: SyncFeed = {
     stream: (replay, signal, onOpen) => sessionStream(ctx, svc, user.id, replay, signal, onOpen),
     recent: (limit, signal) => session.call((h) => recentSyncEvents(http, h, user.id, limit, signal)),
@@ -128,7 +139,14 @@ export async function uploadDirect(ctx: AppContext, path: string, flags: DirectF
         },
         post: (filename, body, prog, signal) =>
           session.call((h) =>
-            postDirectXml(http, { userId: user.id, filename, body, headers: h, signal, progress: prog }),
+            postDirectXml(uploadHttp, {
+              userId: user.id,
+              filename,
+              body,
+              headers: h,
+              signal,
+              progress: prog,
+            }),
           ),
         feed,
         clock: ctx.clock,
@@ -147,6 +165,23 @@ export async function uploadDirect(ctx: AppContext, path: string, flags: DirectF
             `batch ${seq}: ${info.reason}; retrying in ${(info.delayMs / 1000).toFixed(1)} s (attempt ${info.attempt + 1})`,
           ),
         onFate: () => {},
+        onDrain: (seq, info) => {
+          progress.stop();
+          out.warn(
+            `interrupted: batch ${seq} was sent in full; waiting up to ${inSeconds(info.waitMs)} for the server's answer so it is not sent twice (Ctrl-C again to quit now)`,
+          );
+        },
+        onPending: (seq, info) => {
+          progress.stop();
+          if (info.phase === 'waiting')
+            out.info(
+              `batch ${seq} (${info.filename}) was sent when an earlier run stopped, and the status feed does not show it yet (it shows an import once it starts); waiting up to ${inSeconds(info.waitMs)} for it before sending it again`,
+            );
+          else
+            out.warn(
+              `batch ${seq} (${info.filename}) did not appear on the status feed in ${inSeconds(info.waitMs)}; sending it again (if the server still had it queued, it is imported twice)`,
+            );
+        },
         onConnection: (state, detail) => {
           if (state === 'reconnecting')
             out.verbose(`status stream: reconnecting${detail ? ` (${detail})` : ''}`);
@@ -187,6 +222,10 @@ async function* sessionStream(
   const headers = await svc.session.call(async (h) => h);
   void ctx;
   yield* syncEventStream(svc.http, headers, userId, replay, signal, onOpen);
+}
+
+function inSeconds(ms: number): string {
+  return `${Math.round(ms / 1000)} s`;
 }
 
 function batchLine(b: BatchOutcome, verb: string): string {

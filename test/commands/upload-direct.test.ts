@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, request as httpRequest } from 'node:http';
+import { createServer, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SaxesParser } from 'saxes';
+import type { Clock } from '../../src/adapters/clock.js';
 import { openExport } from '../../src/adapters/export-source.js';
 import { scanExport } from '../../src/core/reader/read-export.js';
 import type { ExportElement } from '../../src/core/reader/types.js';
@@ -111,8 +112,11 @@ interface Setup {
   dir: string;
 }
 
-async function setup(): Promise<Setup> {
-  const double = await startBackendDouble({ seed: { apiKeys: [API_KEY] }, directDelayMs: 5 });
+async function setup(opts: { directDelayMs?: number } = {}): Promise<Setup> {
+  const double = await startBackendDouble({
+    seed: { apiKeys: [API_KEY] },
+    directDelayMs: opts.directDelayMs ?? 5,
+  });
   const user = double.createUser({ email: `u${Math.random()}@example.com` });
   const cli = await CliEnv.create(double.url);
   const dir = await mkdtemp(join(tmpdir(), 'direct-test-'));
@@ -126,6 +130,117 @@ async function teardown(s: Setup): Promise<void> {
 }
 
 const env = { APPLE_IMPORT_API_KEY: API_KEY };
+
+interface Answer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+/** What the proxy does with the n-th direct upload (1-based); every other request passes through. */
+type UploadStep =
+  | { kind: 'pass' }
+  /** Forwarded at once; the double's answer is handed to `onAnswer`, which delivers it when it likes. */
+  | { kind: 'hold-answer'; onAnswer(deliver: () => void): void }
+  /**
+   * Read in full but not forwarded, and never answered: the proxy stands for a server that has queued the
+   * upload but whose worker has not started it (no event on the feed, contract §3.4). `forward` hands it
+   * to the double, which starts it after its directDelayMs.
+   */
+  | { kind: 'hold-request'; onHeld(forward: () => Promise<void>): void };
+
+/** A proxy in front of the double that scripts what happens to the direct uploads. */
+async function startProxy(
+  upstream: string,
+  step: (n: number) => UploadStep,
+): Promise<{ url: string; close(): Promise<void> }> {
+  let uploads = 0;
+  const server = createServer((req, res) => {
+    // A client that gave up on its request closes the socket under a late answer.
+    res.on('error', () => {});
+    if (!(req.method === 'POST' && req.url?.endsWith('/direct'))) {
+      const upstreamReq = httpRequest(
+        `${upstream}${req.url}`,
+        { method: req.method, headers: req.headers },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
+      upstreamReq.on('error', () => res.destroy());
+      req.pipe(upstreamReq);
+      return;
+    }
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const send = () =>
+        new Promise<Answer>((resolve, reject) => {
+          const upstreamReq = httpRequest(
+            `${upstream}${req.url}`,
+            { method: 'POST', headers: req.headers },
+            (answer) => {
+              const parts: Buffer[] = [];
+              answer.on('data', (c: Buffer) => parts.push(c));
+              answer.on('error', reject);
+              answer.on('end', () =>
+                resolve({
+                  status: answer.statusCode ?? 502,
+                  headers: answer.headers,
+                  body: Buffer.concat(parts),
+                }),
+              );
+            },
+          );
+          upstreamReq.on('error', reject);
+          upstreamReq.end(Buffer.concat(chunks));
+        });
+      const deliver = (a: Answer) => {
+        res.writeHead(a.status, a.headers);
+        res.end(a.body);
+      };
+      const plan = step(++uploads);
+      if (plan.kind === 'hold-request') {
+        plan.onHeld(async () => {
+          await send();
+        });
+        return;
+      }
+      send().then(
+        (a) => (plan.kind === 'pass' ? deliver(a) : plan.onAnswer(() => deliver(a))),
+        () => res.destroy(),
+      );
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    },
+  };
+}
+
+/**
+ * Time that jumps by each sleep's length instead of waiting; before the first sleep returns, `first()` runs
+ * (and is awaited), so a test can change the world at the moment the CLI starts to wait.
+ */
+function steppingClock(first: () => Promise<void> = async () => {}): Clock & { sleeps: number[] } {
+  const sleeps: number[] = [];
+  let skew = 0;
+  return {
+    sleeps,
+    now: () => Date.now() + skew,
+    sleep: async (ms, signal) => {
+      signal?.throwIfAborted();
+      sleeps.push(ms);
+      skew += ms;
+      if (sleeps.length === 1) await first();
+      signal?.throwIfAborted();
+    },
+  };
+}
 
 /** argv for `upload <file> --user <id> --method direct` */
 function directUpload(file: string, userId: string): string[] {
@@ -244,36 +359,110 @@ describe('upload --method direct', () => {
   });
 
   it('resumes after an interruption without sending any batch twice', async () => {
-    const s = await setup();
+    // The double's worker does not get to these imports during the test: they stay queued, so nothing is on
+    // the status feed (it shows an import once it starts, contract §3.4) and it cannot tell what was sent.
+    const s = await setup({ directDelayMs: 10 * 60_000 });
+    const controller = new AbortController();
+    const k = 2;
+    // Ctrl-C lands after the double has accepted batch k and before its answer reaches the CLI.
+    const proxy = await startProxy(s.double.url, (n) =>
+      n === k
+        ? {
+            kind: 'hold-answer',
+            onAnswer: (deliver) => {
+              controller.abort();
+              setImmediate(deliver);
+            },
+          }
+        : { kind: 'pass' },
+    );
     try {
+      s.cli.server = proxy.url;
       const file = join(s.dir, 'export.xml');
       await writeExportFile(file, { seed: 5, days: 3, dupExact: 0.02 });
       const args = ['upload', file, '--user', s.userId, '--method', 'direct', '--batch-bytes', '200000'];
-      const controller = new AbortController();
-      const k = 2;
-      const poll = setInterval(() => {
-        if (s.double.state.directUploads.length >= k) controller.abort();
-      }, 1);
       const first = await s.cli.run(args, { env, signal: controller.signal });
-      clearInterval(poll);
       assert.equal(first.code, 130, first.stderr);
-      const afterFirst = s.double.state.directUploads.length;
-      assert.ok(afterFirst >= k);
-      // Resume finds a batch whose answer it missed on the status feed, which shows a batch only once its
-      // import has started (contract §3.4); the double starts them after the 200s, one at a time.
-      await s.double.idle();
+      assert.equal(s.double.state.directUploads.length, k, 'nothing is sent after the interrupt');
       const second = await s.cli.run(args, { env });
       assert.equal(second.code, 0, second.stderr);
-      assert.match(second.stderr, /already sent in an earlier run, skipped/);
       const got = receivedSamples(s.double);
       assert.equal(new Set(got.keys).size, got.keys.length, 'no sample sent twice');
       const want = await sourceSamples(file);
       assert.deepEqual(new Set(got.keys), want.distinct);
+      assert.ok(
+        s.double.state.directUploads.every((u) => u.status === 'processing'),
+        'no import started, so the feed showed none of them',
+      );
+      // The first run waited for batch k's answer and recorded its task id; the re-run trusts the ledger.
+      const kth = s.double.state.directUploads[k - 1]!;
+      assert.match(first.stderr, /batch 2 was sent in full; waiting up to 30 s for the server's answer/);
+      assert.match(first.stderr, new RegExp(`batch ${k} \\(.*\\): queued as task ${kth.taskId}`));
+      assert.equal(second.stderr.match(/already sent in an earlier run, skipped/g)?.length, k);
+      assert.doesNotMatch(second.stderr, /status feed/);
       // A third run finds everything sent.
       const third = await s.cli.run(args, { env });
       assert.equal(third.code, 0, 'already sent in full is not a failure');
       assert.match(third.stderr, /already sent/);
     } finally {
+      await proxy.close();
+      await teardown(s);
+    }
+  });
+
+  it('a re-run waits for a batch left pending that the server has queued but not started', async () => {
+    const s = await setup();
+    const controller = new AbortController();
+    const k = 2;
+    let forward: (() => Promise<void>) | null = null;
+    // Batch k reaches the server in full, but the answer never comes back: its import waits in the queue.
+    const proxy = await startProxy(s.double.url, (n) =>
+      n === k
+        ? {
+            kind: 'hold-request',
+            onHeld: (f) => {
+              forward = f;
+              controller.abort();
+            },
+          }
+        : { kind: 'pass' },
+    );
+    try {
+      s.cli.server = proxy.url;
+      const file = join(s.dir, 'export.xml');
+      await writeExportFile(file, { seed: 5, days: 3, dupExact: 0.02 });
+      const args = ['upload', file, '--user', s.userId, '--method', 'direct', '--batch-bytes', '200000'];
+      // The wait for the answer after Ctrl-C runs out at once on this clock: batch k stays pending.
+      const first = await s.cli.run(args, { env, signal: controller.signal, clock: steppingClock() });
+      assert.equal(first.code, 130, first.stderr);
+      assert.equal(s.double.state.directUploads.length, k - 1);
+      assert.ok(forward, 'batch k was held');
+      const release = forward as () => Promise<void>;
+      // The worker picks batch k up only once the re-run, having looked at the feed and not found it, waits.
+      let released = false;
+      const clock = steppingClock(async () => {
+        released = true;
+        await release();
+        await s.double.idle();
+      });
+      const second = await s.cli.run(args, { env, clock });
+      assert.equal(second.code, 0, second.stderr);
+      // Whatever the re-run did, the queued upload reaches the double in the end.
+      if (!released) await release();
+      const got = receivedSamples(s.double);
+      assert.equal(new Set(got.keys).size, got.keys.length, 'no sample sent twice');
+      const want = await sourceSamples(file);
+      assert.deepEqual(new Set(got.keys), want.distinct);
+      await s.double.idle();
+      assert.ok(s.double.state.directUploads.every((u) => u.status === 'completed'));
+      assert.match(
+        second.stderr,
+        new RegExp(`batch ${k} \\(.*\\) was sent when an earlier run stopped.*waiting up to 60 s`),
+      );
+      assert.match(second.stderr, new RegExp(`batch ${k} \\(.*\\): already sent in an earlier run, skipped`));
+      assert.ok(clock.sleeps.length >= 1 && clock.sleeps.every((ms) => ms <= 2_000));
+    } finally {
+      await proxy.close();
       await teardown(s);
     }
   });

@@ -18,7 +18,7 @@ import {
 } from './normalize.js';
 import { type ParallelOptions, ParallelRanges } from './parallel.js';
 import { COPIED, FROM_CORRELATION, type RangeLog, STRIDE } from './range-log.js';
-import { type SendDeps, sendBatch } from './sender.js';
+import { type SendDeps, type SendTrack, sendBatch } from './sender.js';
 import { documentHeader } from './serialize.js';
 import { SourceWindow } from './source-window.js';
 import { type BatchFate, filenameOf, type SyncFeed, SyncTracker } from './sync-tracker.js';
@@ -35,6 +35,11 @@ export interface LedgerBatch {
   error?: string;
   /** Written before the POST: if the run dies before the answer, the next run asks the feed. */
   pending?: boolean;
+  /**
+   * Filenames of earlier sends of this same body whose answers were lost too (a pending batch sent again
+   * after the grace period): the feed may still show any of them.
+   */
+  earlier?: string[];
 }
 
 export interface LedgerEntry {
@@ -67,6 +72,14 @@ export interface DirectRunOptions {
   dryRun: boolean;
   force: boolean;
   failFast: boolean;
+  /**
+   * How long a re-run watches the feed for a batch left pending before sending it again (default 60 s):
+   * an accepted batch appears only once its import starts (contract §3.4, §4.3), and until then it may
+   * wait in the server's queue.
+   */
+  pendingGraceMs?: number;
+  /** After Ctrl-C, how long to wait for the answer to a batch sent in full (default 30 s, sender.ts). */
+  drainMs?: number;
 }
 
 export interface DirectRunDeps {
@@ -103,6 +116,13 @@ export interface DirectCallbacks {
   onRetry?(seq: number, info: { attempt: number; delayMs: number; reason: string }): void;
   onFate?(seq: number, fate: BatchFate): void;
   onConnection?(state: string, detail?: string): void;
+  /** Ctrl-C came while a batch sent in full awaited its answer; the run waits for it up to `waitMs`. */
+  onDrain?(seq: number, info: { waitMs: number }): void;
+  /**
+   * A batch left pending by an earlier run is not on the feed: `waiting` once before watching for up to
+   * `waitMs`, `resending` when it did not appear.
+   */
+  onPending?(seq: number, info: { filename: string; phase: 'waiting' | 'resending'; waitMs: number }): void;
 }
 
 export interface DirectRunResult {
@@ -125,6 +145,9 @@ export interface DirectRunResult {
 }
 
 const HEAD_LIMIT = 8 * 1024 * 1024;
+const DEFAULT_PENDING_GRACE_MS = 60_000;
+/** Between looks at /sync/recent while waiting for a pending batch. */
+const PENDING_POLL_MS = 2_000;
 
 /** Reads just enough of the export to know the root's locale (the header of every batch). */
 async function readRootLocale(source: ExportSource, signal: AbortSignal): Promise<string | null> {
@@ -195,6 +218,14 @@ export async function runDirect(
     }
     ledgerEntry.updatedAt = new Date(deps.clock.now()).toISOString();
     deps.ledger.put(ledgerEntry);
+  };
+  /** Puts a batch's entry back as it was before this run (or removes it, if it had none). */
+  const restoreLedger = (seq: number, before: LedgerBatch | undefined) => {
+    if (opts.dryRun) return;
+    if (before) return saveLedger(before);
+    const at = ledgerEntry.batches.findIndex((x) => x.seq === seq);
+    if (at >= 0) ledgerEntry.batches.splice(at, 1);
+    saveLedger();
   };
 
   const locale = await readRootLocale(deps.source, signal);
@@ -367,6 +398,7 @@ export async function runDirect(
     recent: deps.feed.recent,
     clock: deps.clock,
     signal,
+    drainMs: opts.drainMs,
     ...deps.send,
   };
 
@@ -379,13 +411,37 @@ export async function runDirect(
     { once: true },
   );
 
-  async function seenOnFeed(filename: string): Promise<boolean> {
-    const events = await deps.feed.recent(200, signal);
-    return events.some((e) => filenameOf(e) === filename);
+  /**
+   * Whether a batch an earlier run left pending reached the server. The feed names a batch only once its
+   * import has started (contract §3.4, §4.3); one the server accepted may still wait in its queue, so a
+   * miss is not an answer until the grace period has passed.
+   */
+  async function reachedServer(seq: number, filenames: string[]): Promise<boolean> {
+    const names = new Set(filenames);
+    const grace = opts.pendingGraceMs ?? DEFAULT_PENDING_GRACE_MS;
+    const deadline = deps.clock.now() + grace;
+    const info = { filename: filenames[0] as string, waitMs: grace };
+    for (let look = 0; ; look++) {
+      try {
+        const events = await deps.feed.recent(200, signal);
+        if (events.some((e) => names.has(filenameOf(e) ?? ''))) return true;
+      } catch (err) {
+        if (signal.aborted || isAbortError(err)) throw err;
+        // The feed is unreachable: keep looking until the deadline, then fall back to a resend.
+      }
+      const left = deadline - deps.clock.now();
+      if (left <= 0) break;
+      if (look === 0) cb.onPending?.(seq, { ...info, phase: 'waiting' });
+      await deps.clock.sleep(Math.min(PENDING_POLL_MS, left), signal);
+    }
+    cb.onPending?.(seq, { ...info, phase: 'resending' });
+    return false;
   }
 
   const consumer = (async () => {
     for (;;) {
+      // Interrupted: the batch in flight has had its answer (or given up on it); start no other.
+      if (signal.aborted) throw signal.reason;
       const item = queue.shift();
       wake.producer?.();
       if (!item) {
@@ -420,10 +476,21 @@ export async function runDirect(
       const body = batch.body;
       const digest = await (item.digest as Promise<string>);
       const before = previous.get(batch.seq);
-      if (before?.pending && before.sha256 === digest && (await seenOnFeed(before.filename))) {
-        // Interrupted between sending and hearing back, but the server did take it.
-        saveLedger({ ...before, pending: false });
-        before.pending = false;
+      /** Earlier sends of this body that may still reach the feed if it is sent again. */
+      let earlier: string[] | undefined;
+      if (before?.pending && before.sha256 === digest) {
+        const names = [before.filename, ...(before.earlier ?? [])];
+        if (await reachedServer(batch.seq, names)) {
+          // Interrupted between sending and hearing back, but the server did take it.
+          saveLedger({ ...before, pending: false });
+          before.pending = false;
+        } else {
+          // Residual risk: an import still queued after the grace period (a backlog on the server's
+          // workers), or whose events were evicted from the feed (200 per user, 24 h, contract §4.1), runs
+          // twice. The body is byte-identical and records are upserted (§5.3), but its workouts collide and
+          // the later task fails (§5.6). `earlier` keeps those names so a later run can still match them.
+          earlier = names;
+        }
       }
       if (before && !before.pending && before.sha256 === digest && before.fate !== 'failed') {
         outcome.state = 'skipped';
@@ -442,12 +509,26 @@ export async function runDirect(
         records: batch.records,
         sha256: digest,
         pending: true,
+        ...(earlier ? { earlier } : {}),
       });
-      const result = await sendBatch(
-        { ...sendDeps, onRetry: (info) => cb.onRetry?.(batch.seq, info) },
-        outcome.filename,
-        body,
-      );
+      const track: SendTrack = { uncertain: false };
+      let result: Awaited<ReturnType<typeof sendBatch>>;
+      try {
+        result = await sendBatch(
+          {
+            ...sendDeps,
+            onRetry: (info) => cb.onRetry?.(batch.seq, info),
+            onDrain: (info) => cb.onDrain?.(batch.seq, info),
+          },
+          outcome.filename,
+          body,
+          track,
+        );
+      } catch (err) {
+        // No attempt can have reached the server: a re-run need not look for this one on the feed.
+        if (!track.uncertain) restoreLedger(batch.seq, before);
+        throw err;
+      }
       // Accepted: the server has read the whole body, so no write still refers to it.
       bodies.give(body);
       outcome.state = 'sent';
@@ -464,6 +545,7 @@ export async function runDirect(
       };
       saveLedger(ledgerBatch);
       cb.onBatch?.({ ...outcome });
+      if (signal.aborted) throw signal.reason;
       if (!tracker) continue;
       // One batch at a time per user, each to its end (contract §9.8).
       const fate = await tracker.terminal(outcome.filename);

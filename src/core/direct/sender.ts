@@ -11,6 +11,10 @@ import { filenameOf } from './sync-tracker.js';
  */
 
 export interface SendDeps {
+  /**
+   * `signal` is the request's own, not the interrupt: it must reach the transport alone (no client-wide
+   * signal combined in), or an interrupt would tear down a request this module means to let finish.
+   */
   post(
     filename: string,
     body: Buffer,
@@ -19,7 +23,15 @@ export interface SendDeps {
   ): Promise<{ task_id: string }>;
   recent(limit: number, signal: AbortSignal): Promise<SyncStatusEvent[]>;
   clock: Clock;
+  /** The interrupt (Ctrl-C): stops retries and feed checks at once; see `drainMs` for a request in flight. */
   signal: AbortSignal;
+  /**
+   * After an interrupt, how long to wait for the answer to a request whose body has gone out in full
+   * (default 30 s). A second Ctrl-C still exits at once (src/bin.ts).
+   */
+  drainMs?: number;
+  /** Called when an interrupt finds a body sent in full and the answer is awaited. */
+  onDrain?(info: { waitMs: number }): void;
   random?: () => number;
   maxAttempts?: number;
   baseDelayMs?: number;
@@ -35,7 +47,17 @@ export interface SendResult {
   recoveredFromFeed: boolean;
 }
 
+/** What a failed or interrupted sendBatch may have left on the server. */
+export interface SendTrack {
+  /**
+   * Some attempt sent its whole body and ended without a definite answer (lost, a gateway error, or
+   * interrupted while waiting): the server may have queued the batch. False means it cannot have it.
+   */
+  uncertain: boolean;
+}
+
 const DEFAULT_CHECKS_MS = [1_000, 2_000, 4_000];
+const DEFAULT_DRAIN_MS = 30_000;
 
 /** Transport failures and gateway errors may hide an accepted upload. */
 function mayHaveBeenAccepted(err: unknown, bodySent: boolean): boolean {
@@ -49,17 +71,27 @@ function retryable(err: unknown): boolean {
   return err instanceof AppError && (err.code === 'NETWORK_ERROR' || err.code === 'TIMEOUT');
 }
 
-export async function sendBatch(deps: SendDeps, filename: string, body: Buffer): Promise<SendResult> {
+export async function sendBatch(
+  deps: SendDeps,
+  filename: string,
+  body: Buffer,
+  track: SendTrack = { uncertain: false },
+): Promise<SendResult> {
   const maxAttempts = deps.maxAttempts ?? 6;
   const base = deps.baseDelayMs ?? 1_000;
   const random = deps.random ?? Math.random;
   for (let attempt = 1; ; attempt++) {
+    deps.signal.throwIfAborted();
     const progress = { bodySent: false };
     try {
-      const answer = await deps.post(filename, body, progress, deps.signal);
+      const answer = await post(deps, filename, body, progress);
       return { taskId: answer.task_id, attempts: attempt, recoveredFromFeed: false };
     } catch (err) {
-      if (deps.signal.aborted || isAbortError(err)) throw err;
+      if (progress.bodySent && (deps.signal.aborted || mayHaveBeenAccepted(err, true)))
+        track.uncertain = true;
+      // Interrupted: whatever the request ended with, the run stops here.
+      if (deps.signal.aborted) throw deps.signal.reason;
+      if (isAbortError(err)) throw err;
       if (mayHaveBeenAccepted(err, progress.bodySent) && (await onFeed(deps, filename))) {
         return { taskId: null, attempts: attempt, recoveredFromFeed: true };
       }
@@ -71,6 +103,43 @@ export async function sendBatch(deps: SendDeps, filename: string, body: Buffer):
       deps.onRetry?.({ attempt, delayMs, reason: err instanceof Error ? err.message : String(err) });
       await deps.clock.sleep(delayMs, deps.signal);
     }
+  }
+}
+
+/**
+ * One POST under its own signal. On an interrupt, a request still sending its body is torn down at once:
+ * the multipart part is incomplete, so the server cannot have the batch. One whose body went out in full
+ * may already be queued (the backend answers 200 only after reading it all, contract §3.2–§3.3), and the
+ * answer carries the task id that tells the ledger so; without it the batch stays pending and the next run
+ * has to look for it on the feed, which shows it only once its import starts (contract §3.4, §4.3). So that
+ * answer is awaited, for `drainMs` at most.
+ */
+async function post(
+  deps: SendDeps,
+  filename: string,
+  body: Buffer,
+  progress: { bodySent: boolean },
+): Promise<{ task_id: string }> {
+  const request = new AbortController();
+  const settled = new AbortController();
+  const onInterrupt = () => {
+    if (!progress.bodySent) {
+      request.abort(deps.signal.reason);
+      return;
+    }
+    const waitMs = deps.drainMs ?? DEFAULT_DRAIN_MS;
+    deps.onDrain?.({ waitMs });
+    deps.clock.sleep(waitMs, settled.signal).then(
+      () => request.abort(deps.signal.reason),
+      () => {},
+    );
+  };
+  deps.signal.addEventListener('abort', onInterrupt, { once: true });
+  try {
+    return await deps.post(filename, body, progress, request.signal);
+  } finally {
+    deps.signal.removeEventListener('abort', onInterrupt);
+    settled.abort();
   }
 }
 
