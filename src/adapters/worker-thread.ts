@@ -13,7 +13,8 @@ export function moduleUrl(base: string, relative: string): URL {
 /** Starts a worker thread on the module `relative` next to `base` (see moduleUrl). */
 export function startModuleWorker(base: string, relative: string, options: WorkerOptions = {}): Worker {
   const entry = moduleUrl(base, relative);
-  if (!entry.pathname.endsWith('.ts')) return new Worker(entry, options);
+  // Built: nothing to inherit from the parent's flags (a loader such as tsx would only slow it down).
+  if (!entry.pathname.endsWith('.ts')) return new Worker(entry, { execArgv: [], ...options });
   const api = import.meta.resolve('tsx/esm/api');
   const boot = `const { register } = await import(${JSON.stringify(api)}); register(); await import(${JSON.stringify(entry.href)});`;
   return new Worker(new URL(`data:text/javascript,${encodeURIComponent(boot)}`), options);

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { AppError } from '../../errors.js';
-import { ExportScanner } from './scanner.js';
+import { createScanner } from './scanner.js';
 import type { Defect, ScanSummary, TopLevelElement } from './types.js';
 
 export interface ScanHandlers {
@@ -30,7 +30,7 @@ export async function scanExport(
 ): Promise<ScanSummary> {
   const { signal } = opts;
   const hash = opts.hash === false ? null : createHash('sha256');
-  const scanner = new ExportScanner(
+  const scanner = createScanner(
     { onElement: handlers.onElement, onDefect: handlers.onDefect },
     {},
     undefined,

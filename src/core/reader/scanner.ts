@@ -223,7 +223,6 @@ class ScanFailure extends Error {
 export class ExportScanner {
   private readonly handlers: ScannerHandlers;
   private readonly limits: ScannerLimits;
-  private readonly checkOnly: boolean;
   /** startTagCheck's attributes so far: [name hash, name start, name end] triples. */
   private readonly seenAttrs: number[] = [];
   private readonly lines: LineTracker;
@@ -272,14 +271,8 @@ export class ExportScanner {
   private wellFormed = true;
   private repairable = true;
 
-  constructor(
-    handlers: ScannerHandlers = {},
-    limits: Partial<ScannerLimits> = {},
-    fragment?: FragmentStart,
-    options: ScannerOptions = {},
-  ) {
+  constructor(handlers: ScannerHandlers = {}, limits: Partial<ScannerLimits> = {}, fragment?: FragmentStart) {
     this.handlers = handlers;
-    this.checkOnly = options.checkOnly === true;
     this.limits = { ...SCANNER_LIMITS, ...limits };
     this.origin = fragment?.offset ?? 0;
     this.base = this.origin;
@@ -470,9 +463,7 @@ export class ExportScanner {
     const buf = this.buf;
     const len = buf.length;
     // A carried buffer that grew huge (a hostile 100 MB value) is scanned without its string twin.
-    // (A check-only scan inside the root never looks at the twin.)
-    this.str =
-      len <= MAX_STRING_TWIN && !(this.checkOnly && this.phase === Phase.Root) ? buf.latin1Slice(0, len) : '';
+    this.str = len <= MAX_STRING_TWIN && this.wantsTwin() ? buf.latin1Slice(0, len) : '';
     let pos = this.pos;
     if (!this.started) {
       if (len < 3 && !final && buf[0] === 0xef) return;
@@ -499,7 +490,6 @@ export class ExportScanner {
         if (c1 === 0x2f) next = this.endTag(pos, len);
         else if (c1 === 0x21) next = this.bang(pos, len, final);
         else if (c1 === 0x3f) next = this.pi(pos);
-        else if (this.checkOnly && this.phase === Phase.Root) next = this.startTagCheck(pos, len);
         else next = this.startTag(pos, len);
         if (next === NEED_MORE) {
           if (final) throw new ScanFailure(pos, 'end of input inside markup', 'truncated');
@@ -606,7 +596,16 @@ export class ExportScanner {
     return this.names.get(this.buf, a, b, this.nameHash);
   }
 
-  private startTag(s: number, len: number): number {
+  /** Whether run() needs the latin1 twin of the buffer (a check-only scan inside the root does not). */
+  protected wantsTwin(): boolean {
+    return true;
+  }
+
+  protected inRoot(): boolean {
+    return this.phase === Phase.Root;
+  }
+
+  protected startTag(s: number, len: number): number {
     const buf = this.buf;
     const str = this.str;
     let p = s + 1;
@@ -725,11 +724,11 @@ export class ExportScanner {
   }
 
   /**
-   * checkOnly's start tag inside the root: the same checks and errors as startTag, on bytes alone. No
+   * CheckOnlyScanner's start tag inside the root: the same checks and errors as startTag, on bytes alone. No
    * string is made but the element's name (end tags are matched against it); duplicate attributes
    * are found by the name hashes readName computes, confirmed byte for byte.
    */
-  private startTagCheck(s: number, len: number): number {
+  protected startTagCheck(s: number, len: number): number {
     const buf = this.buf;
     let p = s + 1;
     if (!(NAME[buf[p]!]! & 1)) throw new ScanFailure(s, 'stray "<" (use &lt;) or invalid element name');
@@ -1038,4 +1037,31 @@ export class ExportScanner {
     }
     return decl;
   }
+}
+
+/**
+ * The check-only scanner (ScannerOptions.checkOnly). A class of its own, so that the full scanner's
+ * hot loop carries no test for it and stays monomorphic where only one kind is used.
+ */
+class CheckOnlyScanner extends ExportScanner {
+  protected override wantsTwin(): boolean {
+    return !this.inRoot();
+  }
+
+  protected override startTag(s: number, len: number): number {
+    // The root's own attributes are decoded: they are the summary's locale.
+    return this.inRoot() ? this.startTagCheck(s, len) : super.startTag(s, len);
+  }
+}
+
+/** A scanner for `options`: the full one, or the check-only one. */
+export function createScanner(
+  handlers: ScannerHandlers = {},
+  limits: Partial<ScannerLimits> = {},
+  fragment?: FragmentStart,
+  options: ScannerOptions = {},
+): ExportScanner {
+  return options.checkOnly
+    ? new CheckOnlyScanner(handlers, limits, fragment)
+    : new ExportScanner(handlers, limits, fragment);
 }

@@ -6,7 +6,7 @@
  * scan result after `end`.
  */
 import { parentPort } from 'node:worker_threads';
-import { ExportScanner, type ScanResult } from '../reader/scanner.js';
+import { createScanner, type ScanResult } from '../reader/scanner.js';
 
 export type CheckRequest = { type: 'chunk'; bytes: Uint8Array } | { type: 'end' };
 export type CheckReply =
@@ -19,7 +19,7 @@ if (port) {
   let broken = false;
   let reported = false;
   // Upload only needs the verdict: a check-only scan, without decoding a single attribute value.
-  const scanner = new ExportScanner(
+  const scanner = createScanner(
     {
       onDefect: (d) => {
         if (!d.repairable) broken = true;

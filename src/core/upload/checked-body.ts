@@ -19,7 +19,7 @@ import type { ExportSource } from '../../adapters/export-source.js';
 import { startModuleWorker } from '../../adapters/worker-thread.js';
 import { AppError } from '../../errors.js';
 import { type RepairPlan, repairBytes } from '../reader/repair.js';
-import { ExportScanner, type ScanResult } from '../reader/scanner.js';
+import { createScanner, type ScanResult } from '../reader/scanner.js';
 import type { ScanSummary } from '../reader/types.js';
 import type { CheckReply, CheckRequest } from './check-worker.js';
 import { refuseUnrepairable } from './preflight.js';
@@ -51,7 +51,7 @@ interface Check {
 function inlineCheck(): Check {
   let broken = false;
   // Upload only needs the verdict: a check-only scan, without decoding a single attribute value.
-  const scanner = new ExportScanner(
+  const scanner = createScanner(
     {
       onDefect: (d) => {
         if (!d.repairable) broken = true;

@@ -1,5 +1,5 @@
 /** Runs the scanner over inputs split in chosen ways, for the reader tests. */
-import { ExportScanner, type ScannerOptions, type ScanResult } from '../../../src/core/reader/scanner.js';
+import { createScanner, type ScannerOptions, type ScanResult } from '../../../src/core/reader/scanner.js';
 import type { Defect, TopLevelElement } from '../../../src/core/reader/types.js';
 
 export interface Scanned {
@@ -17,7 +17,7 @@ export function scan(
   const buf = typeof input === 'string' ? Buffer.from(input) : input;
   const elements: TopLevelElement[] = [];
   const defects: Defect[] = [];
-  const s = new ExportScanner(
+  const s = createScanner(
     { onElement: (e) => elements.push(e), onDefect: (d) => defects.push(d) },
     {},
     undefined,
