@@ -76,8 +76,10 @@ function spawnCheckWorker(): Worker {
   return startModuleWorker(import.meta.url, './check-worker');
 }
 
-function workerCheck(): Check {
+/** `file`: the worker reads the plain file itself instead of being sent copies of every chunk. */
+function workerCheck(file?: string): Check {
   const worker = spawnCheckWorker();
+  if (file !== undefined) worker.postMessage({ type: 'file', path: file } satisfies CheckRequest);
   // Never the reason the process stays alive: close() ends it, and so does the process.
   worker.unref();
   let inFlight = 0;
@@ -86,6 +88,7 @@ function workerCheck(): Check {
   let failure: Error | null = null;
   let wake: (() => void) | null = null;
   let done: ((r: ScanResult) => void) | null = null;
+  let finalResult: ScanResult | null = null;
   // Chunks are copied into batches of BATCH_BYTES: a zip entry inflates in 16–64 KiB pieces, and one
   // message per piece would cost more than the copy. A batch is transferred, not cloned again.
   let stage: Uint8Array<ArrayBuffer> | null = null;
@@ -98,7 +101,11 @@ function workerCheck(): Check {
   worker.on('message', (m: CheckReply) => {
     if (m.type === 'ack') inFlight--;
     else if (m.type === 'broken') broken = m.result;
-    else done?.(m.result);
+    else {
+      // A worker reading the file itself may well finish before end() is called.
+      finalResult = m.result;
+      done?.(m.result);
+    }
     notify();
   });
   const fail = (err: Error) => {
@@ -128,6 +135,7 @@ function workerCheck(): Check {
   };
   return {
     async write(chunk) {
+      if (file !== undefined) return;
       for (let off = 0; off < chunk.length; ) {
         stage ??= new Uint8Array(BATCH_BYTES);
         const n = Math.min(chunk.length - off, stage.length - staged);
@@ -140,15 +148,16 @@ function workerCheck(): Check {
     },
     broken: () => broken,
     async end() {
-      flush();
-      let result: ScanResult | undefined;
+      if (file === undefined) flush();
+      let result: ScanResult | undefined = finalResult ?? undefined;
       const finished = new Promise<void>((resolve) => {
+        if (result !== undefined) resolve();
         done = (r) => {
           result = r;
           resolve();
         };
       });
-      worker.postMessage({ type: 'end' } satisfies CheckRequest);
+      if (file === undefined) worker.postMessage({ type: 'end' } satisfies CheckRequest);
       await Promise.race([finished, waitFor(() => result !== undefined)]);
       return result!;
     },
@@ -165,7 +174,7 @@ export async function* checkedBody(
   opts: CheckedBodyOptions = {},
 ): AsyncGenerator<Buffer> {
   const useWorker = opts.worker ?? (source.size >= WORKER_CHECK_BYTES && availableParallelism() > 1);
-  const check = useWorker ? workerCheck() : inlineCheck();
+  const check = useWorker ? workerCheck(source.filePath) : inlineCheck();
   const refuseIfBroken = () => {
     const b = check.broken();
     if (b) refuseUnrepairable(source, { ...b, sha256: '' });
@@ -185,6 +194,8 @@ export async function* checkedBody(
     }
     const summary: ScanSummary = { ...(await check.end()), sha256: '' };
     refuseUnrepairable(source, summary);
+    if (summary.bytes !== source.size)
+      throw new AppError('INTERNAL', `${source.displayName} changed while it was being uploaded.`);
     // The size was announced from the head's DOCTYPE; the whole scan must agree, or the bytes are wrong.
     const d = summary.doctype;
     const planned = repair.doctype;

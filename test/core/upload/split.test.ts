@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -152,17 +153,30 @@ describe('planUpload: split into valid parts during the single scan', () => {
     assert.ok(yielded < bad.length / 2, `${yielded} bytes released before stopping`);
   });
 
-  for (const worker of [false, true]) {
-    it(`checked body (${worker ? 'worker thread' : 'inline'}): same bytes and scan, refusals as inline`, async () => {
+  // The worker is sent the chunks (a zip entry), or reads the plain file itself (filePath).
+  for (const [worker, fromFile] of [
+    [false, false],
+    [true, false],
+    [true, true],
+  ] as const) {
+    const mode = !worker ? 'inline' : fromFile ? 'worker thread reading the file' : 'worker thread';
+    it(`checked body (${mode}): same bytes and scan, refusals as inline`, async () => {
       const { readFile } = await import('node:fs/promises');
       const buf = await readFile(path);
-      const fake = (name: string, bytes: Buffer): ExportSource => ({
-        kind: 'xml',
-        displayName: name,
-        size: bytes.length,
-        open: () => bufferSource(bytes),
-        fingerprint: async () => FP,
-      });
+      const fake = (name: string, bytes: Buffer): ExportSource => {
+        const s: ExportSource = {
+          kind: 'xml',
+          displayName: name,
+          size: bytes.length,
+          open: () => bufferSource(bytes),
+          fingerprint: async () => FP,
+        };
+        if (fromFile) {
+          s.filePath = join(dir, `file-${name}`);
+          writeFileSync(s.filePath, bytes);
+        }
+        return s;
+      };
       const source = fake('ok.xml', buf);
       const plan = streamedPlan(source, await probeHead(source), FP, 1 << 30)!;
       let summary: ScanSummary | undefined;
