@@ -153,18 +153,46 @@ class Layout {
 }
 
 /**
+ * A short byte string to look for at a position of the buffer, compared four bytes at a time through
+ * a DataView: about four times faster than String#startsWith on the latin1 twin, which goes char by char.
+ */
+class ByteRun {
+  readonly length: number;
+  private readonly bytes: Buffer;
+  private readonly words: Int32Array;
+
+  constructor(latin1: string) {
+    this.bytes = Buffer.from(latin1, 'latin1');
+    this.length = this.bytes.length;
+    this.words = new Int32Array(this.length >> 2);
+    for (let k = 0; k < this.words.length; k++) this.words[k] = this.bytes.readInt32LE(k << 2);
+  }
+
+  /** Whether buf[at, at + length) holds these bytes; `view` is a DataView over `buf`, `len` its length. */
+  at(view: DataView, buf: Buffer, at: number, len: number): boolean {
+    const n = this.length;
+    if (at + n > len) return false;
+    const words = this.words;
+    for (let k = 0; k < words.length; k++) if (view.getInt32(at + (k << 2), true) !== words[k]) return false;
+    const bytes = this.bytes;
+    for (let j = words.length << 2; j < n; j++) if (buf[at + j] !== bytes[j]) return false;
+    return true;
+  }
+}
+
+/**
  * One attribute of an element name, with the attribute that followed it last time and its last value.
  * The score tells repeating attributes (type, unit, sourceName) from ones that never repeat (dates),
  * so the latter skip both the cache test and the flat copy that caching needs.
  */
 class AttrSlot {
   /** `name="`: what the fast path confirms with one startsWith after a single space. */
-  readonly prefix: string;
+  readonly prefix: ByteRun;
   /** The last cached value as raw latin1 bytes, and decoded. */
   raw: string | null = null;
   value = '';
   /** `name="raw"` while the value keeps repeating: one startsWith then confirms the whole attribute. */
-  whole: string | null = null;
+  whole: ByteRun | null = null;
   /** The attribute written after this one last time (null: the tag ended). */
   next: AttrSlot | null = null;
   /** Serial number of the last start tag this attribute appeared in: a repeat in the same tag is a duplicate. */
@@ -173,7 +201,7 @@ class AttrSlot {
   private seen = 0;
 
   constructor(readonly name: string) {
-    this.prefix = `${name}="`;
+    this.prefix = new ByteRun(`${name}="`);
   }
 
   /** Whether to compare with the cached value (and, on a miss, cache the new one). */
@@ -185,7 +213,7 @@ class AttrSlot {
     if (this.score < 8) this.score++;
     // A raw value with '"' came from a '…' delimited value: `name="raw"` would not mean the same.
     if (this.whole === null && this.raw !== null && !this.raw.includes('"'))
-      this.whole = `${this.prefix}${this.raw}"`;
+      this.whole = new ByteRun(`${this.name}="${this.raw}"`);
   }
 
   miss(): void {
@@ -239,6 +267,8 @@ export class ExportScanner {
   private bufOwned = true;
   /** `buf` as a latin1 string: index i is byte i, so slicing it yields ASCII values without a decode. */
   private str = '';
+  /** A DataView over `buf`, for ByteRun's word-wise comparisons. */
+  private view: DataView = new DataView(new ArrayBuffer(0));
   /** Absolute offset of buf[0]. */
   private base = 0;
   private pos = 0;
@@ -464,6 +494,7 @@ export class ExportScanner {
     const len = buf.length;
     // A carried buffer that grew huge (a hostile 100 MB value) is scanned without its string twin.
     this.str = len <= MAX_STRING_TWIN && this.wantsTwin() ? buf.latin1Slice(0, len) : '';
+    this.view = new DataView(buf.buffer, buf.byteOffset, len);
     let pos = this.pos;
     if (!this.started) {
       if (len < 3 && !final && buf[0] === 0xef) return;
@@ -608,6 +639,7 @@ export class ExportScanner {
   protected startTag(s: number, len: number): number {
     const buf = this.buf;
     const str = this.str;
+    const view = this.view;
     let p = s + 1;
     if (!(NAME[buf[p]!]! & 1)) throw new ScanFailure(s, 'stray "<" (use &lt;) or invalid element name');
     const nameEnd = this.readName(p, len);
@@ -625,7 +657,7 @@ export class ExportScanner {
     let prev: AttrSlot | null = null;
     for (;;) {
       let slot: AttrSlot | null = prev === null ? layout.first : prev.next;
-      if (slot !== null && slot.whole !== null && buf[p] === 0x20 && str.startsWith(slot.whole, p + 1)) {
+      if (slot !== null && slot.whole !== null && buf[p] === 0x20 && slot.whole.at(view, buf, p + 1, len)) {
         // Name, value and closing quote exactly as last time (Apple's runs of one type, unit and source).
         if (slot.stamp === serial)
           throw new ScanFailure(p + 1, `duplicate attribute "${slot.name}" in <${name}>`);
@@ -641,7 +673,7 @@ export class ExportScanner {
       let attrName: string;
       let v: number;
       let quote = 0x22;
-      if (slot !== null && buf[p] === 0x20 && str.startsWith(slot.prefix, p + 1)) {
+      if (slot !== null && buf[p] === 0x20 && slot.prefix.at(view, buf, p + 1, len)) {
         // The attribute that followed last time, written the same way: ` name="`.
         attrName = slot.name;
         v = p + 1 + slot.prefix.length;
