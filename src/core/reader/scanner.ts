@@ -101,6 +101,26 @@ VALUE_FLAGS[0x0a] = WS;
 VALUE_FLAGS[0x0d] = WS;
 for (let c = 0x80; c < 256; c++) VALUE_FLAGS[c] = HI;
 
+const BELOW_28 = 0x28282828 | 0;
+const LT_X4 = 0x3c3c3c3c | 0;
+const ONES = 0x01010101 | 0;
+const TOPS = 0x80808080 | 0;
+
+/**
+ * Skips whole 4-byte words of an attribute value in which no byte can need VALUE_FLAGS' attention:
+ * none below 0x28 (quotes, '&', whitespace, controls; spaces are false alarms), none equal to '<',
+ * none above 0x7f. Returns where the byte-by-byte loop must take over.
+ */
+function skipPlainWords(view: DataView, i: number, len: number): number {
+  while (i + 4 <= len) {
+    const w = view.getInt32(i, true);
+    const lt = w ^ LT_X4;
+    if (((((w - BELOW_28) | 0) & ~w) | w | (((lt - ONES) | 0) & ~lt)) & TOPS) return i;
+    i += 4;
+  }
+  return i;
+}
+
 function isSpace(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x09 || c === 0x0d;
 }
@@ -734,6 +754,7 @@ export class ExportScanner {
         let flags = 0;
         let i = v;
         for (;;) {
+          i = skipPlainWords(view, i, len);
           while (i < len && VALUE_FLAGS[buf[i]!] === 0) i++;
           if (i >= len) return NEED_MORE;
           const c = buf[i]!;
