@@ -838,6 +838,7 @@ export class ExportScanner {
       let flags = 0;
       let i = v;
       for (;;) {
+        i = skipPlainWords(this.view, i, len);
         while (i < len && VALUE_FLAGS[buf[i]!] === 0) i++;
         if (i >= len) return NEED_MORE;
         const b = buf[i]!;
