@@ -7,7 +7,7 @@ import type { AppContext } from '../context.js';
 import { parseFilter } from '../core/validate/filter.js';
 import type { ValidationReport } from '../core/validate/report.js';
 import { runValidate } from '../core/validate/run-validate.js';
-import { AppError, ExitCode } from '../errors.js';
+import { AppError, ExitCode, UsageError } from '../errors.js';
 import { createByteProgress, formatBytes } from '../io/progress.js';
 import { createSpinner } from '../io/spinner.js';
 import type { RunState } from '../program.js';
@@ -19,6 +19,7 @@ interface ValidateFlags {
   since?: string;
   until?: string;
   types?: string;
+  threads?: string;
 }
 
 export const registerValidate: RegisterCommand = (program: Command, state: RunState) => {
@@ -31,6 +32,10 @@ export const registerValidate: RegisterCommand = (program: Command, state: RunSt
     .option('--since <date>', 'only count Records and Workouts that start on or after this day (YYYY-MM-DD)')
     .option('--until <date>', 'only count Records and Workouts that start on or before this day (YYYY-MM-DD)')
     .option('--types <list>', 'only count these types, e.g. HeartRate,StepCount,SleepAnalysis,Workout')
+    .option(
+      '--threads <n>',
+      'threads reading a plain export.xml, 1–4 (default: one per core; 1 uses the least memory)',
+    )
     .addHelpText(
       'after',
       '\nExit status: 0 when the backend would accept the export (repairable defects are warnings),\n3 when it would not (truncated, not well-formed beyond repair, not an export); --strict makes\nwarnings exit 3 too.\n\nExamples:\n  $ apple-import validate export.zip\n  $ apple-import validate export.xml --json --since 2024-01-01 --types HeartRate,Workout\n  $ apple-import validate apple_health_export/ --report report.json --strict',
@@ -42,6 +47,7 @@ export const registerValidate: RegisterCommand = (program: Command, state: RunSt
 
 async function validateCommand(ctx: AppContext, path: string, flags: ValidateFlags): Promise<number> {
   const filter = parseFilter(flags);
+  const threads = parseThreads(flags.threads);
   const quiet = ctx.out.verbosity === 'quiet';
   const spinner = createSpinner(ctx.io, true);
   let progress: ReturnType<typeof createByteProgress> | undefined;
@@ -53,6 +59,7 @@ async function validateCommand(ctx: AppContext, path: string, flags: ValidateFla
         path,
         filter,
         signal: ctx.signal,
+        ...(threads !== undefined ? { parallel: { workers: threads } } : {}),
         onStart: (source) => {
           spinner.stop();
           ctx.out.info(`Validating ${source.displayName} (${formatBytes(source.size)})`);
@@ -222,4 +229,12 @@ export function renderReport(r: ValidationReport, ctx: AppContext): string[] {
   for (const w of r.warnings) out.push(`  - ${w}`);
   for (const w of r.reasons) out.push(`  - ${w}`);
   return out;
+}
+
+function parseThreads(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 4)
+    throw new UsageError(`--threads must be a whole number from 1 to 4, got "${raw}"`);
+  return n;
 }

@@ -128,6 +128,19 @@ describe('validate verdicts and exit codes', () => {
     assertMatchesTruth(report, truth);
   });
 
+  it('--threads takes 1 to 4; anything else is a usage error (exit 2)', async () => {
+    const path = join(dir, 'threads.xml');
+    await writeExportFile(path, { seed: 35, days: 2 });
+    const one = await runCli(['validate', path, '--threads', '1', '--json']);
+    assert.equal(one.code, 0, one.stderr);
+    assert.deepEqual((JSON.parse(one.stdout) as ValidationReport).reader, { threads: 1, ranges: 1 });
+    for (const bad of ['0', '5', '1.5', 'two']) {
+      const r = await runCli(['validate', path, '--threads', bad]);
+      assert.equal(r.code, 2, bad);
+      assert.match(r.stderr, /--threads must be a whole number from 1 to 4/);
+    }
+  });
+
   it('--strict turns warnings into exit 3; without it they exit 0', async () => {
     const path = join(dir, 'strict.xml');
     await writeExportFile(path, { seed: 32, days: 2, dtd: 'ios16-unclosed-attlist' });
