@@ -63,6 +63,8 @@ export type ScanResult = Omit<ScanSummary, 'sha256'>;
 
 const NEED_MORE = -1;
 const FAILED = -2;
+/** attributeHead found the end of the tag instead of an attribute. */
+const TAG_ENDED = -3;
 
 enum Phase {
   Prolog = 0,
@@ -271,6 +273,15 @@ class ScanFailure extends Error {
 export class ExportScanner {
   private readonly handlers: ScannerHandlers;
   private readonly limits: ScannerLimits;
+  /** attributeHead's results: the attribute name's span and hash, the value's quote, or where the tag ended. */
+  private headName = 0;
+  private headNameEnd = 0;
+  private headHash = 0;
+  private headQuote = 0;
+  /** valueEnd's summary of the value's special bytes. */
+  private valueFlags = 0;
+  private tagEnd = 0;
+  private selfClosed = false;
   /** startTagCheck's attributes so far: [name hash, name start, name end] triples. */
   private readonly seenAttrs: number[] = [];
   private readonly lines: LineTracker;
@@ -698,37 +709,16 @@ export class ExportScanner {
         attrName = slot.name;
         v = p + 1 + slot.prefix.length;
       } else {
-        const sp = p;
-        while (p < len && isSpace(buf[p]!)) p++;
-        if (p >= len) return NEED_MORE;
-        let c = buf[p]!;
-        if (c === 0x3e) {
-          p++;
+        const head = this.attributeHead(p, len, name);
+        if (head === NEED_MORE) return NEED_MORE;
+        if (head === TAG_ENDED) {
+          p = this.tagEnd;
+          selfClosing = this.selfClosed;
           break;
         }
-        if (c === 0x2f) {
-          if (p + 1 >= len) return NEED_MORE;
-          if (buf[p + 1] !== 0x3e) throw new ScanFailure(p, 'expected ">" after "/" in a tag');
-          selfClosing = true;
-          p += 2;
-          break;
-        }
-        if (sp === p) throw new ScanFailure(p, `missing whitespace before an attribute in <${name}>`);
-        if (!(NAME[c]! & 1)) throw new ScanFailure(p, `invalid character in <${name}> tag`);
-        const an = p;
-        p = this.readName(p, len);
-        if (p >= len) return NEED_MORE;
-        attrName = this.nameString(an, p);
-        while (p < len && isSpace(buf[p]!)) p++;
-        if (p >= len) return NEED_MORE;
-        if (buf[p] !== 0x3d) throw new ScanFailure(p, `attribute "${attrName}" without a value`);
-        p++;
-        while (p < len && isSpace(buf[p]!)) p++;
-        if (p >= len) return NEED_MORE;
-        c = buf[p]!;
-        if (c !== 0x22 && c !== 0x27) throw new ScanFailure(p, `unquoted value of attribute "${attrName}"`);
-        quote = c;
-        v = p + 1;
+        attrName = this.nameString(this.headName, this.headNameEnd);
+        quote = this.headQuote;
+        v = head;
         slot = layout.slot(attrName);
         if (slot !== null) {
           if (prev === null) layout.first = slot;
@@ -751,19 +741,9 @@ export class ExportScanner {
         value = slot!.value;
         slot!.hit();
       } else {
-        let flags = 0;
-        let i = v;
-        for (;;) {
-          i = skipPlainWords(view, i, len);
-          while (i < len && VALUE_FLAGS[buf[i]!] === 0) i++;
-          if (i >= len) return NEED_MORE;
-          const c = buf[i]!;
-          if (c === quote) break;
-          flags |= VALUE_FLAGS[c]!;
-          i++;
-        }
-        close = i;
-        value = this.attrValue(v, close, flags & ~QUOTE, caching ? slot : null);
+        close = this.valueEnd(v, len, quote);
+        if (close === NEED_MORE) return NEED_MORE;
+        value = this.attrValue(v, close, this.valueFlags, caching ? slot : null);
       }
       if (attrName === '__proto__')
         Object.defineProperty(attrs, attrName, { value, enumerable: true, writable: true });
@@ -774,6 +754,78 @@ export class ExportScanner {
     if (prev !== null) prev.next = null;
     this.openElement(s, p, name, attrs, selfClosing);
     return p;
+  }
+
+  /**
+   * Reads one attribute up to its value: from `p` (after the element name or the previous value's
+   * closing quote) over whitespace, the name, '=' and the opening quote. Returns the value's first
+   * index, with the name's span and hash and the quote in the head fields; or TAG_ENDED at '>' or '/>'
+   * (tagEnd and selfClosed say which); or NEED_MORE. Both start-tag readers share it, so they report
+   * the same errors at the same places.
+   */
+  private attributeHead(p: number, len: number, element: string): number {
+    const buf = this.buf;
+    const sp = p;
+    while (p < len && isSpace(buf[p]!)) p++;
+    if (p >= len) return NEED_MORE;
+    let c = buf[p]!;
+    if (c === 0x3e) {
+      this.tagEnd = p + 1;
+      this.selfClosed = false;
+      return TAG_ENDED;
+    }
+    if (c === 0x2f) {
+      if (p + 1 >= len) return NEED_MORE;
+      if (buf[p + 1] !== 0x3e) throw new ScanFailure(p, 'expected ">" after "/" in a tag');
+      this.tagEnd = p + 2;
+      this.selfClosed = true;
+      return TAG_ENDED;
+    }
+    if (sp === p) throw new ScanFailure(p, `missing whitespace before an attribute in <${element}>`);
+    if (!(NAME[c]! & 1)) throw new ScanFailure(p, `invalid character in <${element}> tag`);
+    const an = p;
+    p = this.readName(p, len);
+    if (p >= len) return NEED_MORE;
+    this.headName = an;
+    this.headNameEnd = p;
+    this.headHash = this.nameHash;
+    while (p < len && isSpace(buf[p]!)) p++;
+    if (p >= len) return NEED_MORE;
+    if (buf[p] !== 0x3d) throw new ScanFailure(p, `attribute "${this.headNameString()}" without a value`);
+    p++;
+    while (p < len && isSpace(buf[p]!)) p++;
+    if (p >= len) return NEED_MORE;
+    c = buf[p]!;
+    if (c !== 0x22 && c !== 0x27)
+      throw new ScanFailure(p, `unquoted value of attribute "${this.headNameString()}"`);
+    this.headQuote = c;
+    return p + 1;
+  }
+
+  /**
+   * Index of the quote closing the value that starts at `v`, or NEED_MORE; valueFlags then tells
+   * which VALUE_FLAGS (other than QUOTE) its bytes raised.
+   */
+  private valueEnd(v: number, len: number, quote: number): number {
+    const buf = this.buf;
+    let flags = 0;
+    let i = v;
+    for (;;) {
+      i = skipPlainWords(this.view, i, len);
+      while (i < len && VALUE_FLAGS[buf[i]!] === 0) i++;
+      if (i >= len) return NEED_MORE;
+      const c = buf[i]!;
+      if (c === quote) break;
+      flags |= VALUE_FLAGS[c]!;
+      i++;
+    }
+    this.valueFlags = flags & ~QUOTE;
+    return i;
+  }
+
+  private headNameString(): string {
+    this.nameHash = this.headHash;
+    return this.nameString(this.headName, this.headNameEnd);
   }
 
   /**
@@ -793,59 +845,29 @@ export class ExportScanner {
     let seenEnd = 0;
     let selfClosing = false;
     for (;;) {
-      const sp = p;
-      while (p < len && isSpace(buf[p]!)) p++;
-      if (p >= len) return NEED_MORE;
-      let c = buf[p]!;
-      if (c === 0x3e) {
-        p++;
+      const v = this.attributeHead(p, len, name);
+      if (v === NEED_MORE) return NEED_MORE;
+      if (v === TAG_ENDED) {
+        p = this.tagEnd;
+        selfClosing = this.selfClosed;
         break;
       }
-      if (c === 0x2f) {
-        if (p + 1 >= len) return NEED_MORE;
-        if (buf[p + 1] !== 0x3e) throw new ScanFailure(p, 'expected ">" after "/" in a tag');
-        selfClosing = true;
-        p += 2;
-        break;
-      }
-      if (sp === p) throw new ScanFailure(p, `missing whitespace before an attribute in <${name}>`);
-      if (!(NAME[c]! & 1)) throw new ScanFailure(p, `invalid character in <${name}> tag`);
-      const an = p;
-      p = this.readName(p, len);
-      if (p >= len) return NEED_MORE;
-      const hash = this.nameHash;
-      const ae = p;
-      while (p < len && isSpace(buf[p]!)) p++;
-      if (p >= len) return NEED_MORE;
-      if (buf[p] !== 0x3d) throw new ScanFailure(p, `attribute "${this.nameString(an, ae)}" without a value`);
-      p++;
-      while (p < len && isSpace(buf[p]!)) p++;
-      if (p >= len) return NEED_MORE;
-      c = buf[p]!;
-      if (c !== 0x22 && c !== 0x27)
-        throw new ScanFailure(p, `unquoted value of attribute "${this.nameString(an, ae)}"`);
-      const quote = c;
-      const v = p + 1;
+      const an = this.headName;
+      const ae = this.headNameEnd;
+      const hash = this.headHash;
+      const quote = this.headQuote;
       for (let k = 0; k < seenEnd; k += 3) {
         if (seen[k] === hash && sameBytes(buf, seen[k + 1]!, seen[k + 2]!, an, ae)) {
-          const attrName = this.nameString(an, ae);
+          const attrName = this.headNameString();
           throw new ScanFailure(v - 2 - attrName.length, `duplicate attribute "${attrName}" in <${name}>`);
         }
       }
       seen[seenEnd++] = hash;
       seen[seenEnd++] = an;
       seen[seenEnd++] = ae;
-      let flags = 0;
-      let i = v;
-      for (;;) {
-        i = skipPlainWords(this.view, i, len);
-        while (i < len && VALUE_FLAGS[buf[i]!] === 0) i++;
-        if (i >= len) return NEED_MORE;
-        const b = buf[i]!;
-        if (b === quote) break;
-        flags |= VALUE_FLAGS[b]!;
-        i++;
-      }
+      const i = this.valueEnd(v, len, quote);
+      if (i === NEED_MORE) return NEED_MORE;
+      const flags = this.valueFlags;
       if (flags & LT) throw new ScanFailure(buf.indexOf(0x3c, v), '"<" inside an attribute value (use &lt;)');
       if (flags & AMP) this.checkReferences(v, i);
       p = i + 1;
