@@ -12,7 +12,8 @@ import { READ_CHUNK_BYTES } from '../../adapters/export-source.js';
 import { createScanner, type ScanResult } from '../reader/scanner.js';
 
 export type CheckRequest =
-  | { type: 'file'; path: string }
+  /** progress[0]: how far the sender has read, in units of `unit` bytes; read at most `ahead` bytes past it. */
+  | { type: 'file'; path: string; progress: Int32Array; unit: number; ahead: number }
   | { type: 'chunk'; bytes: Uint8Array }
   | { type: 'end' };
 export type CheckReply =
@@ -43,6 +44,10 @@ if (port) {
       const fd = openSync(m.path, 'r');
       try {
         for (let at = 0; !broken; ) {
+          // Never far ahead of the sender, so the pages this
+          // thread reads are still cached when the sender reads them: one read of a multi-GB file, not two.
+          while (at > Atomics.load(m.progress, 0) * m.unit + m.ahead)
+            Atomics.wait(m.progress, 0, Atomics.load(m.progress, 0), 200);
           const n = readSync(fd, buf, 0, buf.length, at);
           if (n === 0) break;
           scanner.write(n === buf.length ? buf : buf.subarray(0, n));

@@ -24,6 +24,10 @@ import type { ScanSummary } from '../reader/types.js';
 import type { CheckReply, CheckRequest } from './check-worker.js';
 import { refuseUnrepairable } from './preflight.js';
 
+/** The unit of the read position shared with a worker that reads the file itself (int32 covers 128 TiB). */
+const PROGRESS_UNIT = 64 * 1024;
+/** A checking thread that reads the file itself stays within this of the sender, so the file is read once. */
+const CHECK_AHEAD_BYTES = 64 * 1024 * 1024;
 /** Exports at least this large are checked in a worker thread. */
 export const WORKER_CHECK_BYTES = 32 * 1024 * 1024;
 /** Bytes per message to the worker. */
@@ -37,6 +41,8 @@ export interface CheckedBodyOptions {
   onScanned?(summary: ScanSummary): void;
   /** Check in a worker thread; default: with two cores or more, for an export of WORKER_CHECK_BYTES or more. */
   worker?: boolean;
+  /** How far a worker reading the file itself may run ahead of the sender (default CHECK_AHEAD_BYTES). */
+  checkAheadBytes?: number;
 }
 
 /** The scanner as the body sees it, inline or in a worker. */
@@ -77,9 +83,19 @@ function spawnCheckWorker(): Worker {
 }
 
 /** `file`: the worker reads the plain file itself instead of being sent copies of every chunk. */
-function workerCheck(file?: string): Check {
+function workerCheck(file?: string, ahead = CHECK_AHEAD_BYTES): Check {
   const worker = spawnCheckWorker();
-  if (file !== undefined) worker.postMessage({ type: 'file', path: file } satisfies CheckRequest);
+  // How far the sender has read, shared with the worker so it stays close behind (check-worker.ts).
+  const progress = new Int32Array(new SharedArrayBuffer(4));
+  let read = 0;
+  if (file !== undefined)
+    worker.postMessage({
+      type: 'file',
+      path: file,
+      progress,
+      unit: PROGRESS_UNIT,
+      ahead,
+    } satisfies CheckRequest);
   // Never the reason the process stays alive: close() ends it, and so does the process.
   worker.unref();
   let inFlight = 0;
@@ -135,7 +151,12 @@ function workerCheck(file?: string): Check {
   };
   return {
     async write(chunk) {
-      if (file !== undefined) return;
+      if (file !== undefined) {
+        read += chunk.length;
+        Atomics.store(progress, 0, Math.floor(read / PROGRESS_UNIT));
+        Atomics.notify(progress, 0);
+        return;
+      }
       for (let off = 0; off < chunk.length; ) {
         stage ??= new Uint8Array(BATCH_BYTES);
         const n = Math.min(chunk.length - off, stage.length - staged);
@@ -149,6 +170,11 @@ function workerCheck(file?: string): Check {
     broken: () => broken,
     async end() {
       if (file === undefined) flush();
+      else {
+        // The whole file is read: let the worker finish whatever the rounding held back.
+        Atomics.store(progress, 0, 0x7fffffff);
+        Atomics.notify(progress, 0);
+      }
       let result: ScanResult | undefined = finalResult ?? undefined;
       const finished = new Promise<void>((resolve) => {
         if (result !== undefined) resolve();
@@ -174,7 +200,7 @@ export async function* checkedBody(
   opts: CheckedBodyOptions = {},
 ): AsyncGenerator<Buffer> {
   const useWorker = opts.worker ?? (source.size >= WORKER_CHECK_BYTES && availableParallelism() > 1);
-  const check = useWorker ? workerCheck(source.filePath) : inlineCheck();
+  const check = useWorker ? workerCheck(source.filePath, opts.checkAheadBytes) : inlineCheck();
   const refuseIfBroken = () => {
     const b = check.broken();
     if (b) refuseUnrepairable(source, { ...b, sha256: '' });

@@ -183,6 +183,8 @@ describe('planUpload: split into valid parts during the single scan', () => {
       const sent = await collect(
         checkedBody(source, plan.repair, {
           worker,
+          // A window smaller than the file: the reading thread must wait for the sender, and not hang.
+          checkAheadBytes: 64 * 1024,
           onScanned: (s) => {
             summary = s;
           },
