@@ -257,8 +257,16 @@ async function runRanges(
           finish(new AppError('INPUT_UNREADABLE', `${tasks[i]!.path}: cannot read (${code ?? m.message})`));
         }
       };
-      const onError = (e: Error): void => finish(e);
-      const onExit = (code: number): void => finish(new Error(`scan worker exited with code ${code}`));
+      // A thread that dies (out of memory, say) gives the parallel scan up, not the command: the
+      // caller then reads the file on one thread.
+      const gaveUp = (): void => {
+        outcomes[i] = null;
+        refused = true;
+        finish();
+        stopAll();
+      };
+      const onError = (): void => gaveUp();
+      const onExit = (): void => gaveUp();
       w.on('message', onMessage);
       w.on('error', onError);
       w.on('exit', onExit);

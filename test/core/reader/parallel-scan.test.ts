@@ -1,0 +1,77 @@
+/**
+ * The parallel scan's own contract (validate's exact merge is tested in test/core/validate/parallel.test.ts):
+ * results come back in document order, and anything that makes a range unusable yields null so the
+ * caller scans on one thread instead of failing.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { pathToFileURL } from 'node:url';
+import { scanInParallel } from '../../../src/core/reader/parallel-scan.js';
+import { writeExportFile } from '../../../src/generator/index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'apple-import-pscan-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A consumer module (plain JS, loaded by URL in each worker) counting elements, or dying on purpose. */
+function consumer(name: string, body: string): URL {
+  const file = join(dir, `${name}.mjs`);
+  writeFileSync(file, `export function createRangeConsumer(options) {\n${body}\n}\n`);
+  return pathToFileURL(file);
+}
+
+const COUNT = consumer(
+  'count',
+  'let n = 0; return { onElement() { n++; }, onDefect() {}, finish() { return { partial: n }; } };',
+);
+// Dies in the range that starts past the middle of the file, like a thread running out of memory.
+const DIE = consumer(
+  'die',
+  'let n = 0; return { onElement(el) { n++; if (el.startOffset > options.at) process.exit(1); }, onDefect() {}, finish() { return { partial: n }; } };',
+);
+
+describe('parallel scan', () => {
+  it('hands the ranges back in document order, adding up to the whole', async () => {
+    const path = join(dir, 'a.xml');
+    await writeExportFile(path, { seed: 41, days: 20 });
+    const size = statSync(path).size;
+    const seen: number[] = [];
+    let elements = 0;
+    const merged = await scanInParallel({
+      path,
+      size,
+      consumerUrl: COUNT,
+      workers: 2,
+      minBytes: 0,
+      maxRangeBytes: Math.ceil(size / 6),
+      onRange: (r) => {
+        seen.push(r.index);
+        elements += r.partial as number;
+      },
+    });
+    assert.ok(merged);
+    assert.deepEqual(seen, [0, 1, 2, 3, 4, 5]);
+    assert.equal(elements, merged.topLevelCount);
+    assert.equal(merged.bytes, size);
+    assert.equal(merged.closed, true);
+  });
+
+  it('gives up (null, so the caller reads on one thread) when a thread dies', async () => {
+    const path = join(dir, 'b.xml');
+    await writeExportFile(path, { seed: 42, days: 20 });
+    const size = statSync(path).size;
+    const merged = await scanInParallel({
+      path,
+      size,
+      consumerUrl: DIE,
+      consumerOptions: { at: Math.floor(size / 2) },
+      workers: 2,
+      minBytes: 0,
+      maxRangeBytes: Math.ceil(size / 6),
+      onRange: () => {},
+    });
+    assert.equal(merged, null);
+  });
+});
