@@ -149,8 +149,8 @@ const MAX_LAYOUT_SLOTS = 64;
 const PROBE_EVERY = 1024;
 /** Longer values (Apple's `device` strings) are unique per record; comparing them would cost more than it saves. */
 const MAX_CACHED_VALUE = 96;
-/** Buffers up to this size get a latin1 twin (normal chunks are 1 MiB plus a carried tail). */
-const MAX_STRING_TWIN = 8 * 1024 * 1024;
+/** Buffers up to this size get a latin1 twin (the parser is fed 64 KiB pieces plus a carried tail; only a pathological element grows past it). */
+const MAX_STRING_TWIN = 1024 * 1024;
 
 /**
  * What the scanner remembers of one element name: a slot per attribute name, each pointing at the
@@ -303,9 +303,14 @@ export class ExportScanner {
   /** Absolute offset of buf[0]. */
   private base = 0;
   private pos = 0;
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
-  private waitFor = 0;
+  /**
+   * While a long unfinished markup waits for more bytes: an owned buffer holding it (at the start)
+   * and the bytes received since, filled in place; it is parsed again only once full, i.e. once the
+   * data has doubled (or reached the element limit), so a long element costs linear time and about
+   * three times its size in memory.
+   */
+  private spill: Buffer | null = null;
+  private spillLen = 0;
   private phase: Phase = Phase.Prolog;
   private started = false;
   private ended = false;
@@ -355,11 +360,7 @@ export class ExportScanner {
     if (this.ended) throw new Error('endFragment after end');
     this.ended = true;
     const clean =
-      this.phase === Phase.Root &&
-      this.current === null &&
-      this.pending.length === 0 &&
-      this.waitFor === 0 &&
-      this.buf.length === 0;
+      this.phase === Phase.Root && this.current === null && this.spill === null && this.buf.length === 0;
     this.buf = Buffer.alloc(0);
     this.stack = [];
     this.current = null;
@@ -395,26 +396,27 @@ export class ExportScanner {
   }
 
   private feed(piece: Buffer): void {
-    if (
-      this.waitFor > 0 &&
-      this.pendingBytes + piece.length < this.waitFor &&
-      this.buf.length + this.pendingBytes + piece.length <= this.limits.maxElementBytes
-    ) {
-      // Kept past this write(): a copy, since the caller may reuse its buffer.
-      this.pending.push(Buffer.from(piece));
-      this.pendingBytes += piece.length;
+    const spill = this.spill;
+    if (spill !== null) {
+      // A copy, not the piece: the caller may reuse its buffer once write() returns.
+      const n = Math.min(piece.length, spill.length - this.spillLen);
+      piece.copy(spill, this.spillLen, 0, n);
+      this.spillLen += n;
+      if (this.spillLen < spill.length) return;
+      this.spill = null;
+      this.buf = spill;
+      this.bufOwned = true;
+      this.run(false);
+      if (n < piece.length && !this.failed()) this.feed(piece.subarray(n));
       return;
     }
-    if (this.buf.length === 0 && this.pending.length === 0) {
+    if (this.buf.length === 0) {
       this.buf = piece;
       this.bufOwned = false;
     } else {
-      this.buf = Buffer.concat([this.buf, ...this.pending, piece]);
+      this.buf = Buffer.concat([this.buf, piece]);
       this.bufOwned = true;
     }
-    this.pending = [];
-    this.pendingBytes = 0;
-    this.waitFor = 0;
     this.run(false);
   }
 
@@ -422,9 +424,9 @@ export class ExportScanner {
   end(): void {
     if (this.ended) return;
     if (this.phase !== Phase.Failed) {
-      if (this.pending.length > 0) {
-        this.buf = Buffer.concat([this.buf, ...this.pending]);
-        this.pending = [];
+      if (this.spill !== null) {
+        this.buf = this.spill.subarray(0, this.spillLen);
+        this.spill = null;
       }
       this.run(true);
     }
@@ -581,10 +583,19 @@ export class ExportScanner {
       this.buf = Buffer.alloc(0);
     } else {
       this.base += pos;
-      // An unfinished piece of markup outlives write(): copy it out of the caller's buffer.
-      this.buf = this.bufOwned ? buf.subarray(pos) : Buffer.from(buf.subarray(pos));
+      const rest = len - pos;
+      if (rest > RESCAN_THRESHOLD) {
+        // Long unfinished markup: wait until the data has doubled (see spill).
+        const spill = Buffer.allocUnsafe(Math.min(2 * rest, this.limits.maxElementBytes + PIECE_BYTES));
+        buf.copy(spill, 0, pos, len);
+        this.spill = spill;
+        this.spillLen = rest;
+        this.buf = spill.subarray(0, rest);
+      } else {
+        // An unfinished piece of markup outlives write(): copy it out of the caller's buffer.
+        this.buf = this.bufOwned ? buf.subarray(pos) : Buffer.from(buf.subarray(pos));
+      }
       this.bufOwned = true;
-      if (this.buf.length > RESCAN_THRESHOLD) this.waitFor = this.buf.length;
     }
     this.pos = 0;
   }
