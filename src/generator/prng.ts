@@ -62,3 +62,9 @@ export function deriveSeed(seed: number, ...parts: number[]): number {
   }
   return h;
 }
+
+/** Uniform draws in [0, 1) from a fresh Rng, for callers that need nothing else (tests, benchmarks). */
+export function uniform(seed: number): () => number {
+  const g = new Rng(seed);
+  return () => g.next();
+}

@@ -20,6 +20,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import sax from 'sax';
 import type { ExportElement } from '../../../src/core/reader/types.js';
+import { uniform as rng } from '../../../src/generator/prng.js';
 import { BODY, exportXml } from './fixtures.js';
 import { scan } from './helpers.js';
 
@@ -82,17 +83,6 @@ function ours(doc: Buffer, cuts: number[]): Verdict & { messages: string[] } {
     elements: r.elements.map(plain),
     error: errors[0]?.message ?? null,
     messages: errors.map((d) => d.message),
-  };
-}
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 

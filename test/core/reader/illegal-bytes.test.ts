@@ -1,11 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { countIllegalBytes, firstIllegal } from '../../../src/core/reader/illegal-bytes.js';
-
-function rng(seed: number): () => number {
-  let s = seed;
-  return () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 4294967296;
-}
+import { uniform as rng } from '../../../src/generator/prng.js';
 
 describe('illegal bytes', () => {
   it('firstIllegal and countIllegalBytes agree with a byte loop at every alignment', () => {

@@ -12,6 +12,7 @@ import {
   repairedSize,
   repairPlanFor,
 } from '../../../src/core/reader/repair.js';
+import { uniform as rng } from '../../../src/generator/prng.js';
 import { BODY, exportXml, XML_DECL } from './fixtures.js';
 
 function chunks(buf: Buffer, size: number): Buffer[] {
@@ -28,11 +29,6 @@ async function collect(it: AsyncIterable<Buffer>): Promise<Buffer[]> {
   const out: Buffer[] = [];
   for await (const b of it) out.push(b);
   return out;
-}
-
-function rng(seed: number): () => number {
-  let s = seed;
-  return () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 4294967296;
 }
 
 /** Exports with every DTD variant, illegal characters sprinkled (also inside the DTD), BOM and CRLF. */
