@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs';
+import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { open as openFile, readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -41,6 +41,36 @@ const SNIFF_BYTES = 1024;
 export const READ_CHUNK_BYTES = 256 * 1024;
 const NOT_AN_EXPORT_HINT =
   'Pass export.zip from "Export All Health Data", the export.xml inside it, or the unzipped folder.';
+
+/**
+ * Reads bytes [start, end) of a plain file synchronously, READ_CHUNK_BYTES at a time into one reused
+ * buffer, for worker threads that have nothing else to do: no stream machinery, and no fresh
+ * ArrayBuffer per read for the GC to reclaim. `onChunk` gets each chunk (valid only until it returns)
+ * and its offset, and may return false to stop. Returns the bytes read, short of end - start when the
+ * file is shorter or onChunk stopped.
+ */
+export function readRangeSync(
+  path: string,
+  start: number,
+  end: number,
+  onChunk: (chunk: Buffer, at: number) => boolean | undefined,
+): number {
+  const buf = Buffer.allocUnsafe(READ_CHUNK_BYTES);
+  const fd = openSync(path, 'r');
+  let at = start;
+  try {
+    while (at < end) {
+      const n = readSync(fd, buf, 0, Math.min(buf.length, end - at), at);
+      if (n === 0) break;
+      const go = onChunk(n === buf.length ? buf : buf.subarray(0, n), at);
+      at += n;
+      if (go === false) break;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return at - start;
+}
 
 /** Resolves a path to the main Apple Health XML: a plain file, a zip (found by content) or a folder. */
 export async function openExport(path: string): Promise<ExportSource> {

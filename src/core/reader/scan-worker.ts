@@ -3,9 +3,8 @@
  * plain export file with a fresh ExportScanner and consumer, and posts progress, then the range's
  * summary and the consumer's partial.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
-import { READ_CHUNK_BYTES } from '../../adapters/export-source.js';
+import { readRangeSync } from '../../adapters/export-source.js';
 import type { RangeTask, WorkerMessage, WorkerRequest } from './parallel-scan.js';
 import type { CreateRangeConsumer, RangeConsumer } from './range-consumer.js';
 import { ExportScanner } from './scanner.js';
@@ -28,28 +27,17 @@ async function scanRange(task: RangeTask): Promise<void> {
     {},
     task.start > 0 ? { offset: task.start } : undefined,
   );
-  // A worker thread has nothing else to do, so it reads synchronously into one reused buffer: no
-  // stream machinery, and no fresh ArrayBuffer per read for the GC to reclaim (the scanner keeps no
-  // reference to a chunk once write() returns).
-  const buf = Buffer.allocUnsafe(READ_CHUNK_BYTES);
-  const fd = openSync(task.path, 'r');
-  let bytes = 0;
   let reported = 0;
-  try {
-    for (let at = task.start; at < task.end; ) {
-      const n = readSync(fd, buf, 0, Math.min(buf.length, task.end - at), at);
-      if (n === 0) break;
-      scanner.write(n === buf.length ? buf : buf.subarray(0, n));
-      at += n;
-      bytes += n;
-      if (bytes - reported >= PROGRESS_EVERY) {
-        port.postMessage({ type: 'progress', bytes } satisfies WorkerMessage);
-        reported = bytes;
-      }
+  const bytes = readRangeSync(task.path, task.start, task.end, (chunk, at) => {
+    // The scanner keeps no reference to a chunk once write() returns, so the buffer may be reused.
+    scanner.write(chunk);
+    const read = at + chunk.length - task.start;
+    if (read - reported >= PROGRESS_EVERY) {
+      port.postMessage({ type: 'progress', bytes: read } satisfies WorkerMessage);
+      reported = read;
     }
-  } finally {
-    closeSync(fd);
-  }
+    return undefined;
+  });
   if (bytes !== task.end - task.start) throw new Error(`the file changed while it was read (${task.path})`);
   let clean = true;
   if (task.last) scanner.end();

@@ -6,9 +6,8 @@
  * Messages out: `ack` per chunk (the sender's backpressure), `broken` at the first unrepairable
  * defect, `done` with the scan result.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
-import { READ_CHUNK_BYTES } from '../../adapters/export-source.js';
+import { readRangeSync } from '../../adapters/export-source.js';
 import { createScanner, type ScanResult } from '../reader/scanner.js';
 
 export type CheckRequest =
@@ -38,24 +37,14 @@ if (port) {
   );
   port.on('message', (m: CheckRequest) => {
     if (m.type === 'file') {
-      // The whole file, synchronously: this thread has nothing else to do, and one reused buffer
-      // leaves nothing for the GC (the scanner keeps no chunk once write() returns).
-      const buf = Buffer.allocUnsafe(READ_CHUNK_BYTES);
-      const fd = openSync(m.path, 'r');
-      try {
-        for (let at = 0; !broken; ) {
-          // Never far ahead of the sender, so the pages this
-          // thread reads are still cached when the sender reads them: one read of a multi-GB file, not two.
-          while (at > Atomics.load(m.progress, 0) * m.unit + m.ahead)
-            Atomics.wait(m.progress, 0, Atomics.load(m.progress, 0), 200);
-          const n = readSync(fd, buf, 0, buf.length, at);
-          if (n === 0) break;
-          scanner.write(n === buf.length ? buf : buf.subarray(0, n));
-          at += n;
-        }
-      } finally {
-        closeSync(fd);
-      }
+      readRangeSync(m.path, 0, Number.POSITIVE_INFINITY, (chunk, at) => {
+        // Never far ahead of the sender, so the pages this thread reads are still cached when the
+        // sender reads them: one read of a multi-GB file from disk, not two.
+        while (at > Atomics.load(m.progress, 0) * m.unit + m.ahead)
+          Atomics.wait(m.progress, 0, Atomics.load(m.progress, 0), 200);
+        scanner.write(chunk);
+        return !broken;
+      });
       if (broken) port.postMessage({ type: 'broken', result: scanner.result() } satisfies CheckReply);
       else scanner.end();
       port.postMessage({ type: 'done', result: scanner.result() } satisfies CheckReply);
