@@ -5,12 +5,12 @@
  * apple-import runs as installed (the compiled dist/, built first), not through tsx, whose on-the-fly
  * compilation would add ~0.4 s of startup that no user pays. Its whole run includes the startup, the
  * user check, the head probe and sampled fingerprint, the presign and the one checked, repaired pass.
- * Usage: npm run bench:upload [-- --mb 500]
+ * Usage: npm run bench:upload [-- --mb 500] [--node-flags "--cpu-prof --cpu-prof-dir=DIR"]
  */
 import { spawn } from 'node:child_process';
-import { createWriteStream, existsSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -26,6 +26,31 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const mbArg = process.argv.indexOf('--mb');
 const mb = mbArg > 0 ? Number(process.argv[mbArg + 1]) : 500;
+/** e.g. `--node-flags "--cpu-prof --cpu-prof-dir=/tmp/prof"` to profile apple-import's run. */
+const flagsArg = process.argv.indexOf('--node-flags');
+const nodeFlags = flagsArg > 0 ? (process.argv[flagsArg + 1] ?? '').split(' ').filter(Boolean) : [];
+
+/** CPU seconds (user + system) the processes have used so far; /proc/PID/stat fields 14 and 15, in ticks. */
+function cpuSeconds(pids: readonly number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // a daemon that is gone has no more CPU to count
+    }
+  }
+  return ticks / 100;
+}
+
+/** The client's CPU seconds from `/usr/bin/time -v`. */
+function clientCpu(timeOutput: string): number {
+  const user = /User time \(seconds\): ([\d.]+)/.exec(timeOutput);
+  const sys = /System time \(seconds\): ([\d.]+)/.exec(timeOutput);
+  return Number(user?.[1] ?? 0) + Number(sys?.[1] ?? 0);
+}
 
 function timed(
   cmd: string,
@@ -93,6 +118,7 @@ async function main(): Promise<void> {
     });
     const presign = (await res.json()) as { upload_url: string; form_fields: Record<string, string> };
     const form = Object.entries(presign.form_fields).flatMap(([k, v]) => ['--form-string', `${k}=${v}`]);
+    let serverCpu = cpuSeconds(rgw.pids);
     const curl = await timed(
       'curl',
       [
@@ -112,11 +138,13 @@ async function main(): Promise<void> {
     );
     if (curl.stdout.trim() !== '204')
       throw new Error(`curl upload failed: ${curl.stdout} ${curl.stderr.slice(0, 300)}`);
+    const curlServerCpu = cpuSeconds(rgw.pids) - serverCpu;
 
     const cfg = join(work, 'cfg');
+    serverCpu = cpuSeconds(rgw.pids);
     const cli = await timed(
       process.execPath,
-      ['bin/apple-import.js', 'upload', xml, '--user', user, '--json', '--no-progress'],
+      [...nodeFlags, 'bin/apple-import.js', 'upload', xml, '--user', user, '--json', '--no-progress'],
       {
         ...process.env,
         APPLE_IMPORT_CONFIG_DIR: cfg,
@@ -125,6 +153,7 @@ async function main(): Promise<void> {
       },
     );
     if (cli.code !== 0) throw new Error(`apple-import failed (${cli.code}): ${cli.stderr.slice(-800)}`);
+    const cliServerCpu = cpuSeconds(rgw.pids) - serverCpu;
     const doc = JSON.parse(cli.stdout) as { durationMs: number; parts: { bytes: number }[] };
 
     const mbps = (bytes: number, ms: number) => ((bytes / ms) * 1000) / 1e6;
@@ -136,6 +165,9 @@ async function main(): Promise<void> {
     );
     console.log(
       `  of which the send:         ${(doc.durationMs / 1000).toFixed(2)} s  ${mbps(size, doc.durationMs).toFixed(1)} MB/s`,
+    );
+    console.log(
+      `CPU seconds: curl ${clientCpu(curl.stderr).toFixed(2)} + radosgw ${curlServerCpu.toFixed(2)}   apple-import ${clientCpu(cli.stderr).toFixed(2)} + radosgw ${cliServerCpu.toFixed(2)}   (${availableParallelism()} cores)`,
     );
     console.log(
       `ratio whole run / curl: ${(cli.ms / curl.ms).toFixed(2)}×   send only / curl: ${(doc.durationMs / curl.ms).toFixed(2)}×   (goal ≤ 1.15×)`,

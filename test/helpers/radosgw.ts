@@ -35,6 +35,8 @@ export interface Radosgw {
   startMs: number;
   /** How many attempts the start took (1, or 2 after the doc's intermittent failure). */
   attempts: number;
+  /** The cluster's daemons (mon, mgr, osd, radosgw), for the benchmark's CPU accounting. */
+  pids: readonly number[];
   createBucket(name: string): Promise<void>;
   getObject(key: string, bucket?: string): Promise<Buffer>;
   /** Streams an object without buffering it, for large uploads. */
@@ -292,6 +294,7 @@ export async function startRadosgw(opts: RadosgwOptions = {}): Promise<Radosgw> 
     store,
     startMs: 0,
     attempts,
+    pids: cluster.pids,
     async createBucket(name) {
       await client.send(new CreateBucketCommand({ Bucket: name }));
     },
