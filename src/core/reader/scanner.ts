@@ -52,8 +52,9 @@ export interface FragmentStart {
 export interface ScannerOptions {
   /**
    * Check the document without decoding attribute values: the verdict, defects, positions and counts
-   * are those of a full scan, but elements carry no attributes (for upload's check, which only needs to
-   * know the export is well-formed once repaired, and would otherwise spend most of its time on strings).
+   * are those of a full scan, but elements carry no attributes and no children: for upload's check and
+   * split planning, which only need the verdict and where each top-level element lies, and would
+   * otherwise spend most of their time on strings.
    */
   checkOnly?: boolean;
 }
@@ -103,6 +104,9 @@ VALUE_FLAGS[0x0a] = WS;
 VALUE_FLAGS[0x0d] = WS;
 for (let c = 0x80; c < 256; c++) VALUE_FLAGS[c] = HI;
 
+const AMP_X4 = 0x26262626 | 0;
+const DQUOTE_X4 = 0x22222222 | 0;
+const SQUOTE_X4 = 0x27272727 | 0;
 const BELOW_28 = 0x28282828 | 0;
 const LT_X4 = 0x3c3c3c3c | 0;
 const ONES = 0x01010101 | 0;
@@ -121,6 +125,15 @@ function skipPlainWords(view: DataView, i: number, len: number): number {
     i += 4;
   }
   return i;
+}
+
+/** Whether the value at buf[i] ('&') starts with &lt; &gt; or &amp; (Apple's `device` strings), all within len. */
+function commonReference(buf: Buffer, i: number, len: number): number {
+  const c1 = buf[i + 1];
+  if ((c1 === 0x6c || c1 === 0x67) && i + 3 < len && buf[i + 2] === 0x74 && buf[i + 3] === 0x3b) return 4;
+  if (c1 === 0x61 && i + 4 < len && buf[i + 2] === 0x6d && buf[i + 3] === 0x70 && buf[i + 4] === 0x3b)
+    return 5;
+  return 0;
 }
 
 function isSpace(c: number): boolean {
@@ -250,8 +263,15 @@ class AttrSlot {
   }
 }
 
-/** The attributes of every element in a check-only scan (the root's excepted). */
+/** The attributes of every element in a check-only scan (the root's excepted), and their children. */
 const NO_ATTRS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+const NO_CHILDREN: ExportElement[] = Object.freeze([]) as unknown as ExportElement[];
+
+/** Whether buf[at, at + raw.length) holds the latin1 string `raw`. */
+function sameLatin1(buf: Buffer, at: number, raw: string): boolean {
+  for (let i = 0; i < raw.length; i++) if (buf[at + i] !== raw.charCodeAt(i)) return false;
+  return true;
+}
 
 function sameBytes(buf: Buffer, a0: number, a1: number, b0: number, b1: number): boolean {
   if (a1 - a0 !== b1 - b0) return false;
@@ -282,7 +302,7 @@ export class ExportScanner {
   private valueFlags = 0;
   private tagEnd = 0;
   private selfClosed = false;
-  /** startTagCheck's attributes so far: [name hash, name start, name end] triples. */
+  /** startTagCheck's slotless attributes so far: [name hash, name start, name end] triples. */
   private readonly seenAttrs: number[] = [];
   private readonly lines: LineTracker;
   private readonly illegalLines: LineTracker;
@@ -674,8 +694,23 @@ export class ExportScanner {
     return true;
   }
 
+  /** Whether elements carry their children (a check-only scan's do not). */
+  protected keepsChildren(): boolean {
+    return true;
+  }
+
   protected inRoot(): boolean {
     return this.phase === Phase.Root;
+  }
+
+  /** The remembered layout of an element name (a fresh, unremembered one past MAX_LAYOUTS names). */
+  private layoutOf(name: string): Layout {
+    let layout = this.layouts.get(name);
+    if (layout === undefined) {
+      layout = new Layout();
+      if (this.layouts.size < MAX_LAYOUTS) this.layouts.set(name, layout);
+    }
+    return layout;
   }
 
   protected startTag(s: number, len: number): number {
@@ -688,11 +723,7 @@ export class ExportScanner {
     if (nameEnd >= len) return NEED_MORE;
     const name = this.nameString(p, nameEnd);
     p = nameEnd;
-    let layout = this.layouts.get(name);
-    if (layout === undefined) {
-      layout = new Layout();
-      if (this.layouts.size < MAX_LAYOUTS) this.layouts.set(name, layout);
-    }
+    const layout = this.layoutOf(name);
     const serial = ++this.tagSerial;
     const attrs: Record<string, string> = {};
     let selfClosing = false;
@@ -834,55 +865,137 @@ export class ExportScanner {
     return i;
   }
 
+  /**
+   * valueEnd for a check: only the closing quote, '<' and '&' matter when nothing is decoded, so whole
+   * words are skipped unless they hold one of those three bytes exactly (spaces in dates and `device`
+   * strings, and UTF-8, no longer stop the skip), and &lt; &gt; &amp; are passed over in place.
+   * valueFlags gets LT for a '<', and AMP for any other reference, which checkReferences then judges.
+   */
+  private valueEndCheck(v: number, len: number, quote: number): number {
+    const buf = this.buf;
+    const view = this.view;
+    const quotes = quote === 0x22 ? DQUOTE_X4 : SQUOTE_X4;
+    let flags = 0;
+    let i = v;
+    for (;;) {
+      while (i + 4 <= len) {
+        const w = view.getInt32(i, true);
+        const a = w ^ AMP_X4;
+        const l = w ^ LT_X4;
+        const q = w ^ quotes;
+        if (((((a - ONES) | 0) & ~a) | (((l - ONES) | 0) & ~l) | (((q - ONES) | 0) & ~q)) & TOPS) break;
+        i += 4;
+      }
+      let c = buf[i];
+      while (i < len && c !== quote && c !== 0x26 && c !== 0x3c) c = buf[++i];
+      if (i >= len) return NEED_MORE;
+      if (c === quote) break;
+      if (c === 0x3c) {
+        flags |= LT;
+        i++;
+      } else {
+        const n = commonReference(buf, i, len);
+        if (n === 0) flags |= AMP;
+        i += n === 0 ? 1 : n;
+      }
+    }
+    this.valueFlags = flags;
+    return i;
+  }
+
   private headNameString(): string {
     this.nameHash = this.headHash;
     return this.nameString(this.headName, this.headNameEnd);
   }
 
   /**
-   * CheckOnlyScanner's start tag inside the root: the same checks and errors as startTag, on bytes alone. No
-   * string is made but the element's name (end tags are matched against it); duplicate attributes
-   * are found by the name hashes readName computes, confirmed byte for byte.
+   * CheckOnlyScanner's start tag inside the root: startTag's checks, errors and layout shortcuts on
+   * bytes alone. No string is made but the element's and attributes' names (interned), and a repeating
+   * value's raw bytes once per change, for its slot's cache.
    */
   protected startTagCheck(s: number, len: number): number {
     const buf = this.buf;
+    const view = this.view;
     let p = s + 1;
     if (!(NAME[buf[p]!]! & 1)) throw new ScanFailure(s, 'stray "<" (use &lt;) or invalid element name');
     const nameEnd = this.readName(p, len);
     if (nameEnd >= len) return NEED_MORE;
     const name = this.nameString(p, nameEnd);
     p = nameEnd;
+    const layout = this.layoutOf(name);
+    const serial = ++this.tagSerial;
+    // Attributes without a slot (an element with more than MAX_LAYOUT_SLOTS names): [hash, start, end] triples.
     const seen = this.seenAttrs;
     let seenEnd = 0;
     let selfClosing = false;
+    let prev: AttrSlot | null = null;
     for (;;) {
-      const v = this.attributeHead(p, len, name);
-      if (v === NEED_MORE) return NEED_MORE;
-      if (v === TAG_ENDED) {
-        p = this.tagEnd;
-        selfClosing = this.selfClosed;
-        break;
+      let slot: AttrSlot | null = prev === null ? layout.first : prev.next;
+      if (slot !== null && slot.whole !== null && buf[p] === 0x20 && slot.whole.at(view, buf, p + 1, len)) {
+        if (slot.stamp === serial)
+          throw new ScanFailure(p + 1, `duplicate attribute "${slot.name}" in <${name}>`);
+        slot.stamp = serial;
+        slot.hit();
+        p += 1 + slot.whole.length;
+        prev = slot;
+        continue;
       }
-      const an = this.headName;
-      const ae = this.headNameEnd;
-      const hash = this.headHash;
-      const quote = this.headQuote;
-      for (let k = 0; k < seenEnd; k += 3) {
-        if (seen[k] === hash && sameBytes(buf, seen[k + 1]!, seen[k + 2]!, an, ae)) {
-          const attrName = this.headNameString();
-          throw new ScanFailure(v - 2 - attrName.length, `duplicate attribute "${attrName}" in <${name}>`);
+      let v: number;
+      let quote = 0x22;
+      let attrName: string;
+      if (slot !== null && buf[p] === 0x20 && slot.prefix.at(view, buf, p + 1, len)) {
+        attrName = slot.name;
+        v = p + 1 + slot.prefix.length;
+      } else {
+        const head = this.attributeHead(p, len, name);
+        if (head === NEED_MORE) return NEED_MORE;
+        if (head === TAG_ENDED) {
+          p = this.tagEnd;
+          selfClosing = this.selfClosed;
+          break;
+        }
+        attrName = this.headNameString();
+        quote = this.headQuote;
+        v = head;
+        slot = layout.slot(attrName);
+        if (slot !== null) {
+          if (prev === null) layout.first = slot;
+          else prev.next = slot;
+        } else {
+          const an = this.headName;
+          const ae = this.headNameEnd;
+          const hash = this.headHash;
+          for (let k = 0; k < seenEnd; k += 3) {
+            if (seen[k] === hash && sameBytes(buf, seen[k + 1]!, seen[k + 2]!, an, ae))
+              throw new ScanFailure(
+                v - 2 - attrName.length,
+                `duplicate attribute "${attrName}" in <${name}>`,
+              );
+          }
+          seen[seenEnd++] = hash;
+          seen[seenEnd++] = an;
+          seen[seenEnd++] = ae;
         }
       }
-      seen[seenEnd++] = hash;
-      seen[seenEnd++] = an;
-      seen[seenEnd++] = ae;
-      const i = this.valueEnd(v, len, quote);
-      if (i === NEED_MORE) return NEED_MORE;
+      if (slot !== null) {
+        if (slot.stamp === serial)
+          throw new ScanFailure(v - 2 - attrName.length, `duplicate attribute "${attrName}" in <${name}>`);
+        slot.stamp = serial;
+      }
+      const close = this.valueEndCheck(v, len, quote);
+      if (close === NEED_MORE) return NEED_MORE;
       const flags = this.valueFlags;
       if (flags & LT) throw new ScanFailure(buf.indexOf(0x3c, v), '"<" inside an attribute value (use &lt;)');
-      if (flags & AMP) this.checkReferences(v, i);
-      p = i + 1;
+      if (flags & AMP) this.checkReferences(v, close);
+      if (slot?.caching() === true) {
+        const raw = slot.raw;
+        if (raw !== null && raw.length === close - v && sameLatin1(buf, v, raw)) slot.hit();
+        else slot.store(buf.latin1Slice(v, close), '');
+      }
+      p = close + 1;
+      prev = slot;
     }
+    if (prev !== null) prev.next = null;
     this.openElement(s, p, name, NO_ATTRS, selfClosing);
     return p;
   }
@@ -955,15 +1068,17 @@ export class ExportScanner {
       return;
     }
     if (this.phase !== Phase.Root) throw new ScanFailure(s, `element <${name}> after the root element`);
-    this.lines.advance(this.buf, this.base, abs);
-    const line = this.lines.line;
-    const column = this.lines.column(abs);
     const stack = this.stack;
+    // Positions are for whoever receives elements; a defect finds its own line (defect()).
+    const positioned = this.handlers.onElement !== undefined && (stack.length === 0 || this.keepsChildren());
+    if (positioned) this.lines.advance(this.buf, this.base, abs);
+    const line = positioned ? this.lines.line : 0;
+    const column = positioned ? this.lines.column(abs) : 0;
     if (stack.length === 0) {
       const top: TopLevelElement = {
         name,
         attrs,
-        children: [],
+        children: this.keepsChildren() ? [] : NO_CHILDREN,
         line,
         column,
         startOffset: abs,
@@ -978,8 +1093,11 @@ export class ExportScanner {
       stack.push(top);
       return;
     }
-    const el: ExportElement = { name, attrs, children: [], line, column };
-    stack[stack.length - 1]!.children.push(el);
+    const keep = this.keepsChildren();
+    if (!keep && selfClosing) return;
+    // A check-only scan stacks an open child for its end tag's sake, but keeps no children.
+    const el: ExportElement = { name, attrs, children: keep ? [] : NO_CHILDREN, line, column };
+    if (keep) stack[stack.length - 1]!.children.push(el);
     if (!selfClosing) {
       // +1 for the root, which is not on the stack.
       if (stack.length + 2 > this.limits.maxDepth) {
@@ -1133,6 +1251,10 @@ export class ExportScanner {
 class CheckOnlyScanner extends ExportScanner {
   protected override wantsTwin(): boolean {
     return !this.inRoot();
+  }
+
+  protected override keepsChildren(): boolean {
+    return false;
   }
 
   protected override startTag(s: number, len: number): number {

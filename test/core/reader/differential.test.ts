@@ -215,55 +215,68 @@ describe('differential against sax (strict)', () => {
     // The scanner confirms an attribute against the one written at the same place in the previous element
     // of that name, and a value against the last one there: runs of near-identical elements with values that
     // are prefixes of each other, reordered, repeated, missing or single-quoted attributes exercise every
-    // way that shortcut could wrongly succeed.
+    // way that shortcut could wrongly succeed. The check-only scan keeps layouts of its own.
     const r = rng(7);
-    const names = ['type', 'sourceName', 'unit', 'value', 'startDate', 'k'];
-    const values = [
-      'a',
-      'ab',
-      'abc',
-      'abc ',
-      'ab"c',
-      "ab'c",
-      'a&amp;b',
-      'a&lt;b&gt;',
-      'Dana’s Watch',
-      'Dana’s',
-      '😀x',
-      'a\tb',
-      '',
-      'HKQuantityTypeIdentifierStepCount',
-      'HKQuantityTypeIdentifierStepCounts',
-      '2024-01-01 10:00:00 +0100',
-    ];
     const failures: string[] = [];
     for (let doc = 0; doc < 300; doc++) {
-      let body = '';
-      let order = [...names];
-      for (let e = 0; e < 40; e++) {
-        if (r() < 0.1) order = [...names].sort(() => r() - 0.5);
-        const attrs: string[] = [];
-        for (const n of order) {
-          if (r() < 0.08) continue;
-          const raw = pick(r, values);
-          const single = raw.includes('"') || r() < 0.05;
-          if (single && raw.includes("'")) continue;
-          const q = single ? "'" : '"';
-          const eq = r() < 0.05 ? ' = ' : '=';
-          attrs.push(`${r() < 0.05 ? '\n  ' : ' '}${n}${eq}${q}${raw}${q}`);
-          if (r() < 0.01) attrs.push(` ${n}="dup"`);
-        }
-        const el = r() < 0.5 ? 'Record' : 'Workout';
-        body += ` <${el}${attrs.join('')}${r() < 0.8 ? '/>' : `><MetadataEntry${attrs.slice(0, 2).join('')}/></${el}>`}\n`;
-      }
-      const d = Buffer.from(exportXml('valid', `<HealthData locale="en_US">\n${body}</HealthData>\n`));
+      const d = layoutDoc(r, LAYOUT_VALUES);
+      const cuts = randomCuts(r, d.length);
       try {
-        compare(d, randomCuts(r, d.length), `layout doc #${doc}`);
+        compare(d, cuts, `layout doc #${doc}`);
+        sameAsFullScan(d, cuts);
       } catch (e) {
-        if (failures.length < 3) failures.push((e as Error).message.slice(0, 2000));
+        if (failures.length < 3) failures.push(`layout doc #${doc}: ${(e as Error).message.slice(0, 2000)}`);
       }
     }
     assert.deepEqual(failures, []);
+  });
+
+  it('a check-only scan judges references and "<" in remembered layouts as a full scan does', () => {
+    // Values the check passes over without decoding (&lt; &gt; &amp; in place) next to ones it must refer
+    // to the full reference check, at every place in a run, with chunk cuts anywhere (inside a reference too).
+    const r = rng(11);
+    const values = [
+      ...LAYOUT_VALUES,
+      'a&quot;b',
+      '&#x41;&#66;',
+      '&bogus;',
+      'a&lt',
+      '&am;p',
+      '&ampx;',
+      'x&',
+      'a<b',
+      '&lt;<',
+      '&#0;',
+      'a&lt;b&gt;c&amp;d&apos;',
+    ];
+    const failures: string[] = [];
+    for (let doc = 0; doc < 400; doc++) {
+      const d = layoutDoc(r, values);
+      try {
+        sameAsFullScan(d, randomCuts(r, d.length));
+      } catch (e) {
+        if (failures.length < 3) failures.push(`doc #${doc}: ${(e as Error).message.slice(0, 2000)}`);
+      }
+    }
+    assert.deepEqual(failures, []);
+  });
+
+  it('a check-only scan finds duplicates among attributes past the remembered layout as a full scan does', () => {
+    // An element name remembers 64 attribute names; the 65th on is checked for duplicates without a slot.
+    const many = Array.from({ length: 70 }, (_, i) => ` a${i}="${i}"`).join('');
+    for (const dup of [' a3="x"', ' a66="x"', ' a69="x"']) {
+      for (const tail of ['', dup]) {
+        const doc = Buffer.from(
+          exportXml(
+            'valid',
+            `<HealthData locale="en_US">\n <Record${many}/>\n <Record${many}${tail}/>\n</HealthData>\n`,
+          ),
+        );
+        const full = scan(doc, 97);
+        assert.equal(full.result.wellFormed, tail === '', `full scan, tail ${tail}`);
+        sameAsFullScan(doc, [97, 500, 1200]);
+      }
+    }
   });
 
   it('a check-only scan reaches the verdict, defects and positions of a full scan on the mutations', () => {
@@ -275,16 +288,8 @@ describe('differential against sax (strict)', () => {
       for (let j = 0, n = 1 + Math.floor(r() * 2); j < n; j++)
         body = MUTATIONS[Math.floor(r() * MUTATIONS.length)]!(body, r);
       const doc = Buffer.from(head + body);
-      const cuts = randomCuts(r, doc.length);
-      const full = scan(doc, cuts);
-      const check = scan(doc, cuts, { checkOnly: true });
       try {
-        assert.deepEqual(check.defects, full.defects);
-        assert.deepEqual(check.result, full.result);
-        assert.deepEqual(
-          check.elements.map((e) => [e.name, e.line, e.column, e.startOffset, e.endOffset]),
-          full.elements.map((e) => [e.name, e.line, e.column, e.startOffset, e.endOffset]),
-        );
+        sameAsFullScan(doc, randomCuts(r, doc.length));
       } catch (e) {
         if (failures.length < 3) failures.push(`mutation #${i}: ${(e as Error).message.slice(0, 1500)}`);
       }
@@ -292,3 +297,58 @@ describe('differential against sax (strict)', () => {
     assert.deepEqual(failures, []);
   });
 });
+
+const LAYOUT_VALUES = [
+  'a',
+  'ab',
+  'abc',
+  'abc ',
+  'ab"c',
+  "ab'c",
+  'a&amp;b',
+  'a&lt;b&gt;',
+  'Dana’s Watch',
+  'Dana’s',
+  '😀x',
+  'a\tb',
+  '',
+  'HKQuantityTypeIdentifierStepCount',
+  'HKQuantityTypeIdentifierStepCounts',
+  '2024-01-01 10:00:00 +0100',
+];
+
+/** 40 Records and Workouts whose attributes follow, reorder, skip and repeat one layout, valued from `values`. */
+function layoutDoc(r: () => number, values: string[]): Buffer {
+  const names = ['type', 'sourceName', 'unit', 'value', 'startDate', 'k'];
+  let body = '';
+  let order = [...names];
+  for (let e = 0; e < 40; e++) {
+    if (r() < 0.1) order = [...names].sort(() => r() - 0.5);
+    const attrs: string[] = [];
+    for (const n of order) {
+      if (r() < 0.08) continue;
+      const raw = pick(r, values);
+      const single = raw.includes('"') || r() < 0.05;
+      if (single && raw.includes("'")) continue;
+      const q = single ? "'" : '"';
+      const eq = r() < 0.05 ? ' = ' : '=';
+      attrs.push(`${r() < 0.05 ? '\n  ' : ' '}${n}${eq}${q}${raw}${q}`);
+      if (r() < 0.01) attrs.push(` ${n}="dup"`);
+    }
+    const el = r() < 0.5 ? 'Record' : 'Workout';
+    body += ` <${el}${attrs.join('')}${r() < 0.8 ? '/>' : `><MetadataEntry${attrs.slice(0, 2).join('')}/></${el}>`}\n`;
+  }
+  return Buffer.from(exportXml('valid', `<HealthData locale="en_US">\n${body}</HealthData>\n`));
+}
+
+/** A check-only scan's verdict, defects, counts and top-level positions must be the full scan's. */
+function sameAsFullScan(doc: Buffer, cuts: number[]): void {
+  const full = scan(doc, cuts);
+  const check = scan(doc, cuts, { checkOnly: true });
+  assert.deepEqual(check.defects, full.defects);
+  assert.deepEqual(check.result, full.result);
+  assert.deepEqual(
+    check.elements.map((e) => [e.name, e.line, e.column, e.startOffset, e.endOffset]),
+    full.elements.map((e) => [e.name, e.line, e.column, e.startOffset, e.endOffset]),
+  );
+}
