@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { COMMANDS } from './commands/index.js';
-import { type AppContext, createContext, type GlobalOptions, type System } from './context.js';
+import type { AppContext, GlobalOptions, System } from './context.js';
 import { EXIT_CODE_HELP } from './errors.js';
 import { Redactor } from './io/redact.js';
 
@@ -15,7 +15,9 @@ export class RunState {
     readonly version: string,
   ) {}
 
-  init(globals: GlobalOptions): AppContext {
+  /** createContext is imported on first use: it brings zod (env parsing) and chalk, which --help never needs. */
+  async init(globals: GlobalOptions): Promise<AppContext> {
+    const { createContext } = await import('./context.js');
     this.context = createContext(this.system, globals, this.version, this.redactor);
     return this.context;
   }
@@ -79,9 +81,9 @@ export function buildProgram(state: RunState): Command {
     .option('--no-progress', 'disable spinners and progress bars')
     .option('--insecure', 'allow plain http:// to a non-loopback server without a warning', false)
     .addHelpText('after', EXAMPLES)
-    .hook('preAction', (thisCommand, actionCommand) => {
+    .hook('preAction', async (thisCommand, actionCommand) => {
       const g = actionCommand.optsWithGlobals() as GlobalOptions;
-      state.init({
+      await state.init({
         server: g.server,
         profile: g.profile,
         apiKey: g.apiKey,

@@ -12,7 +12,11 @@ import { registerWhoami } from './whoami.js';
 
 export type RegisterCommand = (program: Command, state: RunState) => void;
 
-/** Every top-level command, in help order. */
+/**
+ * Every top-level command, in help order. These modules only describe the commands (names, flags, help);
+ * each action imports its command's body, so `--help` and `--version` load neither the bodies nor their
+ * dependencies (undici, zod, conf, ora, cli-progress, core).
+ */
 export const COMMANDS: RegisterCommand[] = [
   registerLogin,
   registerLogout,

@@ -165,12 +165,3 @@ export function buildFilters(flags: FilterFlags): FilterSpec {
   });
   return { since, until, types, excludeTypes, canonical };
 }
-
-export const FILTER_HELP = `Filters (on startDate):
-  --since D    keep samples starting at or after D
-  --until D    keep samples starting at or before D; a bare date means through the end of that day
-  D is YYYY-MM-DD (compared with the sample's wall clock in its own UTC offset: --since 2024-03-01
-  keeps 2024-03-01 00:00:00 +0100 and --until 2024-03-01 keeps 2024-03-01 23:59:59 -0500), or a
-  timestamp: with an offset (2024-03-01T08:00:00+01:00) it is an exact instant; without one it is a
-  wall-clock time like a bare date. Apple groups records by type, so the whole file is always read.
-  --types/--exclude-types take HK identifiers or aliases: `;

@@ -1,0 +1,69 @@
+import type { AppContext } from '../context.js';
+import { ExitCode, UsageError } from '../errors.js';
+import { type SandboxImportEvent, type SandboxInfo, startSandbox } from '../sandbox/run-sandbox.js';
+import type { SandboxFlags } from './sandbox.js';
+
+function port(flag: string, value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 65_535) {
+    throw new UsageError(
+      `${flag} must be a port number from 0 to 65535 (0 picks a free one), not "${value}".`,
+    );
+  }
+  return n;
+}
+
+/**
+ * The banner and the JSON bypass the redactor on purpose: printing these throwaway credentials of an in-memory
+ * sandbox is what the command is for, and the redactor masks every `sk-…` shape.
+ */
+function printInfo(ctx: AppContext, info: SandboxInfo): void {
+  const b = ctx.out.theme.bold;
+  const lines = [
+    `${b('Sandbox backend')} ${info.url}  (S3: ${info.s3.endpoint}/${info.s3.bucket})`,
+    `  developer login  ${info.developer.email} / ${info.developer.password}`,
+    `  API key          ${info.api_key}`,
+    ...info.users.map((u) => `  user             ${u.id}  ${u.email}  ${u.first_name} ${u.last_name}`),
+    `  data dir         ${info.data_dir}${info.data_dir_kept ? '' : ' (removed on stop)'}`,
+    '',
+    'Use it from another terminal:',
+    `  ${info.commands.env}`,
+    `  apple-import upload export.zip --user ${info.users[0]?.id ?? 'USER_ID'}`,
+    'or log in with the developer account:',
+    `  ${info.commands.login}`,
+    '',
+    'Press Ctrl-C to stop.',
+  ];
+  ctx.io.stderr.write(`${lines.join('\n')}\n`);
+}
+
+function describeImport(e: SandboxImportEvent): string {
+  if (e.status === 'completed') return `imported ${e.key} (${e.size} bytes, ${e.items ?? 0} items)`;
+  return `${e.status === 'failed' ? 'import failed' : 'skipped'}: ${e.key}: ${e.reason ?? ''}`;
+}
+
+/** `sandbox`: serves the local backend and S3 endpoint until Ctrl-C. */
+export async function sandboxCommand(ctx: AppContext, flags: SandboxFlags): Promise<number> {
+  const options = {
+    port: port('--port', flags.port),
+    s3Port: port('--s3-port', flags.s3Port),
+    dataDir: flags.dataDir,
+    onImport: (e: SandboxImportEvent) =>
+      e.status === 'failed' ? ctx.out.warn(describeImport(e)) : ctx.out.info(describeImport(e)),
+  };
+  if (ctx.signal.aborted) return ExitCode.INTERRUPTED;
+  const sandbox = await startSandbox(options);
+  try {
+    if (ctx.globals.json) ctx.io.stdout.write(`${JSON.stringify(sandbox.info, null, 2)}\n`);
+    else printInfo(ctx, sandbox.info);
+    await new Promise<void>((resolve) => {
+      if (ctx.signal.aborted) resolve();
+      else ctx.signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    ctx.out.info('Stopping the sandbox.');
+  } finally {
+    await sandbox.close();
+  }
+  // Ctrl-C is the only way a sandbox ends, but it is still an interruption (product.md: exit 130).
+  return ExitCode.INTERRUPTED;
+}

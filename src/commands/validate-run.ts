@@ -1,0 +1,207 @@
+import { randomBytes } from 'node:crypto';
+import { rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { openExport } from '../adapters/export-source.js';
+import type { AppContext } from '../context.js';
+import { parseFilter } from '../core/validate/filter.js';
+import type { ValidationReport } from '../core/validate/report.js';
+import { runValidate } from '../core/validate/run-validate.js';
+import { AppError, ExitCode, UsageError } from '../errors.js';
+import { createByteProgress, formatBytes } from '../io/progress.js';
+import { createSpinner } from '../io/spinner.js';
+import type { ValidateFlags } from './validate.js';
+
+/** `validate`: scans the export locally and prints the report; exit 3 when the backend would refuse it. */
+export async function validateCommand(ctx: AppContext, path: string, flags: ValidateFlags): Promise<number> {
+  const filter = parseFilter(flags);
+  const threads = parseThreads(flags.threads);
+  const quiet = ctx.out.verbosity === 'quiet';
+  const spinner = createSpinner(ctx.io, true);
+  let progress: ReturnType<typeof createByteProgress> | undefined;
+  let report: ValidationReport;
+  spinner.start(`Opening ${path}`);
+  try {
+    report = await runValidate(
+      {
+        path,
+        filter,
+        signal: ctx.signal,
+        ...(threads !== undefined ? { parallel: { workers: threads } } : {}),
+        onStart: (source) => {
+          spinner.stop();
+          ctx.out.info(`Validating ${source.displayName} (${formatBytes(source.size)})`);
+          progress = createByteProgress(ctx.io, 'Scanning', source.size, () => ctx.clock.now(), quiet);
+        },
+        onProgress: (bytes) => progress?.update(bytes),
+      },
+      { openExport, now: () => ctx.clock.now() },
+    );
+  } finally {
+    spinner.stop();
+    progress?.stop();
+  }
+
+  if (flags.report) await writeReportAtomically(flags.report, report);
+  const failed = !report.accepted || (flags.strict === true && report.warnings.length > 0);
+  if (ctx.globals.json) ctx.out.json(report);
+  else {
+    for (const line of renderReport(report, ctx)) ctx.out.data(line);
+  }
+  if (!ctx.globals.json) {
+    if (!report.accepted)
+      ctx.out.error(`the backend would not accept this export: ${report.reasons.join('; ')}`);
+    else if (failed) ctx.out.error(`${report.warnings.length} warning(s) and --strict is set`);
+    else if (report.warnings.length > 0)
+      ctx.out.warn(`${report.warnings.length} warning(s); the export can be imported`);
+    else ctx.out.success('the export looks good');
+    if (flags.report) ctx.out.info(`Report written to ${flags.report}`);
+  }
+  return failed ? ExitCode.INVALID_INPUT : ExitCode.OK;
+}
+
+/** Temp file in the same folder, then rename: a reader never sees half a report. */
+async function writeReportAtomically(file: string, report: ValidationReport): Promise<void> {
+  const tmp = join(dirname(file), `.${randomBytes(6).toString('hex')}.report.tmp`);
+  try {
+    await writeFile(tmp, `${JSON.stringify(report, null, 2)}\n`, { mode: 0o644 });
+    await rename(tmp, file);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw new AppError('INTERNAL', `cannot write the report to ${file}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+}
+
+const n = (v: number) => v.toLocaleString('en-US');
+
+function table(rows: [string, string][], indent = '  '): string[] {
+  const w = Math.max(0, ...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `${indent}${k.padEnd(w)}  ${v}`);
+}
+
+const BLOCKS = ['', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
+
+/** A horizontal bar of `value / max` over `width` cells with eighth-block precision. */
+export function bar(value: number, max: number, width: number): string {
+  if (max <= 0 || value <= 0) return '';
+  const eighths = Math.max(1, Math.round((value / max) * width * 8));
+  return '█'.repeat(Math.floor(eighths / 8)) + BLOCKS[eighths % 8];
+}
+
+/** The human report (stdout): facts first, then the chart, then problems. */
+export function renderReport(r: ValidationReport, ctx: AppContext): string[] {
+  const t = ctx.out.theme;
+  const out: string[] = [];
+  const head = (s: string) => {
+    out.push('');
+    out.push(t.bold(s));
+  };
+  out.push(t.bold(`Apple Health export: ${r.input?.path ?? ''}`));
+  if (r.input?.entryName) out.push(`  entry: ${r.input.entryName}`);
+  out.push(
+    ...table([
+      [
+        'export version',
+        r.exportVersion === null ? 'unknown (no DTD version comment)' : String(r.exportVersion),
+      ],
+      ['locale', r.locale ?? 'unknown'],
+      ['export date', r.exportDate ?? 'unknown'],
+      ['first sample', r.records.firstStartDate ?? '-'],
+      ['last sample', r.records.lastStartDate ?? '-'],
+    ]),
+  );
+  if (r.filter)
+    out.push(
+      `  filter: ${[r.filter.since && `since ${r.filter.since}`, r.filter.until && `until ${r.filter.until}`, r.filter.types && `types ${r.filter.types.join(',')}`].filter(Boolean).join(', ')} (${n(r.filter.excluded)} excluded)`,
+    );
+
+  head('Elements');
+  out.push(...table(Object.entries(r.elements).map(([k, v]) => [k, n(v)])));
+
+  head(`Records by type (${n(r.records.total)})`);
+  out.push(...table(Object.entries(r.records.byType).map(([k, v]) => [k, n(v)])));
+
+  if (r.workouts.total > 0) {
+    head(`Workouts by activity (${n(r.workouts.total)})`);
+    out.push(...table(Object.entries(r.workouts.byActivityType).map(([k, v]) => [k, n(v)])));
+  }
+
+  const months = Object.entries(r.records.perMonth);
+  if (months.length > 0) {
+    head('Records per month');
+    const max = Math.max(...months.map(([, v]) => v));
+    const width = Math.max(10, Math.min(50, ctx.io.columns - 30));
+    for (const [m, v] of months) out.push(`  ${m} ${t.cyan(bar(v, max, width).padEnd(width))} ${n(v)}`);
+  }
+
+  head('Sources');
+  out.push(
+    ...table(
+      r.sources
+        .slice(0, 20)
+        .map((s) => [
+          s.device ? `${s.sourceName} (${s.device})` : s.sourceName,
+          `${n(s.records)} records${s.workouts ? `, ${n(s.workouts)} workouts` : ''}`,
+        ]),
+    ),
+  );
+  if (r.sources.length > 20) out.push(`  … and ${r.sources.length - 20} more`);
+
+  head(`Ignored by the backend (${n(r.ignored.total)})`);
+  out.push(
+    ...table([
+      ...Object.entries(r.ignored.recordTypes).map(([k, v]): [string, string] => [
+        k,
+        `${n(v)} records (type not mapped)`,
+      ]),
+      ...Object.entries(r.ignored.elements).map(([k, v]): [string, string] => [k, `${n(v)} elements`]),
+    ]),
+  );
+
+  head('Duplicates');
+  out.push(
+    `  ${n(r.duplicates.exact)} exact duplicate(s)${r.duplicates.saturated ? ' (tracking capped; more may exist)' : ''}`,
+  );
+  out.push(
+    `  ${n(r.correlations.copies)} top-level record(s) repeating a Correlation child (expected in Apple exports)`,
+  );
+
+  if (r.defects.length > 0 || r.issues.length > 0) {
+    head('Defects');
+    for (const d of r.defects) {
+      const at = d.examples.map((e) => `${e.line}:${e.column}`).join(', ');
+      out.push(
+        `  ${d.repairable ? t.yellow('warning') : t.red('error')}  ${d.kind} ×${n(d.count)}${at ? ` at ${at}` : ''}${d.examples[0] ? ` — ${d.examples[0].message}` : ''}`,
+      );
+    }
+    for (const i of r.issues) {
+      const at = i.examples
+        .map(
+          (e) =>
+            `${e.line}:${e.column}${e.value !== undefined ? ` ${e.attribute}="${e.value}"` : ` (${e.attribute})`}`,
+        )
+        .join(', ');
+      out.push(`  ${t.yellow('warning')}  ${i.kind} ×${n(i.count)} at ${at}`);
+    }
+  }
+
+  out.push('');
+  out.push(
+    `Parsed ${formatBytes(r.bytes)} in ${(r.durationMs / 1000).toFixed(1)} s${r.throughputMiBps !== null ? ` (${r.throughputMiBps} MiB/s${r.reader && r.reader.threads > 1 ? `, ${r.reader.threads} threads` : ''})` : ''}`,
+  );
+  out.push(
+    `Verdict: ${r.verdict === 'valid' ? t.green('valid') : r.verdict === 'warnings' ? t.yellow('valid with warnings') : t.red('invalid')}`,
+  );
+  for (const w of r.warnings) out.push(`  - ${w}`);
+  for (const w of r.reasons) out.push(`  - ${w}`);
+  return out;
+}
+
+function parseThreads(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 4)
+    throw new UsageError(`--threads must be a whole number from 1 to 4, got "${raw}"`);
+  return n;
+}
