@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { aliasHelp } from '../src/core/direct/filters.js';
+import { writeExportFile } from '../src/generator/index.js';
 import { runCli } from './helpers/run-cli.js';
 
 // Runs in the hooks thread of the child: every module the CLI loads, one line each on stderr.
@@ -50,6 +54,25 @@ describe('start-up', () => {
       );
     });
   }
+
+  it('a run without a terminal loads neither ora nor cli-progress', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'startup-'));
+    try {
+      const xml = join(dir, 'export.xml');
+      await writeExportFile(xml, { days: 1 });
+      const loaded = loadedBy(['validate', xml, '--json']);
+      assert.ok(
+        loaded.some((u) => u.endsWith('/src/commands/validate-run.ts')),
+        'validate did not run',
+      );
+      assert.deepEqual(
+        loaded.filter((u) => /\/node_modules\/(ora|cli-progress)\//.test(u)),
+        [],
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 
   it('upload --help lists exactly the --types aliases the filters accept', async () => {
     const r = await runCli(['upload', '--help']);

@@ -16,7 +16,7 @@ export async function validateCommand(ctx: AppContext, path: string, flags: Vali
   const filter = parseFilter(flags);
   const threads = parseThreads(flags.threads);
   const quiet = ctx.out.verbosity === 'quiet';
-  const spinner = createSpinner(ctx.io, true);
+  const spinner = await createSpinner(ctx.io, true);
   let progress: ReturnType<typeof createByteProgress> | undefined;
   let report: ValidationReport;
   spinner.start(`Opening ${path}`);

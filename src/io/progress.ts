@@ -1,5 +1,18 @@
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
 import type { Io } from './io.js';
+
+type CliProgress = typeof import('cli-progress');
+let cliProgress: CliProgress | undefined;
+
+/**
+ * cli-progress (with string-width) is loaded only when a bar is drawn, so a non-TTY run never loads it.
+ * It is CommonJS, so require() loads it synchronously and createByteProgress stays synchronous for the
+ * progress callbacks that call it.
+ */
+function loadCliProgress(): CliProgress {
+  cliProgress ??= createRequire(import.meta.url)('cli-progress') as CliProgress;
+  return cliProgress;
+}
 
 /** Byte progress for long passes (validate, upload): a bar when interactive, sparse plain lines otherwise. */
 export interface ByteProgressReporter {
@@ -39,7 +52,8 @@ export function createByteProgress(
     return seconds > 0 ? `${formatBytes(done / seconds)}/s` : '';
   };
   if (io.interactive && total > 0) {
-    const bar = new cliProgress.SingleBar(
+    const { SingleBar, Presets } = loadCliProgress();
+    const bar = new SingleBar(
       {
         stream: io.stderr as NodeJS.WritableStream,
         format: `${label} [{bar}] {percentage}% | {doneText} of {totalText} | {speed} | ETA {eta_formatted}`,
@@ -50,7 +64,7 @@ export function createByteProgress(
         etaBuffer: 50,
         fps: 10,
       },
-      cliProgress.Presets.shades_classic,
+      Presets.shades_classic,
     );
     bar.start(total, 0, { doneText: formatBytes(0), totalText: formatBytes(total), speed: '' });
     return {

@@ -1,4 +1,3 @@
-import ora, { type Ora } from 'ora';
 import type { Io } from './io.js';
 
 /** A phase indicator: an ora spinner on interactive stderr, one plain line per phase otherwise. */
@@ -9,10 +8,12 @@ export interface PhaseSpinner {
   stop(): void;
 }
 
-export function createSpinner(io: Io, quiet = false): PhaseSpinner {
+/** ora (and its dependencies) are imported only when a spinner is shown, so a non-TTY run never loads it. */
+export async function createSpinner(io: Io, quiet = false): Promise<PhaseSpinner> {
   if (io.interactive) {
+    const { default: ora } = await import('ora');
     // discardStdin off: it would put stdin in raw mode and swallow Ctrl-C handling and piped input.
-    const spinner: Ora = ora({
+    const spinner = ora({
       isEnabled: true,
       stream: io.stderr as NodeJS.WritableStream,
       discardStdin: false,
@@ -41,7 +42,7 @@ export function createSpinner(io: Io, quiet = false): PhaseSpinner {
 /** Runs a short step under a spinner when interactive (silently otherwise); it never outlives the step. */
 export async function withSpinner<T>(io: Io, text: string, fn: () => Promise<T>): Promise<T> {
   if (!io.interactive) return fn();
-  const spinner = createSpinner(io);
+  const spinner = await createSpinner(io);
   spinner.start(text);
   try {
     return await fn();
