@@ -92,6 +92,16 @@ async function scan(
   }
 }
 
+/** Everything the presign and the ledger need, without reading the whole export (preflight.ts). */
+async function inspectExport(ctx: AppContext, path: string) {
+  const source = await openExport(path);
+  const [head, fingerprint] = await step(
+    ctx,
+    Promise.all([probeHead(source, ctx.signal), source.fingerprint(ctx.signal)]),
+  );
+  return { source, head, fingerprint };
+}
+
 /** Ctrl-C during a step before the send is an interruption, whatever the step threw. */
 async function step<T>(ctx: AppContext, work: Promise<T>): Promise<T> {
   try {
@@ -135,16 +145,14 @@ export async function uploadS3(ctx: AppContext, path: string, flags: UploadFlags
   const { api, session, settings, store, http } = services(ctx, flags.user ? { user: flags.user } : {});
   session.require();
   const server = settings.server.value;
+  // The user check is a round trip and the export's head and fingerprint are local reads, so they overlap.
+  // The user is awaited first: a bad user is still reported before a bad file, as when they ran in turn.
+  const inspected = inspectExport(ctx, path);
+  inspected.catch(() => {}); // only left unawaited when the user check throws first
   const user = await withSpinner(ctx.io, 'Checking the user…', () =>
     requireUser({ api, session, server, signal: ctx.signal }, settings.user?.value),
   );
-
-  // Everything the presign and the ledger need, without reading the whole export (preflight.ts).
-  const source = await openExport(path);
-  const [head, fingerprint] = await step(
-    ctx,
-    Promise.all([probeHead(source, ctx.signal), source.fingerprint(ctx.signal)]),
-  );
+  const { source, head, fingerprint } = await inspected;
 
   const ledger = new UploadLedger(join(store.dir, 'ledger'), { server, user: user.id, fingerprint });
   const existing = ledger.read();

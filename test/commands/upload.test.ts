@@ -266,7 +266,7 @@ describe('upload via S3 against real radosgw', () => {
     assert.match(f.stderr, /only apply to --method direct/);
   });
 
-  it('without credentials: exit 4; unknown user: exit 2', async () => {
+  it('without credentials: exit 4; unknown user: exit 2, also when the file is missing; missing file: exit 3', async () => {
     const cfg = await mkdtemp(join(dir, 'cfg-'));
     const r = await runCli(['upload', xml, '--user', userId], {
       env: { APPLE_IMPORT_CONFIG_DIR: cfg, APPLE_IMPORT_SERVER: backend.url },
@@ -278,6 +278,17 @@ describe('upload via S3 against real radosgw', () => {
     });
     assert.equal(u.code, 2, u.stderr);
     assert.match(u.stderr, /does not exist/);
+    // The user check and the look at the file run side by side; the user's verdict still comes first.
+    const missing = join(dir, 'missing.xml');
+    const both = await runCli(['upload', missing, '--user', '00000000-0000-4000-8000-000000000000'], {
+      env: env(cfg),
+    });
+    assert.equal(both.code, 2, both.stderr);
+    assert.match(both.stderr, /does not exist/);
+    assert.doesNotMatch(both.stderr, /no such file/);
+    const f = await runCli(['upload', missing, '--user', userId], { env: env(cfg) });
+    assert.equal(f.code, 3, f.stderr);
+    assert.match(f.stderr, /no such file or folder/);
   });
 });
 
