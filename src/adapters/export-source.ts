@@ -4,7 +4,7 @@ import { basename, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { AppError, isAbortError } from '../errors.js';
 import { EDGE_BYTES, fileFingerprint, zipEntryFingerprint } from './fingerprint.js';
-import { ZipArchive } from './zip-archive.js';
+import type { ZipArchive } from './zip-archive.js';
 
 export type ExportSourceKind = 'xml' | 'zip' | 'dir';
 
@@ -183,10 +183,16 @@ export function isCandidateXmlEntry(fileName: string): boolean {
   return base !== 'export_cda.xml' && !base.startsWith('._');
 }
 
+/** yauzl is loaded for a zip input only: plain-XML runs, and the threads that read plain files, skip it. */
+async function openArchive(path: string): Promise<ZipArchive> {
+  const { ZipArchive } = await import('./zip-archive.js');
+  return ZipArchive.open(path);
+}
+
 async function openZip(path: string): Promise<ExportSource> {
   let archive: ZipArchive;
   try {
-    archive = await ZipArchive.open(path);
+    archive = await openArchive(path);
   } catch (err) {
     throw new AppError('INPUT_INVALID', `${path}: not a readable zip archive (${(err as Error).message})`, {
       hint: 'The download may be incomplete; copy export.zip from the phone again.',
@@ -258,7 +264,7 @@ async function* readZipEntry(path: string, fileName: string, opts: OpenRangeOpti
   const end = opts.end ?? Number.POSITIVE_INFINITY;
   if (end <= start) return;
   opts.signal?.throwIfAborted();
-  const archive = await ZipArchive.open(path);
+  const archive = await openArchive(path);
   let stream: Readable | undefined;
   const onAbort = () => stream?.destroy(opts.signal?.reason ?? new Error('aborted'));
   opts.signal?.addEventListener('abort', onAbort, { once: true });
