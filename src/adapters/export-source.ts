@@ -4,6 +4,7 @@ import { basename, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { AppError, isAbortError } from '../errors.js';
 import { EDGE_BYTES, fileFingerprint, zipEntryFingerprint } from './fingerprint.js';
+import type { ReadPool } from './read-pool.js';
 import type { ZipArchive } from './zip-archive.js';
 
 export type ExportSourceKind = 'xml' | 'zip' | 'dir';
@@ -14,6 +15,11 @@ export interface OpenRangeOptions {
   start?: number;
   /** Byte offset to stop before (exclusive). */
   end?: number;
+  /**
+   * Read a plain file into this pool's buffers; the consumer releases each chunk when done with it
+   * (read-pool.ts). A zip entry's chunks come from the inflater and are never pooled.
+   */
+  pool?: ReadPool;
 }
 
 /** The main export XML, wherever it lives; open() may be called again for another pass. */
@@ -164,6 +170,10 @@ async function unreadable(name: string, pending: Promise<string>): Promise<strin
 async function* readFileRange(path: string, opts: OpenRangeOptions): AsyncGenerator<Buffer> {
   const start = opts.start ?? 0;
   if (opts.end !== undefined && opts.end <= start) return;
+  if (opts.pool) {
+    yield* readPooled(path, opts.pool, start, opts.end ?? Number.POSITIVE_INFINITY, opts.signal);
+    return;
+  }
   const stream = createReadStream(path, {
     start,
     // fs ranges are inclusive.
@@ -172,6 +182,37 @@ async function* readFileRange(path: string, opts: OpenRangeOptions): AsyncGenera
     ...(opts.signal ? { signal: opts.signal } : {}),
   });
   for await (const chunk of stream) yield chunk as Buffer;
+}
+
+async function* readPooled(
+  path: string,
+  pool: ReadPool,
+  start: number,
+  end: number,
+  signal: AbortSignal | undefined,
+): AsyncGenerator<Buffer> {
+  const file = await openFile(path, 'r');
+  try {
+    for (let at = start; at < end; ) {
+      // The same error a read stream gives when its signal fires.
+      if (signal?.aborted)
+        throw Object.assign(new Error('The operation was aborted'), {
+          name: 'AbortError',
+          code: 'ABORT_ERR',
+          cause: signal.reason,
+        });
+      const buf = pool.take();
+      const { bytesRead } = await file.read(buf, 0, Math.min(buf.length, end - at), at);
+      if (bytesRead === 0) {
+        pool.putBack(buf);
+        return;
+      }
+      at += bytesRead;
+      yield pool.lend(buf, bytesRead);
+    }
+  } finally {
+    await file.close();
+  }
 }
 
 /** Zip entries that may be the main export: `.xml`, not macOS resource forks, not the CDA rendering. */

@@ -3,10 +3,16 @@
  * field unchanged and in order, the file part last, and an exact Content-Length (radosgw answers 411 to
  * a chunked body; s3-testing §3). The file is streamed with backpressure; nothing is buffered beyond
  * one chunk. No backend credential is ever sent here: the policy is the authorization.
+ *
+ * node:http rather than undici (which every backend call uses): its write callback says when the socket
+ * is done with a chunk, so the sender can read the next bytes into the same buffer (onChunkWritten,
+ * read-pool.ts). undici's request body gives no such signal, and a fresh buffer per read cost a 500 MB
+ * upload 20 full GCs and about half of the sending thread's CPU. One connection per POST (no agent):
+ * a part is hundreds of MB, and S3 closes after answering a rejected one anyway.
  */
 import { randomBytes } from 'node:crypto';
-import { Readable } from 'node:stream';
-import { type Dispatcher, request } from 'undici';
+import { type ClientRequest, request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { AppError, type AppErrorOptions, type ErrorCode } from '../errors.js';
 import { networkError, parseRetryAfter } from './http.js';
 
@@ -17,11 +23,12 @@ export interface S3PostOptions {
   /** Exact bytes `file` yields; Content-Length is computed from it. */
   fileBytes: number;
   file: AsyncIterable<Buffer>;
-  dispatcher?: Dispatcher | undefined;
   signal?: AbortSignal | undefined;
   /** No byte accepted and no answer for this long → a retryable timeout. */
   stallTimeoutMs: number;
   onProgress?(fileBytesSent: number): void;
+  /** Each chunk of `file`, once the socket has written it and holds no reference to its bytes. */
+  onChunkWritten?(chunk: Buffer): void;
   userAgent?: string;
 }
 
@@ -82,82 +89,162 @@ export async function postToS3(opts: S3PostOptions): Promise<S3PostResult> {
   const { preamble, epilogue } = multipartFraming(opts.fields, opts.filename, boundary);
   const contentLength = preamble.length + opts.fileBytes + epilogue.length;
   const url = new URL(opts.url);
+  const send = url.protocol === 'https:' ? httpsRequest : url.protocol === 'http:' ? httpRequest : null;
+  // The presign's schema refuses such URLs already (contract §2.2); never hand one to a transport.
+  if (send === null) throw new AppError('INTERNAL', `refusing to upload to a ${url.protocol} URL`);
 
-  let last = Date.now();
-  let stalled = false;
-  const watchdog = new AbortController();
-  const timer = setInterval(
-    () => {
-      if (Date.now() - last > opts.stallTimeoutMs) {
-        stalled = true;
-        watchdog.abort(new Error('stalled'));
-      }
+  const req = send(url, {
+    method: 'POST',
+    agent: false,
+    headers: {
+      'content-type': `multipart/form-data; boundary=${boundary}`,
+      'content-length': String(contentLength),
+      ...(opts.userAgent ? { 'user-agent': opts.userAgent } : {}),
     },
-    Math.max(20, Math.min(1000, Math.floor(opts.stallTimeoutMs / 4))),
-  );
-  const signal = opts.signal ? AbortSignal.any([opts.signal, watchdog.signal]) : watchdog.signal;
-
-  async function* body(): AsyncGenerator<Buffer> {
-    yield preamble;
-    let sent = 0;
-    for await (const chunk of opts.file) {
-      sent += chunk.length;
-      if (sent > opts.fileBytes) break;
-      last = Date.now();
-      yield chunk;
-      opts.onProgress?.(sent);
-    }
-    // A size that differs from the plan would make S3 reject or truncate; never send a wrong body.
-    if (sent !== opts.fileBytes) {
-      throw new AppError(
-        'INTERNAL',
-        `the part was ${sent > opts.fileBytes ? 'longer' : 'shorter'} than planned (${opts.fileBytes} bytes); did the export change while uploading?`,
-      );
-    }
-    last = Date.now();
-    yield epilogue;
-  }
-
-  let res: Dispatcher.ResponseData;
+  });
+  const x = new Exchange(req, opts.stallTimeoutMs);
+  const onAbort = () => req.destroy(opts.signal?.reason ?? new Error('aborted'));
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  if (opts.signal?.aborted) onAbort();
   try {
-    res = await request(url, {
-      method: 'POST',
-      headers: {
-        'content-type': `multipart/form-data; boundary=${boundary}`,
-        'content-length': String(contentLength),
-        ...(opts.userAgent ? { 'user-agent': opts.userAgent } : {}),
-      },
-      body: Readable.from(body(), { objectMode: false, highWaterMark: 1 }),
-      signal,
-      dispatcher: opts.dispatcher,
-      headersTimeout: 0,
-      bodyTimeout: opts.stallTimeoutMs,
+    let res: IncomingMessage;
+    let text: string;
+    try {
+      await sendBody(x, opts, preamble, epilogue);
+      res = await x.answered;
+      x.touch();
+      text = await readLimited(res, ERROR_BODY_LIMIT).catch((err: unknown) => {
+        if (res.statusCode !== undefined && res.statusCode >= 200 && res.statusCode < 300) return '';
+        throw err;
+      });
+    } catch (err) {
+      // S3 keeps nothing of a POST that did not arrive whole (contract §2.4): never let it complete.
+      req.destroy();
+      throw transportError(opts.signal?.aborted ? (opts.signal.reason ?? err) : err, url, opts, x.stalled);
+    }
+    const status = res.statusCode ?? 0;
+    if (status >= 200 && status < 300) {
+      const header = (h: string) => {
+        const v = res.headers[h];
+        return Array.isArray(v) ? v[0] : v;
+      };
+      return {
+        status,
+        etag: header('etag') ?? xmlTag(text, 'ETag'),
+        location: header('location') ?? xmlTag(text, 'Location'),
+      };
+    }
+    // An early rejection arrives before the whole body was sent; the request is over either way.
+    req.destroy();
+    throw s3ErrorFrom(status, text, parseRetryAfter(res.headers['retry-after']));
+  } finally {
+    x.close();
+    opts.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/** One request's events as state the sending loop can wait on: the answer, a failure, room to write, a stall. */
+class Exchange {
+  response: IncomingMessage | undefined;
+  failure: unknown;
+  stalled = false;
+  /** The last write filled the socket's buffer: wait for 'drain'. */
+  full = false;
+  readonly answered: Promise<IncomingMessage>;
+  private last = Date.now();
+  private wake: (() => void) | null = null;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    readonly req: ClientRequest,
+    stallTimeoutMs: number,
+  ) {
+    this.answered = new Promise<IncomingMessage>((resolve, reject) => {
+      req.on('response', (res) => {
+        this.response = res;
+        this.touch();
+        resolve(res);
+      });
+      req.on('error', (err) => {
+        this.failure ??= err;
+        reject(err);
+        this.notify();
+      });
     });
-  } catch (err) {
-    clearInterval(timer);
-    throw transportError(err, url, opts, stalled);
+    // Awaited once the body is sent; a failure before that is seen through `failure`.
+    this.answered.catch(() => {});
+    req.on('drain', () => {
+      this.full = false;
+      this.touch();
+    });
+    this.timer = setInterval(
+      () => {
+        if (Date.now() - this.last > stallTimeoutMs) {
+          this.stalled = true;
+          req.destroy(new Error('stalled'));
+        }
+      },
+      Math.max(20, Math.min(1000, Math.floor(stallTimeoutMs / 4))),
+    );
   }
-  clearInterval(timer);
 
-  let text: string;
-  try {
-    text = await readLimited(res.body, ERROR_BODY_LIMIT);
-  } catch (err) {
-    if (res.statusCode >= 200 && res.statusCode < 300) text = '';
-    else throw transportError(err, url, opts, stalled);
+  /** Progress (bytes accepted, an answer): the stall clock starts again, and the sender may go on. */
+  touch(): void {
+    this.last = Date.now();
+    this.notify();
   }
-  if (res.statusCode >= 200 && res.statusCode < 300) {
-    const header = (h: string) => {
-      const v = res.headers[h];
-      return Array.isArray(v) ? v[0] : v;
-    };
-    return {
-      status: res.statusCode,
-      etag: header('etag') ?? xmlTag(text, 'ETag'),
-      location: header('location') ?? xmlTag(text, 'Location'),
-    };
+
+  /** Whether the sender should stop: S3 has answered (early, a rejection), or the request failed. */
+  get over(): boolean {
+    return this.response !== undefined || this.failure !== undefined;
   }
-  throw s3ErrorFrom(res.statusCode, text, parseRetryAfter(res.headers['retry-after']));
+
+  /** Resolves at the next event (drain, answer, failure). */
+  next(): Promise<void> {
+    return new Promise((resolve) => {
+      this.wake = resolve;
+    });
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    this.notify();
+  }
+
+  private notify(): void {
+    const w = this.wake;
+    this.wake = null;
+    w?.();
+  }
+}
+
+/** Writes the framing and the file with backpressure; stops early when S3 answers or the request fails. */
+async function sendBody(x: Exchange, opts: S3PostOptions, preamble: Buffer, epilogue: Buffer): Promise<void> {
+  const req = x.req;
+  const written = opts.onChunkWritten;
+  x.full = !req.write(preamble);
+  let sent = 0;
+  for await (const chunk of opts.file) {
+    while (x.full && !x.over) await x.next();
+    if (x.over) break;
+    sent += chunk.length;
+    if (sent > opts.fileBytes) break;
+    x.touch();
+    x.full = !req.write(chunk, written ? (err) => (err ? undefined : written(chunk)) : undefined);
+    opts.onProgress?.(sent);
+  }
+  // An answer before the whole body (S3 refusing early) is the outcome, whatever the socket did after it.
+  if (x.response !== undefined) return;
+  if (x.failure !== undefined) throw x.failure;
+  // A size that differs from the plan would make S3 reject or truncate; never send a wrong body.
+  if (sent !== opts.fileBytes) {
+    throw new AppError(
+      'INTERNAL',
+      `the part was ${sent > opts.fileBytes ? 'longer' : 'shorter'} than planned (${opts.fileBytes} bytes); did the export change while uploading?`,
+    );
+  }
+  x.touch();
+  req.end(epilogue);
 }
 
 function transportError(err: unknown, url: URL, opts: S3PostOptions, stalled: boolean): unknown {
@@ -178,7 +265,7 @@ function transportError(err: unknown, url: URL, opts: S3PostOptions, stalled: bo
   return new S3UploadError(message, { code: 'NETWORK_ERROR', retryable: true, cause: err });
 }
 
-async function readLimited(body: Dispatcher.ResponseData['body'], limit: number): Promise<string> {
+async function readLimited(body: IncomingMessage, limit: number): Promise<string> {
   const parts: Buffer[] = [];
   let n = 0;
   for await (const chunk of body) {

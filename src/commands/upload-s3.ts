@@ -214,7 +214,6 @@ export async function uploadS3(ctx: AppContext, path: string, flags: UploadFlags
             ),
           clock: ctx.clock,
           signal: ctx.signal,
-          dispatcher: ctx.dispatcher,
           userAgent: `apple-import/${ctx.version}`,
           stallTimeoutMs,
         },

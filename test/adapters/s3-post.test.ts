@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { multipartFraming, postToS3, S3UploadError, s3ErrorFrom } from '../../src/adapters/s3-post.js';
 import { type FakeS3, parseForm, s3Error, startFakeS3 } from '../helpers/fake-s3.js';
-import { testDispatcher } from '../helpers/run-cli.js';
 
 async function* chunks(total: number, size = 64 * 1024): AsyncGenerator<Buffer> {
   for (let sent = 0; sent < total; sent += size) yield Buffer.alloc(Math.min(size, total - sent), 0x61);
@@ -32,7 +31,6 @@ describe('postToS3', () => {
       filename: 'a.xml',
       fileBytes: bytes,
       file: chunks(bytes),
-      dispatcher: testDispatcher,
       stallTimeoutMs: 5000,
       ...extra,
     });
@@ -106,7 +104,6 @@ describe('postToS3', () => {
           filename: 'a.xml',
           fileBytes: 20 << 20,
           file: chunks(20 << 20, 1 << 20),
-          dispatcher: testDispatcher,
           stallTimeoutMs: 5000,
         }),
         (err: unknown) => err instanceof S3UploadError && err.s3Code === 'EntityTooLarge',
@@ -145,7 +142,6 @@ describe('postToS3', () => {
         filename: 'a.xml',
         fileBytes: 1000,
         file: chunks(999),
-        dispatcher: testDispatcher,
         stallTimeoutMs: 5000,
       }),
       /shorter than planned/,

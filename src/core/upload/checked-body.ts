@@ -16,6 +16,7 @@
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import type { ExportSource } from '../../adapters/export-source.js';
+import type { ReadPool } from '../../adapters/read-pool.js';
 import { startModuleWorker } from '../../adapters/worker-thread.js';
 import { AppError } from '../../errors.js';
 import { type RepairPlan, repairBytes } from '../reader/repair.js';
@@ -43,6 +44,8 @@ export interface CheckedBodyOptions {
   worker?: boolean;
   /** How far a worker reading the file itself may run ahead of the sender (default CHECK_AHEAD_BYTES). */
   checkAheadBytes?: number;
+  /** Read the export into this pool's buffers (the consumer releases each chunk once sent). */
+  pool?: ReadPool;
 }
 
 /** The scanner as the body sees it, inline or in a worker. */
@@ -206,7 +209,11 @@ export async function* checkedBody(
     if (b) refuseUnrepairable(source, { ...b, sha256: '' });
   };
   async function* checked(): AsyncGenerator<Buffer> {
-    for await (const chunk of source.open(opts.signal ? { signal: opts.signal } : {})) {
+    const range = {
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(opts.pool ? { pool: opts.pool } : {}),
+    };
+    for await (const chunk of source.open(range)) {
       await check.write(chunk);
       refuseIfBroken();
       yield chunk;

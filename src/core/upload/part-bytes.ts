@@ -4,6 +4,7 @@
  * chunks; the consumer's pace is the backpressure.
  */
 import type { ExportSource } from '../../adapters/export-source.js';
+import type { ReadPool } from '../../adapters/read-pool.js';
 import { type RepairPlan, repairBytes } from '../reader/repair.js';
 import type { Segment } from './part-planner.js';
 
@@ -12,6 +13,7 @@ export async function* partBytes(
   segments: Segment[],
   repair: RepairPlan,
   signal?: AbortSignal,
+  pool?: ReadPool,
 ): AsyncGenerator<Buffer> {
   for (const seg of segments) {
     if (seg.kind === 'literal') {
@@ -19,7 +21,12 @@ export async function* partBytes(
       continue;
     }
     if (seg.end <= seg.start) continue;
-    const raw = source.open({ start: seg.start, end: seg.end, ...(signal ? { signal } : {}) });
+    const raw = source.open({
+      start: seg.start,
+      end: seg.end,
+      ...(signal ? { signal } : {}),
+      ...(pool ? { pool } : {}),
+    });
     yield* repairBytes(raw, repair, seg.start);
   }
 }

@@ -4,9 +4,9 @@
  * through the injected clock; policy violations fail at once. A part keeps its filename across attempts,
  * so a retry overwrites the same key and never leaves a duplicate.
  */
-import type { Dispatcher } from 'undici';
 import type { Clock } from '../../adapters/clock.js';
 import { type Presign, type PresignRequest, serverCapFrom } from '../../adapters/import-api.js';
+import { ReadPool } from '../../adapters/read-pool.js';
 import { postToS3, S3UploadError } from '../../adapters/s3-post.js';
 import { ApiError, AppError, CancelledError, isAbortError } from '../../errors.js';
 import type { ScanSummary } from '../reader/types.js';
@@ -29,7 +29,6 @@ export interface UploadDeps {
   presign(req: PresignRequest, signal: AbortSignal): Promise<Presign>;
   clock: Clock;
   signal: AbortSignal;
-  dispatcher?: Dispatcher | undefined;
   userAgent?: string;
   stallTimeoutMs?: number;
   maxAttempts?: number;
@@ -107,21 +106,24 @@ async function uploadOne(
       events.onPartStart?.(part, attempt);
       const started = performance.now();
       let scan: ScanSummary | undefined;
+      // Each chunk's buffer is read into again once the socket has written it (read-pool.ts).
+      const pool = new ReadPool();
       const file = plan.streamed
         ? checkedBody(plan.source, plan.repair, {
             signal: deps.signal,
+            pool,
             onScanned: (s) => {
               scan = s;
             },
           })
-        : partBytes(plan.source, part.segments, plan.repair, deps.signal);
+        : partBytes(plan.source, part.segments, plan.repair, deps.signal, pool);
       const res = await postToS3({
         url: presign.uploadUrl,
         fields: presign.fields,
         filename,
         fileBytes: part.bytes,
         file,
-        dispatcher: deps.dispatcher,
+        onChunkWritten: (chunk) => pool.release(chunk),
         signal: deps.signal,
         stallTimeoutMs: deps.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
         onProgress: (n) => events.onPartProgress?.(part, n),
