@@ -18,7 +18,10 @@
  * and are never padded.
  */
 import { Transform, type TransformCallback } from 'node:stream';
-import { firstIllegal } from './illegal-bytes.js';
+import { firstIllegal as firstIllegalByte } from './illegal-bytes.js';
+
+const none = (_buf: Buffer, _from: number, _to: number): number => -1;
+
 import type { ScanSummary } from './types.js';
 
 export interface RepairPlan {
@@ -29,6 +32,11 @@ export interface RepairPlan {
 export interface RepairOptions {
   /** Append one '\n' per control character dropped outside the DOCTYPE (see the header). */
   padDropped?: boolean;
+  /**
+   * How far from the start of the source another pass has already found no illegal byte (upload's
+   * checking thread, which reads ahead): chunks that end before it skip the search.
+   */
+  cleanBefore?: () => number;
 }
 
 /** Exact byte length of the repaired (unpadded) whole source, from the scan alone (no second read). */
@@ -55,10 +63,12 @@ export function repairPlanFor(summary: Pick<ScanSummary, 'doctype'>): RepairPlan
 
 /**
  * Repairs one chunk whose first byte sits at absolute offset `at`. Returns the chunk itself when
- * nothing needs dropping (the common case), so clean exports cost one scan and no copy.
+ * nothing needs dropping (the common case), so clean exports cost one scan and no copy; `clean`: the
+ * chunk is known to hold no illegal byte, so only the DOCTYPE is looked for.
  */
-export function repairChunk(chunk: Buffer, at: number, plan: RepairPlan): Buffer {
+export function repairChunk(chunk: Buffer, at: number, plan: RepairPlan, clean = false): Buffer {
   const n = chunk.length;
+  const firstIllegal = clean ? none : firstIllegalByte;
   let dropFrom = n;
   let dropTo = n;
   const d = plan.doctype;
@@ -136,8 +146,14 @@ export async function* repairBytes(
   opts: RepairOptions = {},
 ): AsyncGenerator<Buffer> {
   const t = new Tally(startOffset, plan);
+  const cleanBefore = opts.cleanBefore;
   for await (const chunk of source) {
-    const out = repairChunk(chunk, t.at, plan);
+    const out = repairChunk(
+      chunk,
+      t.at,
+      plan,
+      cleanBefore !== undefined && t.at + chunk.length <= cleanBefore(),
+    );
     t.at += chunk.length;
     t.out += out.length;
     if (out.length > 0) yield out;

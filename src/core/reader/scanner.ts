@@ -387,6 +387,11 @@ export class ExportScanner {
     return clean;
   }
 
+  /** Illegal characters counted so far (every byte written is searched, whatever the parse found). */
+  illegalCharacters(): number {
+    return this.illegalCharCount;
+  }
+
   /** Line feeds counted so far: after a clean endFragment(), the next fragment's line shift. */
   lineFeeds(): number {
     return this.lines.line - 1;

@@ -11,8 +11,11 @@ import { readRangeSync } from '../../adapters/export-source.js';
 import { createScanner, type ScanResult } from '../reader/scanner.js';
 
 export type CheckRequest =
-  /** progress[0]: how far the sender has read, in units of `unit` bytes; read at most `ahead` bytes past it. */
-  | { type: 'file'; path: string; progress: Int32Array; unit: number; ahead: number }
+  /**
+   * progress[0]: how far the sender has read, in units of `unit` bytes; read at most `ahead` bytes past
+   * it. clean[0]: set here, in the same units: how far from the start no illegal byte was found.
+   */
+  | { type: 'file'; path: string; progress: Int32Array; clean: Int32Array; unit: number; ahead: number }
   | { type: 'chunk'; bytes: Uint8Array }
   | { type: 'end' };
 export type CheckReply =
@@ -43,6 +46,9 @@ if (port) {
         while (at > Atomics.load(m.progress, 0) * m.unit + m.ahead)
           Atomics.wait(m.progress, 0, Atomics.load(m.progress, 0), 200);
         scanner.write(chunk);
+        // The sender's repair then skips its own search for illegal bytes up to here (repair.ts).
+        if (scanner.illegalCharacters() === 0)
+          Atomics.store(m.clean, 0, Math.floor((at + chunk.length) / m.unit));
         return !broken;
       });
       if (broken) port.postMessage({ type: 'broken', result: scanner.result() } satisfies CheckReply);

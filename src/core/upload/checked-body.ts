@@ -53,6 +53,8 @@ interface Check {
   write(chunk: Buffer): Promise<void> | void;
   /** The scan so far, once an unrepairable defect was found; null while all is well. */
   broken(): ScanResult | null;
+  /** How far from the start the export is known to hold no illegal byte (0 when unknown). */
+  cleanBefore(): number;
   end(): Promise<ScanResult> | ScanResult;
   close(): void;
 }
@@ -73,6 +75,7 @@ function inlineCheck(): Check {
   return {
     write: (chunk) => scanner.write(chunk),
     broken: () => (broken ? scanner.result() : null),
+    cleanBefore: () => 0,
     end: () => {
       if (!broken) scanner.end();
       return scanner.result();
@@ -90,12 +93,15 @@ function workerCheck(file?: string, ahead = CHECK_AHEAD_BYTES): Check {
   const worker = spawnCheckWorker();
   // How far the sender has read, shared with the worker so it stays close behind (check-worker.ts).
   const progress = new Int32Array(new SharedArrayBuffer(4));
+  // How far the worker found no illegal byte: the sender's repair need not search that far again.
+  const clean = new Int32Array(new SharedArrayBuffer(4));
   let read = 0;
   if (file !== undefined)
     worker.postMessage({
       type: 'file',
       path: file,
       progress,
+      clean,
       unit: PROGRESS_UNIT,
       ahead,
     } satisfies CheckRequest);
@@ -171,6 +177,7 @@ function workerCheck(file?: string, ahead = CHECK_AHEAD_BYTES): Check {
       await waitFor(() => inFlight <= WINDOW_BATCHES || broken !== null);
     },
     broken: () => broken,
+    cleanBefore: () => Atomics.load(clean, 0) * PROGRESS_UNIT,
     async end() {
       if (file === undefined) flush();
       else {
@@ -221,7 +228,10 @@ export async function* checkedBody(
   }
   try {
     let held: Buffer | undefined;
-    for await (const out of repairBytes(checked(), repair, 0, { padDropped: true })) {
+    for await (const out of repairBytes(checked(), repair, 0, {
+      padDropped: true,
+      cleanBefore: () => check.cleanBefore(),
+    })) {
       if (held) yield held;
       held = out;
     }

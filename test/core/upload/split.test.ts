@@ -223,6 +223,39 @@ describe('planUpload: split into valid parts during the single scan', () => {
     });
   }
 
+  it('a checking thread that has read ahead spares the sender its search, and late illegal bytes are still dropped', async () => {
+    const { readFile } = await import('node:fs/promises');
+    // No illegal byte in the first 90%, so the thread's clean mark covers most chunks; then a few.
+    const clean = Buffer.from(
+      (await readFile(path)).filter((c) => c >= 0x20 || c === 9 || c === 10 || c === 13),
+    );
+    const at = clean.indexOf('sourceName="', Math.floor(clean.length * 0.9)) + 12;
+    const buf = Buffer.concat([clean.subarray(0, at), Buffer.from('\x0b\x01'), clean.subarray(at)]);
+    const file = join(dir, 'late-illegal.xml');
+    await writeFile(file, buf);
+    const source: ExportSource = {
+      kind: 'xml',
+      displayName: 'late-illegal.xml',
+      size: buf.length,
+      filePath: file,
+      open: () => bufferSource(buf),
+      fingerprint: async () => FP,
+    };
+    const plan = streamedPlan(source, await probeHead(source), FP, 1 << 30)!;
+    const parts: Buffer[] = [];
+    // A slow start: the thread starts and reads the whole (small) file before the second chunk goes out.
+    for await (const c of checkedBody(source, plan.repair, { worker: true })) {
+      parts.push(c);
+      if (parts.length === 1) await new Promise((r) => setTimeout(r, 1500));
+    }
+    const sent = Buffer.concat(parts);
+    const expected = await collect(repairBytes(bufferSource(buf), plan.repair, 0, { padDropped: true }));
+    assert.equal(sent.length, plan.parts[0]!.bytes);
+    assert.ok(sent.equals(expected));
+    assert.ok(!sent.includes(0x0b) && !sent.includes(0x01));
+    assert.ok(sent.subarray(-2).equals(Buffer.from('\n\n')), 'two dropped bytes, two newlines of padding');
+  });
+
   it('the head probe refuses a broken prolog or another root before anything is sent', async () => {
     for (const [name, text, why] of [
       ['notroot.xml', '<?xml version="1.0"?>\n<HealthDate><Record/></HealthDate>\n', /no <HealthData> root/],
