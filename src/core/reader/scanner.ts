@@ -77,6 +77,10 @@ enum Phase {
 /** What write() hands the parser at a time (see write). */
 const PIECE_BYTES = 64 * 1024;
 
+/** A carried markup up to this long is finished on a bridge of the next piece's first BRIDGE_BYTES (see bridge). */
+const MAX_BRIDGED = 4096;
+const BRIDGE_BYTES = 8192;
+
 /** Chunks carried while waiting for a long unfinished markup: rescan only once the data has doubled. */
 const RESCAN_THRESHOLD = 64 * 1024;
 
@@ -438,9 +442,34 @@ export class ExportScanner {
     if (this.buf.length === 0) {
       this.buf = piece;
       this.bufOwned = false;
+    } else if (this.buf.length <= MAX_BRIDGED && piece.length > 2 * BRIDGE_BYTES) {
+      this.bridge(piece);
+      return;
     } else {
       this.buf = Buffer.concat([this.buf, piece]);
       this.bufOwned = true;
+    }
+    this.run(false);
+  }
+
+  /**
+   * Finishes the markup carried from the last piece on a copy of it joined with just the start of
+   * `piece`, then parses the rest of `piece` in place: a few hundred bytes copied per piece instead
+   * of the whole piece.
+   */
+  private bridge(piece: Buffer): void {
+    const pieceStart = this.base + this.buf.length;
+    this.buf = Buffer.concat([this.buf, piece.subarray(0, BRIDGE_BYTES)]);
+    this.bufOwned = true;
+    this.run(false);
+    if (this.failed()) return;
+    if (this.base >= pieceStart) {
+      // What the bridge left unparsed is still in the piece: continue there.
+      this.buf = piece.subarray(this.base - pieceStart);
+      this.bufOwned = false;
+    } else {
+      // The carried markup is longer than the bridge: join it with the rest of the piece after all.
+      this.buf = Buffer.concat([this.buf, piece.subarray(BRIDGE_BYTES)]);
     }
     this.run(false);
   }
