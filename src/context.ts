@@ -2,7 +2,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { type Clock, systemClock } from './adapters/clock.js';
 import { type Env, parseEnv } from './config/env.js';
-import { type Io, refineIo } from './io/io.js';
+import { type Io, refineIo, usableWidth } from './io/io.js';
 import { Output, type Verbosity } from './io/output.js';
 import { Redactor } from './io/redact.js';
 
@@ -61,7 +61,8 @@ export function baseIo(system: System): Io {
     stderrIsTTY,
     color: false,
     interactive: false,
-    columns: system.stderr.columns ?? system.stdout.columns ?? 80,
+    stderrColumns: system.stderr.columns,
+    columns: usableWidth(system.stderr.columns) ?? usableWidth(system.stdout.columns) ?? 80,
   };
 }
 
