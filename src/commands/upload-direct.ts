@@ -74,8 +74,12 @@ export async function uploadDirect(ctx: AppContext, path: string, flags: DirectF
   const { http, session, api, settings, store } = svc;
   const server = settings.server.value;
   const userId = flags.user ?? settings.user?.value;
-  const source = await openExport(path);
+  // The user check is a round trip and opening the export a local read, so they overlap. The user is
+  // awaited first: a bad user is reported before a bad file, as with the s3 method.
+  const opened = openExport(path);
+  opened.catch(() => {}); // only left unawaited when the user check throws first
   const user = await requireUser({ api, session, server, signal: ctx.signal }, userId);
+  const source = await opened;
 
   const ledger = new Ledger(join(store.dir, 'ledger'));
   const key = Ledger.keyOf({

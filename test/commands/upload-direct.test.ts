@@ -599,6 +599,24 @@ describe('upload --method direct', () => {
     }
   });
 
+  it('unknown user: exit 2, also when the file is missing; missing file: exit 3', async () => {
+    const s = await setup();
+    try {
+      // The user check and the opening of the file run side by side; the user's verdict still comes first.
+      const missing = join(s.dir, 'missing.xml');
+      const both = await s.cli.run(directUpload(missing, '00000000-0000-4000-8000-000000000000'), { env });
+      assert.equal(both.code, 2, both.stderr);
+      assert.match(both.stderr, /does not exist/);
+      assert.doesNotMatch(both.stderr, /no such file/);
+      const f = await s.cli.run(directUpload(missing, s.userId), { env });
+      assert.equal(f.code, 3, f.stderr);
+      assert.match(f.stderr, /no such file or folder/);
+      assert.equal(s.double.state.directUploads.length, 0);
+    } finally {
+      await teardown(s);
+    }
+  });
+
   it('--dry-run sends nothing and prints the plan', async () => {
     const s = await setup();
     try {
