@@ -131,12 +131,15 @@ function skipPlainWords(view: DataView, i: number, len: number): number {
   return i;
 }
 
-/** Whether the value at buf[i] ('&') starts with &lt; &gt; or &amp; (Apple's `device` strings), all within len. */
+/**
+ * The length of the &lt; &gt; or &amp; (Apple's `device` strings) at buf[i] ('&'), or 0 for any other
+ * reference, or one that the buffer's end may cut (it is then judged the slow way, exactly).
+ */
 function commonReference(buf: Buffer, i: number, len: number): number {
+  if (i + 4 >= len) return 0;
   const c1 = buf[i + 1];
-  if ((c1 === 0x6c || c1 === 0x67) && i + 3 < len && buf[i + 2] === 0x74 && buf[i + 3] === 0x3b) return 4;
-  if (c1 === 0x61 && i + 4 < len && buf[i + 2] === 0x6d && buf[i + 3] === 0x70 && buf[i + 4] === 0x3b)
-    return 5;
+  if ((c1 === 0x6c || c1 === 0x67) && buf[i + 2] === 0x74 && buf[i + 3] === 0x3b) return 4;
+  if (c1 === 0x61 && buf[i + 2] === 0x6d && buf[i + 3] === 0x70 && buf[i + 4] === 0x3b) return 5;
   return 0;
 }
 
@@ -764,7 +767,13 @@ export class ExportScanner {
     let prev: AttrSlot | null = null;
     for (;;) {
       let slot: AttrSlot | null = prev === null ? layout.first : prev.next;
-      if (slot !== null && slot.whole !== null && buf[p] === 0x20 && slot.whole.at(view, buf, p + 1, len)) {
+      if (
+        slot !== null &&
+        slot.whole !== null &&
+        p < len &&
+        buf[p] === 0x20 &&
+        slot.whole.at(view, buf, p + 1, len)
+      ) {
         // Name, value and closing quote exactly as last time (Apple's runs of one type, unit and source).
         if (slot.stamp === serial)
           throw new ScanFailure(p + 1, `duplicate attribute "${slot.name}" in <${name}>`);
@@ -780,7 +789,7 @@ export class ExportScanner {
       let attrName: string;
       let v: number;
       let quote = 0x22;
-      if (slot !== null && buf[p] === 0x20 && slot.prefix.at(view, buf, p + 1, len)) {
+      if (slot !== null && p < len && buf[p] === 0x20 && slot.prefix.at(view, buf, p + 1, len)) {
         // The attribute that followed last time, written the same way: ` name="`.
         attrName = slot.name;
         v = p + 1 + slot.prefix.length;
@@ -920,9 +929,14 @@ export class ExportScanner {
         if (((((a - ONES) | 0) & ~a) | (((l - ONES) | 0) & ~l) | (((q - ONES) | 0) & ~q)) & TOPS) break;
         i += 4;
       }
-      let c = buf[i];
-      while (i < len && c !== quote && c !== 0x26 && c !== 0x3c) c = buf[++i];
+      // Reads stay below len: an out-of-bounds read would cost a deoptimisation and a recompile.
+      while (i < len) {
+        const b = buf[i]!;
+        if (b === quote || b === 0x26 || b === 0x3c) break;
+        i++;
+      }
       if (i >= len) return NEED_MORE;
+      const c = buf[i]!;
       if (c === quote) break;
       if (c === 0x3c) {
         flags |= LT;
@@ -965,7 +979,13 @@ export class ExportScanner {
     let prev: AttrSlot | null = null;
     for (;;) {
       let slot: AttrSlot | null = prev === null ? layout.first : prev.next;
-      if (slot !== null && slot.whole !== null && buf[p] === 0x20 && slot.whole.at(view, buf, p + 1, len)) {
+      if (
+        slot !== null &&
+        slot.whole !== null &&
+        p < len &&
+        buf[p] === 0x20 &&
+        slot.whole.at(view, buf, p + 1, len)
+      ) {
         if (slot.stamp === serial)
           throw new ScanFailure(p + 1, `duplicate attribute "${slot.name}" in <${name}>`);
         slot.stamp = serial;
@@ -977,7 +997,7 @@ export class ExportScanner {
       let v: number;
       let quote = 0x22;
       let attrName: string;
-      if (slot !== null && buf[p] === 0x20 && slot.prefix.at(view, buf, p + 1, len)) {
+      if (slot !== null && p < len && buf[p] === 0x20 && slot.prefix.at(view, buf, p + 1, len)) {
         attrName = slot.name;
         v = p + 1 + slot.prefix.length;
       } else {
