@@ -1,13 +1,13 @@
 import { join } from 'node:path';
-import { type ExportSource, openExport } from '../adapters/export-source.js';
+import type { ExportSource } from '../adapters/export-source.js';
 import { ImportApi } from '../adapters/import-api.js';
 import type { AppContext } from '../context.js';
 import { newRunId, partFilename } from '../core/upload/filename.js';
+import { type InspectedExport, inspectExport } from '../core/upload/inspect.js';
 import type { PartSpec } from '../core/upload/part-planner.js';
 import {
   DEFAULT_PART_CAP,
   planUpload,
-  probeHead,
   type Repairs,
   repairsOf,
   streamedPlan,
@@ -92,16 +92,6 @@ async function scan(
   }
 }
 
-/** Everything the presign and the ledger need, without reading the whole export (preflight.ts). */
-async function inspectExport(ctx: AppContext, path: string) {
-  const source = await openExport(path);
-  const [head, fingerprint] = await step(
-    ctx,
-    Promise.all([probeHead(source, ctx.signal), source.fingerprint(ctx.signal)]),
-  );
-  return { source, head, fingerprint };
-}
-
 /** Ctrl-C during a step before the send is an interruption, whatever the step threw. */
 async function step<T>(ctx: AppContext, work: Promise<T>): Promise<T> {
   try {
@@ -133,7 +123,25 @@ function planDocument(plan: UploadPlan, names: (p: PartSpec) => string) {
 }
 
 /** `upload --method s3`: presigned POSTs of the repaired export, in parts when it exceeds the cap (contract §2). */
-export async function uploadS3(ctx: AppContext, path: string, flags: UploadFlags): Promise<number> {
+export async function uploadS3(
+  ctx: AppContext,
+  path: string,
+  flags: UploadFlags,
+  inspecting: Promise<InspectedExport> = inspectExport(path, { signal: ctx.signal }),
+): Promise<number> {
+  try {
+    return await sendExport(ctx, flags, inspecting);
+  } finally {
+    // A check started early that no body took over (already uploaded, a split, a failure before the send).
+    (await inspecting.catch(() => undefined))?.check?.close();
+  }
+}
+
+async function sendExport(
+  ctx: AppContext,
+  flags: UploadFlags,
+  inspecting: Promise<InspectedExport>,
+): Promise<number> {
   refuseDirectOnlyFlags(flags);
   let cap = parseCap(flags.maxPartSize);
   const stallTimeoutMs = parseStall(flags.stallTimeout);
@@ -147,12 +155,12 @@ export async function uploadS3(ctx: AppContext, path: string, flags: UploadFlags
   const server = settings.server.value;
   // The user check is a round trip and the export's head and fingerprint are local reads, so they overlap.
   // The user is awaited first: a bad user is still reported before a bad file, as when they ran in turn.
-  const inspected = inspectExport(ctx, path);
-  inspected.catch(() => {}); // only left unawaited when the user check throws first
   const user = await withSpinner(ctx.io, 'Checking the user…', () =>
     requireUser({ api, session, server, signal: ctx.signal }, settings.user?.value),
   );
-  const { source, head, fingerprint } = await inspected;
+  const { source, head, fingerprint, check } = await step(ctx, inspecting);
+  // Only for the first send: after a re-plan (a smaller server cap) the parts are checked anew.
+  let preparedCheck = check;
 
   const ledger = new UploadLedger(join(store.dir, 'ledger'), { server, user: user.id, fingerprint });
   const existing = ledger.read();
@@ -216,6 +224,7 @@ export async function uploadS3(ctx: AppContext, path: string, flags: UploadFlags
           signal: ctx.signal,
           userAgent: `apple-import/${ctx.version}`,
           stallTimeoutMs,
+          preparedCheck,
         },
         plan,
         names,
@@ -256,6 +265,8 @@ export async function uploadS3(ctx: AppContext, path: string, flags: UploadFlags
     } catch (err) {
       bar?.stop();
       if (err instanceof ServerCapError && entry.parts.length === 0 && replannedFor === undefined) {
+        preparedCheck?.close();
+        preparedCheck = undefined;
         cap = err.cap;
         replannedFor = cap;
         ctx.out.warn(
