@@ -109,8 +109,7 @@ VALUE_FLAGS[0x0d] = WS;
 for (let c = 0x80; c < 256; c++) VALUE_FLAGS[c] = HI;
 
 const AMP_X4 = 0x26262626 | 0;
-const DQUOTE_X4 = 0x22222222 | 0;
-const SQUOTE_X4 = 0x27272727 | 0;
+const APOS_X4 = 0x27272727 | 0;
 const BELOW_28 = 0x28282828 | 0;
 const LT_X4 = 0x3c3c3c3c | 0;
 const ONES = 0x01010101 | 0;
@@ -917,16 +916,34 @@ export class ExportScanner {
   private valueEndCheck(v: number, len: number, quote: number): number {
     const buf = this.buf;
     const view = this.view;
-    const quotes = quote === 0x22 ? DQUOTE_X4 : SQUOTE_X4;
+    // '&' (0x26) differs from '"' (0x22) only in bit 2 and from "'" (0x27) only in bit 0: setting that bit
+    // in every byte folds the quote and '&' into one zero-byte test, '<' being the other.
+    const fold = quote === 0x22 ? 0x04040404 : 0x01010101;
+    const folded = quote === 0x22 ? AMP_X4 : APOS_X4;
     let flags = 0;
     let i = v;
     for (;;) {
+      // Eight bytes a turn, then four: values are mostly 10–150 plain bytes.
+      while (i + 8 <= len) {
+        const w = view.getInt32(i, true);
+        const x = view.getInt32(i + 4, true);
+        const a = (w | fold) ^ folded;
+        const l = w ^ LT_X4;
+        const b = (x | fold) ^ folded;
+        const m = x ^ LT_X4;
+        const zero =
+          (((a - ONES) | 0) & ~a) |
+          (((l - ONES) | 0) & ~l) |
+          (((b - ONES) | 0) & ~b) |
+          (((m - ONES) | 0) & ~m);
+        if (zero & TOPS) break;
+        i += 8;
+      }
       while (i + 4 <= len) {
         const w = view.getInt32(i, true);
-        const a = w ^ AMP_X4;
+        const a = (w | fold) ^ folded;
         const l = w ^ LT_X4;
-        const q = w ^ quotes;
-        if (((((a - ONES) | 0) & ~a) | (((l - ONES) | 0) & ~l) | (((q - ONES) | 0) & ~q)) & TOPS) break;
+        if (((((a - ONES) | 0) & ~a) | (((l - ONES) | 0) & ~l)) & TOPS) break;
         i += 4;
       }
       // Reads stay below len: an out-of-bounds read would cost a deoptimisation and a recompile.
