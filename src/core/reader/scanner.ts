@@ -202,11 +202,15 @@ class ByteRun {
   private readonly bytes: Buffer;
   private readonly words: Int32Array;
 
+  /** The last four bytes as one word (they overlap the last whole word), for runs of four bytes or more. */
+  private readonly tail: number;
+
   constructor(latin1: string) {
     this.bytes = Buffer.from(latin1, 'latin1');
     this.length = this.bytes.length;
     this.words = new Int32Array(this.length >> 2);
     for (let k = 0; k < this.words.length; k++) this.words[k] = this.bytes.readInt32LE(k << 2);
+    this.tail = this.length >= 4 ? this.bytes.readInt32LE(this.length - 4) : 0;
   }
 
   /** Whether buf[at, at + length) holds these bytes; `view` is a DataView over `buf`, `len` its length. */
@@ -215,8 +219,10 @@ class ByteRun {
     if (at + n > len) return false;
     const words = this.words;
     for (let k = 0; k < words.length; k++) if (view.getInt32(at + (k << 2), true) !== words[k]) return false;
+    if ((n & 3) === 0) return true;
+    if (n >= 4) return view.getInt32(at + n - 4, true) === this.tail;
     const bytes = this.bytes;
-    for (let j = words.length << 2; j < n; j++) if (buf[at + j] !== bytes[j]) return false;
+    for (let j = 0; j < n; j++) if (buf[at + j] !== bytes[j]) return false;
     return true;
   }
 }
