@@ -6,8 +6,9 @@ let firstInterruptAt = 0;
 process.on('SIGINT', () => {
   const now = Date.now();
   // A second Ctrl-C means "now": the first one lets in-flight work unwind and the ledger stay consistent.
-  // conf's exit hook (once a command has loaded conf) re-raises SIGINT right after the first, so only a later
-  // second press counts.
+  // conf's exit hook (atomically's when-exit, hooked when conf loads: only on a write to the config file, i.e.
+  // login, logout, config set/unset or a token refresh) re-raises SIGINT right after the first, so only a
+  // later second press counts.
   if (firstInterruptAt !== 0 && now - firstInterruptAt > 1000) process.exit(130);
   if (firstInterruptAt === 0) firstInterruptAt = now;
   controller.abort(new Error('Interrupted'));

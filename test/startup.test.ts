@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { aliasHelp } from '../src/core/direct/filters.js';
 import { writeExportFile } from '../src/generator/index.js';
+import { startBackendDouble } from '../src/sandbox/backend/index.js';
 import { runCli } from './helpers/run-cli.js';
 
 // Runs in the hooks thread of the child: every module the CLI loads, one line each on stderr.
@@ -17,9 +19,12 @@ export async function load(url, context, next) {
 const REGISTER = `import { register } from 'node:module';
 register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(LOG_LOADS)}`)});`;
 
-/** The modules a real process loads for these arguments (tsx compiles src/ as the tests do). */
-function loadedBy(args: string[]): string[] {
-  const r = spawnSync(
+/**
+ * The modules a real process loads for these arguments (tsx compiles src/ as the tests do). Asynchronous, so
+ * a backend in this process can answer the child.
+ */
+async function loadedBy(args: string[], env: Record<string, string> = {}): Promise<string[]> {
+  const child = spawn(
     process.execPath,
     [
       '--import',
@@ -29,10 +34,16 @@ function loadedBy(args: string[]): string[] {
       'src/bin.ts',
       ...args,
     ],
-    { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', NO_COLOR: '1' }, timeout: 30_000 },
+    { env: { PATH: process.env.PATH ?? '', NO_COLOR: '1', ...env }, timeout: 30_000 },
   );
-  assert.equal(r.status, 0, r.stderr);
-  return r.stderr
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (c: string) => {
+    stderr += c;
+  });
+  child.stdout.resume();
+  const [code] = (await once(child, 'close')) as [number | null];
+  assert.equal(code, 0, stderr);
+  return stderr
     .split('\n')
     .filter((l) => l.startsWith('loaded: '))
     .map((l) => l.slice('loaded: '.length));
@@ -40,10 +51,13 @@ function loadedBy(args: string[]): string[] {
 
 const HEAVY = /\/node_modules\/(undici|zod|conf|ora|cli-progress|chalk)\/|\/src\/(core|adapters)\/|-run\.ts$/;
 
+/** conf and what it brings in; a config read needs none of them. */
+const CONF = /\/node_modules\/(conf|ajv|ajv-formats|atomically|semver|dot-prop)\//;
+
 describe('start-up', () => {
   for (const args of [['--version'], ['--help'], ['upload', '--help'], ['help', 'upload']]) {
-    it(`${args.join(' ')} loads commander and the command definitions only`, () => {
-      const loaded = loadedBy(args);
+    it(`${args.join(' ')} loads commander and the command definitions only`, async () => {
+      const loaded = await loadedBy(args);
       assert.ok(
         loaded.some((u) => u.endsWith('/src/commands/upload.ts')),
         'the module log is empty',
@@ -60,7 +74,7 @@ describe('start-up', () => {
     try {
       const xml = join(dir, 'export.xml');
       await writeExportFile(xml, { days: 1 });
-      const loaded = loadedBy(['validate', xml, '--json']);
+      const loaded = await loadedBy(['validate', xml, '--json']);
       assert.ok(
         loaded.some((u) => u.endsWith('/src/commands/validate-run.ts')),
         'validate did not run',
@@ -70,6 +84,37 @@ describe('start-up', () => {
         [],
       );
     } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('whoami with the server and API key in the environment reads the config file without conf or ajv', async () => {
+    const backend = await startBackendDouble();
+    const dir = await mkdtemp(join(tmpdir(), 'startup-'));
+    try {
+      // A profile in the file, so the read parses something.
+      await writeFile(
+        join(dir, 'config.json'),
+        JSON.stringify({ profiles: { default: {} }, credentials: {} }),
+      );
+      const env = { APPLE_IMPORT_CONFIG_DIR: dir, APPLE_IMPORT_SERVER: backend.url };
+      const loaded = await loadedBy(['whoami', '--json'], {
+        ...env,
+        APPLE_IMPORT_API_KEY: backend.createApiKey(),
+      });
+      assert.ok(
+        loaded.some((u) => u.endsWith('/src/adapters/config-store.ts')),
+        'whoami did not read the config',
+      );
+      assert.deepEqual(
+        loaded.filter((u) => CONF.test(u)),
+        [],
+      );
+      // The log would see conf if it were loaded: a write loads it.
+      const written = await loadedBy(['config', 'set', 'server', backend.url], env);
+      assert.ok(written.some((u) => /\/node_modules\/conf\//.test(u)));
+    } finally {
+      await backend.close();
       await rm(dir, { recursive: true, force: true });
     }
   });

@@ -1,6 +1,7 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import Conf from 'conf';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type Conf from 'conf';
+import envPaths from 'env-paths';
 import { z } from 'zod';
 import { AppError } from '../errors.js';
 
@@ -32,37 +33,73 @@ type ConfigFile = z.infer<typeof fileSchema>;
 /**
  * The config file (profiles and cached credentials), written by conf with mode 0600. Server URLs contain
  * dots, which conf treats as paths, so whole top-level objects are read and written.
+ *
+ * Reads parse the file here: conf's import (ajv, semver, atomically…) costs ~50 ms, and the zod schema is
+ * the validation that counts anyway. conf is loaded on the first write only, for its atomic 0600 writes.
+ * Every read goes to the file, so it sees a write made a moment before (by this process or another).
  */
 export class ConfigStore {
-  private readonly conf: Conf<ConfigFile>;
+  /** Derived as conf derives it from the options below (checked when conf is loaded). */
+  readonly path: string;
+  private conf: Conf<ConfigFile> | undefined;
 
-  constructor(configDir: string | undefined) {
-    if (configDir) mkdirSync(configDir, { recursive: true, mode: 0o700 });
-    this.conf = new Conf<ConfigFile>({
-      ...(configDir ? { cwd: configDir } : { projectName: 'apple-import', projectSuffix: '' }),
+  constructor(private readonly configDir: string | undefined) {
+    this.path = resolve(configDir ?? envPaths('apple-import', { suffix: '' }).config, 'config.json');
+  }
+
+  get dir(): string {
+    return dirname(this.path);
+  }
+
+  private read(): ConfigFile {
+    let text: string;
+    try {
+      text = readFileSync(this.path, 'utf8');
+    } catch (err) {
+      // Nothing is created for a read: the file appears with the first write.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { profiles: {}, credentials: {} };
+      throw err;
+    }
+    let data: unknown;
+    try {
+      data = JSON.parse(text);
+    } catch (err) {
+      throw this.invalid((err as Error).message);
+    }
+    const parsed = fileSchema.safeParse(data);
+    if (!parsed.success) throw this.invalid(parsed.error.message);
+    return parsed.data;
+  }
+
+  private invalid(details: string): AppError {
+    return new AppError('CONFIG_INVALID', `The config file ${this.path} is not valid.`, {
+      hint: 'Fix or delete it; `apple-import config path` prints where it is.',
+      details,
+    });
+  }
+
+  /**
+   * conf, loaded and opened on the first write. The caller reads and sets after this resolves, with no
+   * await in between, so nothing in this process interleaves with its read-modify-write.
+   */
+  private async writer(): Promise<Conf<ConfigFile>> {
+    if (this.conf) return this.conf;
+    // conf's constructor parses the file too; an invalid one is reported as CONFIG_INVALID, not its SyntaxError.
+    this.read();
+    const { default: Conf } = await import('conf');
+    if (this.configDir) mkdirSync(this.configDir, { recursive: true, mode: 0o700 });
+    const conf = new Conf<ConfigFile>({
+      ...(this.configDir ? { cwd: this.configDir } : { projectName: 'apple-import', projectSuffix: '' }),
       configName: 'config',
       configFileMode: 0o600,
       defaults: { profiles: {}, credentials: {} },
     });
-  }
-
-  get path(): string {
-    return this.conf.path;
-  }
-
-  get dir(): string {
-    return dirname(this.conf.path);
-  }
-
-  private read(): ConfigFile {
-    const parsed = fileSchema.safeParse(this.conf.store);
-    if (!parsed.success) {
-      throw new AppError('CONFIG_INVALID', `The config file ${this.conf.path} is not valid.`, {
-        hint: 'Fix or delete it; `apple-import config path` prints where it is.',
-        details: parsed.error.message,
-      });
+    if (conf.path !== this.path) {
+      // Writes would land in a file the reads never look at.
+      throw new Error(`conf writes ${conf.path}, but the config is read from ${this.path}`);
     }
-    return parsed.data;
+    this.conf ??= conf;
+    return this.conf;
   }
 
   profile(name: string): ProfileSettings {
@@ -73,32 +110,37 @@ export class ConfigStore {
     return this.read().profiles;
   }
 
-  setProfileValue(name: string, key: keyof ProfileSettings, value: string | undefined): void {
+  async setProfileValue(name: string, key: keyof ProfileSettings, value: string | undefined): Promise<void> {
+    const conf = await this.writer();
     const profiles = { ...this.read().profiles };
     const next: ProfileSettings = { ...profiles[name] };
     if (value === undefined) delete next[key];
     else next[key] = value;
     profiles[name] = next;
-    this.conf.set('profiles', profiles);
+    conf.set('profiles', profiles);
   }
 
   credential(profile: string, server: string): StoredCredential | undefined {
     return this.read().credentials[profile]?.[server];
   }
 
-  saveCredential(profile: string, server: string, credential: StoredCredential): void {
+  async saveCredential(profile: string, server: string, credential: StoredCredential): Promise<void> {
+    const conf = await this.writer();
     const all = { ...this.read().credentials };
     all[profile] = { ...all[profile], [server]: credential };
-    this.conf.set('credentials', all);
+    conf.set('credentials', all);
   }
 
-  deleteCredential(profile: string, server: string): boolean {
+  async deleteCredential(profile: string, server: string): Promise<boolean> {
+    // Nothing to delete needs no conf.
+    if (this.credential(profile, server) === undefined) return false;
+    const conf = await this.writer();
     const all = { ...this.read().credentials };
     const forProfile = { ...all[profile] };
     if (!(server in forProfile)) return false;
     delete forProfile[server];
     all[profile] = forProfile;
-    this.conf.set('credentials', all);
+    conf.set('credentials', all);
     return true;
   }
 }

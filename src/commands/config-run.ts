@@ -33,7 +33,7 @@ export async function configSet(ctx: AppContext, key: string, value: string): Pr
   const k = checkKey(key);
   const v = checkValue(k, value);
   const { store, settings } = services(ctx);
-  store.setProfileValue(settings.profile.value, k, v);
+  await store.setProfileValue(settings.profile.value, k, v);
   if (ctx.globals.json) ctx.out.json({ profile: settings.profile.value, key: k, value: v });
   else ctx.out.success(`${k} = ${v} (profile ${settings.profile.value})`);
   return 0;
@@ -42,7 +42,7 @@ export async function configSet(ctx: AppContext, key: string, value: string): Pr
 export async function configUnset(ctx: AppContext, key: string): Promise<number> {
   const k = checkKey(key);
   const { store, settings } = services(ctx);
-  store.setProfileValue(settings.profile.value, k, undefined);
+  await store.setProfileValue(settings.profile.value, k, undefined);
   if (ctx.globals.json) ctx.out.json({ profile: settings.profile.value, key: k, value: null });
   else ctx.out.success(`${k} unset (profile ${settings.profile.value})`);
   return 0;

@@ -37,7 +37,7 @@ export async function runLogin(ctx: AppContext, flags: LoginFlags): Promise<numb
       }
       throw err;
     }
-    store.saveCredential(profile, server, { kind: 'api-key', apiKey, savedAt: ctx.clock.now() });
+    await store.saveCredential(profile, server, { kind: 'api-key', apiKey, savedAt: ctx.clock.now() });
     if (ctx.globals.json) ctx.out.json({ server, profile, credential: 'api-key' });
     else ctx.out.success(`API key stored for ${server} (profile ${profile}).`);
     return 0;
@@ -77,7 +77,7 @@ export async function runLogin(ctx: AppContext, flags: LoginFlags): Promise<numb
     throw err;
   }
   const credential = credentialFromGrant(grant, ctx.clock.now(), email);
-  store.saveCredential(profile, server, credential);
+  await store.saveCredential(profile, server, credential);
   const expiresAt = credential.kind === 'login' ? new Date(credential.expiresAt).toISOString() : undefined;
   if (ctx.globals.json) ctx.out.json({ server, profile, email, credential: 'login', expiresAt });
   else ctx.out.success(`Logged in to ${server} as ${email} (profile ${profile}).`);

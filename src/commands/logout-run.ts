@@ -34,7 +34,7 @@ export async function runLogout(ctx: AppContext): Promise<number> {
       } else throw err;
     }
   }
-  store.deleteCredential(profile, server);
+  await store.deleteCredential(profile, server);
   if (ctx.globals.json) ctx.out.json({ server, profile, loggedOut: true, revoke: revoked });
   else ctx.out.success(`Logged out of ${server} (profile ${profile}).`);
   return 0;

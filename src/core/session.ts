@@ -23,7 +23,7 @@ export interface SessionDeps {
   flag: { apiKey?: string; token?: string; apiKeySource?: 'flag' | 'env'; tokenSource?: 'flag' | 'env' };
   store: {
     credential(profile: string, server: string): StoredCredential | undefined;
-    saveCredential(profile: string, server: string, c: StoredCredential): void;
+    saveCredential(profile: string, server: string, c: StoredCredential): Promise<void>;
   };
   refresh(refreshToken: string): Promise<TokenGrant>;
   /** Serialises refreshes across processes (refresh tokens rotate: contract §1.3). */
@@ -165,7 +165,7 @@ export class Session {
       }
       const next = credentialFromGrant(grant, this.deps.clock.now(), current.email);
       // Saved before anything else: the old refresh token is already revoked server-side.
-      this.deps.store.saveCredential(this.deps.profile, this.deps.server, next);
+      await this.deps.store.saveCredential(this.deps.profile, this.deps.server, next);
       this.setLogin(next as Extract<StoredCredential, { kind: 'login' }>);
     });
   }

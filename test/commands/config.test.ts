@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
-import { stat } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { CliEnv, configFile } from '../helpers/cli-env.js';
 
@@ -44,6 +48,46 @@ describe('config', () => {
     r = await env.run(['config', 'set', 'server', 'ftp://x']);
     assert.equal(r.code, 2);
     await env.dispose();
+  });
+
+  it('an unparseable config file is CONFIG_INVALID (exit 2) with its hint, not an unexpected error', async () => {
+    const env = await CliEnv.create('');
+    await writeFile(configFile(env.configDir), '{"profiles": {');
+    for (const args of [
+      ['config', 'get', 'server'],
+      ['config', 'set', 'server', 'https://ow.example.com'],
+    ]) {
+      const r = await env.run(args);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /^error: The config file .*config\.json is not valid\.\nhint: Fix or delete it/);
+      assert.doesNotMatch(r.stderr, /unexpected/);
+    }
+    await env.dispose();
+  });
+
+  it('without APPLE_IMPORT_CONFIG_DIR, reads find the file conf writes (its default path)', async () => {
+    // A real process: the default path comes from HOME / XDG_CONFIG_HOME, which only the process env sets.
+    const home = await mkdtemp(join(tmpdir(), 'apple-import-home-'));
+    const cli = (args: string[]) =>
+      spawnSync(process.execPath, ['--import', 'tsx', 'src/bin.ts', ...args], {
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH ?? '', HOME: home, XDG_CONFIG_HOME: join(home, 'xdg'), NO_COLOR: '1' },
+        timeout: 30_000,
+      });
+    try {
+      let r = cli(['config', 'path']);
+      assert.equal(r.status, 0, r.stderr);
+      const path = r.stdout.trim();
+      assert.ok(path.startsWith(home) && path.endsWith('/apple-import/config.json'), path);
+      assert.equal(existsSync(path), false, 'a read creates nothing');
+      r = cli(['config', 'set', 'server', 'https://ow.example.com']);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(existsSync(path), true, 'conf wrote where the reads look');
+      r = cli(['config', 'get', 'server']);
+      assert.equal(r.stdout.trim(), 'https://ow.example.com');
+    } finally {
+      await rm(home, { recursive: true, force: true });
+    }
   });
 
   it('warns about plain http to a non-loopback server unless --insecure', async () => {

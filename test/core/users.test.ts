@@ -21,7 +21,7 @@ describe('requireUser', () => {
       profile: 'default',
       clock: systemClock,
       flag: { apiKey: backend.createApiKey(), apiKeySource: 'flag' },
-      store: { credential: () => undefined, saveCredential: () => undefined },
+      store: { credential: () => undefined, saveCredential: async () => undefined },
       refresh: () => Promise.reject(new Error('not used')),
       withLock: (fn) => fn(),
       registerSecret: () => undefined,
