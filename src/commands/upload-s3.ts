@@ -127,20 +127,7 @@ export async function uploadS3(
   ctx: AppContext,
   path: string,
   flags: UploadFlags,
-  inspecting: Promise<InspectedExport> = inspectExport(path, { signal: ctx.signal }),
-): Promise<number> {
-  try {
-    return await sendExport(ctx, flags, inspecting);
-  } finally {
-    // A check started early that no body took over (already uploaded, a split, a failure before the send).
-    (await inspecting.catch(() => undefined))?.check?.close();
-  }
-}
-
-async function sendExport(
-  ctx: AppContext,
-  flags: UploadFlags,
-  inspecting: Promise<InspectedExport>,
+  inspecting: Promise<InspectedExport> = inspectExport(path, ctx.signal),
 ): Promise<number> {
   refuseDirectOnlyFlags(flags);
   let cap = parseCap(flags.maxPartSize);
@@ -158,9 +145,7 @@ async function sendExport(
   const user = await withSpinner(ctx.io, 'Checking the user…', () =>
     requireUser({ api, session, server, signal: ctx.signal }, settings.user?.value),
   );
-  const { source, head, fingerprint, check } = await step(ctx, inspecting);
-  // Only for the first send: after a re-plan (a smaller server cap) the parts are checked anew.
-  let preparedCheck = check;
+  const { source, head, fingerprint } = await step(ctx, inspecting);
 
   const ledger = new UploadLedger(join(store.dir, 'ledger'), { server, user: user.id, fingerprint });
   const existing = ledger.read();
@@ -224,7 +209,6 @@ async function sendExport(
           signal: ctx.signal,
           userAgent: `apple-import/${ctx.version}`,
           stallTimeoutMs,
-          preparedCheck,
         },
         plan,
         names,
@@ -265,8 +249,6 @@ async function sendExport(
     } catch (err) {
       bar?.stop();
       if (err instanceof ServerCapError && entry.parts.length === 0 && replannedFor === undefined) {
-        preparedCheck?.close();
-        preparedCheck = undefined;
         cap = err.cap;
         replannedFor = cap;
         ctx.out.warn(

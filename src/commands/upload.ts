@@ -94,15 +94,10 @@ export const registerUpload: RegisterCommand = (program: Command, state: RunStat
       state.action(async (ctx, path: string, flags: UploadFlags) => {
         if (flags.method === 'direct')
           return (await import('./upload-direct.js')).uploadDirect(ctx, path, flags);
-        // The export is opened, probed and fingerprinted (and a large one starts being checked) while
-        // the S3 path's HTTP client, schemas and settings load: local work that need not wait for them.
+        // The export is opened, probed and fingerprinted while the S3 path's HTTP client, schemas and
+        // settings load: local work that need not wait for them.
         const { inspectExport } = await import('../core/upload/inspect.js');
-        const { DEFAULT_PART_CAP } = await import('../core/upload/preflight.js');
-        const inspected = inspectExport(path, {
-          signal: ctx.signal,
-          sentWhole: (source) =>
-            !flags.dryRun && flags.maxPartSize === undefined && source.size <= DEFAULT_PART_CAP,
-        });
+        const inspected = inspectExport(path, ctx.signal);
         // Awaited by uploadS3, after the flags and the user are checked (their errors come first).
         inspected.catch(() => {});
         return (await import('./upload-s3.js')).uploadS3(ctx, path, flags, inspected);

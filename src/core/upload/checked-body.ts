@@ -27,11 +27,8 @@ import { refuseUnrepairable } from './preflight.js';
 
 /** The unit of the read position shared with a worker that reads the file itself (int32 covers 128 TiB). */
 const PROGRESS_UNIT = 64 * 1024;
-/**
- * A checking thread that reads the file itself stays within this of the sender, so the file is read
- * from disk once; also how far a thread started before the send (startFileCheck) gets on its own.
- */
-const CHECK_AHEAD_BYTES = 128 * 1024 * 1024;
+/** A checking thread that reads the file itself stays within this of the sender, so the file is read once. */
+const CHECK_AHEAD_BYTES = 64 * 1024 * 1024;
 /** Exports at least this large are checked in a worker thread. */
 export const WORKER_CHECK_BYTES = 32 * 1024 * 1024;
 /** Bytes per message to the worker. */
@@ -49,32 +46,10 @@ export interface CheckedBodyOptions {
   checkAheadBytes?: number;
   /** Read the export into this pool's buffers (the consumer releases each chunk once sent). */
   pool?: ReadPool;
-  /** A thread already checking this export's file (startFileCheck); the body takes it over and closes it. */
-  prepared?: PreparedCheck | undefined;
-}
-
-/** A checking thread started on a plain export file before the send: see startFileCheck. */
-export interface PreparedCheck extends Check {
-  readonly file: string;
-}
-
-/** Whether checkedBody checks `source` in a thread (a large export, and a second core to run it on). */
-export function checksInThread(source: Pick<ExportSource, 'size'>): boolean {
-  return source.size >= WORKER_CHECK_BYTES && availableParallelism() > 1;
-}
-
-/**
- * Starts checking a plain export file in a thread before the body is sent, e.g. while the rest of the
- * upload is still loading and asking the backend: it reads up to CHECK_AHEAD_BYTES on a core that would
- * otherwise wait, which the send then no longer competes for. Hand it to checkedBody (`prepared`), or
- * close() it when nothing is sent.
- */
-export function startFileCheck(file: string): PreparedCheck {
-  return Object.assign(workerCheck(file), { file });
 }
 
 /** The scanner as the body sees it, inline or in a worker. */
-export interface Check {
+interface Check {
   write(chunk: Buffer): Promise<void> | void;
   /** The scan so far, once an unrepairable defect was found; null while all is well. */
   broken(): ScanResult | null;
@@ -234,13 +209,8 @@ export async function* checkedBody(
   repair: RepairPlan,
   opts: CheckedBodyOptions = {},
 ): AsyncGenerator<Buffer> {
-  const prepared = opts.prepared;
-  if (prepared !== undefined && prepared.file !== source.filePath) {
-    prepared.close();
-    throw new Error(`checkedBody: a check of ${prepared.file} cannot vouch for ${source.displayName}`);
-  }
-  const useWorker = opts.worker ?? checksInThread(source);
-  const check = prepared ?? (useWorker ? workerCheck(source.filePath, opts.checkAheadBytes) : inlineCheck());
+  const useWorker = opts.worker ?? (source.size >= WORKER_CHECK_BYTES && availableParallelism() > 1);
+  const check = useWorker ? workerCheck(source.filePath, opts.checkAheadBytes) : inlineCheck();
   const refuseIfBroken = () => {
     const b = check.broken();
     if (b) refuseUnrepairable(source, { ...b, sha256: '' });

@@ -10,7 +10,7 @@ import { ReadPool } from '../../adapters/read-pool.js';
 import { postToS3, S3UploadError } from '../../adapters/s3-post.js';
 import { ApiError, AppError, CancelledError, isAbortError } from '../../errors.js';
 import type { ScanSummary } from '../reader/types.js';
-import { checkedBody, type PreparedCheck } from './checked-body.js';
+import { checkedBody } from './checked-body.js';
 import { partBytes } from './part-bytes.js';
 import type { PartSpec } from './part-planner.js';
 import type { UploadPlan } from './preflight.js';
@@ -33,8 +33,6 @@ export interface UploadDeps {
   stallTimeoutMs?: number;
   maxAttempts?: number;
   random?: () => number;
-  /** A thread already checking the export (inspect.ts): the first streamed attempt takes it over. */
-  preparedCheck?: PreparedCheck | undefined;
 }
 
 export interface PartResult {
@@ -77,8 +75,7 @@ export async function uploadParts(
   const results: PartResult[] = [];
   for (const part of plan.parts) {
     if (skip.has(part.index)) continue;
-    const prepared = plan.streamed ? deps.preparedCheck : undefined;
-    const result = await uploadOne(deps, plan, part, filenames(part), events, prepared);
+    const result = await uploadOne(deps, plan, part, filenames(part), events);
     events.onPartDone?.(part, result);
     results.push(result);
   }
@@ -91,11 +88,8 @@ async function uploadOne(
   part: PartSpec,
   filename: string,
   events: UploadEvents,
-  preparedCheck: PreparedCheck | undefined,
 ): Promise<PartResult> {
   const max = deps.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
-  // The first body takes the prepared check over; a retry reads the export again, with a thread of its own.
-  let unused = preparedCheck;
   for (let attempt = 1; ; attempt++) {
     cancelledCheck(deps.signal);
     try {
@@ -112,15 +106,12 @@ async function uploadOne(
       events.onPartStart?.(part, attempt);
       const started = performance.now();
       let scan: ScanSummary | undefined;
-      const prepared = unused;
-      unused = undefined;
       // Each chunk's buffer is read into again once the socket has written it (read-pool.ts).
       const pool = new ReadPool();
       const file = plan.streamed
         ? checkedBody(plan.source, plan.repair, {
             signal: deps.signal,
             pool,
-            prepared,
             onScanned: (s) => {
               scan = s;
             },

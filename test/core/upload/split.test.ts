@@ -9,7 +9,7 @@ import { type ExportSource, openExport } from '../../../src/adapters/export-sour
 import { scanExport } from '../../../src/core/reader/read-export.js';
 import { paddedSize, repairBytes } from '../../../src/core/reader/repair.js';
 import type { ScanSummary } from '../../../src/core/reader/types.js';
-import { checkedBody, startFileCheck } from '../../../src/core/upload/checked-body.js';
+import { checkedBody } from '../../../src/core/upload/checked-body.js';
 import { partFilename } from '../../../src/core/upload/filename.js';
 import { partBytes } from '../../../src/core/upload/part-bytes.js';
 import { planUpload, probeHead, repairsOf, streamedPlan } from '../../../src/core/upload/preflight.js';
@@ -254,31 +254,6 @@ describe('planUpload: split into valid parts during the single scan', () => {
     assert.ok(sent.equals(expected));
     assert.ok(!sent.includes(0x0b) && !sent.includes(0x01));
     assert.ok(sent.subarray(-2).equals(Buffer.from('\n\n')), 'two dropped bytes, two newlines of padding');
-  });
-
-  it('a check started before the send is taken over by the body, and vouches only for its own file', async () => {
-    const source = await openExport(path);
-    const plan = streamedPlan(source, await probeHead(source), FP, 1 << 30)!;
-    // Started early, it reads ahead on its own before the body asks for anything.
-    const prepared = startFileCheck(source.filePath!);
-    await new Promise((r) => setTimeout(r, 300));
-    let summary: ScanSummary | undefined;
-    const sent = await collect(
-      checkedBody(source, plan.repair, {
-        prepared,
-        onScanned: (s) => {
-          summary = s;
-        },
-      }),
-    );
-    const expected = await collect(repairBytes(source.open(), plan.repair, 0, { padDropped: true }));
-    assert.ok(sent.equals(expected));
-    const full = await scanExport(source.open(), {}, { hash: false });
-    assert.equal(summary?.topLevelCount, full.topLevelCount);
-    assert.equal(summary?.illegalCharCount, full.illegalCharCount);
-
-    const other = startFileCheck(join(dir, 'another.xml'));
-    await assert.rejects(collect(checkedBody(source, plan.repair, { prepared: other })), /cannot vouch/);
   });
 
   it('the head probe refuses a broken prolog or another root before anything is sent', async () => {
