@@ -11,7 +11,7 @@
 import { READ_CHUNK_BYTES } from './export-source.js';
 
 /** Free buffers kept for reuse; more than a send ever has in flight. */
-const KEEP = 32;
+const KEEP = 16;
 
 export class ReadPool {
   /** Buffers allocated so far: a send of any size stays at a handful. */
