@@ -74,8 +74,9 @@ enum Phase {
   Failed = 3,
 }
 
-/** What write() hands the parser at a time (see write). */
+/** What write() hands the parser at a time (see write); a check-only scan's pieces inside the root. */
 const PIECE_BYTES = 64 * 1024;
+const CHECK_PIECE_BYTES = 1024 * 1024;
 
 /** A carried markup up to this long is finished on a bridge of the next piece's first BRIDGE_BYTES (see bridge). */
 const MAX_BRIDGED = 4096;
@@ -421,8 +422,9 @@ export class ExportScanner {
     if (this.phase === Phase.Failed) return;
     // Pieces keep each buffer's latin1 twin small enough for V8's young generation: a 1 MiB string
     // would go to large-object space and live until the next full GC, hundreds of them at a time.
-    for (let at = 0; at < chunk.length; at += PIECE_BYTES) {
-      this.feed(at === 0 && chunk.length <= PIECE_BYTES ? chunk : chunk.subarray(at, at + PIECE_BYTES));
+    const piece = this.pieceBytes();
+    for (let at = 0; at < chunk.length; at += piece) {
+      this.feed(at === 0 && chunk.length <= piece ? chunk : chunk.subarray(at, at + piece));
       if (this.failed()) return;
     }
   }
@@ -729,6 +731,11 @@ export class ExportScanner {
   /** The name just read by readName. */
   private nameString(a: number, b: number): string {
     return this.names.get(this.buf, a, b, this.nameHash);
+  }
+
+  /** Bytes handed to the parser at a time (see write). */
+  protected pieceBytes(): number {
+    return PIECE_BYTES;
   }
 
   /** Whether run() needs the latin1 twin of the buffer (a check-only scan inside the root does not). */
@@ -1332,6 +1339,11 @@ class CheckOnlyScanner extends ExportScanner {
 
   protected override keepsChildren(): boolean {
     return false;
+  }
+
+  /** Without a twin string inside the root, a piece need not stay small: whole chunks, fewer joins. */
+  protected override pieceBytes(): number {
+    return this.inRoot() ? CHECK_PIECE_BYTES : PIECE_BYTES;
   }
 
   protected override startTag(s: number, len: number): number {
