@@ -19,10 +19,10 @@
  */
 import { Transform, type TransformCallback } from 'node:stream';
 import { firstIllegal as firstIllegalByte } from './illegal-bytes.js';
-
-const none = (_buf: Buffer, _from: number, _to: number): number => -1;
-
 import type { ScanSummary } from './types.js';
+
+/** The search for a chunk another pass already found clean (repairChunk's `clean`). */
+const none = (_buf: Buffer, _from: number, _to: number): number => -1;
 
 export interface RepairPlan {
   /** Absolute [start, end) of the DOCTYPE declaration to drop, or null to keep everything. */
