@@ -34,6 +34,7 @@ import type {
   TopLevelElement,
   XmlDeclaration,
 } from './types.js';
+import { Utf8Check } from './utf8.js';
 
 export interface ScannerHandlers {
   onElement?(el: TopLevelElement): void;
@@ -54,7 +55,8 @@ export interface ScannerOptions {
    * Check the document without decoding attribute values: the verdict, defects, positions and counts
    * are those of a full scan, but elements carry no attributes and no children: for upload's check and
    * split planning, which only need the verdict and where each top-level element lies, and would
-   * otherwise spend most of their time on strings.
+   * otherwise spend most of their time on strings. One more error: bytes that are not UTF-8 (utf8.ts),
+   * which a full scan decodes to U+FFFD but the backend's parser refuses in what upload sends as is.
    */
   checkOnly?: boolean;
 }
@@ -369,6 +371,9 @@ export class ExportScanner {
   private readonly defectCounts: Partial<Record<DefectKind, number>> = {};
   private wellFormed = true;
   private repairable = true;
+  /** Absolute offset of the first byte checkEncoding() refused; the parse fails once it gets there. */
+  private badEncodingAt = Number.POSITIVE_INFINITY;
+  private badEncodingByte = 0;
 
   constructor(handlers: ScannerHandlers = {}, limits: Partial<ScannerLimits> = {}, fragment?: FragmentStart) {
     this.handlers = handlers;
@@ -418,6 +423,13 @@ export class ExportScanner {
     if (this.ended) throw new Error('write after end');
     if (chunk.length === 0) return;
     this.scanIllegal(chunk, this.origin + this.total);
+    if (this.badEncodingAt === Number.POSITIVE_INFINITY) {
+      const bad = this.checkEncoding(chunk, this.origin + this.total);
+      if (bad !== -1) {
+        this.badEncodingAt = bad;
+        this.badEncodingByte = this.encodingBadByte();
+      }
+    }
     this.total += chunk.length;
     if (this.phase === Phase.Failed) return;
     // Pieces keep each buffer's latin1 twin small enough for V8's young generation: a 1 MiB string
@@ -603,6 +615,7 @@ export class ExportScanner {
     }
     try {
       while (pos < len) {
+        if (this.base + pos > this.badEncodingAt) this.refuseEncoding();
         if (buf[pos] !== 0x3c) {
           const next = this.text(pos, len, final);
           if (next === NEED_MORE) break;
@@ -632,6 +645,7 @@ export class ExportScanner {
           throw new ScanFailure(pos, this.tooBig());
         }
       }
+      if (this.base + pos > this.badEncodingAt) this.refuseEncoding();
       if (this.current !== null) this.checkSize(pos, len);
     } catch (e) {
       if (e instanceof ScanFailure) {
@@ -662,6 +676,15 @@ export class ExportScanner {
       this.bufOwned = true;
     }
     this.pos = 0;
+  }
+
+  /** The parse has gone past a byte that is not UTF-8 (checkEncoding) without an earlier error. */
+  private refuseEncoding(): never {
+    const hex = this.badEncodingByte.toString(16).padStart(2, '0');
+    throw new ScanFailure(
+      this.badEncodingAt - this.base,
+      `not UTF-8: byte 0x${hex} (the backend's XML parser refuses it)`,
+    );
   }
 
   private tooBig(): string {
@@ -736,6 +759,19 @@ export class ExportScanner {
   /** Bytes handed to the parser at a time (see write). */
   protected pieceBytes(): number {
     return PIECE_BYTES;
+  }
+
+  /**
+   * The offset of the first byte in `chunk` (at absolute `at`) that is not UTF-8 as an XML parser reads
+   * it, or -1. The full scan decodes such bytes to U+FFFD and checks nothing (direct re-encodes values).
+   */
+  protected checkEncoding(_chunk: Buffer, _at: number): number {
+    return -1;
+  }
+
+  /** The value of the byte checkEncoding() reported (it may lie before the chunk: a sequence carried over). */
+  protected encodingBadByte(): number {
+    return 0;
   }
 
   /** Whether run() needs the latin1 twin of the buffer (a check-only scan inside the root does not). */
@@ -1339,6 +1375,17 @@ class CheckOnlyScanner extends ExportScanner {
 
   protected override keepsChildren(): boolean {
     return false;
+  }
+
+  /** Upload sends the bytes as they are (but for the repair), so they must be UTF-8 for the backend's parser. */
+  private readonly utf8 = new Utf8Check();
+
+  protected override checkEncoding(chunk: Buffer, at: number): number {
+    return this.utf8.write(chunk, at);
+  }
+
+  protected override encodingBadByte(): number {
+    return this.utf8.badByte;
   }
 
   /** Without a twin string inside the root, a piece need not stay small: whole chunks, fewer joins. */

@@ -256,6 +256,39 @@ describe('planUpload: split into valid parts during the single scan', () => {
     assert.ok(sent.subarray(-2).equals(Buffer.from('\n\n')), 'two dropped bytes, two newlines of padding');
   });
 
+  it('bytes that are not UTF-8 are refused before the end is sent, inline or in a thread', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const buf = await readFile(path);
+    // The backend's ElementTree refuses a lone 0xFF; a full scan would have decoded it to U+FFFD.
+    const at = buf.indexOf('sourceName="', Math.floor(buf.length * 0.6)) + 12;
+    const bad = Buffer.concat([buf.subarray(0, at), Buffer.from([0xff]), buf.subarray(at + 1)]);
+    const file = join(dir, 'not-utf8.xml');
+    await writeFile(file, bad);
+    for (const worker of [false, true]) {
+      const source: ExportSource = {
+        kind: 'xml',
+        displayName: 'not-utf8.xml',
+        size: bad.length,
+        filePath: file,
+        open: () => bufferSource(bad),
+        fingerprint: async () => FP,
+      };
+      const plan = streamedPlan(source, await probeHead(source), FP, 1 << 30)!;
+      let yielded = 0;
+      await assert.rejects(
+        (async () => {
+          for await (const c of checkedBody(source, plan.repair, { worker })) yielded += c.length;
+        })(),
+        (err: Error & { code?: string }) => {
+          assert.equal(err.code, 'INPUT_INVALID');
+          assert.match(err.message, /not UTF-8: byte 0xff/);
+          return true;
+        },
+      );
+      assert.ok(yielded < bad.length, `worker ${worker}: ${yielded} of ${bad.length} bytes released`);
+    }
+  });
+
   it('the head probe refuses a broken prolog or another root before anything is sent', async () => {
     for (const [name, text, why] of [
       ['notroot.xml', '<?xml version="1.0"?>\n<HealthDate><Record/></HealthDate>\n', /no <HealthData> root/],
