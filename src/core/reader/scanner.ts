@@ -1025,7 +1025,9 @@ export class ExportScanner {
   /**
    * CheckOnlyScanner's start tag inside the root: startTag's checks, errors and layout shortcuts on
    * bytes alone. No string is made but the element's and attributes' names (interned), and a repeating
-   * value's raw bytes once per change, for its slot's cache.
+   * value's raw bytes once per change, for its slot's cache. The layout-following steps repeat startTag's
+   * on purpose: shared as one method, both readers measured 5–10% slower on 500 MB (check 0.73 → 0.78 s,
+   * full 1.25 → 1.34 s); the differential tests hold the two to the same verdicts and positions.
    */
   protected startTagCheck(s: number, len: number): number {
     const buf = this.buf;
