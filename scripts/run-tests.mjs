@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Node 20's test runner does not expand globs or find .ts files, so collect them here.
-import { spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 function collect(dir) {
@@ -12,6 +12,15 @@ function collect(dir) {
     else if (name.endsWith('.test.ts')) out.push(p);
   }
   return out;
+}
+
+// The check's compiled fast path (dist/wasm) must be there, or its tests fail: build it when it is
+// missing or older than its source, so `npm test` works on a fresh checkout as well as after a build.
+const wasm = 'dist/wasm/content-check.wasm';
+const wasmSource = 'wasm/content-check.ts';
+if (!existsSync(wasm) || statSync(wasm).mtimeMs < statSync(wasmSource).mtimeMs) {
+  const built = spawnSync('npm', ['run', '--silent', 'build:wasm'], { stdio: 'inherit' });
+  if (built.status !== 0) process.exit(built.status ?? 1);
 }
 
 const filters = process.argv.slice(2);

@@ -19,6 +19,7 @@
  * - Illegal C0 characters are reported and counted, and kept in decoded values; the repair drops them.
  */
 
+import { ContentCheck } from './content-check.js';
 import { parseDoctype } from './doctype.js';
 import { checkTextReferences, decodeReferences, EntityError } from './entities.js';
 import { firstIllegal, isIllegalByte } from './illegal-bytes.js';
@@ -59,6 +60,11 @@ export interface ScannerOptions {
    * which a full scan decodes to U+FFFD but the backend's parser refuses in what upload sends as is.
    */
   checkOnly?: boolean;
+  /**
+   * A check-only scan without onElement passes over whole top-level elements with the compiled fast
+   * path (content-check.ts) where it can; false reads every byte here instead (tests compare the two).
+   */
+  fastPath?: boolean;
 }
 
 /** Everything in ScanSummary except the fingerprint, which the driver computes alongside. */
@@ -374,6 +380,8 @@ export class ExportScanner {
   /** Absolute offset of the first byte checkEncoding() refused; the parse fails once it gets there. */
   private badEncodingAt = Number.POSITIVE_INFINITY;
   private badEncodingByte = 0;
+  /** The compiled fast path over whole top-level elements (content-check.ts), for a check-only scan. */
+  protected fast: ContentCheck | null = null;
 
   constructor(handlers: ScannerHandlers = {}, limits: Partial<ScannerLimits> = {}, fragment?: FragmentStart) {
     this.handlers = handlers;
@@ -613,9 +621,15 @@ export class ExportScanner {
         pos = 3;
       }
     }
+    const fast = this.fast;
+    fast?.reset();
     try {
       while (pos < len) {
         if (this.base + pos > this.badEncodingAt) this.refuseEncoding();
+        if (fast !== null && this.phase === Phase.Root && this.stack.length === 0) {
+          pos = this.fastContent(fast, pos, len);
+          if (pos >= len) break;
+        }
         if (buf[pos] !== 0x3c) {
           const next = this.text(pos, len, final);
           if (next === NEED_MORE) break;
@@ -676,6 +690,20 @@ export class ExportScanner {
       this.bufOwned = true;
     }
     this.pos = 0;
+  }
+
+  /**
+   * Lets the fast path pass over what it can from `pos`, between top-level elements inside the root,
+   * and returns where the parse goes on. It stops short of a byte checkEncoding() refused, so that the
+   * parse reaches that byte and refuses it in document order, as it would have alone.
+   */
+  private fastContent(fast: ContentCheck, pos: number, len: number): number {
+    const bad = this.badEncodingAt - this.base;
+    const end = Math.min(bad, len);
+    if (end <= pos) return pos;
+    const next = fast.scan(this.buf, pos, end, this.limits.maxDepth, this.limits.maxElementBytes);
+    this.topLevelCount += fast.elements();
+    return next;
   }
 
   /** The parse has gone past a byte that is not UTF-8 (checkEncoding) without an earlier error. */
@@ -1371,6 +1399,17 @@ export class ExportScanner {
  * hot loop carries no test for it and stays monomorphic where only one kind is used.
  */
 class CheckOnlyScanner extends ExportScanner {
+  constructor(
+    handlers: ScannerHandlers,
+    limits: Partial<ScannerLimits>,
+    fragment: FragmentStart | undefined,
+    fastPath: boolean,
+  ) {
+    super(handlers, limits, fragment);
+    // Whoever wants each top-level element gets it from the scanner: the fast path reports none.
+    if (fastPath && handlers.onElement === undefined) this.fast = ContentCheck.create();
+  }
+
   protected override wantsTwin(): boolean {
     return !this.inRoot();
   }
@@ -1409,6 +1448,6 @@ export function createScanner(
   options: ScannerOptions = {},
 ): ExportScanner {
   return options.checkOnly
-    ? new CheckOnlyScanner(handlers, limits, fragment)
+    ? new CheckOnlyScanner(handlers, limits, fragment, options.fastPath ?? true)
     : new ExportScanner(handlers, limits, fragment);
 }

@@ -373,6 +373,10 @@ function sameAsFullScan(doc: Buffer, cuts: number[]): void {
   const check = scan(doc, cuts, { checkOnly: true });
   assert.deepEqual(check.defects, full.defects);
   assert.deepEqual(check.result, full.result);
+  // Without an onElement handler, the check passes over elements on its compiled fast path.
+  const fast = scan(doc, cuts, { checkOnly: true }, false);
+  assert.deepEqual(fast.defects, full.defects);
+  assert.deepEqual(fast.result, full.result);
   assert.deepEqual(
     check.elements.map((e) => [e.name, e.line, e.column, e.startOffset, e.endOffset]),
     full.elements.map((e) => [e.name, e.line, e.column, e.startOffset, e.endOffset]),

@@ -1,4 +1,5 @@
 /** Runs the scanner over inputs split in chosen ways, for the reader tests. */
+import type { ScannerLimits } from '../../../src/core/reader/limits.js';
 import { createScanner, type ScannerOptions, type ScanResult } from '../../../src/core/reader/scanner.js';
 import type { Defect, TopLevelElement } from '../../../src/core/reader/types.js';
 
@@ -8,18 +9,25 @@ export interface Scanned {
   result: ScanResult;
 }
 
-/** Scans `input` fed as chunks of `chunk` bytes (or at the given split offsets). */
+/**
+ * Scans `input` fed as chunks of `chunk` bytes (or at the given split offsets). `withElements` false:
+ * no onElement handler, as upload's check has none (elements then stays empty).
+ */
 export function scan(
   input: string | Buffer,
   chunk: number | number[] = 1 << 16,
   options: ScannerOptions = {},
+  withElements = true,
+  limits: Partial<ScannerLimits> = {},
 ): Scanned {
   const buf = typeof input === 'string' ? Buffer.from(input) : input;
   const elements: TopLevelElement[] = [];
   const defects: Defect[] = [];
   const s = createScanner(
-    { onElement: (e) => elements.push(e), onDefect: (d) => defects.push(d) },
-    {},
+    withElements
+      ? { onElement: (e) => elements.push(e), onDefect: (d) => defects.push(d) }
+      : { onDefect: (d) => defects.push(d) },
+    limits,
     undefined,
     options,
   );

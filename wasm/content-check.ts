@@ -1,0 +1,352 @@
+// AssemblyScript, compiled to dist/wasm/content-check.wasm by `npm run build:wasm` (asconfig.json).
+//
+// The upload check's fast path (src/core/reader/content-check.ts): it passes over whole top-level
+// elements inside <HealthData> and the text between them, sixteen bytes a step with SIMD wherever a
+// value or text is skipped, and stops, without a word of explanation, at the first thing it is not
+// certain the check-only scanner (scanner.ts) would accept: an error, a reference or name it does not
+// know, a processing instruction, a CDATA section, the root's end tag, an element cut by the end of
+// the input. The scanner then reads on from there itself, so every verdict, message and position is
+// still the scanner's; this module only ever says "these bytes are fine, and hold N elements".
+// It must therefore accept nothing the scanner refuses (test/core/reader/content-check.test.ts holds
+// the two to that over generated and mutated documents).
+
+/** Attribute names of the tag being read: [start, length, hash] as three i32 each. */
+const ATTRS: usize = 0;
+const MAX_ATTRS: i32 = 256;
+/** Open elements below the root: [start, length] as two i32 each. */
+const STACK: usize = ATTRS + <usize>MAX_ATTRS * 12;
+const MAX_STACK: i32 = 64;
+/** Byte classes: NAME_START, NAME_PART, SPACE; bytes ≥ 0x80 have none (a non-ASCII name is left to the scanner). */
+const CLASS: usize = STACK + <usize>MAX_STACK * 8;
+const NAME_START: u8 = 1;
+const NAME_PART: u8 = 2;
+const SPACE: u8 = 4;
+/** The input: what the caller copied in, followed by 16 bytes that a vector read may touch. */
+const INPUT: usize = 8192;
+
+for (let c: i32 = 0; c < 256; c++) {
+  let k: u8 = 0;
+  const letter = (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c == 0x5f || c == 0x3a;
+  if (letter) k |= NAME_START | NAME_PART;
+  if ((c >= 0x30 && c <= 0x39) || c == 0x2d || c == 0x2e) k |= NAME_PART;
+  if (c == 0x20 || c == 0x09 || c == 0x0a || c == 0x0d) k |= SPACE;
+  store<u8>(CLASS + <usize>c, k);
+}
+
+/** Top-level elements in what the last scan() accepted. */
+let elements: i32 = 0;
+/** Set by the readers below: where the thing read ends (an index into the input). */
+let at: i32 = 0;
+/** Set by readName: its hash. */
+let nameHash: i32 = 0;
+
+export function input(): usize {
+  return INPUT;
+}
+
+/** How many bytes the input may hold. */
+export function capacity(): i32 {
+  return <i32>(<usize>memory.size() * 65536 - INPUT - 16);
+}
+
+/** Grows memory so the input holds at least `bytes`; false if it cannot. */
+export function reserve(bytes: i32): bool {
+  const need = <i64>INPUT + <i64>bytes + 16;
+  const have = <i64>memory.size() * 65536;
+  if (need <= have) return true;
+  const pages = <i32>((need - have + 65535) / 65536);
+  return memory.grow(pages) >= 0;
+}
+
+export function count(): i32 {
+  return elements;
+}
+
+@inline
+function byte(i: i32): i32 {
+  return <i32>load<u8>(INPUT + <usize>i);
+}
+
+@inline
+function cls(c: i32): u8 {
+  return load<u8>(CLASS + <usize>c);
+}
+
+/** Index after the ASCII name at `i` (whose first byte the caller checked), with its hash in nameHash; -1 at a non-ASCII byte. */
+function readName(i: i32, end: i32): i32 {
+  let h: i32 = 0;
+  while (i < end) {
+    const c = byte(i);
+    if (!(cls(c) & NAME_PART)) {
+      if (c >= 0x80) return -1;
+      break;
+    }
+    h = h * 31 + c;
+    i++;
+  }
+  nameHash = h;
+  return i;
+}
+
+@inline
+function skipSpace(i: i32, end: i32): i32 {
+  while (i < end && cls(byte(i)) & SPACE) i++;
+  return i;
+}
+
+function isXmlChar(cp: i64): bool {
+  return (
+    cp == 0x9 ||
+    cp == 0xa ||
+    cp == 0xd ||
+    (cp >= 0x20 && cp <= 0xd7ff) ||
+    (cp >= 0xe000 && cp <= 0xfffd) ||
+    (cp >= 0x10000 && cp <= 0x10ffff)
+  );
+}
+
+/**
+ * The length of the reference at `i` ('&') if it is one of the five predefined entities or a character
+ * reference to a legal character, written as the scanner accepts it with ';' at most 12 bytes on;
+ * else 0 (the scanner then judges it).
+ */
+function reference(i: i32, end: i32): i32 {
+  if (i + 3 >= end) return 0;
+  const c1 = byte(i + 1);
+  if (c1 == 0x23) {
+    // &#…; or &#x…;
+    let j = i + 2;
+    const hex = j < end && byte(j) == 0x78;
+    if (hex) j++;
+    const first = j;
+    let cp: i64 = 0;
+    while (j < end && j - i <= 12) {
+      const c = byte(j);
+      if (c >= 0x30 && c <= 0x39) cp = cp * (hex ? 16 : 10) + (c - 0x30);
+      else if (hex && ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x66)) cp = cp * 16 + ((c | 0x20) - 0x61 + 10);
+      else break;
+      j++;
+    }
+    if (j == first || j >= end || j - i > 12 || byte(j) != 0x3b || !isXmlChar(cp)) return 0;
+    return j + 1 - i;
+  }
+  const c2 = byte(i + 2);
+  const c3 = byte(i + 3);
+  if (c2 == 0x74 && c3 == 0x3b && (c1 == 0x6c || c1 == 0x67)) return 4; // &lt; &gt;
+  if (i + 4 >= end) return 0;
+  const c4 = byte(i + 4);
+  if (c1 == 0x61 && c2 == 0x6d && c3 == 0x70 && c4 == 0x3b) return 5; // &amp;
+  if (i + 5 >= end || byte(i + 5) != 0x3b) return 0;
+  if (c1 == 0x71 && c2 == 0x75 && c3 == 0x6f && c4 == 0x74) return 6; // &quot;
+  if (c1 == 0x61 && c2 == 0x70 && c3 == 0x6f && c4 == 0x73) return 6; // &apos;
+  return 0;
+}
+
+/**
+ * Reads text from `i` up to the next '<' (or the end), passing over known references. Returns the
+ * index of the '<' or `end`; -1 at a reference to leave to the scanner, with `at` on its '&'.
+ */
+function text(i: i32, end: i32): i32 {
+  const lt = i8x16.splat(0x3c);
+  const amp = i8x16.splat(0x26);
+  while (true) {
+    let found = false;
+    while (i < end) {
+      const v = v128.load(INPUT + <usize>i);
+      const m = i8x16.bitmask(v128.or(i8x16.eq(v, lt), i8x16.eq(v, amp)));
+      if (m != 0) {
+        i += ctz(m);
+        found = true;
+        break;
+      }
+      i += 16;
+    }
+    if (!found || i >= end) return end;
+    if (byte(i) == 0x3c) return i;
+    const n = reference(i, end);
+    if (n == 0) {
+      at = i;
+      return -1;
+    }
+    i += n;
+  }
+  return 0; // not reached: AssemblyScript does not see that the loop never ends
+}
+
+/** Index of the quote closing the value at `i`, or -1 for a value to leave to the scanner (or cut by `end`). */
+function value(i: i32, end: i32, quote: i32): i32 {
+  const q = i8x16.splat(<i8>quote);
+  const lt = i8x16.splat(0x3c);
+  const amp = i8x16.splat(0x26);
+  while (true) {
+    let found = false;
+    while (i < end) {
+      const v = v128.load(INPUT + <usize>i);
+      const m = i8x16.bitmask(v128.or(v128.or(i8x16.eq(v, q), i8x16.eq(v, lt)), i8x16.eq(v, amp)));
+      if (m != 0) {
+        i += ctz(m);
+        found = true;
+        break;
+      }
+      i += 16;
+    }
+    if (!found || i >= end) return -1;
+    const c = byte(i);
+    if (c == quote) return i;
+    if (c == 0x3c) return -1;
+    const n = reference(i, end);
+    if (n == 0) return -1;
+    i += n;
+  }
+  return 0; // not reached: AssemblyScript does not see that the loop never ends
+}
+
+function sameBytes(a: i32, b: i32, n: i32): bool {
+  for (let k = 0; k < n; k++) if (byte(a + k) != byte(b + k)) return false;
+  return true;
+}
+
+/**
+ * Reads the start tag at `s` ('<', name start checked by the caller). Returns 1 for an open tag and 2
+ * for an empty one, with `at` past its '>' and the name's length in `nameLen`; 0 to leave it to the scanner.
+ */
+let nameLen: i32 = 0;
+function startTag(s: i32, end: i32): i32 {
+  const ne = readName(s + 1, end);
+  if (ne < 0 || ne >= end) return 0;
+  nameLen = ne - s - 1;
+  let p = ne;
+  let seen: i32 = 0;
+  while (true) {
+    const sp = p;
+    p = skipSpace(p, end);
+    if (p >= end) return 0;
+    let c = byte(p);
+    if (c == 0x3e) {
+      at = p + 1;
+      return 1;
+    }
+    if (c == 0x2f) {
+      if (p + 1 >= end || byte(p + 1) != 0x3e) return 0;
+      at = p + 2;
+      return 2;
+    }
+    if (sp == p || !(cls(c) & NAME_START)) return 0;
+    const an = p;
+    p = readName(p, end);
+    if (p < 0 || p >= end) return 0;
+    const al = p - an;
+    const h = nameHash;
+    for (let k: i32 = 0; k < seen; k++) {
+      const r = ATTRS + <usize>k * 12;
+      if (load<i32>(r + 8) == h && load<i32>(r + 4) == al && sameBytes(load<i32>(r), an, al)) return 0;
+    }
+    if (seen == MAX_ATTRS) return 0;
+    const r = ATTRS + <usize>seen * 12;
+    store<i32>(r, an);
+    store<i32>(r + 4, al);
+    store<i32>(r + 8, h);
+    seen++;
+    p = skipSpace(p, end);
+    if (p >= end || byte(p) != 0x3d) return 0;
+    p = skipSpace(p + 1, end);
+    if (p >= end) return 0;
+    c = byte(p);
+    if (c != 0x22 && c != 0x27) return 0;
+    const close = value(p + 1, end, c);
+    if (close < 0) return 0;
+    p = close + 1;
+  }
+}
+
+/** Index past the end tag at `s` ('</') if it closes the element named at [name, name + n), else 0. */
+function endTag(s: i32, end: i32, name: i32, n: i32): i32 {
+  const a = s + 2;
+  if (a + n >= end || !sameBytes(a, name, n)) return 0;
+  // A longer name (`</AB>` for `<A>`) fails below: only whitespace and '>' may follow the name.
+  const p = skipSpace(a + n, end);
+  if (p >= end || byte(p) != 0x3e) return 0;
+  return p + 1;
+}
+
+/** Index past the comment at `s` ('<!--'), or 0 (not closed before `end`, or "--" inside it). */
+function comment(s: i32, end: i32): i32 {
+  const dash = i8x16.splat(0x2d);
+  let i = s + 4;
+  while (true) {
+    while (i < end) {
+      const m = i8x16.bitmask(i8x16.eq(v128.load(INPUT + <usize>i), dash));
+      if (m != 0) {
+        i += ctz(m);
+        break;
+      }
+      i += 16;
+    }
+    if (i + 2 >= end) return 0;
+    if (byte(i + 1) == 0x2d) return byte(i + 2) == 0x3e ? i + 3 : 0;
+    i++;
+  }
+  return 0; // not reached: AssemblyScript does not see that the loop never ends
+}
+
+/**
+ * Accepts input bytes [from, end) up to the first thing to leave to the scanner, which sits inside
+ * the root, outside any top-level element. Returns where that is (`from` when it is at once), with
+ * the number of top-level elements accepted in count(). Elements nest at most `maxDepth` deep
+ * counting the root, and a top-level element spans at most `maxItem` bytes (the scanner's limits).
+ */
+export function scan(from: i32, end: i32, maxDepth: i32, maxItem: i32): i32 {
+  let p = from;
+  let committed = from;
+  let n: i32 = 0;
+  let depth: i32 = 0;
+  let item: i32 = from;
+  while (true) {
+    p = text(p, end);
+    if (p < 0 || p >= end) {
+      // Text at the end is whole unless a reference was cut (or is one to leave): then up to it.
+      if (depth == 0) committed = p < 0 ? at : end;
+      break;
+    }
+    if (depth == 0) committed = p;
+    if (p + 1 >= end) break;
+    const c1 = byte(p + 1);
+    let closed = false;
+    if (c1 == 0x2f) {
+      if (depth == 0) break;
+      const top = STACK + <usize>(depth - 1) * 8;
+      const q = endTag(p, end, load<i32>(top), load<i32>(top + 4));
+      if (q == 0) break;
+      p = q;
+      depth--;
+      closed = depth == 0;
+    } else if (c1 == 0x21) {
+      if (p + 3 >= end || byte(p + 2) != 0x2d || byte(p + 3) != 0x2d) break;
+      const q = comment(p, end);
+      if (q == 0) break;
+      p = q;
+      if (depth == 0) committed = p;
+    } else {
+      if (!(cls(c1) & NAME_START)) break;
+      if (depth == 0) item = p;
+      const kind = startTag(p, end);
+      if (kind == 0) break;
+      if (kind == 1) {
+        // The scanner refuses an open element `depth + 2` deep when that exceeds maxDepth.
+        if (depth + 2 > maxDepth || depth == MAX_STACK) break;
+        const top = STACK + <usize>depth * 8;
+        store<i32>(top, p + 1);
+        store<i32>(top + 4, nameLen);
+        depth++;
+      } else closed = depth == 0;
+      p = at;
+    }
+    if (closed) {
+      if (p - item > maxItem) break;
+      n++;
+      committed = p;
+    }
+  }
+  elements = n;
+  return committed;
+}
