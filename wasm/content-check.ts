@@ -62,6 +62,32 @@ export function count(): i32 {
   return elements;
 }
 
+/**
+ * Index of the first byte in [from, end) that XML 1.0 forbids anywhere (a C0 control other than tab,
+ * LF and CR; illegal-bytes.ts), or -1.
+ */
+export function illegal(from: i32, end: i32): i32 {
+  const space = i8x16.splat(0x20);
+  const tab = i8x16.splat(0x09);
+  const lf = i8x16.splat(0x0a);
+  const cr = i8x16.splat(0x0d);
+  let i = from;
+  while (i < end) {
+    const v = v128.load(INPUT + <usize>i);
+    const controls = i8x16.lt_u(v, space);
+    if (v128.any_true(controls)) {
+      const allowed = v128.or(v128.or(i8x16.eq(v, tab), i8x16.eq(v, lf)), i8x16.eq(v, cr));
+      const m = i8x16.bitmask(v128.andnot(controls, allowed));
+      if (m != 0) {
+        const at = i + ctz(m);
+        return at < end ? at : -1;
+      }
+    }
+    i += 16;
+  }
+  return -1;
+}
+
 @inline
 function byte(i: i32): i32 {
   return <i32>load<u8>(INPUT + <usize>i);

@@ -1,7 +1,22 @@
+import { createRequire } from 'node:module';
 import type { Readable } from 'node:stream';
-import { type Dispatcher, request, errors as undiciErrors } from 'undici';
+import type { Dispatcher, errors } from 'undici';
 import type { z } from 'zod';
 import { ApiError, AppError } from '../errors.js';
+
+/**
+ * undici's request API, its global dispatcher (an Agent) and its error classes, loaded from their own
+ * files (undici is pinned to one version): the package's index loads fetch, WebSocket, caches and
+ * mocks besides, ~60 ms of every command's start-up where these take ~20 (issue 4: the time before
+ * an upload's first byte). Dispatchers made from the full package (tests) share these same modules.
+ */
+const load = createRequire(import.meta.url);
+const requestApi = load('undici/lib/api/api-request.js') as (
+  this: Dispatcher,
+  opts: Dispatcher.RequestOptions,
+) => Promise<Dispatcher.ResponseData>;
+const { getGlobalDispatcher } = load('undici/lib/global.js') as { getGlobalDispatcher(): Dispatcher };
+const undiciErrors = load('undici/lib/core/errors.js') as typeof errors;
 
 export interface HttpClientOptions {
   baseUrl: string;
@@ -114,12 +129,13 @@ export class HttpClient {
     const signal = combineSignals(spec.signal, this.opts.signal);
     this.opts.debug?.(`→ ${spec.method} ${url.toString()}`);
     try {
-      return await request(url, {
+      return await requestApi.call(this.opts.dispatcher ?? getGlobalDispatcher(), {
+        origin: url.origin,
+        path: `${url.pathname}${url.search}`,
         method: spec.method,
         headers,
-        body,
-        signal,
-        dispatcher: this.opts.dispatcher,
+        body: body ?? null,
+        ...(signal ? { signal } : {}),
         headersTimeout: spec.headersTimeoutMs ?? this.opts.headersTimeoutMs ?? 60_000,
         bodyTimeout: spec.bodyTimeoutMs ?? this.opts.bodyTimeoutMs ?? 300_000,
       });

@@ -14,10 +14,11 @@ interface Exports {
   capacity(): number;
   reserve(bytes: number): number;
   count(): number;
+  illegal(from: number, end: number): number;
   scan(from: number, end: number, maxDepth: number, maxItem: number): number;
 }
 
-/** Beyond this, a buffer (a long carried markup) is left to the scanner rather than copied in. */
+/** Beyond this, a chunk or buffer (a long carried markup) is left to the scanner rather than copied in. */
 const MAX_INPUT = 64 * 1024 * 1024;
 
 /** The same path from src/core/reader (tests, via tsx) and dist/core/reader (the CLI). */
@@ -41,13 +42,21 @@ export function contentCheckAvailable(): boolean {
   return module() !== null;
 }
 
-/** One scanner's instance: its own memory, into which each buffer it parses is copied once. */
+/**
+ * One scanner's instance, with its own memory. The chunk being written is copied in once (load()),
+ * where the illegal-byte search and the parse of every piece cut from it read it; a buffer of the
+ * scanner's own (markup carried over and joined to the next piece) is copied in after it.
+ */
 export class ContentCheck {
   private readonly x: Exports;
   private readonly input: number;
   private view: Uint8Array;
-  /** The buffer now copied in (load()), and where its byte 0 sits in the input. */
-  private loaded: Buffer | null = null;
+  /** The loaded chunk (copied to input offset 0), or null. */
+  private chunk: Buffer | null = null;
+  /** Room kept for chunks: an own buffer goes after it. */
+  private chunkRoom = 0;
+  /** The own buffer copied in after the chunk room since reset(), or null. */
+  private own: Buffer | null = null;
 
   private constructor(x: Exports) {
     this.x = x;
@@ -69,31 +78,71 @@ export class ContentCheck {
     return new ContentCheck(instance.exports as unknown as Exports);
   }
 
-  /** Forgets the buffer copied in: the next scan() copies its buffer again. */
+  /** Makes room for `bytes` of input (refreshing the view, which growing the memory detaches). */
+  private room(bytes: number): boolean {
+    if (bytes <= this.x.capacity()) return true;
+    if (!this.x.reserve(bytes)) return false;
+    this.view = new Uint8Array(this.x.memory.buffer);
+    return true;
+  }
+
+  /** Copies in the chunk now being written; false if it is too large (nothing is then loaded). */
+  load(chunk: Buffer): boolean {
+    this.chunk = null;
+    this.own = null;
+    if (chunk.length > MAX_INPUT) return false;
+    if (chunk.length > this.chunkRoom) {
+      if (!this.room(chunk.length)) return false;
+      this.chunkRoom = chunk.length;
+    }
+    this.view.set(chunk, this.input);
+    this.chunk = chunk;
+    return true;
+  }
+
+  /** The first illegal byte (illegal-bytes.ts) in the loaded chunk's [from, to), or -1. */
+  firstIllegal(from: number, to: number): number {
+    return this.x.illegal(from, to);
+  }
+
+  /** Forgets the own buffer copied in: the next scan() of one copies it again. */
   reset(): void {
-    this.loaded = null;
+    this.own = null;
   }
 
   /**
    * Accepts buf[from, end) up to the first thing to leave to the scanner (see the module) and returns
-   * where that is, with the top-level elements accepted in elements(). The whole of `buf` is copied
-   * in on the first call for it after reset(), so that later calls on the same buffer cost nothing.
+   * where that is, with the top-level elements accepted in elements(). `buf` is a piece of the loaded
+   * chunk, read where it lies, or a buffer of the scanner's own, copied in on its first scan after
+   * reset().
    */
   scan(buf: Buffer, from: number, end: number, maxDepth: number, maxItem: number): number {
-    if (this.loaded !== buf) {
-      if (buf.length > MAX_INPUT) return from;
-      if (buf.length > this.x.capacity()) {
-        if (!this.x.reserve(buf.length)) return from;
-        this.view = new Uint8Array(this.x.memory.buffer);
+    let shift: number;
+    const chunk = this.chunk;
+    if (
+      chunk !== null &&
+      buf.buffer === chunk.buffer &&
+      buf.byteOffset >= chunk.byteOffset &&
+      buf.byteOffset + buf.length <= chunk.byteOffset + chunk.length
+    ) {
+      shift = buf.byteOffset - chunk.byteOffset;
+    } else {
+      if (this.own !== buf) {
+        if (buf.length > MAX_INPUT || !this.room(this.chunkRoom + buf.length)) return from;
+        this.view.set(buf, this.input + this.chunkRoom);
+        this.own = buf;
       }
-      this.view.set(buf, this.input);
-      this.loaded = buf;
+      shift = this.chunkRoom;
     }
-    return this.x.scan(from, end, maxDepth, maxItem);
+    const next = this.x.scan(from + shift, end + shift, maxDepth, maxItem);
+    this.elementsSeen = this.x.count();
+    return next - shift;
   }
+
+  private elementsSeen = 0;
 
   /** Top-level elements in what the last scan() accepted. */
   elements(): number {
-    return this.x.count();
+    return this.elementsSeen;
   }
 }

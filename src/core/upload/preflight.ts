@@ -48,6 +48,9 @@ export interface PlanOptions {
   onProgress?(bytesRead: number): void;
 }
 
+/** What probeHead() hands the scanner at a time. */
+const PROBE_SLICE_BYTES = 16 * 1024;
+
 /** What the head of an export tells before the upload starts. */
 export interface ExportHead {
   doctype: DoctypeSpan | null;
@@ -75,13 +78,16 @@ export async function probeHead(source: ExportSource, signal?: AbortSignal): Pro
     },
   });
   for await (const chunk of source.open(signal ? { signal } : {})) {
-    scanner.write(chunk);
-    if (broken) break;
-    const r = scanner.result();
-    if (r.rootContentStart !== null) {
-      if (!r.rootSeen) refuseUnrepairable(source, { ...r, sha256: '' });
-      return { doctype: r.doctype, rootName: r.rootName };
+    // In slices: the head is a few KB, and the rest of a read chunk would be parsed for nothing.
+    for (let at = 0; at < chunk.length && !broken; at += PROBE_SLICE_BYTES) {
+      scanner.write(chunk.subarray(at, at + PROBE_SLICE_BYTES));
+      const r = scanner.result();
+      if (r.rootContentStart !== null && !broken) {
+        if (!r.rootSeen) refuseUnrepairable(source, { ...r, sha256: '' });
+        return { doctype: r.doctype, rootName: r.rootName };
+      }
     }
+    if (broken) break;
   }
   if (!broken) scanner.end();
   refuseUnrepairable(source, { ...scanner.result(), sha256: '' });
