@@ -62,6 +62,35 @@ export function count(): i32 {
   return elements;
 }
 
+/** Set by lineFeeds: the index of the last LF it counted, or -1. */
+let lastLineFeed: i32 = -1;
+
+export function lastLF(): i32 {
+  return lastLineFeed;
+}
+
+/** The number of LF bytes in [from, end), with the last one's index in lastLF(). */
+export function lineFeeds(from: i32, end: i32): i32 {
+  const lf = i8x16.splat(0x0a);
+  let n: i32 = 0;
+  let last: i32 = -1;
+  let i = from;
+  while (i < end) {
+    let m = i8x16.bitmask(i8x16.eq(v128.load(INPUT + <usize>i), lf));
+    if (m != 0) {
+      // Bits past `end` are bytes beyond the input: not counted.
+      if (end - i < 16) m &= (1 << (end - i)) - 1;
+      if (m != 0) {
+        n += popcnt(m);
+        last = i + 31 - clz(m);
+      }
+    }
+    i += 16;
+  }
+  lastLineFeed = last;
+  return n;
+}
+
 /**
  * Index of the first byte in [from, end) that XML 1.0 forbids anywhere (a C0 control other than tab,
  * LF and CR; illegal-bytes.ts), or -1.
@@ -243,6 +272,7 @@ function startTag(s: i32, end: i32): i32 {
   nameLen = ne - s - 1;
   let p = ne;
   let seen: i32 = 0;
+  let bits: u64 = 0;
   while (true) {
     const sp = p;
     p = skipSpace(p, end);
@@ -263,10 +293,14 @@ function startTag(s: i32, end: i32): i32 {
     if (p < 0 || p >= end) return 0;
     const al = p - an;
     const h = nameHash;
-    for (let k: i32 = 0; k < seen; k++) {
-      const r = ATTRS + <usize>k * 12;
-      if (load<i32>(r + 8) == h && load<i32>(r + 4) == al && sameBytes(load<i32>(r), an, al)) return 0;
+    const bit = <u64>1 << <u64>((<u32>h * 0x9e3779b1) >> 26);
+    if (bits & bit) {
+      for (let k: i32 = 0; k < seen; k++) {
+        const r = ATTRS + <usize>k * 12;
+        if (load<i32>(r + 8) == h && load<i32>(r + 4) == al && sameBytes(load<i32>(r), an, al)) return 0;
+      }
     }
+    bits |= bit;
     if (seen == MAX_ATTRS) return 0;
     const r = ATTRS + <usize>seen * 12;
     store<i32>(r, an);

@@ -15,6 +15,8 @@ interface Exports {
   reserve(bytes: number): number;
   count(): number;
   illegal(from: number, end: number): number;
+  lineFeeds(from: number, end: number): number;
+  lastLF(): number;
   scan(from: number, end: number, maxDepth: number, maxItem: number): number;
 }
 
@@ -117,7 +119,35 @@ export class ContentCheck {
    * reset().
    */
   scan(buf: Buffer, from: number, end: number, maxDepth: number, maxItem: number): number {
-    let shift: number;
+    const shift = this.place(buf);
+    if (shift < 0) return from;
+    const next = this.x.scan(from + shift, end + shift, maxDepth, maxItem);
+    this.elementsSeen = this.x.count();
+    return next - shift;
+  }
+
+  private elementsSeen = 0;
+  private lastFeed = -1;
+
+  /** The number of LF bytes in buf[from, to) (-1 if `buf` cannot be copied in), the last one's index in lastLineFeed(). */
+  lineFeeds(buf: Buffer, from: number, to: number): number {
+    const shift = this.place(buf);
+    if (shift < 0) return -1;
+    const n = this.x.lineFeeds(from + shift, to + shift);
+    this.lastFeed = n > 0 ? this.x.lastLF() - shift : -1;
+    return n;
+  }
+
+  /** The index in its buffer of the last LF the last lineFeeds() counted, or -1. */
+  lastLineFeed(): number {
+    return this.lastFeed;
+  }
+
+  /**
+   * Where buf[0] sits in the input: in the loaded chunk when `buf` is a piece of it, else after the
+   * chunk room, copied there on its first use after reset(); -1 when it does not fit.
+   */
+  private place(buf: Buffer): number {
     const chunk = this.chunk;
     if (
       chunk !== null &&
@@ -125,21 +155,15 @@ export class ContentCheck {
       buf.byteOffset >= chunk.byteOffset &&
       buf.byteOffset + buf.length <= chunk.byteOffset + chunk.length
     ) {
-      shift = buf.byteOffset - chunk.byteOffset;
-    } else {
-      if (this.own !== buf) {
-        if (buf.length > MAX_INPUT || !this.room(this.chunkRoom + buf.length)) return from;
-        this.view.set(buf, this.input + this.chunkRoom);
-        this.own = buf;
-      }
-      shift = this.chunkRoom;
+      return buf.byteOffset - chunk.byteOffset;
     }
-    const next = this.x.scan(from + shift, end + shift, maxDepth, maxItem);
-    this.elementsSeen = this.x.count();
-    return next - shift;
+    if (this.own !== buf) {
+      if (buf.length > MAX_INPUT || !this.room(this.chunkRoom + buf.length)) return -1;
+      this.view.set(buf, this.input + this.chunkRoom);
+      this.own = buf;
+    }
+    return this.chunkRoom;
   }
-
-  private elementsSeen = 0;
 
   /** Top-level elements in what the last scan() accepted. */
   elements(): number {

@@ -32,6 +32,24 @@ export class LineTracker {
     this.counted = abs;
   }
 
+  /** Absolute offset up to which newlines have been counted. */
+  countedTo(): number {
+    return this.counted;
+  }
+
+  /**
+   * advance() with the counting done by the caller: `feeds` LF bytes lie between countedTo() and
+   * `abs`, the last at absolute offset `lastFeed`.
+   */
+  advanceCounted(abs: number, feeds: number, lastFeed: number): void {
+    if (abs <= this.counted) return;
+    if (feeds > 0) {
+      this.line += feeds;
+      this.lineStart = lastFeed + 1;
+    }
+    this.counted = abs;
+  }
+
   /** Column of absolute offset `abs`, which must be ≥ the last advanced-to offset's line start. */
   column(abs: number): number {
     return abs - this.lineStart + 1;

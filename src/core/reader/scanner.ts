@@ -672,7 +672,7 @@ export class ExportScanner {
       throw e;
     }
     this.str = '';
-    this.lines.advance(buf, this.base, this.base + pos);
+    this.advanceLines(fast, buf, this.base + pos);
     if (pos >= len) {
       this.base += len;
       this.buf = Buffer.alloc(0);
@@ -693,6 +693,19 @@ export class ExportScanner {
       this.bufOwned = true;
     }
     this.pos = 0;
+  }
+
+  /** lines.advance() over `buf`, with the fast path counting the LFs when there is one. */
+  private advanceLines(fast: ContentCheck | null, buf: Buffer, abs: number): void {
+    const from = this.lines.countedTo();
+    if (fast !== null && abs > from && from >= this.base) {
+      const feeds = fast.lineFeeds(buf, from - this.base, abs - this.base);
+      if (feeds >= 0) {
+        this.lines.advanceCounted(abs, feeds, this.base + fast.lastLineFeed());
+        return;
+      }
+    }
+    this.lines.advance(buf, this.base, abs);
   }
 
   /**
