@@ -595,7 +595,7 @@ export class ExportScanner {
       }
     }
     if (this.illegalCharCount < this.limits.maxReportedIllegalChars) {
-      this.illegalLines.advance(chunk, at, at + n);
+      this.advanceLines(this.illegalLines, fast, chunk, at, at + n);
     }
   }
 
@@ -672,7 +672,7 @@ export class ExportScanner {
       throw e;
     }
     this.str = '';
-    this.advanceLines(fast, buf, this.base + pos);
+    this.advanceLines(this.lines, fast, buf, this.base, this.base + pos);
     if (pos >= len) {
       this.base += len;
       this.buf = Buffer.alloc(0);
@@ -695,17 +695,23 @@ export class ExportScanner {
     this.pos = 0;
   }
 
-  /** lines.advance() over `buf`, with the fast path counting the LFs when there is one. */
-  private advanceLines(fast: ContentCheck | null, buf: Buffer, abs: number): void {
-    const from = this.lines.countedTo();
-    if (fast !== null && abs > from && from >= this.base) {
-      const feeds = fast.lineFeeds(buf, from - this.base, abs - this.base);
+  /** tracker.advance() over `buf` (at absolute `base`), with the fast path counting the LFs when there is one. */
+  private advanceLines(
+    tracker: LineTracker,
+    fast: ContentCheck | null,
+    buf: Buffer,
+    base: number,
+    abs: number,
+  ): void {
+    const from = tracker.countedTo();
+    if (fast !== null && abs > from && from >= base) {
+      const feeds = fast.lineFeeds(buf, from - base, abs - base);
       if (feeds >= 0) {
-        this.lines.advanceCounted(abs, feeds, this.base + fast.lastLineFeed());
+        tracker.advanceCounted(abs, feeds, base + fast.lastLineFeed());
         return;
       }
     }
-    this.lines.advance(buf, this.base, abs);
+    tracker.advance(buf, base, abs);
   }
 
   /**
