@@ -431,7 +431,7 @@ export class ExportScanner {
     if (this.ended) throw new Error('write after end');
     if (chunk.length === 0) return;
     // The fast path's copy of the chunk serves its illegal-byte search and the parse of its pieces.
-    const fast = this.fast !== null && this.fast.load(chunk) ? this.fast : null;
+    const fast = this.fast?.load(chunk) ? this.fast : null;
     this.scanIllegal(chunk, this.origin + this.total, fast);
     if (this.badEncodingAt === Number.POSITIVE_INFINITY) {
       const bad = this.checkEncoding(chunk, this.origin + this.total);
@@ -583,7 +583,8 @@ export class ExportScanner {
   /** C0 controls other than tab/LF/CR can never appear in XML 1.0 (format §2.2), not even as &#x..;. */
   private scanIllegal(chunk: Buffer, at: number, fast: ContentCheck | null): void {
     const n = chunk.length;
-    const next = (from: number) => (fast !== null ? fast.firstIllegal(from, n) : firstIllegal(chunk, from, n));
+    const next = (from: number) =>
+      fast !== null ? fast.firstIllegal(from, n) : firstIllegal(chunk, from, n);
     for (let i = next(0); i !== -1; i = next(i + 1)) {
       this.illegalCharCount++;
       if (this.illegalCharCount > this.limits.maxReportedIllegalChars) {

@@ -223,38 +223,40 @@ describe('planUpload: split into valid parts during the single scan', () => {
     });
   }
 
-  it('a checking thread that has read ahead spares the sender its search, and late illegal bytes are still dropped', async () => {
-    const { readFile } = await import('node:fs/promises');
-    // No illegal byte in the first 90%, so the thread's clean mark covers most chunks; then a few.
-    const clean = Buffer.from(
-      (await readFile(path)).filter((c) => c >= 0x20 || c === 9 || c === 10 || c === 13),
-    );
-    const at = clean.indexOf('sourceName="', Math.floor(clean.length * 0.9)) + 12;
-    const buf = Buffer.concat([clean.subarray(0, at), Buffer.from('\x0b\x01'), clean.subarray(at)]);
-    const file = join(dir, 'late-illegal.xml');
-    await writeFile(file, buf);
-    const source: ExportSource = {
-      kind: 'xml',
-      displayName: 'late-illegal.xml',
-      size: buf.length,
-      filePath: file,
-      open: () => bufferSource(buf),
-      fingerprint: async () => FP,
-    };
-    const plan = streamedPlan(source, await probeHead(source), FP, 1 << 30)!;
-    const parts: Buffer[] = [];
-    // A slow start: the thread starts and reads the whole (small) file before the second chunk goes out.
-    for await (const c of checkedBody(source, plan.repair, { worker: true })) {
-      parts.push(c);
-      if (parts.length === 1) await new Promise((r) => setTimeout(r, 1500));
-    }
-    const sent = Buffer.concat(parts);
-    const expected = await collect(repairBytes(bufferSource(buf), plan.repair, 0, { padDropped: true }));
-    assert.equal(sent.length, plan.parts[0]!.bytes);
-    assert.ok(sent.equals(expected));
-    assert.ok(!sent.includes(0x0b) && !sent.includes(0x01));
-    assert.ok(sent.subarray(-2).equals(Buffer.from('\n\n')), 'two dropped bytes, two newlines of padding');
-  });
+  for (const worker of [true, false]) {
+    it(`a check (${worker ? 'in a thread that has read ahead' : 'inline'}) spares the sender its search, and late illegal bytes are still dropped`, async () => {
+      const { readFile } = await import('node:fs/promises');
+      // No illegal byte in the first 90%, so the thread's clean mark covers most chunks; then a few.
+      const clean = Buffer.from(
+        (await readFile(path)).filter((c) => c >= 0x20 || c === 9 || c === 10 || c === 13),
+      );
+      const at = clean.indexOf('sourceName="', Math.floor(clean.length * 0.9)) + 12;
+      const buf = Buffer.concat([clean.subarray(0, at), Buffer.from('\x0b\x01'), clean.subarray(at)]);
+      const file = join(dir, 'late-illegal.xml');
+      await writeFile(file, buf);
+      const source: ExportSource = {
+        kind: 'xml',
+        displayName: 'late-illegal.xml',
+        size: buf.length,
+        filePath: file,
+        open: () => bufferSource(buf),
+        fingerprint: async () => FP,
+      };
+      const plan = streamedPlan(source, await probeHead(source), FP, 1 << 30)!;
+      const parts: Buffer[] = [];
+      // A slow start: the thread starts and reads the whole (small) file before the second chunk goes out.
+      for await (const c of checkedBody(source, plan.repair, { worker })) {
+        parts.push(c);
+        if (parts.length === 1 && worker) await new Promise((r) => setTimeout(r, 1500));
+      }
+      const sent = Buffer.concat(parts);
+      const expected = await collect(repairBytes(bufferSource(buf), plan.repair, 0, { padDropped: true }));
+      assert.equal(sent.length, plan.parts[0]!.bytes);
+      assert.ok(sent.equals(expected));
+      assert.ok(!sent.includes(0x0b) && !sent.includes(0x01));
+      assert.ok(sent.subarray(-2).equals(Buffer.from('\n\n')), 'two dropped bytes, two newlines of padding');
+    });
+  }
 
   it('bytes that are not UTF-8 are refused before the end is sent, inline or in a thread', async () => {
     const { readFile } = await import('node:fs/promises');
