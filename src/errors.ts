@@ -16,6 +16,8 @@ export const ERROR_EXIT_CODES = {
   INPUT_NOT_FOUND: ExitCode.INVALID_INPUT,
   INPUT_UNREADABLE: ExitCode.INVALID_INPUT,
   INPUT_INVALID: ExitCode.INVALID_INPUT,
+  /** The export changed while it was being uploaded. */
+  INPUT_CHANGED: ExitCode.INVALID_INPUT,
   AUTH_REQUIRED: ExitCode.AUTH,
   AUTH_INVALID: ExitCode.AUTH,
   AUTH_REFRESH_FAILED: ExitCode.AUTH,

@@ -219,6 +219,13 @@ function workerCheck(file?: string, ahead = CHECK_AHEAD_BYTES): Check {
   };
 }
 
+/** The export is not what was planned from (its size or its head changed): the body ends short, S3 keeps nothing. */
+function changed(source: ExportSource): AppError {
+  return new AppError('INPUT_CHANGED', `${source.displayName} changed while it was being uploaded.`, {
+    hint: 'Nothing was stored. Upload again once the file is complete and no longer being written.',
+  });
+}
+
 export async function* checkedBody(
   source: ExportSource,
   repair: RepairPlan,
@@ -254,8 +261,7 @@ export async function* checkedBody(
     }
     const summary: ScanSummary = { ...(await check.end()), sha256: '' };
     refuseUnrepairable(source, summary);
-    if (summary.bytes !== source.size)
-      throw new AppError('INTERNAL', `${source.displayName} changed while it was being uploaded.`);
+    if (summary.bytes !== source.size) throw changed(source);
     // The size was announced from the head's DOCTYPE; the whole scan must agree, or the bytes are wrong.
     const d = summary.doctype;
     const planned = repair.doctype;
@@ -263,7 +269,7 @@ export async function* checkedBody(
       (d === null) !== (planned === null) ||
       (d && planned && (d.start !== planned.start || d.end !== planned.end))
     ) {
-      throw new AppError('INTERNAL', `${source.displayName} changed while it was being uploaded.`);
+      throw changed(source);
     }
     opts.onScanned?.(summary);
     if (held) yield held;

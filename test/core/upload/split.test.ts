@@ -14,6 +14,7 @@ import { partFilename } from '../../../src/core/upload/filename.js';
 import { partBytes } from '../../../src/core/upload/part-bytes.js';
 import { planUpload, probeHead, repairsOf, streamedPlan } from '../../../src/core/upload/preflight.js';
 import { expirationFor } from '../../../src/core/upload/upload-parts.js';
+import { exitCodeFor } from '../../../src/errors.js';
 import { writeExportFile } from '../../../src/generator/index.js';
 
 async function collect(it: AsyncIterable<Buffer>): Promise<Buffer> {
@@ -125,6 +126,42 @@ describe('planUpload: split into valid parts during the single scan', () => {
     );
     assert.ok(yielded < planned, `${yielded} of ${planned} bytes released`);
     assert.equal(scanned, false);
+  });
+
+  it('the checked body refuses an export that changed after it was planned (INPUT_CHANGED, exit 3), holding back its end', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const buf = await readFile(path);
+    const planFrom: ExportSource = {
+      kind: 'xml',
+      displayName: 'changing.xml',
+      size: buf.length,
+      open: () => bufferSource(buf),
+      fingerprint: async () => FP,
+    };
+    const plan = streamedPlan(planFrom, await probeHead(planFrom), FP, 1 << 30)!;
+    // Grown by whitespace after the root (still well-formed), or, at the same size, a head whose DOCTYPE moved.
+    const grown = Buffer.concat([buf, Buffer.from('\n\n\n')]);
+    assert.equal(buf.at(-1), 0x0a);
+    const moved = Buffer.from(
+      buf.toString('latin1').replace('<!DOCTYPE', ' <!DOCTYPE').slice(0, -1),
+      'latin1',
+    );
+    for (const now of [grown, moved]) {
+      let yielded = 0;
+      await assert.rejects(
+        (async () => {
+          const source = { ...planFrom, open: () => bufferSource(now) };
+          for await (const c of checkedBody(source, plan.repair, { worker: false })) yielded += c.length;
+        })(),
+        (err: Error & { code?: string }) => {
+          assert.equal(err.code, 'INPUT_CHANGED');
+          assert.equal(exitCodeFor(err), 3);
+          assert.match(err.message, /changing\.xml changed while it was being uploaded/);
+          return true;
+        },
+      );
+      assert.ok(yielded < now.length - plan.repair.doctype!.end, `${yielded} bytes released`);
+    }
   });
 
   it('the checked body stops at the first unrepairable defect, without reading on', async () => {
