@@ -21,8 +21,11 @@ const CLASS: usize = STACK + <usize>MAX_STACK * 8;
 const NAME_START: u8 = 1;
 const NAME_PART: u8 = 2;
 const SPACE: u8 = 4;
+/** Top-level elements accepted, when recorded (record()): [start, end, name length, name hash] as i32 each. */
+const SPANS: usize = 8192;
+const MAX_SPANS: i32 = 512;
 /** The input: what the caller copied in, followed by 16 bytes that a vector read may touch. */
-const INPUT: usize = 8192;
+const INPUT: usize = SPANS + <usize>MAX_SPANS * 16;
 
 for (let c: i32 = 0; c < 256; c++) {
   let k: u8 = 0;
@@ -35,6 +38,8 @@ for (let c: i32 = 0; c < 256; c++) {
 
 /** Top-level elements in what the last scan() accepted. */
 let elements: i32 = 0;
+/** How many top-level elements scan() records (0: none); it stops short of one more. */
+let recording: i32 = 0;
 /** Set by the readers below: where the thing read ends (an index into the input). */
 let at: i32 = 0;
 /** Set by readName: its hash. */
@@ -60,6 +65,16 @@ export function reserve(bytes: i32): bool {
 
 export function count(): i32 {
   return elements;
+}
+
+/** Makes scan() record each top-level element it accepts (spans()), up to MAX_SPANS a call. */
+export function record(on: bool): void {
+  recording = on ? MAX_SPANS : 0;
+}
+
+/** Where the records of the last scan() are (count() of them). */
+export function spans(): usize {
+  return SPANS;
 }
 
 /** Set by lineFeeds: the index of the last LF it counted, or -1. */
@@ -266,10 +281,13 @@ function sameBytes(a: i32, b: i32, n: i32): bool {
  * for an empty one, with `at` past its '>' and the name's length in `nameLen`; 0 to leave it to the scanner.
  */
 let nameLen: i32 = 0;
+/** The element name's hash (readName's, which each attribute name then overwrites). */
+let tagHash: i32 = 0;
 function startTag(s: i32, end: i32): i32 {
   const ne = readName(s + 1, end);
   if (ne < 0 || ne >= end) return 0;
   nameLen = ne - s - 1;
+  tagHash = nameHash;
   let p = ne;
   let seen: i32 = 0;
   let bits: u64 = 0;
@@ -352,7 +370,7 @@ function comment(s: i32, end: i32): i32 {
 /**
  * Accepts input bytes [from, end) up to the first thing to leave to the scanner, which sits inside
  * the root, outside any top-level element. Returns where that is (`from` when it is at once), with
- * the number of top-level elements accepted in count(). Elements nest at most `maxDepth` deep
+ * the number of top-level elements accepted in count() (and each recorded, see record()). Elements nest at most `maxDepth` deep
  * counting the root, and a top-level element spans at most `maxItem` bytes (the scanner's limits).
  */
 export function scan(from: i32, end: i32, maxDepth: i32, maxItem: i32): i32 {
@@ -361,6 +379,8 @@ export function scan(from: i32, end: i32, maxDepth: i32, maxItem: i32): i32 {
   let n: i32 = 0;
   let depth: i32 = 0;
   let item: i32 = from;
+  let itemName: i32 = 0;
+  let itemHash: i32 = 0;
   while (true) {
     p = text(p, end);
     if (p < 0 || p >= end) {
@@ -391,6 +411,10 @@ export function scan(from: i32, end: i32, maxDepth: i32, maxItem: i32): i32 {
       if (depth == 0) item = p;
       const kind = startTag(p, end);
       if (kind == 0) break;
+      if (depth == 0) {
+        itemName = nameLen;
+        itemHash = tagHash;
+      }
       if (kind == 1) {
         // The scanner refuses an open element `depth + 2` deep when that exceeds maxDepth.
         if (depth + 2 > maxDepth || depth == MAX_STACK) break;
@@ -403,6 +427,14 @@ export function scan(from: i32, end: i32, maxDepth: i32, maxItem: i32): i32 {
     }
     if (closed) {
       if (p - item > maxItem) break;
+      if (recording > 0) {
+        if (n == recording) break;
+        const r = SPANS + <usize>n * 16;
+        store<i32>(r, item);
+        store<i32>(r + 4, p);
+        store<i32>(r + 8, itemName);
+        store<i32>(r + 12, itemHash);
+      }
       n++;
       committed = p;
     }

@@ -14,6 +14,8 @@ interface Exports {
   capacity(): number;
   reserve(bytes: number): number;
   count(): number;
+  record(on: number): void;
+  spans(): number;
   illegal(from: number, end: number): number;
   lineFeeds(from: number, end: number): number;
   lastLF(): number;
@@ -44,6 +46,14 @@ export function contentCheckAvailable(): boolean {
   return module() !== null;
 }
 
+/** What ContentCheck.span() fills in. */
+export interface SpanRecord {
+  start: number;
+  end: number;
+  nameLength: number;
+  nameHash: number;
+}
+
 /**
  * One scanner's instance, with its own memory. The chunk being written is copied in once (load()),
  * where the illegal-byte search and the parse of every piece cut from it read it; a buffer of the
@@ -53,6 +63,9 @@ export class ContentCheck {
   private readonly x: Exports;
   private readonly input: number;
   private view: Uint8Array;
+  /** The memory as int32s (for span()), and where the span records start in it. */
+  private ints: Int32Array;
+  private readonly spanAt: number;
   /** The loaded chunk (copied to input offset 0), or null. */
   private chunk: Buffer | null = null;
   /** Room kept for chunks: an own buffer goes after it. */
@@ -64,10 +77,15 @@ export class ContentCheck {
     this.x = x;
     this.input = x.input();
     this.view = new Uint8Array(x.memory.buffer);
+    this.ints = new Int32Array(x.memory.buffer);
+    this.spanAt = x.spans() >> 2;
   }
 
-  /** A fresh instance, or null when the module is not there. */
-  static create(): ContentCheck | null {
+  /**
+   * A fresh instance, or null when the module is not there. `spans`: record where each accepted
+   * top-level element lies and what it is named (span()), for whoever needs those, not whole elements.
+   */
+  static create(spans = false): ContentCheck | null {
     const m = module();
     if (m === null) return null;
     const instance = new WebAssembly.Instance(m, {
@@ -77,7 +95,9 @@ export class ContentCheck {
         },
       },
     });
-    return new ContentCheck(instance.exports as unknown as Exports);
+    const x = instance.exports as unknown as Exports;
+    x.record(spans ? 1 : 0);
+    return new ContentCheck(x);
   }
 
   /** Makes room for `bytes` of input (refreshing the view, which growing the memory detaches). */
@@ -85,6 +105,7 @@ export class ContentCheck {
     if (bytes <= this.x.capacity()) return true;
     if (!this.x.reserve(bytes)) return false;
     this.view = new Uint8Array(this.x.memory.buffer);
+    this.ints = new Int32Array(this.x.memory.buffer);
     return true;
   }
 
@@ -123,7 +144,24 @@ export class ContentCheck {
     if (shift < 0) return from;
     const next = this.x.scan(from + shift, end + shift, maxDepth, maxItem);
     this.elementsSeen = this.x.count();
+    this.spanShift = shift;
     return next - shift;
+  }
+
+  private spanShift = 0;
+
+  /**
+   * The k-th top-level element the last scan() accepted (k < elements(); recorded only when created
+   * with `spans`): its start and end in the scanned buffer, its name's length (the name starts just
+   * after the start's '<') and hash (the 31-polynomial of names.ts).
+   */
+  span(k: number, into: SpanRecord): void {
+    const at = this.spanAt + 4 * k;
+    const v = this.ints;
+    into.start = v[at]! - this.spanShift;
+    into.end = v[at + 1]! - this.spanShift;
+    into.nameLength = v[at + 2]!;
+    into.nameHash = v[at + 3]!;
   }
 
   private elementsSeen = 0;

@@ -9,6 +9,8 @@ import type { Defect, ScanSummary, TopLevelElement } from './types.js';
 
 export interface ScanHandlers {
   onElement?(el: TopLevelElement): void;
+  /** Each top-level element's name and span only (ScannerHandlers.onTopLevel). */
+  onTopLevel?(name: string, start: number, end: number): void;
   onDefect?(d: Defect): void;
   /** Total source bytes consumed so far, after each chunk. */
   onProgress?(bytesRead: number): void;
@@ -31,7 +33,7 @@ export async function scanExport(
   const { signal } = opts;
   const hash = opts.hash === false ? null : createHash('sha256');
   const scanner = createScanner(
-    { onElement: handlers.onElement, onDefect: handlers.onDefect },
+    { onElement: handlers.onElement, onTopLevel: handlers.onTopLevel, onDefect: handlers.onDefect },
     {},
     undefined,
     { checkOnly: opts.checkOnly === true },

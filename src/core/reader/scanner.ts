@@ -19,7 +19,7 @@
  * - Illegal C0 characters are reported and counted, and kept in decoded values; the repair drops them.
  */
 
-import { ContentCheck } from './content-check.js';
+import { ContentCheck, type SpanRecord } from './content-check.js';
 import { parseDoctype } from './doctype.js';
 import { checkTextReferences, decodeReferences, EntityError } from './entities.js';
 import { firstIllegal, isIllegalByte } from './illegal-bytes.js';
@@ -39,6 +39,12 @@ import { Utf8Check } from './utf8.js';
 
 export interface ScannerHandlers {
   onElement?(el: TopLevelElement): void;
+  /**
+   * Each direct child of the root by name and source span [start, end) only: for whoever needs where
+   * elements lie and not what they hold (upload's part planning). Unlike onElement, it leaves a
+   * check-only scan its compiled fast path (content-check.ts).
+   */
+  onTopLevel?(name: string, start: number, end: number): void;
   onDefect?(d: Defect): void;
 }
 
@@ -725,9 +731,27 @@ export class ExportScanner {
     const end = Math.min(bad, len);
     if (end <= pos) return pos;
     const next = fast.scan(this.buf, pos, end, this.limits.maxDepth, this.limits.maxElementBytes);
-    this.topLevelCount += fast.elements();
+    const n = fast.elements();
+    this.topLevelCount += n;
+    const onTopLevel = this.handlers.onTopLevel;
+    if (onTopLevel !== undefined) {
+      const span = this.span;
+      for (let k = 0; k < n; k++) {
+        fast.span(k, span);
+        const name = this.names.get(
+          this.buf,
+          span.start + 1,
+          span.start + 1 + span.nameLength,
+          span.nameHash,
+        );
+        onTopLevel(name, this.base + span.start, this.base + span.end);
+      }
+    }
     return next;
   }
+
+  /** fastContent()'s record of one element the fast path accepted. */
+  private readonly span: SpanRecord = { start: 0, end: 0, nameLength: 0, nameHash: 0 };
 
   /** The parse has gone past a byte that is not UTF-8 (checkEncoding) without an earlier error. */
   private refuseEncoding(): never {
@@ -1284,6 +1308,7 @@ export class ExportScanner {
     this.topLevelCount++;
     this.current = null;
     this.handlers.onElement?.(top);
+    this.handlers.onTopLevel?.(top.name, top.startOffset, top.endOffset);
   }
 
   private closeRoot(contentEnd: number): void {
@@ -1429,8 +1454,9 @@ class CheckOnlyScanner extends ExportScanner {
     fastPath: boolean,
   ) {
     super(handlers, limits, fragment);
-    // Whoever wants each top-level element gets it from the scanner: the fast path reports none.
-    if (fastPath && handlers.onElement === undefined) this.fast = ContentCheck.create();
+    // Whoever wants each top-level element whole gets it from the scanner: the fast path has only spans.
+    if (fastPath && handlers.onElement === undefined)
+      this.fast = ContentCheck.create(handlers.onTopLevel !== undefined);
   }
 
   protected override wantsTwin(): boolean {

@@ -134,7 +134,7 @@ export async function planUpload(source: ExportSource, opts: PlanOptions): Promi
   const summary = await scanExport(
     tapped(),
     {
-      ...(planner ? { onElement: (el) => planner.onElement(el.name, el.startOffset, el.endOffset) } : {}),
+      ...(planner ? { onTopLevel: (name, start, end) => planner.onElement(name, start, end) } : {}),
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     },
     // Splitting needs only element offsets and the verdict, not attribute values.

@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ContentCheck, contentCheckAvailable } from '../../../src/core/reader/content-check.js';
 import type { ScannerLimits } from '../../../src/core/reader/limits.js';
+import { createScanner } from '../../../src/core/reader/scanner.js';
+import type { Defect } from '../../../src/core/reader/types.js';
 import { uniform as rng } from '../../../src/generator/prng.js';
 import { exportXml } from './fixtures.js';
 import { scan } from './helpers.js';
@@ -149,11 +151,34 @@ function body(r: () => number): string {
   return `${out}</HealthData>\n`;
 }
 
+/** A check-only scan reporting top-level elements by name and span (as upload's part planning does). */
+function spans(doc: Buffer, cuts: number[], fastPath: boolean, limits: Partial<ScannerLimits> = {}) {
+  const out: [string, number, number][] = [];
+  const defects: Defect[] = [];
+  const s = createScanner(
+    { onTopLevel: (name, start, end) => out.push([name, start, end]), onDefect: (d) => defects.push(d) },
+    limits,
+    undefined,
+    { checkOnly: true, fastPath },
+  );
+  let from = 0;
+  for (const c of [...cuts].sort((a, b) => a - b).concat(doc.length)) {
+    if (c > from) s.write(doc.subarray(from, c));
+    from = Math.max(from, c);
+  }
+  s.end();
+  return { out, defects, result: s.result() };
+}
+
 function sameWithAndWithout(doc: Buffer, cuts: number[], limits: Partial<ScannerLimits>): void {
   const slow = scan(doc, cuts, { checkOnly: true, fastPath: false }, false, limits);
   const fast = scan(doc, cuts, { checkOnly: true }, false, limits);
   assert.deepEqual(fast.defects, slow.defects);
   assert.deepEqual(fast.result, slow.result);
+  const slowSpans = spans(doc, cuts, false, limits);
+  const fastSpans = spans(doc, cuts, true, limits);
+  assert.deepEqual(fastSpans, slowSpans);
+  assert.deepEqual(slowSpans.result, slow.result);
 }
 
 describe('a check with the fast path', () => {
@@ -182,6 +207,23 @@ describe('a check with the fast path', () => {
       }
     }
     assert.deepEqual(failures, []);
+  });
+
+  it('reports every top-level element’s name and span, past the 512 it records per call', () => {
+    let text = '<HealthData>\n';
+    for (let k = 0; k < 3000; k++)
+      text += k % 7 === 0 ? ` <Workout n="${k}"><A/></Workout>\n` : ` <Record n="${k}"/>\n`;
+    // An error at the end: its line and column show that nothing the fast path did moved the count.
+    const doc = Buffer.from(exportXml('valid', `${text} <Record a="1" a="2"/>\n</HealthData>\n`));
+    const fast = spans(doc, [], true);
+    assert.equal(fast.out.length, 3000);
+    assert.equal(fast.defects.length, 1);
+    assert.deepEqual(fast, spans(doc, [], false));
+    assert.deepEqual(fast.out[7], [
+      'Workout',
+      doc.indexOf('<Workout n="7"'),
+      doc.indexOf(' <Record n="8"') - 1,
+    ]);
   });
 
   it('reaches the same on a byte that is not UTF-8, wherever it sits', () => {
