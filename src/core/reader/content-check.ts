@@ -88,13 +88,19 @@ export class ContentCheck {
   static create(spans = false): ContentCheck | null {
     const m = module();
     if (m === null) return null;
-    const instance = new WebAssembly.Instance(m, {
-      env: {
-        abort: () => {
-          throw new Error('content-check.wasm aborted');
+    let instance: WebAssembly.Instance;
+    try {
+      instance = new WebAssembly.Instance(m, {
+        env: {
+          abort: () => {
+            throw new Error('content-check.wasm aborted');
+          },
         },
-      },
-    });
+      });
+    } catch {
+      // No memory for one more instance: this scanner reads every byte itself.
+      return null;
+    }
     const x = instance.exports as unknown as Exports;
     x.record(spans ? 1 : 0);
     return new ContentCheck(x);
@@ -121,6 +127,12 @@ export class ContentCheck {
     this.view.set(chunk, this.input);
     this.chunk = chunk;
     return true;
+  }
+
+  /** Forgets the loaded chunk (and any own buffer), once the scanner is done with it. */
+  unload(): void {
+    this.chunk = null;
+    this.own = null;
   }
 
   /** The first illegal byte (illegal-bytes.ts) in the loaded chunk's [from, to), or -1. */

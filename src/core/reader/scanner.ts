@@ -447,14 +447,15 @@ export class ExportScanner {
       }
     }
     this.total += chunk.length;
-    if (this.phase === Phase.Failed) return;
-    // Pieces keep each buffer's latin1 twin small enough for V8's young generation: a 1 MiB string
-    // would go to large-object space and live until the next full GC, hundreds of them at a time.
-    const piece = this.pieceBytes();
-    for (let at = 0; at < chunk.length; at += piece) {
-      this.feed(at === 0 && chunk.length <= piece ? chunk : chunk.subarray(at, at + piece));
-      if (this.failed()) return;
+    if (this.phase !== Phase.Failed) {
+      // Pieces keep each buffer's latin1 twin small enough for V8's young generation: a 1 MiB string
+      // would go to large-object space and live until the next full GC, hundreds of them at a time.
+      const piece = this.pieceBytes();
+      for (let at = 0; at < chunk.length && !this.failed(); at += piece)
+        this.feed(at === 0 && chunk.length <= piece ? chunk : chunk.subarray(at, at + piece));
     }
+    // The caller may read its next bytes into the same buffer: the fast path must not take it for a loaded one.
+    fast?.unload();
   }
 
   /** A method, not an inline test, so TypeScript does not narrow `phase` across feed(). */
