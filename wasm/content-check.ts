@@ -213,26 +213,35 @@ function reference(i: i32, end: i32): i32 {
 }
 
 /**
+ * Index of the first byte b from `i` with (b | fold) == x or b == y (splats), sixteen bytes a step; or
+ * `end` when none comes before it. `fold` lets x stand for two bytes one bit apart: a value's quote
+ * and '&' ('"' 0x22 and '&' 0x26 differ in bit 2, "'" 0x27 and '&' in bit 0).
+ */
+@inline
+function seek(i: i32, end: i32, fold: v128, x: v128, y: v128): i32 {
+  while (i < end) {
+    const v = v128.load(INPUT + <usize>i);
+    const m = i8x16.bitmask(v128.or(i8x16.eq(v128.or(v, fold), x), i8x16.eq(v, y)));
+    if (m != 0) {
+      i += ctz(m);
+      return i < end ? i : end;
+    }
+    i += 16;
+  }
+  return end;
+}
+
+/**
  * Reads text from `i` up to the next '<' (or the end), passing over known references. Returns the
  * index of the '<' or `end`; -1 at a reference to leave to the scanner, with `at` on its '&'.
  */
 function text(i: i32, end: i32): i32 {
-  const lt = i8x16.splat(0x3c);
+  const none = i8x16.splat(0);
   const amp = i8x16.splat(0x26);
+  const lt = i8x16.splat(0x3c);
   while (true) {
-    let found = false;
-    while (i < end) {
-      const v = v128.load(INPUT + <usize>i);
-      const m = i8x16.bitmask(v128.or(i8x16.eq(v, lt), i8x16.eq(v, amp)));
-      if (m != 0) {
-        i += ctz(m);
-        found = true;
-        break;
-      }
-      i += 16;
-    }
-    if (!found || i >= end) return end;
-    if (byte(i) == 0x3c) return i;
+    i = seek(i, end, none, amp, lt);
+    if (i >= end || byte(i) == 0x3c) return i;
     const n = reference(i, end);
     if (n == 0) {
       at = i;
@@ -245,22 +254,12 @@ function text(i: i32, end: i32): i32 {
 
 /** Index of the quote closing the value at `i`, or -1 for a value to leave to the scanner (or cut by `end`). */
 function value(i: i32, end: i32, quote: i32): i32 {
-  const q = i8x16.splat(<i8>quote);
+  const fold = i8x16.splat(quote == 0x22 ? 0x04 : 0x01);
+  const quoteOrAmp = i8x16.splat(quote == 0x22 ? 0x26 : 0x27);
   const lt = i8x16.splat(0x3c);
-  const amp = i8x16.splat(0x26);
   while (true) {
-    let found = false;
-    while (i < end) {
-      const v = v128.load(INPUT + <usize>i);
-      const m = i8x16.bitmask(v128.or(v128.or(i8x16.eq(v, q), i8x16.eq(v, lt)), i8x16.eq(v, amp)));
-      if (m != 0) {
-        i += ctz(m);
-        found = true;
-        break;
-      }
-      i += 16;
-    }
-    if (!found || i >= end) return -1;
+    i = seek(i, end, fold, quoteOrAmp, lt);
+    if (i >= end) return -1;
     const c = byte(i);
     if (c == quote) return i;
     if (c == 0x3c) return -1;

@@ -46,6 +46,18 @@ async function elementDigests(
 
 const FP = 'f'.repeat(64);
 
+/** An export held in memory; with `file`, a thread that reads the file itself finds the same bytes there. */
+function memorySource(name: string, bytes: Buffer, file?: string): ExportSource {
+  return {
+    kind: 'xml',
+    displayName: name,
+    size: bytes.length,
+    ...(file !== undefined ? { filePath: file } : {}),
+    open: () => bufferSource(bytes),
+    fingerprint: async () => FP,
+  };
+}
+
 describe('planUpload: split into valid parts during the single scan', () => {
   let dir: string;
   let path: string;
@@ -131,13 +143,7 @@ describe('planUpload: split into valid parts during the single scan', () => {
   it('the checked body refuses an export that changed after it was planned (INPUT_CHANGED, exit 3), holding back its end', async () => {
     const { readFile } = await import('node:fs/promises');
     const buf = await readFile(path);
-    const planFrom: ExportSource = {
-      kind: 'xml',
-      displayName: 'changing.xml',
-      size: buf.length,
-      open: () => bufferSource(buf),
-      fingerprint: async () => FP,
-    };
+    const planFrom = memorySource('changing.xml', buf);
     const plan = streamedPlan(planFrom, await probeHead(planFrom), FP, 1 << 30)!;
     // Grown by whitespace after the root (still well-formed), or, at the same size, a head whose DOCTYPE moved.
     const grown = Buffer.concat([buf, Buffer.from('\n\n\n')]);
@@ -172,13 +178,7 @@ describe('planUpload: split into valid parts during the single scan', () => {
     assert.ok(at > 0);
     const bad = Buffer.concat([buf.subarray(0, at), Buffer.from('</Recrod>'), buf.subarray(at + 9)]);
     // Read in 64 KiB chunks, so the defect lies well past the head the probe reads.
-    const source: ExportSource = {
-      kind: 'xml',
-      displayName: 'malformed.xml',
-      size: bad.length,
-      open: () => bufferSource(bad),
-      fingerprint: async () => FP,
-    };
+    const source = memorySource('malformed.xml', bad);
     const plan = streamedPlan(source, await probeHead(source), FP, 1 << 30)!;
     let yielded = 0;
     await assert.rejects(
@@ -201,18 +201,10 @@ describe('planUpload: split into valid parts during the single scan', () => {
       const { readFile } = await import('node:fs/promises');
       const buf = await readFile(path);
       const fake = (name: string, bytes: Buffer): ExportSource => {
-        const s: ExportSource = {
-          kind: 'xml',
-          displayName: name,
-          size: bytes.length,
-          open: () => bufferSource(bytes),
-          fingerprint: async () => FP,
-        };
-        if (fromFile) {
-          s.filePath = join(dir, `file-${name}`);
-          writeFileSync(s.filePath, bytes);
-        }
-        return s;
+        if (!fromFile) return memorySource(name, bytes);
+        const file = join(dir, `file-${name}`);
+        writeFileSync(file, bytes);
+        return memorySource(name, bytes, file);
       };
       const source = fake('ok.xml', buf);
       const plan = streamedPlan(source, await probeHead(source), FP, 1 << 30)!;
@@ -271,14 +263,7 @@ describe('planUpload: split into valid parts during the single scan', () => {
       const buf = Buffer.concat([clean.subarray(0, at), Buffer.from('\x0b\x01'), clean.subarray(at)]);
       const file = join(dir, 'late-illegal.xml');
       await writeFile(file, buf);
-      const source: ExportSource = {
-        kind: 'xml',
-        displayName: 'late-illegal.xml',
-        size: buf.length,
-        filePath: file,
-        open: () => bufferSource(buf),
-        fingerprint: async () => FP,
-      };
+      const source = memorySource('late-illegal.xml', buf, file);
       const plan = streamedPlan(source, await probeHead(source), FP, 1 << 30)!;
       const parts: Buffer[] = [];
       // A slow start: the thread starts and reads the whole (small) file before the second chunk goes out.
@@ -304,14 +289,7 @@ describe('planUpload: split into valid parts during the single scan', () => {
     const file = join(dir, 'not-utf8.xml');
     await writeFile(file, bad);
     for (const worker of [false, true]) {
-      const source: ExportSource = {
-        kind: 'xml',
-        displayName: 'not-utf8.xml',
-        size: bad.length,
-        filePath: file,
-        open: () => bufferSource(bad),
-        fingerprint: async () => FP,
-      };
+      const source = memorySource('not-utf8.xml', bad, file);
       const plan = streamedPlan(source, await probeHead(source), FP, 1 << 30)!;
       let yielded = 0;
       await assert.rejects(
@@ -339,13 +317,7 @@ describe('planUpload: split into valid parts during the single scan', () => {
     ] as const) {
       const p = join(dir, name);
       await writeFile(p, text);
-      const source: ExportSource = {
-        kind: 'xml',
-        displayName: p,
-        size: text.length,
-        open: () => bufferSource(Buffer.from(text)),
-        fingerprint: async () => FP,
-      };
+      const source = memorySource(p, Buffer.from(text));
       await assert.rejects(probeHead(source), (err: Error & { code?: string }) => {
         assert.equal(err.code, 'INPUT_INVALID');
         assert.match(err.message, why);
