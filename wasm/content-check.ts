@@ -123,8 +123,8 @@ export function illegal(from: i32, end: i32): i32 {
       const allowed = v128.or(v128.or(i8x16.eq(v, tab), i8x16.eq(v, lf)), i8x16.eq(v, cr));
       const m = i8x16.bitmask(v128.andnot(controls, allowed));
       if (m != 0) {
-        const at = i + ctz(m);
-        return at < end ? at : -1;
+        const hit = i + ctz(m);
+        return hit < end ? hit : -1;
       }
     }
     i += 16;

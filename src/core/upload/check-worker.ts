@@ -1,7 +1,8 @@
 /**
- * Worker-thread side of the checked upload body (checked-body.ts): runs a check-only scanner over the
- * export while the sending thread sends it, so checking and sending use two cores instead of taking
- * turns on one. A plain file is read here directly (`file`): no copy of the bytes crosses threads. A
+ * Worker-thread side of the checked upload body (checked-body.ts), used when the compiled fast path
+ * is missing and the JavaScript check would cost more than the send: runs a check-only scanner over
+ * the export while the sending thread sends it, so checking and sending use two cores instead of
+ * taking turns on one. A plain file is read here directly (`file`): no copy of the bytes crosses threads. A
  * zip entry, which only the sender inflates, comes as `chunk` messages (transferred copies) and `end`.
  * Messages out: `ack` per chunk (the sender's backpressure), `broken` at the first unrepairable
  * defect, `done` with the scan result.
