@@ -41,6 +41,8 @@ export interface RangeTask {
   last: boolean;
   consumerUrl: string;
   consumerOptions: unknown;
+  /** ScannerOptions.utf8 for the range's scanner. */
+  utf8: boolean;
 }
 
 /** What the pool sends a worker: the next range, one at a time. */
@@ -76,6 +78,8 @@ export interface ParallelScanOptions {
   /** Module exporting createRangeConsumer (see range-consumer.ts); name it with adapters/worker-thread moduleUrl(). */
   consumerUrl: URL;
   consumerOptions?: unknown;
+  /** Refuse bytes that are not UTF-8 (ScannerOptions.utf8). */
+  utf8?: boolean;
   /** Each range's result, in document order, as soon as every range before it is in. */
   onRange(r: RangeResult): void;
   onProgress?(bytesRead: number): void;
@@ -135,6 +139,7 @@ export async function scanInParallel(opts: ParallelScanOptions): Promise<ScanRes
       last: i + 2 === cuts.length,
       consumerUrl: opts.consumerUrl.href,
       consumerOptions: opts.consumerOptions ?? null,
+      utf8: opts.utf8 === true,
     });
   }
   opts.onPlan?.(threads, tasks.length);

@@ -22,6 +22,8 @@ export interface ScanOptions {
   hash?: boolean;
   /** Elements without attribute values (ScannerOptions.checkOnly): for callers that need only the verdict and offsets. */
   checkOnly?: boolean;
+  /** Refuse bytes that are not UTF-8 (ScannerOptions.utf8; implied by checkOnly). */
+  utf8?: boolean;
 }
 
 /** Scans a whole export in constant memory; resolves with what validate/repair/split need. */
@@ -36,7 +38,7 @@ export async function scanExport(
     { onElement: handlers.onElement, onTopLevel: handlers.onTopLevel, onDefect: handlers.onDefect },
     {},
     undefined,
-    { checkOnly: opts.checkOnly === true },
+    { checkOnly: opts.checkOnly === true, utf8: opts.utf8 === true },
   );
   let bytes = 0;
   const checkAbort = (): void => {

@@ -26,6 +26,7 @@ async function scanRange(task: RangeTask): Promise<void> {
     { onElement: (el) => consumer.onElement(el), onDefect: (d) => consumer.onDefect(d) },
     {},
     task.start > 0 ? { offset: task.start } : undefined,
+    { utf8: task.utf8 },
   );
   let reported = 0;
   const bytes = readRangeSync(task.path, task.start, task.end, (chunk, at) => {

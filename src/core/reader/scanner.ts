@@ -15,7 +15,8 @@
  *   unknown entity when referenced (a well-formedness error, as in sax strict).
  * - The first well-formedness error stops interpretation (bytes are still counted and scanned for
  *   illegal characters), as an XML processor must.
- * - UTF-8 is not validated: malformed sequences decode to U+FFFD in attribute values.
+ * - UTF-8 is validated only on request (ScannerOptions.utf8, always for a check-only scan); otherwise
+ *   malformed sequences decode to U+FFFD in attribute values.
  * - Illegal C0 characters are reported and counted, and kept in decoded values; the repair drops them.
  */
 
@@ -71,6 +72,12 @@ export interface ScannerOptions {
    * path (content-check.ts) where it can; false reads every byte here instead (tests compare the two).
    */
   fastPath?: boolean;
+  /**
+   * Refuse the first byte that is not UTF-8 as the backend's XML parser reads it (utf8.ts), in document
+   * order with the other errors: for validate, which reports what the backend would refuse. Always on
+   * for a check-only scan; off, a full scan decodes such bytes to U+FFFD (direct re-encodes values).
+   */
+  utf8?: boolean;
 }
 
 /** Everything in ScanSummary except the fingerprint, which the driver computes alongside. */
@@ -383,14 +390,22 @@ export class ExportScanner {
   private readonly defectCounts: Partial<Record<DefectKind, number>> = {};
   private wellFormed = true;
   private repairable = true;
-  /** Absolute offset of the first byte checkEncoding() refused; the parse fails once it gets there. */
+  /** Absolute offset of the first byte the UTF-8 check refused; the parse fails once it gets there. */
   private badEncodingAt = Number.POSITIVE_INFINITY;
   private badEncodingByte = 0;
   /** The compiled fast path over whole top-level elements (content-check.ts), for a check-only scan. */
   protected fast: ContentCheck | null = null;
+  /** ScannerOptions.utf8's check, or null. */
+  private readonly utf8: Utf8Check | null;
 
-  constructor(handlers: ScannerHandlers = {}, limits: Partial<ScannerLimits> = {}, fragment?: FragmentStart) {
+  constructor(
+    handlers: ScannerHandlers = {},
+    limits: Partial<ScannerLimits> = {},
+    fragment?: FragmentStart,
+    options: Pick<ScannerOptions, 'utf8'> = {},
+  ) {
     this.handlers = handlers;
+    this.utf8 = options.utf8 ? new Utf8Check() : null;
     this.limits = { ...SCANNER_LIMITS, ...limits };
     this.origin = fragment?.offset ?? 0;
     this.base = this.origin;
@@ -439,11 +454,11 @@ export class ExportScanner {
     // The fast path's copy of the chunk serves its illegal-byte search and the parse of its pieces.
     const fast = this.fast?.load(chunk) ? this.fast : null;
     this.scanIllegal(chunk, this.origin + this.total, fast);
-    if (this.badEncodingAt === Number.POSITIVE_INFINITY) {
-      const bad = this.checkEncoding(chunk, this.origin + this.total);
+    if (this.utf8 !== null && this.badEncodingAt === Number.POSITIVE_INFINITY) {
+      const bad = this.utf8.write(chunk, this.origin + this.total);
       if (bad !== -1) {
         this.badEncodingAt = bad;
-        this.badEncodingByte = this.encodingBadByte();
+        this.badEncodingByte = this.utf8.badByte;
       }
     }
     this.total += chunk.length;
@@ -724,7 +739,7 @@ export class ExportScanner {
 
   /**
    * Lets the fast path pass over what it can from `pos`, between top-level elements inside the root,
-   * and returns where the parse goes on. It stops short of a byte checkEncoding() refused, so that the
+   * and returns where the parse goes on. It stops short of a byte the UTF-8 check refused, so that the
    * parse reaches that byte and refuses it in document order, as it would have alone.
    */
   private fastContent(fast: ContentCheck, pos: number, len: number): number {
@@ -754,7 +769,7 @@ export class ExportScanner {
   /** fastContent()'s record of one element the fast path accepted. */
   private readonly span: SpanRecord = { start: 0, end: 0, nameLength: 0, nameHash: 0 };
 
-  /** The parse has gone past a byte that is not UTF-8 (checkEncoding) without an earlier error. */
+  /** The parse has gone past a byte that is not UTF-8 (ScannerOptions.utf8) without an earlier error. */
   private refuseEncoding(): never {
     const hex = this.badEncodingByte.toString(16).padStart(2, '0');
     throw new ScanFailure(
@@ -835,19 +850,6 @@ export class ExportScanner {
   /** Bytes handed to the parser at a time (see write). */
   protected pieceBytes(): number {
     return PIECE_BYTES;
-  }
-
-  /**
-   * The offset of the first byte in `chunk` (at absolute `at`) that is not UTF-8 as an XML parser reads
-   * it, or -1. The full scan decodes such bytes to U+FFFD and checks nothing (direct re-encodes values).
-   */
-  protected checkEncoding(_chunk: Buffer, _at: number): number {
-    return -1;
-  }
-
-  /** The value of the byte checkEncoding() reported (it may lie before the chunk: a sequence carried over). */
-  protected encodingBadByte(): number {
-    return 0;
   }
 
   /** Whether run() needs the latin1 twin of the buffer (a check-only scan inside the root does not). */
@@ -1454,7 +1456,8 @@ class CheckOnlyScanner extends ExportScanner {
     fragment: FragmentStart | undefined,
     fastPath: boolean,
   ) {
-    super(handlers, limits, fragment);
+    // Upload sends the bytes as they are (but for the repair), so they must be UTF-8 for the backend's parser.
+    super(handlers, limits, fragment, { utf8: true });
     // Whoever wants each top-level element whole gets it from the scanner: the fast path has only spans.
     if (fastPath && handlers.onElement === undefined)
       this.fast = ContentCheck.create(handlers.onTopLevel !== undefined);
@@ -1466,17 +1469,6 @@ class CheckOnlyScanner extends ExportScanner {
 
   protected override keepsChildren(): boolean {
     return false;
-  }
-
-  /** Upload sends the bytes as they are (but for the repair), so they must be UTF-8 for the backend's parser. */
-  private readonly utf8 = new Utf8Check();
-
-  protected override checkEncoding(chunk: Buffer, at: number): number {
-    return this.utf8.write(chunk, at);
-  }
-
-  protected override encodingBadByte(): number {
-    return this.utf8.badByte;
   }
 
   /** Without a twin string inside the root, a piece need not stay small: whole chunks, fewer joins. */
@@ -1499,5 +1491,5 @@ export function createScanner(
 ): ExportScanner {
   return options.checkOnly
     ? new CheckOnlyScanner(handlers, limits, fragment, options.fastPath ?? true)
-    : new ExportScanner(handlers, limits, fragment);
+    : new ExportScanner(handlers, limits, fragment, options);
 }

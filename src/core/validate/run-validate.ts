@@ -41,6 +41,8 @@ export async function runValidate(opts: ValidateOptions, deps: ValidateDeps): Pr
       size: source.size,
       consumerUrl: moduleUrl(import.meta.url, './range-consumer'),
       consumerOptions: { filter: opts.filter ?? {} },
+      // What the backend's XML parser refuses is an error here too, as upload refuses it.
+      utf8: true,
       onRange: (r) => collector.absorb(r.partial as CollectorPartial, r.lineShift),
       onPlan: (threads, ranges) => {
         reader = { threads, ranges };
@@ -64,7 +66,7 @@ export async function runValidate(opts: ValidateOptions, deps: ValidateDeps): Pr
         onDefect: (d) => sequential.onDefect(d),
         onProgress: progress,
       },
-      { hash: false, ...(opts.signal ? { signal: opts.signal } : {}) },
+      { hash: false, utf8: true, ...(opts.signal ? { signal: opts.signal } : {}) },
     );
   }
   const report = collector.finish(summary, deps.now() - started);

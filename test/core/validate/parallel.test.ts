@@ -118,6 +118,26 @@ describe('validate across threads', () => {
     assert.deepEqual(comparable(b.par), comparable(b.seq));
   });
 
+  it('refuses bytes that are not UTF-8, as upload and the backend’s parser do, early or late, alone or across threads', async () => {
+    const path = join(dir, 'utf8.xml');
+    await writeExportFile(path, { seed: 25, days: 30 });
+    const good = readFileSync(path);
+    for (const share of [0.1, 0.95]) {
+      const at = good.indexOf('sourceName="', Math.floor(good.length * share)) + 12;
+      const bad = join(dir, `not-utf8-${share}.xml`);
+      writeFileSync(bad, Buffer.concat([good.subarray(0, at), Buffer.from([0xff]), good.subarray(at + 1)]));
+      const { seq, par } = await both(bad, 6);
+      assert.equal(seq.accepted, false);
+      const line = good.subarray(0, at).toString('latin1').split('\n').length;
+      const column = at - good.lastIndexOf(0x0a, at - 1);
+      const defect = seq.defects.find((d) => d.kind === 'not-well-formed');
+      assert.match(defect?.examples[0]?.message ?? '', /not UTF-8: byte 0xff/);
+      assert.equal(defect?.examples[0]?.line, line);
+      assert.equal(defect?.examples[0]?.column, column);
+      assert.deepEqual(comparable(par), comparable(seq));
+    }
+  });
+
   it('stops every thread when cancelled', async () => {
     const path = join(dir, 'cancel.xml');
     await writeExportFile(path, { seed: 25, days: 30 });
