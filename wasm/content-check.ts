@@ -108,28 +108,54 @@ export function lineFeeds(from: i32, end: i32): i32 {
 
 /**
  * Index of the first byte in [from, end) that XML 1.0 forbids anywhere (a C0 control other than tab,
- * LF and CR; illegal-bytes.ts), or -1.
+ * LF and CR; illegal-bytes.ts), or -1; with the LF bytes before it (or before `end`) counted, as
+ * lineFeeds() counts them, so that one pass serves the scanner's line tracking of illegal bytes too.
  */
 export function illegal(from: i32, end: i32): i32 {
   const space = i8x16.splat(0x20);
   const tab = i8x16.splat(0x09);
   const lf = i8x16.splat(0x0a);
   const cr = i8x16.splat(0x0d);
+  let n: i32 = 0;
+  let last: i32 = -1;
   let i = from;
   while (i < end) {
     const v = v128.load(INPUT + <usize>i);
     const controls = i8x16.lt_u(v, space);
+    // LF is a control too, so only the blocks holding one (or a tab, CR or worse) get past this.
     if (v128.any_true(controls)) {
       const allowed = v128.or(v128.or(i8x16.eq(v, tab), i8x16.eq(v, lf)), i8x16.eq(v, cr));
-      const m = i8x16.bitmask(v128.andnot(controls, allowed));
-      if (m != 0) {
-        const hit = i + ctz(m);
-        return hit < end ? hit : -1;
+      let bad = i8x16.bitmask(v128.andnot(controls, allowed));
+      let feeds = i8x16.bitmask(i8x16.eq(v, lf));
+      if (end - i < 16) {
+        // Bytes past `end` are beyond the input.
+        const keep = (1 << (end - i)) - 1;
+        bad &= keep;
+        feeds &= keep;
+      }
+      if (bad != 0) feeds &= (1 << ctz(bad)) - 1;
+      if (feeds != 0) {
+        n += popcnt(feeds);
+        last = i + 31 - clz(feeds);
+      }
+      if (bad != 0) {
+        lastLineFeed = last;
+        feedsBefore = n;
+        return i + ctz(bad);
       }
     }
     i += 16;
   }
+  lastLineFeed = last;
+  feedsBefore = n;
   return -1;
+}
+
+/** Set by illegal(): the LF bytes it passed. */
+let feedsBefore: i32 = 0;
+
+export function illegalFeeds(): i32 {
+  return feedsBefore;
 }
 
 @inline

@@ -17,6 +17,7 @@ interface Exports {
   record(on: number): void;
   spans(): number;
   illegal(from: number, end: number): number;
+  illegalFeeds(): number;
   lineFeeds(from: number, end: number): number;
   lastLF(): number;
   scan(from: number, end: number, maxDepth: number, maxItem: number): number;
@@ -135,9 +136,22 @@ export class ContentCheck {
     this.own = null;
   }
 
-  /** The first illegal byte (illegal-bytes.ts) in the loaded chunk's [from, to), or -1. */
+  /**
+   * The first illegal byte (illegal-bytes.ts) in the loaded chunk's [from, to), or -1; the LF bytes
+   * before it (or before `to`) in lineFeedsPassed(), the last one's index in lastLineFeed().
+   */
   firstIllegal(from: number, to: number): number {
-    return this.x.illegal(from, to);
+    const i = this.x.illegal(from, to);
+    this.feedsPassed = this.x.illegalFeeds();
+    this.lastFeed = this.feedsPassed > 0 ? this.x.lastLF() : -1;
+    return i;
+  }
+
+  private feedsPassed = 0;
+
+  /** The LF bytes the last firstIllegal() passed over. */
+  lineFeedsPassed(): number {
+    return this.feedsPassed;
   }
 
   /** Forgets the own buffer copied in: the next scan() of one copies it again. */
@@ -188,7 +202,7 @@ export class ContentCheck {
     return n;
   }
 
-  /** The index in its buffer of the last LF the last lineFeeds() counted, or -1. */
+  /** The index in its buffer of the last LF the last lineFeeds() or firstIllegal() counted, or -1. */
   lastLineFeed(): number {
     return this.lastFeed;
   }

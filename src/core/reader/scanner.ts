@@ -605,20 +605,25 @@ export class ExportScanner {
   /** C0 controls other than tab/LF/CR can never appear in XML 1.0 (format §2.2), not even as &#x..;. */
   private scanIllegal(chunk: Buffer, at: number, fast: ContentCheck | null): void {
     const n = chunk.length;
-    const next = (from: number) =>
-      fast !== null ? fast.firstIllegal(from, n) : firstIllegal(chunk, from, n);
-    for (let i = next(0); i !== -1; i = next(i + 1)) {
+    const max = this.limits.maxReportedIllegalChars;
+    for (let from = 0; ; ) {
+      const i = fast !== null ? fast.firstIllegal(from, n) : firstIllegal(chunk, from, n);
+      // The line of each reported illegal character, and after the last, the chunk's end.
+      if (this.illegalCharCount < max) {
+        const to = at + (i === -1 ? n : i);
+        if (fast !== null)
+          this.illegalLines.advanceCounted(to, fast.lineFeedsPassed(), at + fast.lastLineFeed());
+        else this.illegalLines.advance(chunk, at, to);
+      }
+      if (i === -1) return;
       this.illegalCharCount++;
-      if (this.illegalCharCount > this.limits.maxReportedIllegalChars) {
+      if (this.illegalCharCount > max) {
         this.defectCounts['illegal-character'] = (this.defectCounts['illegal-character'] ?? 0) + 1;
       } else {
-        this.illegalLines.advance(chunk, at, at + i);
         const hex = chunk[i]!.toString(16).padStart(2, '0');
         this.defect('illegal-character', `illegal XML character U+00${hex}`, at + i, this.illegalLines);
       }
-    }
-    if (this.illegalCharCount < this.limits.maxReportedIllegalChars) {
-      this.advanceLines(this.illegalLines, fast, chunk, at, at + n);
+      from = i + 1;
     }
   }
 
