@@ -6,7 +6,7 @@
  * transfer for CPU). Without the compiled module (running from a checkout that was never built), the
  * scanner simply does all the reading, with the same results.
  */
-import { readFileSync } from 'node:fs';
+import { wasmModule } from '../../adapters/wasm-module.js';
 
 interface Exports {
   memory: WebAssembly.Memory;
@@ -26,21 +26,7 @@ interface Exports {
 /** Beyond this, a chunk or buffer (a long carried markup) is left to the scanner rather than copied in. */
 const MAX_INPUT = 64 * 1024 * 1024;
 
-/** The same path from src/core/reader (tests, via tsx) and dist/core/reader (the CLI). */
-const WASM_URL = new URL('../../../dist/wasm/content-check.wasm', import.meta.url);
-
-let compiled: WebAssembly.Module | null | undefined;
-
-function module(): WebAssembly.Module | null {
-  if (compiled === undefined) {
-    try {
-      compiled = new WebAssembly.Module(readFileSync(WASM_URL));
-    } catch {
-      compiled = null;
-    }
-  }
-  return compiled;
-}
+const module = () => wasmModule('content-check.wasm');
 
 /** Whether the compiled fast path is there to use (tests insist that it is). */
 export function contentCheckAvailable(): boolean {
@@ -73,6 +59,8 @@ export class ContentCheck {
   private chunkRoom = 0;
   /** The own buffer copied in after the chunk room since reset(), or null. */
   private own: Buffer | null = null;
+  /** Where the buffer of the last scan() sits in the input (span() gives offsets in that buffer). */ /** The LF bytes the last firstIllegal() passed; the last LF firstIllegal() or lineFeeds() counted. */
+  private lastFeed = -1;
 
   private constructor(x: Exports) {
     this.x = x;
@@ -169,7 +157,6 @@ export class ContentCheck {
     const shift = this.place(buf);
     if (shift < 0) return from;
     const next = this.x.scan(from + shift, end + shift, maxDepth, maxItem);
-    this.elementsSeen = this.x.count();
     this.spanShift = shift;
     return next - shift;
   }
@@ -190,10 +177,10 @@ export class ContentCheck {
     into.nameHash = v[at + 3]!;
   }
 
-  private elementsSeen = 0;
-  private lastFeed = -1;
-
-  /** The number of LF bytes in buf[from, to) (-1 if `buf` cannot be copied in), the last one's index in lastLineFeed(). */
+  /**
+   * The number of LF bytes in buf[from, to) (-1 if `buf` cannot be copied in), the last one's index in
+   * lastLineFeed().
+   */
   lineFeeds(buf: Buffer, from: number, to: number): number {
     const shift = this.place(buf);
     if (shift < 0) return -1;
@@ -231,6 +218,6 @@ export class ContentCheck {
 
   /** Top-level elements in what the last scan() accepted. */
   elements(): number {
-    return this.elementsSeen;
+    return this.x.count();
   }
 }

@@ -700,7 +700,7 @@ export class ExportScanner {
       throw e;
     }
     this.str = '';
-    this.advanceLines(this.lines, fast, buf, this.base, this.base + pos);
+    this.advanceLines(fast, buf, this.base + pos);
     if (pos >= len) {
       this.base += len;
       this.buf = Buffer.alloc(0);
@@ -723,23 +723,17 @@ export class ExportScanner {
     this.pos = 0;
   }
 
-  /** tracker.advance() over `buf` (at absolute `base`), with the fast path counting the LFs when there is one. */
-  private advanceLines(
-    tracker: LineTracker,
-    fast: ContentCheck | null,
-    buf: Buffer,
-    base: number,
-    abs: number,
-  ): void {
-    const from = tracker.countedTo();
-    if (fast !== null && abs > from && from >= base) {
-      const feeds = fast.lineFeeds(buf, from - base, abs - base);
+  /** lines.advance() to `abs` over `buf`, with the fast path counting the LFs when there is one. */
+  private advanceLines(fast: ContentCheck | null, buf: Buffer, abs: number): void {
+    const from = this.lines.countedTo();
+    if (fast !== null && abs > from && from >= this.base) {
+      const feeds = fast.lineFeeds(buf, from - this.base, abs - this.base);
       if (feeds >= 0) {
-        tracker.advanceCounted(abs, feeds, base + fast.lastLineFeed());
+        this.lines.advanceCounted(abs, feeds, this.base + fast.lastLineFeed());
         return;
       }
     }
-    tracker.advance(buf, base, abs);
+    this.lines.advance(buf, this.base, abs);
   }
 
   /**

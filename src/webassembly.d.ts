@@ -1,5 +1,5 @@
-// The few WebAssembly globals content-check.ts uses: TypeScript declares them only in its DOM
-// library, which a Node CLI does not load.
+// The few WebAssembly globals that adapters/wasm-module.ts and core/reader/content-check.ts use:
+// TypeScript declares them only in its DOM library, which a Node CLI does not load.
 declare global {
   namespace WebAssembly {
     class Module {
