@@ -2,6 +2,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { type Clock, systemClock } from './adapters/clock.js';
 import { type Env, parseEnv } from './config/env.js';
+import type { GlobalOptions } from './config/settings.js';
 import { type Io, refineIo, usableWidth } from './io/io.js';
 import { Output, type Verbosity } from './io/output.js';
 import { Redactor } from './io/redact.js';
@@ -19,20 +20,6 @@ export interface System {
   dispatcher?: Dispatcher;
   /** Overrides TTY detection, for tests. */
   tty?: { stdin?: boolean; stdout?: boolean; stderr?: boolean };
-}
-
-export interface GlobalOptions {
-  server?: string;
-  profile?: string;
-  apiKey?: string;
-  token?: string;
-  json: boolean;
-  quiet: boolean;
-  verbose: boolean;
-  debug: boolean;
-  color: boolean;
-  progress: boolean;
-  insecure: boolean;
 }
 
 /** Everything a command may use; built once the global flags are parsed (GitHub CLI's Factory). */

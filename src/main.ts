@@ -1,7 +1,8 @@
 import { CommanderError } from 'commander';
+import { RunState } from './commands/types.js';
 import type { System } from './context.js';
 import { AppError, ExitCode, type ExitCodeValue, exitCodeFor, isAbortError } from './errors.js';
-import { buildProgram, RunState } from './program.js';
+import { buildProgram } from './program.js';
 import { VERSION } from './version.js';
 
 /** Runs one CLI invocation in-process and returns its exit code; never calls process.exit. */

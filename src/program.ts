@@ -1,39 +1,8 @@
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { COMMANDS } from './commands/index.js';
-import type { AppContext, GlobalOptions, System } from './context.js';
+import type { RunState } from './commands/types.js';
+import type { GlobalOptions } from './config/settings.js';
 import { EXIT_CODE_HELP } from './errors.js';
-import { Redactor } from './io/redact.js';
-
-/** Shared by main() and every command: the context appears once global flags are parsed. */
-export class RunState {
-  private context: AppContext | undefined;
-  exitCode = 0;
-  readonly redactor = new Redactor();
-
-  constructor(
-    readonly system: System,
-    readonly version: string,
-  ) {}
-
-  /** createContext is imported on first use: it brings zod (env parsing) and chalk, which --help never needs. */
-  async init(globals: GlobalOptions): Promise<AppContext> {
-    const { createContext } = await import('./context.js');
-    this.context = createContext(this.system, globals, this.version, this.redactor);
-    return this.context;
-  }
-
-  get ctx(): AppContext | undefined {
-    return this.context;
-  }
-
-  /** Wraps a command body: it receives the context and returns its exit code. */
-  action<A extends unknown[]>(fn: (ctx: AppContext, ...args: A) => Promise<number | undefined>) {
-    return async (...args: A): Promise<void> => {
-      if (!this.context) throw new Error('context not initialised before action');
-      this.exitCode = (await fn(this.context, ...args)) ?? 0;
-    };
-  }
-}
 
 const EXAMPLES = `
 Examples:
@@ -102,5 +71,3 @@ export function buildProgram(state: RunState): Command {
   for (const register of COMMANDS) register(program, state);
   return program;
 }
-
-export { Option };

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { CONFIG_KEYS } from '../config/settings.js';
-import type { RunState } from '../program.js';
-import type { RegisterCommand } from './index.js';
+import type { RegisterCommand, RunState } from './types.js';
 
 const KEY_HELP = Object.entries(CONFIG_KEYS)
   .map(([k, v]) => `  ${k.padEnd(8)} ${v}`)

@@ -1,6 +1,5 @@
 import { type Command, Option } from 'commander';
-import type { RunState } from '../program.js';
-import type { RegisterCommand } from './index.js';
+import type { RegisterCommand, RunState } from './types.js';
 
 export interface UploadFlags {
   user?: string;

@@ -1,7 +1,21 @@
 import type { ConfigStore, ProfileSettings } from '../adapters/config-store.js';
-import type { GlobalOptions } from '../context.js';
 import { UsageError } from '../errors.js';
 import type { Env } from './env.js';
+
+/** The global flags, as parsed before any command runs. */
+export interface GlobalOptions {
+  server?: string;
+  profile?: string;
+  apiKey?: string;
+  token?: string;
+  json: boolean;
+  quiet: boolean;
+  verbose: boolean;
+  debug: boolean;
+  color: boolean;
+  progress: boolean;
+  insecure: boolean;
+}
 
 export type Source = 'flag' | 'env' | 'profile' | 'default';
 
