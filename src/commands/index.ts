@@ -1,13 +1,13 @@
-import { registerConfig } from './config.js';
-import { registerLogin } from './login.js';
-import { registerLogout } from './logout.js';
-import { registerSandbox } from './sandbox.js';
-import { registerStatus } from './status.js';
+import { registerConfig } from './config/command.js';
+import { registerLogin } from './login/command.js';
+import { registerLogout } from './logout/command.js';
+import { registerSandbox } from './sandbox/command.js';
+import { registerStatus } from './status/command.js';
 import type { RegisterCommand } from './types.js';
-import { registerUpload } from './upload.js';
-import { registerUsers } from './users.js';
-import { registerValidate } from './validate.js';
-import { registerWhoami } from './whoami.js';
+import { registerUpload } from './upload/command.js';
+import { registerUsers } from './users/command.js';
+import { registerValidate } from './validate/command.js';
+import { registerWhoami } from './whoami/command.js';
 
 /**
  * Every top-level command, in help order. These modules only describe the commands (names, flags, help);

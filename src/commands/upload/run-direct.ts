@@ -1,20 +1,25 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { postDirectXml } from '../adapters/direct-api.js';
-import { openExport } from '../adapters/export-source.js';
-import { HttpClient } from '../adapters/http.js';
-import { Ledger } from '../adapters/ledger.js';
-import { recentSyncEvents, syncEventStream } from '../adapters/sync-api.js';
-import type { AppContext } from '../context.js';
-import { DEFAULT_BATCH_BYTES, DEFAULT_BATCH_RECORDS, MAX_BATCH_BYTES } from '../core/direct/batcher.js';
-import { buildFilters } from '../core/direct/filters.js';
-import { total } from '../core/direct/normalize.js';
-import { type BatchOutcome, type DirectRunResult, type LedgerEntry, runDirect } from '../core/direct/run.js';
-import type { SyncFeed } from '../core/direct/sync-tracker.js';
-import { requireUser } from '../core/users.js';
-import { AppError, UsageError } from '../errors.js';
-import { createByteProgress, formatBytes } from '../io/progress.js';
-import { services } from '../services.js';
+import { postDirectXml } from '../../adapters/direct-api.js';
+import { openExport } from '../../adapters/export-source.js';
+import { HttpClient } from '../../adapters/http.js';
+import { Ledger } from '../../adapters/ledger.js';
+import { recentSyncEvents, syncEventStream } from '../../adapters/sync-api.js';
+import type { AppContext } from '../../context.js';
+import { DEFAULT_BATCH_BYTES, DEFAULT_BATCH_RECORDS, MAX_BATCH_BYTES } from '../../core/direct/batcher.js';
+import { buildFilters } from '../../core/direct/filters.js';
+import { total } from '../../core/direct/normalize.js';
+import {
+  type BatchOutcome,
+  type DirectRunResult,
+  type LedgerEntry,
+  runDirect,
+} from '../../core/direct/run.js';
+import type { SyncFeed } from '../../core/direct/sync-tracker.js';
+import { requireUser } from '../../core/users.js';
+import { AppError, UsageError } from '../../errors.js';
+import { createByteProgress, formatBytes } from '../../io/progress.js';
+import { services } from '../../services.js';
 
 /** The flags `upload --method direct` passes in (strings as commander gives them, or numbers). */
 export interface DirectFlags {

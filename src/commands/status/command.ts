@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { RegisterCommand, RunState } from './types.js';
+import type { RegisterCommand, RunState } from '../types.js';
 
 export interface StatusFlags {
   user?: string;
@@ -19,8 +19,6 @@ export const registerStatus: RegisterCommand = (program: Command, state: RunStat
       '\nExamples:\n  $ apple-import status --user $ID\n  $ apple-import status --user $ID --follow --json',
     )
     .action(
-      state.action(async (ctx, flags: StatusFlags) =>
-        (await import('./status-run.js')).runStatus(ctx, flags),
-      ),
+      state.action(async (ctx, flags: StatusFlags) => (await import('./run.js')).runStatus(ctx, flags)),
     );
 };

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { RegisterCommand, RunState } from './types.js';
+import type { RegisterCommand, RunState } from '../types.js';
 
 export interface SandboxFlags {
   port: string;
@@ -31,8 +31,6 @@ export const registerSandbox: RegisterCommand = (program: Command, state: RunSta
       ].join('\n'),
     )
     .action(
-      state.action(async (ctx, flags: SandboxFlags) =>
-        (await import('./sandbox-run.js')).sandboxCommand(ctx, flags),
-      ),
+      state.action(async (ctx, flags: SandboxFlags) => (await import('./run.js')).sandboxCommand(ctx, flags)),
     );
 };

@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
-import { CONFIG_KEYS } from '../config/settings.js';
-import type { RegisterCommand, RunState } from './types.js';
+import { CONFIG_KEYS } from '../../config/settings.js';
+import type { RegisterCommand, RunState } from '../types.js';
 
 const KEY_HELP = Object.entries(CONFIG_KEYS)
   .map(([k, v]) => `  ${k.padEnd(8)} ${v}`)
   .join('\n');
 
-const run = () => import('./config-run.js');
+const run = () => import('./run.js');
 
 export const registerConfig: RegisterCommand = (program: Command, state: RunState) => {
   const config = program

@@ -1,7 +1,7 @@
-import type { AppContext } from '../context.js';
-import { ExitCode, UsageError } from '../errors.js';
-import { type SandboxImportEvent, type SandboxInfo, startSandbox } from '../sandbox/run-sandbox.js';
-import type { SandboxFlags } from './sandbox.js';
+import type { AppContext } from '../../context.js';
+import { ExitCode, UsageError } from '../../errors.js';
+import { type SandboxImportEvent, type SandboxInfo, startSandbox } from '../../sandbox/run-sandbox.js';
+import type { SandboxFlags } from './command.js';
 
 function port(flag: string, value: string): number {
   const n = Number(value);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { RegisterCommand, RunState } from './types.js';
+import type { RegisterCommand, RunState } from '../types.js';
 
 export interface ValidateFlags {
   report?: string;
@@ -30,7 +30,7 @@ export const registerValidate: RegisterCommand = (program: Command, state: RunSt
     )
     .action(
       state.action(async (ctx, path: string, flags: ValidateFlags) =>
-        (await import('./validate-run.js')).validateCommand(ctx, path, flags),
+        (await import('./run.js')).validateCommand(ctx, path, flags),
       ),
     );
 };

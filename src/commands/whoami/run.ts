@@ -1,6 +1,6 @@
-import type { Developer } from '../adapters/backend-api.js';
-import type { AppContext } from '../context.js';
-import { services } from '../services.js';
+import type { Developer } from '../../adapters/backend-api.js';
+import type { AppContext } from '../../context.js';
+import { services } from '../../services.js';
 
 /** `whoami`: proves the credential works and says where it comes from. */
 export async function runWhoami(ctx: AppContext): Promise<number> {

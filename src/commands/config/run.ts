@@ -1,8 +1,8 @@
-import { CONFIG_KEYS, type ConfigKey, isConfigKey, normalizeServerUrl } from '../config/settings.js';
-import type { AppContext } from '../context.js';
-import { isUuid } from '../core/users.js';
-import { UsageError } from '../errors.js';
-import { services } from '../services.js';
+import { CONFIG_KEYS, type ConfigKey, isConfigKey, normalizeServerUrl } from '../../config/settings.js';
+import type { AppContext } from '../../context.js';
+import { isUuid } from '../../core/users.js';
+import { UsageError } from '../../errors.js';
+import { services } from '../../services.js';
 
 function checkKey(key: string): ConfigKey {
   if (!isConfigKey(key)) {

@@ -1,8 +1,8 @@
-import type { AppContext } from '../context.js';
-import { displayName, listUsers } from '../core/users.js';
-import { UsageError } from '../errors.js';
-import { services } from '../services.js';
-import type { UsersFlags } from './users.js';
+import type { AppContext } from '../../context.js';
+import { displayName, listUsers } from '../../core/users.js';
+import { UsageError } from '../../errors.js';
+import { services } from '../../services.js';
+import type { UsersFlags } from './command.js';
 
 /** `users`: a table (or JSON) of the users matching the filters, across pages. */
 export async function runUsers(ctx: AppContext, flags: UsersFlags): Promise<number> {

@@ -1,9 +1,9 @@
-import type { AppContext } from '../context.js';
-import { credentialFromGrant } from '../core/session.js';
-import { ApiError, AppError, UsageError } from '../errors.js';
-import { prompt, readAllStdin } from '../io/prompt.js';
-import { services } from '../services.js';
-import type { LoginFlags } from './login.js';
+import type { AppContext } from '../../context.js';
+import { credentialFromGrant } from '../../core/session.js';
+import { ApiError, AppError, UsageError } from '../../errors.js';
+import { prompt, readAllStdin } from '../../io/prompt.js';
+import { services } from '../../services.js';
+import type { LoginFlags } from './command.js';
 
 /** `login`: a password login whose tokens are cached, or an API key checked and stored. */
 export async function runLogin(ctx: AppContext, flags: LoginFlags): Promise<number> {

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import type { RegisterCommand, RunState } from './types.js';
+import type { RegisterCommand, RunState } from '../types.js';
 
 export const registerWhoami: RegisterCommand = (program: Command, state: RunState) => {
   program
     .command('whoami')
     .description('show the server, profile, identity and where the credential comes from')
-    .action(state.action(async (ctx) => (await import('./whoami-run.js')).runWhoami(ctx)));
+    .action(state.action(async (ctx) => (await import('./run.js')).runWhoami(ctx)));
 };

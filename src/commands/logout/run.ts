@@ -1,6 +1,6 @@
-import type { AppContext } from '../context.js';
-import { ApiError, AppError } from '../errors.js';
-import { services } from '../services.js';
+import type { AppContext } from '../../context.js';
+import { ApiError, AppError } from '../../errors.js';
+import { services } from '../../services.js';
 
 /** `logout`: revokes the cached login on the server (best effort), then deletes it locally. */
 export async function runLogout(ctx: AppContext): Promise<number> {

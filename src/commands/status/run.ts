@@ -1,9 +1,9 @@
-import { recentSyncEvents, type SyncStatusEvent, syncEventStream } from '../adapters/sync-api.js';
-import type { AppContext } from '../context.js';
-import { requireUser } from '../core/users.js';
-import { isAbortError, UsageError } from '../errors.js';
-import { services } from '../services.js';
-import type { StatusFlags } from './status.js';
+import { recentSyncEvents, type SyncStatusEvent, syncEventStream } from '../../adapters/sync-api.js';
+import type { AppContext } from '../../context.js';
+import { requireUser } from '../../core/users.js';
+import { isAbortError, UsageError } from '../../errors.js';
+import { services } from '../../services.js';
+import type { StatusFlags } from './command.js';
 
 function line(e: SyncStatusEvent): string {
   const file = typeof e.metadata?.filename === 'string' ? ` ${e.metadata.filename}` : '';

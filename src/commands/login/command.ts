@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { RegisterCommand, RunState } from './types.js';
+import type { RegisterCommand, RunState } from '../types.js';
 
 export interface LoginFlags {
   email?: string;
@@ -22,7 +22,5 @@ Examples:
   $ printf '%s' "$OW_PASSWORD" | apple-import login --email me@example.com --password-stdin
   $ printf '%s' "$OW_API_KEY" | apple-import login --api-key-stdin`,
     )
-    .action(
-      state.action(async (ctx, flags: LoginFlags) => (await import('./login-run.js')).runLogin(ctx, flags)),
-    );
+    .action(state.action(async (ctx, flags: LoginFlags) => (await import('./run.js')).runLogin(ctx, flags)));
 };

@@ -1,10 +1,10 @@
 import { join } from 'node:path';
-import type { ExportSource } from '../adapters/export-source.js';
-import { ImportApi } from '../adapters/import-api.js';
-import type { AppContext } from '../context.js';
-import { newRunId, partFilename } from '../core/upload/filename.js';
-import { type InspectedExport, inspectExport } from '../core/upload/inspect.js';
-import type { PartSpec } from '../core/upload/part-planner.js';
+import type { ExportSource } from '../../adapters/export-source.js';
+import { ImportApi } from '../../adapters/import-api.js';
+import type { AppContext } from '../../context.js';
+import { newRunId, partFilename } from '../../core/upload/filename.js';
+import { type InspectedExport, inspectExport } from '../../core/upload/inspect.js';
+import type { PartSpec } from '../../core/upload/part-planner.js';
 import {
   DEFAULT_PART_CAP,
   planUpload,
@@ -12,20 +12,20 @@ import {
   repairsOf,
   streamedPlan,
   type UploadPlan,
-} from '../core/upload/preflight.js';
-import { UploadLedger, type UploadLedgerEntry } from '../core/upload/upload-ledger.js';
+} from '../../core/upload/preflight.js';
+import { UploadLedger, type UploadLedgerEntry } from '../../core/upload/upload-ledger.js';
 import {
   DEFAULT_STALL_TIMEOUT_MS,
   type PartResult,
   ServerCapError,
   uploadParts,
-} from '../core/upload/upload-parts.js';
-import { requireUser } from '../core/users.js';
-import { CancelledError, UsageError } from '../errors.js';
-import { createByteProgress, formatBytes } from '../io/progress.js';
-import { withSpinner } from '../io/spinner.js';
-import { services } from '../services.js';
-import type { UploadFlags } from './upload.js';
+} from '../../core/upload/upload-parts.js';
+import { requireUser } from '../../core/users.js';
+import { CancelledError, UsageError } from '../../errors.js';
+import { createByteProgress, formatBytes } from '../../io/progress.js';
+import { withSpinner } from '../../io/spinner.js';
+import { services } from '../../services.js';
+import type { UploadFlags } from './command.js';
 
 const MAX_CAP = 5 * 1024 * 1024 * 1024;
 

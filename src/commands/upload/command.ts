@@ -1,5 +1,5 @@
 import { type Command, Option } from 'commander';
-import type { RegisterCommand, RunState } from './types.js';
+import type { RegisterCommand, RunState } from '../types.js';
 
 export interface UploadFlags {
   user?: string;
@@ -92,14 +92,14 @@ export const registerUpload: RegisterCommand = (program: Command, state: RunStat
     .action(
       state.action(async (ctx, path: string, flags: UploadFlags) => {
         if (flags.method === 'direct')
-          return (await import('./upload-direct.js')).uploadDirect(ctx, path, flags);
+          return (await import('./run-direct.js')).uploadDirect(ctx, path, flags);
         // The export is opened, probed and fingerprinted while the S3 path's HTTP client, schemas and
         // settings load: local work that need not wait for them.
-        const { inspectExport } = await import('../core/upload/inspect.js');
+        const { inspectExport } = await import('../../core/upload/inspect.js');
         const inspected = inspectExport(path, ctx.signal);
         // Awaited by uploadS3, after the flags and the user are checked (their errors come first).
         inspected.catch(() => {});
-        return (await import('./upload-s3.js')).uploadS3(ctx, path, flags, inspected);
+        return (await import('./run-s3.js')).uploadS3(ctx, path, flags, inspected);
       }),
     );
 };

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { RegisterCommand, RunState } from './types.js';
+import type { RegisterCommand, RunState } from '../types.js';
 
 export interface UsersFlags {
   search?: string;
@@ -18,7 +18,5 @@ export const registerUsers: RegisterCommand = (program: Command, state: RunState
       'after',
       '\nExamples:\n  $ apple-import users --search dana\n  $ apple-import users --email dana@example.com --json',
     )
-    .action(
-      state.action(async (ctx, flags: UsersFlags) => (await import('./users-run.js')).runUsers(ctx, flags)),
-    );
+    .action(state.action(async (ctx, flags: UsersFlags) => (await import('./run.js')).runUsers(ctx, flags)));
 };
