@@ -5,7 +5,7 @@ import { withFileLock } from './adapters/file-lock.js';
 import { HttpClient } from './adapters/http.js';
 import { isLoopback, resolveSettings, type Settings } from './config/settings.js';
 import type { AppContext } from './context.js';
-import { Session } from './core/session.js';
+import { Session } from './core/auth/session.js';
 
 export interface Services {
   store: ConfigStore;

@@ -5,7 +5,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { aliasHelp } from '../src/core/direct/filters.js';
+import { aliasHelp } from '../src/core/selection/filters.js';
 import { writeExportFile } from '../src/generator/index.js';
 import { startBackendDouble } from '../src/sandbox/backend/index.js';
 import { runCli } from './helpers/run-cli.js';

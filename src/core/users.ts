@@ -1,6 +1,6 @@
 import type { BackendApi, User } from '../adapters/backend-api.js';
 import { ApiError, UsageError } from '../errors.js';
-import type { Session } from './session.js';
+import type { Session } from './auth/session.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

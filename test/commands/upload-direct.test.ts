@@ -17,7 +17,7 @@ import { CliEnv } from '../helpers/cli-env.js';
 const API_KEY = `sk-${'ab'.repeat(16)}`;
 const IMPORTED = new Set([
   'HKCategoryTypeIdentifierSleepAnalysis',
-  ...(await import('../../src/core/direct/imported-types.js')).MAPPED_RECORD_TYPES.keys(),
+  ...(await import('../../src/core/selection/mapped-types.js')).MAPPED_QUANTITY_TYPES.keys(),
 ]);
 
 /** Canonical key of a Record (attrs only) or Workout (attrs + WorkoutStatistics), independent of order. */

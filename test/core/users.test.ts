@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { BackendApi } from '../../src/adapters/backend-api.js';
 import { systemClock } from '../../src/adapters/clock.js';
 import { HttpClient } from '../../src/adapters/http.js';
-import { Session } from '../../src/core/session.js';
+import { Session } from '../../src/core/auth/session.js';
 import { requireUser } from '../../src/core/users.js';
 import { type BackendDouble, startBackendDouble } from '../../src/sandbox/backend/index.js';
 import { testDispatcher } from '../helpers/run-cli.js';

@@ -1,5 +1,5 @@
 import type { AppContext } from '../../context.js';
-import { credentialFromGrant } from '../../core/session.js';
+import { credentialFromGrant } from '../../core/auth/session.js';
 import { ApiError, AppError, UsageError } from '../../errors.js';
 import { prompt, readAllStdin } from '../../io/prompt.js';
 import { services } from '../../services.js';

@@ -28,7 +28,7 @@ const FILTER_HELP = `Filters (on startDate):
   --types/--exclude-types take HK identifiers or aliases: `;
 
 /**
- * The `--types` aliases (core/direct/filters.ts typeAliases), written out: commander prints help
+ * The `--types` aliases (core/selection/filters.ts typeAliases), written out: commander prints help
  * synchronously, and computing them would load core modules on every start just for this text.
  * test/startup.test.ts fails when the two lists differ.
  */
@@ -95,7 +95,7 @@ export const registerUpload: RegisterCommand = (program: Command, state: RunStat
           return (await import('./run-direct.js')).uploadDirect(ctx, path, flags);
         // The export is opened, probed and fingerprinted while the S3 path's HTTP client, schemas and
         // settings load: local work that need not wait for them.
-        const { inspectExport } = await import('../../core/upload/inspect.js');
+        const { inspectExport } = await import('../../core/upload/s3/inspect.js');
         const inspected = inspectExport(path, ctx.signal);
         // Awaited by uploadS3, after the flags and the user are checked (their errors come first).
         inspected.catch(() => {});

@@ -6,16 +6,20 @@ import { HttpClient } from '../../adapters/http.js';
 import { Ledger } from '../../adapters/ledger.js';
 import { recentSyncEvents, syncEventStream } from '../../adapters/sync-api.js';
 import type { AppContext } from '../../context.js';
-import { DEFAULT_BATCH_BYTES, DEFAULT_BATCH_RECORDS, MAX_BATCH_BYTES } from '../../core/direct/batcher.js';
-import { buildFilters } from '../../core/direct/filters.js';
-import { total } from '../../core/direct/normalize.js';
+import { buildFilters } from '../../core/selection/filters.js';
+import type { SyncFeed } from '../../core/sync/tracker.js';
+import {
+  DEFAULT_BATCH_BYTES,
+  DEFAULT_BATCH_RECORDS,
+  MAX_BATCH_BYTES,
+} from '../../core/upload/direct/batcher.js';
+import { total } from '../../core/upload/direct/normalize.js';
 import {
   type BatchOutcome,
   type DirectRunResult,
   type LedgerEntry,
   runDirect,
-} from '../../core/direct/run.js';
-import type { SyncFeed } from '../../core/direct/sync-tracker.js';
+} from '../../core/upload/direct/run.js';
 import { requireUser } from '../../core/users.js';
 import { AppError, UsageError } from '../../errors.js';
 import { createByteProgress, formatBytes } from '../../io/progress.js';

@@ -2,9 +2,8 @@ import { join } from 'node:path';
 import type { ExportSource } from '../../adapters/export-source.js';
 import { ImportApi } from '../../adapters/import-api.js';
 import type { AppContext } from '../../context.js';
-import { newRunId, partFilename } from '../../core/upload/filename.js';
-import { type InspectedExport, inspectExport } from '../../core/upload/inspect.js';
-import type { PartSpec } from '../../core/upload/part-planner.js';
+import { type InspectedExport, inspectExport } from '../../core/upload/s3/inspect.js';
+import type { PartSpec } from '../../core/upload/s3/part-planner.js';
 import {
   DEFAULT_PART_CAP,
   planUpload,
@@ -12,14 +11,15 @@ import {
   repairsOf,
   streamedPlan,
   type UploadPlan,
-} from '../../core/upload/preflight.js';
-import { UploadLedger, type UploadLedgerEntry } from '../../core/upload/upload-ledger.js';
+} from '../../core/upload/s3/preflight.js';
 import {
   DEFAULT_STALL_TIMEOUT_MS,
   type PartResult,
   ServerCapError,
   uploadParts,
-} from '../../core/upload/upload-parts.js';
+} from '../../core/upload/s3/upload-parts.js';
+import { UploadLedger, type UploadLedgerEntry } from '../../core/upload/shared/ledger.js';
+import { newRunId, partFilename } from '../../core/upload/shared/naming.js';
 import { requireUser } from '../../core/users.js';
 import { CancelledError, UsageError } from '../../errors.js';
 import { createByteProgress, formatBytes } from '../../io/progress.js';

@@ -3,7 +3,7 @@ import { rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { openExport } from '../../adapters/export-source.js';
 import type { AppContext } from '../../context.js';
-import { parseFilter } from '../../core/validate/filter.js';
+import { parseFilter } from '../../core/selection/validate-filter.js';
 import type { ValidationReport } from '../../core/validate/report.js';
 import { runValidate } from '../../core/validate/run-validate.js';
 import { AppError, ExitCode, UsageError } from '../../errors.js';

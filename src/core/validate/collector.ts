@@ -1,9 +1,9 @@
 import { RangeOverflowError } from '../reader/range-consumer.js';
 import type { Defect, DefectKind, ExportElement, ScanSummary, TopLevelElement } from '../reader/types.js';
+import { isImportedRecordType } from '../selection/mapped-types.js';
+import { isFilterActive, matchesFilter, type RecordFilter } from '../selection/validate-filter.js';
 import { normalizeDevice } from './device.js';
-import { isFilterActive, matchesFilter, type RecordFilter } from './filter.js';
 import { elementHash, HashSet64 } from './hash-set.js';
-import { isImportedRecordType } from './mapped-types.js';
 import type { DefectSummary, IssueExample, IssueSummary, SourceSummary, ValidationReport } from './report.js';
 import {
   APPLE_DATE_RE,

@@ -3,8 +3,8 @@
  * a worker thread: a ValidationCollector that logs its duplicate steps for the main one to replay.
  */
 import type { RangeConsumer } from '../reader/range-consumer.js';
+import type { RecordFilter } from '../selection/validate-filter.js';
 import { ValidationCollector } from './collector.js';
-import type { RecordFilter } from './filter.js';
 
 export function createRangeConsumer(options: unknown): RangeConsumer {
   const { filter } = options as { filter: RecordFilter };

@@ -3,8 +3,8 @@ import { moduleUrl } from '../../adapters/worker-thread.js';
 import { scanInParallel } from '../reader/parallel-scan.js';
 import { scanExport } from '../reader/read-export.js';
 import type { ScanSummary } from '../reader/types.js';
+import type { RecordFilter } from '../selection/validate-filter.js';
 import { type CollectorPartial, ValidationCollector } from './collector.js';
-import type { RecordFilter } from './filter.js';
 import type { ValidationReport } from './report.js';
 
 export interface ValidateDeps {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MAPPED_QUANTITY_TYPES, SLEEP_STAGES, SLEEP_TYPE } from './mapped-types.js';
+import { MAPPED_QUANTITY_TYPES, SLEEP_STAGES, SLEEP_TYPE } from '../selection/mapped-types.js';
 
 /**
  * What the backend's parser accepts, as zod schemas (contract §5.3, §5.5, §5.6). The collector runs the

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { TopLevelElement } from '../../../src/core/reader/types.js';
+import { parseFilter } from '../../../src/core/selection/validate-filter.js';
 import { type ScanFacts, ValidationCollector } from '../../../src/core/validate/collector.js';
-import { parseFilter } from '../../../src/core/validate/filter.js';
 
 let line = 1;
 function top(

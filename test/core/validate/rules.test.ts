@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ExportElement } from '../../../src/core/reader/types.js';
+import { isImportedRecordType, MAPPED_QUANTITY_TYPES } from '../../../src/core/selection/mapped-types.js';
+import { matchesFilter, parseFilter } from '../../../src/core/selection/validate-filter.js';
 import { normalizeDevice } from '../../../src/core/validate/device.js';
-import { matchesFilter, parseFilter } from '../../../src/core/validate/filter.js';
 import { elementHash, HashSet64 } from '../../../src/core/validate/hash-set.js';
-import { isImportedRecordType, MAPPED_QUANTITY_TYPES } from '../../../src/core/validate/mapped-types.js';
 import {
   AppleDate,
   appleDateToEpoch,

@@ -97,6 +97,9 @@ export const MAPPED_QUANTITY_TYPES: ReadonlyMap<string, string> = new Map(
 
 export const SLEEP_TYPE = 'HKCategoryTypeIdentifierSleepAnalysis';
 
+/** The pseudo type Workouts go by in counts and filters (`--types Workout`). */
+export const WORKOUT_TYPE = 'Workout';
+
 /** Sleep `value` → backend stage (contract §5.5); any other value is skipped as unknown_sleep_stage. */
 export const SLEEP_STAGES: ReadonlyMap<string, string> = new Map([
   ['HKCategoryValueSleepAnalysisAsleepCore', 'light'],

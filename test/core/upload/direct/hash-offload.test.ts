@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { BodyPool } from '../../../src/core/direct/batcher.js';
-import { Sha256Offload } from '../../../src/core/direct/hash-offload.js';
+import { BodyPool } from '../../../../src/core/upload/direct/batcher.js';
+import { Sha256Offload } from '../../../../src/core/upload/direct/hash-offload.js';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 

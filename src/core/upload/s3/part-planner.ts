@@ -9,9 +9,9 @@
  * Part 1 is simply `[0, end)`. Sizes are planned on raw bytes (the repair only removes bytes, so this
  * is conservative) and made exact afterwards from the illegal-byte counts and the DOCTYPE span.
  */
-import { AppError } from '../../errors.js';
-import { firstIllegal } from '../reader/illegal-bytes.js';
-import type { ScanSummary } from '../reader/types.js';
+import { AppError } from '../../../errors.js';
+import { firstIllegal } from '../../reader/illegal-bytes.js';
+import type { ScanSummary } from '../../reader/types.js';
 
 export type Segment = { kind: 'source'; start: number; end: number } | { kind: 'literal'; text: string };
 

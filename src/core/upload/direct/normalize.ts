@@ -1,7 +1,7 @@
-import type { ExportElement, TopLevelElement } from '../reader/types.js';
+import type { ExportElement, TopLevelElement } from '../../reader/types.js';
+import { type FilterSpec, inDateRange, parseSampleDate, typeSelected } from '../../selection/filters.js';
+import { isImportedRecordType, WORKOUT_TYPE } from '../../selection/mapped-types.js';
 import { BoundedHashSet } from './content-hash.js';
-import { type FilterSpec, inDateRange, parseSampleDate, typeSelected } from './filters.js';
-import { isImportedRecordType, WORKOUT_TYPE } from './imported-types.js';
 import { TagHasher } from './raw-tag.js';
 import { serializeElement } from './serialize.js';
 import type { SourceWindow } from './source-window.js';

@@ -3,12 +3,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { systemClock } from '../../../src/adapters/clock.js';
-import { openExport } from '../../../src/adapters/export-source.js';
-import { buildFilters, type FilterFlags } from '../../../src/core/direct/filters.js';
-import type { ParallelOptions } from '../../../src/core/direct/parallel.js';
-import { type DirectRunResult, runDirect } from '../../../src/core/direct/run.js';
-import { writeExportFile } from '../../../src/generator/index.js';
+import { systemClock } from '../../../../src/adapters/clock.js';
+import { openExport } from '../../../../src/adapters/export-source.js';
+import { buildFilters, type FilterFlags } from '../../../../src/core/selection/filters.js';
+import type { ParallelOptions } from '../../../../src/core/upload/direct/parallel.js';
+import { type DirectRunResult, runDirect } from '../../../../src/core/upload/direct/run.js';
+import { writeExportFile } from '../../../../src/generator/index.js';
 
 interface Planned {
   result: DirectRunResult;

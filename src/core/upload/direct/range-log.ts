@@ -4,7 +4,7 @@
  * already written out back to back, as they go into a batch, so the main thread only decides which to
  * keep and copies long runs of them.
  */
-import type { ScanResult } from '../reader/scanner.js';
+import type { ScanResult } from '../../reader/scanner.js';
 import type { NormalizedSample, SelectionCounts } from './normalize.js';
 import type { PieceSink, SourceWindow } from './source-window.js';
 

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { SaxesParser } from 'saxes';
-import { XmlBatcher } from '../../../src/core/direct/batcher.js';
-import { buildFilters } from '../../../src/core/direct/filters.js';
-import { type NormalizationReport, Normalizer, shape } from '../../../src/core/direct/normalize.js';
-import { TagHasher } from '../../../src/core/direct/raw-tag.js';
-import { documentHeader, serializeElement } from '../../../src/core/direct/serialize.js';
-import { SourceWindow } from '../../../src/core/direct/source-window.js';
-import { ExportScanner } from '../../../src/core/reader/scanner.js';
-import type { ExportElement } from '../../../src/core/reader/types.js';
+import { ExportScanner } from '../../../../src/core/reader/scanner.js';
+import type { ExportElement } from '../../../../src/core/reader/types.js';
+import { buildFilters } from '../../../../src/core/selection/filters.js';
+import { XmlBatcher } from '../../../../src/core/upload/direct/batcher.js';
+import { type NormalizationReport, Normalizer, shape } from '../../../../src/core/upload/direct/normalize.js';
+import { TagHasher } from '../../../../src/core/upload/direct/raw-tag.js';
+import { documentHeader, serializeElement } from '../../../../src/core/upload/direct/serialize.js';
+import { SourceWindow } from '../../../../src/core/upload/direct/source-window.js';
 
 const HR = 'HKQuantityTypeIdentifierHeartRate';
 const DEVICE =

@@ -1,5 +1,5 @@
 import { UsageError } from '../../errors.js';
-import { MAPPED_RECORD_TYPES, SERIES_BY_SHORT_TYPE, SLEEP_TYPE, WORKOUT_TYPE } from './imported-types.js';
+import { MAPPED_QUANTITY_TYPES, SERIES_BY_SHORT_TYPE, SLEEP_TYPE, WORKOUT_TYPE } from './mapped-types.js';
 
 /**
  * A date bound. `local` bounds (a bare date, or a timestamp without offset) compare against the sample's
@@ -122,9 +122,9 @@ export function resolveTypes(flag: string, value: string): Set<string> {
     const alias = aliases.get(name.toLowerCase());
     if (alias) {
       for (const t of alias) out.add(t);
-    } else if (name === WORKOUT_TYPE || name === SLEEP_TYPE || MAPPED_RECORD_TYPES.has(name)) {
+    } else if (name === WORKOUT_TYPE || name === SLEEP_TYPE || MAPPED_QUANTITY_TYPES.has(name)) {
       out.add(name);
-    } else if (MAPPED_RECORD_TYPES.has(`HKQuantityTypeIdentifier${name}`)) {
+    } else if (MAPPED_QUANTITY_TYPES.has(`HKQuantityTypeIdentifier${name}`)) {
       out.add(`HKQuantityTypeIdentifier${name}`);
     } else if (/^HK\w+Identifier\w+$/.test(name)) {
       // A real HealthKit type the backend ignores: accepted, and it simply selects nothing.

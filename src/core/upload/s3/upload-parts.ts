@@ -4,17 +4,17 @@
  * through the injected clock; policy violations fail at once. A part keeps its filename across attempts,
  * so a retry overwrites the same key and never leaves a duplicate.
  */
-import type { Clock } from '../../adapters/clock.js';
-import { type Presign, type PresignRequest, serverCapFrom } from '../../adapters/import-api.js';
-import { ReadPool } from '../../adapters/read-pool.js';
-import { postToS3, S3UploadError } from '../../adapters/s3-post.js';
-import { ApiError, AppError, CancelledError, isAbortError } from '../../errors.js';
-import type { ScanSummary } from '../reader/types.js';
+import type { Clock } from '../../../adapters/clock.js';
+import { type Presign, type PresignRequest, serverCapFrom } from '../../../adapters/import-api.js';
+import { ReadPool } from '../../../adapters/read-pool.js';
+import { postToS3, S3UploadError } from '../../../adapters/s3-post.js';
+import { ApiError, AppError, CancelledError, isAbortError } from '../../../errors.js';
+import type { ScanSummary } from '../../reader/types.js';
+import { DEFAULT_MAX_ATTEMPTS, isRetryable, retryDelayMs } from '../shared/retry.js';
 import { checkedBody } from './checked-body.js';
 import { partBytes } from './part-bytes.js';
 import type { PartSpec } from './part-planner.js';
 import type { UploadPlan } from './preflight.js';
-import { DEFAULT_MAX_ATTEMPTS, isRetryable, retryDelayMs } from './retry.js';
 
 /** Assumed worst-case throughput when sizing the policy's lifetime (a slow home uplink). */
 const CONSERVATIVE_BYTES_PER_SECOND = 512 * 1024;

@@ -8,8 +8,8 @@
  * defect, `done` with the scan result.
  */
 import { parentPort } from 'node:worker_threads';
-import { readRangeSync } from '../../adapters/export-source.js';
-import { createScanner, type ScanResult } from '../reader/scanner.js';
+import { readRangeSync } from '../../../adapters/export-source.js';
+import { createScanner, type ScanResult } from '../../reader/scanner.js';
 
 export type CheckRequest =
   /**

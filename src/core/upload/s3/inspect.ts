@@ -4,7 +4,7 @@
  * (preflight.ts, adapters/fingerprint.ts). Only local work, so the command starts it first, while the
  * rest of the upload (HTTP client, schemas, settings) is still loading.
  */
-import { type ExportSource, openExport } from '../../adapters/export-source.js';
+import { type ExportSource, openExport } from '../../../adapters/export-source.js';
 import { type ExportHead, probeHead } from './preflight.js';
 
 export interface InspectedExport {

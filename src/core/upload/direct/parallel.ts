@@ -11,10 +11,10 @@
  */
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
-import { startModuleWorker } from '../../adapters/worker-thread.js';
-import { AppError } from '../../errors.js';
-import { MIN_PARALLEL_BYTES, planCuts } from '../reader/parallel-scan.js';
-import type { FilterSpec } from './filters.js';
+import { startModuleWorker } from '../../../adapters/worker-thread.js';
+import { AppError } from '../../../errors.js';
+import { MIN_PARALLEL_BYTES, planCuts } from '../../reader/parallel-scan.js';
+import type { FilterSpec } from '../../selection/filters.js';
 import type { RangeLog } from './range-log.js';
 import type { RangeReply, RangeTask } from './range-worker.js';
 

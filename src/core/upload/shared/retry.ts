@@ -1,6 +1,6 @@
 /** Which failures a fresh presign and another attempt may cure, and how long to wait (contract §9.12). */
-import { S3UploadError } from '../../adapters/s3-post.js';
-import { ApiError, AppError } from '../../errors.js';
+import { S3UploadError } from '../../../adapters/s3-post.js';
+import { ApiError, AppError } from '../../../errors.js';
 
 export const DEFAULT_MAX_ATTEMPTS = 5;
 const BASE_DELAY_MS = 1000;

@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import type { Clock } from '../../adapters/clock.js';
-import type { ExportSource } from '../../adapters/export-source.js';
-import { AppError, isAbortError } from '../../errors.js';
-import { mergeSummaries } from '../reader/parallel-scan.js';
-import { ExportScanner, type ScanResult } from '../reader/scanner.js';
-import type { ScanSummary } from '../reader/types.js';
+import type { Clock } from '../../../adapters/clock.js';
+import type { ExportSource } from '../../../adapters/export-source.js';
+import { AppError, isAbortError } from '../../../errors.js';
+import { mergeSummaries } from '../../reader/parallel-scan.js';
+import { ExportScanner, type ScanResult } from '../../reader/scanner.js';
+import type { ScanSummary } from '../../reader/types.js';
+import type { FilterSpec } from '../../selection/filters.js';
+import { type BatchFate, filenameOf, type SyncFeed, SyncTracker } from '../../sync/tracker.js';
 import { type Batch, type BatchLimits, BodyPool, XmlBatcher } from './batcher.js';
-import type { FilterSpec } from './filters.js';
 import { Sha256Offload } from './hash-offload.js';
 import {
   addCounts,
@@ -21,7 +22,6 @@ import { COPIED, FROM_CORRELATION, type RangeLog, STRIDE } from './range-log.js'
 import { type SendDeps, type SendTrack, sendBatch } from './sender.js';
 import { documentHeader } from './serialize.js';
 import { SourceWindow } from './source-window.js';
-import { type BatchFate, filenameOf, type SyncFeed, SyncTracker } from './sync-tracker.js';
 
 /** What the ledger keeps per accepted batch (resume sends only what is missing). */
 export interface LedgerBatch {

@@ -5,17 +5,17 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type ExportSource, openExport } from '../../../src/adapters/export-source.js';
-import { scanExport } from '../../../src/core/reader/read-export.js';
-import { paddedSize, repairBytes } from '../../../src/core/reader/repair.js';
-import type { ScanSummary } from '../../../src/core/reader/types.js';
-import { checkedBody } from '../../../src/core/upload/checked-body.js';
-import { partFilename } from '../../../src/core/upload/filename.js';
-import { partBytes } from '../../../src/core/upload/part-bytes.js';
-import { planUpload, probeHead, repairsOf, streamedPlan } from '../../../src/core/upload/preflight.js';
-import { expirationFor } from '../../../src/core/upload/upload-parts.js';
-import { exitCodeFor } from '../../../src/errors.js';
-import { writeExportFile } from '../../../src/generator/index.js';
+import { type ExportSource, openExport } from '../../../../src/adapters/export-source.js';
+import { scanExport } from '../../../../src/core/reader/read-export.js';
+import { paddedSize, repairBytes } from '../../../../src/core/reader/repair.js';
+import type { ScanSummary } from '../../../../src/core/reader/types.js';
+import { checkedBody } from '../../../../src/core/upload/s3/checked-body.js';
+import { partBytes } from '../../../../src/core/upload/s3/part-bytes.js';
+import { planUpload, probeHead, repairsOf, streamedPlan } from '../../../../src/core/upload/s3/preflight.js';
+import { expirationFor } from '../../../../src/core/upload/s3/upload-parts.js';
+import { partFilename } from '../../../../src/core/upload/shared/naming.js';
+import { exitCodeFor } from '../../../../src/errors.js';
+import { writeExportFile } from '../../../../src/generator/index.js';
 
 async function collect(it: AsyncIterable<Buffer>): Promise<Buffer> {
   const parts: Buffer[] = [];

@@ -3,7 +3,7 @@
  * keys, so a re-run resumes an interrupted upload or says the export was already uploaded
  * (product.md "A local ledger"). Written after every part, atomically (adapters/ledger.ts).
  */
-import { Ledger } from '../../adapters/ledger.js';
+import { Ledger } from '../../../adapters/ledger.js';
 
 export interface LedgerPart {
   index: number;

@@ -1,7 +1,7 @@
-import type { Clock } from '../../adapters/clock.js';
-import type { SyncStatusEvent } from '../../adapters/sync-api.js';
-import { ApiError, AppError, isAbortError } from '../../errors.js';
-import { filenameOf } from './sync-tracker.js';
+import type { Clock } from '../../../adapters/clock.js';
+import type { SyncStatusEvent } from '../../../adapters/sync-api.js';
+import { ApiError, AppError, isAbortError } from '../../../errors.js';
+import { filenameOf } from '../../sync/tracker.js';
 
 /**
  * Sends one batch with retries, without ever sending it twice once the server has accepted it: when a

@@ -3,19 +3,19 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Clock } from '../../../src/adapters/clock.js';
-import { openExport } from '../../../src/adapters/export-source.js';
-import type { SyncStatusEvent } from '../../../src/adapters/sync-api.js';
-import { buildFilters } from '../../../src/core/direct/filters.js';
+import type { Clock } from '../../../../src/adapters/clock.js';
+import { openExport } from '../../../../src/adapters/export-source.js';
+import type { SyncStatusEvent } from '../../../../src/adapters/sync-api.js';
+import { buildFilters } from '../../../../src/core/selection/filters.js';
 import {
   type DirectCallbacks,
   type DirectRunDeps,
   type LedgerEntry,
   type LedgerStore,
   runDirect,
-} from '../../../src/core/direct/run.js';
-import { type SendDeps, type SendTrack, sendBatch } from '../../../src/core/direct/sender.js';
-import { writeExportFile } from '../../../src/generator/index.js';
+} from '../../../../src/core/upload/direct/run.js';
+import { type SendDeps, type SendTrack, sendBatch } from '../../../../src/core/upload/direct/sender.js';
+import { writeExportFile } from '../../../../src/generator/index.js';
 
 /** A promise that rejects with the signal's reason once it is aborted (at once if it already is). */
 function untilAborted(signal: AbortSignal): Promise<never> {

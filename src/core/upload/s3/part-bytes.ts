@@ -3,9 +3,9 @@
  * (the user's file is never modified), literals as written. Nothing is buffered beyond the source's
  * chunks; the consumer's pace is the backpressure.
  */
-import type { ExportSource } from '../../adapters/export-source.js';
-import type { ReadPool } from '../../adapters/read-pool.js';
-import { type RepairPlan, repairBytes } from '../reader/repair.js';
+import type { ExportSource } from '../../../adapters/export-source.js';
+import type { ReadPool } from '../../../adapters/read-pool.js';
+import { type RepairPlan, repairBytes } from '../../reader/repair.js';
 import type { Segment } from './part-planner.js';
 
 export async function* partBytes(

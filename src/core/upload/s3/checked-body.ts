@@ -19,14 +19,14 @@
  */
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
-import type { ExportSource } from '../../adapters/export-source.js';
-import type { ReadPool } from '../../adapters/read-pool.js';
-import { startModuleWorker } from '../../adapters/worker-thread.js';
-import { AppError } from '../../errors.js';
-import { contentCheckAvailable } from '../reader/content-check.js';
-import { type RepairPlan, repairBytes } from '../reader/repair.js';
-import { createScanner, type ScanResult } from '../reader/scanner.js';
-import type { ScanSummary } from '../reader/types.js';
+import type { ExportSource } from '../../../adapters/export-source.js';
+import type { ReadPool } from '../../../adapters/read-pool.js';
+import { startModuleWorker } from '../../../adapters/worker-thread.js';
+import { AppError } from '../../../errors.js';
+import { contentCheckAvailable } from '../../reader/content-check.js';
+import { type RepairPlan, repairBytes } from '../../reader/repair.js';
+import { createScanner, type ScanResult } from '../../reader/scanner.js';
+import type { ScanSummary } from '../../reader/types.js';
 import type { CheckReply, CheckRequest } from './check-worker.js';
 import { refuseUnrepairable } from './preflight.js';
 

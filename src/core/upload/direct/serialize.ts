@@ -1,4 +1,4 @@
-import type { ExportElement } from '../reader/types.js';
+import type { ExportElement } from '../../reader/types.js';
 
 /**
  * Normalized XML for the backend's direct import: canonical escaping, XML 1.0-legal characters only,

@@ -1,6 +1,6 @@
-import type { Clock } from '../adapters/clock.js';
-import type { StoredCredential } from '../adapters/config-store.js';
-import { ApiError, AppError } from '../errors.js';
+import type { Clock } from '../../adapters/clock.js';
+import type { StoredCredential } from '../../adapters/config-store.js';
+import { ApiError, AppError } from '../../errors.js';
 import { jwtExpiryMs } from './jwt.js';
 
 export type CredentialSource = 'flag' | 'env' | 'stored';

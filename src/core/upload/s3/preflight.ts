@@ -6,12 +6,12 @@
  * (checked-body.ts). Only an export larger than a part may be is scanned first, because the part
  * boundaries are element boundaries; that scan skips the full sha256 (the fingerprint is sampled).
  */
-import type { ExportSource } from '../../adapters/export-source.js';
-import { AppError } from '../../errors.js';
-import { scanExport } from '../reader/read-export.js';
-import { paddedSize, type RepairPlan, repairedSize, repairPlanFor } from '../reader/repair.js';
-import { ExportScanner } from '../reader/scanner.js';
-import type { DefectKind, DoctypeSpan, ScanSummary } from '../reader/types.js';
+import type { ExportSource } from '../../../adapters/export-source.js';
+import { AppError } from '../../../errors.js';
+import { scanExport } from '../../reader/read-export.js';
+import { paddedSize, type RepairPlan, repairedSize, repairPlanFor } from '../../reader/repair.js';
+import { ExportScanner } from '../../reader/scanner.js';
+import type { DefectKind, DoctypeSpan, ScanSummary } from '../../reader/types.js';
 import { PartPlanner, type PartSpec } from './part-planner.js';
 
 /** The contract's cap at this snapshot (contract §2.1: max_file_size ≤ 1 GiB). */
