@@ -49,8 +49,6 @@ export const userPageSchema = z.object({
 });
 export type UserPage = z.infer<typeof userPageSchema>;
 
-export type AuthHeaders = Record<string, string>;
-
 export interface ListUsersQuery {
   page?: number;
   limit?: number;
@@ -60,50 +58,87 @@ export interface ListUsersQuery {
   sort_order?: 'asc' | 'desc';
 }
 
-/** Typed backend endpoints; each takes the auth headers it needs (none for login/refresh/revoke). */
-export class BackendApi {
-  constructor(readonly http: HttpClient) {}
+/** Every request carries its signal (the run's interrupt, or a request's own). */
+interface Signalled {
+  signal?: AbortSignal;
+}
+
+/**
+ * The routes that take no credential, or one given explicitly: login, refresh and revoke (contract
+ * §1.1–1.4), and the proof that a key works before it is stored.
+ */
+export class AuthApi {
+  constructor(private readonly http: HttpClient) {}
 
   /** contract §1.1: form body, `username` is the email. */
-  login(email: string, password: string, signal?: AbortSignal): Promise<TokenResponse> {
+  login(req: { email: string; password: string } & Signalled): Promise<TokenResponse> {
     return this.http.json(
-      { method: 'POST', path: `${API}/auth/login`, form: { username: email, password }, signal },
+      {
+        method: 'POST',
+        path: `${API}/auth/login`,
+        form: { username: req.email, password: req.password },
+        signal: req.signal,
+      },
       tokenResponseSchema,
     );
   }
 
   /** contract §1.3: not under /auth; rotates the refresh token. */
-  refresh(refreshToken: string, signal?: AbortSignal): Promise<TokenResponse> {
+  refresh(req: { refreshToken: string } & Signalled): Promise<TokenResponse> {
     return this.http.json(
-      { method: 'POST', path: `${API}/token/refresh`, json: { refresh_token: refreshToken }, signal },
+      {
+        method: 'POST',
+        path: `${API}/token/refresh`,
+        json: { refresh_token: req.refreshToken },
+        signal: req.signal,
+      },
       tokenResponseSchema,
     );
   }
 
-  revoke(refreshToken: string, signal?: AbortSignal): Promise<void> {
+  revoke(req: { refreshToken: string } & Signalled): Promise<void> {
     return this.http.empty({
       method: 'POST',
       path: `${API}/token/revoke`,
-      json: { refresh_token: refreshToken },
-      signal,
+      json: { refresh_token: req.refreshToken },
+      signal: req.signal,
       headersTimeoutMs: 10_000,
     });
   }
 
-  me(auth: AuthHeaders, signal?: AbortSignal): Promise<Developer> {
-    return this.http.json({ method: 'GET', path: `${API}/auth/me`, headers: auth, signal }, developerSchema);
+  /** contract §9.1: an API key cannot call /auth/me; an authorised GET /users?limit=1 is the cheap check. */
+  async checkApiKey(req: { apiKey: string } & Signalled): Promise<void> {
+    await this.http.json(
+      {
+        method: 'GET',
+        path: `${API}/users`,
+        query: { page: 1, limit: 1 },
+        headers: { 'x-open-wearables-api-key': req.apiKey },
+        signal: req.signal,
+      },
+      userPageSchema,
+    );
+  }
+}
+
+/** The developer's and the users' routes, on a client that carries the credential. */
+export class BackendApi {
+  constructor(private readonly http: HttpClient) {}
+
+  me(req: Signalled = {}): Promise<Developer> {
+    return this.http.json({ method: 'GET', path: `${API}/auth/me`, signal: req.signal }, developerSchema);
   }
 
-  listUsers(auth: AuthHeaders, query: ListUsersQuery, signal?: AbortSignal): Promise<UserPage> {
+  listUsers(req: { query: ListUsersQuery } & Signalled): Promise<UserPage> {
     return this.http.json(
-      { method: 'GET', path: `${API}/users`, query: { ...query }, headers: auth, signal },
+      { method: 'GET', path: `${API}/users`, query: { ...req.query }, signal: req.signal },
       userPageSchema,
     );
   }
 
-  getUser(auth: AuthHeaders, id: string, signal?: AbortSignal): Promise<User> {
+  getUser(req: { id: string } & Signalled): Promise<User> {
     return this.http.json(
-      { method: 'GET', path: `${API}/users/${encodeURIComponent(id)}`, headers: auth, signal },
+      { method: 'GET', path: `${API}/users/${encodeURIComponent(req.id)}`, signal: req.signal },
       userSchema,
     );
   }

@@ -4,15 +4,14 @@ import { z } from 'zod';
 import { apiErrorFrom, type HttpClient } from './http.js';
 
 /** Contract §3.2: 200 `{"status": "processing", "task_id", "user_id"}`. */
-const DirectAnswer = z.object({ status: z.string(), task_id: z.string(), user_id: z.string() }).loose();
-export type DirectAnswer = z.infer<typeof DirectAnswer>;
+const directAnswerSchema = z.object({ status: z.string(), task_id: z.string(), user_id: z.string() }).loose();
+export type DirectAnswer = z.infer<typeof directAnswerSchema>;
 
 export interface DirectUploadRequest {
   userId: string;
   /** Already safe: `[A-Za-z0-9._-]`, ends in .xml (contract §9.9). */
   filename: string;
   body: Buffer;
-  headers: Record<string, string>;
   signal?: AbortSignal;
   /** Set to true once the last byte of the request body has been handed to the socket. */
   progress?: { bodySent: boolean };
@@ -22,52 +21,60 @@ export interface DirectUploadRequest {
 
 const PIECE = 256 * 1024;
 
-/** `POST /users/{id}/import/apple/xml/direct` with the batch as the multipart part `file` (contract §3.1). */
-export async function postDirectXml(http: HttpClient, req: DirectUploadRequest): Promise<DirectAnswer> {
-  const boundary = `----apple-import-${randomBytes(12).toString('hex')}`;
-  const head = Buffer.from(
-    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${req.filename}"\r\n` +
-      'Content-Type: application/xml\r\n\r\n',
-  );
-  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
-  const length = head.length + req.body.length + tail.length;
-  const progress = req.progress;
-  if (progress) progress.bodySent = false;
-  async function* pieces(): AsyncGenerator<Buffer> {
-    yield head;
-    for (let i = 0; i < req.body.length; i += PIECE) yield req.body.subarray(i, i + PIECE);
-    yield tail;
-    if (progress) progress.bodySent = true;
-  }
-  const path = `/api/v1/users/${encodeURIComponent(req.userId)}/import/apple/xml/direct`;
-  const spec = {
-    method: 'POST' as const,
-    path,
-    headers: {
-      ...req.headers,
-      'content-type': `multipart/form-data; boundary=${boundary}`,
-      'content-length': String(length),
-    },
-    body: Readable.from(pieces(), { objectMode: false }),
-    signal: req.signal,
-    headersTimeoutMs: req.headersTimeoutMs,
-  };
-  const res = await http.send(spec);
-  if (res.status < 200 || res.status >= 300) throw apiErrorFrom(res.status, res.headers, res.text, spec);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(res.text);
-  } catch {
-    parsed = null;
-  }
-  const answer = DirectAnswer.safeParse(parsed);
-  if (!answer.success) {
-    throw apiErrorFrom(
-      502,
-      res.headers,
-      `unexpected answer to the direct upload: ${res.text.slice(0, 200)}`,
-      spec,
+/**
+ * The direct import route, on a client that carries the credential. Give it a client without the run's
+ * interrupt built in: the sender decides when Ctrl-C tears a batch down (core/upload/direct/sender.ts).
+ */
+export class DirectApi {
+  constructor(private readonly http: HttpClient) {}
+
+  /** `POST /users/{id}/import/apple/xml/direct` with the batch as the multipart part `file` (contract §3.1). */
+  async postXml(req: DirectUploadRequest): Promise<DirectAnswer> {
+    const boundary = `----apple-import-${randomBytes(12).toString('hex')}`;
+    const head = Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${req.filename}"\r\n` +
+        'Content-Type: application/xml\r\n\r\n',
     );
+    const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+    const length = head.length + req.body.length + tail.length;
+    const progress = req.progress;
+    async function* pieces(): AsyncGenerator<Buffer> {
+      yield head;
+      for (let i = 0; i < req.body.length; i += PIECE) yield req.body.subarray(i, i + PIECE);
+      yield tail;
+      if (progress) progress.bodySent = true;
+    }
+    const spec = {
+      method: 'POST' as const,
+      path: `/api/v1/users/${encodeURIComponent(req.userId)}/import/apple/xml/direct`,
+      headers: {
+        'content-type': `multipart/form-data; boundary=${boundary}`,
+        'content-length': String(length),
+      },
+      // Made again for an authorised retry: every attempt starts with nothing sent.
+      body: () => {
+        if (progress) progress.bodySent = false;
+        return Readable.from(pieces(), { objectMode: false });
+      },
+      signal: req.signal,
+      headersTimeoutMs: req.headersTimeoutMs,
+    };
+    const res = await this.http.send(spec);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(res.text);
+    } catch {
+      parsed = null;
+    }
+    const answer = directAnswerSchema.safeParse(parsed);
+    if (!answer.success) {
+      throw apiErrorFrom(
+        502,
+        res.headers,
+        `unexpected answer to the direct upload: ${res.text.slice(0, 200)}`,
+        spec,
+      );
+    }
+    return answer.data;
   }
-  return answer.data;
 }

@@ -6,17 +6,36 @@ import { ApiError, AppError } from '../errors.js';
 
 /**
  * undici's request API, its global dispatcher (an Agent) and its error classes, loaded from their own
- * files (undici is pinned to one version): the package's index loads fetch, WebSocket, caches and
- * mocks besides, ~60 ms of every command's start-up where these take ~20 (issue 4: the time before
- * an upload's first byte). Dispatchers made from the full package (tests) share these same modules.
+ * files (undici is pinned to one version) on the first request: the package's index loads fetch,
+ * WebSocket, caches and mocks besides, which would triple what every command's start-up spends on it,
+ * and a command that makes no request (validate) loads none of it. Dispatchers made from the full
+ * package (tests) share these same modules.
  */
-const load = createRequire(import.meta.url);
-const requestApi = load('undici/lib/api/api-request.js') as (
-  this: Dispatcher,
-  opts: Dispatcher.RequestOptions,
-) => Promise<Dispatcher.ResponseData>;
-const { getGlobalDispatcher } = load('undici/lib/global.js') as { getGlobalDispatcher(): Dispatcher };
-const undiciErrors = load('undici/lib/core/errors.js') as typeof errors;
+interface Undici {
+  request(this: Dispatcher, opts: Dispatcher.RequestOptions): Promise<Dispatcher.ResponseData>;
+  getGlobalDispatcher(): Dispatcher;
+  errors: typeof errors;
+}
+let undici: Undici | undefined;
+function loadUndici(): Undici {
+  if (undici) return undici;
+  const load = createRequire(import.meta.url);
+  undici = {
+    request: load('undici/lib/api/api-request.js') as Undici['request'],
+    getGlobalDispatcher: (load('undici/lib/global.js') as Pick<Undici, 'getGlobalDispatcher'>)
+      .getGlobalDispatcher,
+    errors: load('undici/lib/core/errors.js') as typeof errors,
+  };
+  return undici;
+}
+
+/**
+ * Puts credentials on requests: `call` runs `fn` with the auth headers, and may run it once more after a
+ * 401 with fresh ones (core/auth/session.ts), so a request must be one that can be made again.
+ */
+export interface Authorizer {
+  call<T>(fn: (headers: Record<string, string>) => Promise<T>): Promise<T>;
+}
 
 export interface HttpClientOptions {
   baseUrl: string;
@@ -27,6 +46,8 @@ export interface HttpClientOptions {
   headersTimeoutMs?: number;
   bodyTimeoutMs?: number;
   debug?: (message: string) => void;
+  /** Credentials for every request of this client (none: an anonymous client, for login and refresh). */
+  auth?: Authorizer;
 }
 
 export interface RequestSpec {
@@ -37,7 +58,8 @@ export interface RequestSpec {
   headers?: Record<string, string>;
   json?: unknown;
   form?: Record<string, string>;
-  body?: Readable | Buffer | string;
+  /** A stream is read once: give a function that makes it, so an authorised retry gets a fresh one. */
+  body?: Buffer | string | (() => Readable);
   signal?: AbortSignal;
   headersTimeoutMs?: number;
   bodyTimeoutMs?: number;
@@ -49,9 +71,14 @@ export interface HttpResponse {
   text: string;
 }
 
-/** The one undici wrapper: base URL, bodies, timeouts, status → ApiError, zod-checked JSON. */
+/** The one undici wrapper: base URL, credentials, bodies, timeouts, status → ApiError, zod-checked JSON. */
 export class HttpClient {
   constructor(private readonly opts: HttpClientOptions) {}
+
+  /** The same client with credentials on every request. */
+  withAuth(auth: Authorizer): HttpClient {
+    return new HttpClient({ ...this.opts, auth });
+  }
 
   get baseUrl(): string {
     return this.opts.baseUrl;
@@ -63,26 +90,31 @@ export class HttpClient {
     return url;
   }
 
-  /** Sends a request and returns the raw answer whatever its status (network errors still throw). */
+  /** Sends a request and returns its 2xx answer; non-2xx throws ApiError (network errors throw too). */
   async send(spec: RequestSpec): Promise<HttpResponse> {
-    const res = await this.dispatch(spec);
-    const text = await res.body.text();
-    this.opts.debug?.(`← ${res.statusCode} ${spec.method} ${spec.path} (${text.length} bytes)`);
-    return { status: res.statusCode, headers: res.headers, text };
+    return this.authorised(spec, async (s) => {
+      const res = await this.dispatch(s);
+      const text = await res.body.text();
+      this.opts.debug?.(`← ${res.statusCode} ${s.method} ${s.path} (${text.length} bytes)`);
+      if (res.statusCode < 200 || res.statusCode >= 300)
+        throw apiErrorFrom(res.statusCode, res.headers, text, s);
+      return { status: res.statusCode, headers: res.headers, text };
+    });
   }
 
   /** Opens a request and hands back the streaming body (for SSE). Non-2xx throws ApiError. */
   async stream(spec: RequestSpec): Promise<Dispatcher.ResponseData> {
-    const res = await this.dispatch(spec);
-    if (res.statusCode >= 200 && res.statusCode < 300) return res;
-    const text = await res.body.text();
-    throw apiErrorFrom(res.statusCode, res.headers, text, spec);
+    return this.authorised(spec, async (s) => {
+      const res = await this.dispatch(s);
+      if (res.statusCode >= 200 && res.statusCode < 300) return res;
+      const text = await res.body.text();
+      throw apiErrorFrom(res.statusCode, res.headers, text, s);
+    });
   }
 
   /** Sends a request and parses a 2xx JSON answer with the schema; non-2xx throws ApiError. */
   async json<T extends z.ZodType>(spec: RequestSpec, schema: T): Promise<z.infer<T>> {
     const res = await this.send(spec);
-    if (res.status < 200 || res.status >= 300) throw apiErrorFrom(res.status, res.headers, res.text, spec);
     let body: unknown;
     try {
       body = res.text === '' ? null : JSON.parse(res.text);
@@ -108,14 +140,19 @@ export class HttpClient {
 
   /** Like json() but for endpoints answering 204 No Content. */
   async empty(spec: RequestSpec): Promise<void> {
-    const res = await this.send(spec);
-    if (res.status < 200 || res.status >= 300) throw apiErrorFrom(res.status, res.headers, res.text, spec);
+    await this.send(spec);
+  }
+
+  private authorised<T>(spec: RequestSpec, fn: (spec: RequestSpec) => Promise<T>): Promise<T> {
+    const auth = this.opts.auth;
+    if (!auth) return fn(spec);
+    return auth.call((headers) => fn({ ...spec, headers: { ...headers, ...spec.headers } }));
   }
 
   private async dispatch(spec: RequestSpec): Promise<Dispatcher.ResponseData> {
     const url = this.url(spec.path, spec.query);
     const headers: Record<string, string> = { 'user-agent': this.opts.userAgent, ...spec.headers };
-    let body: RequestSpec['body'];
+    let body: Readable | Buffer | string | undefined;
     if (spec.json !== undefined) {
       headers['content-type'] = 'application/json';
       body = JSON.stringify(spec.json);
@@ -123,13 +160,14 @@ export class HttpClient {
       headers['content-type'] = 'application/x-www-form-urlencoded';
       body = new URLSearchParams(spec.form).toString();
     } else {
-      body = spec.body;
+      body = typeof spec.body === 'function' ? spec.body() : spec.body;
     }
     if (!headers.accept) headers.accept = 'application/json';
     const signal = combineSignals(spec.signal, this.opts.signal);
     this.opts.debug?.(`→ ${spec.method} ${url.toString()}`);
     try {
-      return await requestApi.call(this.opts.dispatcher ?? getGlobalDispatcher(), {
+      const { request, getGlobalDispatcher } = loadUndici();
+      return await request.call(this.opts.dispatcher ?? getGlobalDispatcher(), {
         origin: url.origin,
         path: `${url.pathname}${url.search}`,
         method: spec.method,
@@ -156,6 +194,7 @@ export function networkError(err: unknown, url: URL, signal?: AbortSignal): unkn
   if (signal?.aborted) return err;
   const code = (err as { code?: string } | null)?.code ?? '';
   const where = url.origin;
+  const undiciErrors = loadUndici().errors;
   if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError) {
     return new AppError('TIMEOUT', `${where} did not answer in time.`, {
       cause: err,

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { AppError } from '../errors.js';
 import type { HttpClient } from './http.js';
 
-const PresignSchema = z.object({
+const presignSchema = z.object({
   upload_url: z.string(),
   form_fields: z.record(z.string(), z.string()),
   file_key: z.string(),
@@ -28,30 +28,25 @@ export interface PresignRequest {
   maxFileSize: number;
 }
 
+/** The S3 import routes, on a client that carries the credential. */
 export class ImportApi {
   constructor(private readonly http: HttpClient) {}
 
   /** `POST /api/v1/users/{id}/import/apple/xml/s3` (contract §2.1–2.2). */
-  async presignXml(
-    headers: Record<string, string>,
-    userId: string,
-    req: PresignRequest,
-    signal?: AbortSignal,
-  ): Promise<Presign> {
-    const path = `/api/v1/users/${encodeURIComponent(userId)}/import/apple/xml/s3`;
+  async presignXml(req: PresignRequest & { userId: string; signal?: AbortSignal }): Promise<Presign> {
+    const path = `/api/v1/users/${encodeURIComponent(req.userId)}/import/apple/xml/s3`;
     const res = await this.http.json(
       {
         method: 'POST',
         path,
-        headers,
         json: {
           filename: req.filename,
           expiration_seconds: req.expirationSeconds,
           max_file_size: req.maxFileSize,
         },
-        ...(signal ? { signal } : {}),
+        signal: req.signal,
       },
-      PresignSchema,
+      presignSchema,
     );
     let url: URL;
     try {
