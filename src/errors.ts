@@ -29,6 +29,8 @@ export const ERROR_EXIT_CODES = {
   IMPORT_FAILED: ExitCode.FAILURE,
   ALREADY_UPLOADED: ExitCode.FAILURE,
   LOCK_TIMEOUT: ExitCode.FAILURE,
+  /** A ledger entry that cannot be read (not JSON, or not an entry this version knows). */
+  LEDGER_INVALID: ExitCode.FAILURE,
   INTERNAL: ExitCode.FAILURE,
   CANCELLED: ExitCode.INTERRUPTED,
 } as const satisfies Record<string, ExitCodeValue>;

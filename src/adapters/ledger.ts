@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { AppError } from '../errors.js';
 
 /**
- * Local record of what was sent where, so a re-run resumes or says the export was already imported
- * (product.md "A local ledger"). One JSON file per key, replaced atomically (temp file + rename), so a
- * crash or Ctrl-C never leaves a half-written entry.
+ * The ledger's files: one JSON document per key in one folder, each replaced atomically (temp file +
+ * rename), so a crash or Ctrl-C never leaves a half-written entry. What an entry holds, and its schema,
+ * is core's (core/upload/shared/ledger.ts).
  */
-export class Ledger {
+export class LedgerFiles {
   constructor(readonly dir: string) {}
 
   /** Stable file name for a key made of parts such as server, user, fingerprint, settings. */
@@ -17,37 +17,38 @@ export class Ledger {
     return createHash('sha256').update(canonical).digest('hex').slice(0, 32);
   }
 
-  private file(key: string): string {
+  pathOf(key: string): string {
     return join(this.dir, `${key}.json`);
   }
 
-  get<T>(key: string): T | undefined {
+  /** The parsed document, or undefined when there is none; a file that is not JSON is LEDGER_INVALID. */
+  read(key: string): unknown {
     let text: string;
     try {
-      text = readFileSync(this.file(key), 'utf8');
+      text = readFileSync(this.pathOf(key), 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw err;
     }
     try {
-      return JSON.parse(text) as T;
+      return JSON.parse(text) as unknown;
     } catch (cause) {
-      throw new AppError('CONFIG_INVALID', `The ledger entry ${this.file(key)} is corrupt.`, {
+      throw new AppError('LEDGER_INVALID', `The ledger entry ${this.pathOf(key)} is corrupt (not JSON).`, {
         cause,
-        hint: 'delete it, or run with --force to start over',
+        hint: 'delete that file, or run with --force to start over',
       });
     }
   }
 
-  put(key: string, value: unknown): void {
+  write(key: string, value: unknown): void {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    const target = this.file(key);
+    const target = this.pathOf(key);
     const tmp = `${target}.${randomBytes(4).toString('hex')}.tmp`;
     writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
     renameSync(tmp, target);
   }
 
   delete(key: string): void {
-    rmSync(this.file(key), { force: true });
+    rmSync(this.pathOf(key), { force: true });
   }
 }
