@@ -1,4 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
+import { type ProgressMode, progressMode } from './progress-policy.js';
 
 /** The process's streams and terminal facts, decided once per run (architecture-anchors §6.6). */
 export interface Io {
@@ -10,10 +11,9 @@ export interface Io {
   stderrIsTTY: boolean;
   /** Colors allowed on stderr/stdout (NO_COLOR, FORCE_COLOR, --no-color, TTY). */
   color: boolean;
-  /**
-   * Spinners and bars allowed: stderr is a TTY that reports a width, not CI, not dumb, not
-   * --quiet/--json/--no-progress.
-   */
+  /** How progress is shown (progress-policy.ts): every command follows this one decision. */
+  progress: ProgressMode;
+  /** Spinners and bars are drawn: `progress === 'draw'`. */
   interactive: boolean;
   /** The width stderr reports, as reported (0 or undefined on a pty allocated without a size). */
   stderrColumns: number | undefined;
@@ -49,14 +49,14 @@ export function refineIo(base: Io, facts: IoFacts, flags: IoFlags): Io {
   const forced = facts.forceColor !== undefined && facts.forceColor !== '0';
   const color =
     flags.color !== false && !facts.noColorEnv && facts.forceColor !== '0' && (base.stderrIsTTY || forced);
-  // A terminal without a usable width gets the plain lines a pipe gets: nothing drawn can be cleared in it.
-  const interactive =
-    base.stderrIsTTY &&
-    usableWidth(base.stderrColumns) !== undefined &&
-    !facts.ci &&
-    facts.term !== 'dumb' &&
-    !flags.quiet &&
-    !flags.json &&
-    flags.progress !== false;
-  return { ...base, color, interactive };
+  const progress = progressMode(
+    {
+      stderrIsTTY: base.stderrIsTTY,
+      stderrWidth: usableWidth(base.stderrColumns),
+      ci: facts.ci,
+      term: facts.term,
+    },
+    flags,
+  );
+  return { ...base, color, progress, interactive: progress === 'draw' };
 }

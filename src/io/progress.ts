@@ -36,22 +36,25 @@ export function formatBytes(n: number): string {
 }
 
 /**
- * A cli-progress bar on interactive stderr; otherwise one line at most every 10 % or 10 s (product.md
- * "Output"), so CI logs stay short. `now` is injected so the plain cadence is testable.
+ * As the run's progress mode says (progress-policy.ts): a cli-progress bar, one line at most every 10 %
+ * or 10 s (product.md "Output", so CI logs stay short), or nothing. `now` is injected so the plain cadence
+ * is testable.
  */
 export function createByteProgress(
   io: Io,
   label: string,
   total: number,
   now: () => number,
-  quiet = false,
+  /** When the work began, if before this reporter (a bar drawn again after a message). */
+  startedAt?: number,
 ): ByteProgressReporter {
-  const started = now();
+  if (io.progress === 'none') return { update: () => {}, stop: () => {} };
+  const started = startedAt ?? now();
   const speed = (done: number): string => {
     const seconds = (now() - started) / 1000;
     return seconds > 0 ? `${formatBytes(done / seconds)}/s` : '';
   };
-  if (io.interactive && total > 0) {
+  if (io.progress === 'draw' && total > 0) {
     const { SingleBar, Presets } = loadCliProgress();
     const bar = new SingleBar(
       {
@@ -77,7 +80,6 @@ export function createByteProgress(
   let lastAt = started;
   return {
     update: (done) => {
-      if (quiet) return;
       const fraction = total > 0 ? done / total : 0;
       const step = Math.floor(fraction / PLAIN_STEP);
       const t = now();
@@ -93,4 +95,55 @@ export function createByteProgress(
     },
     stop: () => {},
   };
+}
+
+/**
+ * Progress of a run that prints messages between updates: one reporter at a time, per label. pause()
+ * clears a drawn bar so a message can be printed, and the next update draws it again (with the speed
+ * and ETA since the label first appeared). Plain lines keep their cadence across pauses.
+ */
+export class ProgressDisplay {
+  private current: { key: string; reporter: ByteProgressReporter } | null = null;
+  private readonly plain = new Map<string, ByteProgressReporter>();
+  private readonly firstSeen = new Map<string, number>();
+
+  constructor(
+    private readonly io: Io,
+    private readonly now: () => number,
+  ) {}
+
+  update(label: string, done: number, total: number): void {
+    const key = `${label}\u0000${total}`;
+    if (this.current?.key !== key) {
+      this.pause();
+      this.current = { key, reporter: this.reporter(key, label, total) };
+    }
+    this.current.reporter.update(done);
+  }
+
+  /** Clears a drawn bar (before a message is printed). */
+  pause(): void {
+    if (this.current && this.io.progress === 'draw') this.current.reporter.stop();
+    this.current = null;
+  }
+
+  /** The reporter of `label` is done with: the next update of it starts afresh. */
+  end(label: string, total: number): void {
+    const key = `${label}\u0000${total}`;
+    if (this.current?.key === key) this.pause();
+    this.plain.delete(key);
+    this.firstSeen.delete(key);
+  }
+
+  private reporter(key: string, label: string, total: number): ByteProgressReporter {
+    if (!this.firstSeen.has(key)) this.firstSeen.set(key, this.now());
+    if (this.io.progress === 'draw')
+      return createByteProgress(this.io, label, total, this.now, this.firstSeen.get(key));
+    let r = this.plain.get(key);
+    if (!r) {
+      r = createByteProgress(this.io, label, total, this.now);
+      this.plain.set(key, r);
+    }
+    return r;
+  }
 }

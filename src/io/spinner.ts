@@ -1,6 +1,6 @@
 import type { Io } from './io.js';
 
-/** A phase indicator: an ora spinner on interactive stderr, one plain line per phase otherwise. */
+/** A phase indicator: an ora spinner when progress is drawn, one plain line per phase in `lines` mode. */
 export interface PhaseSpinner {
   start(text: string): void;
   succeed(text?: string): void;
@@ -9,8 +9,8 @@ export interface PhaseSpinner {
 }
 
 /** ora (and its dependencies) are imported only when a spinner is shown, so a non-TTY run never loads it. */
-export async function createSpinner(io: Io, quiet = false): Promise<PhaseSpinner> {
-  if (io.interactive) {
+export async function createSpinner(io: Io, opts: { lines?: boolean } = {}): Promise<PhaseSpinner> {
+  if (io.progress === 'draw') {
     const { default: ora } = await import('ora');
     // discardStdin off: it would put stdin in raw mode and swallow Ctrl-C handling and piped input.
     const spinner = ora({
@@ -33,15 +33,16 @@ export async function createSpinner(io: Io, quiet = false): Promise<PhaseSpinner
       },
     };
   }
+  const lines = io.progress === 'lines' && opts.lines !== false;
   const line = (s: string | undefined) => {
-    if (!quiet && s) io.stderr.write(`${s}\n`);
+    if (lines && s) io.stderr.write(`${s}\n`);
   };
   return { start: line, succeed: line, fail: line, stop: () => {} };
 }
 
-/** Runs a short step under a spinner when interactive (silently otherwise); it never outlives the step. */
+/** Runs a short step under a spinner when progress is drawn (silently otherwise); it never outlives the step. */
 export async function withSpinner<T>(io: Io, text: string, fn: () => Promise<T>): Promise<T> {
-  if (!io.interactive) return fn();
+  if (io.progress !== 'draw') return fn();
   const spinner = await createSpinner(io);
   spinner.start(text);
   try {
