@@ -1,6 +1,5 @@
 import type { BackendApi, User } from '../adapters/backend-api.js';
 import { ApiError, UsageError } from '../errors.js';
-import type { Session } from './auth/session.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -13,7 +12,7 @@ export function isUuid(value: string): boolean {
  * (contract §2.1, §3.2), so a typo would import into nowhere.
  */
 export async function requireUser(
-  deps: { api: BackendApi; session: Session; server: string; signal?: AbortSignal },
+  deps: { users: Pick<BackendApi, 'getUser'>; server: string; signal?: AbortSignal },
   id: string | undefined,
 ): Promise<User> {
   if (!id) {
@@ -27,7 +26,7 @@ export async function requireUser(
     });
   }
   try {
-    return await deps.session.call((h) => deps.api.getUser(h, id, deps.signal));
+    return await deps.users.getUser({ id, signal: deps.signal });
   } catch (err) {
     if (err instanceof ApiError && err.status === 404) {
       throw new UsageError(`User ${id} does not exist on ${deps.server}.`, {
@@ -48,16 +47,17 @@ export interface ListUsersOptions {
 
 /** Lists users across pages (contract §1.9: page-numbered, at most 100 per page). */
 export async function listUsers(
-  deps: { api: BackendApi; session: Session; signal?: AbortSignal },
+  deps: { users: Pick<BackendApi, 'listUsers'>; signal?: AbortSignal },
   opts: ListUsersOptions,
 ): Promise<{ items: User[]; total: number }> {
   const items: User[] = [];
   let total = 0;
   const pageSize = Math.min(100, Math.max(1, opts.limit));
   for (let page = 1; items.length < opts.limit; page += 1) {
-    const res = await deps.session.call((h) =>
-      deps.api.listUsers(h, { page, limit: pageSize, search: opts.search, email: opts.email }, deps.signal),
-    );
+    const res = await deps.users.listUsers({
+      query: { page, limit: pageSize, search: opts.search, email: opts.email },
+      signal: deps.signal,
+    });
     total = res.total;
     items.push(...res.items.slice(0, opts.limit - items.length));
     const more = res.has_next ?? page * res.limit < res.total;

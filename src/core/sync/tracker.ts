@@ -1,18 +1,15 @@
 import type { Clock } from '../../adapters/clock.js';
-import type { SyncStatusEvent } from '../../adapters/sync-api.js';
-import { isAbortError } from '../../errors.js';
+import { type ConnectionState, followSyncEvents, type SyncFeed, type SyncStatusEvent } from './follow.js';
 
 /**
- * Follows the sync-status feed for our batch files (contract §4, §9.11): the only way to learn a
- * batch's fate. SSE first (opened before the first upload, replaying what it missed on reconnect);
- * after repeated stream failures it polls `/sync/recent` instead.
+ * The fate of what an upload sent, from the sync-status feed (contract §4, §9.11): the only way to learn
+ * it. It follows the feed (follow.ts) from before the first upload, so no event can be missed, and when
+ * the stream keeps failing it polls `/sync/recent` instead: a `--wait` needs an answer more than a live
+ * stream. Only watched keys are kept (bounded memory); what names an event is `match` (by default the
+ * batch file, contract §4.3).
  */
 
-export interface SyncFeed {
-  /** `onOpen` is called once the server has accepted the stream (before any event). */
-  stream(replay: number, signal: AbortSignal, onOpen: () => void): AsyncIterable<SyncStatusEvent>;
-  recent(limit: number, signal: AbortSignal): Promise<SyncStatusEvent[]>;
-}
+export type { SyncFeed };
 
 export type BatchStage = 'queued' | 'started' | 'completed' | 'failed';
 
@@ -29,8 +26,10 @@ export interface TrackerOptions {
   /** Stream failures in a row before switching to polling. */
   maxStreamFailures?: number;
   pollIntervalMs?: number;
+  /** The watched key an event is about, or null (default: filenameOf). */
+  match?(event: SyncStatusEvent): string | null;
   onEvent?(fate: BatchFate, event: SyncStatusEvent): void;
-  onConnection?(state: 'connected' | 'reconnected' | 'reconnecting' | 'polling', detail?: string): void;
+  onConnection?(state: ConnectionState, detail?: string): void;
 }
 
 /** Matching rule of contract §4.3: an xml_import event naming our file. */
@@ -40,16 +39,16 @@ export function filenameOf(event: SyncStatusEvent): string | null {
   return typeof name === 'string' ? name : null;
 }
 
+/** As many stored events as the server keeps per user (contract §4.1). */
 const MAX_REPLAY = 200;
 
 export class SyncTracker {
   private readonly fates = new Map<string, BatchFate>();
   private readonly waiters = new Map<string, (f: BatchFate) => void>();
-  private readonly seenEvents = new Set<string>();
   private readonly controller = new AbortController();
   private readonly signal: AbortSignal;
   private running: Promise<void> | null = null;
-  private firstConnection: Promise<void>;
+  private readonly firstConnection: Promise<void>;
   private markConnected: () => void = () => {};
 
   constructor(
@@ -64,7 +63,22 @@ export class SyncTracker {
 
   /** Starts following; resolves once the stream is open (or polling has taken over). */
   async start(): Promise<void> {
-    this.running ??= this.loop().catch(() => {});
+    this.running ??= followSyncEvents(
+      this.feed,
+      {
+        clock: this.opts.clock,
+        signal: this.signal,
+        replay: MAX_REPLAY,
+        maxFailures: this.opts.maxStreamFailures ?? 5,
+        whenDown: 'poll',
+        ...(this.opts.pollIntervalMs !== undefined ? { pollIntervalMs: this.opts.pollIntervalMs } : {}),
+        onConnection: (state, detail) => {
+          if (state === 'connected' || state === 'polling') this.markConnected();
+          this.opts.onConnection?.(state, detail);
+        },
+      },
+      (event) => this.ingest(event),
+    ).catch(() => {});
     await Promise.race([this.firstConnection, this.running]);
   }
 
@@ -106,14 +120,10 @@ export class SyncTracker {
   }
 
   private ingest(event: SyncStatusEvent): void {
-    const filename = filenameOf(event);
-    if (filename === null) return;
-    const fate = this.fates.get(filename);
+    const key = (this.opts.match ?? filenameOf)(event);
+    if (key === null) return;
+    const fate = this.fates.get(key);
     if (!fate) return;
-    if (event.event_id) {
-      if (this.seenEvents.has(event.event_id)) return;
-      this.seenEvents.add(event.event_id);
-    }
     const stage = event.stage === 'completed' || event.stage === 'failed' ? event.stage : 'started';
     // Replays can deliver an older event after a newer one: never move a terminal fate backwards.
     if (fate.stage === 'completed' || fate.stage === 'failed') return;
@@ -123,65 +133,9 @@ export class SyncTracker {
     if (event.error) fate.error = event.error;
     this.opts.onEvent?.({ ...fate }, event);
     if (stage === 'completed' || stage === 'failed') {
-      const resolve = this.waiters.get(filename);
-      this.waiters.delete(filename);
+      const resolve = this.waiters.get(key);
+      this.waiters.delete(key);
       resolve?.({ ...fate });
-    }
-  }
-
-  private async loop(): Promise<void> {
-    const maxFailures = this.opts.maxStreamFailures ?? 5;
-    let failures = 0;
-    while (!this.signal.aborted && failures < maxFailures) {
-      try {
-        const opened = () => {
-          failures = 0;
-          this.connected();
-        };
-        for await (const event of this.feed.stream(MAX_REPLAY, this.signal, opened)) this.ingest(event);
-        // A clean close: reconnect (replay covers the gap).
-        failures++;
-        this.opts.onConnection?.('reconnecting', 'the server closed the stream');
-      } catch (err) {
-        if (this.signal.aborted || isAbortError(err)) return;
-        failures++;
-        this.opts.onConnection?.('reconnecting', err instanceof Error ? err.message : String(err));
-      }
-      if (this.signal.aborted) return;
-      await this.sleep(Math.min(30_000, 250 * 2 ** failures));
-    }
-    if (this.signal.aborted) return;
-    this.opts.onConnection?.('polling');
-    this.markConnected();
-    await this.poll();
-  }
-
-  private connectedOnce = false;
-  private connected(): void {
-    if (!this.connectedOnce) this.markConnected();
-    this.opts.onConnection?.(this.connectedOnce ? 'reconnected' : 'connected');
-    this.connectedOnce = true;
-  }
-
-  /** Polls the stored events (newest first) while anything is still open. */
-  private async poll(): Promise<void> {
-    const interval = this.opts.pollIntervalMs ?? 5_000;
-    while (!this.signal.aborted) {
-      try {
-        const events = await this.feed.recent(MAX_REPLAY, this.signal);
-        for (const event of events.reverse()) this.ingest(event);
-      } catch (err) {
-        if (this.signal.aborted || isAbortError(err)) return;
-      }
-      await this.sleep(interval);
-    }
-  }
-
-  private async sleep(ms: number): Promise<void> {
-    try {
-      await this.opts.clock.sleep(ms, this.signal);
-    } catch {
-      // aborted: the loop checks the signal
     }
   }
 }
