@@ -1,3 +1,9 @@
+/**
+ * The one grammar of `--since`, `--until`, `--types` and `--exclude-types`, and the one predicate that
+ * applies them to a top-level Record or Workout: `validate` counts what it selects and every upload
+ * method sends what it selects, so the same flags select the same samples everywhere. A bad value is a
+ * usage error (exit 2) with the same message in every command.
+ */
 import { UsageError } from '../../errors.js';
 import { MAPPED_QUANTITY_TYPES, SERIES_BY_SHORT_TYPE, SLEEP_TYPE, WORKOUT_TYPE } from './mapped-types.js';
 
@@ -13,11 +19,16 @@ export interface FilterSpec {
   since?: DateBound;
   /** Upper bound on startDate: inclusive for a timestamp; a bare date means "before the next midnight". */
   until?: DateBound;
-  /** Full identifiers (HK… or `Workout`); undefined means all. */
+  /**
+   * Full identifiers (HK… record types, `Workout`, or an `HKWorkoutActivityType…` for the workouts of that
+   * activity); undefined means all.
+   */
   types?: ReadonlySet<string>;
   excludeTypes?: ReadonlySet<string>;
-  /** The flags as given, for the ledger key and reports. */
+  /** The resolved selection as one string, for the ledger key. */
   canonical: string;
+  /** The flags as given, for reports. */
+  given: { since?: string; until?: string; types?: string[]; excludeTypes?: string[] };
 }
 
 const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
@@ -86,10 +97,42 @@ export function inDateRange(spec: FilterSpec, sample: { wallMs: number; ms: numb
   return true;
 }
 
-export function typeSelected(spec: FilterSpec, type: string): boolean {
-  if (spec.types && !spec.types.has(type)) return false;
-  if (spec.excludeTypes?.has(type)) return false;
+/** Whether `type` passes --types/--exclude-types; a Workout (`type` Workout) also goes by its activity. */
+export function typeSelected(spec: FilterSpec, type: string, activity?: string): boolean {
+  const named = (set: ReadonlySet<string>) => set.has(type) || (activity !== undefined && set.has(activity));
+  if (spec.types && !named(spec.types)) return false;
+  if (spec.excludeTypes && named(spec.excludeTypes)) return false;
   return true;
+}
+
+export function isFilterActive(spec: FilterSpec): boolean {
+  return (
+    spec.since !== undefined ||
+    spec.until !== undefined ||
+    spec.types !== undefined ||
+    spec.excludeTypes !== undefined
+  );
+}
+
+export type Selection = 'selected' | 'filtered-type' | 'filtered-date' | 'unreadable-date';
+
+/**
+ * The one predicate over a top-level Record (its `type`) or Workout (`Workout`, with its activity): the
+ * types first, then the start date when a date bound is set (a date that cannot be read is not selected).
+ */
+export function select(
+  spec: FilterSpec,
+  type: string,
+  startDate: string | undefined,
+  activity?: string,
+): Selection {
+  if (!typeSelected(spec, type, activity)) return 'filtered-type';
+  if (spec.since || spec.until) {
+    const start = parseSampleDate(startDate);
+    if (start === null) return 'unreadable-date';
+    if (!inDateRange(spec, start)) return 'filtered-date';
+  }
+  return 'selected';
 }
 
 /** Friendly names → identifiers: the backend's series names (heart_rate, steps, energy…), sleep, workouts. */
@@ -112,7 +155,11 @@ export function aliasHelp(): string {
   return names.join(', ');
 }
 
-/** Resolves a comma list of aliases, full HK identifiers or HK short names (HeartRate). */
+/**
+ * Resolves a comma list of aliases (heart_rate), HK short names of the types the backend imports
+ * (HeartRate, SleepAnalysis), full HK identifiers (any HealthKit type: validate counts the ones the
+ * backend ignores too), `Workout`, or a workout activity (HKWorkoutActivityTypeRunning).
+ */
 export function resolveTypes(flag: string, value: string): Set<string> {
   const aliases = typeAliases();
   const out = new Set<string>();
@@ -126,8 +173,10 @@ export function resolveTypes(flag: string, value: string): Set<string> {
       out.add(name);
     } else if (MAPPED_QUANTITY_TYPES.has(`HKQuantityTypeIdentifier${name}`)) {
       out.add(`HKQuantityTypeIdentifier${name}`);
-    } else if (/^HK\w+Identifier\w+$/.test(name)) {
-      // A real HealthKit type the backend ignores: accepted, and it simply selects nothing.
+    } else if (`HKCategoryTypeIdentifier${name}` === SLEEP_TYPE) {
+      out.add(SLEEP_TYPE);
+    } else if (/^HK\w+Identifier\w+$/.test(name) || /^HKWorkoutActivityType\w+$/.test(name)) {
+      // A real HealthKit type (or workout activity), perhaps one the backend ignores: it selects what it names.
       out.add(name);
     } else {
       throw new UsageError(`${flag}: unknown type '${name}'.`, {
@@ -157,11 +206,28 @@ export function buildFilters(flags: FilterFlags): FilterSpec {
   const types = flags.types === undefined ? undefined : resolveTypes('--types', flags.types);
   const excludeTypes =
     flags.excludeTypes === undefined ? undefined : resolveTypes('--exclude-types', flags.excludeTypes);
+  // Unchanged since ledger version 1, whose direct entries are keyed by it.
   const canonical = JSON.stringify({
     since: since ?? null,
     until: until ?? null,
     types: types ? [...types].sort() : null,
     exclude: excludeTypes ? [...excludeTypes].sort() : null,
   });
-  return { since, until, types, excludeTypes, canonical };
+  const names = (v: string | undefined) =>
+    v === undefined
+      ? undefined
+      : v
+          .split(',')
+          .map((t) => t.trim())
+          .filter(Boolean);
+  const given = {
+    ...(flags.since !== undefined ? { since: flags.since.trim() } : {}),
+    ...(flags.until !== undefined ? { until: flags.until.trim() } : {}),
+    ...(flags.types !== undefined ? { types: names(flags.types) } : {}),
+    ...(flags.excludeTypes !== undefined ? { excludeTypes: names(flags.excludeTypes) } : {}),
+  };
+  return { since, until, types, excludeTypes, canonical, given };
 }
+
+/** No filters: everything is selected. */
+export const NO_FILTERS: FilterSpec = buildFilters({});

@@ -1,7 +1,7 @@
 import { RangeOverflowError } from '../reader/range-consumer.js';
 import type { Defect, DefectKind, ExportElement, ScanSummary, TopLevelElement } from '../reader/types.js';
-import { isImportedRecordType } from '../selection/mapped-types.js';
-import { isFilterActive, matchesFilter, type RecordFilter } from '../selection/validate-filter.js';
+import { type FilterSpec, isFilterActive, NO_FILTERS, select } from '../selection/filters.js';
+import { isImportedRecordType, WORKOUT_TYPE } from '../selection/mapped-types.js';
 import { normalizeDevice } from './device.js';
 import { elementHash, HashSet64 } from './hash-set.js';
 import type { DefectSummary, IssueExample, IssueSummary, SourceSummary, ValidationReport } from './report.js';
@@ -132,7 +132,7 @@ export class ValidationCollector {
   private readonly log: DedupeLog | null;
 
   constructor(
-    private readonly filter: RecordFilter = {},
+    private readonly filter: FilterSpec = NO_FILTERS,
     opts: { logDuplicates?: boolean } = {},
   ) {
     this.filterActive = isFilterActive(filter);
@@ -278,7 +278,7 @@ export class ValidationCollector {
     if (problems.length > 0) this.addIssues(problems, el, a.type);
     const type = a.type;
     const start = a.startDate;
-    if (this.filterActive && !matchesFilter(this.filter, type, start)) {
+    if (this.filterActive && select(this.filter, type ?? '', start) !== 'selected') {
       this.excluded++;
       return;
     }
@@ -299,7 +299,10 @@ export class ValidationCollector {
     const a = el.attrs;
     const problems = checkWorkout(a);
     if (problems.length > 0) this.addIssues(problems, el, a.workoutActivityType);
-    if (this.filterActive && !matchesFilter(this.filter, a.workoutActivityType, a.startDate, true)) {
+    if (
+      this.filterActive &&
+      select(this.filter, WORKOUT_TYPE, a.startDate, a.workoutActivityType) !== 'selected'
+    ) {
       this.excluded++;
       return;
     }
@@ -450,9 +453,10 @@ export class ValidationCollector {
       illegalCharacters: scan.illegalCharCount,
       filter: this.filterActive
         ? {
-            since: this.filter.since ?? null,
-            until: this.filter.until ?? null,
-            types: this.filter.typeNames ?? null,
+            since: this.filter.given.since ?? null,
+            until: this.filter.given.until ?? null,
+            types: this.filter.given.types ?? null,
+            excludeTypes: this.filter.given.excludeTypes ?? null,
             excluded: this.excluded,
           }
         : null,

@@ -3,11 +3,11 @@
  * a worker thread: a ValidationCollector that logs its duplicate steps for the main one to replay.
  */
 import type { RangeConsumer } from '../reader/range-consumer.js';
-import type { RecordFilter } from '../selection/validate-filter.js';
+import type { FilterSpec } from '../selection/filters.js';
 import { ValidationCollector } from './collector.js';
 
 export function createRangeConsumer(options: unknown): RangeConsumer {
-  const { filter } = options as { filter: RecordFilter };
+  const { filter } = options as { filter: FilterSpec };
   const collector = new ValidationCollector(filter, { logDuplicates: true });
   return {
     onElement: (el) => collector.onElement(el),

@@ -75,5 +75,11 @@ export interface ValidationReport {
   issues: IssueSummary[];
   defects: DefectSummary[];
   illegalCharacters: number;
-  filter: { since: string | null; until: string | null; types: string[] | null; excluded: number } | null;
+  filter: {
+    since: string | null;
+    until: string | null;
+    types: string[] | null;
+    excludeTypes: string[] | null;
+    excluded: number;
+  } | null;
 }

@@ -3,7 +3,7 @@ import { moduleUrl } from '../../adapters/worker-thread.js';
 import { scanInParallel } from '../reader/parallel-scan.js';
 import { scanExport } from '../reader/read-export.js';
 import type { ScanSummary } from '../reader/types.js';
-import type { RecordFilter } from '../selection/validate-filter.js';
+import { type FilterSpec, NO_FILTERS } from '../selection/filters.js';
 import { type CollectorPartial, ValidationCollector } from './collector.js';
 import type { ValidationReport } from './report.js';
 
@@ -15,7 +15,7 @@ export interface ValidateDeps {
 
 export interface ValidateOptions {
   path: string;
-  filter?: RecordFilter;
+  filter?: FilterSpec;
   signal?: AbortSignal;
   /** Called once the input is resolved, before the scan starts. */
   onStart?(source: ExportSource): void;
@@ -40,7 +40,7 @@ export async function runValidate(opts: ValidateOptions, deps: ValidateDeps): Pr
       path: source.filePath,
       size: source.size,
       consumerUrl: moduleUrl(import.meta.url, './range-consumer'),
-      consumerOptions: { filter: opts.filter ?? {} },
+      consumerOptions: { filter: opts.filter ?? NO_FILTERS },
       // What the backend's XML parser refuses is an error here too, as upload refuses it.
       utf8: true,
       onRange: (r) => collector.absorb(r.partial as CollectorPartial, r.lineShift),

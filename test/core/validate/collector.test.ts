@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { TopLevelElement } from '../../../src/core/reader/types.js';
-import { parseFilter } from '../../../src/core/selection/validate-filter.js';
+import { buildFilters } from '../../../src/core/selection/filters.js';
 import { type ScanFacts, ValidationCollector } from '../../../src/core/validate/collector.js';
 
 let line = 1;
@@ -131,7 +131,7 @@ describe('ValidationCollector', () => {
   });
 
   it('applies filters to the selection, not to element counts', () => {
-    const c = new ValidationCollector(parseFilter({ types: 'StepCount' }));
+    const c = new ValidationCollector(buildFilters({ types: 'StepCount' }));
     c.onElement(rec('HKQuantityTypeIdentifierStepCount', '2024-01-01 08:00:00 -0800', '5'));
     c.onElement(rec('HKQuantityTypeIdentifierHeartRate', '2024-01-01 08:00:00 -0800', '5'));
     const r = c.finish(facts(), 1);

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { openExport } from '../../../src/adapters/export-source.js';
+import { buildFilters, NO_FILTERS } from '../../../src/core/selection/filters.js';
 import type { ValidationReport } from '../../../src/core/validate/report.js';
 import { runValidate } from '../../../src/core/validate/run-validate.js';
 import { type GeneratorOptions, writeExportFile } from '../../../src/generator/index.js';
@@ -21,7 +22,7 @@ const deps = { openExport, now: () => performance.now() };
 async function both(
   path: string,
   ranges = 5,
-  filter = {},
+  filter = NO_FILTERS,
 ): Promise<{ seq: ValidationReport; par: ValidationReport }> {
   const size = statSync(path).size;
   const seq = await runValidate({ path, filter, parallel: { workers: 1 } }, deps);
@@ -69,11 +70,7 @@ describe('validate across threads', () => {
   it('applies filters identically', async () => {
     const path = join(dir, 'filter.xml');
     await writeExportFile(path, { seed: 21, days: 40, dupExact: 0.02 });
-    const filter = {
-      since: '2024-01-20',
-      until: '2024-02-10',
-      types: new Set(['HKQuantityTypeIdentifierHeartRate']),
-    };
+    const filter = buildFilters({ since: '2024-01-20', until: '2024-02-10', types: 'HeartRate' });
     const { seq, par } = await both(path, 4, filter);
     assert.equal(par.reader?.threads, 2);
     assert.ok((seq.filter?.excluded ?? 0) > 0);

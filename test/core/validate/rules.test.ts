@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ExportElement } from '../../../src/core/reader/types.js';
 import { isImportedRecordType, MAPPED_QUANTITY_TYPES } from '../../../src/core/selection/mapped-types.js';
-import { matchesFilter, parseFilter } from '../../../src/core/selection/validate-filter.js';
 import { normalizeDevice } from '../../../src/core/validate/device.js';
 import { elementHash, HashSet64 } from '../../../src/core/validate/hash-set.js';
 import {
@@ -12,7 +11,6 @@ import {
   checkWorkout,
   QuantityRecordAttrs,
 } from '../../../src/core/validate/schemas.js';
-import { AppError } from '../../../src/errors.js';
 
 const base = {
   type: 'HKQuantityTypeIdentifierHeartRate',
@@ -117,28 +115,6 @@ describe('normalizeDevice', () => {
       'name:iPhone, software:17.1',
     );
     assert.equal(normalizeDevice(undefined), '');
-  });
-});
-
-describe('filters', () => {
-  it('parses and expands type names; rejects bad dates as usage errors', () => {
-    const f = parseFilter({ since: '2024-01-01', types: 'HeartRate, SleepAnalysis' });
-    assert.ok(f.types?.has('HKQuantityTypeIdentifierHeartRate'));
-    assert.ok(f.types?.has('HKCategoryTypeIdentifierSleepAnalysis'));
-    assert.throws(
-      () => parseFilter({ until: '01/02/2024' }),
-      (e: unknown) => e instanceof AppError && e.exitCode === 2,
-    );
-    assert.throws(() => parseFilter({ types: ' , ' }), AppError);
-  });
-
-  it('matches inclusive local days', () => {
-    const f = parseFilter({ since: '2024-02-01', until: '2024-02-01' });
-    assert.ok(!matchesFilter(f, 'x', '2024-01-31 23:59:59 +1400'));
-    assert.ok(matchesFilter(f, 'x', '2024-02-01 00:00:00 -1200'));
-    assert.ok(matchesFilter(f, 'x', '2024-02-01 23:59:59 +0000'));
-    assert.ok(!matchesFilter(f, 'x', '2024-02-02 00:00:00 +0000'));
-    assert.ok(!matchesFilter(f, 'x', undefined));
   });
 });
 
