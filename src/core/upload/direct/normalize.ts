@@ -1,5 +1,5 @@
 import type { ExportElement, TopLevelElement } from '../../reader/types.js';
-import { type FilterSpec, inDateRange, parseSampleDate, typeSelected } from '../../selection/filters.js';
+import { type FilterSpec, select } from '../../selection/filters.js';
 import { isImportedRecordType, WORKOUT_TYPE } from '../../selection/mapped-types.js';
 import { BoundedHashSet } from './content-hash.js';
 import { TagHasher } from './raw-tag.js';
@@ -51,6 +51,11 @@ export interface NormalizedSample {
 }
 
 export interface NormalizationReport {
+  /**
+   * Top-level Records and Workouts the filters select, by type, before duplicates are dropped: what
+   * `validate` with the same filters counts (for the types the backend imports).
+   */
+  selected: Record<string, number>;
   /** Samples kept, by type. */
   kept: Record<string, number>;
   /** Samples not sent, by reason then type. */
@@ -84,12 +89,18 @@ export function shape(el: ExportElement): ExportElement {
 
 /** Per-reason, per-type drop counts and the other tallies of selection, which merge by addition. */
 export interface SelectionCounts {
+  selected: Record<string, number>;
   dropped: Partial<Record<DropReason, Record<string, number>>>;
   otherElements: Record<string, number>;
 }
 
+export function emptyCounts(): SelectionCounts {
+  return { selected: {}, dropped: {}, otherElements: {} };
+}
+
 /** Adds `from` into `into`. */
 export function addCounts(into: SelectionCounts, from: SelectionCounts): void {
+  for (const [type, n] of Object.entries(from.selected)) bump(into.selected, type, n);
   for (const [reason, byType] of Object.entries(from.dropped) as [DropReason, Record<string, number>][]) {
     const target = into.dropped[reason] ?? {};
     for (const [type, n] of Object.entries(byType)) bump(target, type, n);
@@ -110,7 +121,7 @@ function drop(counts: SelectionCounts, reason: DropReason, type: string): void {
  * since nothing it decides depends on earlier elements; the Deduper, which does, sees samples in order.
  */
 export class SampleSelector {
-  readonly counts: SelectionCounts = { dropped: {}, otherElements: {} };
+  readonly counts: SelectionCounts = emptyCounts();
   /** The last ExportDate seen. */
   exportDate: string | null = null;
   private readonly hasher = new TagHasher();
@@ -170,21 +181,17 @@ export class SampleSelector {
       if (!fromCorrelation) drop(this.counts, 'not-imported', type);
       return;
     }
-    if (!typeSelected(this.filters, type)) {
-      if (!fromCorrelation) drop(this.counts, 'filtered-type', type);
+    const selection = select(
+      this.filters,
+      type,
+      el.attrs.startDate,
+      kind === 'workout' ? el.attrs.workoutActivityType : undefined,
+    );
+    if (selection !== 'selected') {
+      if (!fromCorrelation) drop(this.counts, selection, type);
       return;
     }
-    if (this.filters.since || this.filters.until) {
-      const start = parseSampleDate(el.attrs.startDate);
-      if (start === null) {
-        if (!fromCorrelation) drop(this.counts, 'unreadable-date', type);
-        return;
-      }
-      if (!inDateRange(this.filters, start)) {
-        if (!fromCorrelation) drop(this.counts, 'filtered-date', type);
-        return;
-      }
-    }
+    if (!fromCorrelation) bump(this.counts.selected, type);
     const out = this.out;
     out.kind = kind;
     out.type = type;
@@ -258,7 +265,7 @@ export class Deduper {
   /** Hashes of Correlation members already sent as promoted samples (few: blood pressure). */
   private readonly promoted = new BoundedHashSet(1_000_000);
   readonly kept: Record<string, number> = {};
-  readonly counts: SelectionCounts = { dropped: {}, otherElements: {} };
+  readonly counts: SelectionCounts = emptyCounts();
   correlationMembersPromoted = 0;
   copied = 0;
 
@@ -291,10 +298,11 @@ export class Deduper {
 
   /** The run's report, from this and the selection counts of every part of the export. */
   report(selection: SelectionCounts): NormalizationReport {
-    const counts: SelectionCounts = { dropped: {}, otherElements: {} };
+    const counts = emptyCounts();
     addCounts(counts, selection);
     addCounts(counts, this.counts);
     return {
+      selected: counts.selected,
       kept: this.kept,
       dropped: counts.dropped,
       otherElements: counts.otherElements,
@@ -302,36 +310,6 @@ export class Deduper {
       dedupeWindowRotations: this.seen.rotations,
       copied: this.copied,
     };
-  }
-}
-
-/** Selection and deduplication in one pass, for an export read from start to end by one scanner. */
-export class Normalizer {
-  private readonly selector: SampleSelector;
-  private readonly deduper: Deduper;
-
-  constructor(filters: FilterSpec, source: SourceWindow | null = null, expectedSamples = 0) {
-    this.selector = new SampleSelector(filters, source);
-    this.deduper = new Deduper(expectedSamples);
-  }
-
-  get exportDate(): string | null {
-    return this.selector.exportDate;
-  }
-
-  private emit: (s: NormalizedSample) => void = () => {};
-  private readonly admit = (s: NormalizedSample): void => {
-    if (this.deduper.admit(s.fromCorrelation, s.hi, s.lo, s.type, s.xml === null)) this.emit(s);
-  };
-
-  /** Passes the samples of `el` that are to be sent to `emit`. */
-  accept(el: TopLevelElement, emit: (s: NormalizedSample) => void): void {
-    this.emit = emit;
-    this.selector.accept(el, this.admit);
-  }
-
-  finish(): NormalizationReport {
-    return this.deduper.report(this.selector.counts);
   }
 }
 

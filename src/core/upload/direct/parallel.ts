@@ -12,7 +12,7 @@
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { startModuleWorker } from '../../../adapters/worker-thread.js';
-import { AppError } from '../../../errors.js';
+import { AppError, CancelledError } from '../../../errors.js';
 import { MIN_PARALLEL_BYTES, planCuts } from '../../reader/parallel-scan.js';
 import type { FilterSpec } from '../../selection/filters.js';
 import type { RangeLog } from './range-log.js';
@@ -133,7 +133,7 @@ export class ParallelRanges {
     }
     for (;;) {
       if (this.failure) throw this.failure;
-      if (signal.aborted) throw new AppError('CANCELLED', 'scan cancelled', { cause: signal.reason });
+      if (signal.aborted) throw new CancelledError();
       const log = this.logs.get(this.nextLog);
       if (log !== undefined) {
         this.logs.delete(this.nextLog);

@@ -2,6 +2,7 @@ import type { Clock } from '../../../adapters/clock.js';
 import type { SyncStatusEvent } from '../../../adapters/sync-api.js';
 import { ApiError, AppError, isAbortError } from '../../../errors.js';
 import { filenameOf } from '../../sync/tracker.js';
+import { DIRECT_RETRY, isRetryable, retryDelayMs } from '../shared/retry.js';
 
 /**
  * Sends one batch with retries, without ever sending it twice once the server has accepted it: when a
@@ -33,8 +34,8 @@ export interface SendDeps {
   /** Called when an interrupt finds a body sent in full and the answer is awaited. */
   onDrain?(info: { waitMs: number }): void;
   random?: () => number;
+  /** Default: the retry policy's (shared/retry.ts). */
   maxAttempts?: number;
-  baseDelayMs?: number;
   /** How long to look for the file on the feed after a lost answer (the task emits `started` when it runs). */
   acceptanceChecks?: number[];
   onRetry?(info: { attempt: number; delayMs: number; reason: string }): void;
@@ -66,20 +67,13 @@ function mayHaveBeenAccepted(err: unknown, bodySent: boolean): boolean {
   return err instanceof AppError && (err.code === 'NETWORK_ERROR' || err.code === 'TIMEOUT');
 }
 
-function retryable(err: unknown): boolean {
-  if (err instanceof ApiError) return err.status >= 500 || err.status === 429 || err.status === 408;
-  return err instanceof AppError && (err.code === 'NETWORK_ERROR' || err.code === 'TIMEOUT');
-}
-
 export async function sendBatch(
   deps: SendDeps,
   filename: string,
   body: Buffer,
   track: SendTrack = { uncertain: false },
 ): Promise<SendResult> {
-  const maxAttempts = deps.maxAttempts ?? 6;
-  const base = deps.baseDelayMs ?? 1_000;
-  const random = deps.random ?? Math.random;
+  const maxAttempts = deps.maxAttempts ?? DIRECT_RETRY.maxAttempts;
   for (let attempt = 1; ; attempt++) {
     deps.signal.throwIfAborted();
     const progress = { bodySent: false };
@@ -95,11 +89,8 @@ export async function sendBatch(
       if (mayHaveBeenAccepted(err, progress.bodySent) && (await onFeed(deps, filename))) {
         return { taskId: null, attempts: attempt, recoveredFromFeed: true };
       }
-      if (!retryable(err) || attempt >= maxAttempts) throw err;
-      const exp = Math.min(30_000, base * 2 ** (attempt - 1));
-      const jittered = Math.round(exp / 2 + (random() * exp) / 2);
-      const retryAfter = err instanceof ApiError ? err.retryAfterMs : undefined;
-      const delayMs = retryAfter === undefined ? jittered : Math.min(120_000, Math.max(retryAfter, 0));
+      if (!isRetryable(err, DIRECT_RETRY) || attempt >= maxAttempts) throw err;
+      const delayMs = retryDelayMs(attempt, err, deps.random);
       deps.onRetry?.({ attempt, delayMs, reason: err instanceof Error ? err.message : String(err) });
       await deps.clock.sleep(delayMs, deps.signal);
     }

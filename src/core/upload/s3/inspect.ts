@@ -1,10 +1,10 @@
 /**
  * Everything an S3 upload needs to know about the export before asking the backend for a URL, without
- * reading the whole file: where its XML is, its head (DOCTYPE, root) and its sampled fingerprint
- * (preflight.ts, adapters/fingerprint.ts). Only local work, so the command starts it first, while the
- * rest of the upload (HTTP client, schemas, settings) is still loading.
+ * reading the whole file: where its XML is, its head (DOCTYPE, root) and its identity (the sampled
+ * fingerprint). Only local work, so the run starts it first and checks the user meanwhile.
  */
-import { type ExportSource, openExport } from '../../../adapters/export-source.js';
+import type { ExportSource } from '../../../adapters/export-source.js';
+import { exportIdentity } from '../shared/identity.js';
 import { type ExportHead, probeHead } from './preflight.js';
 
 export interface InspectedExport {
@@ -13,8 +13,12 @@ export interface InspectedExport {
   fingerprint: string;
 }
 
-export async function inspectExport(path: string, signal?: AbortSignal): Promise<InspectedExport> {
+export async function inspectExport(
+  openExport: (path: string) => Promise<ExportSource>,
+  path: string,
+  signal?: AbortSignal,
+): Promise<InspectedExport> {
   const source = await openExport(path);
-  const [head, fingerprint] = await Promise.all([probeHead(source, signal), source.fingerprint(signal)]);
+  const [head, fingerprint] = await Promise.all([probeHead(source, signal), exportIdentity(source, signal)]);
   return { source, head, fingerprint };
 }

@@ -7,14 +7,12 @@ import type { Clock } from '../../../../src/adapters/clock.js';
 import { openExport } from '../../../../src/adapters/export-source.js';
 import type { SyncStatusEvent } from '../../../../src/adapters/sync-api.js';
 import { buildFilters } from '../../../../src/core/selection/filters.js';
-import {
-  type DirectCallbacks,
-  type DirectRunDeps,
-  type LedgerEntry,
-  type LedgerStore,
-  runDirect,
-} from '../../../../src/core/upload/direct/run.js';
+import { runDirect } from '../../../../src/core/upload/direct/pipeline.js';
 import { type SendDeps, type SendTrack, sendBatch } from '../../../../src/core/upload/direct/sender.js';
+import type { DirectRunDeps } from '../../../../src/core/upload/direct/types.js';
+import type { DirectLedgerEntry, LedgerSlot } from '../../../../src/core/upload/shared/ledger.js';
+import { batchFilename } from '../../../../src/core/upload/shared/naming.js';
+import type { UploadEvent } from '../../../../src/core/upload/types.js';
 import { writeExportFile } from '../../../../src/generator/index.js';
 
 /** A promise that rejects with the signal's reason once it is aborted (at once if it already is). */
@@ -155,6 +153,9 @@ describe('sendBatch on Ctrl-C', () => {
   });
 });
 
+/** What names the batches (shared/naming.ts). */
+const FINGERPRINT = 'f1f2f3f4';
+
 describe('runDirect: interruption and resume', () => {
   let dir = '';
   let file = '';
@@ -167,12 +168,15 @@ describe('runDirect: interruption and resume', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  function memoryLedger(): LedgerStore & { entry(): LedgerEntry | undefined } {
-    let stored: LedgerEntry | undefined;
+  type MemoryLedger = LedgerSlot<DirectLedgerEntry> & { entry(): DirectLedgerEntry | undefined };
+
+  function memoryLedger(): MemoryLedger {
+    let stored: DirectLedgerEntry | undefined;
     return {
+      path: 'memory',
       entry: () => stored,
-      get: () => (stored ? structuredClone(stored) : undefined),
-      put: (e) => {
+      read: () => (stored ? structuredClone(stored) : undefined),
+      write: (e) => {
         stored = structuredClone(e);
       },
       delete: () => {
@@ -192,12 +196,13 @@ describe('runDirect: interruption and resume', () => {
     deps: Pick<DirectRunDeps, 'ledger' | 'post' | 'clock' | 'signal'> & {
       recent?: DirectRunDeps['feed']['recent'];
     },
-    cb: DirectCallbacks = {},
+    onEvent: (e: UploadEvent) => void = () => {},
   ) {
     return runDirect(
       {
         server: 'http://backend.invalid',
         userId: 'u',
+        fingerprint: FINGERPRINT,
         filters: buildFilters({}),
         limits: { maxBytes: 64 * 1024, maxRecords: 300 },
         wait: false,
@@ -215,12 +220,12 @@ describe('runDirect: interruption and resume', () => {
         runId,
         parallel: { workers: 0 },
       },
-      cb,
+      onEvent,
     );
   }
 
   /** A first run that loses batch 2's answer on Ctrl-C (the drain gives up): batch 2 stays pending. */
-  async function interruptedAtBatch2(ledger: LedgerStore, runId: string): Promise<string[]> {
+  async function interruptedAtBatch2(ledger: MemoryLedger, runId: string): Promise<string[]> {
     const interrupt = new AbortController();
     const posted: string[] = [];
     await assert.rejects(
@@ -244,12 +249,12 @@ describe('runDirect: interruption and resume', () => {
     const ledger = memoryLedger();
     const interrupt = new AbortController();
     await assert.rejects(
-      run('ai-00000001', {
+      run('00000001', {
         ledger,
         clock: steppingClock(),
         signal: interrupt.signal,
         post: async (filename, _body, _progress, signal) => {
-          if (filename.endsWith('-00001.xml')) return { task_id: 't1' };
+          if (filename.endsWith('-b00001.xml')) return { task_id: 't1' };
           interrupt.abort();
           return untilAborted(signal);
         },
@@ -263,7 +268,7 @@ describe('runDirect: interruption and resume', () => {
     // So the re-run sends batch 2 at once, without watching the feed for it.
     const clock = steppingClock();
     const looks: number[] = [];
-    const result = await run('ai-00000002', {
+    const result = await run('00000002', {
       ledger,
       clock,
       signal: new AbortController().signal,
@@ -280,7 +285,7 @@ describe('runDirect: interruption and resume', () => {
 
   it('a pending batch not on the feed is sent again only after the grace period, and its old name is kept', async () => {
     const ledger = memoryLedger();
-    const posted = await interruptedAtBatch2(ledger, 'ai-00000001');
+    const posted = await interruptedAtBatch2(ledger, '00000001');
     const first = posted[1] as string;
     assert.equal(ledger.entry()?.batches.find((b) => b.seq === 2)?.pending, true);
 
@@ -291,7 +296,7 @@ describe('runDirect: interruption and resume', () => {
     const resent: string[] = [];
     await assert.rejects(
       run(
-        'ai-00000002',
+        '00000002',
         {
           ledger,
           clock,
@@ -303,7 +308,9 @@ describe('runDirect: interruption and resume', () => {
             return untilAborted(signal);
           },
         },
-        { onPending: (seq, info) => phases.push(`${seq} ${info.phase} ${info.filename} ${info.waitMs}`) },
+        (e) => {
+          if (e.type === 'pending') phases.push(`${e.index} ${e.phase} ${e.filename} ${e.waitMs}`);
+        },
       ),
     );
     assert.deepEqual(phases, [`2 waiting ${first} 60000`, `2 resending ${first} 60000`]);
@@ -313,15 +320,15 @@ describe('runDirect: interruption and resume', () => {
       60_000,
     );
     assert.equal(clock.sleeps.at(-1), 30_000);
-    assert.deepEqual(resent, ['ai-00000002-00002.xml']);
+    assert.deepEqual(resent, [batchFilename(FINGERPRINT, '00000002', 2)]);
     const entry = ledger.entry()?.batches.find((b) => b.seq === 2);
     assert.equal(entry?.pending, true);
-    assert.equal(entry?.filename, 'ai-00000002-00002.xml');
+    assert.equal(entry?.filename, batchFilename(FINGERPRINT, '00000002', 2));
     assert.deepEqual(entry?.earlier, [first]);
 
     // Run 3: the first send's import starts at last; it is matched by its old name and not sent again.
     const sent: string[] = [];
-    const result = await run('ai-00000003', {
+    const result = await run('00000003', {
       ledger,
       clock: steppingClock(),
       signal: new AbortController().signal,
@@ -332,18 +339,18 @@ describe('runDirect: interruption and resume', () => {
       },
     });
     assert.equal(result.skipped, 2);
-    assert.ok(!sent.some((f) => f.endsWith('-00002.xml')), `batch 2 sent again: ${sent.join(', ')}`);
-    assert.equal(ledger.entry()?.complete, true);
+    assert.ok(!sent.some((f) => f.endsWith('-b00002.xml')), `batch 2 sent again: ${sent.join(', ')}`);
+    assert.notEqual(ledger.entry()?.completedAt ?? null, null);
   });
 
   it('a pending batch that appears on the feed during the grace period is not sent again', async () => {
     const ledger = memoryLedger();
-    const posted = await interruptedAtBatch2(ledger, 'ai-00000001');
+    const posted = await interruptedAtBatch2(ledger, '00000001');
     const first = posted[1] as string;
     const clock = steppingClock();
     let looks = 0;
     const sent: string[] = [];
-    const result = await run('ai-00000002', {
+    const result = await run('00000002', {
       ledger,
       clock,
       signal: new AbortController().signal,
@@ -355,7 +362,7 @@ describe('runDirect: interruption and resume', () => {
       },
     });
     assert.equal(result.skipped, 2);
-    assert.ok(!sent.some((f) => f.endsWith('-00002.xml')));
+    assert.ok(!sent.some((f) => f.endsWith('-b00002.xml')));
     assert.deepEqual(clock.sleeps, [2_000, 2_000, 2_000]);
     assert.equal(ledger.entry()?.batches.find((b) => b.seq === 2)?.pending, false);
   });

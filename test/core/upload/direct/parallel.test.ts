@@ -7,7 +7,8 @@ import { systemClock } from '../../../../src/adapters/clock.js';
 import { openExport } from '../../../../src/adapters/export-source.js';
 import { buildFilters, type FilterFlags } from '../../../../src/core/selection/filters.js';
 import type { ParallelOptions } from '../../../../src/core/upload/direct/parallel.js';
-import { type DirectRunResult, runDirect } from '../../../../src/core/upload/direct/run.js';
+import { runDirect } from '../../../../src/core/upload/direct/pipeline.js';
+import type { DirectRunResult } from '../../../../src/core/upload/direct/types.js';
 import { writeExportFile } from '../../../../src/generator/index.js';
 
 interface Planned {
@@ -22,6 +23,7 @@ async function plan(path: string, parallel: ParallelOptions, flags: FilterFlags 
     {
       server: 'http://backend.invalid',
       userId: 'u',
+      fingerprint: 'f1f2f3f4',
       filters: buildFilters(flags),
       limits: { maxBytes: 64 * 1024, maxRecords: 300 },
       wait: false,
@@ -31,7 +33,7 @@ async function plan(path: string, parallel: ParallelOptions, flags: FilterFlags 
     },
     {
       source: await openExport(path),
-      ledger: { get: () => undefined, put: () => {}, delete: () => {} },
+      ledger: { path: 'memory', read: () => undefined, write: () => {}, delete: () => {} },
       post: async (_filename, body) => {
         bodies.push(Buffer.from(body));
         return { task_id: `t${bodies.length}` };
@@ -42,7 +44,7 @@ async function plan(path: string, parallel: ParallelOptions, flags: FilterFlags 
       },
       clock: systemClock,
       signal: signal ?? new AbortController().signal,
-      runId: 'ai-00000000',
+      runId: '00000000',
       parallel,
     },
   );
@@ -58,7 +60,6 @@ function assertSame(par: Planned, seq: Planned): void {
     assert.ok(par.bodies[i]!.equals(seq.bodies[i]!), `batch ${i + 1}`);
   assert.deepEqual(par.result.report, seq.result.report);
   assert.equal(par.result.records, seq.result.records);
-  assert.equal(par.result.fingerprint, seq.result.fingerprint);
   assert.equal(par.result.summary?.wellFormed, seq.result.summary?.wellFormed);
   assert.equal(par.result.summary?.topLevelCount, seq.result.summary?.topLevelCount);
 }
@@ -135,6 +136,7 @@ describe('direct batches from worker threads', () => {
       {
         server: 'http://backend.invalid',
         userId: 'u',
+        fingerprint: 'f1f2f3f4',
         filters: buildFilters({}),
         limits: { maxBytes: 32 * 1024, maxRecords: 300 },
         wait: false,
@@ -144,7 +146,7 @@ describe('direct batches from worker threads', () => {
       },
       {
         source: await openExport(file),
-        ledger: { get: () => undefined, put: () => {}, delete: () => {} },
+        ledger: { path: 'memory', read: () => undefined, write: () => {}, delete: () => {} },
         post: async () => {
           if (++posts === 2) controller.abort(new Error('stop'));
           return { task_id: 't' };

@@ -1,14 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { SaxesParser } from 'saxes';
+import type { ExportSource } from '../../../../src/adapters/export-source.js';
 import { ExportScanner } from '../../../../src/core/reader/scanner.js';
 import type { ExportElement } from '../../../../src/core/reader/types.js';
-import { buildFilters } from '../../../../src/core/selection/filters.js';
-import { XmlBatcher } from '../../../../src/core/upload/direct/batcher.js';
-import { type NormalizationReport, Normalizer, shape } from '../../../../src/core/upload/direct/normalize.js';
+import { NO_FILTERS } from '../../../../src/core/selection/filters.js';
+import { BatchQueue } from '../../../../src/core/upload/direct/batch-queue.js';
+import { BodyPool } from '../../../../src/core/upload/direct/batcher.js';
+import { type NormalizationReport, shape } from '../../../../src/core/upload/direct/normalize.js';
+import { BatchProducer } from '../../../../src/core/upload/direct/producer.js';
 import { TagHasher } from '../../../../src/core/upload/direct/raw-tag.js';
-import { documentHeader, serializeElement } from '../../../../src/core/upload/direct/serialize.js';
-import { SourceWindow } from '../../../../src/core/upload/direct/source-window.js';
+import { serializeElement } from '../../../../src/core/upload/direct/serialize.js';
 
 const HR = 'HKQuantityTypeIdentifierHeartRate';
 const DEVICE =
@@ -82,10 +84,6 @@ function splitEvery(buf: Buffer, sizes: number[]): Buffer[] {
   return out;
 }
 
-async function* from(chunks: Buffer[]): AsyncGenerator<Buffer> {
-  for (const c of chunks) yield c;
-}
-
 interface Plan {
   bodies: Buffer[];
   body: Buffer;
@@ -93,27 +91,42 @@ interface Plan {
   batches: number;
 }
 
-/** Scans, normalizes and batches a document the way runDirect does; `copy` turns the fast path on. */
-async function plan(doc: Buffer, chunks: number[], copy: boolean, maxBytes = 1 << 20): Promise<Plan> {
-  const window = new SourceWindow();
-  const normalizer = new Normalizer(buildFilters({}), copy ? window : null);
-  const bodies: Buffer[] = [];
-  const batcher = new XmlBatcher(
-    { maxBytes, maxRecords: 50_000 },
-    () => documentHeader('en_US', normalizer.exportDate),
-    (b) => bodies.push(b.body),
-    window,
-  );
-  const scanner = new ExportScanner({
-    onElement: (el) => {
-      normalizer.accept(el, (s) => batcher.add(s));
-      window.consumed(el.endOffset);
+/** A document in memory, read in chunks of the given sizes, as the direct method reads a zip entry. */
+function memorySource(doc: Buffer, chunks: number[]): ExportSource {
+  return {
+    kind: 'xml',
+    displayName: 'memory.xml',
+    size: doc.length,
+    async *open(opts = {}) {
+      const start = opts.start ?? 0;
+      const end = opts.end ?? doc.length;
+      yield* splitEvery(doc.subarray(start, end), chunks);
     },
+    fingerprint: async () => 'memory',
+  };
+}
+
+/** Reads, normalizes and batches a document with the direct method's reader; `copy` turns the fast path on. */
+async function plan(doc: Buffer, chunks: number[], copy: boolean, maxBytes = 1 << 20): Promise<Plan> {
+  const signal = new AbortController().signal;
+  const queue = new BatchQueue(signal);
+  const producer = new BatchProducer({
+    source: memorySource(doc, chunks),
+    filters: NO_FILTERS,
+    limits: { maxBytes, maxRecords: 50_000 },
+    queue,
+    hashes: null,
+    bodies: new BodyPool(maxBytes),
+    signal,
+    copyFromSource: copy,
+    onEvent: () => {},
   });
-  for await (const chunk of window.tap(from(splitEvery(doc, chunks)))) scanner.write(chunk);
-  scanner.end();
-  batcher.flush();
-  return { bodies, body: Buffer.concat(bodies), report: normalizer.finish(), batches: bodies.length };
+  const bodies: Buffer[] = [];
+  const reading = producer.run(() => false);
+  for (let item = await queue.take(); item; item = await queue.take())
+    bodies.push(Buffer.from(item.batch.body));
+  await reading;
+  return { bodies, body: Buffer.concat(bodies), report: producer.report(), batches: bodies.length };
 }
 
 /** Top-level Records as the scanner decodes them. */

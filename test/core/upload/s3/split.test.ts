@@ -12,7 +12,7 @@ import type { ScanSummary } from '../../../../src/core/reader/types.js';
 import { checkedBody } from '../../../../src/core/upload/s3/checked-body.js';
 import { partBytes } from '../../../../src/core/upload/s3/part-bytes.js';
 import { planUpload, probeHead, repairsOf, streamedPlan } from '../../../../src/core/upload/s3/preflight.js';
-import { expirationFor } from '../../../../src/core/upload/s3/upload-parts.js';
+import { expirationFor } from '../../../../src/core/upload/s3/send-parts.js';
 import { partFilename } from '../../../../src/core/upload/shared/naming.js';
 import { exitCodeFor } from '../../../../src/errors.js';
 import { writeExportFile } from '../../../../src/generator/index.js';

@@ -7,10 +7,10 @@
 import type { Clock } from '../../../adapters/clock.js';
 import { type Presign, type PresignRequest, serverCapFrom } from '../../../adapters/import-api.js';
 import { ReadPool } from '../../../adapters/read-pool.js';
-import { postToS3, S3UploadError } from '../../../adapters/s3-post.js';
+import { type S3PostOptions, type S3PostResult, S3UploadError } from '../../../adapters/s3-post.js';
 import { ApiError, AppError, CancelledError, isAbortError } from '../../../errors.js';
 import type { ScanSummary } from '../../reader/types.js';
-import { DEFAULT_MAX_ATTEMPTS, isRetryable, retryDelayMs } from '../shared/retry.js';
+import { isRetryable, retryDelayMs, S3_RETRY } from '../shared/retry.js';
 import { checkedBody } from './checked-body.js';
 import { partBytes } from './part-bytes.js';
 import type { PartSpec } from './part-planner.js';
@@ -33,6 +33,8 @@ export function expirationFor(bytes: number): number {
 
 export interface UploadDeps {
   presign(req: PresignRequest, signal: AbortSignal): Promise<Presign>;
+  /** One presigned POST (adapters/s3-post.ts). */
+  post(opts: S3PostOptions): Promise<S3PostResult>;
   clock: Clock;
   signal: AbortSignal;
   userAgent?: string;
@@ -95,7 +97,7 @@ async function uploadOne(
   filename: string,
   events: UploadEvents,
 ): Promise<PartResult> {
-  const max = deps.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+  const max = deps.maxAttempts ?? S3_RETRY.maxAttempts;
   for (let attempt = 1; ; attempt++) {
     cancelledCheck(deps.signal);
     try {
@@ -110,7 +112,7 @@ async function uploadOne(
         deps.signal,
       );
       events.onPartStart?.(part, attempt);
-      const started = performance.now();
+      const started = deps.clock.now();
       let scan: ScanSummary | undefined;
       // Each chunk's buffer is read into again once the socket has written it (read-pool.ts).
       const pool = new ReadPool(SEND_CHUNK_BYTES);
@@ -123,7 +125,7 @@ async function uploadOne(
             },
           })
         : partBytes(plan.source, part.segments, plan.repair, deps.signal, pool);
-      const res = await postToS3({
+      const res = await deps.post({
         url: presign.uploadUrl,
         fields: presign.fields,
         filename,
@@ -141,7 +143,7 @@ async function uploadOne(
         fileKey: presign.fileKey,
         bucket: presign.bucket,
         bytes: part.bytes,
-        durationMs: Math.round(performance.now() - started),
+        durationMs: Math.round(deps.clock.now() - started),
         attempts: attempt,
         etag: res.etag,
         ...(scan ? { scan } : {}),
@@ -160,7 +162,7 @@ async function uploadOne(
           cause: err,
         });
       }
-      if (!isRetryable(err) || attempt >= max) throw finalError(err, part, attempt);
+      if (!isRetryable(err, S3_RETRY) || attempt >= max) throw finalError(err, part, attempt);
       const delay = retryDelayMs(attempt, err, deps.random);
       events.onRetry?.(part, attempt, delay, err);
       try {
