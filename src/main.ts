@@ -1,7 +1,7 @@
 import { CommanderError } from 'commander';
 import { RunState } from './commands/types.js';
-import type { System } from './context.js';
 import { AppError, ExitCode, type ExitCodeValue, exitCodeFor, isAbortError } from './errors.js';
+import type { System } from './factory.js';
 import { buildProgram } from './program.js';
 import { VERSION } from './version.js';
 

@@ -1,14 +1,14 @@
 import type { Command } from 'commander';
 import type { GlobalOptions } from '../config/settings.js';
-import type { AppContext, System } from '../context.js';
+import type { Factory, System } from '../factory.js';
 import { Redactor } from '../io/redact.js';
 
 /** Adds one top-level command (its name, flags and help) to the program; its body is loaded on use. */
 export type RegisterCommand = (program: Command, state: RunState) => void;
 
-/** Shared by main() and every command: the context appears once global flags are parsed. */
+/** Shared by main() and every command: the Factory appears once global flags are parsed. */
 export class RunState {
-  private context: AppContext | undefined;
+  private context: Factory | undefined;
   exitCode = 0;
   readonly redactor = new Redactor();
 
@@ -17,19 +17,19 @@ export class RunState {
     readonly version: string,
   ) {}
 
-  /** createContext is imported on first use: it brings zod (env parsing) and chalk, which --help never needs. */
-  async init(globals: GlobalOptions): Promise<AppContext> {
-    const { createContext } = await import('../context.js');
-    this.context = createContext(this.system, globals, this.version, this.redactor);
+  /** The Factory is imported on first use: it brings zod (env parsing) and chalk, which --help never needs. */
+  async init(globals: GlobalOptions): Promise<Factory> {
+    const { createFactory } = await import('../factory.js');
+    this.context = createFactory(this.system, globals, this.version, this.redactor);
     return this.context;
   }
 
-  get ctx(): AppContext | undefined {
+  get ctx(): Factory | undefined {
     return this.context;
   }
 
-  /** Wraps a command body: it receives the context and returns its exit code. */
-  action<A extends unknown[]>(fn: (ctx: AppContext, ...args: A) => Promise<number | undefined>) {
+  /** Wraps a command body: it receives the Factory and returns its exit code. */
+  action<A extends unknown[]>(fn: (f: Factory, ...args: A) => Promise<number | undefined>) {
     return async (...args: A): Promise<void> => {
       if (!this.context) throw new Error('context not initialised before action');
       this.exitCode = (await fn(this.context, ...args)) ?? 0;

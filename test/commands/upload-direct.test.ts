@@ -472,7 +472,7 @@ describe('upload --method direct', () => {
     try {
       const file = join(s.dir, 'export.xml');
       await writeExportFile(file, { seed: 9, days: 2 });
-      s.double.failNextDirectImport(/-00002\.xml$/, 'boom: duplicate key value violates unique constraint');
+      s.double.failNextDirectImport(/-b00002\.xml$/, 'boom: duplicate key value violates unique constraint');
       const r = await s.cli.run(
         [...directUpload(file, s.userId), '--batch-bytes', '200000', '--wait', '--json'],
         { env },
@@ -503,7 +503,7 @@ describe('upload --method direct', () => {
     try {
       const file = join(s.dir, 'export.xml');
       await writeExportFile(file, { seed: 9, days: 2 });
-      s.double.failNextDirectImport(/-00001\.xml$/, 'first one fails');
+      s.double.failNextDirectImport(/-b00001\.xml$/, 'first one fails');
       const r = await s.cli.run(
         [...directUpload(file, s.userId), '--batch-bytes', '200000', '--wait', '--fail-fast', '--json'],
         { env },

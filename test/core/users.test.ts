@@ -13,9 +13,6 @@ describe('requireUser', () => {
   let deps: Parameters<typeof requireUser>[0];
   before(async () => {
     backend = await startBackendDouble();
-    const api = new BackendApi(
-      new HttpClient({ baseUrl: backend.url, userAgent: 't', dispatcher: testDispatcher }),
-    );
     const session = new Session({
       server: backend.url,
       profile: 'default',
@@ -26,7 +23,11 @@ describe('requireUser', () => {
       withLock: (fn) => fn(),
       registerSecret: () => undefined,
     });
-    deps = { api, session, server: backend.url };
+    // The credential travels inside the client: requireUser never sees it.
+    const users = new BackendApi(
+      new HttpClient({ baseUrl: backend.url, userAgent: 't', dispatcher: testDispatcher }).withAuth(session),
+    );
+    deps = { users, server: backend.url };
   });
   after(() => backend.close());
 

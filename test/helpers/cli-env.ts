@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type RunOptions, type RunResult, runCli } from './run-cli.js';
+import { type RunningCli, type RunOptions, type RunResult, runCli, startCli } from './run-cli.js';
 
 /** A temp config dir and a runCli bound to it and to a server; every result is kept for secret checks. */
 export class CliEnv {
@@ -16,12 +16,20 @@ export class CliEnv {
   }
 
   async run(args: string[], opts: RunOptions = {}): Promise<RunResult> {
-    const r = await runCli(args, {
-      ...opts,
-      env: { APPLE_IMPORT_CONFIG_DIR: this.configDir, APPLE_IMPORT_SERVER: this.server, ...opts.env },
-    });
+    const r = await runCli(args, { ...opts, env: this.envFor(opts) });
     this.results.push(r);
     return r;
+  }
+
+  /** Like run(), for a command that runs until it is interrupted. */
+  start(args: string[], opts: RunOptions = {}): RunningCli {
+    const running = startCli(args, { ...opts, env: this.envFor(opts) });
+    void running.done.then((r) => this.results.push(r));
+    return running;
+  }
+
+  private envFor(opts: RunOptions): Record<string, string | undefined> {
+    return { APPLE_IMPORT_CONFIG_DIR: this.configDir, APPLE_IMPORT_SERVER: this.server, ...opts.env };
   }
 
   /** Everything any run printed, for "no secret in output" assertions. */

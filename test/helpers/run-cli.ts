@@ -22,6 +22,20 @@ export const testDispatcher = new Agent({ keepAliveTimeout: 10, keepAliveMaxTime
 
 /** Runs the real CLI in-process with captured streams; env is exactly what is given (never process.env). */
 export async function runCli(args: string[], opts: RunOptions = {}): Promise<RunResult> {
+  return startCli(args, opts).done;
+}
+
+/** A CLI run in progress: its output so far, and a way to wait until the output says something. */
+export interface RunningCli {
+  stdout(): string;
+  stderr(): string;
+  /** Resolves once `until(stdout, stderr)` holds; rejects after `timeoutMs`, or if the run ends first. */
+  waitFor(until: (stdout: string, stderr: string) => boolean, timeoutMs?: number): Promise<void>;
+  done: Promise<RunResult>;
+}
+
+/** Like runCli, but hands back the run while it goes on (for commands that run until interrupted). */
+export function startCli(args: string[], opts: RunOptions = {}): RunningCli {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   let out = '';
@@ -33,7 +47,14 @@ export async function runCli(args: string[], opts: RunOptions = {}): Promise<Run
     err += c.toString('utf8');
   });
   const stdin = opts.stdin === undefined ? Readable.from([]) : Readable.from([Buffer.from(opts.stdin)]);
-  const code = await main(args, {
+  const waiters = new Set<() => void>();
+  const changed = () => {
+    for (const w of waiters) w();
+  };
+  stdout.on('data', changed);
+  stderr.on('data', changed);
+  let finished = false;
+  const running = main(args, {
     env: { NO_COLOR: '1', ...opts.env },
     stdin,
     stdout,
@@ -43,5 +64,36 @@ export async function runCli(args: string[], opts: RunOptions = {}): Promise<Run
     dispatcher: testDispatcher,
     tty: opts.tty ?? { stdin: false, stdout: false, stderr: false },
   });
-  return { code, stdout: out, stderr: err };
+  const done = running.then((code) => {
+    finished = true;
+    changed();
+    return { code, stdout: out, stderr: err };
+  });
+  return {
+    stdout: () => out,
+    stderr: () => err,
+    done,
+    waitFor: (until, timeoutMs = 20_000) =>
+      new Promise<void>((resolve, reject) => {
+        const check = () => {
+          if (until(out, err)) {
+            settle();
+            resolve();
+          } else if (finished) {
+            settle();
+            reject(new Error(`the run ended first:\n${out}\n${err}`));
+          }
+        };
+        const timer = setTimeout(() => {
+          settle();
+          reject(new Error(`not seen within ${timeoutMs} ms:\n${out}\n${err}`));
+        }, timeoutMs);
+        const settle = () => {
+          clearTimeout(timer);
+          waiters.delete(check);
+        };
+        waiters.add(check);
+        check();
+      }),
+  };
 }

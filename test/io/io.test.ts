@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import type { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { baseIo } from '../../src/context.js';
+import { baseIo } from '../../src/factory.js';
 import { type Io, refineIo } from '../../src/io/io.js';
 import { createByteProgress } from '../../src/io/progress.js';
 import { createSpinner, withSpinner } from '../../src/io/spinner.js';

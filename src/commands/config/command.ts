@@ -20,27 +20,25 @@ export const registerConfig: RegisterCommand = (program: Command, state: RunStat
   config
     .command('get <key>')
     .description('print a stored value')
-    .action(state.action(async (ctx, key: string) => (await run()).configGet(ctx, key)));
+    .action(state.action(async (f, key: string) => (await run()).configGet(f, key)));
 
   config
     .command('set <key> <value>')
     .description('store a value')
-    .action(
-      state.action(async (ctx, key: string, value: string) => (await run()).configSet(ctx, key, value)),
-    );
+    .action(state.action(async (f, key: string, value: string) => (await run()).configSet(f, key, value)));
 
   config
     .command('unset <key>')
     .description('remove a stored value')
-    .action(state.action(async (ctx, key: string) => (await run()).configUnset(ctx, key)));
+    .action(state.action(async (f, key: string) => (await run()).configUnset(f, key)));
 
   config
     .command('list')
     .description('show the effective settings and where each comes from')
-    .action(state.action(async (ctx) => (await run()).configList(ctx)));
+    .action(state.action(async (f) => (await run()).configList(f)));
 
   config
     .command('path')
     .description('print where the config file is')
-    .action(state.action(async (ctx) => (await run()).configPath(ctx)));
+    .action(state.action(async (f) => (await run()).configPath(f)));
 };

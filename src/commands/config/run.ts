@@ -1,8 +1,7 @@
 import { CONFIG_KEYS, type ConfigKey, isConfigKey, normalizeServerUrl } from '../../config/settings.js';
-import type { AppContext } from '../../context.js';
 import { isUuid } from '../../core/users.js';
-import { UsageError } from '../../errors.js';
-import { services } from '../../services.js';
+import { ExitCode, UsageError } from '../../errors.js';
+import type { Factory } from '../../factory.js';
 
 function checkKey(key: string): ConfigKey {
   if (!isConfigKey(key)) {
@@ -19,58 +18,62 @@ function checkValue(key: ConfigKey, value: string): string {
   return value;
 }
 
-/** `config get`: exit 1 when the key has no stored value. */
-export async function configGet(ctx: AppContext, key: string): Promise<number> {
+/** `config get`: exit 1 (a failure, as `git config` does) when the key has no stored value. */
+export async function configGet(f: Factory, key: string): Promise<number> {
   const k = checkKey(key);
-  const { store, settings } = services(ctx);
+  const store = f.configStore();
+  const settings = f.settings();
   const value = store.profile(settings.profile.value)[k];
-  if (ctx.globals.json) ctx.out.json({ profile: settings.profile.value, key: k, value: value ?? null });
-  else if (value !== undefined) ctx.out.data(value);
-  return value === undefined ? 1 : 0;
+  if (f.globals.json) f.out.json({ profile: settings.profile.value, key: k, value: value ?? null });
+  else if (value !== undefined) f.out.data(value);
+  return value === undefined ? ExitCode.FAILURE : ExitCode.OK;
 }
 
-export async function configSet(ctx: AppContext, key: string, value: string): Promise<number> {
+export async function configSet(f: Factory, key: string, value: string): Promise<number> {
   const k = checkKey(key);
   const v = checkValue(k, value);
-  const { store, settings } = services(ctx);
+  const store = f.configStore();
+  const settings = f.settings();
   await store.setProfileValue(settings.profile.value, k, v);
-  if (ctx.globals.json) ctx.out.json({ profile: settings.profile.value, key: k, value: v });
-  else ctx.out.success(`${k} = ${v} (profile ${settings.profile.value})`);
+  if (f.globals.json) f.out.json({ profile: settings.profile.value, key: k, value: v });
+  else f.out.success(`${k} = ${v} (profile ${settings.profile.value})`);
   return 0;
 }
 
-export async function configUnset(ctx: AppContext, key: string): Promise<number> {
+export async function configUnset(f: Factory, key: string): Promise<number> {
   const k = checkKey(key);
-  const { store, settings } = services(ctx);
+  const store = f.configStore();
+  const settings = f.settings();
   await store.setProfileValue(settings.profile.value, k, undefined);
-  if (ctx.globals.json) ctx.out.json({ profile: settings.profile.value, key: k, value: null });
-  else ctx.out.success(`${k} unset (profile ${settings.profile.value})`);
+  if (f.globals.json) f.out.json({ profile: settings.profile.value, key: k, value: null });
+  else f.out.success(`${k} unset (profile ${settings.profile.value})`);
   return 0;
 }
 
 /** `config list`: the effective settings, each with its source (flag, env, profile, default). */
-export async function configList(ctx: AppContext): Promise<number> {
-  const { settings, store, session } = services(ctx);
-  const credential = session.credential();
+export async function configList(f: Factory): Promise<number> {
+  const store = f.configStore();
+  const settings = f.settings();
+  const credential = f.session().credential();
   const rows = {
     profile: { value: settings.profile.value, source: settings.profile.source },
     server: { value: settings.server.value, source: settings.server.source },
     user: settings.user ? { value: settings.user.value, source: settings.user.source } : null,
     credential: credential ? { value: credential.kind, source: credential.source } : null,
   };
-  if (ctx.globals.json) {
-    ctx.out.json({ ...rows, configFile: store.path, profiles: Object.keys(store.profiles()) });
+  if (f.globals.json) {
+    f.out.json({ ...rows, configFile: store.path, profiles: Object.keys(store.profiles()) });
     return 0;
   }
   for (const [k, r] of Object.entries(rows)) {
-    ctx.out.data(`${k.padEnd(10)} ${r ? `${r.value}  (${r.source})` : '-'}`);
+    f.out.data(`${k.padEnd(10)} ${r ? `${r.value}  (${r.source})` : '-'}`);
   }
   return 0;
 }
 
-export async function configPath(ctx: AppContext): Promise<number> {
-  const { store } = services(ctx);
-  if (ctx.globals.json) ctx.out.json({ path: store.path });
-  else ctx.out.data(store.path);
+export async function configPath(f: Factory): Promise<number> {
+  const store = f.configStore();
+  if (f.globals.json) f.out.json({ path: store.path });
+  else f.out.data(store.path);
   return 0;
 }

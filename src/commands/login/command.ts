@@ -22,5 +22,5 @@ Examples:
   $ printf '%s' "$OW_PASSWORD" | apple-import login --email me@example.com --password-stdin
   $ printf '%s' "$OW_API_KEY" | apple-import login --api-key-stdin`,
     )
-    .action(state.action(async (ctx, flags: LoginFlags) => (await import('./run.js')).runLogin(ctx, flags)));
+    .action(state.action(async (f, flags: LoginFlags) => (await import('./run.js')).runLogin(f, flags)));
 };

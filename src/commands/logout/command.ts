@@ -5,5 +5,5 @@ export const registerLogout: RegisterCommand = (program: Command, state: RunStat
   program
     .command('logout')
     .description('revoke the cached login on the server and delete it locally')
-    .action(state.action(async (ctx) => (await import('./run.js')).runLogout(ctx)));
+    .action(state.action(async (f) => (await import('./run.js')).runLogout(f)));
 };

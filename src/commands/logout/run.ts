@@ -1,41 +1,34 @@
-import type { AppContext } from '../../context.js';
-import { ApiError, AppError } from '../../errors.js';
-import { services } from '../../services.js';
+import { logout } from '../../core/auth/login.js';
+import type { Factory } from '../../factory.js';
 
 /** `logout`: revokes the cached login on the server (best effort), then deletes it locally. */
-export async function runLogout(ctx: AppContext): Promise<number> {
-  const { api, store, settings } = services(ctx);
-  const server = settings.server.value;
-  const profile = settings.profile.value;
-  const stored = store.credential(profile, server);
-  if (!stored) {
-    if (ctx.globals.json) ctx.out.json({ server, profile, loggedOut: false, reason: 'not logged in' });
-    else ctx.out.info(`Not logged in to ${server} (profile ${profile}); nothing to do.`);
+export async function runLogout(f: Factory): Promise<number> {
+  const settings = f.settings();
+  const target = { server: settings.server.value, profile: settings.profile.value };
+  const result = await logout(
+    {
+      auth: f.authApi(),
+      store: f.configStore(),
+      clock: f.clock,
+      signal: f.signal,
+      registerSecret: (s) => f.redactor.add(s),
+    },
+    target,
+  );
+  if (!result.loggedOut) {
+    if (f.globals.json) f.out.json({ ...target, loggedOut: false, reason: result.reason });
+    else f.out.info(`Not logged in to ${target.server} (profile ${target.profile}); nothing to do.`);
     return 0;
   }
-  let revoked: 'revoked' | 'already-revoked' | 'unreachable' | 'not-applicable' = 'not-applicable';
-  if (stored.kind === 'login') {
-    ctx.redactor.add(stored.refreshToken);
-    ctx.redactor.add(stored.accessToken);
-    // contract §1.4: /auth/logout invalidates nothing; revoking the refresh token is the real logout.
-    try {
-      await api.revoke(stored.refreshToken, ctx.signal);
-      revoked = 'revoked';
-    } catch (err) {
-      if (err instanceof ApiError && err.status === 404) revoked = 'already-revoked';
-      else if (err instanceof AppError && (err.code === 'NETWORK_ERROR' || err.code === 'TIMEOUT')) {
-        revoked = 'unreachable';
-        ctx.out.warn(
-          `could not reach ${server} to revoke the login (${err.message}); deleting it locally anyway.`,
-        );
-      } else if (err instanceof ApiError) {
-        revoked = 'unreachable';
-        ctx.out.warn(`the server did not revoke the login (${err.message}); deleting it locally anyway.`);
-      } else throw err;
-    }
-  }
-  await store.deleteCredential(profile, server);
-  if (ctx.globals.json) ctx.out.json({ server, profile, loggedOut: true, revoke: revoked });
-  else ctx.out.success(`Logged out of ${server} (profile ${profile}).`);
+  if (result.problem?.kind === 'unreachable')
+    f.out.warn(
+      `could not reach ${target.server} to revoke the login (${result.problem.message}); deleting it locally anyway.`,
+    );
+  else if (result.problem)
+    f.out.warn(
+      `the server did not revoke the login (${result.problem.message}); deleting it locally anyway.`,
+    );
+  if (f.globals.json) f.out.json({ ...target, loggedOut: true, revoke: result.revoke });
+  else f.out.success(`Logged out of ${target.server} (profile ${target.profile}).`);
   return 0;
 }

@@ -30,7 +30,5 @@ export const registerSandbox: RegisterCommand = (program: Command, state: RunSta
         '  $ apple-import sandbox --port 8000 --json > sandbox.json',
       ].join('\n'),
     )
-    .action(
-      state.action(async (ctx, flags: SandboxFlags) => (await import('./run.js')).sandboxCommand(ctx, flags)),
-    );
+    .action(state.action(async (f, flags: SandboxFlags) => (await import('./run.js')).runSandbox(f, flags)));
 };

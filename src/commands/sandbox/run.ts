@@ -1,24 +1,15 @@
-import type { AppContext } from '../../context.js';
-import { ExitCode, UsageError } from '../../errors.js';
+import { portFlag } from '../../config/flags.js';
+import { ExitCode } from '../../errors.js';
+import type { Factory } from '../../factory.js';
 import { type SandboxImportEvent, type SandboxInfo, startSandbox } from '../../sandbox/run-sandbox.js';
 import type { SandboxFlags } from './command.js';
-
-function port(flag: string, value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n > 65_535) {
-    throw new UsageError(
-      `${flag} must be a port number from 0 to 65535 (0 picks a free one), not "${value}".`,
-    );
-  }
-  return n;
-}
 
 /**
  * The banner and the JSON bypass the redactor on purpose: printing these throwaway credentials of an in-memory
  * sandbox is what the command is for, and the redactor masks every `sk-…` shape.
  */
-function printInfo(ctx: AppContext, info: SandboxInfo): void {
-  const b = ctx.out.theme.bold;
+function printInfo(f: Factory, info: SandboxInfo): void {
+  const b = f.out.theme.bold;
   const lines = [
     `${b('Sandbox backend')} ${info.url}  (S3: ${info.s3.endpoint}/${info.s3.bucket})`,
     `  developer login  ${info.developer.email} / ${info.developer.password}`,
@@ -34,7 +25,7 @@ function printInfo(ctx: AppContext, info: SandboxInfo): void {
     '',
     'Press Ctrl-C to stop.',
   ];
-  ctx.io.stderr.write(`${lines.join('\n')}\n`);
+  f.io.stderr.write(`${lines.join('\n')}\n`);
 }
 
 function describeImport(e: SandboxImportEvent): string {
@@ -43,24 +34,24 @@ function describeImport(e: SandboxImportEvent): string {
 }
 
 /** `sandbox`: serves the local backend and S3 endpoint until Ctrl-C. */
-export async function sandboxCommand(ctx: AppContext, flags: SandboxFlags): Promise<number> {
+export async function runSandbox(f: Factory, flags: SandboxFlags): Promise<number> {
   const options = {
-    port: port('--port', flags.port),
-    s3Port: port('--s3-port', flags.s3Port),
+    port: portFlag('--port', flags.port),
+    s3Port: portFlag('--s3-port', flags.s3Port),
     dataDir: flags.dataDir,
     onImport: (e: SandboxImportEvent) =>
-      e.status === 'failed' ? ctx.out.warn(describeImport(e)) : ctx.out.info(describeImport(e)),
+      e.status === 'failed' ? f.out.warn(describeImport(e)) : f.out.info(describeImport(e)),
   };
-  if (ctx.signal.aborted) return ExitCode.INTERRUPTED;
+  if (f.signal.aborted) return ExitCode.INTERRUPTED;
   const sandbox = await startSandbox(options);
   try {
-    if (ctx.globals.json) ctx.io.stdout.write(`${JSON.stringify(sandbox.info, null, 2)}\n`);
-    else printInfo(ctx, sandbox.info);
+    if (f.globals.json) f.io.stdout.write(`${JSON.stringify(sandbox.info, null, 2)}\n`);
+    else printInfo(f, sandbox.info);
     await new Promise<void>((resolve) => {
-      if (ctx.signal.aborted) resolve();
-      else ctx.signal.addEventListener('abort', () => resolve(), { once: true });
+      if (f.signal.aborted) resolve();
+      else f.signal.addEventListener('abort', () => resolve(), { once: true });
     });
-    ctx.out.info('Stopping the sandbox.');
+    f.out.info('Stopping the sandbox.');
   } finally {
     await sandbox.close();
   }

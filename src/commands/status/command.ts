@@ -18,7 +18,5 @@ export const registerStatus: RegisterCommand = (program: Command, state: RunStat
       'after',
       '\nExamples:\n  $ apple-import status --user $ID\n  $ apple-import status --user $ID --follow --json',
     )
-    .action(
-      state.action(async (ctx, flags: StatusFlags) => (await import('./run.js')).runStatus(ctx, flags)),
-    );
+    .action(state.action(async (f, flags: StatusFlags) => (await import('./run.js')).runStatus(f, flags)));
 };

@@ -18,5 +18,5 @@ export const registerUsers: RegisterCommand = (program: Command, state: RunState
       'after',
       '\nExamples:\n  $ apple-import users --search dana\n  $ apple-import users --email dana@example.com --json',
     )
-    .action(state.action(async (ctx, flags: UsersFlags) => (await import('./run.js')).runUsers(ctx, flags)));
+    .action(state.action(async (f, flags: UsersFlags) => (await import('./run.js')).runUsers(f, flags)));
 };

@@ -1,26 +1,21 @@
-import type { AppContext } from '../../context.js';
+import { intFlag } from '../../config/flags.js';
 import { displayName, listUsers } from '../../core/users.js';
-import { UsageError } from '../../errors.js';
-import { services } from '../../services.js';
+import type { Factory } from '../../factory.js';
 import type { UsersFlags } from './command.js';
 
 /** `users`: a table (or JSON) of the users matching the filters, across pages. */
-export async function runUsers(ctx: AppContext, flags: UsersFlags): Promise<number> {
-  const limit = Number(flags.limit);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) {
-    throw new UsageError(`--limit must be a whole number from 1 to 10000, not "${flags.limit}".`);
-  }
-  const { api, session } = services(ctx);
+export async function runUsers(f: Factory, flags: UsersFlags): Promise<number> {
+  const limit = intFlag('--limit', flags.limit, { min: 1, max: 10_000 }, 20);
   const { items, total } = await listUsers(
-    { api, session, signal: ctx.signal },
+    { users: f.backend(), signal: f.signal },
     { search: flags.search, email: flags.email, limit },
   );
-  if (ctx.globals.json) {
-    ctx.out.json(items);
+  if (f.globals.json) {
+    f.out.json(items);
     return 0;
   }
   if (items.length === 0) {
-    ctx.out.info('No users found.');
+    f.out.info('No users found.');
     return 0;
   }
   const rows = items.map((u) => [u.id, u.email ?? '', displayName(u), u.last_synced_at ?? '']);
@@ -31,9 +26,9 @@ export async function runUsers(ctx: AppContext, flags: UsersFlags): Promise<numb
       .map((c, i) => c.padEnd(widths[i] ?? 0))
       .join('  ')
       .trimEnd();
-  if (ctx.io.stdoutIsTTY) ctx.out.data(ctx.out.theme.bold(line(header)));
-  for (const r of rows) ctx.out.data(line(r));
+  if (f.io.stdoutIsTTY) f.out.data(f.out.theme.bold(line(header)));
+  for (const r of rows) f.out.data(line(r));
   if (total > items.length)
-    ctx.out.info(`showing ${items.length} of ${total}; use --limit or --search to see others`);
+    f.out.info(`showing ${items.length} of ${total}; use --limit or --search to see others`);
   return 0;
 }

@@ -1,5 +1,5 @@
-import type { AppContext } from '../../context.js';
 import type { ValidationReport } from '../../core/validate/report.js';
+import type { Factory } from '../../factory.js';
 import { formatBytes } from '../../io/progress.js';
 
 const n = (v: number) => v.toLocaleString('en-US');
@@ -19,8 +19,8 @@ export function bar(value: number, max: number, width: number): string {
 }
 
 /** The human report (stdout): facts first, then the chart, then problems. */
-export function renderReport(r: ValidationReport, ctx: AppContext): string[] {
-  const t = ctx.out.theme;
+export function renderReport(r: ValidationReport, f: Factory): string[] {
+  const t = f.out.theme;
   const out: string[] = [];
   const head = (s: string) => {
     out.push('');
@@ -60,7 +60,7 @@ export function renderReport(r: ValidationReport, ctx: AppContext): string[] {
   if (months.length > 0) {
     head('Records per month');
     const max = Math.max(...months.map(([, v]) => v));
-    const width = Math.max(10, Math.min(50, ctx.io.columns - 30));
+    const width = Math.max(10, Math.min(50, f.io.columns - 30));
     for (const [m, v] of months) out.push(`  ${m} ${t.cyan(bar(v, max, width).padEnd(width))} ${n(v)}`);
   }
 

@@ -5,5 +5,5 @@ export const registerWhoami: RegisterCommand = (program: Command, state: RunStat
   program
     .command('whoami')
     .description('show the server, profile, identity and where the credential comes from')
-    .action(state.action(async (ctx) => (await import('./run.js')).runWhoami(ctx)));
+    .action(state.action(async (f) => (await import('./run.js')).runWhoami(f)));
 };

@@ -1,0 +1,66 @@
+import type { S3UploadResult } from '../../core/upload/s3/run.js';
+import type { Repairs } from '../../core/upload/types.js';
+import type { Factory } from '../../factory.js';
+import { formatBytes } from '../../io/progress.js';
+
+export function describeRepairs(repairs: Repairs, streamed: boolean): string[] {
+  const lines: string[] = [];
+  if (repairs.doctypeRemoved)
+    lines.push('the DOCTYPE declaration (Apple’s DTD is not needed and often broken)');
+  if (repairs.illegalCharsDropped > 0)
+    lines.push(
+      `${repairs.illegalCharsDropped} illegal control character(s)` +
+        (streamed ? ' (replaced by as many newlines after the root, so the size was known up front)' : ''),
+    );
+  return lines;
+}
+
+/** `upload --method s3`'s result: the JSON document, or the plan, the stored keys and what comes next. */
+export function renderS3Result(f: Factory, r: S3UploadResult): void {
+  const out = f.out;
+  if (f.globals.json) {
+    out.json(s3Document(r));
+    return;
+  }
+  if (r.status === 'already-uploaded') {
+    out.info(
+      `This export was already uploaded for user ${r.userId} on ${r.uploadedAt} (${r.parts.length} part(s)); nothing sent.`,
+    );
+    for (const p of r.parts) if (p.fileKey) out.data(p.fileKey);
+    out.hint('use --force to send it again (the backend imports it again)');
+    return;
+  }
+  if (r.status === 'dry-run') {
+    out.info(`Plan (dry run, nothing sent) for user ${r.userId} on ${r.server}:`);
+    for (const p of r.parts)
+      out.data(`part ${p.index}/${r.parts.length}  ${p.filename}  ${p.bytes} bytes  ${p.elements} elements`);
+    return;
+  }
+  if (r.checkedWhileSending) {
+    const lines = r.repairs ? describeRepairs(r.repairs, true) : [];
+    out.info(
+      `${r.checkedWhileSending.elements} elements checked while sending.` +
+        (lines.length > 0 ? ` Repaired (your file is not changed): ${lines.join('; ')}.` : ''),
+    );
+  }
+  for (const p of r.parts) if (p.fileKey) out.data(p.fileKey);
+  out.success(
+    `Uploaded ${r.source} for user ${r.userId}: ${r.parts.length} part(s), ${formatBytes(r.bytesSent)} sent in ${(r.durationMs / 1000).toFixed(1)} s.`,
+  );
+  out.info(
+    'Next: the backend imports each part when S3 notifies it; this path reports no progress (contract §2.6). ' +
+      `Check later with \`apple-import status --user ${r.userId}\`.`,
+  );
+}
+
+/** The `--json` document: the fields every method shares, then the S3 ones. */
+function s3Document(r: S3UploadResult) {
+  const { checkedWhileSending: _streamed, ...doc } = r;
+  return {
+    ...doc,
+    dryRun: r.status === 'dry-run',
+    ...(r.status === 'uploaded'
+      ? { bytesPerSecond: Math.round(r.durationMs > 0 ? (r.bytesSent * 1000) / r.durationMs : r.bytesSent) }
+      : {}),
+  };
+}

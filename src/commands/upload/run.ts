@@ -1,0 +1,112 @@
+import { intFlag, secondsFlag } from '../../config/flags.js';
+import { buildFilters } from '../../core/selection/filters.js';
+import {
+  DEFAULT_BATCH_BYTES,
+  DEFAULT_BATCH_RECORDS,
+  MAX_BATCH_BYTES,
+} from '../../core/upload/direct/batcher.js';
+import { DEFAULT_PART_CAP } from '../../core/upload/s3/preflight.js';
+import { DEFAULT_STALL_TIMEOUT_MS } from '../../core/upload/s3/send-parts.js';
+import type { UploadOptions } from '../../core/upload/types.js';
+import { AppError, ExitCode, UsageError } from '../../errors.js';
+import type { Factory } from '../../factory.js';
+import type { UploadFlags } from './command.js';
+import { UploadView } from './render.js';
+import { renderDirectResult } from './render-direct.js';
+import { renderS3Result } from './render-s3.js';
+
+/** The largest part S3 takes in one POST. */
+const MAX_PART_SIZE = 5 * 1024 * 1024 * 1024;
+
+/** `upload`: the flags as typed options, then the method's one use case, its events and its result rendered. */
+export async function runUpload(f: Factory, path: string, flags: UploadFlags): Promise<number> {
+  const options = uploadOptions(f, path, flags);
+  const ports = f.uploadPorts();
+  const view = new UploadView(f, options);
+  try {
+    if (options.method === 's3') {
+      const { runS3Upload } = await import('../../core/upload/s3/run.js');
+      const result = await runS3Upload(options, ports, view.event);
+      view.close();
+      renderS3Result(f, result);
+      return ExitCode.OK;
+    }
+    const { runDirectUpload } = await import('../../core/upload/direct/run.js');
+    const result = await runDirectUpload(options, ports, view.event);
+    view.close();
+    renderDirectResult(f, options, result);
+    if (result.brokenAt)
+      throw new AppError(
+        'INPUT_INVALID',
+        'The export is not well-formed past some point; what came before it was sent.',
+        {
+          hint: 'run `apple-import validate` on it for details',
+        },
+      );
+    return result.failed > 0 ? ExitCode.FAILURE : ExitCode.OK;
+  } finally {
+    view.close();
+  }
+}
+
+/** The flags as one options type for every method; bad values are usage errors before anything starts. */
+export function uploadOptions(f: Factory, path: string, flags: UploadFlags): UploadOptions {
+  const method = flags.method === 'direct' ? 'direct' : 's3';
+  // The filter grammar is validate's: a bad date or type is the same usage error whatever the method.
+  const filters = buildFilters(flags);
+  if (method === 's3') refuseDirectOnlyFlags(flags);
+  const settings = f.settings({ user: flags.user });
+  return {
+    method,
+    path,
+    server: settings.server.value,
+    user: settings.user?.value,
+    filters,
+    dryRun: Boolean(flags.dryRun),
+    force: Boolean(flags.force),
+    wait: Boolean(flags.wait),
+    failFast: Boolean(flags.failFast),
+    maxPartSize: intFlag(
+      '--max-part-size',
+      flags.maxPartSize,
+      { min: 1024, max: MAX_PART_SIZE, unit: 'bytes' },
+      DEFAULT_PART_CAP,
+    ),
+    stallTimeoutMs: secondsFlag('--stall-timeout', flags.stallTimeout, DEFAULT_STALL_TIMEOUT_MS),
+    batch: {
+      maxBytes: intFlag(
+        '--batch-bytes',
+        flags.batchBytes,
+        { min: 4096, max: MAX_BATCH_BYTES },
+        DEFAULT_BATCH_BYTES,
+      ),
+      maxRecords: intFlag(
+        '--batch-records',
+        flags.batchRecords,
+        { min: 1, max: DEFAULT_BATCH_RECORDS },
+        DEFAULT_BATCH_RECORDS,
+      ),
+    },
+  };
+}
+
+function refuseDirectOnlyFlags(flags: UploadFlags): void {
+  const directOnly: [keyof UploadFlags, string][] = [
+    ['since', '--since'],
+    ['until', '--until'],
+    ['types', '--types'],
+    ['excludeTypes', '--exclude-types'],
+    ['batchBytes', '--batch-bytes'],
+    ['batchRecords', '--batch-records'],
+    ['failFast', '--fail-fast'],
+  ];
+  const used = directOnly.filter(([k]) => flags[k] !== undefined).map(([, name]) => name);
+  if (used.length > 0) {
+    throw new UsageError(
+      `${used.join(', ')} only apply to --method direct; the s3 method sends the export whole.`,
+      {
+        hint: 'add --method direct, or drop the filter',
+      },
+    );
+  }
+}

@@ -1,0 +1,291 @@
+import { join } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import { writeFileAtomically, writeTextAtomically } from './adapters/atomic-file.js';
+import { AuthApi, BackendApi } from './adapters/backend-api.js';
+import { type Clock, systemClock } from './adapters/clock.js';
+import { ConfigStore } from './adapters/config-store.js';
+import { DirectApi } from './adapters/direct-api.js';
+import type { ExportSource } from './adapters/export-source.js';
+import { withFileLock } from './adapters/file-lock.js';
+import { HttpClient } from './adapters/http.js';
+import { ImportApi } from './adapters/import-api.js';
+import { LedgerFiles } from './adapters/ledger.js';
+import type { S3PostOptions, S3PostResult } from './adapters/s3-post.js';
+import { SyncApi } from './adapters/sync-api.js';
+import { type Env, parseEnv } from './config/env.js';
+import { type GlobalOptions, isLoopback, resolveSettings, type Settings } from './config/settings.js';
+import { Session } from './core/auth/session.js';
+import type { SyncFeed } from './core/sync/follow.js';
+import type { UploadPorts } from './core/upload/types.js';
+import { type Io, refineIo, usableWidth } from './io/io.js';
+import { Output, type Verbosity } from './io/output.js';
+import { Redactor } from './io/redact.js';
+
+/** What the process hands to main(): the only way the outside world reaches the program. */
+export interface System {
+  env: Record<string, string | undefined>;
+  stdin: Readable & { isTTY?: boolean };
+  stdout: Writable & { isTTY?: boolean; columns?: number };
+  stderr: Writable & { isTTY?: boolean; columns?: number };
+  /** Aborted on SIGINT. */
+  signal?: AbortSignal;
+  clock?: Clock;
+  /** undici dispatcher override (tests use short keep-alive). */
+  dispatcher?: Dispatcher;
+  /** Overrides TTY detection, for tests. */
+  tty?: { stdin?: boolean; stdout?: boolean; stderr?: boolean };
+}
+
+/** Writing files so that nobody sees half of one (adapters/atomic-file.ts). */
+export interface AtomicFiles {
+  write(file: string, fill: (tmpPath: string) => Promise<void>, opts?: { replace?: boolean }): Promise<void>;
+  writeText(file: string, text: string): Promise<void>;
+}
+
+/**
+ * Every port a command may use, built once the global flags are parsed (GitHub CLI's Factory): the only
+ * place adapters are constructed. The cheap parts are made at once; the rest on first use, once per run.
+ * Clients to the backend carry the session's credential themselves (refreshed, and retried once after a
+ * 401), so no call site handles auth headers.
+ */
+export interface Factory {
+  readonly version: string;
+  readonly env: Env;
+  readonly io: Io;
+  readonly out: Output;
+  readonly redactor: Redactor;
+  /** The run's interrupt (Ctrl-C). */
+  readonly signal: AbortSignal;
+  readonly clock: Clock;
+  readonly globals: GlobalOptions;
+  readonly userAgent: string;
+  /** Settings resolved flag > env > profile > default; `user` is the command's `--user`. */
+  settings(flags?: { user?: string | undefined }): Settings;
+  configStore(): ConfigStore;
+  session(): Session;
+  /** Login, refresh, revoke, and proving an API key: the routes that take no stored credential. */
+  authApi(): AuthApi;
+  /** The developer's and the users' routes. */
+  backend(): BackendApi;
+  /** The S3 import routes (presign). */
+  imports(): ImportApi;
+  /** The direct import route, on a client the run's interrupt does not tear down (the sender decides). */
+  directImports(): DirectApi;
+  /** One user's sync-status feed. */
+  syncFeed(userId: string): SyncFeed;
+  /** The ledger's folder in the config directory. */
+  ledgerFiles(): LedgerFiles;
+  /** Resolves an export path (xml, zip or folder). */
+  openExport(path: string): Promise<ExportSource>;
+  /** One presigned POST to S3 (node:http, loaded on first use). */
+  s3Post(opts: S3PostOptions): Promise<S3PostResult>;
+  /** Everything an upload method uses (core/upload/types.ts). */
+  uploadPorts(): UploadPorts;
+  readonly files: AtomicFiles;
+}
+
+export function baseIo(system: System): Io {
+  const stdinIsTTY = system.tty?.stdin ?? Boolean(system.stdin.isTTY);
+  const stdoutIsTTY = system.tty?.stdout ?? Boolean(system.stdout.isTTY);
+  const stderrIsTTY = system.tty?.stderr ?? Boolean(system.stderr.isTTY);
+  return {
+    stdin: system.stdin,
+    stdout: system.stdout,
+    stderr: system.stderr,
+    stdinIsTTY,
+    stdoutIsTTY,
+    stderrIsTTY,
+    color: false,
+    interactive: false,
+    progress: 'none',
+    stderrColumns: system.stderr.columns,
+    columns: usableWidth(system.stderr.columns) ?? usableWidth(system.stdout.columns) ?? 80,
+  };
+}
+
+export function createFactory(
+  system: System,
+  globals: GlobalOptions,
+  version: string,
+  redactor = new Redactor(),
+): Factory {
+  return new AppFactory(system, globals, version, redactor);
+}
+
+class AppFactory implements Factory {
+  readonly env: Env;
+  readonly io: Io;
+  readonly out: Output;
+  readonly signal: AbortSignal;
+  readonly clock: Clock;
+  readonly userAgent: string;
+  readonly files: AtomicFiles = { write: writeFileAtomically, writeText: writeTextAtomically };
+  private readonly dispatcher: Dispatcher | undefined;
+  private readonly settingsByUser = new Map<string, Settings>();
+  private store: ConfigStore | undefined;
+  private http: HttpClient | undefined;
+  private sessionPart: Session | undefined;
+  private authed: HttpClient | undefined;
+  private uninterruptible: HttpClient | undefined;
+  private ledger: LedgerFiles | undefined;
+
+  constructor(
+    system: System,
+    readonly globals: GlobalOptions,
+    readonly version: string,
+    readonly redactor: Redactor,
+  ) {
+    this.env = parseEnv(system.env);
+    this.io = refineIo(
+      baseIo(system),
+      { noColorEnv: this.env.noColor, forceColor: this.env.forceColor, ci: this.env.ci, term: this.env.term },
+      { color: globals.color, quiet: globals.quiet, json: globals.json, progress: globals.progress },
+    );
+    const debug = globals.debug || this.env.debug;
+    const verbosity: Verbosity = debug
+      ? 'debug'
+      : globals.quiet
+        ? 'quiet'
+        : globals.verbose
+          ? 'verbose'
+          : 'normal';
+    for (const s of [globals.apiKey, globals.token, this.env.apiKey, this.env.token]) redactor.add(s);
+    this.out = new Output(this.io, redactor, verbosity, globals.json);
+    this.signal = system.signal ?? new AbortController().signal;
+    this.clock = system.clock ?? systemClock;
+    this.dispatcher = system.dispatcher;
+    this.userAgent = `apple-import/${version}`;
+  }
+
+  settings(flags: { user?: string | undefined } = {}): Settings {
+    const key = flags.user ?? '';
+    let s = this.settingsByUser.get(key);
+    if (!s) {
+      s = resolveSettings({ ...this.globals, user: flags.user }, this.env, this.configStore());
+      this.settingsByUser.set(key, s);
+    }
+    return s;
+  }
+
+  configStore(): ConfigStore {
+    this.store ??= new ConfigStore(this.env.configDir);
+    return this.store;
+  }
+
+  private server(): string {
+    return this.settings().server.value;
+  }
+
+  /** The anonymous client, built once; a plain-http server other than loopback gets a warning then. */
+  private anonymous(): HttpClient {
+    if (this.http) return this.http;
+    const server = this.server();
+    if (server.startsWith('http://') && !isLoopback(server) && !this.globals.insecure) {
+      this.out.warn(
+        `${server} uses plain http: credentials travel unencrypted (use --insecure to silence this).`,
+      );
+    }
+    this.http = this.newClient(true);
+    return this.http;
+  }
+
+  private newClient(interruptible: boolean): HttpClient {
+    return new HttpClient({
+      baseUrl: this.server(),
+      dispatcher: this.dispatcher,
+      ...(interruptible ? { signal: this.signal } : {}),
+      userAgent: this.userAgent,
+      debug: (m) => this.out.debug(m),
+    });
+  }
+
+  authApi(): AuthApi {
+    return new AuthApi(this.anonymous());
+  }
+
+  session(): Session {
+    if (this.sessionPart) return this.sessionPart;
+    const settings = this.settings();
+    const store = this.configStore();
+    const auth = this.authApi();
+    const lockPath = join(store.dir, 'credentials.lock');
+    this.sessionPart = new Session({
+      server: settings.server.value,
+      profile: settings.profile.value,
+      clock: this.clock,
+      flag: {
+        apiKey: settings.apiKey?.value,
+        apiKeySource: sourceOf(settings.apiKey),
+        token: settings.token?.value,
+        tokenSource: sourceOf(settings.token),
+      },
+      store,
+      refresh: (refreshToken) => auth.refresh({ refreshToken, signal: this.signal }),
+      withLock: (fn) => withFileLock(lockPath, { clock: this.clock, signal: this.signal }, fn),
+      registerSecret: (s) => this.redactor.add(s),
+    });
+    return this.sessionPart;
+  }
+
+  private authedClient(): HttpClient {
+    this.authed ??= this.anonymous().withAuth(this.session());
+    return this.authed;
+  }
+
+  backend(): BackendApi {
+    return new BackendApi(this.authedClient());
+  }
+
+  imports(): ImportApi {
+    return new ImportApi(this.authedClient());
+  }
+
+  directImports(): DirectApi {
+    this.anonymous();
+    this.uninterruptible ??= this.newClient(false).withAuth(this.session());
+    return new DirectApi(this.uninterruptible);
+  }
+
+  syncFeed(userId: string): SyncFeed {
+    const api = new SyncApi(this.authedClient());
+    return {
+      stream: (replay, signal, onOpen) => api.stream({ userId, replay, signal, onOpen }),
+      recent: (limit, signal) => api.recent({ userId, limit, signal }),
+    };
+  }
+
+  ledgerFiles(): LedgerFiles {
+    this.ledger ??= new LedgerFiles(join(this.configStore().dir, 'ledger'));
+    return this.ledger;
+  }
+
+  async openExport(path: string): Promise<ExportSource> {
+    const { openExport } = await import('./adapters/export-source.js');
+    return openExport(path);
+  }
+
+  async s3Post(opts: S3PostOptions): Promise<S3PostResult> {
+    const { postToS3 } = await import('./adapters/s3-post.js');
+    return postToS3(opts);
+  }
+
+  uploadPorts(): UploadPorts {
+    return {
+      users: this.backend(),
+      openExport: (p) => this.openExport(p),
+      ledger: this.ledgerFiles(),
+      clock: this.clock,
+      signal: this.signal,
+      userAgent: this.userAgent,
+      imports: this.imports(),
+      s3Post: (o) => this.s3Post(o),
+      directImports: this.directImports(),
+      feed: (userId) => this.syncFeed(userId),
+    };
+  }
+}
+
+function sourceOf(r: { source: string } | undefined): 'flag' | 'env' | undefined {
+  return r === undefined ? undefined : r.source === 'env' ? 'env' : 'flag';
+}
