@@ -61,10 +61,3 @@ export function firstIllegal(buf: Buffer, from = 0, to = buf.length): number {
   }
   return inBytes(buf, i, to);
 }
-
-/** Number of illegal bytes in buf[from, to). */
-export function countIllegalBytes(buf: Buffer, from = 0, to = buf.length): number {
-  let n = 0;
-  for (let i = firstIllegal(buf, from, to); i !== -1; i = firstIllegal(buf, i + 1, to)) n++;
-  return n;
-}

@@ -17,7 +17,6 @@
  * XML 1.0 §2.1 [27]) and ElementTree.iterparse accepts it. Split parts are sized by a scan anyway
  * and are never padded.
  */
-import { Transform, type TransformCallback } from 'node:stream';
 import { firstIllegal as firstIllegalByte } from './illegal-bytes.js';
 import type { ScanSummary } from './types.js';
 
@@ -121,24 +120,7 @@ class Tally {
   }
 }
 
-/** A Transform that repairs a source (or a byte range of it starting at absolute offset `startOffset`). */
-export function createRepairStream(plan: RepairPlan, startOffset = 0, opts: RepairOptions = {}): Transform {
-  const t = new Tally(startOffset, plan);
-  return new Transform({
-    transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
-      const out = repairChunk(chunk, t.at, plan);
-      t.at += chunk.length;
-      t.out += out.length;
-      cb(null, out.length > 0 ? out : undefined);
-    },
-    flush(cb: TransformCallback) {
-      if (opts.padDropped) for (const pad of padding(t.droppedOutsideDoctype())) this.push(pad);
-      cb();
-    },
-  });
-}
-
-/** Async-generator form: repairs `source`, whose first byte is at absolute offset `startOffset`. */
+/** Repairs `source`, whose first byte is at absolute offset `startOffset`. */
 export async function* repairBytes(
   source: AsyncIterable<Buffer>,
   plan: RepairPlan,

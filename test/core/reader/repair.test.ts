@@ -1,17 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { Readable } from 'node:stream';
-import { buffer } from 'node:stream/consumers';
 import { describe, it } from 'node:test';
-import { countIllegalBytes } from '../../../src/core/reader/illegal-bytes.js';
+import { firstIllegal } from '../../../src/core/reader/illegal-bytes.js';
 import { scanExport } from '../../../src/core/reader/read-export.js';
-import {
-  createRepairStream,
-  paddedSize,
-  repairBytes,
-  repairedSize,
-  repairPlanFor,
-} from '../../../src/core/reader/repair.js';
+import { paddedSize, repairBytes, repairedSize, repairPlanFor } from '../../../src/core/reader/repair.js';
 import { uniform as rng } from '../../../src/generator/prng.js';
 import { BODY, exportXml, XML_DECL } from './fixtures.js';
 
@@ -61,11 +53,11 @@ describe('repair', () => {
       assert.equal(summary.repairable, true);
       const expected = repairedSize(summary);
       for (const size of [1, 13, 4096]) {
-        const out = await buffer(
-          Readable.from(chunks(src, size)).pipe(createRepairStream(repairPlanFor(summary))),
+        const out = Buffer.concat(
+          await collect(repairBytes(from(chunks(src, size)), repairPlanFor(summary))),
         );
         assert.equal(out.length, expected, `chunk ${size}`);
-        assert.equal(countIllegalBytes(out), 0);
+        assert.equal(firstIllegal(out), -1);
         assert.ok(!out.includes('<!DOCTYPE'));
       }
     }
@@ -116,10 +108,6 @@ describe('repair', () => {
         );
         assert.equal(viaGen.length, paddedSize(src.length, plan), `chunk ${size}`);
         assert.ok(viaGen.equals(expected), `chunk ${size}`);
-        const viaStream = await buffer(
-          Readable.from(chunks(src, size)).pipe(createRepairStream(plan, 0, { padDropped: true })),
-        );
-        assert.ok(viaStream.equals(expected), `stream, chunk ${size}`);
       }
       // The padding sits after the root's end tag, and the padded stream scans clean.
       const again = await scanExport(from([expected]), {});
