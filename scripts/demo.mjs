@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Offline end-to-end demo: starts `apple-import sandbox`, generates a realistic export with the iOS 16 DTD
-// defect, then logs in, validates, uploads via S3 (and direct, when built), shows the import status and
+// Offline end-to-end demo: starts `apple-import sandbox`, writes a realistic export with the iOS 16 DTD
+// defect (`apple-import sample`), then logs in, validates, uploads via S3 (and direct, when built), shows the import status and
 // stops the sandbox. Every step is printed; the first failing step makes the demo exit 1.
 // Run with `npm run demo` (which builds first). Nothing outside a temp dir is touched: the CLI's config lives
 // in that temp dir, and the caller's APPLE_IMPORT_* settings are not passed on.
@@ -18,7 +18,6 @@ if (!existsSync(join(dist, 'bin.js'))) {
   console.error('demo: dist/ is missing; run `npm run demo` (it builds first) or `npm run build`.');
   process.exit(1);
 }
-const { writeExportZip } = await import(join(dist, 'generator', 'index.js'));
 
 const work = await mkdtemp(join(tmpdir(), 'apple-import-demo-'));
 const baseEnv = Object.fromEntries(
@@ -131,15 +130,9 @@ async function demo() {
   say(`  backend ${info.url}, S3 ${info.s3.endpoint}, users ${dana.email} and ${sam.email}`);
   env.APPLE_IMPORT_SERVER = info.url;
 
-  step('Generate a sample export.zip (14 days, with the broken iOS 16 DTD)');
+  step('Write a sample export.zip (a month, with the broken iOS 16 DTD)');
   const exportZip = join(work, 'export.zip');
-  const truth = await writeExportZip(exportZip, {
-    seed: 7,
-    days: 14,
-    dtd: 'ios16-unclosed-attlist',
-    exportVersion: 12,
-  });
-  say(`  ${exportZip}: ${truth.elements.Record ?? 0} records, ${truth.elements.Workout ?? 0} workouts`);
+  await mustRun(['sample', exportZip, '--zip', '--months', '1', '--seed', '7']);
 
   step('Log in with the sandbox developer account');
   await mustRun(['login', '--email', info.developer.email, '--password-stdin'], {

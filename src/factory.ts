@@ -39,7 +39,11 @@ export interface System {
 
 /** Writing files so that nobody sees half of one (adapters/atomic-file.ts). */
 export interface AtomicFiles {
-  write(file: string, fill: (tmpPath: string) => Promise<void>, opts?: { replace?: boolean }): Promise<void>;
+  write(
+    file: string,
+    fill: (tmpPath: string) => Promise<void>,
+    opts?: { replace?: boolean },
+  ): Promise<{ bytes: number }>;
   writeText(file: string, text: string): Promise<void>;
 }
 

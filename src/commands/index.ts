@@ -1,6 +1,7 @@
 import { registerConfig } from './config/command.js';
 import { registerLogin } from './login/command.js';
 import { registerLogout } from './logout/command.js';
+import { registerSample } from './sample/command.js';
 import { registerSandbox } from './sandbox/command.js';
 import { registerStatus } from './status/command.js';
 import type { RegisterCommand } from './types.js';
@@ -23,5 +24,6 @@ export const COMMANDS: RegisterCommand[] = [
   registerValidate,
   registerUpload,
   registerStatus,
+  registerSample,
   registerSandbox,
 ];

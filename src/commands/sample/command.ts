@@ -1,0 +1,38 @@
+import type { Command } from 'commander';
+import type { RegisterCommand, RunState } from '../types.js';
+
+export interface SampleFlags {
+  months?: string;
+  seed?: string;
+  zip?: boolean;
+  force?: boolean;
+}
+
+export const registerSample: RegisterCommand = (program: Command, state: RunState) => {
+  program
+    .command('sample')
+    .description('write a realistic sample export, to try validate and upload without your own data')
+    .argument('[file]', 'where to write it (default export.xml, or export.zip with --zip)')
+    .option('--months <n>', 'months of data from 2024-01-01, 1–120 (default 3, about 17 MB a month)')
+    .option('--seed <n>', 'generator seed: the same seed and months give the same bytes (default 1)')
+    .option('--zip', "write a zip laid out like the Health app's export.zip")
+    .option('--force', 'replace FILE if it exists')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'The export has what real ones have: the broken DTD of iOS 16 and later, a few stray control',
+        'characters, duplicates, correlations, workouts, sleep and sources with odd names.',
+        '',
+        'Examples:',
+        '  $ apple-import sample',
+        '  $ apple-import sample big.zip --months 24 --zip',
+        '  $ apple-import sample && apple-import validate export.xml',
+      ].join('\n'),
+    )
+    .action(
+      state.action(async (f, file: string | undefined, flags: SampleFlags) =>
+        (await import('./run.js')).runSample(f, file, flags),
+      ),
+    );
+};
