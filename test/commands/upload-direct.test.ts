@@ -1,18 +1,18 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SaxesParser } from 'saxes';
-import type { Clock } from '../../src/adapters/clock.js';
 import { openExport } from '../../src/adapters/export-source.js';
 import { scanExport } from '../../src/core/reader/read-export.js';
 import type { ExportElement } from '../../src/core/reader/types.js';
 import { writeExportFile } from '../../src/generator/index.js';
 import { type BackendDouble, startBackendDouble } from '../../src/sandbox/backend/index.js';
 import { CliEnv } from '../helpers/cli-env.js';
+import { steppingClock } from '../helpers/fake-clock.js';
 
 const API_KEY = `sk-${'ab'.repeat(16)}`;
 const IMPORTED = new Set([
@@ -222,26 +222,6 @@ async function startProxy(
   };
 }
 
-/**
- * Time that jumps by each sleep's length instead of waiting; before the first sleep returns, `first()` runs
- * (and is awaited), so a test can change the world at the moment the CLI starts to wait.
- */
-function steppingClock(first: () => Promise<void> = async () => {}): Clock & { sleeps: number[] } {
-  const sleeps: number[] = [];
-  let skew = 0;
-  return {
-    sleeps,
-    now: () => Date.now() + skew,
-    sleep: async (ms, signal) => {
-      signal?.throwIfAborted();
-      sleeps.push(ms);
-      skew += ms;
-      if (sleeps.length === 1) await first();
-      signal?.throwIfAborted();
-    },
-  };
-}
-
 /** argv for `upload <file> --user <id> --method direct` */
 function directUpload(file: string, userId: string): string[] {
   return ['upload', file, '--user', userId, '--method', 'direct'];
@@ -433,17 +413,24 @@ describe('upload --method direct', () => {
       await writeExportFile(file, { seed: 5, days: 3, dupExact: 0.02 });
       const args = ['upload', file, '--user', s.userId, '--method', 'direct', '--batch-bytes', '200000'];
       // The wait for the answer after Ctrl-C runs out at once on this clock: batch k stays pending.
-      const first = await s.cli.run(args, { env, signal: controller.signal, clock: steppingClock() });
+      const first = await s.cli.run(args, {
+        env,
+        signal: controller.signal,
+        clock: steppingClock({ from: 'now' }),
+      });
       assert.equal(first.code, 130, first.stderr);
       assert.equal(s.double.state.directUploads.length, k - 1);
       assert.ok(forward, 'batch k was held');
       const release = forward as () => Promise<void>;
       // The worker picks batch k up only once the re-run, having looked at the feed and not found it, waits.
       let released = false;
-      const clock = steppingClock(async () => {
-        released = true;
-        await release();
-        await s.double.idle();
+      const clock = steppingClock({
+        from: 'now',
+        first: async () => {
+          released = true;
+          await release();
+          await s.double.idle();
+        },
       });
       const second = await s.cli.run(args, { env, clock });
       assert.equal(second.code, 0, second.stderr);
@@ -628,6 +615,35 @@ describe('upload --method direct', () => {
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /Plan: \d+ batches/);
       assert.equal(s.double.state.directUploads.length, 0);
+    } finally {
+      await teardown(s);
+    }
+  });
+
+  it('a ledger entry that cannot be read is a clear error with exit 1, and --force starts over', async () => {
+    const s = await setup();
+    try {
+      const file = join(s.dir, 'export.xml');
+      await writeExportFile(file, { seed: 4, days: 1 });
+      const first = await s.cli.run(directUpload(file, s.userId), { env });
+      assert.equal(first.code, 0, first.stderr);
+      const ledgerDir = join(s.cli.configDir, 'ledger');
+      const [name] = await readdir(ledgerDir);
+      const entry = JSON.parse(await readFile(join(ledgerDir, name as string), 'utf8'));
+      assert.equal(entry.version, 2);
+      assert.equal(entry.method, 'direct');
+      assert.equal(entry.userId, s.userId);
+      assert.notEqual(entry.completedAt, null);
+      await writeFile(join(ledgerDir, name as string), '{"version": 2, "batches": [');
+      const sent = s.double.state.directUploads.length;
+      const broken = await s.cli.run([...directUpload(file, s.userId), '--json'], { env });
+      assert.equal(broken.code, 1, broken.stderr);
+      assert.match(broken.stderr, new RegExp(`error: The ledger entry .*${name} is corrupt`));
+      assert.match(broken.stderr, /hint: delete that file, or run with --force/);
+      assert.equal(s.double.state.directUploads.length, sent, 'nothing sent');
+      const forced = await s.cli.run([...directUpload(file, s.userId), '--force'], { env });
+      assert.equal(forced.code, 0, forced.stderr);
+      assert.ok(s.double.state.directUploads.length > sent);
     } finally {
       await teardown(s);
     }

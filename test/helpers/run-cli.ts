@@ -1,3 +1,4 @@
+import { clearLine, clearScreenDown, cursorTo, moveCursor } from 'node:readline';
 import { PassThrough, Readable } from 'node:stream';
 import { Agent } from 'undici';
 import type { Clock } from '../../src/adapters/clock.js';
@@ -7,6 +8,8 @@ export interface RunOptions {
   env?: Record<string, string | undefined>;
   stdin?: string;
   tty?: { stdin?: boolean; stdout?: boolean; stderr?: boolean };
+  /** The width stderr reports (with `tty.stderr`, a terminal progress can be drawn in). */
+  columns?: number;
   signal?: AbortSignal;
   clock?: Clock;
 }
@@ -15,6 +18,23 @@ export interface RunResult {
   code: number;
   stdout: string;
   stderr: string;
+}
+
+/**
+ * A stream that looks like a terminal to what draws on it (ora, cli-progress): a TTY, a width, and the
+ * cursor methods of tty.WriteStream, which write the escape sequences a terminal would get.
+ */
+function terminalLike(stream: PassThrough, columns: number | undefined): PassThrough {
+  return Object.assign(stream, {
+    isTTY: true,
+    ...(columns === undefined ? {} : { columns, rows: 24 }),
+    cursorTo: (x: number, y?: number) => cursorTo(stream, x, y),
+    moveCursor: (dx: number, dy: number) => moveCursor(stream, dx, dy),
+    clearLine: (dir: -1 | 0 | 1) => clearLine(stream, dir),
+    clearScreenDown: () => clearScreenDown(stream),
+    getWindowSize: () => [columns ?? 0, 24],
+    hasColors: () => false,
+  });
 }
 
 /** A short keep-alive so test servers can close promptly (undici's writing-tests advice). */
@@ -37,7 +57,7 @@ export interface RunningCli {
 /** Like runCli, but hands back the run while it goes on (for commands that run until interrupted). */
 export function startCli(args: string[], opts: RunOptions = {}): RunningCli {
   const stdout = new PassThrough();
-  const stderr = new PassThrough();
+  const stderr = opts.tty?.stderr ? terminalLike(new PassThrough(), opts.columns) : new PassThrough();
   let out = '';
   let err = '';
   stdout.on('data', (c: Buffer) => {

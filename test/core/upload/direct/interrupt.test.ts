@@ -3,7 +3,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Clock } from '../../../../src/adapters/clock.js';
 import { openExport } from '../../../../src/adapters/export-source.js';
 import type { SyncStatusEvent } from '../../../../src/adapters/sync-api.js';
 import { buildFilters } from '../../../../src/core/selection/filters.js';
@@ -14,6 +13,7 @@ import type { DirectLedgerEntry, LedgerSlot } from '../../../../src/core/upload/
 import { batchFilename } from '../../../../src/core/upload/shared/naming.js';
 import type { UploadEvent } from '../../../../src/core/upload/types.js';
 import { writeExportFile } from '../../../../src/generator/index.js';
+import { manualClock, steppingClock } from '../../../helpers/fake-clock.js';
 
 /** A promise that rejects with the signal's reason once it is aborted (at once if it already is). */
 function untilAborted(signal: AbortSignal): Promise<never> {
@@ -29,35 +29,6 @@ function deferred<T>(): { promise: Promise<T>; resolve(v: T): void } {
     resolve = r;
   });
   return { promise, resolve };
-}
-
-/** Sleeps end when the test says so; each is recorded with its length. */
-function manualClock(): Clock & { sleeps: { ms: number; end(): void }[] } {
-  const sleeps: { ms: number; end(): void }[] = [];
-  return {
-    sleeps,
-    now: () => 0,
-    sleep: (ms, signal) =>
-      new Promise<void>((resolve, reject) => {
-        sleeps.push({ ms, end: resolve });
-        signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
-      }),
-  };
-}
-
-/** Time that jumps by each sleep's length instead of waiting. */
-function steppingClock(): Clock & { sleeps: number[] } {
-  const sleeps: number[] = [];
-  let now = 1_000_000;
-  return {
-    sleeps,
-    now: () => now,
-    sleep: async (ms, signal) => {
-      signal?.throwIfAborted();
-      sleeps.push(ms);
-      now += ms;
-    },
-  };
 }
 
 function sendDeps(over: Partial<SendDeps>): SendDeps {

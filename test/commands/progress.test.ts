@@ -1,0 +1,116 @@
+// One progress decision (io/progress-policy.ts) for every command: plain lines in a pipe, a bar on a
+// terminal, and nothing at all with --no-progress, --quiet or --json, in CI or not.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { writeExportFile } from '../../src/generator/index.js';
+import { type BackendDouble, startBackendDouble } from '../../src/sandbox/backend/index.js';
+import { CliEnv } from '../helpers/cli-env.js';
+import { fastClock } from '../helpers/fake-clock.js';
+import { type FakeS3, startFakeS3 } from '../helpers/fake-s3.js';
+import type { RunOptions } from '../helpers/run-cli.js';
+
+/** A plain progress line: `Scanning: 40% (…)`, `Uploading part 1/1: 70% (…)`. */
+const PROGRESS_LINE = /^(Scanning|Checking|Reading|Planning|Uploading part \d+\/\d+): \d+% \(/m;
+/** What only a drawn bar or spinner writes: cursor escapes, carriage returns, bar cells. */
+const DRAWN = /\u001b\[|\r|[█░]/;
+
+describe('progress follows one policy in every command', () => {
+  let double: BackendDouble;
+  let s3: FakeS3;
+  let cli: CliEnv;
+  let dir = '';
+  let file = '';
+  let userId = '';
+  let env: Record<string, string> = {};
+  before(async () => {
+    s3 = await startFakeS3();
+    double = await startBackendDouble({
+      s3: {
+        endpoint: s3.url.replace(/\/uploads$/, ''),
+        bucket: 'uploads',
+        region: 'us-east-1',
+        accessKeyId: 'AKIAFAKE',
+        secretAccessKey: 'secret',
+      },
+      directDelayMs: 1,
+    });
+    env = { APPLE_IMPORT_API_KEY: double.createApiKey() };
+    userId = double.createUser({ email: 'progress@example.com' }).id;
+    cli = await CliEnv.create(double.url);
+    dir = await mkdtemp(join(tmpdir(), 'progress-test-'));
+    file = join(dir, 'export.xml');
+    // Large enough to be read in many chunks, so a progress line would be due at every 10 %.
+    await writeExportFile(file, { seed: 3, days: 8 });
+  });
+  after(async () => {
+    await double.close();
+    await s3.close();
+    await cli.dispose();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const commands: Record<string, () => string[]> = {
+    validate: () => ['validate', file],
+    'upload --method s3': () => ['upload', file, '--user', userId, '--force'],
+    'upload --method direct': () => ['upload', file, '--user', userId, '--method', 'direct', '--force'],
+  };
+
+  async function run(args: string[], opts: RunOptions = {}) {
+    const r = await cli.run(args, { clock: fastClock(), ...opts, env: { ...env, ...opts.env } });
+    assert.equal(r.code, 0, r.stderr);
+    return r;
+  }
+
+  for (const [name, args] of Object.entries(commands)) {
+    it(`${name}: plain progress lines in a pipe, none with --no-progress, --quiet or --json, with CI=true or not`, async () => {
+      const piped = await run(args());
+      assert.match(piped.stderr, PROGRESS_LINE, 'a pipe gets plain lines');
+      assert.doesNotMatch(piped.stderr, DRAWN);
+      for (const flag of ['--no-progress', '--quiet', '--json'])
+        for (const ci of [{}, { CI: 'true' }]) {
+          const r = await run([...args(), flag], { env: ci });
+          const where = `${flag}${'CI' in ci ? ' with CI=true' : ''}`;
+          assert.doesNotMatch(r.stderr, PROGRESS_LINE, `${where}: ${r.stderr}`);
+          assert.doesNotMatch(r.stderr, DRAWN, where);
+        }
+    });
+
+    it(`${name}: a bar on a terminal, plain lines on the same terminal under CI=true`, async () => {
+      const terminal = { tty: { stdin: false, stdout: false, stderr: true }, columns: 100 };
+      const drawn = await run(args(), terminal);
+      assert.match(drawn.stderr, DRAWN, 'a terminal gets a bar');
+      const ci = await run(args(), { ...terminal, env: { CI: 'true' } });
+      assert.match(ci.stderr, PROGRESS_LINE);
+      assert.doesNotMatch(ci.stderr, DRAWN, 'CI gets plain lines, never escapes');
+    });
+  }
+
+  it('status --follow prints its events on stdout and no progress on stderr, whatever the flags', async () => {
+    // A user of its own: the same export sent again to one user fails on the server (its workouts collide).
+    const user = double.createUser({ email: 'follow@example.com' }).id;
+    const up = await run(['upload', file, '--user', user, '--method', 'direct', '--wait']);
+    assert.match(up.stderr, /completed/);
+    for (const [flags, ci] of [
+      [['--no-progress'], {}],
+      [['--quiet'], {}],
+      [['--json'], {}],
+      [['--json'], { CI: 'true' }],
+      [[], { CI: 'true' }],
+    ] as [string[], Record<string, string>][]) {
+      const controller = new AbortController();
+      const following = cli.start(['status', '--user', user, '--follow', '--limit', '2', ...flags], {
+        env: { ...env, ...ci },
+        signal: controller.signal,
+      });
+      await following.waitFor((out) => out.trim().split('\n').length >= 2);
+      controller.abort();
+      const r = await following.done;
+      assert.equal(r.code, 130);
+      assert.doesNotMatch(r.stderr, PROGRESS_LINE);
+      assert.doesNotMatch(r.stderr, DRAWN);
+    }
+  });
+});
