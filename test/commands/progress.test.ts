@@ -9,7 +9,7 @@ import { writeExportFile } from '../../src/generator/index.js';
 import { type BackendDouble, startBackendDouble } from '../../src/sandbox/backend/index.js';
 import { CliEnv } from '../helpers/cli-env.js';
 import { fastClock } from '../helpers/fake-clock.js';
-import { type FakeS3, startFakeS3 } from '../helpers/fake-s3.js';
+import { type FakeS3, s3SettingsFor, startFakeS3 } from '../helpers/fake-s3.js';
 import type { RunOptions } from '../helpers/run-cli.js';
 
 /** A plain progress line: `Scanning: 40% (…)`, `Uploading part 1/1: 70% (…)`. */
@@ -28,13 +28,7 @@ describe('progress follows one policy in every command', () => {
   before(async () => {
     s3 = await startFakeS3();
     double = await startBackendDouble({
-      s3: {
-        endpoint: s3.url.replace(/\/uploads$/, ''),
-        bucket: 'uploads',
-        region: 'us-east-1',
-        accessKeyId: 'AKIAFAKE',
-        secretAccessKey: 'secret',
-      },
+      s3: s3SettingsFor(s3),
       directDelayMs: 1,
     });
     env = { APPLE_IMPORT_API_KEY: double.createApiKey() };

@@ -12,7 +12,7 @@ import { repairBytes, repairPlanFor } from '../../src/core/reader/repair.js';
 import { writeExportFile, writeExportZip } from '../../src/generator/index.js';
 import { type BackendDouble, startBackendDouble } from '../../src/sandbox/backend/index.js';
 import { fastClock } from '../helpers/fake-clock.js';
-import { type FakeS3, s3Error, startFakeS3 } from '../helpers/fake-s3.js';
+import { type FakeS3, s3Error, s3SettingsFor, startFakeS3 } from '../helpers/fake-s3.js';
 import { type Radosgw, startRadosgw } from '../helpers/radosgw.js';
 import { runCli } from '../helpers/run-cli.js';
 
@@ -298,13 +298,7 @@ describe('upload fault handling (fake S3 + backend double faults)', () => {
     repaired = await repairedOf(xml);
     s3 = await startFakeS3();
     backend = await startBackendDouble({
-      s3: {
-        endpoint: s3.url.replace(/\/uploads$/, ''),
-        bucket: 'uploads',
-        region: 'us-east-1',
-        accessKeyId: 'AKIAFAKE',
-        secretAccessKey: 'secret',
-      },
+      s3: s3SettingsFor(s3),
     });
     apiKey = backend.createApiKey();
     userId = backend.createUser({ email: 'f@example.com' }).id;

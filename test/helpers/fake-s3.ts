@@ -31,6 +31,17 @@ export interface FakeS3 {
   close(): Promise<void>;
 }
 
+/** The backend double's S3 settings that point its presigned POSTs at `s3` (bucket `uploads`). */
+export function s3SettingsFor(s3: FakeS3) {
+  return {
+    endpoint: s3.url.replace(/\/uploads$/, ''),
+    bucket: 'uploads',
+    region: 'us-east-1',
+    accessKeyId: 'AKIAFAKE',
+    secretAccessKey: 'secret',
+  };
+}
+
 export function s3Error(code: string, message = ''): string {
   return `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${message}</Message><RequestId>r</RequestId></Error>`;
 }

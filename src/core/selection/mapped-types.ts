@@ -1,6 +1,8 @@
 /**
  * What the backend's XML import maps (contract §5.3, §5.5): every HK quantity identifier in its metric map
- * with the internal series it lands in, and the sleep stages. Direct batches import this too.
+ * with the internal series it lands in, and the sleep stages: the one table validate's counts, the filter
+ * aliases and every upload method use. The test double keeps its own copy (sandbox/backend/mapped-types.ts)
+ * on purpose, so a mistake here cannot hide itself by being the double's mistake too.
  */
 const Q = 'HKQuantityTypeIdentifier';
 
