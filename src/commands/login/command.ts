@@ -1,11 +1,6 @@
 import type { Command } from 'commander';
 import type { RegisterCommand, RunState } from '../types.js';
-
-export interface LoginFlags {
-  email?: string;
-  passwordStdin?: boolean;
-  apiKeyStdin?: boolean;
-}
+import type { LoginFlags } from './run.js';
 
 export const registerLogin: RegisterCommand = (program: Command, state: RunState) => {
   program

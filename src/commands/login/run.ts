@@ -2,7 +2,13 @@ import { type AuthPorts, loginWithPassword, storeApiKey } from '../../core/auth/
 import { UsageError } from '../../errors.js';
 import type { Factory } from '../../factory.js';
 import { prompt, readAllStdin } from '../../io/prompt.js';
-import type { LoginFlags } from './command.js';
+
+/** The flags as commander hands them over (strings), before run() checks them. */
+export interface LoginFlags {
+  email?: string;
+  passwordStdin?: boolean;
+  apiKeyStdin?: boolean;
+}
 
 function authPorts(f: Factory): AuthPorts {
   return {

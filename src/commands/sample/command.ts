@@ -1,12 +1,6 @@
 import type { Command } from 'commander';
 import type { RegisterCommand, RunState } from '../types.js';
-
-export interface SampleFlags {
-  months?: string;
-  seed?: string;
-  zip?: boolean;
-  force?: boolean;
-}
+import type { SampleFlags } from './run.js';
 
 export const registerSample: RegisterCommand = (program: Command, state: RunState) => {
   program

@@ -3,7 +3,14 @@ import { writeSample } from '../../core/sample.js';
 import { UsageError } from '../../errors.js';
 import type { Factory } from '../../factory.js';
 import { formatBytes } from '../../io/progress.js';
-import type { SampleFlags } from './command.js';
+
+/** The flags as commander hands them over (strings), before run() checks them. */
+export interface SampleFlags {
+  months?: string;
+  seed?: string;
+  zip?: boolean;
+  force?: boolean;
+}
 
 /** `sample`: writes the export and says what is in it and what to try next. */
 export async function runSample(f: Factory, file: string | undefined, flags: SampleFlags): Promise<number> {

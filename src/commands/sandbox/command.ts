@@ -1,11 +1,6 @@
 import type { Command } from 'commander';
 import type { RegisterCommand, RunState } from '../types.js';
-
-export interface SandboxFlags {
-  port: string;
-  s3Port: string;
-  dataDir?: string;
-}
+import type { SandboxFlags } from './run.js';
 
 export const registerSandbox: RegisterCommand = (program: Command, state: RunState) => {
   program

@@ -2,7 +2,13 @@ import { portFlag } from '../../config/flags.js';
 import { ExitCode } from '../../errors.js';
 import type { Factory } from '../../factory.js';
 import { type SandboxImportEvent, type SandboxInfo, startSandbox } from '../../sandbox/run-sandbox.js';
-import type { SandboxFlags } from './command.js';
+
+/** The flags as commander hands them over (strings), before run() checks them. */
+export interface SandboxFlags {
+  port: string;
+  s3Port: string;
+  dataDir?: string;
+}
 
 /**
  * The banner and the JSON bypass the redactor on purpose: printing these throwaway credentials of an in-memory

@@ -1,11 +1,6 @@
 import type { Command } from 'commander';
 import type { RegisterCommand, RunState } from '../types.js';
-
-export interface StatusFlags {
-  user?: string;
-  follow?: boolean;
-  limit: string;
-}
+import type { StatusFlags } from './run.js';
 
 export const registerStatus: RegisterCommand = (program: Command, state: RunState) => {
   program

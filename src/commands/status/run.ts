@@ -3,7 +3,13 @@ import type { SyncStatusEvent } from '../../core/sync/follow.js';
 import { followEvents, recentEvents, type StatusPorts } from '../../core/sync/status.js';
 import { ExitCode } from '../../errors.js';
 import type { Factory } from '../../factory.js';
-import type { StatusFlags } from './command.js';
+
+/** The flags as commander hands them over (strings), before run() checks them. */
+export interface StatusFlags {
+  user?: string;
+  follow?: boolean;
+  limit: string;
+}
 
 function line(e: SyncStatusEvent): string {
   const file = typeof e.metadata?.filename === 'string' ? ` ${e.metadata.filename}` : '';

@@ -1,19 +1,7 @@
 import { type Command, Option } from 'commander';
-import { addFilterOptions, FILTER_HELP, type FilterFlags } from '../filter-help.js';
+import { addFilterOptions, FILTER_HELP } from '../filter-help.js';
 import type { RegisterCommand, RunState } from '../types.js';
-
-export interface UploadFlags extends FilterFlags {
-  user?: string;
-  method: string;
-  wait?: boolean;
-  dryRun?: boolean;
-  force?: boolean;
-  maxPartSize?: string;
-  batchBytes?: string;
-  batchRecords?: string;
-  failFast?: boolean;
-  stallTimeout?: string;
-}
+import type { UploadFlags } from './run.js';
 
 const EXAMPLES = `
 Examples:

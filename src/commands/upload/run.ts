@@ -10,10 +10,24 @@ import { DEFAULT_STALL_TIMEOUT_MS } from '../../core/upload/s3/send-parts.js';
 import type { UploadOptions } from '../../core/upload/types.js';
 import { AppError, ExitCode, UsageError } from '../../errors.js';
 import type { Factory } from '../../factory.js';
-import type { UploadFlags } from './command.js';
+import type { FilterFlags } from '../filter-help.js';
 import { UploadView } from './render.js';
 import { renderDirectResult } from './render-direct.js';
 import { renderS3Result } from './render-s3.js';
+
+/** The flags as commander hands them over (strings), before run() checks them. */
+export interface UploadFlags extends FilterFlags {
+  user?: string;
+  method: string;
+  wait?: boolean;
+  dryRun?: boolean;
+  force?: boolean;
+  maxPartSize?: string;
+  batchBytes?: string;
+  batchRecords?: string;
+  failFast?: boolean;
+  stallTimeout?: string;
+}
 
 /** The largest part S3 takes in one POST. */
 const MAX_PART_SIZE = 5 * 1024 * 1024 * 1024;

@@ -1,11 +1,6 @@
 import type { Command } from 'commander';
 import type { RegisterCommand, RunState } from '../types.js';
-
-export interface UsersFlags {
-  search?: string;
-  email?: string;
-  limit: string;
-}
+import type { UsersFlags } from './run.js';
 
 export const registerUsers: RegisterCommand = (program: Command, state: RunState) => {
   program

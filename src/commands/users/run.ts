@@ -1,7 +1,13 @@
 import { intFlag } from '../../config/flags.js';
 import { displayName, listUsers } from '../../core/users.js';
 import type { Factory } from '../../factory.js';
-import type { UsersFlags } from './command.js';
+
+/** The flags as commander hands them over (strings), before run() checks them. */
+export interface UsersFlags {
+  search?: string;
+  email?: string;
+  limit: string;
+}
 
 /** `users`: a table (or JSON) of the users matching the filters, across pages. */
 export async function runUsers(f: Factory, flags: UsersFlags): Promise<number> {

@@ -1,12 +1,7 @@
 import type { Command } from 'commander';
-import { addFilterOptions, FILTER_HELP, type FilterFlags } from '../filter-help.js';
+import { addFilterOptions, FILTER_HELP } from '../filter-help.js';
 import type { RegisterCommand, RunState } from '../types.js';
-
-export interface ValidateFlags extends FilterFlags {
-  report?: string;
-  strict?: boolean;
-  threads?: string;
-}
+import type { ValidateFlags } from './run.js';
 
 export const registerValidate: RegisterCommand = (program: Command, state: RunState) => {
   const validate = program

@@ -6,8 +6,15 @@ import { AppError, ExitCode } from '../../errors.js';
 import type { Factory } from '../../factory.js';
 import { createByteProgress, formatBytes } from '../../io/progress.js';
 import { createSpinner } from '../../io/spinner.js';
-import type { ValidateFlags } from './command.js';
+import type { FilterFlags } from '../filter-help.js';
 import { renderReport } from './render.js';
+
+/** The flags as commander hands them over (strings), before run() checks them. */
+export interface ValidateFlags extends FilterFlags {
+  report?: string;
+  strict?: boolean;
+  threads?: string;
+}
 
 /** `validate`: scans the export locally and prints the report; exit 3 when the backend would refuse it. */
 export async function runValidate(f: Factory, path: string, flags: ValidateFlags): Promise<number> {

@@ -1,0 +1,133 @@
+/** What `upload --method s3` returns, for each way it can end. */
+import type { S3LedgerEntry } from '../shared/ledger.js';
+import type { Repairs, UploadResultBase } from '../types.js';
+import type { PartSpec } from './part-planner.js';
+import { repairsOf, type UploadPlan } from './preflight.js';
+import type { SendState } from './send.js';
+
+/** A part as the result reports it: planned (dry run), stored by this run, or stored by an earlier one. */
+export interface S3PartReport {
+  index: number;
+  filename: string;
+  bytes: number;
+  /** Top-level elements in the part (dry run, when the export was scanned). */
+  elements?: number | null;
+  fileKey?: string;
+  /** Stored by an earlier run of the same upload. */
+  resumed?: boolean;
+  durationMs?: number;
+  bytesPerSecond?: number;
+  attempts?: number;
+}
+
+export interface S3UploadResult extends UploadResultBase {
+  method: 's3';
+  /** Bytes of the whole repaired export (padded when it is sent as one streamed part). */
+  bytes: number;
+  maxPartSize: number;
+  repairs?: Repairs;
+  /** The cap the server stated, when the parts were planned again for it. */
+  replannedForServerCap?: number;
+  /** One part was checked while it was sent: how many top-level elements the check saw. */
+  checkedWhileSending: { elements: number } | null;
+  parts: S3PartReport[];
+}
+
+/** The fields every S3 result has, from the user and the export. */
+export type S3Base = Pick<
+  S3UploadResult,
+  'method' | 'server' | 'userId' | 'source' | 'sourceBytes' | 'fingerprint'
+>;
+
+/** The ledger says this export was sent in full; nothing was scanned or sent this time. */
+export function alreadyUploaded(base: S3Base, entry: S3LedgerEntry, maxPartSize: number): S3UploadResult {
+  return {
+    ...base,
+    status: 'already-uploaded',
+    runId: entry.runId,
+    ...(entry.completedAt ? { uploadedAt: entry.completedAt } : {}),
+    bytes: entry.parts.reduce((n, p) => n + p.bytes, 0),
+    maxPartSize,
+    checkedWhileSending: null,
+    parts: entry.parts.map(({ index, fileKey, filename, bytes }) => ({ index, fileKey, filename, bytes })),
+    durationMs: 0,
+    bytesSent: 0,
+  };
+}
+
+/** --dry-run: the parts as they would be sent. */
+export function planned(
+  base: S3Base,
+  plan: UploadPlan,
+  runId: string,
+  names: (p: PartSpec) => string,
+  durationMs: number,
+): S3UploadResult {
+  return {
+    ...base,
+    ...sizes(plan),
+    status: 'dry-run',
+    runId,
+    checkedWhileSending: null,
+    parts: plan.parts.map((p) => ({
+      index: p.index,
+      filename: names(p),
+      bytes: p.bytes,
+      elements: p.elements,
+    })),
+    durationMs,
+    bytesSent: 0,
+  };
+}
+
+/** Every part is stored: those of this run with their timings, those of an earlier run as resumed. */
+export function uploaded(
+  base: S3Base,
+  plan: UploadPlan,
+  { entry, done }: SendState,
+  replannedFor: number | undefined,
+  durationMs: number,
+): S3UploadResult {
+  // A streamed part was checked while it was sent: its repairs are known only now.
+  const scan = plan.summary ?? done.find((r) => r.scan)?.scan;
+  return {
+    ...base,
+    ...sizes(plan),
+    status: 'uploaded',
+    runId: entry.runId,
+    ...(scan ? { repairs: repairsOf(scan) } : {}),
+    ...(replannedFor !== undefined ? { replannedForServerCap: replannedFor } : {}),
+    checkedWhileSending: plan.streamed && !plan.summary && scan ? { elements: scan.topLevelCount } : null,
+    parts: entry.parts.map((p) => {
+      const r = done.find((d) => d.index === p.index);
+      return {
+        index: p.index,
+        fileKey: p.fileKey,
+        filename: p.filename,
+        bytes: p.bytes,
+        resumed: r === undefined,
+        ...(r
+          ? {
+              durationMs: r.durationMs,
+              bytesPerSecond: Math.round(rate(r.bytes, r.durationMs)),
+              attempts: r.attempts,
+            }
+          : {}),
+      };
+    }),
+    durationMs,
+    bytesSent: done.reduce((s, r) => s + r.bytes, 0),
+  };
+}
+
+function sizes(plan: UploadPlan) {
+  return {
+    bytes: plan.repairedBytes,
+    maxPartSize: plan.cap,
+    ...(plan.summary ? { repairs: repairsOf(plan.summary) } : {}),
+  };
+}
+
+function rate(bytes: number, ms: number): number {
+  return ms > 0 ? (bytes * 1000) / ms : bytes;
+}
