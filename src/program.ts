@@ -14,7 +14,7 @@ Examples:
 
 Environment:
   APPLE_IMPORT_SERVER, APPLE_IMPORT_PROFILE, APPLE_IMPORT_API_KEY, APPLE_IMPORT_TOKEN,
-  APPLE_IMPORT_USER, APPLE_IMPORT_CONFIG_DIR, NO_COLOR, FORCE_COLOR, CI
+  APPLE_IMPORT_USER, APPLE_IMPORT_CONFIG_DIR, APPLE_IMPORT_DEBUG, NO_COLOR, FORCE_COLOR, CI
 
 ${EXIT_CODE_HELP}
 `;
@@ -47,10 +47,10 @@ export function buildProgram(state: RunState): Command {
     .option('-v, --verbose', 'print more detail', false)
     .option('--debug', 'print debugging detail (secrets are redacted)', false)
     .option('--no-color', 'disable colors (also NO_COLOR)')
-    .option('--no-progress', 'disable spinners and progress bars')
+    .option('--no-progress', 'no spinners, progress bars or progress lines (also --quiet and --json)')
     .option('--insecure', 'allow plain http:// to a non-loopback server without a warning', false)
     .addHelpText('after', EXAMPLES)
-    .hook('preAction', async (thisCommand, actionCommand) => {
+    .hook('preAction', async (_program, actionCommand) => {
       const g = actionCommand.optsWithGlobals() as GlobalOptions;
       await state.init({
         server: g.server,
@@ -65,7 +65,6 @@ export function buildProgram(state: RunState): Command {
         progress: g.progress !== false,
         insecure: Boolean(g.insecure),
       });
-      void thisCommand;
     });
 
   for (const register of COMMANDS) register(program, state);
