@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { multipartFraming, postToS3, S3UploadError, s3ErrorFrom } from '../../src/adapters/s3-post.js';
 import { type FakeS3, parseForm, s3Error, startFakeS3 } from '../helpers/fake-s3.js';
+import { waitUntil } from '../helpers/wait.js';
 
 async function* chunks(total: number, size = 64 * 1024): AsyncGenerator<Buffer> {
   for (let sent = 0; sent < total; sent += size) yield Buffer.alloc(Math.min(size, total - sent), 0x61);
@@ -151,10 +152,11 @@ describe('postToS3', () => {
   it('an abort from the caller propagates as an abort', async () => {
     s3.script({ kind: 'stall', read: true }, { kind: 'stall', read: true });
     const ac = new AbortController();
-    setTimeout(() => ac.abort(), 100);
-    await assert.rejects(
-      post(100_000, { signal: ac.signal }),
-      (err: unknown) => !(err instanceof S3UploadError),
-    );
+    const before = s3.requests.length;
+    const posting = post(100_000, { signal: ac.signal });
+    // Aborted while S3 holds the request: after it arrived, before any answer.
+    await waitUntil('the POST reached S3', () => s3.requests.length > before);
+    ac.abort();
+    await assert.rejects(posting, (err: unknown) => !(err instanceof S3UploadError));
   });
 });

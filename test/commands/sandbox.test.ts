@@ -4,42 +4,20 @@ import assert from 'node:assert/strict';
 import { access, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
 import { after, describe, it } from 'node:test';
-import { main } from '../../src/main.js';
 import type { SandboxInfo } from '../../src/sandbox/run-sandbox.js';
-import { runCli, testDispatcher } from '../helpers/run-cli.js';
+import { type RunningCli, runCli, startCli } from '../helpers/run-cli.js';
 
-interface Running {
-  stdout: () => string;
-  stderr: () => string;
+interface Running extends RunningCli {
   abort: () => void;
   exit: Promise<number>;
 }
 
-/** runCli with the streams observable while the command still runs (runCli only returns at the end). */
-function startCli(args: string[], env: Record<string, string> = {}): Running {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c: Buffer) => {
-    out += c.toString('utf8');
-  });
-  stderr.on('data', (c: Buffer) => {
-    err += c.toString('utf8');
-  });
+/** The shared streaming runCli, with its own Ctrl-C. */
+function startSandboxCli(args: string[], env: Record<string, string> = {}): Running {
   const controller = new AbortController();
-  const exit = main(args, {
-    env: { NO_COLOR: '1', ...env },
-    stdin: Readable.from([]),
-    stdout,
-    stderr,
-    signal: controller.signal,
-    dispatcher: testDispatcher,
-    tty: { stdin: false, stdout: false, stderr: false },
-  });
-  return { stdout: () => out, stderr: () => err, abort: () => controller.abort(), exit };
+  const run = startCli(args, { env, signal: controller.signal });
+  return { ...run, abort: () => controller.abort(), exit: run.done.then((r) => r.code) };
 }
 
 /** Polls until `probe` gives a value; the bound only keeps a broken build from hanging the suite. */
@@ -53,7 +31,7 @@ async function until<T>(what: string, probe: () => T | undefined | Promise<T | u
 }
 
 async function startJson(extra: string[] = []): Promise<{ run: Running; info: SandboxInfo }> {
-  const run = startCli(['sandbox', '--json', ...extra]);
+  const run = startSandboxCli(['sandbox', '--json', ...extra]);
   const info = await until('the JSON document', () => {
     try {
       return JSON.parse(run.stdout()) as SandboxInfo;
@@ -189,7 +167,7 @@ describe('apple-import sandbox', () => {
   });
 
   it('prints the URL, credentials and ready-to-paste commands on stderr without --json', async () => {
-    const run = startCli(['sandbox']);
+    const run = startSandboxCli(['sandbox']);
     const text = await until('the banner', () =>
       /Press Ctrl-C/.test(run.stderr()) ? run.stderr() : undefined,
     );
