@@ -57,7 +57,14 @@ const HEAVY =
 const CONF = /\/node_modules\/(conf|ajv|ajv-formats|atomically|semver|dot-prop)\//;
 
 describe('start-up', () => {
-  for (const args of [['--version'], ['--help'], ['upload', '--help'], ['help', 'upload']]) {
+  for (const args of [
+    ['--version'],
+    ['--help'],
+    ['upload', '--help'],
+    ['help', 'upload'],
+    ['validate', '--help'],
+    ['sample', '--help'],
+  ]) {
     it(`${args.join(' ')} loads commander and the command definitions only`, async () => {
       const loaded = await loadedBy(args);
       assert.ok(
@@ -131,7 +138,7 @@ describe('start-up', () => {
     assert.deepEqual(
       listed,
       aliasHelp().split(', '),
-      'update TYPE_ALIAS_HELP in src/commands/upload/command.ts',
+      'update TYPE_ALIAS_HELP in src/commands/filter-help.ts',
     );
   });
 });
