@@ -27,7 +27,6 @@ export const ERROR_EXIT_CODES = {
   NOT_FOUND: ExitCode.FAILURE,
   S3_UPLOAD_FAILED: ExitCode.FAILURE,
   IMPORT_FAILED: ExitCode.FAILURE,
-  ALREADY_UPLOADED: ExitCode.FAILURE,
   LOCK_TIMEOUT: ExitCode.FAILURE,
   /** A ledger entry that cannot be read (not JSON, or not an entry this version knows). */
   LEDGER_INVALID: ExitCode.FAILURE,
