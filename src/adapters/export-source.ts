@@ -351,13 +351,15 @@ async function openZip(
         { hint: `Pass the one you mean as ${path}:<entry>, or unzip it and pass that file.` },
       );
     for (const entry of candidates) {
-      const head = await sniffStream(await archive.openEntry(entry.fileName));
+      let head: Buffer;
+      try {
+        head = await sniffStream(await archive.openEntry(entry.fileName));
+      } catch (err) {
+        throw await zipFailure(err, watch, `${path}:${entry.fileName}`, entry.uncompressedSize);
+      }
       if (looksLikeHealthXml(head))
         found.push({ name: entry.fileName, bytes: entry.uncompressedSize, head, entry });
     }
-  } catch (err) {
-    if (err instanceof AppError) throw err;
-    throw await zipFailure(err, watch, path);
   } finally {
     archive.close();
   }
@@ -405,11 +407,11 @@ function refuseZipBomb(name: string, entry: ZipEntryHandle): void {
   const tooFar = entry.uncompressedSize >= RATIO_CHECK_MIN_BYTES && ratio > MAX_INFLATE_RATIO;
   if (!tooFar && entry.uncompressedSize <= MAX_EXPORT_BYTES) return;
   const what = tooFar
-    ? `it would inflate ${Math.round(ratio)}× (Apple Health exports compress 20–30×; the limit is ${MAX_INFLATE_RATIO}×)`
-    : `it is larger than any export apple-import reads (${formatSize(MAX_EXPORT_BYTES)})`;
+    ? `${Math.round(ratio)}×; Apple Health exports compress 20–30×, the limit is ${MAX_INFLATE_RATIO}×`
+    : `more than the ${formatSize(MAX_EXPORT_BYTES)} apple-import reads`;
   throw new AppError(
     'INPUT_ZIP_BOMB',
-    `${name} would inflate from ${formatSize(entry.compressedSize)} to ${formatSize(entry.uncompressedSize)}: ${what}. Refusing what looks like a zip bomb; nothing was read.`,
+    `${name} would inflate from ${formatSize(entry.compressedSize)} to ${formatSize(entry.uncompressedSize)} (${what}): refused as a likely zip bomb, before inflating it.`,
     { hint: 'If it really is an export, unzip it yourself and pass the export.xml.' },
   );
 }
