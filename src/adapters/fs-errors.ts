@@ -68,19 +68,25 @@ export function inputReadError(path: string, err: unknown): AppError {
 
 /**
  * A file in the config folder (config, ledger, lock) cannot be written: CONFIG_WRITE_FAILED, exit 1.
- * `what` names the file for the user ("the upload ledger entry").
+ * `what` names the file for the user ("the upload ledger entry"); `dir` is the folder to fix.
  */
-export function configWriteError(what: string, path: string, err: unknown, configDir?: string): AppError {
+export function configWriteError(
+  what: string,
+  path: string,
+  err: unknown,
+  opts: { dir?: string; verb?: string } = {},
+): AppError {
   const code = errnoOf(err);
-  const where = configDir ?? path;
+  const where = opts.dir ?? path;
   const hint =
     code === 'ENOSPC' || code === 'EDQUOT'
       ? `Free some space on the disk that holds ${where}, or point APPLE_IMPORT_CONFIG_DIR at another folder.`
       : `Make ${where} writable, or point APPLE_IMPORT_CONFIG_DIR at a folder you may write.`;
-  return new AppError('CONFIG_WRITE_FAILED', `Could not write ${what} ${path}: ${fsReason(err)}.`, {
-    hint,
-    cause: err,
-  });
+  return new AppError(
+    'CONFIG_WRITE_FAILED',
+    `Could not ${opts.verb ?? 'write'} ${what} ${path}: ${fsReason(err)}.`,
+    { hint, cause: err },
+  );
 }
 
 /** A file in the config folder exists but cannot be read: CONFIG_READ_FAILED, exit 1. */
