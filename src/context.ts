@@ -1,6 +1,7 @@
 import type { Readable, Writable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { type Clock, systemClock } from './adapters/clock.js';
+import type { LockOwner } from './adapters/file-lock.js';
 import { type Env, parseEnv } from './config/env.js';
 import { type Io, refineIo, usableWidth } from './io/io.js';
 import { Output, type Verbosity } from './io/output.js';
@@ -19,6 +20,8 @@ export interface System {
   dispatcher?: Dispatcher;
   /** Overrides TTY detection, for tests. */
   tty?: { stdin?: boolean; stdout?: boolean; stderr?: boolean };
+  /** This process's pid and a liveness probe for other pids (the cross-process lock's owner). */
+  host?: LockOwner;
 }
 
 export interface GlobalOptions {
@@ -46,6 +49,7 @@ export interface AppContext {
   clock: Clock;
   globals: GlobalOptions;
   dispatcher: Dispatcher | undefined;
+  host: LockOwner | undefined;
 }
 
 export function baseIo(system: System): Io {
@@ -97,6 +101,7 @@ export function createContext(
     clock: system.clock ?? { ...defaultClock },
     globals,
     dispatcher: system.dispatcher,
+    host: system.host,
   };
 }
 

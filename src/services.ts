@@ -50,7 +50,12 @@ export function services(ctx: AppContext, extra: { user?: string } = {}): Servic
     },
     store,
     refresh: (rt) => api.refresh(rt, ctx.signal),
-    withLock: (fn) => withFileLock(lockPath, { clock: ctx.clock, signal: ctx.signal }, fn),
+    withLock: (fn) =>
+      withFileLock(
+        lockPath,
+        { clock: ctx.clock, signal: ctx.signal, ...(ctx.host ? { owner: ctx.host } : {}) },
+        fn,
+      ),
     registerSecret: (s) => ctx.redactor.add(s),
   });
   const built = { store, settings, http, api, session };
