@@ -500,26 +500,37 @@ async function* readZipEntry(
     stream = await (await zipArchive()).openEntryOf(watch.path, entry);
     let pos = 0;
     let crc = 0;
+    // The range's last piece, held until the entry is known to end where its directory says.
+    let last: Buffer | undefined;
     for await (const raw of stream) {
       const chunk = raw as Buffer;
       const chunkStart = pos;
       pos += chunk.length;
       crc = crc32(chunk, crc);
-      if (pos >= end) {
-        if (pos === entry.uncompressedSize && crc !== entry.crc32)
-          throw damaged(
-            watch.displayName,
-            'its CRC-32 does not match the zip directory (the data is damaged)',
-          );
-        await watch.check();
-      }
       if (pos <= start) continue;
       const from = Math.max(0, start - chunkStart);
       const to = Math.min(chunk.length, end - chunkStart);
-      if (to > from) yield from === 0 && to === chunk.length ? chunk : chunk.subarray(from, to);
-      if (pos >= end) break;
+      const piece =
+        to > from ? (from === 0 && to === chunk.length ? chunk : chunk.subarray(from, to)) : undefined;
+      if (pos < end) {
+        if (piece) yield piece;
+        continue;
+      }
+      last = piece;
+      // Short of the entry's end there is nothing more to know; at its end, yauzl fails the stream if
+      // more bytes come (an entry inflating past its declared size), so read on to the stream's end.
+      if (end < entry.uncompressedSize) break;
     }
     opts.signal?.throwIfAborted();
+    if (pos < end)
+      throw damaged(
+        watch.displayName,
+        `the entry ends at byte ${pos}, before the ${entry.uncompressedSize} its zip directory declares`,
+      );
+    if (pos >= entry.uncompressedSize && crc !== entry.crc32)
+      throw damaged(watch.displayName, 'its CRC-32 does not match the zip directory (the data is damaged)');
+    await watch.check();
+    if (last) yield last;
   } catch (err) {
     // An abort destroys the stream with the signal's reason: the interruption, not a damaged zip.
     if (opts.signal?.aborted) throw err;
