@@ -74,6 +74,12 @@ describe('hostile zips', () => {
         /^error: .*bomb\.zip:apple_health_export\/export\.xml would inflate from 10\.\d MiB to 10\.0 GiB \(\d+×; Apple Health exports compress 20–30×, the limit is 200×\): refused as a likely zip bomb, before inflating it\.$/,
       );
       assert.ok(Date.now() - started < 30_000, `${args[0]} stopped early`);
+      t.diagnostic(
+        `${args
+          .slice(0, 1)
+          .concat(args.includes('direct') ? ['direct'] : [])
+          .join(' ')}: peak RSS ${r.peakRssMiB} MiB`,
+      );
       assert.ok(
         r.peakRssMiB > 0 && r.peakRssMiB <= MAX_RSS_MIB,
         `${args.join(' ')}: peak RSS ${r.peakRssMiB} MiB`,
