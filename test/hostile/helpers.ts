@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, open, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -76,11 +76,15 @@ export interface ChildOptions {
   uid?: number;
   gid?: number;
   timeoutMs?: number;
+  /** Written to the child's stdin, which is then closed. */
+  stdin?: string;
 }
 
 /** Runs `apple-import …args` in a child process: the built CLI (dist/), compiled first if stale. */
 export async function runChild(args: string[], opts: ChildOptions = {}): Promise<ChildRun> {
   const rssDir = await mkdtemp(join(tmpdir(), 'apple-import-rss-'));
+  // Writable for a child that runs as another user.
+  await chmod(rssDir, 0o777);
   const rssFile = join(rssDir, 'peak');
   try {
     const child = spawn(process.execPath, ['--import', PEAK_RSS, await builtCli(), ...args], {
@@ -93,6 +97,7 @@ export async function runChild(args: string[], opts: ChildOptions = {}): Promise
       },
       ...(opts.uid !== undefined ? { uid: opts.uid, gid: opts.gid ?? opts.uid } : {}),
     });
+    child.stdin.end(opts.stdin ?? '');
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => {
