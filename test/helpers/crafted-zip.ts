@@ -4,6 +4,7 @@
  */
 import { open } from 'node:fs/promises';
 import { constants, crc32, deflateRawSync } from 'node:zlib';
+import { zip64Extra } from '../../src/generator/zip-writer.js';
 
 export interface CraftedEntry {
   name: string;
@@ -86,16 +87,6 @@ export async function writeCraftedZip(path: string, entries: CraftedEntry[]): Pr
   } finally {
     await fh.close();
   }
-}
-
-function zip64Extra(values: number[]): Buffer {
-  const buf = Buffer.alloc(4 + 8 * values.length);
-  buf.writeUInt16LE(0x0001, 0);
-  buf.writeUInt16LE(8 * values.length, 2);
-  values.forEach((v, i) => {
-    buf.writeBigUInt64LE(BigInt(v), 4 + 8 * i);
-  });
-  return buf;
 }
 
 /** A stored entry whose directory tells the truth. */

@@ -13,12 +13,14 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { writeExportFile } from '../../src/generator/index.js';
-import { type BackendDouble, startBackendDouble } from '../../src/sandbox/backend/index.js';
-import { type Radosgw, startRadosgw } from '../helpers/radosgw.js';
+import type { BackendDouble } from '../../src/sandbox/backend/index.js';
+import type { Radosgw } from '../helpers/radosgw.js';
 import { runCli } from '../helpers/run-cli.js';
+import { type S3Backend, startS3Backend } from '../helpers/s3-backend.js';
 import { assertJsonStdout } from './helpers.js';
 
 describe('an export that changes while it is uploaded', () => {
+  let s3: S3Backend | undefined;
   let rgw: Radosgw;
   let backend: BackendDouble;
   let dir: string;
@@ -30,21 +32,12 @@ describe('an export that changes while it is uploaded', () => {
     const file = join(dir, 'export.xml');
     await writeExportFile(file, { days: 4, seed: 9 });
     original = await readFile(file);
-    rgw = await startRadosgw({ bucket: 'uploads' });
-    backend = await startBackendDouble({
-      s3: {
-        endpoint: rgw.endpoint,
-        bucket: rgw.bucket,
-        region: rgw.region,
-        accessKeyId: rgw.accessKeyId,
-        secretAccessKey: rgw.secretAccessKey,
-      },
-    });
+    s3 = await startS3Backend();
+    ({ rgw, backend } = s3);
     apiKey = backend.createApiKey();
   });
   after(async () => {
-    await backend?.close();
-    await rgw?.stop();
+    await s3?.stop();
     await rm(dir, { recursive: true, force: true });
   });
 

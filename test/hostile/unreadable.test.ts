@@ -80,8 +80,9 @@ describe('unreadable exports and unwritable config folders', () => {
       [folder, folder],
       [inner, join(inner, 'apple_health_export', 'export.xml')],
     ];
+    // Every command opens its input the same way: all three on the file, validate on the rest.
     for (const [input, named] of cases) {
-      for (const args of commands(input)) {
+      for (const args of input === locked ? commands(input) : commands(input).slice(0, 1)) {
         const before = backendTraffic(backend);
         const r = await runChild(args, {
           ...unprivileged,

@@ -11,9 +11,10 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { writeExportFile } from '../../src/generator/index.js';
-import { type BackendDouble, startBackendDouble } from '../../src/sandbox/backend/index.js';
-import { type Radosgw, startRadosgw } from '../helpers/radosgw.js';
+import type { BackendDouble } from '../../src/sandbox/backend/index.js';
+import type { Radosgw } from '../helpers/radosgw.js';
 import { runCli } from '../helpers/run-cli.js';
+import { type S3Backend, startS3Backend } from '../helpers/s3-backend.js';
 import { writeZipFile } from '../helpers/zip.js';
 
 const run = promisify(execFile);
@@ -32,6 +33,7 @@ function content(report: Record<string, unknown>): unknown {
 }
 
 describe('UTF-16 exports are read and sent as UTF-8', () => {
+  let s3: S3Backend | undefined;
   let rgw: Radosgw;
   let backend: BackendDouble;
   let dir: string;
@@ -46,16 +48,8 @@ describe('UTF-16 exports are read and sent as UTF-8', () => {
     await writeExportFile(utf8Path, { days: 3, seed: 21 });
     utf8 = await readFile(utf8Path);
     assert.match(utf8.toString('utf8'), /\p{Extended_Pictographic}/u);
-    rgw = await startRadosgw({ bucket: 'uploads' });
-    backend = await startBackendDouble({
-      s3: {
-        endpoint: rgw.endpoint,
-        bucket: rgw.bucket,
-        region: rgw.region,
-        accessKeyId: rgw.accessKeyId,
-        secretAccessKey: rgw.secretAccessKey,
-      },
-    });
+    s3 = await startS3Backend();
+    ({ rgw, backend } = s3);
     const key = backend.createApiKey();
     env = (cfg) => ({
       APPLE_IMPORT_SERVER: backend.url,
@@ -64,8 +58,7 @@ describe('UTF-16 exports are read and sent as UTF-8', () => {
     });
   });
   after(async () => {
-    await backend?.close();
-    await rgw?.stop();
+    await s3?.stop();
     await rm(dir, { recursive: true, force: true });
   });
 

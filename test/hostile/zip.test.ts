@@ -9,15 +9,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { writeExportFile } from '../../src/generator/index.js';
-import { type BackendDouble, startBackendDouble } from '../../src/sandbox/backend/index.js';
+import type { BackendDouble } from '../../src/sandbox/backend/index.js';
 import { whitespaceBomb, writeCraftedZip } from '../helpers/crafted-zip.js';
-import { type Radosgw, startRadosgw } from '../helpers/radosgw.js';
+import type { Radosgw } from '../helpers/radosgw.js';
+import { type S3Backend, startS3Backend } from '../helpers/s3-backend.js';
 import { writeZipFile } from '../helpers/zip.js';
 import { assertNothingSent, assertRefused, backendTraffic, runChild } from './helpers.js';
 
 const MAX_RSS_MIB = 150;
 
 describe('hostile zips', () => {
+  let s3: S3Backend | undefined;
   let rgw: Radosgw;
   let backend: BackendDouble;
   let dir: string;
@@ -27,16 +29,8 @@ describe('hostile zips', () => {
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'hostile-zip-'));
-    rgw = await startRadosgw({ bucket: 'uploads' });
-    backend = await startBackendDouble({
-      s3: {
-        endpoint: rgw.endpoint,
-        bucket: rgw.bucket,
-        region: rgw.region,
-        accessKeyId: rgw.accessKeyId,
-        secretAccessKey: rgw.secretAccessKey,
-      },
-    });
+    s3 = await startS3Backend();
+    ({ rgw, backend } = s3);
     userId = backend.createUser({ email: 'dana@example.com' }).id;
     env = { APPLE_IMPORT_SERVER: backend.url, APPLE_IMPORT_API_KEY: backend.createApiKey() };
     const file = join(dir, 'export.xml');
@@ -44,8 +38,7 @@ describe('hostile zips', () => {
     xml = await readFile(file);
   });
   after(async () => {
-    await backend?.close();
-    await rgw?.stop();
+    await s3?.stop();
     await rm(dir, { recursive: true, force: true });
   });
 
