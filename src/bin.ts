@@ -2,15 +2,27 @@ import { main } from './main.js';
 
 /** The process boundary: the only file that touches `process`. */
 const controller = new AbortController();
-let firstInterruptAt = 0;
+
+// conf's exit hook (atomically's when-exit, hooked when conf loads: only on a write to the config file,
+// i.e. login, logout, config set/unset or a token refresh) answers the first SIGINT by re-raising it at
+// this process once its cleanup ran. That re-raise is not a second Ctrl-C, so every SIGINT this process
+// sends itself is counted here and its delivery skipped; any other SIGINT is a press of Ctrl-C.
+let selfRaised = 0;
+const kill = process.kill.bind(process);
+process.kill = ((pid: number, signal?: string | number) => {
+  if (pid === process.pid && (signal === 'SIGINT' || signal === 2)) selfRaised++;
+  return kill(pid, signal);
+}) as typeof process.kill;
+
+let interrupted = false;
 process.on('SIGINT', () => {
-  const now = Date.now();
+  if (selfRaised > 0) {
+    selfRaised--;
+    return;
+  }
   // A second Ctrl-C means "now": the first one lets in-flight work unwind and the ledger stay consistent.
-  // conf's exit hook (atomically's when-exit, hooked when conf loads: only on a write to the config file, i.e.
-  // login, logout, config set/unset or a token refresh) re-raises SIGINT right after the first, so only a
-  // later second press counts.
-  if (firstInterruptAt !== 0 && now - firstInterruptAt > 1000) process.exit(130);
-  if (firstInterruptAt === 0) firstInterruptAt = now;
+  if (interrupted) process.exit(130);
+  interrupted = true;
   controller.abort(new Error('Interrupted'));
 });
 
@@ -20,6 +32,18 @@ const code = await main(process.argv.slice(2), {
   stdout: process.stdout,
   stderr: process.stderr,
   signal: controller.signal,
+  host: {
+    pid: process.pid,
+    isAlive: (pid) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch (err) {
+        // EPERM: it exists, it is just not ours to signal.
+        return (err as NodeJS.ErrnoException).code !== 'ESRCH';
+      }
+    },
+  },
 });
 process.exitCode = code;
 // Open keep-alive sockets or a stray stdin listener must not keep a finished CLI alive.

@@ -13,11 +13,20 @@ export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 export const ERROR_EXIT_CODES = {
   USAGE: ExitCode.USAGE,
   CONFIG_INVALID: ExitCode.USAGE,
+  /** A file in the config folder (config, ledger, lock) cannot be written: read-only, full, missing. */
+  CONFIG_WRITE_FAILED: ExitCode.FAILURE,
+  /** A file in the config folder exists but cannot be read (permissions). */
+  CONFIG_READ_FAILED: ExitCode.FAILURE,
   INPUT_NOT_FOUND: ExitCode.INVALID_INPUT,
+  /** The export exists but cannot be read: permissions, a folder where a file was expected, I/O errors. */
   INPUT_UNREADABLE: ExitCode.INVALID_INPUT,
   INPUT_INVALID: ExitCode.INVALID_INPUT,
-  /** The export changed while it was being uploaded. */
+  /** The export's file changed (size, modification time, identity) since it was opened. */
   INPUT_CHANGED: ExitCode.INVALID_INPUT,
+  /** A zip holds several Apple Health export XMLs and none is the canonical one. */
+  INPUT_AMBIGUOUS: ExitCode.INVALID_INPUT,
+  /** A zip entry would inflate past a sane ratio or size (a zip bomb); refused before it is read. */
+  INPUT_ZIP_BOMB: ExitCode.INVALID_INPUT,
   AUTH_REQUIRED: ExitCode.AUTH,
   AUTH_INVALID: ExitCode.AUTH,
   AUTH_REFRESH_FAILED: ExitCode.AUTH,
@@ -121,8 +130,8 @@ export function isAbortError(err: unknown): boolean {
 /** The exit-code table as shown in --help and the README. */
 export const EXIT_CODE_HELP = `Exit codes:
   0    success
-  1    operational failure (network, server, S3)
+  1    operational failure (network, server, S3, a config folder that cannot be written)
   2    usage error (unknown command or flag, bad value)
-  3    invalid input (not an Apple Health export, malformed XML)
+  3    invalid input (not an Apple Health export, unreadable, malformed XML, a zip bomb)
   4    authentication (not logged in, credentials rejected)
   130  interrupted (Ctrl-C)`;

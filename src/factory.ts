@@ -7,7 +7,7 @@ import { type Clock, systemClock } from './adapters/clock.js';
 import { ConfigStore } from './adapters/config-store.js';
 import { DirectApi } from './adapters/direct-api.js';
 import type { ExportSource } from './adapters/export-source.js';
-import { withFileLock } from './adapters/file-lock.js';
+import { type LockOwner, withFileLock } from './adapters/file-lock.js';
 import { HttpClient } from './adapters/http.js';
 import { ImportApi } from './adapters/import-api.js';
 import { LedgerFiles } from './adapters/ledger.js';
@@ -35,6 +35,8 @@ export interface System {
   dispatcher?: Dispatcher;
   /** Overrides TTY detection, for tests. */
   tty?: { stdin?: boolean; stdout?: boolean; stderr?: boolean };
+  /** This process's pid and a liveness probe for other pids (the cross-process lock's owner). */
+  host?: LockOwner;
 }
 
 /** Writing files so that nobody sees half of one (adapters/atomic-file.ts). */
@@ -126,6 +128,7 @@ class AppFactory implements Factory {
   readonly userAgent: string;
   readonly files: AtomicFiles = { write: writeFileAtomically, writeText: writeTextAtomically };
   private readonly dispatcher: Dispatcher | undefined;
+  private readonly host: LockOwner | undefined;
   private readonly settingsByUser = new Map<string, Settings>();
   private store: ConfigStore | undefined;
   private http: HttpClient | undefined;
@@ -159,6 +162,7 @@ class AppFactory implements Factory {
     this.signal = system.signal ?? new AbortController().signal;
     this.clock = system.clock ?? systemClock;
     this.dispatcher = system.dispatcher;
+    this.host = system.host;
     this.userAgent = `apple-import/${version}`;
   }
 
@@ -226,7 +230,12 @@ class AppFactory implements Factory {
       },
       store,
       refresh: (refreshToken) => auth.refresh({ refreshToken, signal: this.signal }),
-      withLock: (fn) => withFileLock(lockPath, { clock: this.clock, signal: this.signal }, fn),
+      withLock: (fn) =>
+        withFileLock(
+          lockPath,
+          { clock: this.clock, signal: this.signal, ...(this.host ? { owner: this.host } : {}) },
+          fn,
+        ),
       registerSecret: (s) => this.redactor.add(s),
     });
     return this.sessionPart;

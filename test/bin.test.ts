@@ -1,9 +1,14 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import { writeExportFile } from '../src/generator/index.js';
+import { type BackendDouble, startBackendDouble } from '../src/sandbox/backend/index.js';
+import { runCli } from './helpers/run-cli.js';
 
 /** The real process boundary: exit codes as a shell sees them. */
 function run(args: string[], env: Record<string, string> = {}) {
@@ -50,5 +55,98 @@ describe('bin', () => {
     assert.equal(r.status, 1);
     assert.match(r.stderr, /Could not reach http:\/\/127\.0\.0\.1:9: connection refused/);
     assert.ok(!r.stderr.includes('a'.repeat(32)));
+  });
+});
+
+/**
+ * Ctrl-C in a real child process: the first lets the run unwind (here: it waits for the answer to a
+ * batch the server received), a second one quits at once, however soon after the first it comes.
+ */
+describe('bin: a second Ctrl-C', () => {
+  let backend: BackendDouble;
+  let dir: string;
+  let xml: string;
+  let userId: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'apple-import-sigint-'));
+    xml = join(dir, 'export.xml');
+    await writeExportFile(xml, { days: 2, seed: 3 });
+    backend = await startBackendDouble();
+    userId = backend.createUser({ email: 'dana@example.com' }).id;
+    // The batch reaches the server, which never answers: the first Ctrl-C waits for that answer.
+    backend.faults.stall({ method: 'POST', path: /\/import\/apple\/xml\/direct$/ });
+  });
+  after(async () => {
+    await backend?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** Starts `upload --method direct`, waits for its first batch to reach the server, presses Ctrl-C twice. */
+  async function pressTwice(env: Record<string, string>, gapMs: number) {
+    const before = directPosts();
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'src/bin.ts', 'upload', xml, '--user', userId, '--method', 'direct'],
+      { env: { PATH: process.env.PATH ?? '', NO_COLOR: '1', APPLE_IMPORT_SERVER: backend.url, ...env } },
+    );
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString('utf8');
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const deadline = Date.now() + 30_000;
+    while (directPosts() === before) {
+      if (Date.now() > deadline || child.exitCode !== null) assert.fail(`no batch was sent: ${stderr}`);
+      await delay(20);
+    }
+    await delay(100);
+    child.kill('SIGINT');
+    await delay(gapMs);
+    const aliveAfterFirst = child.exitCode === null;
+    const second = Date.now();
+    child.kill('SIGINT');
+    const code = await Promise.race([exited, delay(10_000).then(() => 'hung' as const)]);
+    if (code === 'hung') child.kill('SIGKILL');
+    return { code, aliveAfterFirst, quitMs: Date.now() - second, stderr };
+  }
+
+  function directPosts(): number {
+    return backend.state.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/direct')).length;
+  }
+
+  it('quits at once when it comes 300 ms after the first (an API key: conf never loads)', async () => {
+    const cfg = await mkdtemp(join(dir, 'cfg-'));
+    const r = await pressTwice(
+      { APPLE_IMPORT_CONFIG_DIR: cfg, APPLE_IMPORT_API_KEY: backend.createApiKey() },
+      300,
+    );
+    assert.ok(r.aliveAfterFirst, 'the first Ctrl-C alone does not quit while the answer is awaited');
+    assert.equal(r.code, 130, r.stderr);
+    assert.ok(r.quitMs < 2000, `quit ${r.quitMs} ms after the second Ctrl-C`);
+    assert.match(r.stderr, /Ctrl-C again to quit now/);
+  });
+
+  it('quits at once after a token refresh loaded conf, whose exit hook re-raises the first Ctrl-C', async () => {
+    const cfg = await mkdtemp(join(dir, 'cfg-'));
+    const login = await runCli(['login', '--email', 'admin@admin.com', '--password-stdin'], {
+      env: { APPLE_IMPORT_CONFIG_DIR: cfg, APPLE_IMPORT_SERVER: backend.url },
+      stdin: 'your-secure-password',
+    });
+    assert.equal(login.code, 0, login.stderr);
+    // An access token about to expire: the run refreshes it first, writing the config through conf.
+    const file = join(cfg, 'config.json');
+    const config = JSON.parse(await readFile(file, 'utf8'));
+    config.credentials.default[backend.url].expiresAt = Date.now() - 1000;
+    await writeFile(file, JSON.stringify(config));
+    const revokedBefore = backend.state.revokedRefreshTokens().length;
+    const r = await pressTwice({ APPLE_IMPORT_CONFIG_DIR: cfg }, 400);
+    assert.equal(
+      backend.state.revokedRefreshTokens().length,
+      revokedBefore + 1,
+      'the child refreshed its login',
+    );
+    assert.ok(r.aliveAfterFirst, "conf's re-raised SIGINT is not taken for a second Ctrl-C");
+    assert.equal(r.code, 130, r.stderr);
+    assert.ok(r.quitMs < 2000, `quit ${r.quitMs} ms after the second Ctrl-C`);
   });
 });

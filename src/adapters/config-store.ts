@@ -4,6 +4,7 @@ import type Conf from 'conf';
 import envPaths from 'env-paths';
 import { z } from 'zod';
 import { AppError } from '../errors.js';
+import { configReadError, configWriteError, isFsError } from './fs-errors.js';
 
 /** Cached credentials for one (profile, server); contract §1.1 (login) and §1.5 (API key). */
 export const storedCredentialSchema = z.discriminatedUnion('kind', [
@@ -57,8 +58,9 @@ export class ConfigStore {
       text = readFileSync(this.path, 'utf8');
     } catch (err) {
       // Nothing is created for a read: the file appears with the first write.
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { profiles: {}, credentials: {} };
-      throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return { profiles: {}, credentials: {} };
+      throw configReadError('the config file', this.path, err);
     }
     let data: unknown;
     try {
@@ -87,12 +89,14 @@ export class ConfigStore {
     // conf's constructor parses the file too; an invalid one is reported as CONFIG_INVALID, not its SyntaxError.
     this.read();
     const { default: Conf } = await import('conf');
-    if (this.configDir) mkdirSync(this.configDir, { recursive: true, mode: 0o700 });
-    const conf = new Conf<ConfigFile>({
-      ...(this.configDir ? { cwd: this.configDir } : { projectName: 'apple-import', projectSuffix: '' }),
-      configName: 'config',
-      configFileMode: 0o600,
-      defaults: { profiles: {}, credentials: {} },
+    const conf = this.writing(() => {
+      if (this.configDir) mkdirSync(this.configDir, { recursive: true, mode: 0o700 });
+      return new Conf<ConfigFile>({
+        ...(this.configDir ? { cwd: this.configDir } : { projectName: 'apple-import', projectSuffix: '' }),
+        configName: 'config',
+        configFileMode: 0o600,
+        defaults: { profiles: {}, credentials: {} },
+      });
     });
     if (conf.path !== this.path) {
       // Writes would land in a file the reads never look at.
@@ -100,6 +104,20 @@ export class ConfigStore {
     }
     this.conf ??= conf;
     return this.conf;
+  }
+
+  /**
+   * Runs a write of the config file: a read-only, full or missing folder is CONFIG_WRITE_FAILED saying
+   * where. conf writes through atomically (a temp file renamed over the old one), so a failed write
+   * leaves the previous file whole.
+   */
+  private writing<T>(write: () => T): T {
+    try {
+      return write();
+    } catch (err) {
+      if (isFsError(err)) throw configWriteError('the config file', this.path, err, { dir: this.dir });
+      throw err;
+    }
   }
 
   profile(name: string): ProfileSettings {
@@ -117,7 +135,7 @@ export class ConfigStore {
     if (value === undefined) delete next[key];
     else next[key] = value;
     profiles[name] = next;
-    conf.set('profiles', profiles);
+    this.writing(() => conf.set('profiles', profiles));
   }
 
   credential(profile: string, server: string): StoredCredential | undefined {
@@ -128,7 +146,7 @@ export class ConfigStore {
     const conf = await this.writer();
     const all = { ...this.read().credentials };
     all[profile] = { ...all[profile], [server]: credential };
-    conf.set('credentials', all);
+    this.writing(() => conf.set('credentials', all));
   }
 
   async deleteCredential(profile: string, server: string): Promise<boolean> {
@@ -140,7 +158,7 @@ export class ConfigStore {
     if (!(server in forProfile)) return false;
     delete forProfile[server];
     all[profile] = forProfile;
-    conf.set('credentials', all);
+    this.writing(() => conf.set('credentials', all));
     return true;
   }
 }

@@ -6,7 +6,7 @@
  *   the first 4 MiB, the last 4 MiB and 64 blocks of 64 KiB spread evenly over the middle, read with
  *   positioned reads (~8 MiB whatever the export's size). A file up to 12 MiB is hashed whole.
  * - A zip entry: sha256 over the tag, the entry's CRC-32 and sizes from the central directory (the CRC
- *   covers every byte of the XML, and yauzl checks it when the entry is read), and the first 4 MiB
+ *   covers every byte of the XML, and a read through the entry's end checks it), and the first 4 MiB
  *   inflated.
  *
  * Why sampling is safe for Apple Health exports: the head of every export holds `<ExportDate value=…>`

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppError } from '../errors.js';
+import { configReadError, configWriteError } from './fs-errors.js';
 
 /**
  * The ledger's files: one JSON document per key in one folder, each replaced atomically (temp file +
@@ -27,8 +28,9 @@ export class LedgerFiles {
     try {
       text = readFileSync(this.pathOf(key), 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+      throw configReadError('the ledger entry', this.pathOf(key), err);
     }
     try {
       return JSON.parse(text) as unknown;
@@ -40,15 +42,36 @@ export class LedgerFiles {
     }
   }
 
+  /**
+   * A read-only, full or missing config folder is CONFIG_WRITE_FAILED naming the file; the entry is
+   * then as it was before (the temp file is removed, the rename never happened).
+   */
   write(key: string, value: unknown): void {
-    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     const target = this.pathOf(key);
+    try {
+      mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      throw configWriteError('the ledger folder', this.dir, err);
+    }
     const tmp = `${target}.${randomBytes(4).toString('hex')}.tmp`;
-    writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
-    renameSync(tmp, target);
+    try {
+      writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
+      renameSync(tmp, target);
+    } catch (err) {
+      try {
+        rmSync(tmp, { force: true });
+      } catch {
+        // The folder refuses even that; there is nothing more to undo.
+      }
+      throw configWriteError('the ledger entry', target, err, { dir: this.dir });
+    }
   }
 
   delete(key: string): void {
-    rmSync(this.pathOf(key), { force: true });
+    try {
+      rmSync(this.pathOf(key), { force: true });
+    } catch (err) {
+      throw configWriteError('the ledger entry', this.pathOf(key), err, { dir: this.dir, verb: 'delete' });
+    }
   }
 }

@@ -8,7 +8,7 @@
  * that a stage replaced (a repaired copy) or cut up is simply never released and left to the GC, so a
  * mistake costs an allocation, never two readers sharing one buffer.
  */
-import { READ_CHUNK_BYTES } from './export-source.js';
+import { READ_CHUNK_BYTES } from './export-file.js';
 
 /** Free buffers kept for reuse; more than a send ever has in flight. */
 const KEEP = 16;

@@ -129,7 +129,8 @@ export async function writeZip(out: Writable, inputs: ZipInput[], opts: ZipWrite
   await put(eocd);
 }
 
-function zip64Extra(values: number[]): Buffer {
+/** The Zip64 extended-information extra field (id 0x0001) holding `values` as 64-bit integers. */
+export function zip64Extra(values: number[]): Buffer {
   const buf = Buffer.alloc(4 + 8 * values.length);
   buf.writeUInt16LE(0x0001, 0);
   buf.writeUInt16LE(8 * values.length, 2);

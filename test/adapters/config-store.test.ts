@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ConfigStore, type StoredCredential } from '../../src/adapters/config-store.js';
 import { AppError } from '../../src/errors.js';
+// Before conf loads: atomically keeps the fs functions it finds then.
+import { withFsFault } from '../helpers/fs-faults.js';
 
 const key: StoredCredential = { kind: 'api-key', apiKey: 'sk-test', savedAt: 1 };
 
@@ -87,5 +89,45 @@ describe('ConfigStore', () => {
 
     assert.equal((await stat(store.path)).mode & 0o777, 0o600);
     assert.equal((await stat(dir)).mode & 0o777, 0o700);
+  });
+
+  it('a folder that cannot be written is CONFIG_WRITE_FAILED (exit 1) saying where; the file stays whole', async () => {
+    const file = join(root, 'plain-file');
+    await writeFile(file, 'x');
+    const blocked = new ConfigStore(join(file, 'cfg'));
+    await assert.rejects(blocked.saveCredential('default', 'https://ow.example.com', key), (e: unknown) => {
+      assert.ok(e instanceof AppError);
+      assert.equal(e.code, 'CONFIG_WRITE_FAILED');
+      assert.equal(e.exitCode, 1);
+      assert.match(
+        e.message,
+        /^Could not write the config file .*plain-file\/cfg\/config\.json: a part of the path is not a folder \(ENOTDIR\)\.$/,
+      );
+      return true;
+    });
+
+    const dir = join(root, 'full');
+    const store = new ConfigStore(dir);
+    await store.saveCredential('default', 'https://ow.example.com', key);
+    const before = await readFile(store.path, 'utf8');
+    const r = await withFsFault(dir, 'ENOSPC', () =>
+      store.setProfileValue('default', 'server', 'https://x.example'),
+    );
+    assert.ok(r.hits.length > 0);
+    assert.ok(r.error instanceof AppError, String(r.error));
+    assert.equal(r.error.code, 'CONFIG_WRITE_FAILED');
+    assert.match(r.error.message, /config\.json: no space left on the device \(ENOSPC\)\./);
+    assert.match(r.error.hint ?? '', /Free some space on the disk that holds .*full/);
+    assert.equal(await readFile(store.path, 'utf8'), before);
+    assert.deepEqual(await readdir(dir), ['config.json'], 'no temp file left');
+  });
+
+  it('a config file that cannot be read is CONFIG_READ_FAILED, not an unexpected error', async () => {
+    const dir = join(root, 'folder-in-place');
+    await mkdir(join(dir, 'config.json'), { recursive: true });
+    assert.throws(
+      () => new ConfigStore(dir).profiles(),
+      (e: unknown) => e instanceof AppError && e.code === 'CONFIG_READ_FAILED' && /EISDIR/.test(e.message),
+    );
   });
 });
