@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { type BackendDouble, startBackendDouble } from './backend/index.js';
 import { canonicalUuid } from './backend/validation.js';
-import { type S3Server, type StoredObject, startS3Server } from './s3-server.js';
+import { type S3Server, type StoredObject, startS3Server } from './s3/server.js';
 
 export interface SandboxOptions {
   /** Loopback only by default; the credentials it prints travel in clear. */

@@ -8,8 +8,8 @@ import {
   createPresignedPost,
   type PresignedPost,
   type PresignPostInput,
-} from '../../src/sandbox/s3-presign.js';
-import { type S3Server, startS3Server } from '../../src/sandbox/s3-server.js';
+} from '../../src/sandbox/s3/presign.js';
+import { type S3Server, startS3Server } from '../../src/sandbox/s3/server.js';
 import { type Radosgw, startRadosgw } from '../helpers/radosgw.js';
 
 const XML = 'application/xml';

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { formBoundary } from '../multipart-headers.js';
-import { createPresignedPost } from '../s3-presign.js';
+import { createPresignedPost } from '../s3/presign.js';
 import { requireApiKeyOrJwt } from './auth.js';
 import type { BackendContext, RouteHandler } from './context.js';
 import { isoAt } from './context.js';

@@ -1,5 +1,12 @@
-// Contract §5.3: the HealthKit quantity types the backend's XML path maps to a time series. Every other
-// Record type is dropped silently (§5.2), except sleep (§5.5), which has its own mapping below.
+// Contract §5.3: the HealthKit quantity types the backend maps to a time series (its `metric_types.py`, used
+// by both the XML and the SDK path). Every other Record type is dropped silently (§5.2), except sleep (§5.5),
+// which has its own mapping below.
+//
+// AN INDEPENDENT COPY ON PURPOSE. The product has its own model of the same table (core/validate); this one
+// must not import it, nor the other way round. The double stands in for the backend, and a test that compares
+// what the CLI predicts with what the double imports means something only while the two tables are written
+// and checked separately against the backend's source. A contract change is made in both, each from the
+// backend's code.
 
 const Q = 'HKQuantityTypeIdentifier';
 

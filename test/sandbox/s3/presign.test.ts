@@ -12,8 +12,8 @@ import {
   type PresignedPost,
   type PresignPostInput,
   verifyPresignedPostSignature,
-} from '../../src/sandbox/s3-presign.js';
-import { type Radosgw, startRadosgw } from '../helpers/radosgw.js';
+} from '../../../src/sandbox/s3/presign.js';
+import { type Radosgw, startRadosgw } from '../../helpers/radosgw.js';
 
 const XML = 'application/xml';
 
