@@ -1,82 +1,13 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { formBoundary } from '../multipart-headers.js';
-import { createPresignedPost } from '../s3/presign.js';
 import { requireApiKeyOrJwt } from './auth.js';
 import type { BackendContext, RouteHandler } from './context.js';
 import { isoAt } from './context.js';
 import { parseMultipart } from './multipart.js';
-import { HttpError, readJsonObject, sendJson } from './respond.js';
+import { HttpError, sendJson } from './respond.js';
 import type { DirectUpload } from './state.js';
-import { boundedInt, boundedString, canonicalUuid } from './validation.js';
-import type { ParsedChunk } from './xml-import.js';
-
-/** Contract §2.1 defaults. */
-const DEFAULT_EXPIRATION_SECONDS = 300;
-const DEFAULT_MAX_FILE_SIZE = 52_428_800;
-
-/** Python's `str(datetime.now(UTC))`: space separator, microseconds only when non-zero, `+00:00`. */
-export function pythonUtcNow(ms: number): string {
-  const iso = new Date(ms).toISOString();
-  const micros = (ms % 1000) * 1000;
-  const fraction = micros === 0 ? '' : `.${String(micros).padStart(6, '0')}`;
-  return `${iso.slice(0, 10)} ${iso.slice(11, 19)}${fraction}+00:00`;
-}
-
-/** Contract §2.3 `generate_file_key`: keep alphanumerics (Unicode, like `str.isalnum`) and `.-_`. */
-export function generateFileKey(userId: string, filename: string, nowMs: number): string {
-  const clean = [...filename].filter((c) => /[\p{L}\p{N}._-]/u.test(c)).join('');
-  return clean ? `${userId}/raw/${clean}` : `${userId}/raw/${pythonUtcNow(nowMs)}.xml`;
-}
-
-/** `POST /users/{user_id}/import/apple/xml/s3` — contract §2. The user id is not checked (§2.1). */
-export const presignXmlUpload: RouteHandler = async (ctx, { req, res, params }) => {
-  requireApiKeyOrJwt(ctx, req);
-  const body = await readJsonObject(req);
-  const filename = body.filename === undefined ? '' : boundedString(body.filename, 200);
-  const expiresIn =
-    body.expiration_seconds === undefined
-      ? DEFAULT_EXPIRATION_SECONDS
-      : boundedInt(body.expiration_seconds, 60, 3600);
-  const maxFileSize =
-    body.max_file_size === undefined
-      ? DEFAULT_MAX_FILE_SIZE
-      : boundedInt(body.max_file_size, 1024, ctx.maxFileSize);
-  if (!ctx.s3) throw new HttpError(503, 'S3 client not configured');
-
-  const userId = params.user_id ?? '';
-  const now = ctx.now();
-  const fileKey = generateFileKey(userId, filename, now);
-  const post = createPresignedPost({
-    endpoint: ctx.s3.endpoint,
-    bucket: ctx.s3.bucket,
-    region: ctx.s3.region,
-    accessKeyId: ctx.s3.accessKeyId,
-    secretAccessKey: ctx.s3.secretAccessKey,
-    key: fileKey,
-    expiresSeconds: expiresIn,
-    // Contract §2.4: exact Content-Type condition and a 1..max_file_size length range.
-    contentType: 'application/xml',
-    maxBytes: maxFileSize,
-    minBytes: 1,
-    now: new Date(now),
-  });
-  ctx.state.presigns.push({
-    userId,
-    fileKey,
-    bucket: ctx.s3.bucket,
-    expiresIn,
-    maxFileSize,
-    uploadUrl: post.url,
-  });
-  sendJson(res, 200, {
-    upload_url: post.url,
-    form_fields: post.fields,
-    file_key: fileKey,
-    expires_in: expiresIn,
-    max_file_size: maxFileSize,
-    bucket: ctx.s3.bucket,
-  });
-};
+import { canonicalUuid } from './validation.js';
+import { XmlImportSession } from './xml-commit.js';
 
 /** `POST /users/{user_id}/import/apple/xml/direct` — contract §3: 200 and the import runs afterwards. */
 export const directXmlUpload: RouteHandler = async (ctx, { req, res, params }) => {
@@ -115,36 +46,8 @@ function takeForcedFailure(ctx: BackendContext, filename: string): string | null
 }
 
 /**
- * Contract §5.6 [inferred]: a workout already stored for the same data source and times makes the detail insert
- * fail and leaves the DB session unusable, so the rest of the chunk is lost and the task fails.
- */
-const DUPLICATE_WORKOUT_ERROR =
-  "This Session's transaction has been rolled back due to a previous exception during flush. " +
-  'Original exception was: (psycopg.errors.UniqueViolation) duplicate key value violates unique constraint ' +
-  '"event_record_detail_pkey"';
-
-function commitChunk(ctx: BackendContext, userKey: string, chunk: ParsedChunk): void {
-  const imports = ctx.state.importsFor(userKey);
-  for (const workout of chunk.workouts) {
-    const clash = imports.workouts.some(
-      (w) => w.deviceModel === workout.deviceModel && w.start === workout.start && w.end === workout.end,
-    );
-    if (clash) throw new Error(DUPLICATE_WORKOUT_ERROR);
-    imports.workouts.push(workout);
-  }
-  for (const { record, recordedAtMs } of chunk.records) imports.upsertRecord(record, recordedAtMs);
-  for (const sample of chunk.sleep) {
-    const seen = imports.sleep.some(
-      (s) => s.start === sample.start && s.end === sample.end && s.stage === sample.stage,
-    );
-    if (!seen) imports.sleep.push(sample);
-  }
-}
-
-/**
  * The Celery task `process_xml_upload` (contract §3.4): events only when the user id is a UUID. Exported so the
- * sandbox can run it on an S3 object, standing in for the S3 notification path (§2.6). Queued behind the tasks
- * before it (import-runner.ts); resolves once it has finished, or without finishing when the double closed
+ * double can run it on bytes from elsewhere (`importXml`). Queued behind the tasks before it (import-runner.ts); resolves once it has finished, or without finishing when the double closed
  * first (the upload then stays `processing`). `failWith` fails it with that error instead of importing.
  */
 export function runDirectImport(
@@ -217,9 +120,10 @@ async function importTask(
   const forced = failWith ?? takeForcedFailure(ctx, upload.filename);
   if (forced !== null) return fail(forced);
   let commitFailed = false;
-  const outcome = await ctx.imports.parse(upload.bytes, handOver, (chunk) => {
+  const session = new XmlImportSession(ctx, uuid ?? upload.userId, 'direct');
+  const outcome = await ctx.imports.parse({ bytes: upload.bytes, handOver }, (chunk) => {
     try {
-      commitChunk(ctx, uuid ?? upload.userId, chunk);
+      session.commit(chunk);
       return true;
     } catch (err) {
       // The chunks before stay committed (contract §3.4 step 8); the task fails right away, as it did when
