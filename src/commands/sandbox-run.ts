@@ -13,41 +13,62 @@ function port(flag: string, value: string): number {
   return n;
 }
 
+function choice<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new UsageError(`${flag} must be ${allowed.join(' or ')}, not "${value}".`);
+}
+
 /**
- * The banner and the JSON bypass the redactor on purpose: printing these throwaway credentials of an in-memory
- * sandbox is what the command is for, and the redactor masks every `sk-…` shape.
+ * The info block is the command's data, so it goes to stdout. It and the JSON bypass the redactor on purpose:
+ * printing these throwaway sandbox credentials is what the command is for, and the redactor masks every
+ * `sk-…` shape.
  */
 function printInfo(ctx: AppContext, info: SandboxInfo): void {
   const b = ctx.out.theme.bold;
+  const kind =
+    info.backend.generation === 'current'
+      ? `current backend, ${info.backend.completion_mode} completion`
+      : 'backend before August 2026, presigned POST only';
   const lines = [
-    `${b('Sandbox backend')} ${info.url}  (S3: ${info.s3.endpoint}/${info.s3.bucket})`,
+    `${b('Sandbox backend')} ${info.url}  (${kind}; S3: ${info.s3.endpoint}/${info.s3.bucket})`,
     `  developer login  ${info.developer.email} / ${info.developer.password}`,
     `  API key          ${info.api_key}`,
     ...info.users.map((u) => `  user             ${u.id}  ${u.email}  ${u.first_name} ${u.last_name}`),
-    `  data dir         ${info.data_dir}${info.data_dir_kept ? '' : ' (removed on stop)'}`,
+    `  data dir         ${info.data_dir}${info.data_dir_kept ? ' (kept)' : ' (removed on stop)'}`,
     '',
     'Use it from another terminal:',
     `  ${info.commands.env}`,
     `  apple-import upload export.zip --user ${info.users[0]?.id ?? 'USER_ID'}`,
     'or log in with the developer account:',
     `  ${info.commands.login}`,
-    '',
-    'Press Ctrl-C to stop.',
   ];
-  ctx.io.stderr.write(`${lines.join('\n')}\n`);
+  ctx.io.stdout.write(`${lines.join('\n')}\n`);
 }
 
 function describeImport(e: SandboxImportEvent): string {
-  if (e.status === 'completed') return `imported ${e.key} (${e.size} bytes, ${e.items ?? 0} items)`;
+  const size = e.size === null ? '' : `${e.size} bytes, `;
+  if (e.status === 'completed') return `imported ${e.key} (${size}${e.items ?? 0} items)`;
   return `${e.status === 'failed' ? 'import failed' : 'skipped'}: ${e.key}: ${e.reason ?? ''}`;
 }
 
 /** `sandbox`: serves the local backend and S3 endpoint until Ctrl-C. */
 export async function sandboxCommand(ctx: AppContext, flags: SandboxFlags): Promise<number> {
+  const generation = choice('--backend', flags.backend, ['current', '2026-08'] as const);
+  const completionMode =
+    flags.completionMode === undefined
+      ? undefined
+      : choice('--completion-mode', flags.completionMode, ['client', 'sns'] as const);
+  if (completionMode && generation !== 'current') {
+    throw new UsageError(
+      '--completion-mode applies to --backend current only (2026-08 has no completion modes).',
+    );
+  }
   const options = {
-    port: port('--port', flags.port),
+    port: flags.port === undefined ? undefined : port('--port', flags.port),
     s3Port: port('--s3-port', flags.s3Port),
     dataDir: flags.dataDir,
+    generation,
+    completionMode,
     onImport: (e: SandboxImportEvent) =>
       e.status === 'failed' ? ctx.out.warn(describeImport(e)) : ctx.out.info(describeImport(e)),
   };
@@ -56,6 +77,8 @@ export async function sandboxCommand(ctx: AppContext, flags: SandboxFlags): Prom
   try {
     if (ctx.globals.json) ctx.io.stdout.write(`${JSON.stringify(sandbox.info, null, 2)}\n`);
     else printInfo(ctx, sandbox.info);
+    if (sandbox.info.port_note) ctx.out.warn(sandbox.info.port_note);
+    ctx.out.info('Press Ctrl-C to stop.');
     await new Promise<void>((resolve) => {
       if (ctx.signal.aborted) resolve();
       else ctx.signal.addEventListener('abort', () => resolve(), { once: true });

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ImportRunner } from './import-runner.js';
 import type { S3Client } from './s3-client.js';
-import type { BackendState } from './state.js';
+import type { BackendState, S3ImportTask } from './state.js';
 import type { SyncHub } from './sync-status.js';
 
 /**
@@ -24,6 +24,12 @@ export interface S3Settings {
   region: string;
   accessKeyId: string;
   secretAccessKey: string;
+  /**
+   * Signs the URLs and forms it hands out (presigned POST, part URLs) with this secret instead, while its own
+   * calls (head_bucket, ListParts, …) use `secretAccessKey`: a stand-in for a deployment whose
+   * browser-facing client is misconfigured, so a test can see S3 refuse a signature. Default secretAccessKey.
+   */
+  formSecretAccessKey?: string;
   /**
    * Whether this S3 tells the double about new objects itself (by calling `notifyObjectCreated`, as the
    * sandbox's S3 endpoint does), standing in for S3 → SNS → `/sns/notification`. When false (radosgw), the
@@ -58,6 +64,10 @@ export interface BackendContext {
   directDelayMs: number;
   sseHeartbeatMs: number;
   maxDirectBytes: number;
+  /** The sandbox's own limit on an S3 object it imports (it keeps every row in memory); Infinity by default. */
+  maxImportBytes: number;
+  /** Called when an S3 import task ends (completed, skipped or failed for good). */
+  onS3Import: (task: S3ImportTask) => void;
   /** Delay before retry `n` (0-based) of the S3 import task; the backend waits min(10·2^n, 300) s. */
   retryDelayMs: (retry: number) => number;
   now: () => number;

@@ -15,6 +15,7 @@ import {
   type Developer,
   type DirectUpload,
   type ImportCounts,
+  type S3ImportTask,
   type UserImports,
   type UserRead,
 } from './state.js';
@@ -88,6 +89,13 @@ export interface BackendDoubleOptions {
    * defaults to that many milliseconds, so a task that fails for good does so in 70 ms, after 4 attempts.
    */
   retryDelayMs?: (retry: number) => number;
+  /**
+   * The sandbox's limit on an S3 object it imports, since the double keeps every imported row in memory: a
+   * bigger object's task fails with a reason saying so. Default: no limit.
+   */
+  maxImportBytes?: number;
+  /** Called when an S3 import task ends (completed, skipped or failed for good); see `state.s3Imports`. */
+  onS3Import?: (task: S3ImportTask) => void;
   /**
    * A JSON file holding accounts, keys, users, refresh tokens and the JWT secret: loaded at start (seeds are
    * then not applied again) and saved after every change.
@@ -174,6 +182,8 @@ export async function startBackendDouble(opts: BackendDoubleOptions = {}): Promi
     directDelayMs: opts.directDelayMs ?? 20,
     sseHeartbeatMs: opts.sseHeartbeatMs ?? 15_000,
     retryDelayMs: opts.retryDelayMs ?? ((n) => Math.min(10 * 2 ** n, 300)),
+    maxImportBytes: opts.maxImportBytes ?? Number.POSITIVE_INFINITY,
+    onS3Import: opts.onS3Import ?? (() => {}),
     now,
     sync: new SyncHub(state, now),
     forcedFailures: [],

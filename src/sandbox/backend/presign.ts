@@ -63,7 +63,7 @@ export const presignXmlUpload: RouteHandler = async (ctx, { req, res, params }) 
     bucket: s3.bucket,
     region: s3.region,
     accessKeyId: s3.accessKeyId,
-    secretAccessKey: s3.secretAccessKey,
+    secretAccessKey: s3.formSecretAccessKey ?? s3.secretAccessKey,
     key: fileKey,
     expiresSeconds: expiresIn,
     // Contract §2.4: exact Content-Type condition and a 1..max_file_size length range.

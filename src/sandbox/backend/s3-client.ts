@@ -152,6 +152,7 @@ export class S3Client {
   presignUploadPart(key: string, uploadId: string, partNumber: number, expiresSeconds: number): string {
     return presignUrl({
       ...this.settings,
+      secretAccessKey: this.settings.formSecretAccessKey ?? this.settings.secretAccessKey,
       endpoint: this.settings.publicEndpoint ?? this.settings.endpoint,
       method: 'PUT',
       key,

@@ -31,6 +31,9 @@ const MAX_RETRIES = 3;
 
 type Outcome = { status: 'success'; message: string } | { status: 'skipped'; reason: string };
 
+/** The sandbox's refusal of an object too big for it to hold; not the backend's, and not worth a retry. */
+class OverSandboxLimit extends Error {}
+
 /** Queues the task after the Celery pickup delay; returns its record in `state.s3Imports`. */
 export function queueS3Import(ctx: BackendContext, job: S3ImportJob): S3ImportTask {
   const task: S3ImportTask = {
@@ -80,6 +83,14 @@ async function importObject(
 ): Promise<number | null> {
   const client = ctx.s3Client;
   if (!client) throw new Error('S3 client not configured — cannot process AWS upload');
+  if (Number.isFinite(ctx.maxImportBytes)) {
+    const size = (await client.headObject(task.key))?.size ?? 0;
+    if (size > ctx.maxImportBytes) {
+      throw new OverSandboxLimit(
+        `object is ${size} bytes; the sandbox imports at most ${ctx.maxImportBytes} bytes per object`,
+      );
+    }
+  }
   const session = new XmlImportSession(ctx, userKey, 's3');
   let commitError: string | null = null;
   const outcome = await ctx.imports.parse({ url: client.presignGetObject(task.key) }, (chunk) => {
@@ -164,7 +175,8 @@ function currentTask(ctx: BackendContext, task: S3ImportTask, job: S3ImportJob):
         outcome = { status: 'success', message: 'Import completed successfully' };
       }
     } catch (err) {
-      const retryable = !(err instanceof HttpError) || err.status >= 500;
+      const retryable =
+        !(err instanceof OverSandboxLimit) && (!(err instanceof HttpError) || err.status >= 500);
       if (retryable && retry < MAX_RETRIES) {
         ctx.imports.schedule(ctx.retryDelayMs(retry), () => attempt(retry + 1));
         return;
@@ -177,6 +189,7 @@ function currentTask(ctx: BackendContext, task: S3ImportTask, job: S3ImportJob):
         message: 'Apple Health XML import failed',
         error: task.error,
       });
+      ctx.onS3Import(task);
       return;
     }
     if (outcome.status === 'skipped') {
@@ -187,12 +200,18 @@ function currentTask(ctx: BackendContext, task: S3ImportTask, job: S3ImportJob):
       task.status = 'completed';
       emit({ stage: 'completed', status: 'success', message: outcome.message, error: null });
     }
+    ctx.onS3Import(task);
   };
   return () => attempt(0);
 }
 
 /** The task before August 2026: import the object, no events, no retries (contract §2.6 steps 3–6). */
 async function legacyTask(ctx: BackendContext, task: S3ImportTask): Promise<void> {
+  await legacyAttempt(ctx, task);
+  if (task.status !== 'processing') ctx.onS3Import(task);
+}
+
+async function legacyAttempt(ctx: BackendContext, task: S3ImportTask): Promise<void> {
   task.attempts++;
   task.status = 'processing';
   const uuid = canonicalUuid(task.userId);
