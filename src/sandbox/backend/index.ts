@@ -47,7 +47,7 @@ export type {
 } from './state.js';
 export { BackendState, UserImports } from './state.js';
 export { XmlParseError } from './xml-check.js';
-export { ExportParser, parseExport } from './xml-import.js';
+export { ExportParser, type ParsedChunk, type ParsedWorkout, parseExport } from './xml-import.js';
 
 export interface BackendDoubleOptions {
   /** Default 127.0.0.1. */
