@@ -10,6 +10,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import { main } from '../../src/main.js';
 import type { SandboxInfo } from '../../src/sandbox/run-sandbox.js';
+import { presignAndPost } from '../helpers/presigned-post.js';
 import { runCli, testDispatcher } from '../helpers/run-cli.js';
 
 interface Running {
@@ -83,24 +84,12 @@ async function api(info: SandboxInfo, path: string, init: RequestInit = {}): Pro
   });
 }
 
-/** What the CLI's s3 method does, by hand: presign, then the form with every field unchanged and the file last. */
+/** The CLI's presigned-POST upload, by hand, with a 1 MiB policy cap. */
 async function uploadViaS3(info: SandboxInfo, userId: string, filename: string, body: string) {
-  const presign = await api(info, `/users/${userId}/import/apple/xml/s3`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ filename, max_file_size: 1024 * 1024 }),
+  const up = await presignAndPost(info.url, info.api_key, userId, filename, body, {
+    maxFileSize: 1024 * 1024,
   });
-  assert.equal(presign.status, 200);
-  const { upload_url, form_fields, file_key } = (await presign.json()) as {
-    upload_url: string;
-    form_fields: Record<string, string>;
-    file_key: string;
-  };
-  const form = new FormData();
-  for (const [k, v] of Object.entries(form_fields)) form.append(k, v);
-  form.append('file', new Blob([body], { type: 'application/xml' }), filename);
-  const res = await fetch(upload_url, { method: 'POST', body: form });
-  return { status: res.status, text: await res.text(), key: file_key, url: upload_url };
+  return { ...up, url: up.uploadUrl };
 }
 
 interface SyncEvent {

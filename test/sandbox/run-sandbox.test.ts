@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { type Sandbox, type SandboxImportEvent, startSandbox } from '../../src/sandbox/run-sandbox.js';
+import { presignAndPost } from '../helpers/presigned-post.js';
 
 const EXPORT = `<?xml version="1.0" encoding="UTF-8"?>
 <HealthData locale="en_US">
@@ -19,22 +20,9 @@ async function uploadViaS3(
   filename: string,
   body: string,
 ): Promise<string> {
-  const presign = await fetch(`${sandbox.info.url}/api/v1/users/${userId}/import/apple/xml/s3`, {
-    method: 'POST',
-    headers: { 'x-open-wearables-api-key': sandbox.info.api_key, 'content-type': 'application/json' },
-    body: JSON.stringify({ filename }),
-  });
-  assert.equal(presign.status, 200);
-  const { upload_url, form_fields, file_key } = (await presign.json()) as {
-    upload_url: string;
-    form_fields: Record<string, string>;
-    file_key: string;
-  };
-  const form = new FormData();
-  for (const [k, v] of Object.entries(form_fields)) form.append(k, v);
-  form.append('file', new Blob([body], { type: 'application/xml' }), filename);
-  assert.equal((await fetch(upload_url, { method: 'POST', body: form })).status, 204);
-  return file_key;
+  const up = await presignAndPost(sandbox.info.url, sandbox.info.api_key, userId, filename, body);
+  assert.equal(up.status, 204, up.text);
+  return up.key;
 }
 
 async function freePort(): Promise<number> {

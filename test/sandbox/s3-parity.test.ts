@@ -3,7 +3,6 @@
 // where radosgw says AccessDenied and AWS (which the sandbox copies) says SignatureDoesNotMatch.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import type { S3Settings } from '../../src/sandbox/backend/context.js';
 import { S3Client, S3ClientError } from '../../src/sandbox/backend/s3-client.js';
@@ -14,6 +13,7 @@ import {
 } from '../../src/sandbox/s3/presign.js';
 import { type S3Server, startS3Server } from '../../src/sandbox/s3/server.js';
 import { sha256Hex, signRequest } from '../../src/sandbox/s3/sigv4.js';
+import { postChunked as postChunkedForm } from '../helpers/presigned-post.js';
 import { type Radosgw, startRadosgw } from '../helpers/radosgw.js';
 
 const XML = 'application/xml';
@@ -48,45 +48,9 @@ async function postForm(post: PresignedPost, body: Uint8Array, fields = post.fie
   return { status: res.status, code: errorCode(text), body: text };
 }
 
-/** Transfer-Encoding: chunked and no Content-Length, which fetch with a Blob never sends. */
 async function postChunked(post: PresignedPost, body: Uint8Array): Promise<Answer> {
-  const boundary = '----paritytest7MA4YWxkTrZu0gW';
-  const parts: Buffer[] = [];
-  for (const [k, v] of Object.entries(post.fields)) {
-    parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`));
-  }
-  parts.push(
-    Buffer.from(
-      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="export.xml"\r\n` +
-        `Content-Type: ${XML}\r\n\r\n`,
-    ),
-    Buffer.from(body),
-    Buffer.from(`\r\n--${boundary}--\r\n`),
-  );
-  return new Promise((resolve, reject) => {
-    const req = request(
-      post.url,
-      {
-        method: 'POST',
-        headers: {
-          'content-type': `multipart/form-data; boundary=${boundary}`,
-          'transfer-encoding': 'chunked',
-        },
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => {
-          text += c;
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, code: errorCode(text), body: text }));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    for (const p of parts) req.write(p);
-    req.end();
-  });
+  const { status, text } = await postChunkedForm(post.url, post.fields, body, XML);
+  return { status, code: errorCode(text), body: text };
 }
 
 function xmlBytes(size: number): Buffer {

@@ -47,8 +47,9 @@ function takeForcedFailure(ctx: BackendContext, filename: string): string | null
 
 /**
  * The Celery task `process_xml_upload` (contract §3.4): events only when the user id is a UUID. Exported so the
- * double can run it on bytes from elsewhere (`importXml`). Queued behind the tasks before it (import-runner.ts); resolves once it has finished, or without finishing when the double closed
- * first (the upload then stays `processing`). `failWith` fails it with that error instead of importing.
+ * double can run it on bytes from elsewhere (`importXml`). Queued behind the tasks before it (import-runner.ts);
+ * resolves once it has finished, or without finishing when the double closed first (the upload then stays
+ * `processing`). `failWith` fails it with that error instead of importing.
  */
 export function runDirectImport(
   ctx: BackendContext,

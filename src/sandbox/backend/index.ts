@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listen } from '../listen.js';
 import { addApiKey, addDeveloper, issueAccessToken, issueSdkToken } from './auth.js';
 import type { BackendContext, CompletionMode, Generation, S3Settings } from './context.js';
 import { runDirectImport } from './direct.js';
@@ -219,21 +219,14 @@ export async function startBackendDouble(opts: BackendDoubleOptions = {}): Promi
     if (writer && req.method !== 'GET') res.on('finish', persist);
     void listener(req, res);
   });
-  // Short keep-alive so clients' pooled sockets do not outlive a test.
-  server.keepAliveTimeout = 1000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
-  });
-  const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = await listen(server, opts.port ?? 0, opts.host ?? '127.0.0.1');
   const persisted = <T>(value: T): T => {
     persist();
     return value;
   };
 
   return {
-    url: `http://${host}:${address.port}`,
+    url,
     generation,
     completionMode: ctx.completionMode,
     state,

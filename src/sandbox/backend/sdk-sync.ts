@@ -18,7 +18,7 @@ import {
   toText,
 } from './decimal.js';
 import { MAPPED_RECORD_TYPES, SERIES_UNITS } from './mapped-types.js';
-import { HttpError, readBody, sendJson } from './respond.js';
+import { HttpError, readJsonObject, sendJson } from './respond.js';
 import {
   EnvelopeError,
   type MetricRecord,
@@ -386,18 +386,11 @@ export const sdkSync: RouteHandler = async (ctx, { req, res, params }) => {
   const userId = params.user_id ?? '';
   if (auth.kind === 'sdk_token' && auth.userId !== userId)
     throw new HttpError(403, 'Token does not match user_id');
-  const raw = await readBody(req, ctx.maxDirectBytes);
-  if (raw.length === 0) throw new HttpError(400, 'Field required');
-  let body: unknown;
-  try {
-    body = JSON.parse(raw.toString('utf8'));
-  } catch {
-    throw new HttpError(400, 'JSON decode error - Expecting value');
-  }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new HttpError(400, 'Input should be a valid dictionary');
-  }
-  const payload = body as Record<string, unknown>;
+  // The route takes `body: dict`, whose wording differs from a pydantic model's.
+  const payload = await readJsonObject(req, {
+    cap: ctx.maxDirectBytes,
+    notAnObject: 'Input should be a valid dictionary',
+  });
   const provider = String(payload.provider || '').toLowerCase();
   if (!['apple', 'samsung', 'google'].includes(provider)) {
     throw new HttpError(400, `Unsupported provider: ${provider}. Supported: apple, samsung, google`);

@@ -99,7 +99,40 @@ export const S3_ERRORS = {
     code: 'MalformedXML',
     message: 'The XML you provided was not well-formed or did not validate against our published schema',
   }),
+  entityTooLarge: (proposed: number | string, max: number): S3Failure => ({
+    status: 400,
+    code: 'EntityTooLarge',
+    message: 'Your proposed upload exceeds the maximum allowed size',
+    extra: [
+      ['ProposedSize', String(proposed)],
+      ['MaxSizeAllowed', String(max)],
+    ],
+  }),
+  /** A POST form must carry exactly one file part; `count` is how many it had. */
+  oneFilePart: (count: number): S3Failure => ({
+    status: 400,
+    code: 'InvalidArgument',
+    message: 'POST requires exactly one file upload per request.',
+    extra: [
+      ['ArgumentName', 'file'],
+      ['ArgumentValue', String(count)],
+    ],
+  }),
   accessDenied: (): S3Failure => ({ status: 403, code: 'AccessDenied', message: 'Access Denied' }),
+  invalidAccessKeyId: (accessKeyId: string): S3Failure => ({
+    status: 403,
+    code: 'InvalidAccessKeyId',
+    message: 'The AWS Access Key Id you provided does not exist in our records.',
+    extra: [['AWSAccessKeyId', accessKeyId]],
+  }),
+  /** `extra` names what the signature was computed over: the POST policy, or the string to sign. */
+  signatureDoesNotMatch: (extra: [string, string][]): S3Failure => ({
+    status: 403,
+    code: 'SignatureDoesNotMatch',
+    message:
+      'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
+    extra,
+  }),
   internal: (err: unknown): S3Failure => ({
     status: 500,
     code: 'InternalError',

@@ -1,16 +1,9 @@
 import { createReadStream } from 'node:fs';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { S3Context } from './context.js';
+import type { S3Context, S3Request } from './context.js';
 import { requestId, S3_ERRORS, S3Error } from './errors.js';
 
 /** `GET` / `HEAD /{bucket}/{key}`: the stored bytes, streamed from disk. */
-export async function getObject(
-  ctx: S3Context,
-  req: IncomingMessage,
-  res: ServerResponse,
-  bucket: string,
-  key: string,
-): Promise<void> {
+export async function getObject(ctx: S3Context, { req, res, bucket, key }: S3Request): Promise<void> {
   const object = await ctx.store.get(bucket, key);
   if (!object) throw new S3Error(S3_ERRORS.noSuchKey());
   res.writeHead(200, {

@@ -4,7 +4,7 @@
 // InvalidPart / InvalidPartOrder / EntityTooSmall at completion, NoSuchUpload once completed or aborted.
 // Part bodies are streamed to temp files (receive-body.ts).
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { S3Context } from './context.js';
+import type { S3Context, S3Request } from './context.js';
 import { requestId, S3_ERRORS, S3Error, xmlEscape } from './errors.js';
 import { checkPutHeaders, receiveBody } from './receive-body.js';
 import type { MultipartUpload, StoredPart } from './store.js';
@@ -47,10 +47,7 @@ async function openUpload(
 /** `POST /{bucket}/{key}?uploads` */
 export async function createMultipartUpload(
   ctx: S3Context,
-  req: IncomingMessage,
-  res: ServerResponse,
-  bucket: string,
-  key: string,
+  { req, res, bucket, key }: S3Request,
 ): Promise<void> {
   req.resume();
   const type = req.headers['content-type'];
@@ -86,12 +83,7 @@ function partNumberOf(raw: string | null): number {
 /** `PUT /{bucket}/{key}?partNumber=N&uploadId=ID` */
 export async function uploadPart(
   ctx: S3Context,
-  req: IncomingMessage,
-  res: ServerResponse,
-  bucket: string,
-  key: string,
-  query: URLSearchParams,
-  payloadHash: string,
+  { req, res, bucket, key, query, payloadHash }: S3Request,
 ): Promise<void> {
   const partNumber = partNumberOf(query.get('partNumber'));
   checkPutHeaders(req);
@@ -109,13 +101,7 @@ export async function uploadPart(
 }
 
 /** `GET /{bucket}/{key}?uploadId=ID[&max-parts=N][&part-number-marker=M]` */
-export async function listParts(
-  ctx: S3Context,
-  res: ServerResponse,
-  bucket: string,
-  key: string,
-  query: URLSearchParams,
-): Promise<void> {
+export async function listParts(ctx: S3Context, { res, bucket, key, query }: S3Request): Promise<void> {
   const upload = await openUpload(ctx, bucket, key, query.get('uploadId') ?? '');
   const maxParts = Math.min(1000, Math.max(0, Number(query.get('max-parts') ?? 1000) || 0));
   const marker = Number(query.get('part-number-marker') ?? 0) || 0;
@@ -179,11 +165,7 @@ const bareEtag = (etag: string) => etag.replace(/^"|"$/g, '').toLowerCase();
 /** `POST /{bucket}/{key}?uploadId=ID` with the parts to assemble. */
 export async function completeMultipartUpload(
   ctx: S3Context,
-  req: IncomingMessage,
-  res: ServerResponse,
-  bucket: string,
-  key: string,
-  query: URLSearchParams,
+  { req, res, bucket, key, query }: S3Request,
 ): Promise<void> {
   const upload = await openUpload(ctx, bucket, key, query.get('uploadId') ?? '');
   const claimed = parseCompleteBody(await readSmallBody(req));
@@ -247,11 +229,7 @@ export async function completeMultipartUpload(
 /** `DELETE /{bucket}/{key}?uploadId=ID`: 204, then NoSuchUpload for anything that names it. */
 export async function abortMultipartUpload(
   ctx: S3Context,
-  req: IncomingMessage,
-  res: ServerResponse,
-  bucket: string,
-  key: string,
-  query: URLSearchParams,
+  { req, res, bucket, key, query }: S3Request,
 ): Promise<void> {
   req.resume();
   const upload = await openUpload(ctx, bucket, key, query.get('uploadId') ?? '');

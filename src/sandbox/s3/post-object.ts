@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { open, unlink } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { formBoundary } from '../multipart-headers.js';
-import type { S3Context } from './context.js';
+import type { S3Context, S3Request } from './context.js';
 import {
   drain,
   isS3Failure,
@@ -65,21 +65,7 @@ async function storeFile(
         size += event.data.length;
         if (size > accepted.maxBytes) {
           await cleanup();
-          return refuse(
-            res,
-            req,
-            source,
-            {
-              status: 400,
-              code: 'EntityTooLarge',
-              message: 'Your proposed upload exceeds the maximum allowed size',
-              extra: [
-                ['ProposedSize', String(size)],
-                ['MaxSizeAllowed', String(accepted.maxBytes)],
-              ],
-            },
-            resource,
-          );
+          return refuse(res, req, source, S3_ERRORS.entityTooLarge(size, accepted.maxBytes), resource);
         }
         md5.update(event.data);
         await file.write(event.data);
@@ -88,21 +74,7 @@ async function storeFile(
       } else if (event.type === 'file-start') {
         // Fields after the file are ignored (AWS docs), but a second file part is an error.
         await cleanup();
-        return refuse(
-          res,
-          req,
-          source,
-          {
-            status: 400,
-            code: 'InvalidArgument',
-            message: 'POST requires exactly one file upload per request.',
-            extra: [
-              ['ArgumentName', 'file'],
-              ['ArgumentValue', '2'],
-            ],
-          },
-          resource,
-        );
+        return refuse(res, req, source, S3_ERRORS.oneFilePart(2), resource);
       }
     }
     await file.close();
@@ -136,12 +108,7 @@ async function storeFile(
 }
 
 /** `POST /{bucket}` with a multipart/form-data body. */
-export async function postObject(
-  ctx: S3Context,
-  req: IncomingMessage,
-  res: ServerResponse,
-  bucket: string,
-): Promise<void> {
+export async function postObject(ctx: S3Context, { req, res, bucket }: S3Request): Promise<void> {
   const resource = `/${bucket}`;
   const boundary = formBoundary(req.headers['content-type']);
   if (boundary === null) {
@@ -219,21 +186,7 @@ export async function postObject(
   if (!stored || !accepted) {
     // No file part: check the policy anyway so a bad form gets its own answer first, as S3 does.
     const checked = checkPostForm(fields, bucket, creds, ctx.now());
-    sendS3Error(
-      res,
-      isS3Failure(checked)
-        ? checked
-        : {
-            status: 400,
-            code: 'InvalidArgument',
-            message: 'POST requires exactly one file upload per request.',
-            extra: [
-              ['ArgumentName', 'file'],
-              ['ArgumentValue', '0'],
-            ],
-          },
-      resource,
-    );
+    sendS3Error(res, isS3Failure(checked) ? checked : S3_ERRORS.oneFilePart(0), resource);
     return;
   }
   const location = `${ctx.endpoint()}/${bucket}/${encodeURIComponent(stored.key)}`;

@@ -2,7 +2,7 @@
 // message texts from s3-testing-with-radosgw.md §4). Radosgw agrees on status and code except for a bad
 // signature (it says AccessDenied, AWS SignatureDoesNotMatch — §5); we follow AWS there.
 import { AppError } from '../../errors.js';
-import type { S3Failure } from './errors.js';
+import { S3_ERRORS, type S3Failure } from './errors.js';
 import { decodePolicy, verifyPresignedPostSignature } from './presign.js';
 
 export interface PolicyCredentials {
@@ -119,26 +119,13 @@ export function checkPostForm(
     };
   }
   const accessKeyId = accessKeyOf(fields);
-  if (accessKeyId !== creds.accessKeyId) {
-    return {
-      status: 403,
-      code: 'InvalidAccessKeyId',
-      message: 'The AWS Access Key Id you provided does not exist in our records.',
-      extra: [['AWSAccessKeyId', accessKeyId ?? '']],
-    };
-  }
+  if (accessKeyId !== creds.accessKeyId) return S3_ERRORS.invalidAccessKeyId(accessKeyId ?? '');
   if (!verifyPresignedPostSignature(Object.fromEntries(fields), creds.secretAccessKey)) {
-    return {
-      status: 403,
-      code: 'SignatureDoesNotMatch',
-      message:
-        'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
-      extra: [
-        ['AWSAccessKeyId', accessKeyId],
-        ['StringToSign', policyB64],
-        ['SignatureProvided', v4sig ?? v2sig ?? ''],
-      ],
-    };
+    return S3_ERRORS.signatureDoesNotMatch([
+      ['AWSAccessKeyId', accessKeyId],
+      ['StringToSign', policyB64],
+      ['SignatureProvided', v4sig ?? v2sig ?? ''],
+    ]);
   }
 
   let policy: ReturnType<typeof decodePolicy>;

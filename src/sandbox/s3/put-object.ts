@@ -1,16 +1,11 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { S3Context } from './context.js';
+import type { S3Context, S3Request } from './context.js';
 import { requestId } from './errors.js';
 import { checkPutHeaders, receiveBody } from './receive-body.js';
 
 /** `PUT /{bucket}/{key}`: a single-part upload (tests seed objects with it; the CLI never sends one). */
 export async function putObject(
   ctx: S3Context,
-  req: IncomingMessage,
-  res: ServerResponse,
-  bucket: string,
-  key: string,
-  payloadHash: string,
+  { req, res, bucket, key, payloadHash }: S3Request,
 ): Promise<void> {
   checkPutHeaders(req);
   const body = await receiveBody(req, ctx.store.tempPath(), payloadHash);

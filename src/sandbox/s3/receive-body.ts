@@ -32,15 +32,7 @@ export function checkPutHeaders(req: IncomingMessage): void {
   const length = req.headers['content-length'];
   if (length === undefined) throw new S3Error(S3_ERRORS.missingContentLength());
   if (Number(length) > MAX_PUT_BYTES) {
-    throw new S3Error({
-      status: 400,
-      code: 'EntityTooLarge',
-      message: 'Your proposed upload exceeds the maximum allowed size',
-      extra: [
-        ['ProposedSize', length],
-        ['MaxSizeAllowed', String(MAX_PUT_BYTES)],
-      ],
-    });
+    throw new S3Error(S3_ERRORS.entityTooLarge(length, MAX_PUT_BYTES));
   }
 }
 

@@ -5,10 +5,10 @@
 // client bugs the sandbox is for. Bytes live on disk (store.ts), never in memory.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FaultInjector, type FaultResponse } from '../backend/faults.js';
+import { listen } from '../listen.js';
 import type { S3Context } from './context.js';
 import { drain, S3_ERRORS, S3Error, type S3Failure, sendS3Error } from './errors.js';
 import { getObject } from './get-object.js';
@@ -21,7 +21,7 @@ import {
 } from './multipart.js';
 import { postObject } from './post-object.js';
 import { putObject } from './put-object.js';
-import { verifyRequest } from './sigv4.js';
+import { UNSIGNED_PAYLOAD, verifyRequest } from './sigv4.js';
 import { ObjectStore, type StoredObject } from './store.js';
 
 export type { StoredObject } from './store.js';
@@ -146,7 +146,8 @@ export async function startS3Server(opts: S3ServerOptions): Promise<S3Server> {
     if (operation === null) throw new S3Error(S3_ERRORS.methodNotAllowed());
     if (bucket !== ctx.bucket) throw new S3Error(S3_ERRORS.noSuchBucket());
     // A POST form carries its own signature, over its policy (post-policy.ts).
-    if (operation === 'PostObject') return postObject(ctx, req, res, bucket);
+    const r = { req, res, bucket, key, query: url.searchParams, payloadHash: UNSIGNED_PAYLOAD };
+    if (operation === 'PostObject') return postObject(ctx, r);
     const auth = verifyRequest(
       { method, rawUrl: req.url ?? '/', headers: req.headers },
       { accessKeyId: ctx.accessKeyId, secretAccessKey: ctx.secretAccessKey, region: ctx.region },
@@ -154,26 +155,26 @@ export async function startS3Server(opts: S3ServerOptions): Promise<S3Server> {
     );
     if (!auth.ok) throw new S3Error(auth.failure);
     if (auth.anonymous && !ANONYMOUS_OK.has(operation)) throw new S3Error(S3_ERRORS.accessDenied());
-    const q = url.searchParams;
+    r.payloadHash = auth.payloadHash;
     switch (operation) {
       case 'HeadBucket':
         res.writeHead(200);
         res.end();
         return;
       case 'GetObject':
-        return getObject(ctx, req, res, bucket, key);
+        return getObject(ctx, r);
       case 'PutObject':
-        return putObject(ctx, req, res, bucket, key, auth.payloadHash);
+        return putObject(ctx, r);
       case 'CreateMultipartUpload':
-        return createMultipartUpload(ctx, req, res, bucket, key);
+        return createMultipartUpload(ctx, r);
       case 'UploadPart':
-        return uploadPart(ctx, req, res, bucket, key, q, auth.payloadHash);
+        return uploadPart(ctx, r);
       case 'ListParts':
-        return listParts(ctx, res, bucket, key, q);
+        return listParts(ctx, r);
       case 'CompleteMultipartUpload':
-        return completeMultipartUpload(ctx, req, res, bucket, key, q);
+        return completeMultipartUpload(ctx, r);
       case 'AbortMultipartUpload':
-        return abortMultipartUpload(ctx, req, res, bucket, key, q);
+        return abortMultipartUpload(ctx, r);
     }
   };
 
@@ -201,14 +202,7 @@ export async function startS3Server(opts: S3ServerOptions): Promise<S3Server> {
     if (decision.delayMs > 0) setTimeout(run, decision.delayMs);
     else void run();
   });
-  server.keepAliveTimeout = 1000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
-  });
-  const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  endpoint = `http://${host}:${address.port}`;
+  endpoint = await listen(server, opts.port ?? 0, opts.host ?? '127.0.0.1');
 
   return {
     endpoint,

@@ -4,7 +4,7 @@
 // runtime, where the AWS SDK is only a devDependency, and because the server side has to rebuild the canonical
 // request from an incoming request, which a signer library does not offer. Tests pin it to the SDK's signer.
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import type { S3Failure } from './errors.js';
+import { S3_ERRORS, type S3Failure } from './errors.js';
 
 export const ALGORITHM = 'AWS4-HMAC-SHA256';
 export const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD';
@@ -207,18 +207,14 @@ function signatureMismatch(
   provided: string,
   canonical: string,
 ): Verified {
-  return deny({
-    status: 403,
-    code: 'SignatureDoesNotMatch',
-    message:
-      'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
-    extra: [
+  return deny(
+    S3_ERRORS.signatureDoesNotMatch([
       ['AWSAccessKeyId', accessKeyId],
       ['StringToSign', toSign],
       ['SignatureProvided', provided],
       ['CanonicalRequest', canonical],
-    ],
-  });
+    ]),
+  );
 }
 
 function equalHex(a: string, b: string): boolean {
@@ -370,10 +366,5 @@ export function verifyRequest(req: IncomingSigned, creds: SigV4Credentials, nowM
 }
 
 function invalidAccessKey(accessKeyId: string): Verified {
-  return deny({
-    status: 403,
-    code: 'InvalidAccessKeyId',
-    message: 'The AWS Access Key Id you provided does not exist in our records.',
-    extra: [['AWSAccessKeyId', accessKeyId]],
-  });
+  return deny(S3_ERRORS.invalidAccessKeyId(accessKeyId));
 }

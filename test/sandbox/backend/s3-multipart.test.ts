@@ -12,6 +12,7 @@ import {
   startBackendDouble,
 } from '../../../src/sandbox/backend/index.js';
 import { type S3Server, startS3Server } from '../../../src/sandbox/s3/server.js';
+import { presignAndPost } from '../../helpers/presigned-post.js';
 import { type Radosgw, startRadosgw } from '../../helpers/radosgw.js';
 import { DEVICE, exportXml, waitFor } from './support.js';
 
@@ -406,21 +407,10 @@ describe('multipart routes (current backend, client mode) against the sandbox S3
   });
 
   it('a presigned POST in client mode is stored but never imported', async () => {
-    const res = await fetch(`${c.backend.url}/api/v1/users/${c.userId}/import/apple/xml/s3`, {
-      method: 'POST',
-      headers: { 'x-open-wearables-api-key': API_KEY, 'content-type': 'application/json' },
-      body: JSON.stringify({ filename: 'export.xml', max_file_size: 5000 }),
-    });
-    const { upload_url, form_fields, file_key } = (await res.json()) as {
-      upload_url: string;
-      form_fields: Record<string, string>;
-      file_key: string;
-    };
+    const up = await presignAndPost(c.backend.url, API_KEY, c.userId, 'export.xml', exportXml(record(9)));
+    const file_key = up.key;
     assert.match(file_key, new RegExp(`^${c.userId}/raw/[0-9a-f]{32}-export\\.xml$`));
-    const form = new FormData();
-    for (const [k, v] of Object.entries(form_fields)) form.append(k, v);
-    form.append('file', new Blob([exportXml(record(9))], { type: 'application/xml' }), 'export.xml');
-    assert.equal((await fetch(upload_url, { method: 'POST', body: form })).status, 204);
+    assert.equal(up.status, 204);
     c.backend.notifyObjectCreated(file_key);
     await c.backend.idle();
     assert.equal(
@@ -496,21 +486,16 @@ describe('multipart routes: sns mode and the backend before August 2026', () => 
         body: JSON.stringify({ filename: 'export.xml', max_file_size: 1024 ** 3 + 1 }),
       });
       assert.deepEqual(await presign.json(), { detail: 'Input should be less than or equal to 1073741824' });
-      const ok = await fetch(`${c.backend.url}/api/v1/users/${c.userId}/import/apple/xml/s3`, {
-        method: 'POST',
-        headers: { 'x-open-wearables-api-key': API_KEY, 'content-type': 'application/json' },
-        body: JSON.stringify({ filename: 'export.xml', max_file_size: 5000 }),
-      });
-      const { upload_url, form_fields, file_key } = (await ok.json()) as {
-        upload_url: string;
-        form_fields: Record<string, string>;
-        file_key: string;
-      };
+      const up = await presignAndPost(
+        c.backend.url,
+        API_KEY,
+        c.userId,
+        'export.xml',
+        exportXml(record(3, '3')),
+      );
+      const file_key = up.key;
       assert.equal(file_key, `${c.userId}/raw/export.xml`);
-      const form = new FormData();
-      for (const [k, v] of Object.entries(form_fields)) form.append(k, v);
-      form.append('file', new Blob([exportXml(record(3, '3'))], { type: 'application/xml' }), 'export.xml');
-      assert.equal((await fetch(upload_url, { method: 'POST', body: form })).status, 204);
+      assert.equal(up.status, 204);
       c.backend.notifyObjectCreated(file_key);
       await c.backend.idle();
       assert.deepEqual(
