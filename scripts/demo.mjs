@@ -66,7 +66,18 @@ async function mustRun(args, opts) {
 function startSandbox() {
   return new Promise((resolve, reject) => {
     // The data dir inside our work dir, so it goes with it even if the sandbox dies before its own cleanup.
-    const child = spawn(process.execPath, [cli, 'sandbox', '--json', '--data-dir', join(work, 's3')], {
+    // sns mode: the CLI's presigned POST is imported (a current backend in client mode imports multipart only).
+    const args = [
+      'sandbox',
+      '--json',
+      '--port',
+      '0',
+      '--completion-mode',
+      'sns',
+      '--data-dir',
+      join(work, 's3'),
+    ];
+    const child = spawn(process.execPath, [cli, ...args], {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -123,7 +134,7 @@ async function commandExists(name) {
 
 async function demo() {
   step('Start the sandbox (a local backend with an S3 endpoint that enforces presigned-POST policies)');
-  say(`$ apple-import sandbox --json --data-dir ${join(work, 's3')}`);
+  say(`$ apple-import sandbox --json --port 0 --completion-mode sns --data-dir ${join(work, 's3')}`);
   sandbox = await startSandbox();
   const { info } = sandbox;
   const [dana, sam] = info.users;
@@ -148,7 +159,10 @@ async function demo() {
   say('  waiting for the sandbox to import the uploaded object…');
   const [imported] = await waitForImport(info, dana.id, 1);
   if (imported.stage !== 'completed') throw new Error(`the S3 import failed: ${imported.error}`);
-  say(`  imported ${imported.items_processed} items from ${imported.metadata.filename}`);
+  // The S3 path's events carry no counts (a current backend's task reports none); the data summary has them.
+  const summary = await api(info, `/users/${dana.id}/summaries/data`);
+  const items = summary.total_data_points + summary.total_workouts;
+  say(`  imported ${items} items from ${imported.metadata.object_key ?? imported.metadata.filename}`);
 
   step(`Upload directly in batches for ${sam.email}, waiting for each batch`);
   if (existsSync(join(dist, 'commands', 'upload-direct.js'))) {
@@ -163,7 +177,9 @@ async function demo() {
   } else {
     say('  (the status command is not in this build yet; the same events from the API:)');
     for (const e of await api(info, `/users/${dana.id}/sync/recent`)) {
-      say(`  ${e.timestamp}  ${e.stage.padEnd(9)} ${e.metadata.filename ?? ''}  ${e.message}`);
+      say(
+        `  ${e.timestamp}  ${e.stage.padEnd(9)} ${e.metadata.object_key ?? e.metadata.filename ?? ''}  ${e.message}`,
+      );
     }
   }
 }

@@ -2,10 +2,13 @@
 // imported with sync events, and Ctrl-C (the run's AbortSignal) stops both servers.
 import assert from 'node:assert/strict';
 import { access, mkdtemp, readdir, rm } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { SandboxInfo } from '../../src/sandbox/run-sandbox.js';
+import { presignAndPost } from '../helpers/presigned-post.js';
 import { type RunningCli, runCli, startCli } from '../helpers/run-cli.js';
 
 interface Running extends RunningCli {
@@ -30,8 +33,9 @@ async function until<T>(what: string, probe: () => T | undefined | Promise<T | u
   throw new Error(`gave up waiting for ${what}`);
 }
 
+/** `--port 0`: tests run in parallel, and port 8000 may be someone's. */
 async function startJson(extra: string[] = []): Promise<{ run: Running; info: SandboxInfo }> {
-  const run = startSandboxCli(['sandbox', '--json', ...extra]);
+  const run = startSandboxCli(['sandbox', '--json', '--port', '0', ...extra]);
   const info = await until('the JSON document', () => {
     try {
       return JSON.parse(run.stdout()) as SandboxInfo;
@@ -58,32 +62,21 @@ async function api(info: SandboxInfo, path: string, init: RequestInit = {}): Pro
   });
 }
 
-/** What the CLI's s3 method does, by hand: presign, then the form with every field unchanged and the file last. */
+/** The CLI's presigned-POST upload, by hand, with a 1 MiB policy cap. */
 async function uploadViaS3(info: SandboxInfo, userId: string, filename: string, body: string) {
-  const presign = await api(info, `/users/${userId}/import/apple/xml/s3`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ filename, max_file_size: 1024 * 1024 }),
+  const up = await presignAndPost(info.url, info.api_key, userId, filename, body, {
+    maxFileSize: 1024 * 1024,
   });
-  assert.equal(presign.status, 200);
-  const { upload_url, form_fields, file_key } = (await presign.json()) as {
-    upload_url: string;
-    form_fields: Record<string, string>;
-    file_key: string;
-  };
-  const form = new FormData();
-  for (const [k, v] of Object.entries(form_fields)) form.append(k, v);
-  form.append('file', new Blob([body], { type: 'application/xml' }), filename);
-  const res = await fetch(upload_url, { method: 'POST', body: form });
-  return { status: res.status, text: await res.text(), key: file_key, url: upload_url };
+  return { ...up, url: up.uploadUrl };
 }
 
 interface SyncEvent {
   stage: string;
   source: string;
+  run_id: string;
   items_processed: number | null;
   error: string | null;
-  metadata: { filename?: string };
+  metadata: { filename?: string; object_key?: string; bucket?: string };
 }
 
 async function recent(info: SandboxInfo, userId: string): Promise<SyncEvent[]> {
@@ -98,10 +91,15 @@ describe('apple-import sandbox', () => {
     for (const d of dirs) await rm(d, { recursive: true, force: true });
   });
 
-  it('prints one JSON document with credentials that work, imports an S3 upload, stops on Ctrl-C', async () => {
-    const { run, info } = await startJson();
+  it('prints one JSON document with credentials that work, imports an S3 upload (sns mode), stops on Ctrl-C', async () => {
+    const { run, info } = await startJson(['--completion-mode', 'sns']);
     try {
       assert.match(info.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+      assert.deepEqual(info.backend, {
+        generation: 'current',
+        completion_mode: 'sns',
+        max_file_size: 5 * 1024 ** 3,
+      });
       assert.match(info.api_key, /^sk-[0-9a-f]{32}$/);
       assert.equal(info.users.length, 2);
       assert.match(info.commands.env, new RegExp(`APPLE_IMPORT_SERVER=${info.url} APPLE_IMPORT_API_KEY=`));
@@ -139,10 +137,16 @@ describe('apple-import sandbox', () => {
       assert.deepEqual(stages, ['started', 'completed']);
       for (const e of events) {
         assert.equal(e.source, 'xml_import');
-        assert.equal(e.metadata.filename, 'sandbox-test.xml');
+        assert.deepEqual(e.metadata, { bucket: info.s3.bucket, object_key: up.key });
       }
-      assert.equal(events[0]?.items_processed, 3);
-      assert.match(run.stderr(), /imported .*sandbox-test\.xml \(\d+ bytes, 3 items\)/);
+      // A current backend's S3 events carry no counts; the data summary has them.
+      const summary = (await (await api(info, `/users/${user.id}/summaries/data`)).json()) as {
+        total_data_points: number;
+      };
+      assert.equal(summary.total_data_points, 3);
+      await until('the import line on stderr', () =>
+        /imported .*-sandbox-test\.xml \(\d+ bytes, 3 items\)/.test(run.stderr()) ? true : undefined,
+      );
 
       // A broken export: the import fails and says why, as the real task would.
       const bad = await uploadViaS3(info, user.id, 'broken.xml', '<HealthData><Record');
@@ -150,7 +154,7 @@ describe('apple-import sandbox', () => {
       const failed = await until('the failed event', async () =>
         (await recent(info, user.id)).find((e) => e.stage === 'failed'),
       );
-      assert.equal(failed.metadata.filename, 'broken.xml');
+      assert.equal(failed.metadata.object_key, bad.key);
       assert.match(failed.error ?? '', /line \d+, column \d+/);
 
       // A policy violation at the sandbox's S3 is refused like S3 would.
@@ -166,15 +170,17 @@ describe('apple-import sandbox', () => {
     await assert.rejects(access(info.data_dir), 'temp data dir removed');
   });
 
-  it('prints the URL, credentials and ready-to-paste commands on stderr without --json', async () => {
-    const run = startSandboxCli(['sandbox']);
-    const text = await until('the banner', () =>
-      /Press Ctrl-C/.test(run.stderr()) ? run.stderr() : undefined,
-    );
+  it('prints the URL, credentials and ready-to-paste commands as data on stdout without --json', async () => {
+    const run = startSandboxCli(['sandbox', '--port', '0']);
+    await until('the banner', () => (/Press Ctrl-C/.test(run.stderr()) ? true : undefined));
     run.abort();
     assert.equal(await run.exit, 130);
-    assert.equal(run.stdout(), '');
-    assert.match(text, /Sandbox backend http:\/\/127\.0\.0\.1:\d+/);
+    const text = run.stdout();
+    assert.doesNotMatch(text, /Press Ctrl-C/, 'messages stay on stderr');
+    assert.match(
+      text,
+      /Sandbox backend http:\/\/127\.0\.0\.1:\d+ {2}\(current backend, client completion; S3: /,
+    );
     assert.match(text, /API key +sk-[0-9a-f]{32}/);
     assert.match(text, /developer login +developer@sandbox\.local \/ \S+/);
     assert.equal(text.match(/^ {2}user +[0-9a-f-]{36} {2}\S+@example\.com/gm)?.length, 2);
@@ -185,24 +191,102 @@ describe('apple-import sandbox', () => {
     );
   });
 
-  it('keeps objects in --data-dir after it stops', async () => {
+  it('--data-dir keeps objects, credentials, users and logins across a restart', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'apple-import-sandbox-data-'));
     dirs.push(dataDir);
-    const { run, info } = await startJson(['--data-dir', dataDir]);
+    const first = await startJson(['--data-dir', dataDir]);
+    const configDir = await mkdtemp(join(tmpdir(), 'apple-import-sandbox-cfg-'));
+    dirs.push(configDir);
+    let up: Awaited<ReturnType<typeof uploadViaS3>>;
     try {
-      assert.equal(info.data_dir, dataDir);
-      assert.equal(info.data_dir_kept, true);
-      const up = await uploadViaS3(info, info.users[1]!.id, 'kept.xml', EXPORT);
+      assert.equal(first.info.data_dir, dataDir);
+      assert.equal(first.info.data_dir_kept, true);
+      up = await uploadViaS3(first.info, first.info.users[1]!.id, 'kept.xml', EXPORT);
       assert.equal(up.status, 204);
-      await until('the import', async () =>
-        (await recent(info, info.users[1]!.id)).some((e) => e.stage === 'completed') ? true : undefined,
+      const login = await runCli(['login', '--email', first.info.developer.email, '--password-stdin'], {
+        env: { APPLE_IMPORT_CONFIG_DIR: configDir, APPLE_IMPORT_SERVER: first.info.url },
+        stdin: `${first.info.developer.password}\n`,
+      });
+      assert.equal(login.code, 0, login.stderr);
+    } finally {
+      first.run.abort();
+    }
+    assert.equal(await first.run.exit, 130);
+    const objects = await readdir(join(dataDir, 'objects'));
+    assert.equal(objects.length, 2, 'the object and its metadata');
+
+    // The same port, so the saved login's server is this one again.
+    const again = await startJson(['--data-dir', dataDir, '--port', new URL(first.info.url).port]);
+    try {
+      for (const field of ['api_key', 'developer', 'users'] as const) {
+        assert.deepEqual(again.info[field], first.info[field], `${field} came back`);
+      }
+      // The saved login (its tokens, signed with the kept secret) works against the restarted sandbox.
+      assert.equal(again.info.url, first.info.url);
+      const whoami = await runCli(['whoami', '--server', again.info.url], {
+        env: { APPLE_IMPORT_CONFIG_DIR: configDir },
+      });
+      assert.equal(whoami.code, 0, whoami.stderr);
+      assert.match(whoami.stdout + whoami.stderr, new RegExp(first.info.developer.email));
+      const me = await fetch(`${again.info.url}/api/v1/users/${again.info.users[0]!.id}`, {
+        headers: { 'x-open-wearables-api-key': again.info.api_key },
+      });
+      assert.equal(me.status, 200, 'the kept API key and user');
+      // The S3 credentials came back too: the stored object is still readable where it was.
+      const stored = await fetch(
+        `${again.info.s3.endpoint}/${again.info.s3.bucket}/${encodeURIComponent(up.key)}`,
+      );
+      assert.equal(await stored.text(), EXPORT);
+    } finally {
+      again.run.abort();
+    }
+    assert.equal(await again.run.exit, 130);
+  });
+
+  it('an explicit --port that is taken is a usage error with a --port hint, not an internal error', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const { port } = blocker.address() as AddressInfo;
+    try {
+      const r = await runCli(['sandbox', '--port', String(port)]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, new RegExp(`error: Port ${port} is already in use`));
+      assert.match(r.stderr, /hint: .*--port 0 takes any free one/);
+      assert.doesNotMatch(r.stderr, /unexpected|report it|at .*\.ts:\d+/i);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('--backend 2026-08 models the server before multipart: no multipart routes, 1 GiB cap', async () => {
+    const { run, info } = await startJson(['--backend', '2026-08']);
+    try {
+      assert.deepEqual(info.backend, {
+        generation: '2026-08',
+        completion_mode: null,
+        max_file_size: 1024 ** 3,
+      });
+      const doc = (await (await fetch(`${info.url}/openapi.json`)).json()) as {
+        paths: Record<string, unknown>;
+        components: {
+          schemas: { PresignedURLRequest: { properties: { max_file_size: { maximum: number } } } };
+        };
+      };
+      assert.equal(doc.components.schemas.PresignedURLRequest.properties.max_file_size.maximum, 1024 ** 3);
+      assert.deepEqual(
+        Object.keys(doc.paths).filter((p) => p.includes('multipart')),
+        [],
       );
     } finally {
       run.abort();
     }
     assert.equal(await run.exit, 130);
-    const objects = await readdir(join(dataDir, 'objects'));
-    assert.equal(objects.length, 2, 'the object and its metadata');
+    const mixed = await runCli(['sandbox', '--backend', '2026-08', '--completion-mode', 'sns']);
+    assert.equal(mixed.code, 2);
+    assert.match(mixed.stderr, /--completion-mode applies to --backend current only/);
+    const unknown = await runCli(['sandbox', '--backend', '2025']);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /--backend must be current or 2026-08, not "2025"/);
   });
 
   it('rejects a bad port as a usage error', async () => {

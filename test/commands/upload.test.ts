@@ -65,6 +65,8 @@ describe('upload via S3 against real radosgw', () => {
     await writeExportFile(xml, GEN);
     rgw = await startRadosgw({ bucket: 'uploads' });
     backend = await startBackendDouble({
+      // The presigned POST path: a server before August 2026 (a current one advertises multipart instead).
+      generation: '2026-08',
       s3: {
         endpoint: rgw.endpoint,
         bucket: rgw.bucket,
@@ -190,12 +192,15 @@ describe('upload via S3 against real radosgw', () => {
 
   it('a policy violation is a clear failure with exit 1 (wrong signing secret → AccessDenied)', async () => {
     const bad = await startBackendDouble({
+      // The presigned POST path: a server before August 2026 (a current one advertises multipart instead).
+      generation: '2026-08',
       s3: {
         endpoint: rgw.endpoint,
         bucket: rgw.bucket,
         region: rgw.region,
         accessKeyId: rgw.accessKeyId,
-        secretAccessKey: 'not-the-secret',
+        secretAccessKey: rgw.secretAccessKey,
+        formSecretAccessKey: 'not-the-secret',
       },
     });
     try {
@@ -216,6 +221,8 @@ describe('upload via S3 against real radosgw', () => {
 
   it('the server cap (presign 400 "less than or equal to N") re-plans the parts', async () => {
     const capped = await startBackendDouble({
+      // The presigned POST path: a server before August 2026 (a current one advertises multipart instead).
+      generation: '2026-08',
       maxFileSize: 300_000,
       s3: {
         endpoint: rgw.endpoint,
@@ -298,6 +305,8 @@ describe('upload fault handling (fake S3 + backend double faults)', () => {
     repaired = await repairedOf(xml);
     s3 = await startFakeS3();
     backend = await startBackendDouble({
+      // The presigned POST path: a server before August 2026 (a current one advertises multipart instead).
+      generation: '2026-08',
       s3: s3SettingsFor(s3),
     });
     apiKey = backend.createApiKey();

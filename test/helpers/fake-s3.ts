@@ -78,6 +78,12 @@ export async function startFakeS3(): Promise<FakeS3> {
   const steps: FakeS3Step[] = [];
   const stored = new Map<string, Buffer>();
   const server: Server = createServer((req, res) => {
+    // The backend's head_bucket before each presign (contract §2.5): the bucket is there; not a scripted step.
+    if (req.method === 'HEAD') {
+      res.writeHead(200);
+      res.end();
+      return;
+    }
     const step = steps.shift() ?? { kind: 'ok' };
     const rec: FakeS3Request = {
       headers: req.headers,

@@ -1,8 +1,11 @@
-// The sandbox's S3 path (contract §2.6) goes through the same import thread and queue as direct uploads:
-// an object over the import cap fails with its reason, others import in upload order.
+// The sandbox wires its S3 endpoint to the backend double as a deployment wires S3 → SNS → the backend: what
+// gets imported depends on the generation and completion mode, the port policy, and what --data-dir keeps.
 import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { type Sandbox, type SandboxImportEvent, startSandbox } from '../../src/sandbox/run-sandbox.js';
+import { presignAndPost } from '../helpers/presigned-post.js';
 
 const EXPORT = `<?xml version="1.0" encoding="UTF-8"?>
 <HealthData locale="en_US">
@@ -11,68 +14,141 @@ const EXPORT = `<?xml version="1.0" encoding="UTF-8"?>
 </HealthData>
 `;
 
-describe('sandbox: S3 objects are imported by the import thread', () => {
+async function uploadViaS3(
+  sandbox: Sandbox,
+  userId: string,
+  filename: string,
+  body: string,
+): Promise<string> {
+  const up = await presignAndPost(sandbox.info.url, sandbox.info.api_key, userId, filename, body);
+  assert.equal(up.status, 204, up.text);
+  return up.key;
+}
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  const { port } = srv.address() as AddressInfo;
+  await new Promise((resolve) => srv.close(resolve));
+  return port;
+}
+
+describe('sandbox (sns mode): every S3 object is imported through the import thread', () => {
   let sandbox: Sandbox;
   const imports: SandboxImportEvent[] = [];
-  const headers = () => ({ 'x-open-wearables-api-key': sandbox.info.api_key });
-
-  async function uploadViaS3(userId: string, filename: string, body: string): Promise<void> {
-    const presign = await fetch(`${sandbox.info.url}/api/v1/users/${userId}/import/apple/xml/s3`, {
-      method: 'POST',
-      headers: { ...headers(), 'content-type': 'application/json' },
-      body: JSON.stringify({ filename }),
-    });
-    assert.equal(presign.status, 200);
-    const { upload_url, form_fields } = (await presign.json()) as {
-      upload_url: string;
-      form_fields: Record<string, string>;
-    };
-    const form = new FormData();
-    for (const [k, v] of Object.entries(form_fields)) form.append(k, v);
-    form.append('file', new Blob([body], { type: 'application/xml' }), filename);
-    assert.equal((await fetch(upload_url, { method: 'POST', body: form })).status, 204);
-  }
 
   before(async () => {
-    sandbox = await startSandbox({ maxImportBytes: EXPORT.length, onImport: (e) => imports.push(e) });
+    sandbox = await startSandbox({
+      port: 0,
+      completionMode: 'sns',
+      maxImportBytes: EXPORT.length,
+      onImport: (e) => imports.push(e),
+    });
   });
   after(() => sandbox.close());
 
   it('fails an object over maxImportBytes with the reason and imports the next ones in order', async () => {
     const user = sandbox.info.users[0]!.id;
-    await uploadViaS3(user, 'too-big.xml', `${EXPORT} `);
-    await uploadViaS3(user, 'fits.xml', EXPORT);
+    const big = await uploadViaS3(sandbox, user, 'too-big.xml', `${EXPORT} `);
+    const fits = await uploadViaS3(sandbox, user, 'fits.xml', EXPORT);
     await sandbox.idle();
-    // A direct upload named like the refused object imports normally: the refusal was that object's alone.
-    const form = new FormData();
-    form.append('file', new Blob([EXPORT], { type: 'application/xml' }), 'too-big.xml');
-    const direct = await fetch(`${sandbox.info.url}/api/v1/users/${user}/import/apple/xml/direct`, {
-      method: 'POST',
-      headers: headers(),
-      body: form,
-    });
-    assert.equal(direct.status, 200);
-    await sandbox.idle();
-
     assert.deepEqual(
-      imports.map((e) => [e.key.split('/').at(-1), e.status, e.items]),
+      imports.map((e) => [e.key, e.status, e.items]),
       [
-        ['too-big.xml', 'failed', null],
-        ['fits.xml', 'completed', 2],
+        [big, 'failed', null],
+        [fits, 'completed', 2],
       ],
     );
     assert.match(imports[0]?.reason ?? '', /the sandbox imports at most \d+ bytes per object/);
     const events = (sandbox.backend.state.syncEvents.get(user) ?? []).map(
-      (e) => `${e.metadata.filename} ${e.stage}`,
+      (e) => `${e.metadata.object_key === big ? 'big' : 'fits'} ${e.stage}`,
     );
-    assert.deepEqual(events, [
-      'too-big.xml started',
-      'too-big.xml failed',
-      'fits.xml started',
-      'fits.xml completed',
-      'too-big.xml started',
-      'too-big.xml completed',
+    assert.deepEqual(events, ['big started', 'big failed', 'fits started', 'fits completed']);
+    assert.equal(sandbox.backend.counts(user).records, 2);
+  });
+});
+
+describe('sandbox (client mode, the default): a presigned POST is stored and never imported', () => {
+  let sandbox: Sandbox;
+  before(async () => {
+    sandbox = await startSandbox({ port: 0 });
+  });
+  after(() => sandbox.close());
+
+  it('stores the object, the notification is ignored, nothing is imported and no event is emitted', async () => {
+    const user = sandbox.info.users[0]!.id;
+    const key = await uploadViaS3(sandbox, user, 'post.xml', EXPORT);
+    assert.match(key, new RegExp(`^${user}/raw/[0-9a-f]{32}-post\\.xml$`));
+    await sandbox.idle();
+    assert.equal((await sandbox.s3.stat(key))?.size, EXPORT.length);
+    assert.deepEqual(sandbox.backend.state.snsNotifications, [
+      { key, response: 'ignored: client-driven completion', taskId: null },
     ]);
-    assert.equal(sandbox.backend.state.directUploads[0]?.status, 'completed');
+    assert.equal(sandbox.backend.state.s3Imports.length, 0);
+    assert.equal(sandbox.backend.counts(user).records, 0);
+    assert.equal(sandbox.backend.state.syncEvents.get(user), undefined);
+  });
+});
+
+describe('sandbox --backend 2026-08: every object imported, without sync events, as those servers did', () => {
+  let sandbox: Sandbox;
+  before(async () => {
+    sandbox = await startSandbox({ port: 0, generation: '2026-08' });
+  });
+  after(() => sandbox.close());
+
+  it('imports a presigned POST under the old key scheme and emits nothing', async () => {
+    const user = sandbox.info.users[1]!.id;
+    const key = await uploadViaS3(sandbox, user, 'old.xml', EXPORT);
+    assert.equal(key, `${user}/raw/old.xml`);
+    await sandbox.idle();
+    assert.deepEqual(
+      sandbox.backend.state.s3Imports.map((t) => [t.key, t.status, t.items]),
+      [[key, 'completed', 2]],
+    );
+    assert.equal(sandbox.backend.counts(user).records, 2);
+    assert.equal(sandbox.backend.state.syncEvents.get(user), undefined);
+  });
+});
+
+describe('sandbox: the default port', () => {
+  it('takes the default port when free, and another one (saying so) when it is not', async () => {
+    const preferred = await freePort();
+    const first = await startSandbox({ defaultPort: preferred });
+    try {
+      assert.equal(new URL(first.info.url).port, String(preferred));
+      assert.equal(first.info.port_note, null);
+      const second = await startSandbox({ defaultPort: preferred });
+      try {
+        assert.notEqual(new URL(second.info.url).port, String(preferred));
+        assert.match(
+          second.info.port_note ?? '',
+          new RegExp(`^Port ${preferred} is in use, so the sandbox took \\d+`),
+        );
+      } finally {
+        await second.close();
+      }
+    } finally {
+      await first.close();
+    }
+  });
+
+  it('on 8000 it prints http://localhost:8000, the CLI default server', async (t) => {
+    // Only meaningful when this machine's 8000 is free; the fallback above covers the other case.
+    let sandbox: Sandbox;
+    try {
+      sandbox = await startSandbox({ port: 8000 });
+    } catch (err) {
+      assert.match(String(err), /Port 8000 is already in use/);
+      t.diagnostic('port 8000 is taken here: checked that the explicit port is refused instead');
+      return;
+    }
+    try {
+      assert.equal(sandbox.info.url, 'http://localhost:8000');
+      const res = await fetch(`${sandbox.info.url}/`);
+      assert.equal(res.status, 200);
+    } finally {
+      await sandbox.close();
+    }
   });
 });

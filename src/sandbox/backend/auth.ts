@@ -4,7 +4,8 @@ import type { BackendContext, RouteHandler } from './context.js';
 import { isoAt } from './context.js';
 import { signJwt, verifyJwt } from './jwt.js';
 import { bearerChallenge, HttpError, readBody, readJsonObject, sendJson } from './respond.js';
-import type { Developer } from './state.js';
+import type { Developer, RefreshTokenRow } from './state.js';
+import { requireUuid } from './validation.js';
 
 const API_KEY_HEADER = 'x-open-wearables-api-key';
 
@@ -39,16 +40,26 @@ export function issueAccessToken(ctx: BackendContext, developerId: string, ttlSe
   return signJwt({ sub: developerId, exp }, ctx.jwtSecret);
 }
 
-function issueTokens(ctx: BackendContext, developerId: string) {
+/** An SDK-scoped JWT for a user (contract §1.7): `sub` the user, `scope: "sdk"`, `app_id`, `exp`. */
+export function issueSdkToken(
+  ctx: BackendContext,
+  userId: string,
+  appId: string,
+  ttlSeconds?: number,
+): string {
+  const exp = Math.floor(ctx.now() / 1000) + (ttlSeconds ?? ctx.accessTokenTtlSeconds);
+  return signJwt({ sub: userId, scope: 'sdk', app_id: appId, exp }, ctx.jwtSecret);
+}
+
+function issueTokens(ctx: BackendContext, row: Omit<RefreshTokenRow, 'token' | 'createdAt' | 'revokedAt'>) {
   const refresh = `rt-${randomBytes(16).toString('hex')}`;
-  ctx.state.refreshTokens.set(refresh, {
-    token: refresh,
-    developerId,
-    createdAt: ctx.now(),
-    revokedAt: null,
-  });
+  ctx.state.refreshTokens.set(refresh, { ...row, token: refresh, createdAt: ctx.now(), revokedAt: null });
+  const access =
+    row.kind === 'sdk'
+      ? issueSdkToken(ctx, row.userId ?? '', row.appId ?? '')
+      : issueAccessToken(ctx, row.developerId);
   return {
-    access_token: issueAccessToken(ctx, developerId),
+    access_token: access,
     token_type: 'bearer',
     refresh_token: refresh,
     expires_in: ctx.accessTokenTtlSeconds,
@@ -110,7 +121,7 @@ export const login: RouteHandler = async (ctx, { req, res }) => {
   if (!username || !password) throw fail;
   const developer = ctx.state.developers.find((d) => d.email === username);
   if (!developer || developer.password !== password) throw fail;
-  sendJson(res, 200, issueTokens(ctx, developer.id));
+  sendJson(res, 200, issueTokens(ctx, { kind: 'developer', developerId: developer.id }));
 };
 
 async function readRefreshToken(req: IncomingMessage): Promise<string> {
@@ -129,7 +140,9 @@ export const refresh: RouteHandler = async (ctx, { req, res }) => {
     throw new HttpError(401, 'Invalid or revoked refresh token', bearerChallenge);
   }
   row.revokedAt = ctx.now();
-  sendJson(res, 200, issueTokens(ctx, row.developerId));
+  // The same kind it was given: a developer's token, or an SDK token for the same user and app (§1.3).
+  const { kind, developerId, userId, appId } = row;
+  sendJson(res, 200, issueTokens(ctx, { kind, developerId, userId, appId }));
 };
 
 /** `POST /token/revoke` — contract §1.3. */
@@ -152,4 +165,62 @@ export const me: RouteHandler = (ctx, { req, res }) => {
 export const logout: RouteHandler = (ctx, { req, res }) => {
   requireDeveloper(ctx, req);
   sendJson(res, 200, { message: 'Successfully logged out' });
+};
+
+/** Who called an `SDKAuthDep` route: an SDK token (for its user) or an API key (any user). */
+export type SdkAuth = { kind: 'sdk_token'; userId: string; appId: string } | { kind: 'api_key' };
+
+/**
+ * Contract §1.6 `SDKAuthDep`: a valid SDK-scoped JWT first; anything else in the Bearer slot (a developer JWT,
+ * an expired token) is passed over for the API-key header, so a developer JWT alone is "no credentials".
+ */
+export function requireSdkAuth(ctx: BackendContext, req: IncomingMessage): SdkAuth {
+  const token = bearerToken(req);
+  if (token) {
+    const claims = verifyJwt(token, ctx.jwtSecret, ctx.now());
+    if (claims?.scope === 'sdk') {
+      return { kind: 'sdk_token', userId: claims.sub, appId: String(claims.app_id ?? '') };
+    }
+  }
+  const key = req.headers[API_KEY_HEADER];
+  if (typeof key === 'string' && key.length > 0) {
+    if (ctx.state.apiKeys.has(key)) return { kind: 'api_key' };
+    throw new HttpError(401, 'Invalid or missing API key');
+  }
+  throw new HttpError(401, 'Authentication required: provide SDK token or API key');
+}
+
+/**
+ * `POST /users/{user_id}/token` — contract §1.7: an SDK token for the user, minted with a developer JWT
+ * (app id `admin:<developer id>`) or app credentials (the double has no applications, so those are refused).
+ */
+export const mintSdkToken: RouteHandler = async (ctx, { req, res, params }) => {
+  const userId = requireUuid(params.user_id ?? '');
+  const raw = await readBody(req);
+  let payload: Record<string, unknown> | null = null;
+  if (raw.length > 0) {
+    try {
+      const parsed: unknown = JSON.parse(raw.toString('utf8'));
+      if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed))
+        payload = parsed as Record<string, unknown>;
+      else if (parsed !== null)
+        throw new HttpError(400, 'Input should be a valid dictionary or object to extract fields from');
+    } catch (err) {
+      if (err instanceof HttpError) throw err;
+      throw new HttpError(400, 'JSON decode error - Expecting value');
+    }
+  }
+  const developer = developerFromJwt(ctx, req);
+  let appId: string;
+  if (payload?.app_id && payload.app_secret) {
+    throw new HttpError(401, 'Invalid app credentials');
+  } else if (developer) {
+    appId = `admin:${developer.id}`;
+  } else {
+    throw new HttpError(
+      400,
+      'Either app credentials (app_id, app_secret) or admin authentication (Bearer token) is required',
+    );
+  }
+  sendJson(res, 200, issueTokens(ctx, { kind: 'sdk', developerId: developer.id, userId, appId }));
 };

@@ -74,6 +74,11 @@ export class ImportRunner {
     this.timers.add(timer);
   }
 
+  /** Whether no task is scheduled, queued or running. */
+  isIdle(): boolean {
+    return this.outstanding === 0 || this.closed;
+  }
+
   /** Resolves once no task is scheduled, queued or running (at once after close). */
   idle(): Promise<void> {
     if (this.outstanding === 0 || this.closed) return Promise.resolve();
@@ -86,27 +91,28 @@ export class ImportRunner {
   }
 
   /**
-   * Parses `bytes` in the worker thread, calling `onChunk` here for each chunk in order. Resolves when the
-   * worker is done with it (so the next task cannot overlap), with null if the runner closed first. With
-   * `handOver`, the caller gives up `bytes`, which may be left detached.
+   * Parses an export in the worker thread — `bytes` (with `handOver`, the caller gives them up and they may be
+   * left detached) or the object at `url`, streamed — calling `onChunk` here for each chunk in order. Resolves
+   * when the worker is done with it (so the next task cannot overlap), with null if the runner closed first.
    */
   parse(
-    bytes: Buffer,
-    handOver: boolean,
+    source: { bytes: Buffer; handOver: boolean } | { url: string },
     onChunk: (chunk: ParsedChunk) => boolean,
   ): Promise<ParseOutcome | null> {
     if (this.closed) return Promise.resolve(null);
     if (this.job) throw new Error('the import worker parses one upload at a time');
     const worker = this.worker ?? this.start();
     const id = this.nextId++;
-    const payload = forWorker(bytes, handOver);
+    const payload = 'url' in source ? null : forWorker(source.bytes, source.handOver);
     const done = new Promise<ParseOutcome | null>((settle) => {
       this.job = { id, onChunk, stopped: false, settle };
     });
     // Held only while a job runs: an idle worker must not keep a finished process alive.
     worker.ref();
     try {
-      worker.postMessage({ id, bytes: payload } satisfies ParseJob, [payload]);
+      if (payload === null)
+        worker.postMessage({ id, url: (source as { url: string }).url } satisfies ParseJob);
+      else worker.postMessage({ id, bytes: payload } satisfies ParseJob, [payload]);
     } catch (err) {
       this.finish({ error: err instanceof Error ? err.message : String(err) });
     }

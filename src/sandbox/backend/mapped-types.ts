@@ -1,5 +1,12 @@
-// Contract §5.3: the HealthKit quantity types the backend's XML path maps to a time series. Every other
-// Record type is dropped silently (§5.2), except sleep (§5.5), which has its own mapping below.
+// Contract §5.3: the HealthKit quantity types the backend maps to a time series (its `metric_types.py`, used
+// by both the XML and the SDK path). Every other Record type is dropped silently (§5.2), except sleep (§5.5),
+// which has its own mapping below.
+//
+// AN INDEPENDENT COPY ON PURPOSE. The product has its own model of the same table (core/validate); this one
+// must not import it, nor the other way round. The double stands in for the backend, and a test that compares
+// what the CLI predicts with what the double imports means something only while the two tables are written
+// and checked separately against the backend's source. A contract change is made in both, each from the
+// backend's code.
 
 const Q = 'HKQuantityTypeIdentifier';
 
@@ -106,3 +113,31 @@ export const SLEEP_STAGES: ReadonlyMap<string, 'light' | 'deep' | 'rem' | 'awake
     ['HKCategoryValueSleepAnalysisAsleep', 'sleeping'],
     ['HKCategoryValueSleepAnalysisAsleepUnspecified', 'sleeping'],
   ]);
+
+/** `SERIES_TYPE_DEFINITIONS`: the unit each series is stored in (contract §5.3), for every series the XML and
+ * SDK paths can write, workout-statistic series included (§6.2). */
+export const SERIES_UNITS: ReadonlyMap<string, string> = new Map(
+  (
+    'heart_rate bpm;resting_heart_rate bpm;heart_rate_variability_sdnn ms;heart_rate_recovery_one_minute bpm;' +
+    'walking_heart_rate_average bpm;oxygen_saturation percent;blood_glucose mg_dl;blood_pressure_systolic mmHg;' +
+    'blood_pressure_diastolic mmHg;respiratory_rate brpm;sleeping_breathing_disturbances count;' +
+    'blood_alcohol_content mg_dl;peripheral_perfusion_index score;forced_vital_capacity liters;' +
+    'forced_expiratory_volume_1 liters;peak_expiratory_flow_rate L/min;height cm;weight kg;' +
+    'body_fat_percentage percent;body_mass_index kg_m2;lean_body_mass kg;body_temperature celsius;' +
+    'waist_circumference cm;vo2_max ml_kg_min;six_minute_walk_test_distance meters;steps count;energy kcal;' +
+    'basal_energy kcal;stand_time minutes;exercise_time minutes;physical_effort score;flights_climbed count;' +
+    'average_met met;distance_walking_running meters;distance_cycling meters;distance_swimming meters;' +
+    'distance_downhill_snow_sports meters;distance_other meters;walking_step_length cm;walking_speed m_per_s;' +
+    'walking_double_support_percentage percent;walking_asymmetry_percentage percent;walking_steadiness percent;' +
+    'stair_descent_speed m_per_s;stair_ascent_speed m_per_s;running_power watts;running_speed m_per_s;' +
+    'running_vertical_oscillation cm;running_ground_contact_time ms;running_stride_length cm;' +
+    'swimming_stroke_count count;cadence rpm;power watts;speed m_per_s;workout_effort_score score;' +
+    'estimated_workout_effort_score score;environmental_audio_exposure dB;headphone_audio_exposure dB;' +
+    'environmental_sound_reduction dB;time_in_daylight minutes;water_temperature celsius;uv_exposure count;' +
+    'inhaler_usage count;weather_temperature celsius;weather_humidity percent;electrodermal_activity count;' +
+    'push_count count;atrial_fibrillation_burden count;insulin_delivery count;number_of_times_fallen count;' +
+    'number_of_alcoholic_beverages count'
+  )
+    .split(';')
+    .map((pair) => pair.split(' ') as [string, string]),
+);

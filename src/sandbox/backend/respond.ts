@@ -49,8 +49,11 @@ export async function readBody(req: IncomingMessage, cap = 1024 * 1024): Promise
  * A JSON object body as FastAPI sees it for a pydantic model parameter: no body → "Field required",
  * bad JSON → "JSON decode error - …", non-object → the model_attributes_type message (contract §7 style).
  */
-export async function readJsonObject(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const raw = await readBody(req);
+export async function readJsonObject(
+  req: IncomingMessage,
+  opts: { cap?: number; notAnObject?: string } = {},
+): Promise<Record<string, unknown>> {
+  const raw = await readBody(req, opts.cap);
   if (raw.length === 0) throw new HttpError(400, 'Field required');
   let parsed: unknown;
   try {
@@ -59,7 +62,10 @@ export async function readJsonObject(req: IncomingMessage): Promise<Record<strin
     throw new HttpError(400, 'JSON decode error - Expecting value');
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new HttpError(400, 'Input should be a valid dictionary or object to extract fields from');
+    throw new HttpError(
+      400,
+      opts.notAnObject ?? 'Input should be a valid dictionary or object to extract fields from',
+    );
   }
   return parsed as Record<string, unknown>;
 }

@@ -1,10 +1,14 @@
 import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
 import * as auth from './auth.js';
 import type { BackendContext, RouteHandler } from './context.js';
+import { directXmlUpload } from './direct.js';
 import type { FaultInjector, FaultResponse } from './faults.js';
-import { directXmlUpload, presignXmlUpload } from './imports.js';
 import { openApiDocument, type RouteSpec } from './openapi.js';
+import { presignXmlUpload } from './presign.js';
 import { HttpError, sendError, sendJson } from './respond.js';
+import { abortMultipart, completeMultipart, createMultipart, signMultipart } from './s3-multipart.js';
+import { sdkSync } from './sdk-sync.js';
+import { dataSummary } from './summaries.js';
 import { recentSyncEvents, syncStream } from './sync-status.js';
 import { createUser, getUser, listUsers } from './users.js';
 
@@ -15,10 +19,19 @@ interface Route extends RouteSpec {
   handler: RouteHandler;
 }
 
-function route(method: RouteSpec['method'], path: string, summary: string, handler: RouteHandler): Route {
+function route(
+  method: RouteSpec['method'],
+  path: string,
+  summary: string,
+  handler: RouteHandler,
+  spec: Pick<RouteSpec, 'body' | 'status' | 'generations'> = {},
+): Route {
   const source = path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\\?\{(\w+)\\?\}/g, '(?<$1>[^/]+)');
-  return { method, path, summary, handler, pattern: new RegExp(`^${source}$`) };
+  return { method, path, summary, handler, ...spec, pattern: new RegExp(`^${source}$`) };
 }
+
+const XML = `${API}/users/{user_id}/import/apple/xml`;
+const CURRENT = { generations: ['current'] } as const;
 
 const ROUTES: Route[] = [
   route('POST', `${API}/auth/login`, 'Login', auth.login),
@@ -29,15 +42,35 @@ const ROUTES: Route[] = [
   route('GET', `${API}/users`, 'List users', listUsers),
   route('POST', `${API}/users`, 'Create user', createUser),
   route('GET', `${API}/users/{user_id}`, 'Get user', getUser),
-  route('POST', `${API}/users/{user_id}/import/apple/xml/s3`, 'Presigned S3 upload', presignXmlUpload),
-  route('POST', `${API}/users/{user_id}/import/apple/xml/direct`, 'Direct XML upload', directXmlUpload),
+  route('POST', `${API}/users/{user_id}/token`, 'Create SDK user token', auth.mintSdkToken),
+  route('POST', `${XML}/s3`, 'Presigned S3 upload', presignXmlUpload, { body: 'PresignedURLRequest' }),
+  route('POST', `${XML}/s3/multipart/create`, 'Create multipart upload', createMultipart, {
+    ...CURRENT,
+    body: 'MultipartCreateRequest',
+    status: 201,
+  }),
+  route('POST', `${XML}/s3/multipart/sign`, 'Sign multipart upload parts', signMultipart, {
+    ...CURRENT,
+    body: 'MultipartSignRequest',
+  }),
+  route('POST', `${XML}/s3/multipart/complete`, 'Complete multipart upload', completeMultipart, {
+    ...CURRENT,
+    body: 'MultipartCompleteRequest',
+  }),
+  route('POST', `${XML}/s3/multipart/abort`, 'Abort multipart upload', abortMultipart, {
+    ...CURRENT,
+    body: 'MultipartAbortRequest',
+  }),
+  route('POST', `${XML}/direct`, 'Direct XML upload', directXmlUpload),
+  route('POST', `${API}/sdk/users/{user_id}/sync`, 'Sync SDK data', sdkSync, { status: 202 }),
+  route('GET', `${API}/users/{user_id}/summaries/data`, 'User data summary', dataSummary),
   route('GET', `${API}/users/{user_id}/sync/recent`, 'Recent sync events', recentSyncEvents),
   route('GET', `${API}/users/{user_id}/sync/stream`, 'Sync status stream', syncStream),
   route('GET', '/', 'Root', (_ctx, { res }) => sendJson(res, 200, { message: 'Server is running!' })),
 ];
 ROUTES.push(
-  route('GET', '/openapi.json', 'OpenAPI document', (_ctx, { res }) =>
-    sendJson(res, 200, openApiDocument(ROUTES)),
+  route('GET', '/openapi.json', 'OpenAPI document', (ctx, { res }) =>
+    sendJson(res, 200, openApiDocument(ROUTES, ctx.generation, ctx.maxFileSize)),
   ),
 );
 
@@ -78,7 +111,9 @@ async function dispatch(
   url: URL,
 ): Promise<void> {
   const path = url.pathname;
-  const candidates = ROUTES.map((r) => ({ r, m: r.pattern.exec(path) })).filter((c) => c.m !== null);
+  const candidates = ROUTES.filter((r) => !r.generations || r.generations.includes(ctx.generation))
+    .map((r) => ({ r, m: r.pattern.exec(path) }))
+    .filter((c) => c.m !== null);
   if (candidates.length === 0) throw new HttpError(404, 'Not Found');
   const hit = candidates.find((c) => c.r.method === req.method);
   if (!hit) {

@@ -110,3 +110,33 @@ export function literal<T extends string>(value: string, allowed: readonly T[]):
     quoted.length > 1 ? `${quoted.slice(0, -1).join(', ')} or ${quoted.at(-1)}` : (quoted[0] ?? '');
   throw new HttpError(400, `Input should be ${list}`);
 }
+
+/** A required field: pydantic's "Field required" when it is absent. */
+export function required<T>(value: unknown, check: (v: unknown) => T): T {
+  if (value === undefined) throw new HttpError(400, 'Field required');
+  return check(value);
+}
+
+/** A list of `min`..`max` items, each checked by `item` (pydantic's list messages). */
+export function boundedList<T>(value: unknown, min: number, max: number, item: (v: unknown) => T): T[] {
+  if (!Array.isArray(value)) throw new HttpError(400, 'Input should be a valid list');
+  const items = value.map(item);
+  if (items.length < min) {
+    throw new HttpError(
+      400,
+      `List should have at least ${min} item${min === 1 ? '' : 's'} after validation, not ${items.length}`,
+    );
+  }
+  if (items.length > max) {
+    throw new HttpError(400, `List should have at most ${max} items after validation, not ${items.length}`);
+  }
+  return items;
+}
+
+/** A nested model: an object, or pydantic's model_attributes_type message. */
+export function object(value: unknown): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new HttpError(400, 'Input should be a valid dictionary or object to extract fields from');
+  }
+  return value as Record<string, unknown>;
+}

@@ -5,19 +5,15 @@ import {
   type SyncStatusEvent,
   startBackendDouble,
 } from '../../../src/sandbox/backend/index.js';
+import { type S3Server, startS3Server } from '../../../src/sandbox/s3/server.js';
 import { DEVICE, directUpload, exportXml, waitFor } from './support.js';
 
-const S3 = {
-  endpoint: 'http://127.0.0.1:9',
-  bucket: 'exports',
-  region: 'us-east-1',
-  accessKeyId: 'AKIDEXAMPLE',
-  secretAccessKey: 'secret',
-};
+const CREDS = { region: 'us-east-1', accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' };
 const FIXED_NOW = Date.UTC(2026, 7, 7, 12, 0, 0, 123);
 
-describe('backend double: presigned S3 endpoint (contract §2)', () => {
+describe('backend double before August 2026: presigned S3 endpoint (contract §2)', () => {
   let backend: BackendDouble;
+  let s3: S3Server;
   let headers: Record<string, string>;
   const presign = async (body: unknown, userId = 'u-1', target = backend) => {
     const res = await fetch(`${target.url}/api/v1/users/${userId}/import/apple/xml/s3`, {
@@ -29,14 +25,20 @@ describe('backend double: presigned S3 endpoint (contract §2)', () => {
   };
 
   before(async () => {
+    // The presign checks the bucket with head_bucket (contract §2.5), so it needs an S3 that answers.
+    s3 = await startS3Server({ bucket: 'exports', ...CREDS });
     backend = await startBackendDouble({
-      s3: S3,
+      generation: '2026-08',
+      s3: { endpoint: s3.endpoint, bucket: 'exports', ...CREDS },
       now: () => FIXED_NOW,
       seed: { apiKeys: [`sk-${'a'.repeat(32)}`] },
     });
     headers = { 'x-open-wearables-api-key': `sk-${'a'.repeat(32)}` };
   });
-  after(() => backend.close());
+  after(async () => {
+    await backend.close();
+    await s3.close();
+  });
 
   it('answers PresignedURLResponse with a cleaned key and a signed policy', async () => {
     const { status, body } = await presign({ filename: 'my export/2024 (1).xml', max_file_size: 5000 });
@@ -45,7 +47,7 @@ describe('backend double: presigned S3 endpoint (contract §2)', () => {
     assert.equal(body.expires_in, 300);
     assert.equal(body.max_file_size, 5000);
     assert.equal(body.bucket, 'exports');
-    assert.equal(body.upload_url, 'http://127.0.0.1:9/exports');
+    assert.equal(body.upload_url, `${s3.endpoint}/exports`);
     const fields = body.form_fields as Record<string, string>;
     assert.equal(fields.key, 'u-1/raw/myexport20241.xml');
     assert.equal(fields['Content-Type'], 'application/xml');
@@ -166,15 +168,33 @@ describe('backend double: direct upload and its import task (contract §3, §5)'
     assert.equal(upload?.bytes.toString(), xml);
   });
 
-  it('re-uploading the same workout fails the task (§5.6) while records upsert without duplicates', async () => {
-    const xml = exportXml(
-      `<Workout workoutActivityType="HKWorkoutActivityTypeRunning" sourceName="Watch" device="${DEVICE}" startDate="2024-01-15 07:00:00 +0100" endDate="2024-01-15 07:30:00 +0100"/>`,
-    );
-    await directUpload(backend, userId, 'again.xml', xml, headers);
+  it('re-uploading the same workout fails the task at the next time-series write (§5.6)', async () => {
+    const workout = `<Workout workoutActivityType="HKWorkoutActivityTypeRunning" sourceName="Watch" device="${DEVICE}" startDate="2024-01-15 06:00:00 +0000" endDate="2024-01-15 06:30:00 +0000"/>`;
+    const record = `<Record type="HKQuantityTypeIdentifierStepCount" sourceName="Watch" device="${DEVICE}" unit="count" value="7" startDate="2024-03-01 08:30:00 +0100" endDate="2024-03-01 08:31:00 +0100"/>`;
+    const before = backend.counts(userId);
+    await directUpload(backend, userId, 'again.xml', exportXml(`${workout}\n${record}`), headers);
     const done = await terminal('again.xml');
     assert.equal(done.stage, 'failed');
-    assert.match(done.error ?? '', /duplicate key value violates unique constraint/);
-    assert.equal(backend.state.imported.get(userId)?.workouts.length, 1);
+    // The same start and end as stored (written with another offset): the same instants, the same key.
+    assert.match(done.error ?? '', /^This Session's transaction has been rolled back/);
+    assert.match(
+      done.error ?? '',
+      /UniqueViolation\) duplicate key value violates unique constraint "event_record_detail_pkey"/,
+    );
+    assert.match(
+      done.error ?? '',
+      new RegExp(`Key \\(record_id\\)=\\(${backend.imports(userId).workouts[0]?.id}\\)`),
+    );
+    assert.deepEqual(backend.counts(userId), before, 'nothing of the chunk was written');
+  });
+
+  it('a colliding workout with nothing written after it in the task still completes (the error is caught)', async () => {
+    const workout = `<Workout workoutActivityType="HKWorkoutActivityTypeRunning" sourceName="Other app" device="${DEVICE}" startDate="2024-01-15 07:00:00 +0100" endDate="2024-01-15 07:30:00 +0100"/>`;
+    await directUpload(backend, userId, 'only-workout.xml', exportXml(workout), headers);
+    const done = await terminal('only-workout.xml');
+    assert.equal(done.stage, 'completed');
+    assert.equal(done.items_processed, 1);
+    assert.equal(backend.imports(userId).workouts.length, 1);
   });
 
   it('an iOS 16 unclosed ATTLIST fails like expat: syntax error at the next declaration', async () => {

@@ -2,7 +2,6 @@
 // Per docs/s3-testing-with-radosgw.md §5 we assert on HTTP status and <Code> only, never on messages.
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { request } from 'node:http';
 import { after, before, describe, it, mock } from 'node:test';
 import { S3Client } from '@aws-sdk/client-s3';
 import { createPresignedPost as sdkCreatePresignedPost } from '@aws-sdk/s3-presigned-post';
@@ -12,8 +11,9 @@ import {
   type PresignedPost,
   type PresignPostInput,
   verifyPresignedPostSignature,
-} from '../../src/sandbox/s3-presign.js';
-import { type Radosgw, startRadosgw } from '../helpers/radosgw.js';
+} from '../../../src/sandbox/s3/presign.js';
+import { postChunked as postChunkedForm } from '../../helpers/presigned-post.js';
+import { type Radosgw, startRadosgw } from '../../helpers/radosgw.js';
 
 const XML = 'application/xml';
 
@@ -51,45 +51,9 @@ async function postForm(post: PresignedPost, body: Uint8Array, fieldsOverride?: 
   return { status: res.status, code: errorCode(text) } satisfies S3Answer;
 }
 
-/** A multipart POST sent with Transfer-Encoding: chunked and no Content-Length, which fetch+Blob never does. */
 async function postChunked(post: PresignedPost, body: Uint8Array): Promise<S3Answer> {
-  const boundary = '----rgwtest7MA4YWxkTrZu0gW';
-  const parts: Buffer[] = [];
-  for (const [k, v] of Object.entries(post.fields)) {
-    parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`));
-  }
-  parts.push(
-    Buffer.from(
-      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="export.xml"\r\n` +
-        `Content-Type: ${XML}\r\n\r\n`,
-    ),
-    Buffer.from(body),
-    Buffer.from(`\r\n--${boundary}--\r\n`),
-  );
-  return new Promise((resolve, reject) => {
-    const req = request(
-      post.url,
-      {
-        method: 'POST',
-        headers: {
-          'content-type': `multipart/form-data; boundary=${boundary}`,
-          'transfer-encoding': 'chunked',
-        },
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => {
-          text += c;
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, code: errorCode(text) }));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    for (const p of parts) req.write(p);
-    req.end();
-  });
+  const { status, text } = await postChunkedForm(post.url, post.fields, body, XML);
+  return { status, code: errorCode(text) };
 }
 
 function xmlBytes(size: number): Buffer {

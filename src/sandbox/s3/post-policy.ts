@@ -1,16 +1,9 @@
 // Presigned-POST policy enforcement for the sandbox S3 endpoint, answering as AWS S3 does (status, <Code> and
 // message texts from s3-testing-with-radosgw.md §4). Radosgw agrees on status and code except for a bad
 // signature (it says AccessDenied, AWS SignatureDoesNotMatch — §5); we follow AWS there.
-import { AppError } from '../errors.js';
-import { decodePolicy, verifyPresignedPostSignature } from './s3-presign.js';
-
-/** An S3 error answer: HTTP status, `<Code>`, `<Message>` and any extra elements, in order. */
-export interface S3Failure {
-  status: number;
-  code: string;
-  message: string;
-  extra?: [string, string][];
-}
+import { AppError } from '../../errors.js';
+import { S3_ERRORS, type S3Failure } from './errors.js';
+import { decodePolicy, verifyPresignedPostSignature } from './presign.js';
 
 export interface PolicyCredentials {
   accessKeyId: string;
@@ -126,26 +119,13 @@ export function checkPostForm(
     };
   }
   const accessKeyId = accessKeyOf(fields);
-  if (accessKeyId !== creds.accessKeyId) {
-    return {
-      status: 403,
-      code: 'InvalidAccessKeyId',
-      message: 'The AWS Access Key Id you provided does not exist in our records.',
-      extra: [['AWSAccessKeyId', accessKeyId ?? '']],
-    };
-  }
+  if (accessKeyId !== creds.accessKeyId) return S3_ERRORS.invalidAccessKeyId(accessKeyId ?? '');
   if (!verifyPresignedPostSignature(Object.fromEntries(fields), creds.secretAccessKey)) {
-    return {
-      status: 403,
-      code: 'SignatureDoesNotMatch',
-      message:
-        'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
-      extra: [
-        ['AWSAccessKeyId', accessKeyId],
-        ['StringToSign', policyB64],
-        ['SignatureProvided', v4sig ?? v2sig ?? ''],
-      ],
-    };
+    return S3_ERRORS.signatureDoesNotMatch([
+      ['AWSAccessKeyId', accessKeyId],
+      ['StringToSign', policyB64],
+      ['SignatureProvided', v4sig ?? v2sig ?? ''],
+    ]);
   }
 
   let policy: ReturnType<typeof decodePolicy>;
@@ -199,8 +179,4 @@ export function checkPostForm(
   const status = lookup(fields, 'success_action_status');
   const successStatus = status === '200' ? 200 : status === '201' ? 201 : 204;
   return { key, contentType: lookup(fields, 'Content-Type') ?? null, minBytes, maxBytes, successStatus };
-}
-
-export function isS3Failure(x: AcceptedPost | S3Failure): x is S3Failure {
-  return 'status' in x;
 }

@@ -1,9 +1,11 @@
 // SigV4 presigned POST (browser-based upload) without the AWS SDK: the backend double and `apple-import
-// sandbox` need it at runtime, where @aws-sdk is only a devDependency. The policy mirrors what the backend's
-// boto3 call produces (contract §2.4) and is built in the same order as @aws-sdk/s3-presigned-post, so for
-// the same inputs and clock the Policy and signature are byte-identical to the SDK's.
+// sandbox` need it at runtime, where @aws-sdk is only a devDependency (sigv4.ts says why it is hand-written).
+// The policy mirrors what the backend's boto3 call produces (contract §2.4) and is built in the same order as
+// @aws-sdk/s3-presigned-post, so for the same inputs and clock the Policy and signature are byte-identical to
+// the SDK's.
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { AppError } from '../errors.js';
+import { AppError } from '../../errors.js';
+import { sigV4SigningKey } from './sigv4.js';
 
 export interface PresignPostInput {
   endpoint: string;
@@ -60,14 +62,6 @@ function iso8601(d: Date): string {
 
 function hmac(key: Buffer | string, data: string): Buffer {
   return createHmac('sha256', key).update(data, 'utf8').digest();
-}
-
-/** The SigV4 signing-key chain: date → region → service → "aws4_request". */
-export function sigV4SigningKey(secretAccessKey: string, shortDate: string, region: string, service: string) {
-  const kDate = hmac(`AWS4${secretAccessKey}`, shortDate);
-  const kRegion = hmac(kDate, region);
-  const kService = hmac(kRegion, service);
-  return hmac(kService, 'aws4_request');
 }
 
 function invalid(message: string): never {

@@ -1,4 +1,4 @@
-import { partHeaders } from './multipart-headers.js';
+import { partHeaders } from '../multipart-headers.js';
 // A streaming multipart/form-data reader for the sandbox S3 endpoint. Unlike the backend double's parser
 // (which holds parts in memory, as the real backend does), an S3 POST may carry gigabytes in its file part,
 // so the file's bytes are handed over as they arrive and only the small fields are kept.
