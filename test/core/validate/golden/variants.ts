@@ -50,7 +50,7 @@ export const GOLDEN_VARIANTS: GoldenVariant[] = [
 
 /** Fields that differ from run to run (time, temp paths), set to fixed values before comparing. */
 export function normalizeReport(report: Record<string, unknown>): Record<string, unknown> {
-  const r = { ...report, durationMs: 0, throughputMiBps: 0 };
+  const r: Record<string, unknown> = { ...report, durationMs: 0, throughputMiBps: 0 };
   const input = r.input as { path: string } | undefined;
   if (input) r.input = { ...input, path: 'EXPORT' };
   return r;
