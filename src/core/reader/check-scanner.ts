@@ -26,6 +26,7 @@ import {
   TAG_ENDED,
   TOPS,
 } from './scanner-layout.js';
+import type { JsTape } from './tape.js';
 
 /**
  * The check-only scanner (ScannerOptions.checkOnly). A class of its own, so that the full scanner's
@@ -77,6 +78,8 @@ export class CheckOnlyScanner extends ExportScanner {
     if (!(NAME[buf[p]!]! & 1)) throw new ScanFailure(s, 'stray "<" (use &lt;) or invalid element name');
     const nameEnd = this.readName(p, len);
     if (nameEnd >= len) return NEED_MORE;
+    const tape = this.tape;
+    if (tape !== null) this.tapeStart(tape, s, nameEnd);
     const name = this.nameString(p, nameEnd);
     p = nameEnd;
     const layout = this.layoutOf(name);
@@ -99,6 +102,10 @@ export class CheckOnlyScanner extends ExportScanner {
           throw new ScanFailure(p + 1, `duplicate attribute "${slot.name}" in <${name}>`);
         slot.stamp = serial;
         slot.hit();
+        if (tape !== null) {
+          const v = p + 1 + slot.prefix.length;
+          tape.attribute(buf, p + 1, v - 2, slot.hash, v, p + slot.whole.length);
+        }
         p += 1 + slot.whole.length;
         prev = slot;
         continue;
@@ -106,9 +113,15 @@ export class CheckOnlyScanner extends ExportScanner {
       let v: number;
       let quote = 0x22;
       let attrName: string;
+      // Where the attribute's name lies, and its hash, for the tape.
+      let an = p + 1;
+      let ae = 0;
+      let nameHash = 0;
       if (slot !== null && p < len && buf[p] === 0x20 && slot.prefix.at(view, buf, p + 1, len)) {
         attrName = slot.name;
         v = p + 1 + slot.prefix.length;
+        ae = v - 2;
+        nameHash = slot.hash;
       } else {
         const head = this.attributeHead(p, len, name);
         if (head === NEED_MORE) return NEED_MORE;
@@ -120,6 +133,9 @@ export class CheckOnlyScanner extends ExportScanner {
         attrName = this.headNameString();
         quote = this.headQuote;
         v = head;
+        an = this.headName;
+        ae = this.headNameEnd;
+        nameHash = this.headHash;
         slot = layout.slot(attrName);
         if (slot !== null) {
           if (prev === null) layout.first = slot;
@@ -150,6 +166,7 @@ export class CheckOnlyScanner extends ExportScanner {
       const flags = this.valueFlags;
       if (flags & LT) throw new ScanFailure(buf.indexOf(0x3c, v), '"<" inside an attribute value (use &lt;)');
       if (flags & AMP) this.checkReferences(v, close);
+      if (tape !== null) tape.attribute(buf, an, ae, nameHash, v, close);
       if (slot?.caching() === true) {
         const raw = slot.raw;
         if (raw !== null && raw.length === close - v && sameLatin1(buf, v, raw)) slot.hit();
@@ -159,8 +176,24 @@ export class CheckOnlyScanner extends ExportScanner {
       prev = slot;
     }
     if (prev !== null) prev.next = null;
+    tape?.startTagEnd(selfClosing, this.base + p);
     this.openElement(s, p, name, NO_ATTRS, selfClosing);
     return p;
+  }
+
+  /** The tape the scanner writes of what it reads itself (a tape scan's, tape-scanner.ts), or null. */
+  protected tape: JsTape | null = null;
+
+  /** A start tag at s whose name ends at `nameEnd` (readName's hash in nameHash) goes on the tape. */
+  private tapeStart(tape: JsTape, s: number, nameEnd: number): void {
+    const abs = this.base + s;
+    const top = this.stack.length === 0;
+    tape.startTag(this.buf, s + 1, nameEnd, this.nameHash, abs);
+    if (top) {
+      this.advanceLines(this.fast, this.buf, abs);
+      tape.line = this.lines.line;
+      tape.column = this.lines.column(abs);
+    }
   }
 
   /**

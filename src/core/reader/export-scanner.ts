@@ -20,7 +20,7 @@
  * - Illegal C0 characters are reported and counted, and kept in decoded values; the repair drops them.
  */
 
-import type { ContentCheck, SpanRecord } from './content-check.js';
+import { type ContentCheck, type SpanRecord, STOP_CUT, STOP_FULL } from './content-check.js';
 import { checkTextReferences, decodeReferences, EntityError } from './entities.js';
 import { firstIllegal, isIllegalByte } from './illegal-bytes.js';
 import { SCANNER_LIMITS, type ScannerLimits } from './limits.js';
@@ -95,8 +95,8 @@ const MAX_STRING_TWIN = 1024 * 1024;
 
 /** Streaming scanner: write() chunks, then end(), then read result(). */
 export class ExportScanner {
-  private readonly handlers: ScannerHandlers;
-  private readonly limits: ScannerLimits;
+  protected readonly handlers: ScannerHandlers;
+  protected readonly limits: ScannerLimits;
   /** attributeHead's results: the attribute name's span and hash, the value's quote, or where the tag ended. */
   protected headName = 0;
   protected headNameEnd = 0;
@@ -108,14 +108,14 @@ export class ExportScanner {
   protected selfClosed = false;
   /** startTagCheck's slotless attributes so far: [name hash, name start, name end] triples. */
   protected readonly seenAttrs: number[] = [];
-  private readonly lines: LineTracker;
+  protected readonly lines: LineTracker;
   private readonly illegalLines: LineTracker;
   /** Absolute offset of the first byte fed (non-zero only for a fragment). */
   private readonly origin: number;
-  private readonly names = new StringCache(true);
+  protected readonly names = new StringCache(true);
   private readonly layouts = new Map<string, Layout>();
   protected tagSerial = 0;
-  private nameHash = 0;
+  protected nameHash = 0;
 
   protected buf: Buffer = Buffer.alloc(0);
   /** False while `buf` is (part of) the caller's chunk rather than a copy of our own. */
@@ -125,7 +125,7 @@ export class ExportScanner {
   /** A DataView over `buf`, for ByteRun's word-wise comparisons. */
   protected view: DataView = new DataView(new ArrayBuffer(0));
   /** Absolute offset of buf[0]. */
-  private base = 0;
+  protected base = 0;
   private pos = 0;
   /**
    * While a long unfinished markup waits for more bytes: an owned buffer holding it (at the start)
@@ -140,7 +140,7 @@ export class ExportScanner {
   private ended = false;
 
   /** Open elements of the current top-level element (index 0 is the top-level one). */
-  private stack: ExportElement[] = [];
+  protected stack: ExportElement[] = [];
   private current: TopLevelElement | null = null;
 
   private total = 0;
@@ -430,6 +430,8 @@ export class ExportScanner {
         if (fast !== null && this.phase === Phase.Root && this.stack.length === 0) {
           pos = this.fastContent(fast, pos, len);
           if (pos >= len) break;
+          // A short element the next bytes will complete waits for them, for the fast path to read it whole.
+          if (this.fastCut && !final) break;
         }
         if (buf[pos] !== 0x3c) {
           const next = this.text(pos, len, final);
@@ -494,7 +496,7 @@ export class ExportScanner {
   }
 
   /** lines.advance() to `abs` over `buf`, with the fast path counting the LFs when there is one. */
-  private advanceLines(fast: ContentCheck | null, buf: Buffer, abs: number): void {
+  protected advanceLines(fast: ContentCheck | null, buf: Buffer, abs: number): void {
     const from = this.lines.countedTo();
     if (fast !== null && abs > from && from >= this.base) {
       const feeds = fast.lineFeeds(buf, from - this.base, abs - this.base);
@@ -514,25 +516,43 @@ export class ExportScanner {
   private fastContent(fast: ContentCheck, pos: number, len: number): number {
     const bad = this.badEncodingAt - this.base;
     const end = Math.min(bad, len);
+    this.fastCut = false;
     if (end <= pos) return pos;
-    const next = fast.scan(this.buf, pos, end, this.limits.maxDepth, this.limits.maxElementBytes);
-    const n = fast.elements();
-    this.topLevelCount += n;
-    const onTopLevel = this.handlers.onTopLevel;
-    if (onTopLevel !== undefined) {
-      const span = this.span;
-      for (let k = 0; k < n; k++) {
-        fast.span(k, span);
-        const name = this.names.get(
-          this.buf,
-          span.start + 1,
-          span.start + 1 + span.nameLength,
-          span.nameHash,
-        );
-        onTopLevel(name, this.base + span.start, this.base + span.end);
+    for (let from = pos; ; ) {
+      const next = fast.scan(this.buf, from, end, this.limits.maxDepth, this.limits.maxElementBytes);
+      const n = fast.elements();
+      this.topLevelCount += n;
+      if (n > 0) this.accepted(fast, n);
+      const stop = fast.stopReason();
+      // Out of room to record: record the rest on another scan, unless not even one element fitted.
+      if (stop === STOP_FULL && next > from && next < end) {
+        from = next;
+        continue;
       }
+      // Only what the bridge carries (see feed): the buffers then end where they would without the fast path,
+      // so a long element that outgrows the limit is refused at the same place.
+      this.fastCut =
+        stop === STOP_CUT &&
+        end === len &&
+        len - next <= MAX_BRIDGED &&
+        len - next < this.limits.maxElementBytes;
+      return next;
     }
-    return next;
+  }
+
+  /** The fast path stopped at an element or reference that runs past the buffer's end. */
+  private fastCut = false;
+
+  /** The `n` top-level elements the fast path has just accepted (their spans, for onTopLevel). */
+  protected accepted(fast: ContentCheck, n: number): void {
+    const onTopLevel = this.handlers.onTopLevel;
+    if (onTopLevel === undefined) return;
+    const span = this.span;
+    for (let k = 0; k < n; k++) {
+      fast.span(k, span);
+      const name = this.names.get(this.buf, span.start + 1, span.start + 1 + span.nameLength, span.nameHash);
+      onTopLevel(name, this.base + span.start, this.base + span.end);
+    }
   }
 
   /** fastContent()'s record of one element the fast path accepted. */
@@ -897,12 +917,15 @@ export class ExportScanner {
     }
   }
 
-  private emit(top: TopLevelElement): void {
+  protected emit(top: TopLevelElement): void {
     this.topLevelCount++;
     this.current = null;
     this.handlers.onElement?.(top);
     this.handlers.onTopLevel?.(top.name, top.startOffset, top.endOffset);
   }
+
+  /** An element below the root ended at absolute offset `end` with its end tag (for a subclass's bookkeeping). */
+  protected elementEnded(_end: number): void {}
 
   private closeRoot(contentEnd: number): void {
     this.closed = true;
@@ -928,6 +951,7 @@ export class ExportScanner {
       const open = stack[stack.length - 1]!;
       if (open.name !== name) throw new ScanFailure(s, `</${name}> does not match <${open.name}>`);
       stack.pop();
+      this.elementEnded(this.base + p);
       if (stack.length === 0) {
         const top = this.current!;
         top.endOffset = this.base + p;

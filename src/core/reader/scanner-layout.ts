@@ -157,8 +157,14 @@ export class AttrSlot {
   private score = 0;
   private seen = 0;
 
+  /** The name's 31-polynomial hash over its bytes (names.ts), as the tape records it. */
+  readonly hash: number;
+
   constructor(readonly name: string) {
     this.prefix = new ByteRun(`${name}="`);
+    let h = 0;
+    for (const c of Buffer.from(name, 'utf8')) h = (Math.imul(h, 31) + c) | 0;
+    this.hash = h;
   }
 
   /** Whether to compare with the cached value (and, on a miss, cache the new one). */

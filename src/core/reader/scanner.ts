@@ -7,6 +7,8 @@
 import { CheckOnlyScanner } from './check-scanner.js';
 import { ExportScanner } from './export-scanner.js';
 import type { ScannerLimits } from './limits.js';
+import type { TapeElement } from './tape.js';
+import { TapeScanner } from './tape-scanner.js';
 import type { Defect, ScanSummary, TopLevelElement } from './types.js';
 
 export { ExportScanner } from './export-scanner.js';
@@ -20,6 +22,8 @@ export interface ScannerHandlers {
    */
   onTopLevel?(name: string, start: number, end: number): void;
   onDefect?(d: Defect): void;
+  /** Each direct child of the root as a tape (tape.ts), in a tape scan (ScannerOptions.tape). */
+  onTape?(el: TapeElement): void;
 }
 
 /**
@@ -51,18 +55,24 @@ export interface ScannerOptions {
    * for a check-only scan; off, a full scan decodes such bytes to U+FFFD (direct re-encodes values).
    */
   utf8?: boolean;
+  /**
+   * A check-only scan that hands over each top-level element as a tape (onTape): its names and raw
+   * values where they lie in the bytes, for validate, which reads what it needs without decoding.
+   */
+  tape?: boolean;
 }
 
 /** Everything in ScanSummary except the fingerprint, which the driver computes alongside. */
 export type ScanResult = Omit<ScanSummary, 'sha256'>;
 
-/** A scanner for `options`: the full one, or the check-only one. */
+/** A scanner for `options`: the full one, the check-only one, or the tape one. */
 export function createScanner(
   handlers: ScannerHandlers = {},
   limits: Partial<ScannerLimits> = {},
   fragment?: FragmentStart,
   options: ScannerOptions = {},
 ): ExportScanner {
+  if (options.tape) return new TapeScanner(handlers, limits, fragment, options.fastPath ?? true);
   return options.checkOnly
     ? new CheckOnlyScanner(handlers, limits, fragment, options.fastPath ?? true)
     : new ExportScanner(handlers, limits, fragment, options);
