@@ -135,7 +135,6 @@ export class JsTape {
   /** The start tag being read (its entry), or -1 between tags; where its bytes began. */
   private tag = -1;
   private tagUsed = 0;
-  private readonly hash = new TreeHash();
   /** Line and column of the element's '<'. */
   line = 0;
   column = 0;
