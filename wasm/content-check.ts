@@ -33,8 +33,20 @@ const TSTACK: usize = SPANS + <usize>MAX_SPANS * 16;
 const TAPE: usize = TSTACK + <usize>MAX_STACK * 12;
 const ENTRY_INTS: i32 = 8;
 const TAPE_INTS: i32 = 131072;
+/**
+ * The attribute names the tape's reader asks for (field()): a slot per low byte of a name's hash
+ * holding its field id + 1, then per field [hash, length, flags] and its name's bytes.
+ */
+const FIELD_SLOTS: usize = TAPE + <usize>TAPE_INTS * 4;
+const MAX_FIELDS: i32 = 32;
+const FIELD_INFO: usize = FIELD_SLOTS + 256;
+const FIELD_BYTES: usize = FIELD_INFO + <usize>MAX_FIELDS * 12;
+const FIELD_NAME_BYTES: i32 = 64;
+/** Field flags: the value's hash goes on the tape; it is a `device` string hashed without its address. */
+const FIELD_HASHED: i32 = 1;
+const FIELD_DEVICE: i32 = 2;
 /** The input: what the caller copied in, followed by 16 bytes that a vector read may touch. */
-const INPUT: usize = TAPE + <usize>TAPE_INTS * 4;
+const INPUT: usize = FIELD_BYTES + <usize>(MAX_FIELDS * FIELD_NAME_BYTES);
 
 for (let c: i32 = 0; c < 256; c++) {
   let k: u8 = 0;
@@ -101,6 +113,38 @@ export function tape(on: bool): void {
 
 export function tapeAt(): usize {
   return TAPE;
+}
+
+/** Where field()'s name bytes go: FIELD_NAME_BYTES per field id. */
+export function fieldNames(): usize {
+  return FIELD_BYTES;
+}
+
+/**
+ * Makes attributes named like field `id` (its `length` bytes written at fieldNames() + id * 64, its
+ * hash `hash`) carry id + 1 in their flags on the tape; false when its hash's slot is taken.
+ */
+export function field(id: i32, hash: i32, length: i32, flags: i32): bool {
+  if (id >= MAX_FIELDS || length > FIELD_NAME_BYTES) return false;
+  const slot = FIELD_SLOTS + <usize>(hash & 255);
+  if (load<u8>(slot) != 0) return false;
+  store<u8>(slot, <u8>(id + 1));
+  const r = FIELD_INFO + <usize>id * 12;
+  store<i32>(r, hash);
+  store<i32>(r + 4, length);
+  store<i32>(r + 8, flags);
+  return true;
+}
+
+/** The field id + 1 of the attribute name at input [an, an + al) with hash `h`, or 0. */
+function fieldOf(an: i32, al: i32, h: i32): i32 {
+  const id = <i32>load<u8>(FIELD_SLOTS + <usize>(h & 255));
+  if (id == 0) return 0;
+  const r = FIELD_INFO + <usize>(id - 1) * 12;
+  if (load<i32>(r) != h || load<i32>(r + 4) != al) return 0;
+  const name = FIELD_BYTES + <usize>(id - 1) * FIELD_NAME_BYTES;
+  for (let k = 0; k < al; k++) if (<i32>load<u8>(name + <usize>k) != byte(an + k)) return 0;
+  return id;
 }
 
 /** The i32s the last scan() wrote to the tape. */
@@ -405,10 +449,12 @@ function finish(a: i32, b: i32): void {
   hashHi = fmix(b ^ hashLo);
 }
 
-/** The hash of input bytes [p, p + n) into hashLo/hashHi. */
-function valueHash(p: i32, n: i32): void {
-  let a = VALUE_A ^ n;
-  let b = VALUE_B ^ n;
+/** Set by absorb(): the lanes after taking in a run of bytes. */
+let runA: i32 = 0;
+let runB: i32 = 0;
+
+/** Lanes (a, b) after input bytes [p, p + n): 8 bytes a step, then a word, then the last 0–3 bytes. */
+function absorb(a: i32, b: i32, p: i32, n: i32): void {
   let i: i32 = 0;
   for (; i + 8 <= n; i += 8) {
     a = step1(a, load<i32>(INPUT + <usize>(p + i)));
@@ -420,7 +466,33 @@ function valueHash(p: i32, n: i32): void {
   }
   let t: i32 = 0;
   for (let k = 0; i < n; i++, k += 8) t |= byte(p + i) << k;
-  finish(a, step2(b, t));
+  runA = a;
+  runB = step2(b, t);
+}
+
+/** The hash of input bytes [p, p + n) into hashLo/hashHi. */
+function valueHash(p: i32, n: i32): void {
+  absorb(VALUE_A ^ n, VALUE_B ^ n, p, n);
+  finish(runA, runB);
+}
+
+/**
+ * Where the part of a `device` value at [v, end) after its `<<HKDevice: 0x…>` head begins (written
+ * `&lt;&lt;HKDevice:` up to `&gt;` or `>`), as src/core/reader/tape.ts deviceTail finds it; `v` when
+ * it has no such head.
+ */
+const DEVICE_HEAD = '&lt;&lt;HKDevice:';
+function deviceTail(v: i32, end: i32): i32 {
+  const n = DEVICE_HEAD.length;
+  if (end - v < n) return v;
+  for (let k = 0; k < n; k++) if (byte(v + k) != DEVICE_HEAD.charCodeAt(k)) return v;
+  for (let i = v + n; i < end; i++) {
+    const c = byte(i);
+    if (c == 0x3e) return i + 1;
+    if (c == 0x26 && i + 3 < end && byte(i + 1) == 0x67 && byte(i + 2) == 0x74 && byte(i + 3) == 0x3b)
+      return i + 4;
+  }
+  return v;
 }
 
 @inline
@@ -568,17 +640,30 @@ function startTag(s: i32, end: i32, depth: i32): i32 {
       if (!tapeRoom()) return 0;
       const e = tp;
       tp += ENTRY_INTS;
-      valueHash(p + 1, close - p - 1);
+      const v = p + 1;
+      const n = close - v;
+      absorb(step1(a, h), step2(b, al ^ (n << 8)), v, n);
+      a = runA;
+      b = runB;
+      const id = fieldOf(an, al, h);
       tapeSet(e, 0, h);
       tapeSet(e, 1, an);
       tapeSet(e, 2, al);
-      tapeSet(e, 3, p + 1);
+      tapeSet(e, 3, v);
       tapeSet(e, 4, close);
-      tapeSet(e, 5, valueRefs ? 1 : 0);
+      tapeSet(e, 5, (valueRefs ? 1 : 0) | (id << 8));
+      hashLo = 0;
+      hashHi = 0;
+      if (id != 0) {
+        const flags = load<i32>(FIELD_INFO + <usize>(id - 1) * 12 + 8);
+        if (flags & FIELD_HASHED) {
+          // Apple's `device` strings begin with a per-record address: its entry's hash skips it (tape.ts).
+          const from = flags & FIELD_DEVICE ? deviceTail(v, close) : v;
+          valueHash(from, close - from);
+        }
+      }
       tapeSet(e, 6, hashLo);
       tapeSet(e, 7, hashHi);
-      a = step1(step1(a, h), hashLo);
-      b = step2(step2(b, al), hashHi);
     }
     p = close + 1;
   }

@@ -7,6 +7,7 @@
  * scanner simply does all the reading, with the same results.
  */
 import { wasmModule } from '../../adapters/wasm-module.js';
+import { nameHash, type TapeFields } from './tape.js';
 
 interface Exports {
   memory: WebAssembly.Memory;
@@ -23,6 +24,8 @@ interface Exports {
   scan(from: number, end: number, maxDepth: number, maxItem: number): number;
   tape(on: number): void;
   tapeAt(): number;
+  fieldNames(): number;
+  field(id: number, hash: number, length: number, flags: number): number;
   tapeLength(): number;
   stopReason(): number;
 }
@@ -96,7 +99,7 @@ export class ContentCheck {
    * A fresh instance, or null when the module is not there. `spans`: record where each accepted
    * top-level element lies and what it is named (span()), for whoever needs those, not whole elements.
    */
-  static create(spans = false, tape = false): ContentCheck | null {
+  static create(spans = false, tape = false, fields: TapeFields | null = null): ContentCheck | null {
     const m = module();
     if (m === null) return null;
     let instance: WebAssembly.Instance;
@@ -115,7 +118,21 @@ export class ContentCheck {
     const x = instance.exports as unknown as Exports;
     x.record(spans ? 1 : 0);
     x.tape(tape ? 1 : 0);
-    return new ContentCheck(x);
+    const check = new ContentCheck(x);
+    if (fields !== null) check.fields(fields);
+    return check;
+  }
+
+  /** Registers the tape's field names (tape.ts TapeFields) with the module. */
+  private fields(fields: TapeFields): void {
+    const at = this.x.fieldNames();
+    fields.names.forEach((name, id) => {
+      const bytes = Buffer.from(name, 'latin1');
+      this.view.set(bytes, at + id * 64);
+      const flags = (fields.hashed & (1 << id) ? 1 : 0) | (fields.device & (1 << id) ? 2 : 0);
+      if (!this.x.field(id, nameHash(name), bytes.length, flags))
+        throw new Error(`tape field "${name}" cannot be registered`);
+    });
   }
 
   /** Makes room for `bytes` of input (refreshing the view, which growing the memory detaches). */

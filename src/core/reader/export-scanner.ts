@@ -85,13 +85,20 @@ const REPAIRABLE: Record<DefectKind, boolean> = {
   'illegal-character': true,
   truncated: false,
   'not-well-formed': false,
+  'foreign-namespace': false,
 };
 
-/** Defect kinds that are hazards rather than well-formedness errors. */
-const HAZARDS = new Set<DefectKind>(['dtd-entity-declared', 'dtd-external-reference']);
+/** Defect kinds that leave the document well-formed: hazards, and a root the backend cannot read into. */
+const WELL_FORMED = new Set<DefectKind>([
+  'dtd-entity-declared',
+  'dtd-external-reference',
+  'foreign-namespace',
+]);
 
 /** Buffers up to this size get a latin1 twin (the parser is fed 64 KiB pieces plus a carried tail; only a pathological element grows past it). */
 const MAX_STRING_TWIN = 1024 * 1024;
+/** The input's last bytes kept after a failure (see tail). */
+const TAIL_BYTES = 256;
 
 /** Streaming scanner: write() chunks, then end(), then read result(). */
 export class ExportScanner {
@@ -239,8 +246,35 @@ export class ExportScanner {
       for (let at = 0; at < chunk.length && !this.failed(); at += piece)
         this.feed(at === 0 && chunk.length <= piece ? chunk : chunk.subarray(at, at + piece));
     }
+    this.keepTail(chunk);
     // The caller may read its next bytes into the same buffer: the fast path must not take it for a loaded one.
     fast?.unload();
+  }
+
+  /**
+   * The input's last bytes: after a failure, whether the root's end tag is there tells a document
+   * that is broken inside but whole from one that is also cut short (see end).
+   */
+  private readonly tail = Buffer.alloc(TAIL_BYTES);
+  private tailLength = 0;
+
+  private keepTail(chunk: Buffer): void {
+    const n = chunk.length;
+    if (n >= TAIL_BYTES) {
+      chunk.copy(this.tail, 0, n - TAIL_BYTES);
+      this.tailLength = TAIL_BYTES;
+      return;
+    }
+    const keep = Math.min(this.tailLength, TAIL_BYTES - n);
+    this.tail.copy(this.tail, 0, this.tailLength - keep, this.tailLength);
+    chunk.copy(this.tail, keep);
+    this.tailLength = keep + n;
+  }
+
+  private endsWithRootClose(): boolean {
+    const name = this.rootName ?? 'HealthData';
+    const text = this.tail.latin1Slice(0, this.tailLength).replace(/[ \t\r\n]+$/, '');
+    return new RegExp(`</${name.replace(/[^\w:.-]/g, '')}[ \t\r\n]*>$`).test(text);
   }
 
   /** A method, not an inline test, so TypeScript does not narrow `phase` across feed(). */
@@ -319,6 +353,22 @@ export class ExportScanner {
         `end of input before </${name}> (the export is truncated)`,
         this.origin + this.total,
       );
+    } else if (
+      this.phase === Phase.Failed &&
+      this.rootName !== null &&
+      !this.closed &&
+      this.defectCounts.truncated === undefined &&
+      !this.endsWithRootClose()
+    ) {
+      // Broken inside, and cut short too: both are said, the first error first.
+      const name = this.rootName;
+      const abs = this.origin + this.total;
+      this.defect(
+        'truncated',
+        `end of input before </${name}> (the export is truncated)`,
+        abs,
+        this.illegalLines,
+      );
     }
     this.phase = this.phase === Phase.Failed ? Phase.Failed : Phase.Epilog;
     this.buf = Buffer.alloc(0);
@@ -366,7 +416,7 @@ export class ExportScanner {
       repairable: REPAIRABLE[kind],
     };
     this.defectCounts[kind] = (this.defectCounts[kind] ?? 0) + 1;
-    if (!HAZARDS.has(kind)) this.wellFormed = false;
+    if (!WELL_FORMED.has(kind)) this.wellFormed = false;
     if (!d.repairable) this.repairable = false;
     if (this.defects.length < this.limits.maxReportedDefects) this.defects.push(d);
     this.handlers.onDefect?.(d);
@@ -378,8 +428,9 @@ export class ExportScanner {
     const max = this.limits.maxReportedIllegalChars;
     for (let from = 0; ; ) {
       const i = fast !== null ? fast.firstIllegal(from, n) : firstIllegal(chunk, from, n);
-      // The line of each reported illegal character, and after the last, the chunk's end.
-      if (this.illegalCharCount < max) {
+      // The line of each reported illegal character, and after the last, the chunk's end (and after a
+      // failure, for where the input ends).
+      if (this.illegalCharCount < max || this.phase === Phase.Failed) {
         const to = at + (i === -1 ? n : i);
         if (fast !== null)
           this.illegalLines.advanceCounted(to, fast.lineFeedsPassed(), at + fast.lastLineFeed());
@@ -872,6 +923,15 @@ export class ExportScanner {
     if (this.phase === Phase.Prolog) {
       this.rootName = name;
       this.rootAttrs = attrs;
+      // ElementTree names every element of a default namespace `{ns}Name`: the backend's import,
+      // which matches `Record` and `Workout`, then finds nothing (issue 18).
+      const ns = attrs.xmlns;
+      if (ns !== undefined && ns !== '' && Object.hasOwn(attrs, 'xmlns'))
+        this.defect(
+          'foreign-namespace',
+          `<${name}> is in the namespace "${ns.slice(0, 200)}": the backend's parser then sees no Record or Workout in it`,
+          abs,
+        );
       this.rootContentStart = this.base + end;
       this.phase = Phase.Root;
       if (selfClosing) this.closeRoot(this.base + end);

@@ -7,7 +7,7 @@
 import { CheckOnlyScanner } from './check-scanner.js';
 import { ExportScanner } from './export-scanner.js';
 import type { ScannerLimits } from './limits.js';
-import type { TapeElement } from './tape.js';
+import type { TapeElement, TapeFields } from './tape.js';
 import { TapeScanner } from './tape-scanner.js';
 import type { Defect, ScanSummary, TopLevelElement } from './types.js';
 
@@ -60,6 +60,8 @@ export interface ScannerOptions {
    * values where they lie in the bytes, for validate, which reads what it needs without decoding.
    */
   tape?: boolean;
+  /** A tape scan's field names (tape.ts TapeFields), found for its reader on the tape. */
+  tapeFields?: TapeFields;
 }
 
 /** Everything in ScanSummary except the fingerprint, which the driver computes alongside. */
@@ -72,7 +74,8 @@ export function createScanner(
   fragment?: FragmentStart,
   options: ScannerOptions = {},
 ): ExportScanner {
-  if (options.tape) return new TapeScanner(handlers, limits, fragment, options.fastPath ?? true);
+  if (options.tape)
+    return new TapeScanner(handlers, limits, fragment, options.fastPath ?? true, options.tapeFields ?? null);
   return options.checkOnly
     ? new CheckOnlyScanner(handlers, limits, fragment, options.fastPath ?? true)
     : new ExportScanner(handlers, limits, fragment, options);

@@ -52,10 +52,10 @@ function finish(a: number, b: number): void {
   HASH[1] = fmix(b ^ lo);
 }
 
-/** The hash of bytes[p, p + n) into HASH. */
-export function valueHash(bytes: Uint8Array, p: number, n: number): void {
-  let a = VALUE_A ^ n;
-  let b = VALUE_B ^ n;
+/** Lanes (a, b) after bytes[p, p + n), into LANES: 8 bytes a step, then a word, then the last 0–3 bytes. */
+const LANES = new Int32Array(2);
+
+function absorb(a: number, b: number, bytes: Uint8Array, p: number, n: number): void {
   let i = 0;
   for (; i + 8 <= n; i += 8) {
     a = step1(a, word(bytes, p + i));
@@ -67,7 +67,14 @@ export function valueHash(bytes: Uint8Array, p: number, n: number): void {
   }
   let t = 0;
   for (let k = 0; i < n; i++, k += 8) t |= bytes[p + i]! << k;
-  finish(a, step2(b, t));
+  LANES[0] = a;
+  LANES[1] = step2(b, t);
+}
+
+/** The hash of bytes[p, p + n) into HASH. */
+export function valueHash(bytes: Uint8Array, p: number, n: number): void {
+  absorb(VALUE_A ^ n, VALUE_B ^ n, bytes, p, n);
+  finish(LANES[0]!, LANES[1]!);
 }
 
 function word(bytes: Uint8Array, i: number): number {
@@ -87,10 +94,11 @@ export class TreeHash {
     this.b = P4 ^ nameLength;
   }
 
-  /** An attribute whose value hash is (lo, hi). */
-  attr(nameHash: number, nameLength: number, lo: number, hi: number): void {
-    this.a = step1(step1(this.a, nameHash), lo);
-    this.b = step2(step2(this.b, nameLength), hi);
+  /** An attribute: its name's hash and length, and its raw value bytes[p, p + n). */
+  attr(nameHash: number, nameLength: number, bytes: Uint8Array, p: number, n: number): void {
+    absorb(step1(this.a, nameHash), step2(this.b, nameLength ^ (n << 8)), bytes, p, n);
+    this.a = LANES[0]!;
+    this.b = LANES[1]!;
   }
 
   child(lo: number, hi: number): void {

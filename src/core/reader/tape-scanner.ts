@@ -9,7 +9,16 @@ import { CheckOnlyScanner } from './check-scanner.js';
 import { ContentCheck, type TapeView } from './content-check.js';
 import type { ScannerLimits } from './limits.js';
 import type { FragmentStart, ScannerHandlers } from './scanner.js';
-import { ENTRY_INTS, JsTape, T_HEAD, T_NAME_AT, T_NAME_HASH, T_NAME_LENGTH, TapeElement } from './tape.js';
+import {
+  ENTRY_INTS,
+  JsTape,
+  T_HEAD,
+  T_NAME_AT,
+  T_NAME_HASH,
+  T_NAME_LENGTH,
+  TapeElement,
+  type TapeFields,
+} from './tape.js';
 import type { TopLevelElement } from './types.js';
 
 export class TapeScanner extends CheckOnlyScanner {
@@ -22,16 +31,18 @@ export class TapeScanner extends CheckOnlyScanner {
     valueBase: 0,
     shift: 0,
   };
-  private readonly js = new JsTape();
+  private readonly js: JsTape;
 
   constructor(
     handlers: ScannerHandlers,
     limits: Partial<ScannerLimits>,
     fragment: FragmentStart | undefined,
     fastPath: boolean,
+    fields: TapeFields | null,
   ) {
     super(handlers, limits, fragment, false);
-    this.fast = fastPath ? ContentCheck.create(false, true) : null;
+    this.fast = fastPath ? ContentCheck.create(false, true, fields) : null;
+    this.js = new JsTape(fields);
     this.tape = this.js;
     this.element.locate = (el) => this.locateFast(el);
   }

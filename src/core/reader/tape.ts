@@ -7,6 +7,7 @@
  * fast. The compiled fast path (wasm/content-check.ts) writes the tape of the elements it accepts; the
  * scanner writes the same tape itself (JsTape) for the few it leaves to JavaScript.
  */
+import { decodeReferences } from './entities.js';
 import { HASH, TreeHash, valueHash } from './tape-hash.js';
 
 export const ENTRY_INTS = 8;
@@ -36,6 +37,41 @@ export const A_HASH_HI = 7;
 
 /** A_FLAGS: the raw value holds a reference (`&…;`), so its bytes are not its text. */
 export const VALUE_HAS_REFERENCE = 1;
+/** A_FLAGS >>> FIELD_SHIFT: the attribute's field id + 1 when its name is one of TapeFields' names, else 0. */
+export const FIELD_SHIFT = 8;
+
+/**
+ * The attribute names a tape's reader wants found for it: each attribute so named carries the name's
+ * index (its field id) in its flags, and for the `hashed` ones (a bit per id) the hash of its value
+ * (A_HASH_LO/HI; 0 for other attributes). A `device` one (bit in `device`) is hashed without its
+ * address (deviceTail). At most 32 names of at most 64 bytes, no two alike in their hash's low byte.
+ */
+export interface TapeFields {
+  names: readonly string[];
+  hashed: number;
+  device: number;
+}
+
+const DEVICE_HEAD = Buffer.from('&lt;&lt;HKDevice:', 'latin1');
+
+/**
+ * Where the part of a `device` value in bytes[v, end) after its `<<HKDevice: 0x…>` head begins (the
+ * address differs on every record, format §2.4), or `v` without such a head. The hash on a `device`
+ * attribute's entry is the hash of that part (the element's tree hash still covers the whole value),
+ * so that one device's records share it. wasm/content-check.ts finds the same place.
+ */
+export function deviceTail(bytes: Uint8Array, v: number, end: number): number {
+  const n = DEVICE_HEAD.length;
+  if (end - v < n) return v;
+  for (let k = 0; k < n; k++) if (bytes[v + k] !== DEVICE_HEAD[k]) return v;
+  for (let i = v + n; i < end; i++) {
+    const c = bytes[i];
+    if (c === 0x3e) return i + 1;
+    if (c === 0x26 && i + 3 < end && bytes[i + 1] === 0x67 && bytes[i + 2] === 0x74 && bytes[i + 3] === 0x3b)
+      return i + 4;
+  }
+  return v;
+}
 
 /** The 31-polynomial hash of an ASCII name, as the readers compute it (T_NAME_HASH, A_NAME_HASH). */
 export function nameHash(name: string): number {
@@ -77,21 +113,31 @@ export class TapeElement {
     if (this.line === 0) this.locate(this);
   }
 
-  /** Whether the name of the entry at `e` (a tag's or an attribute's, same fields) is `name`. */
-  named(e: number, name: NameKey): boolean {
+  /** Whether the tag entry `t` is named `name`. */
+  named(t: number, name: NameKey): boolean {
+    return this.sameName(t + T_NAME_HASH, name);
+  }
+
+  /** Whether the attribute entry `a` is named `name`. */
+  attrNamed(a: number, name: NameKey): boolean {
+    return this.sameName(a + A_NAME_HASH, name);
+  }
+
+  /** Whether the [hash, at, length] at ints[i] name `name`. */
+  private sameName(i: number, name: NameKey): boolean {
     const ints = this.ints;
-    if (ints[e + T_NAME_HASH] !== name.hash || ints[e + T_NAME_LENGTH] !== name.bytes.length) return false;
+    if (ints[i] !== name.hash || ints[i + 2] !== name.bytes.length) return false;
     const bytes = this.bytes;
-    const at = this.valueBase + ints[e + T_NAME_AT]!;
+    const at = this.valueBase + ints[i + 1]!;
     const want = name.bytes;
-    for (let i = 0; i < want.length; i++) if (bytes[at + i] !== want[i]) return false;
+    for (let k = 0; k < want.length; k++) if (bytes[at + k] !== want[k]) return false;
     return true;
   }
 
   /** The attribute entry of tag entry `t` named `name`, or -1. */
   attr(t: number, name: NameKey): number {
     const n = this.ints[t + T_HEAD]! >>> 8;
-    for (let a = t + ENTRY_INTS, k = 0; k < n; k++, a += ENTRY_INTS) if (this.named(a, name)) return a;
+    for (let a = t + ENTRY_INTS, k = 0; k < n; k++, a += ENTRY_INTS) if (this.attrNamed(a, name)) return a;
     return -1;
   }
 
@@ -100,10 +146,18 @@ export class TapeElement {
     return t + ENTRY_INTS * (1 + (this.ints[t + T_HEAD]! >>> 8));
   }
 
-  /** The raw value of attribute entry `a` as a string (latin1 bytes as they are; see decoded text elsewhere). */
-  raw(a: number): string {
-    const at = this.valueBase + this.ints[a + A_VALUE_AT]!;
-    return this.bytes.latin1Slice(at, at + this.ints[a + A_VALUE_END]! - this.ints[a + A_VALUE_AT]!);
+  /** The value of attribute entry `a` as text: UTF-8, normalised and with its references decoded (XML §3.3.3). */
+  text(a: number): string {
+    const ints = this.ints;
+    let s = this.bytes.toString(
+      'utf8',
+      this.valueBase + ints[a + A_VALUE_AT]!,
+      this.valueBase + ints[a + A_VALUE_END]!,
+    );
+    if (/[\t\n\r]/.test(s)) s = s.replace(/\r\n|[\r\n\t]/g, ' ');
+    // The references were checked when the tape was written.
+    if (ints[a + A_FLAGS]! & VALUE_HAS_REFERENCE) s = decodeReferences(s);
+    return s;
   }
 }
 
@@ -115,6 +169,26 @@ export interface NameKey {
 
 export function nameKey(name: string): NameKey {
   return { hash: nameHash(name), bytes: Buffer.from(name, 'latin1') };
+}
+
+/** The field id + 1 of an attribute name buf[a, b) with hash `h` among `fields`, or 0. */
+export function fieldOf(
+  fields: TapeFields | null,
+  keys: NameKey[],
+  buf: Uint8Array,
+  a: number,
+  b: number,
+  h: number,
+): number {
+  if (fields === null) return 0;
+  for (let id = 0; id < keys.length; id++) {
+    const k = keys[id]!;
+    if (k.hash !== h || k.bytes.length !== b - a) continue;
+    let i = 0;
+    while (i < b - a && buf[a + i] === k.bytes[i]) i++;
+    if (i === b - a) return id + 1;
+  }
+  return 0;
 }
 
 /**
@@ -138,6 +212,11 @@ export class JsTape {
   /** Line and column of the element's '<'. */
   line = 0;
   column = 0;
+  private readonly keys: NameKey[];
+
+  constructor(private readonly fields: TapeFields | null = null) {
+    this.keys = fields === null ? [] : fields.names.map(nameKey);
+  }
 
   reset(): void {
     this.length = 0;
@@ -209,12 +288,20 @@ export class JsTape {
     ints[e + A_VALUE_AT] = at;
     ints[e + A_VALUE_END] = at + w - v;
     const ref = buf.indexOf(0x26, v);
-    ints[e + A_FLAGS] = ref !== -1 && ref < w ? VALUE_HAS_REFERENCE : 0;
-    valueHash(this.bytes, at, w - v);
-    ints[e + A_HASH_LO] = HASH[0]!;
-    ints[e + A_HASH_HI] = HASH[1]!;
+    const id = fieldOf(this.fields, this.keys, buf, a, b, h);
+    ints[e + A_FLAGS] = (ref !== -1 && ref < w ? VALUE_HAS_REFERENCE : 0) | (id << FIELD_SHIFT);
+    this.lanes[this.open.length]!.attr(h, b - a, this.bytes, at, w - v);
+    let lo = 0;
+    let hi = 0;
+    if (id !== 0 && this.fields!.hashed & (1 << (id - 1))) {
+      const from = this.fields!.device & (1 << (id - 1)) ? deviceTail(this.bytes, at, at + w - v) : at;
+      valueHash(this.bytes, from, at + w - v - from);
+      lo = HASH[0]!;
+      hi = HASH[1]!;
+    }
+    ints[e + A_HASH_LO] = lo;
+    ints[e + A_HASH_HI] = hi;
     ints[this.tag + T_HEAD] = ints[this.tag + T_HEAD]! + (1 << 8);
-    this.lanes[this.open.length]!.attr(h, b - a, HASH[0]!, HASH[1]!);
   }
 
   /** The current start tag ended at absolute offset `end`: `/>` closes it at once. */
