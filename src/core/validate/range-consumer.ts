@@ -3,14 +3,15 @@
  * a worker thread: a ValidationCollector that logs its duplicate steps for the main one to replay.
  */
 import type { RangeConsumer } from '../reader/range-consumer.js';
-import { ValidationCollector } from './collector.js';
+import { TAPE_FIELDS, ValidationCollector } from './collector.js';
 import type { RecordFilter } from './filter.js';
 
 export function createRangeConsumer(options: unknown): RangeConsumer {
   const { filter } = options as { filter: RecordFilter };
   const collector = new ValidationCollector(filter, { logDuplicates: true });
   return {
-    onElement: (el) => collector.onElement(el),
+    onTape: (el) => collector.onTape(el),
+    tapeFields: TAPE_FIELDS,
     onDefect: (d) => collector.onDefect(d),
     finish() {
       const partial = collector.toPartial();
