@@ -24,8 +24,29 @@ const SPACE: u8 = 4;
 /** Top-level elements accepted, when recorded (record()): [start, end, name length, name hash] as i32 each. */
 const SPANS: usize = 8192;
 const MAX_SPANS: i32 = 512;
+/** The tape's open elements (tape()): [tag entry index, lane a, lane b] as three i32 each, per depth. */
+const TSTACK: usize = SPANS + <usize>MAX_SPANS * 16;
+/**
+ * The tape (src/core/reader/tape.ts has the layout): per start tag a tag entry and its attributes'
+ * entries, TAPE_INTS i32 each, for the elements accepted by the last scan().
+ */
+const TAPE: usize = TSTACK + <usize>MAX_STACK * 12;
+const ENTRY_INTS: i32 = 8;
+const TAPE_INTS: i32 = 131072;
+/**
+ * The attribute names the tape's reader asks for (field()): a slot per low byte of a name's hash
+ * holding its field id + 1, then per field [hash, length, flags] and its name's bytes.
+ */
+const FIELD_SLOTS: usize = TAPE + <usize>TAPE_INTS * 4;
+const MAX_FIELDS: i32 = 32;
+const FIELD_INFO: usize = FIELD_SLOTS + 256;
+const FIELD_BYTES: usize = FIELD_INFO + <usize>MAX_FIELDS * 12;
+const FIELD_NAME_BYTES: i32 = 64;
+/** Field flags: the value's hash goes on the tape; it is a `device` string hashed without its address. */
+const FIELD_HASHED: i32 = 1;
+const FIELD_DEVICE: i32 = 2;
 /** The input: what the caller copied in, followed by 16 bytes that a vector read may touch. */
-const INPUT: usize = SPANS + <usize>MAX_SPANS * 16;
+const INPUT: usize = FIELD_BYTES + <usize>(MAX_FIELDS * FIELD_NAME_BYTES);
 
 for (let c: i32 = 0; c < 256; c++) {
   let k: u8 = 0;
@@ -44,6 +65,19 @@ let recording: i32 = 0;
 let at: i32 = 0;
 /** Set by readName: its hash. */
 let nameHash: i32 = 0;
+/** Whether scan() writes the tape (tape()). */
+let taping: bool = false;
+/** The next free tape entry (in i32s), and the end of what the last scan() committed. */
+let tp: i32 = 0;
+let tapeEnd: i32 = 0;
+/** Set when a reader gave up because the input ended (rather than at something it refuses). */
+let cut: bool = false;
+/** Set when the tape or the span records had no room for one more element. */
+let full: bool = false;
+/** Set by value(): the value holds a reference. */
+let valueRefs: bool = false;
+/** Why the last scan() stopped: 0 the input is all accepted, 1 cut by its end, 2 something to leave to the scanner, 3 no room to record. */
+let stopped: i32 = 0;
 
 export function input(): usize {
   return INPUT;
@@ -70,6 +104,57 @@ export function count(): i32 {
 /** Makes scan() record each top-level element it accepts (spans()), up to MAX_SPANS a call. */
 export function record(on: bool): void {
   recording = on ? MAX_SPANS : 0;
+}
+
+/** Makes scan() write the tape of the elements it accepts (tapeAt(), tapeLength()). */
+export function tape(on: bool): void {
+  taping = on;
+}
+
+export function tapeAt(): usize {
+  return TAPE;
+}
+
+/** Where field()'s name bytes go: FIELD_NAME_BYTES per field id. */
+export function fieldNames(): usize {
+  return FIELD_BYTES;
+}
+
+/**
+ * Makes attributes named like field `id` (its `length` bytes written at fieldNames() + id * 64, its
+ * hash `hash`) carry id + 1 in their flags on the tape; false when its hash's slot is taken.
+ */
+export function field(id: i32, hash: i32, length: i32, flags: i32): bool {
+  if (id >= MAX_FIELDS || length > FIELD_NAME_BYTES) return false;
+  const slot = FIELD_SLOTS + <usize>(hash & 255);
+  if (load<u8>(slot) != 0) return false;
+  store<u8>(slot, <u8>(id + 1));
+  const r = FIELD_INFO + <usize>id * 12;
+  store<i32>(r, hash);
+  store<i32>(r + 4, length);
+  store<i32>(r + 8, flags);
+  return true;
+}
+
+/** The field id + 1 of the attribute name at input [an, an + al) with hash `h`, or 0. */
+function fieldOf(an: i32, al: i32, h: i32): i32 {
+  const id = <i32>load<u8>(FIELD_SLOTS + <usize>(h & 255));
+  if (id == 0) return 0;
+  const r = FIELD_INFO + <usize>(id - 1) * 12;
+  if (load<i32>(r) != h || load<i32>(r + 4) != al) return 0;
+  const name = FIELD_BYTES + <usize>(id - 1) * FIELD_NAME_BYTES;
+  for (let k = 0; k < al; k++) if (<i32>load<u8>(name + <usize>k) != byte(an + k)) return 0;
+  return id;
+}
+
+/** The i32s the last scan() wrote to the tape. */
+export function tapeLength(): i32 {
+  return tapeEnd;
+}
+
+/** Why the last scan() stopped (see `stopped`). */
+export function stopReason(): i32 {
+  return stopped;
 }
 
 /** Where the records of the last scan() are (count() of them). */
@@ -204,10 +289,13 @@ function isXmlChar(cp: i64): bool {
 /**
  * The length of the reference at `i` ('&') if it is one of the five predefined entities or a character
  * reference to a legal character, written as the scanner accepts it with ';' at most 12 bytes on;
- * else 0 (the scanner then judges it).
+ * else 0 (the scanner then judges it), with `cut` set when the input ends before it could tell.
  */
 function reference(i: i32, end: i32): i32 {
-  if (i + 3 >= end) return 0;
+  if (i + 3 >= end) {
+    cut = true;
+    return 0;
+  }
   const c1 = byte(i + 1);
   if (c1 == 0x23) {
     // &#…; or &#x…;
@@ -223,16 +311,27 @@ function reference(i: i32, end: i32): i32 {
       else break;
       j++;
     }
-    if (j == first || j >= end || j - i > 12 || byte(j) != 0x3b || !isXmlChar(cp)) return 0;
+    if (j >= end) {
+      cut = true;
+      return 0;
+    }
+    if (j == first || j - i > 12 || byte(j) != 0x3b || !isXmlChar(cp)) return 0;
     return j + 1 - i;
   }
   const c2 = byte(i + 2);
   const c3 = byte(i + 3);
   if (c2 == 0x74 && c3 == 0x3b && (c1 == 0x6c || c1 == 0x67)) return 4; // &lt; &gt;
-  if (i + 4 >= end) return 0;
+  if (i + 4 >= end) {
+    cut = true;
+    return 0;
+  }
   const c4 = byte(i + 4);
   if (c1 == 0x61 && c2 == 0x6d && c3 == 0x70 && c4 == 0x3b) return 5; // &amp;
-  if (i + 5 >= end || byte(i + 5) != 0x3b) return 0;
+  if (i + 5 >= end) {
+    cut = true;
+    return 0;
+  }
+  if (byte(i + 5) != 0x3b) return 0;
   if (c1 == 0x71 && c2 == 0x75 && c3 == 0x6f && c4 == 0x74) return 6; // &quot;
   if (c1 == 0x61 && c2 == 0x70 && c3 == 0x6f && c4 == 0x73) return 6; // &apos;
   return 0;
@@ -278,19 +377,27 @@ function text(i: i32, end: i32): i32 {
   return 0; // not reached: AssemblyScript does not see that the loop never ends
 }
 
-/** Index of the quote closing the value at `i`, or -1 for a value to leave to the scanner (or cut by `end`). */
+/**
+ * Index of the quote closing the value at `i`, or -1 for a value to leave to the scanner (or cut by
+ * `end`, with `cut` set); valueRefs tells whether it holds a reference.
+ */
 function value(i: i32, end: i32, quote: i32): i32 {
   const fold = i8x16.splat(quote == 0x22 ? 0x04 : 0x01);
   const quoteOrAmp = i8x16.splat(quote == 0x22 ? 0x26 : 0x27);
   const lt = i8x16.splat(0x3c);
+  valueRefs = false;
   while (true) {
     i = seek(i, end, fold, quoteOrAmp, lt);
-    if (i >= end) return -1;
+    if (i >= end) {
+      cut = true;
+      return -1;
+    }
     const c = byte(i);
     if (c == quote) return i;
     if (c == 0x3c) return -1;
     const n = reference(i, end);
     if (n == 0) return -1;
+    valueRefs = true;
     i += n;
   }
   return 0; // not reached: AssemblyScript does not see that the loop never ends
@@ -301,39 +408,203 @@ function sameBytes(a: i32, b: i32, n: i32): bool {
   return true;
 }
 
+// ── the tape's hashes: the same numbers as src/core/reader/tape-hash.ts ──────────────────────────
+
+const P1: i32 = 0x9e3779b1;
+const P2: i32 = 0x85ebca77;
+const P3: i32 = 0xc2b2ae3d;
+const P4: i32 = 0x27d4eb2f;
+const F1: i32 = 0x85ebca6b;
+const F2: i32 = 0xc2b2ae35;
+const VALUE_A: i32 = 0x243f6a88;
+const VALUE_B: i32 = 0x85a308d3;
+const CLOSE: i32 = 0x5bd1e995;
+
+@inline
+function step1(a: i32, w: i32): i32 {
+  return rotl<i32>((a ^ w) * P1, 13);
+}
+
+@inline
+function step2(b: i32, w: i32): i32 {
+  return rotl<i32>((b ^ w) * P2, 17);
+}
+
+@inline
+function fmix(h: i32): i32 {
+  h ^= <i32>(<u32>h >> 16);
+  h *= F1;
+  h ^= <i32>(<u32>h >> 13);
+  h *= F2;
+  return h ^ <i32>(<u32>h >> 16);
+}
+
+/** Set by finish(): a hash's two halves. */
+let hashLo: i32 = 0;
+let hashHi: i32 = 0;
+
+@inline
+function finish(a: i32, b: i32): void {
+  hashLo = fmix(a ^ rotl<i32>(b, 16));
+  hashHi = fmix(b ^ hashLo);
+}
+
+/** Set by absorb(): the lanes after taking in a run of bytes. */
+let runA: i32 = 0;
+let runB: i32 = 0;
+
+/** Lanes (a, b) after input bytes [p, p + n): 8 bytes a step, then a word, then the last 0–3 bytes. */
+function absorb(a: i32, b: i32, p: i32, n: i32): void {
+  let i: i32 = 0;
+  for (; i + 8 <= n; i += 8) {
+    a = step1(a, load<i32>(INPUT + <usize>(p + i)));
+    b = step2(b, load<i32>(INPUT + <usize>(p + i + 4)));
+  }
+  if (i + 4 <= n) {
+    a = step1(a, load<i32>(INPUT + <usize>(p + i)));
+    i += 4;
+  }
+  let t: i32 = 0;
+  for (let k = 0; i < n; i++, k += 8) t |= byte(p + i) << k;
+  runA = a;
+  runB = step2(b, t);
+}
+
+/** The hash of input bytes [p, p + n) into hashLo/hashHi. */
+function valueHash(p: i32, n: i32): void {
+  absorb(VALUE_A ^ n, VALUE_B ^ n, p, n);
+  finish(runA, runB);
+}
+
 /**
- * Reads the start tag at `s` ('<', name start checked by the caller). Returns 1 for an open tag and 2
- * for an empty one, with `at` past its '>' and the name's length in `nameLen`; 0 to leave it to the scanner.
+ * Where the part of a `device` value at [v, end) after its `<<HKDevice: 0x…>` head begins (written
+ * `&lt;&lt;HKDevice:` up to `&gt;` or `>`), as src/core/reader/tape.ts deviceTail finds it; `v` when
+ * it has no such head.
+ */
+const DEVICE_HEAD = '&lt;&lt;HKDevice:';
+function deviceTail(v: i32, end: i32): i32 {
+  const n = DEVICE_HEAD.length;
+  if (end - v < n) return v;
+  for (let k = 0; k < n; k++) if (byte(v + k) != DEVICE_HEAD.charCodeAt(k)) return v;
+  for (let i = v + n; i < end; i++) {
+    const c = byte(i);
+    if (c == 0x3e) return i + 1;
+    if (c == 0x26 && i + 3 < end && byte(i + 1) == 0x67 && byte(i + 2) == 0x74 && byte(i + 3) == 0x3b)
+      return i + 4;
+  }
+  return v;
+}
+
+@inline
+function tapeSet(entry: i32, field: i32, v: i32): void {
+  store<i32>(TAPE + (<usize>(entry + field) << 2), v);
+}
+
+@inline
+function tapeGet(entry: i32, field: i32): i32 {
+  return load<i32>(TAPE + (<usize>(entry + field) << 2));
+}
+
+/** Whether the tape has room for one more entry; sets `full` when it has not. */
+@inline
+function tapeRoom(): bool {
+  if (tp + ENTRY_INTS <= TAPE_INTS) return true;
+  full = true;
+  return false;
+}
+
+/** Closes the element whose tag entry is `entry` at `end` with lanes (a, b): its hash and end go on the tape. */
+function tapeClose(entry: i32, a: i32, b: i32, end: i32): void {
+  finish(step1(a, CLOSE), b);
+  tapeSet(entry, 2, end);
+  tapeSet(entry, 6, hashLo);
+  tapeSet(entry, 7, hashHi);
+}
+
+/** Folds the closed element's hash (hashLo/hashHi) into its parent's lanes at `depth`. */
+function tapeFold(depth: i32): void {
+  const r = TSTACK + <usize>depth * 12;
+  store<i32>(r + 4, step1(load<i32>(r + 4), hashLo));
+  store<i32>(r + 8, step2(load<i32>(r + 8), hashHi));
+}
+
+/** Set by startTag when taping: the element's tag entry and its lanes after the attributes. */
+let tagEntry: i32 = 0;
+let laneA: i32 = 0;
+let laneB: i32 = 0;
+
+/**
+ * Reads the start tag at `s` ('<', name start checked by the caller) at `depth` below the root.
+ * Returns 1 for an open tag and 2 for an empty one, with `at` past its '>' and the name's length in
+ * `nameLen`; 0 to leave it to the scanner. When taping, its entries go on the tape.
  */
 let nameLen: i32 = 0;
 /** The element name's hash (readName's, which each attribute name then overwrites). */
 let tagHash: i32 = 0;
-function startTag(s: i32, end: i32): i32 {
+function startTag(s: i32, end: i32, depth: i32): i32 {
   const ne = readName(s + 1, end);
-  if (ne < 0 || ne >= end) return 0;
+  if (ne < 0) return 0;
+  if (ne >= end) {
+    cut = true;
+    return 0;
+  }
   nameLen = ne - s - 1;
   tagHash = nameHash;
+  let entry: i32 = 0;
+  let a: i32 = 0;
+  let b: i32 = 0;
+  if (taping) {
+    if (!tapeRoom()) return 0;
+    entry = tp;
+    tp += ENTRY_INTS;
+    tapeSet(entry, 1, s);
+    tapeSet(entry, 3, tagHash);
+    tapeSet(entry, 4, s + 1);
+    tapeSet(entry, 5, nameLen);
+    a = P3 ^ tagHash;
+    b = P4 ^ nameLen;
+  }
   let p = ne;
   let seen: i32 = 0;
   let bits: u64 = 0;
   while (true) {
     const sp = p;
     p = skipSpace(p, end);
-    if (p >= end) return 0;
+    if (p >= end) {
+      cut = true;
+      return 0;
+    }
     let c = byte(p);
+    let kind: i32 = 0;
     if (c == 0x3e) {
       at = p + 1;
-      return 1;
-    }
-    if (c == 0x2f) {
-      if (p + 1 >= end || byte(p + 1) != 0x3e) return 0;
+      kind = 1;
+    } else if (c == 0x2f) {
+      if (p + 1 >= end) {
+        cut = true;
+        return 0;
+      }
+      if (byte(p + 1) != 0x3e) return 0;
       at = p + 2;
-      return 2;
+      kind = 2;
+    }
+    if (kind != 0) {
+      if (taping) {
+        tapeSet(entry, 0, depth | (seen << 8));
+        tagEntry = entry;
+        laneA = a;
+        laneB = b;
+      }
+      return kind;
     }
     if (sp == p || !(cls(c) & NAME_START)) return 0;
     const an = p;
     p = readName(p, end);
-    if (p < 0 || p >= end) return 0;
+    if (p < 0) return 0;
+    if (p >= end) {
+      cut = true;
+      return 0;
+    }
     const al = p - an;
     const h = nameHash;
     const bit = <u64>1 << <u64>((<u32>h * 0x9e3779b1) >> 26);
@@ -351,13 +622,49 @@ function startTag(s: i32, end: i32): i32 {
     store<i32>(r + 8, h);
     seen++;
     p = skipSpace(p, end);
-    if (p >= end || byte(p) != 0x3d) return 0;
+    if (p >= end) {
+      cut = true;
+      return 0;
+    }
+    if (byte(p) != 0x3d) return 0;
     p = skipSpace(p + 1, end);
-    if (p >= end) return 0;
+    if (p >= end) {
+      cut = true;
+      return 0;
+    }
     c = byte(p);
     if (c != 0x22 && c != 0x27) return 0;
     const close = value(p + 1, end, c);
     if (close < 0) return 0;
+    if (taping) {
+      if (!tapeRoom()) return 0;
+      const e = tp;
+      tp += ENTRY_INTS;
+      const v = p + 1;
+      const n = close - v;
+      absorb(step1(a, h), step2(b, al ^ (n << 8)), v, n);
+      a = runA;
+      b = runB;
+      const id = fieldOf(an, al, h);
+      tapeSet(e, 0, h);
+      tapeSet(e, 1, an);
+      tapeSet(e, 2, al);
+      tapeSet(e, 3, v);
+      tapeSet(e, 4, close);
+      tapeSet(e, 5, (valueRefs ? 1 : 0) | (id << 8));
+      hashLo = 0;
+      hashHi = 0;
+      if (id != 0) {
+        const flags = load<i32>(FIELD_INFO + <usize>(id - 1) * 12 + 8);
+        if (flags & FIELD_HASHED) {
+          // Apple's `device` strings begin with a per-record address: its entry's hash skips it (tape.ts).
+          const from = flags & FIELD_DEVICE ? deviceTail(v, close) : v;
+          valueHash(from, close - from);
+        }
+      }
+      tapeSet(e, 6, hashLo);
+      tapeSet(e, 7, hashHi);
+    }
     p = close + 1;
   }
 }
@@ -365,10 +672,18 @@ function startTag(s: i32, end: i32): i32 {
 /** Index past the end tag at `s` ('</') if it closes the element named at [name, name + n), else 0. */
 function endTag(s: i32, end: i32, name: i32, n: i32): i32 {
   const a = s + 2;
-  if (a + n >= end || !sameBytes(a, name, n)) return 0;
+  if (a + n >= end) {
+    cut = true;
+    return 0;
+  }
+  if (!sameBytes(a, name, n)) return 0;
   // A longer name (`</AB>` for `<A>`) fails below: only whitespace and '>' may follow the name.
   const p = skipSpace(a + n, end);
-  if (p >= end || byte(p) != 0x3e) return 0;
+  if (p >= end) {
+    cut = true;
+    return 0;
+  }
+  if (byte(p) != 0x3e) return 0;
   return p + 1;
 }
 
@@ -385,7 +700,10 @@ function comment(s: i32, end: i32): i32 {
       }
       i += 16;
     }
-    if (i + 2 >= end) return 0;
+    if (i + 2 >= end) {
+      cut = true;
+      return 0;
+    }
     if (byte(i + 1) == 0x2d) return byte(i + 2) == 0x3e ? i + 3 : 0;
     i++;
   }
@@ -395,8 +713,9 @@ function comment(s: i32, end: i32): i32 {
 /**
  * Accepts input bytes [from, end) up to the first thing to leave to the scanner, which sits inside
  * the root, outside any top-level element. Returns where that is (`from` when it is at once), with
- * the number of top-level elements accepted in count() (and each recorded, see record()). Elements nest at most `maxDepth` deep
- * counting the root, and a top-level element spans at most `maxItem` bytes (the scanner's limits).
+ * the number of top-level elements accepted in count() (and each recorded, see record() and tape()),
+ * and why it stopped in stopReason(). Elements nest at most `maxDepth` deep counting the root, and a
+ * top-level element spans at most `maxItem` bytes (the scanner's limits).
  */
 export function scan(from: i32, end: i32, maxDepth: i32, maxItem: i32): i32 {
   let p = from;
@@ -406,36 +725,65 @@ export function scan(from: i32, end: i32, maxDepth: i32, maxItem: i32): i32 {
   let item: i32 = from;
   let itemName: i32 = 0;
   let itemHash: i32 = 0;
+  cut = false;
+  full = false;
+  tp = 0;
+  tapeEnd = 0;
+  stopped = 2;
   while (true) {
     p = text(p, end);
     if (p < 0 || p >= end) {
       // Text at the end is whole unless a reference was cut (or is one to leave): then up to it.
       if (depth == 0) committed = p < 0 ? at : end;
+      if (p >= end) stopped = depth == 0 ? 0 : 1;
+      else stopped = cut ? 1 : 2;
       break;
     }
     if (depth == 0) committed = p;
-    if (p + 1 >= end) break;
+    if (p + 1 >= end) {
+      stopped = 1;
+      break;
+    }
     const c1 = byte(p + 1);
     let closed = false;
     if (c1 == 0x2f) {
       if (depth == 0) break;
       const top = STACK + <usize>(depth - 1) * 8;
       const q = endTag(p, end, load<i32>(top), load<i32>(top + 4));
-      if (q == 0) break;
+      if (q == 0) {
+        if (cut) stopped = 1;
+        break;
+      }
       p = q;
       depth--;
       closed = depth == 0;
+      if (taping) {
+        const r = TSTACK + <usize>depth * 12;
+        tapeClose(load<i32>(r), load<i32>(r + 4), load<i32>(r + 8), p);
+        if (depth > 0) tapeFold(depth - 1);
+      }
     } else if (c1 == 0x21) {
-      if (p + 3 >= end || byte(p + 2) != 0x2d || byte(p + 3) != 0x2d) break;
+      if (p + 3 >= end) {
+        stopped = 1;
+        break;
+      }
+      if (byte(p + 2) != 0x2d || byte(p + 3) != 0x2d) break;
       const q = comment(p, end);
-      if (q == 0) break;
+      if (q == 0) {
+        if (cut) stopped = 1;
+        break;
+      }
       p = q;
       if (depth == 0) committed = p;
     } else {
       if (!(cls(c1) & NAME_START)) break;
       if (depth == 0) item = p;
-      const kind = startTag(p, end);
-      if (kind == 0) break;
+      const kind = startTag(p, end, depth);
+      if (kind == 0) {
+        if (full) stopped = 3;
+        else if (cut) stopped = 1;
+        break;
+      }
       if (depth == 0) {
         itemName = nameLen;
         itemHash = tagHash;
@@ -446,14 +794,29 @@ export function scan(from: i32, end: i32, maxDepth: i32, maxItem: i32): i32 {
         const top = STACK + <usize>depth * 8;
         store<i32>(top, p + 1);
         store<i32>(top + 4, nameLen);
+        if (taping) {
+          const r = TSTACK + <usize>depth * 12;
+          store<i32>(r, tagEntry);
+          store<i32>(r + 4, laneA);
+          store<i32>(r + 8, laneB);
+        }
         depth++;
-      } else closed = depth == 0;
+      } else {
+        closed = depth == 0;
+        if (taping) {
+          tapeClose(tagEntry, laneA, laneB, at);
+          if (depth > 0) tapeFold(depth - 1);
+        }
+      }
       p = at;
     }
     if (closed) {
       if (p - item > maxItem) break;
       if (recording > 0) {
-        if (n == recording) break;
+        if (n == recording) {
+          stopped = 3;
+          break;
+        }
         const r = SPANS + <usize>n * 16;
         store<i32>(r, item);
         store<i32>(r + 4, p);
@@ -462,6 +825,7 @@ export function scan(from: i32, end: i32, maxDepth: i32, maxItem: i32): i32 {
       }
       n++;
       committed = p;
+      tapeEnd = tp;
     }
   }
   elements = n;

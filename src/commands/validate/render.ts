@@ -26,6 +26,7 @@ export function renderReport(r: ValidationReport, f: Factory): string[] {
     out.push('');
     out.push(t.bold(s));
   };
+  out.push(...headline(r), '');
   out.push(t.bold(`Apple Health export: ${r.input?.path ?? ''}`));
   if (r.input?.entryName) out.push(`  entry: ${r.input.entryName}`);
   out.push(
@@ -124,5 +125,24 @@ export function renderReport(r: ValidationReport, f: Factory): string[] {
   );
   for (const w of r.warnings) out.push(`  - ${w}`);
   for (const w of r.reasons) out.push(`  - ${w}`);
+  return out;
+}
+
+/** The outcome first: what the backend will import, skip and why, what apple-import repairs, and whether the import fails. */
+function headline(r: ValidationReport): string[] {
+  const w = r.willImport;
+  const skips = Object.entries(r.willSkip.byReason)
+    .map(([reason, s]) => `${n(s.total)} ${reason.replace(/-/g, ' ')}`)
+    .join(', ');
+  const out = [
+    `The backend will import ${n(w.records)} records, ${n(w.workouts)} workouts, ${n(w.sleep)} sleep samples; ` +
+      `it will skip ${n(r.willSkip.total)}${skips ? ` (${skips})` : ''}; apple-import will repair ${n(r.willRepair.total)} defects.`,
+  ];
+  for (const f of r.importFails)
+    out.push(
+      f.reason === 'nothing-to-import'
+        ? `${f.message[0]!.toUpperCase()}${f.message.slice(1)}.`
+        : `The backend's import would fail: ${f.message}.`,
+    );
   return out;
 }

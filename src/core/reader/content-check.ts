@@ -7,6 +7,7 @@
  * scanner simply does all the reading, with the same results.
  */
 import { wasmModule } from '../../adapters/wasm-module.js';
+import { nameHash, type TapeFields } from './tape.js';
 
 interface Exports {
   memory: WebAssembly.Memory;
@@ -21,7 +22,19 @@ interface Exports {
   lineFeeds(from: number, end: number): number;
   lastLF(): number;
   scan(from: number, end: number, maxDepth: number, maxItem: number): number;
+  tape(on: number): void;
+  tapeAt(): number;
+  fieldNames(): number;
+  field(id: number, hash: number, length: number, flags: number): number;
+  tapeLength(): number;
+  stopReason(): number;
 }
+
+/** Why the last scan() stopped (ContentCheck.stopReason). */
+export const STOP_END = 0;
+export const STOP_CUT = 1;
+export const STOP_REFUSED = 2;
+export const STOP_FULL = 3;
 
 /** Beyond this, a chunk or buffer (a long carried markup) is left to the scanner rather than copied in. */
 const MAX_INPUT = 64 * 1024 * 1024;
@@ -31,6 +44,18 @@ const module = () => wasmModule('content-check.wasm');
 /** Whether the compiled fast path is there to use (tests insist that it is). */
 export function contentCheckAvailable(): boolean {
   return module() !== null;
+}
+
+/** What ContentCheck.tapeView() fills in. */
+export interface TapeView {
+  ints: Int32Array;
+  bytes: Buffer;
+  at: number;
+  length: number;
+  /** Add to a byte offset on the tape to index `bytes`. */
+  valueBase: number;
+  /** Subtract from a byte offset on the tape to index the scanned buffer. */
+  shift: number;
 }
 
 /** What ContentCheck.span() fills in. */
@@ -49,7 +74,7 @@ export interface SpanRecord {
 export class ContentCheck {
   private readonly x: Exports;
   private readonly input: number;
-  private view: Uint8Array;
+  private view: Buffer;
   /** The memory as int32s (for span()), and where the span records start in it. */
   private ints: Int32Array;
   private readonly spanAt: number;
@@ -65,7 +90,7 @@ export class ContentCheck {
   private constructor(x: Exports) {
     this.x = x;
     this.input = x.input();
-    this.view = new Uint8Array(x.memory.buffer);
+    this.view = Buffer.from(x.memory.buffer);
     this.ints = new Int32Array(x.memory.buffer);
     this.spanAt = x.spans() >> 2;
   }
@@ -74,7 +99,7 @@ export class ContentCheck {
    * A fresh instance, or null when the module is not there. `spans`: record where each accepted
    * top-level element lies and what it is named (span()), for whoever needs those, not whole elements.
    */
-  static create(spans = false): ContentCheck | null {
+  static create(spans = false, tape = false, fields: TapeFields | null = null): ContentCheck | null {
     const m = module();
     if (m === null) return null;
     let instance: WebAssembly.Instance;
@@ -92,14 +117,29 @@ export class ContentCheck {
     }
     const x = instance.exports as unknown as Exports;
     x.record(spans ? 1 : 0);
-    return new ContentCheck(x);
+    x.tape(tape ? 1 : 0);
+    const check = new ContentCheck(x);
+    if (fields !== null) check.fields(fields);
+    return check;
+  }
+
+  /** Registers the tape's field names (tape.ts TapeFields) with the module. */
+  private fields(fields: TapeFields): void {
+    const at = this.x.fieldNames();
+    fields.names.forEach((name, id) => {
+      const bytes = Buffer.from(name, 'latin1');
+      this.view.set(bytes, at + id * 64);
+      const flags = (fields.hashed & (1 << id) ? 1 : 0) | (fields.device & (1 << id) ? 2 : 0);
+      if (!this.x.field(id, nameHash(name), bytes.length, flags))
+        throw new Error(`tape field "${name}" cannot be registered`);
+    });
   }
 
   /** Makes room for `bytes` of input (refreshing the view, which growing the memory detaches). */
   private room(bytes: number): boolean {
     if (bytes <= this.x.capacity()) return true;
     if (!this.x.reserve(bytes)) return false;
-    this.view = new Uint8Array(this.x.memory.buffer);
+    this.view = Buffer.from(this.x.memory.buffer);
     this.ints = new Int32Array(this.x.memory.buffer);
     return true;
   }
@@ -155,11 +195,21 @@ export class ContentCheck {
    */
   scan(buf: Buffer, from: number, end: number, maxDepth: number, maxItem: number): number {
     const shift = this.place(buf);
-    if (shift < 0) return from;
+    if (shift < 0) {
+      this.stop = STOP_REFUSED;
+      this.empty = true;
+      return from;
+    }
     const next = this.x.scan(from + shift, end + shift, maxDepth, maxItem);
     this.spanShift = shift;
+    this.stop = this.x.stopReason();
+    this.empty = false;
     return next - shift;
   }
+
+  /** Why the last scan() stopped, and whether it could not even look (nothing accepted, no tape). */
+  private stop = STOP_END;
+  private empty = true;
 
   private spanShift = 0;
 
@@ -218,6 +268,29 @@ export class ContentCheck {
 
   /** Top-level elements in what the last scan() accepted. */
   elements(): number {
-    return this.x.count();
+    return this.empty ? 0 : this.x.count();
+  }
+
+  /**
+   * Why the last scan() stopped: STOP_END (it accepted everything up to `end`), STOP_CUT (an element or
+   * reference runs past `end`), STOP_REFUSED (at something for the scanner to read) or STOP_FULL (no
+   * room to record one more element: scan again from where it stopped).
+   */
+  stopReason(): number {
+    return this.stop;
+  }
+
+  /**
+   * The tape of the last scan() (created with `tape`; layout in tape.ts): the wasm memory as int32s
+   * and bytes, where the tape starts and how long it is, and what to subtract from an offset on it to
+   * get an index into the scanned buffer.
+   */
+  tapeView(into: TapeView): void {
+    into.ints = this.ints;
+    into.bytes = this.view;
+    into.at = this.x.tapeAt() >> 2;
+    into.length = this.empty ? 0 : this.x.tapeLength();
+    into.valueBase = this.input;
+    into.shift = this.spanShift;
   }
 }

@@ -3,10 +3,15 @@
  * byte range inside a worker thread. A consumer module is loaded by URL in each worker and must export
  * `createRangeConsumer(options)`; what finish() returns travels back by structured clone.
  */
+import type { TapeElement, TapeFields } from './tape.js';
 import type { Defect, TopLevelElement } from './types.js';
 
+/** A consumer takes whole elements (onElement) or tapes (onTape: the range is then read by a tape scan). */
 export interface RangeConsumer {
-  onElement(el: TopLevelElement): void;
+  onElement?(el: TopLevelElement): void;
+  onTape?(el: TapeElement): void;
+  /** The field names onTape wants found on the tape (tape.ts TapeFields). */
+  tapeFields?: TapeFields;
   onDefect(d: Defect): void;
   /**
    * The range's partial result. `transfer` lists ArrayBuffers to move rather than copy. Throwing a

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { AppError } from '../../errors.js';
 import { createScanner } from './scanner.js';
+import type { TapeElement, TapeFields } from './tape.js';
 import type { Defect, ScanSummary, TopLevelElement } from './types.js';
 
 export interface ScanHandlers {
@@ -12,6 +13,8 @@ export interface ScanHandlers {
   /** Each top-level element's name and span only (ScannerHandlers.onTopLevel). */
   onTopLevel?(name: string, start: number, end: number): void;
   onDefect?(d: Defect): void;
+  /** Each top-level element as a tape (ScanOptions.tape). */
+  onTape?(el: TapeElement): void;
   /** Total source bytes consumed so far, after each chunk. */
   onProgress?(bytesRead: number): void;
 }
@@ -22,8 +25,11 @@ export interface ScanOptions {
   hash?: boolean;
   /** Elements without attribute values (ScannerOptions.checkOnly): for callers that need only the verdict and offsets. */
   checkOnly?: boolean;
-  /** Refuse bytes that are not UTF-8 (ScannerOptions.utf8; implied by checkOnly). */
+  /** Refuse bytes that are not UTF-8 (ScannerOptions.utf8; implied by checkOnly and tape). */
   utf8?: boolean;
+  /** A tape scan (ScannerOptions.tape): elements go to onTape, with these field names found. */
+  tape?: boolean;
+  tapeFields?: TapeFields;
 }
 
 /** Scans a whole export in constant memory; resolves with what validate/repair/split need. */
@@ -35,10 +41,20 @@ export async function scanExport(
   const { signal } = opts;
   const hash = opts.hash === false ? null : createHash('sha256');
   const scanner = createScanner(
-    { onElement: handlers.onElement, onTopLevel: handlers.onTopLevel, onDefect: handlers.onDefect },
+    {
+      onElement: handlers.onElement,
+      onTopLevel: handlers.onTopLevel,
+      onDefect: handlers.onDefect,
+      onTape: handlers.onTape,
+    },
     {},
     undefined,
-    { checkOnly: opts.checkOnly === true, utf8: opts.utf8 === true },
+    {
+      checkOnly: opts.checkOnly === true,
+      utf8: opts.utf8 === true,
+      tape: opts.tape === true,
+      ...(opts.tapeFields ? { tapeFields: opts.tapeFields } : {}),
+    },
   );
   let bytes = 0;
   const checkAbort = (): void => {

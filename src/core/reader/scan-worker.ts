@@ -7,7 +7,7 @@ import { parentPort } from 'node:worker_threads';
 import { readRangeSync } from '../../adapters/export-source.js';
 import type { RangeTask, WorkerMessage, WorkerRequest } from './parallel-scan.js';
 import type { CreateRangeConsumer, RangeConsumer } from './range-consumer.js';
-import { ExportScanner } from './scanner.js';
+import { createScanner } from './scanner.js';
 
 const PROGRESS_EVERY = 4 << 20;
 
@@ -22,11 +22,14 @@ async function scanRange(task: RangeTask): Promise<void> {
     consumers.set(task.consumerUrl, create);
   }
   const consumer: RangeConsumer = create(task.consumerOptions);
-  const scanner = new ExportScanner(
-    { onElement: (el) => consumer.onElement(el), onDefect: (d) => consumer.onDefect(d) },
+  const tape = consumer.onTape !== undefined;
+  const scanner = createScanner(
+    tape
+      ? { onTape: (el) => consumer.onTape!(el), onDefect: (d) => consumer.onDefect(d) }
+      : { onElement: (el) => consumer.onElement!(el), onDefect: (d) => consumer.onDefect(d) },
     {},
     task.start > 0 ? { offset: task.start } : undefined,
-    { utf8: task.utf8 },
+    { utf8: task.utf8, tape, ...(consumer.tapeFields ? { tapeFields: consumer.tapeFields } : {}) },
   );
   let reported = 0;
   const bytes = readRangeSync(task.path, task.start, task.end, (chunk, at) => {

@@ -31,7 +31,9 @@ export type DefectKind =
   | 'dtd-external-reference'
   | 'illegal-character'
   | 'truncated'
-  | 'not-well-formed';
+  | 'not-well-formed'
+  /** The root is `<HealthData>` in a default namespace: the backend's parser then matches no Record in it. */
+  | 'foreign-namespace';
 
 export interface Defect {
   kind: DefectKind;

@@ -1,78 +1,132 @@
-import { RangeOverflowError } from '../reader/range-consumer.js';
-import type { Defect, DefectKind, ExportElement, ScanSummary, TopLevelElement } from '../reader/types.js';
-import { type FilterSpec, isFilterActive, NO_FILTERS, select } from '../selection/filters.js';
-import { isImportedRecordType, WORKOUT_TYPE } from '../selection/mapped-types.js';
-import { normalizeDevice } from './device.js';
-import { elementHash, HashSet64 } from './hash-set.js';
-import type { DefectSummary, IssueExample, IssueSummary, SourceSummary, ValidationReport } from './report.js';
+/**
+ * Builds the validate report from a tape scan (reader/tape-scanner.ts) in one pass: counts by element,
+ * type, month and source, the backend-import model's verdict on every Record and Workout (model/), the
+ * exact duplicates and Correlation copies (dedupe-log.ts), defects and examples. It reads names and
+ * values where they lie in the bytes: a type is looked up by its bytes' hash, a source by its name's
+ * and device's, a date is read from its digits, and a string is made only for what the report shows
+ * (a new type, source or month, an example, the first and last dates). Memory is bounded by the
+ * duplicate set (dedupe-log.ts) plus small per-type, per-month and per-source tables.
+ */
+
 import {
-  APPLE_DATE_RE,
-  type AttributeIssue,
-  appleDateToEpoch,
-  checkRecord,
-  checkWorkout,
-  type IssueKind,
-} from './schemas.js';
+  ElementFields,
+  F_ACTIVITY,
+  F_DEVICE,
+  F_SOURCE_NAME,
+  F_START,
+  F_TYPE,
+  FIELD_COUNT,
+  FIELD_NAMES,
+  RULE_FIELDS,
+} from '../model/fields.js';
+import {
+  appleShape,
+  deviceModel,
+  FAIL_VALUE_OUT_OF_RANGE,
+  IMPORT_WORKOUT,
+  isSkipped,
+  type JudgeOptions,
+  judgeRecord,
+  judgeWorkout,
+  SKIP_NOT_IMPORTED,
+  SKIP_UNMAPPED_TYPE,
+  statisticFails,
+  verdict,
+  workoutKey,
+} from '../model/judge.js';
+import { KIND_UNMAPPED, type RecordType, TypeTable } from '../model/record-types.js';
+import { ImportTally, type TallyPartial } from '../model/tally.js';
+import { StringCache } from '../reader/names.js';
+import {
+  A_FLAGS,
+  A_HASH_HI,
+  A_HASH_LO,
+  A_VALUE_AT,
+  A_VALUE_END,
+  ENTRY_INTS,
+  FIELD_SHIFT,
+  type NameKey,
+  nameKey,
+  T_HASH_HI,
+  T_HASH_LO,
+  T_HEAD,
+  T_NAME_AT,
+  T_NAME_HASH,
+  T_NAME_LENGTH,
+  type TapeElement,
+  type TapeFields,
+  VALUE_HAS_REFERENCE,
+} from '../reader/tape.js';
+import type { Defect, DefectKind } from '../reader/types.js';
+import { type FilterSpec, isFilterActive, NO_FILTERS, select } from '../selection/filters.js';
+import { WORKOUT_TYPE } from '../selection/mapped-types.js';
+import {
+  CORRELATION_CHILD,
+  DedupeLog,
+  Deduper,
+  NO_OUTCOME,
+  stepWord,
+  TOP_OTHER,
+  TOP_RECORD,
+} from './dedupe-log.js';
+import { normalizeDevice } from './device.js';
+import { issueKindOf } from './issues.js';
+import type { DefectSummary, IssueExample, IssueSummary, SourceSummary, ValidationReport } from './report.js';
+import { buildReport, type ScanFacts } from './report-builder.js';
+
+export type { ScanFacts } from './report-builder.js';
 
 /** Examples kept per defect or issue kind: enough to find them, bounded whatever the input. */
 export const MAX_EXAMPLES = 5;
 /** Distinct (sourceName, device) pairs tracked; the rest are summed under "(other sources)". */
 export const MAX_SOURCES = 1000;
+/** Keys of source lookups remembered (several spellings of one source share its summary). */
+const MAX_SOURCE_KEYS = 8192;
 
-function bump(map: Map<string, number>, key: string): void {
-  map.set(key, (map.get(key) ?? 0) + 1);
+function bump(map: Map<string, number>, key: string, n = 1): void {
+  map.set(key, (map.get(key) ?? 0) + n);
 }
 
-function toObject(map: Map<string, number>): Record<string, number> {
-  return Object.fromEntries([...map].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)));
-}
+const FIELD_KEYS: NameKey[] = FIELD_NAMES.map(nameKey);
+/**
+ * The attributes the collector reads, found for it by the tape scan: the model's fields (fields.ts),
+ * with the hashes of those it looks up by (type, source name and device, activity).
+ */
+export const TAPE_FIELDS: TapeFields = {
+  names: FIELD_NAMES,
+  hashed: (1 << F_TYPE) | (1 << F_SOURCE_NAME) | (1 << F_DEVICE) | (1 << F_ACTIVITY),
+  device: 1 << F_DEVICE,
+};
+const WORKOUT_STATISTICS = nameKey('WorkoutStatistics');
+const RECORD = nameKey('Record');
+const STAT_TYPE = nameKey('type');
+const STAT_MIN = nameKey('minimum');
+const STAT_MAX = nameKey('maximum');
+/** Top-level elements that are the export's header, not data: neither imported nor skipped. */
+const HEADER = new Set(['ExportDate', 'Me']);
 
-/** The scan facts the report needs; a subset of the reader's ScanSummary. */
-export type ScanFacts = Pick<
-  ScanSummary,
-  | 'bytes'
-  | 'exportVersion'
-  | 'locale'
-  | 'rootSeen'
-  | 'closed'
-  | 'wellFormed'
-  | 'repairable'
-  | 'defectCounts'
-  | 'illegalCharCount'
->;
+/** The report's counts by name, merged by addition. */
+const COUNT_NAMES = [
+  'elements',
+  'nested',
+  'recordTypes',
+  'workoutTypes',
+  'correlationTypes',
+  'ignoredTypes',
+  'ignoredElements',
+] as const;
+type CountName = (typeof COUNT_NAMES)[number];
 
-/** Duplicate-tracking steps, in document order: what a range collector logs for the main one to replay. */
-const TOP_RECORD = 1;
-const TOP_OTHER = 2;
-const CORRELATION_CHILD = 3;
-/** 3 words per step: 48 MiB, about 4 M elements (≈ 1.7 GB of Apple XML); a range beyond is scanned again sequentially. */
-const MAX_LOG_WORDS = 12 * 1024 * 1024;
-
-/** The duplicate steps of one range, kept in order (a growable Uint32Array of [tag, hi, lo] triples). */
-class DedupeLog {
-  words = new Uint32Array(3 * 4096);
-  length = 0;
-  overflowed = false;
-
-  push(tag: number, hi: number, lo: number): void {
-    if (this.length + 3 > this.words.length) {
-      if (this.words.length * 2 > MAX_LOG_WORDS) {
-        this.overflowed = true;
-        return;
-      }
-      const bigger = new Uint32Array(this.words.length * 2);
-      bigger.set(this.words);
-      this.words = bigger;
-    }
-    this.words[this.length++] = tag;
-    this.words[this.length++] = hi;
-    this.words[this.length++] = lo;
-  }
+/** A date the report may show as the first or last, kept as its bytes until then. */
+interface Extreme {
+  epoch: number;
+  date: string;
 }
 
 /** What a collector that saw one range of the export hands to the collector of the whole (see absorb). */
 export interface CollectorPartial {
   counts: Record<CountName, [string, number][]>;
+  perMonth: [number, number][];
   sources: [string, SourceSummary][];
   issues: IssueSummary[];
   defects: DefectSummary[];
@@ -81,71 +135,447 @@ export interface CollectorPartial {
   records: number;
   workouts: number;
   excluded: number;
-  first: { epoch: number; date: string } | null;
-  last: { epoch: number; date: string } | null;
+  first: Extreme | null;
+  last: Extreme | null;
+  tally: TallyPartial;
+  /** The range's type table, for its log's type indices. */
+  types: string[];
   /** The range's duplicate steps, replayed in order by absorb. */
   log: Uint32Array;
 }
 
-const COUNT_NAMES = [
-  'elements',
-  'nested',
-  'recordTypes',
-  'perMonth',
-  'workoutTypes',
-  'correlationTypes',
-  'ignoredTypes',
-  'ignoredElements',
-] as const;
-type CountName = (typeof COUNT_NAMES)[number];
+export interface CollectorOptions {
+  /** A collector of one range in a parallel scan: duplicate steps and workouts are logged, not decided. */
+  logDuplicates?: boolean;
+  /** About how many elements the export holds (sizes the duplicate set). */
+  expectedElements?: number;
+  judge?: JudgeOptions;
+}
 
-/**
- * Builds the validate report from the scanner's elements and defects in one pass. Per element it does a
- * hash, a few map updates and a fast attribute check; memory is bounded by the duplicate hash set (see
- * HashSet64) plus small per-type, per-month and per-source maps.
- */
 export class ValidationCollector {
   private readonly elements = new Map<string, number>();
   private readonly nested = new Map<string, number>();
   private readonly recordTypes = new Map<string, number>();
-  private readonly perMonth = new Map<string, number>();
   private readonly workoutTypes = new Map<string, number>();
   private readonly correlationTypes = new Map<string, number>();
   private readonly ignoredTypes = new Map<string, number>();
   private readonly ignoredElements = new Map<string, number>();
+  /** Records per month, keyed year * 12 + month - 1. */
+  private readonly perMonth = new Map<number, number>();
   private readonly sources = new Map<string, SourceSummary>();
-  private readonly issues = new Map<IssueKind, IssueSummary>();
+  /** Source summaries by the hash of a sourceName and device tail (tape.ts deviceTail). */
+  private readonly sourceKeys = new Map<number, SourceSummary>();
+  private lastSourceKey = Number.NaN;
+  private lastSource: SourceSummary | null = null;
+  private readonly issues = new Map<string, IssueSummary>();
   private readonly defects = new Map<DefectKind, DefectSummary>();
-  private readonly seen = new HashSet64();
-  private readonly children = new HashSet64(1 << 10);
+  private readonly types = new TypeTable();
+  readonly tally: ImportTally;
+  private readonly deduper: Deduper;
   private exportDate: string | null = null;
-  private exactDuplicates = 0;
-  private correlationCopies = 0;
   private correlations = 0;
   private records = 0;
   private workouts = 0;
   private excluded = 0;
-  private first: { epoch: number; date: string } | undefined;
-  private last: { epoch: number; date: string } | undefined;
+  private first: Extreme | null = null;
+  private last: Extreme | null = null;
+  /** Bytes of the earliest and latest date so far, decoded only when the report is made. */
+  private firstEpoch = Number.POSITIVE_INFINITY;
+  private lastEpoch = Number.NEGATIVE_INFINITY;
+  private readonly firstBytes = Buffer.alloc(25);
+  private readonly lastBytes = Buffer.alloc(25);
   private readonly filterActive: boolean;
-  /** Set for a collector of one range in a parallel scan: duplicate steps are logged, not decided. */
-  private readonly log: DedupeLog | null;
+  /** The duplicate steps not yet decided: a range's all, the whole export's since the last flush. */
+  private readonly log = new DedupeLog();
+  private readonly ranged: boolean;
+  private readonly fields = new ElementFields();
+  private readonly stat = new ElementFields();
+  private readonly names = new StringCache(true);
+  private readonly judgeOptions: JudgeOptions;
+  private readonly workoutType: RecordType;
+  private readonly noType: RecordType;
 
   constructor(
     private readonly filter: FilterSpec = NO_FILTERS,
-    opts: { logDuplicates?: boolean } = {},
+    opts: CollectorOptions = {},
   ) {
     this.filterActive = isFilterActive(filter);
-    this.log = opts.logDuplicates ? new DedupeLog() : null;
+    this.ranged = opts.logDuplicates === true;
+    this.tally = new ImportTally(this.types, { deferWorkouts: opts.logDuplicates === true });
+    this.deduper = new Deduper(opts.logDuplicates ? 0 : (opts.expectedElements ?? 0));
+    this.judgeOptions = opts.judge ?? {};
+    this.workoutType = this.types.named('Workout');
+    this.noType = this.types.named('(none)');
+  }
+
+  onTape(el: TapeElement): void {
+    const top = el.at;
+    bump(this.elements, el.name);
+    const first = el.next(top);
+    if (first < el.end) this.countNested(el, first);
+    switch (el.name) {
+      case 'Record':
+        this.onRecord(el, top);
+        return;
+      case 'Workout':
+        this.onWorkout(el, top);
+        return;
+      case 'Correlation':
+        this.onCorrelation(el, top);
+        return;
+      case 'ExportDate': {
+        const a = el.attr(top, VALUE_KEY);
+        this.exportDate = a < 0 ? null : el.text(a);
+        bump(this.ignoredElements, el.name);
+        return;
+      }
+      default:
+        // Everything else is ignored by the backend (contract §5.2: IGNORED_ELEMENTS and unknown elements).
+        bump(this.ignoredElements, el.name);
+        if (!HEADER.has(el.name) && !this.filterActive)
+          this.tally.add(SKIP_NOT_IMPORTED, this.types.named(el.name).index);
+    }
+  }
+
+  onDefect(d: Defect): void {
+    let s = this.defects.get(d.kind);
+    if (!s) {
+      s = { kind: d.kind, count: 0, repairable: d.repairable, examples: [] };
+      this.defects.set(d.kind, s);
+    }
+    s.count++;
+    if (s.examples.length < MAX_EXAMPLES)
+      s.examples.push({ line: d.line, column: d.column, offset: d.offset, message: d.message });
+  }
+
+  /** Counts the nested elements from tag entry `t` on; judges the Records and Workouts among them not in a Correlation. */
+  private countNested(el: TapeElement, t: number): void {
+    const ints = el.ints;
+    const correlation = el.name === 'Correlation';
+    for (; t < el.end; t = el.next(t)) {
+      const at = el.valueBase + ints[t + T_NAME_AT]!;
+      const name = this.names.get(el.bytes, at, at + ints[t + T_NAME_LENGTH]!, ints[t + T_NAME_HASH]!);
+      bump(this.nested, name);
+      // The backend reads every Record and Workout end event, wherever it sits (contract §5.2).
+      if (correlation && (ints[t + T_HEAD]! & 0xff) === 1) continue;
+      if (name === 'Record') this.nestedRecord(el, t);
+      else if (name === 'Workout') this.nestedWorkout(el, t);
+    }
+  }
+
+  /** Fills this.fields (or `into`) from the attributes of tag entry `t` (found by the scan: TAPE_FIELDS). */
+  private fill(el: TapeElement, t: number, into: ElementFields = this.fields): ElementFields {
+    const ints = el.ints;
+    const base = el.valueBase;
+    into.clear();
+    into.bytes = el.bytes;
+    const n = ints[t + T_HEAD]! >>> 8;
+    for (let a = t + ENTRY_INTS, k = 0; k < n; k++, a += ENTRY_INTS) {
+      const flags = ints[a + A_FLAGS]!;
+      if (flags < 1 << FIELD_SHIFT) continue;
+      into.set(
+        (flags >>> FIELD_SHIFT) - 1,
+        base + ints[a + A_VALUE_AT]!,
+        base + ints[a + A_VALUE_END]!,
+        ints[a + A_HASH_LO]!,
+        ints[a + A_HASH_HI]!,
+        (flags & VALUE_HAS_REFERENCE) !== 0,
+      );
+    }
+    // The rules read bytes, which must then be the text: decode the few values with references they read.
+    if (into.refs & RULE_FIELDS) this.decodeFields(into);
+    return into;
+  }
+
+  private decodeFields(into: ElementFields): void {
+    const text: Record<string, string> = {};
+    const hashes: [number, number, number][] = [];
+    for (let f = 0; f < FIELD_COUNT; f++) {
+      if (!into.has(f)) continue;
+      text[FIELD_NAMES[f]!] = into.text(f)!;
+      hashes.push([f, into.hashLo[f]!, into.hashHi[f]!]);
+    }
+    into.setAttrs(text);
+    // Keys stay those of the raw bytes, which is how every other occurrence is looked up.
+    for (const [f, lo, hi] of hashes) {
+      into.hashLo[f] = lo;
+      into.hashHi[f] = hi;
+    }
+  }
+
+  /** The record type named by the fields' `type`. */
+  private typeOf(el: TapeElement, t: number, f: ElementFields): RecordType {
+    if (!f.has(F_TYPE)) return this.noType;
+    const lo = f.hashLo[F_TYPE]!;
+    const hi = f.hashHi[F_TYPE]!;
+    return this.types.find(lo, hi) ?? this.types.add(lo, hi, el.text(el.attr(t, TYPE_KEY)));
+  }
+
+  private step(tag: number, el: TapeElement, t: number, outcome: number, type: number): void {
+    const ints = el.ints;
+    const hi = ints[t + T_HASH_HI]!;
+    const lo = ints[t + T_HASH_LO]!;
+    this.log.push(stepWord(tag, outcome, type), hi, lo);
+    if (!this.ranged && this.log.length >= FLUSH_WORDS) this.flush();
+  }
+
+  /** Decides the steps logged so far (the collector of the whole export). */
+  private flush(): void {
+    this.deduper.replay(this.log.words, this.log.length, this.tally, null);
+    this.log.length = 0;
+  }
+
+  private onRecord(el: TapeElement, t: number): void {
+    const f = this.fill(el, t);
+    const type = this.typeOf(el, t, f);
+    const outcome = judgeRecord(f, type, this.judgeOptions);
+    if (outcome > SKIP_UNMAPPED_TYPE) this.addIssue(outcome, el, t, f, type);
+    if (this.filterActive && !this.selected(f, type.name === '(none)' ? undefined : type.name, false)) {
+      this.excluded++;
+      this.step(TOP_RECORD, el, t, NO_OUTCOME, 0);
+      return;
+    }
+    this.tally.add(outcome, type.index, verdict.repaired);
+    this.step(TOP_RECORD, el, t, outcome, type.index);
+    this.records++;
+    if (type !== this.noType) {
+      bump(this.recordTypes, type.name);
+      if (type.kind === KIND_UNMAPPED) bump(this.ignoredTypes, type.name);
+    }
+    this.dated(f, true);
+    this.addSource(f, false);
+  }
+
+  private onWorkout(el: TapeElement, t: number): void {
+    const f = this.fill(el, t);
+    const outcome = judgeWorkout(f, this.badStatistic(el, t), this.judgeOptions);
+    const activity = f.has(F_ACTIVITY) ? el.text(el.attr(t, FIELD_KEYS[F_ACTIVITY]!)) : undefined;
+    if (outcome !== IMPORT_WORKOUT) this.addIssue(outcome, el, t, f, this.workoutType, activity);
+    if (this.filterActive && !this.selected(f, activity, true)) {
+      this.excluded++;
+      this.step(TOP_OTHER, el, t, NO_OUTCOME, 0);
+      return;
+    }
+    this.countWorkout(el, t, f, outcome, activity);
+    this.step(TOP_OTHER, el, t, outcome, this.workoutType.index);
+    this.workouts++;
+    bump(this.workoutTypes, activity ?? '(none)');
+    this.dated(f, false);
+    this.addSource(f, true);
+  }
+
+  /** The model's count of a workout, with its key when imported (judge.ts verdict still holds its instants). */
+  private countWorkout(
+    el: TapeElement,
+    t: number,
+    f: ElementFields,
+    outcome: number,
+    activity: string | undefined,
+  ): void {
+    this.tally.add(outcome, this.workoutType.index, verdict.repaired);
+    if (outcome !== IMPORT_WORKOUT) return;
+    const key = workoutKey(deviceModel(f.text(F_DEVICE)), verdict.startMs, verdict.endMs);
+    el.position();
+    const line = t === el.at ? el.line : 0;
+    this.tally.workout(key, {
+      activity: activity ?? '(none)',
+      sourceName: f.text(F_SOURCE_NAME) ?? '(none)',
+      startDate: f.text(F_START) ?? '',
+      line,
+      column: t === el.at ? el.column : 0,
+    });
+  }
+
+  /** Whether a direct WorkoutStatistics child of tag entry `t` makes the backend skip the workout. */
+  private badStatistic(el: TapeElement, t: number): boolean {
+    const ints = el.ints;
+    const depth = (ints[t + T_HEAD]! & 0xff) + 1;
+    for (let c = el.next(t); c < el.end; c = el.next(c)) {
+      const d = ints[c + T_HEAD]! & 0xff;
+      if (d < depth) break;
+      if (d !== depth || !el.named(c, WORKOUT_STATISTICS)) continue;
+      const text = (key: NameKey) => {
+        const a = el.attr(c, key);
+        return a < 0 ? undefined : el.text(a);
+      };
+      if (statisticFails(text(STAT_TYPE), text(STAT_MIN), text(STAT_MAX))) return true;
+    }
+    return false;
+  }
+
+  private onCorrelation(el: TapeElement, t: number): void {
+    const ints = el.ints;
+    this.step(TOP_OTHER, el, t, NO_OUTCOME, 0);
+    this.correlations++;
+    const typeAt = el.attr(t, TYPE_KEY);
+    bump(this.correlationTypes, typeAt < 0 ? '(none)' : el.text(typeAt));
+    // The wrapper is not imported (contract §5.2); its Records are, once each with their top-level copies.
+    for (let c = el.next(t); c < el.end; c = el.next(c)) {
+      if ((ints[c + T_HEAD]! & 0xff) !== 1 || !el.named(c, RECORD)) continue;
+      const f = this.fill(el, c);
+      const type = this.typeOf(el, c, f);
+      const outcome = judgeRecord(f, type, this.judgeOptions);
+      if (this.filterActive && !this.selected(f, type.name === '(none)' ? undefined : type.name, false)) {
+        this.step(CORRELATION_CHILD, el, c, NO_OUTCOME, 0);
+        continue;
+      }
+      this.tally.add(outcome, type.index, verdict.repaired);
+      this.step(CORRELATION_CHILD, el, c, outcome, type.index);
+    }
+  }
+
+  /** A Record nested elsewhere than in a Correlation: the backend imports it too (no duplicate tracking). */
+  private nestedRecord(el: TapeElement, t: number): void {
+    const f = this.fill(el, t);
+    const type = this.typeOf(el, t, f);
+    const outcome = judgeRecord(f, type, this.judgeOptions);
+    if (this.filterActive && !this.selected(f, type.name === '(none)' ? undefined : type.name, false)) return;
+    this.tally.add(outcome, type.index, verdict.repaired);
+  }
+
+  private nestedWorkout(el: TapeElement, t: number): void {
+    const f = this.fill(el, t);
+    const outcome = judgeWorkout(f, this.badStatistic(el, t), this.judgeOptions);
+    const activity = f.has(F_ACTIVITY) ? el.text(el.attr(t, FIELD_KEYS[F_ACTIVITY]!)) : undefined;
+    if (this.filterActive && !this.selected(f, activity, true)) return;
+    this.countWorkout(el, t, f, outcome, activity);
+  }
+
+  private selected(f: ElementFields, type: string | undefined, workout: boolean): boolean {
+    const start = f.text(F_START);
+    return (
+      (workout ? select(this.filter, WORKOUT_TYPE, start, type) : select(this.filter, type ?? '', start)) ===
+      'selected'
+    );
+  }
+
+  /** Months and first and last dates, from startDate in Apple's shape. */
+  private dated(f: ElementFields, month: boolean): void {
+    const epoch = appleShape(f);
+    if (Number.isNaN(epoch)) return;
+    const a = f.start[F_START]!;
+    const bytes = f.bytes;
+    if (month) {
+      const y =
+        (bytes[a]! - 48) * 1000 + (bytes[a + 1]! - 48) * 100 + (bytes[a + 2]! - 48) * 10 + bytes[a + 3]! - 48;
+      const m = (bytes[a + 5]! - 48) * 10 + bytes[a + 6]! - 48;
+      const key = y * 12 + m - 1;
+      this.perMonth.set(key, (this.perMonth.get(key) ?? 0) + 1);
+    }
+    if (epoch < this.firstEpoch) {
+      this.firstEpoch = epoch;
+      for (let i = 0; i < 25; i++) this.firstBytes[i] = bytes[a + i]!;
+    }
+    if (epoch > this.lastEpoch) {
+      this.lastEpoch = epoch;
+      for (let i = 0; i < 25; i++) this.lastBytes[i] = bytes[a + i]!;
+    }
+  }
+
+  /** The first and last dates seen here, as the report shows them. */
+  private extremes(): void {
+    if (this.firstEpoch !== Number.POSITIVE_INFINITY)
+      this.take({ epoch: this.firstEpoch, date: this.firstBytes.toString('latin1') });
+    if (this.lastEpoch !== Number.NEGATIVE_INFINITY)
+      this.take({ epoch: this.lastEpoch, date: this.lastBytes.toString('latin1') });
+    this.firstEpoch = Number.POSITIVE_INFINITY;
+    this.lastEpoch = Number.NEGATIVE_INFINITY;
+  }
+
+  private take(e: Extreme): void {
+    if (this.first === null || e.epoch < this.first.epoch) this.first = e;
+    if (this.last === null || e.epoch > this.last.epoch) this.last = e;
+  }
+
+  private addSource(f: ElementFields, workout: boolean): void {
+    const key = f.has(F_SOURCE_NAME) || f.has(F_DEVICE) ? sourceHash(f) : 0;
+    let s: SourceSummary | undefined;
+    if (key === this.lastSourceKey) s = this.lastSource!;
+    else {
+      s = this.sourceKeys.get(key);
+      if (s === undefined) {
+        s = this.sourceOf(f);
+        if (this.sourceKeys.size < MAX_SOURCE_KEYS) this.sourceKeys.set(key, s);
+      }
+      this.lastSourceKey = key;
+      this.lastSource = s;
+    }
+    if (workout) s.workouts++;
+    else s.records++;
+  }
+
+  /** The summary of the fields' source, by its decoded name and normalised device. */
+  private sourceOf(f: ElementFields): SourceSummary {
+    const sourceName = f.text(F_SOURCE_NAME) ?? '(none)';
+    const device = normalizeDevice(f.text(F_DEVICE));
+    const key = `${sourceName}\u0000${device}`;
+    return this.sources.get(key) ?? this.sourceSlot(key, sourceName, device);
+  }
+
+  /** A new source's summary, or the shared "(other sources)" one once MAX_SOURCES are tracked. */
+  private sourceSlot(key: string, sourceName: string, device: string): SourceSummary {
+    let s: SourceSummary | undefined;
+    if (this.sources.size >= MAX_SOURCES) {
+      s = this.sources.get('\u0000(other)');
+      if (!s) {
+        s = { sourceName: '(other sources)', device: '', records: 0, workouts: 0 };
+        this.sources.set('\u0000(other)', s);
+      }
+    } else {
+      s = { sourceName, device, records: 0, workouts: 0 };
+      this.sources.set(key, s);
+    }
+    return s;
+  }
+
+  /** An element the backend skips (or fails on) for a defect of its own: an issue with an example. */
+  private addIssue(
+    outcome: number,
+    el: TapeElement,
+    t: number,
+    f: ElementFields,
+    type: RecordType,
+    typeName: string | undefined = type === this.noType ? undefined : type.name,
+  ): void {
+    if (!isSkipped(outcome) && outcome !== FAIL_VALUE_OUT_OF_RANGE) return;
+    const field = verdict.field;
+    const kind = issueKindOf(outcome, field >= 0 && f.has(field));
+    let s = this.issues.get(kind);
+    if (!s) {
+      s = { kind, count: 0, examples: [] };
+      this.issues.set(kind, s);
+    }
+    s.count++;
+    if (s.examples.length >= MAX_EXAMPLES) return;
+    el.position();
+    const ex: IssueExample = {
+      line: el.line,
+      column: el.column,
+      element:
+        t === el.at
+          ? el.name
+          : this.names.get(
+              el.bytes,
+              el.valueBase + el.ints[t + T_NAME_AT]!,
+              el.valueBase + el.ints[t + T_NAME_AT]! + el.ints[t + T_NAME_LENGTH]!,
+              el.ints[t + T_NAME_HASH]!,
+            ),
+      attribute: field >= 0 ? FIELD_NAMES[field]! : '',
+    };
+    if (typeName !== undefined) ex.type = typeName;
+    const value = field >= 0 ? f.text(field) : undefined;
+    if (value !== undefined) ex.value = value.slice(0, 80);
+    s.examples.push(ex);
   }
 
   /** This range collector's findings, for absorb() in the main thread. */
   toPartial(): CollectorPartial {
-    if (this.log?.overflowed) throw new RangeOverflowError('duplicate log outgrew its bound');
+    this.extremes();
     const counts = {} as Record<CountName, [string, number][]>;
     for (const name of COUNT_NAMES) counts[name] = [...this[name]];
     return {
       counts,
+      perMonth: [...this.perMonth],
       sources: [...this.sources],
       issues: [...this.issues.values()],
       defects: [...this.defects.values()],
@@ -154,22 +584,25 @@ export class ValidationCollector {
       records: this.records,
       workouts: this.workouts,
       excluded: this.excluded,
-      first: this.first ?? null,
-      last: this.last ?? null,
-      log: this.log ? this.log.words.slice(0, this.log.length) : new Uint32Array(0),
+      first: this.first,
+      last: this.last,
+      tally: this.tally.toPartial(),
+      types: this.types.list.map((t) => t.name),
+      log: this.log.take(),
     };
   }
 
   /**
-   * Adds the findings of the next range of the export, as if its elements had come through onElement
+   * Adds the findings of the next range of the export, as if its elements had come through onTape
    * here: counts add up, examples keep the first few in document order (lines shifted by `lineShift`),
-   * and the duplicate steps are replayed against this collector's sets.
+   * and the duplicate steps and workouts are replayed against this collector's sets.
    */
   absorb(p: CollectorPartial, lineShift: number): void {
     for (const name of COUNT_NAMES) {
       const map = this[name];
-      for (const [k, n] of p.counts[name]) map.set(k, (map.get(k) ?? 0) + n);
+      for (const [k, n] of p.counts[name]) bump(map, k, n);
     }
+    for (const [k, n] of p.perMonth) this.perMonth.set(k, (this.perMonth.get(k) ?? 0) + n);
     for (const [key, s] of p.sources) {
       const mine = this.sources.get(key) ?? this.sourceSlot(key, s.sourceName, s.device);
       mine.records += s.records;
@@ -199,286 +632,69 @@ export class ValidationCollector {
     this.records += p.records;
     this.workouts += p.workouts;
     this.excluded += p.excluded;
-    if (p.first && (this.first === undefined || p.first.epoch < this.first.epoch)) this.first = p.first;
-    if (p.last && (this.last === undefined || p.last.epoch > this.last.epoch)) this.last = p.last;
-    const log = p.log;
-    for (let i = 0; i + 2 < log.length; i += 3) this.decideDuplicate(log[i]!, log[i + 1]!, log[i + 2]!);
-  }
-
-  onElement(el: TopLevelElement): void {
-    bump(this.elements, el.name);
-    if (el.children.length > 0) this.countNested(el.children);
-    switch (el.name) {
-      case 'Record':
-        this.onRecord(el);
-        return;
-      case 'Workout':
-        this.onWorkout(el);
-        return;
-      case 'Correlation':
-        this.onCorrelation(el);
-        return;
-      case 'ExportDate':
-        this.exportDate = el.attrs.value ?? null;
-        bump(this.ignoredElements, el.name);
-        return;
-      default:
-        // Everything else is ignored by the backend (contract §5.2: IGNORED_ELEMENTS and unknown elements).
-        bump(this.ignoredElements, el.name);
-    }
-  }
-
-  onDefect(d: Defect): void {
-    let s = this.defects.get(d.kind);
-    if (!s) {
-      s = { kind: d.kind, count: 0, repairable: d.repairable, examples: [] };
-      this.defects.set(d.kind, s);
-    }
-    s.count++;
-    if (s.examples.length < MAX_EXAMPLES)
-      s.examples.push({ line: d.line, column: d.column, offset: d.offset, message: d.message });
-  }
-
-  private countNested(children: ExportElement[]): void {
-    for (const c of children) {
-      bump(this.nested, c.name);
-      if (c.children.length > 0) this.countNested(c.children);
-    }
-  }
-
-  /** Counts this top-level Record, Workout or Correlation as an exact duplicate or a correlation copy, if it is one. */
-  private checkDuplicate(el: ExportElement): void {
-    const h = elementHash(el);
-    this.duplicateStep(el.name === 'Record' ? TOP_RECORD : TOP_OTHER, h[0]!, h[1]!);
-  }
-
-  private duplicateStep(tag: number, hi: number, lo: number): void {
-    if (this.log) this.log.push(tag, hi, lo);
-    else this.decideDuplicate(tag, hi, lo);
-  }
-
-  private decideDuplicate(tag: number, hi: number, lo: number): void {
-    if (tag === CORRELATION_CHILD) {
-      if (this.seen.has(hi, lo)) this.correlationCopies++;
-      else this.children.addOrHas(hi, lo);
-      return;
-    }
-    if (this.seen.addOrHas(hi, lo)) {
-      this.exactDuplicates++;
-      return;
-    }
-    // A Correlation child seen earlier (shuffled order): this top-level Record is its copy.
-    if (tag === TOP_RECORD && this.children.has(hi, lo)) this.correlationCopies++;
-  }
-
-  private onRecord(el: TopLevelElement): void {
-    this.checkDuplicate(el);
-    const a = el.attrs;
-    const problems = checkRecord(a);
-    if (problems.length > 0) this.addIssues(problems, el, a.type);
-    const type = a.type;
-    const start = a.startDate;
-    if (this.filterActive && select(this.filter, type ?? '', start) !== 'selected') {
-      this.excluded++;
-      return;
-    }
-    this.records++;
-    if (type !== undefined) {
-      bump(this.recordTypes, type);
-      if (!isImportedRecordType(type)) bump(this.ignoredTypes, type);
-    }
-    if (start !== undefined && APPLE_DATE_RE.test(start)) {
-      bump(this.perMonth, start.slice(0, 7));
-      this.trackDate(start);
-    }
-    this.addSource(a.sourceName, a.device, false);
-  }
-
-  private onWorkout(el: TopLevelElement): void {
-    this.checkDuplicate(el);
-    const a = el.attrs;
-    const problems = checkWorkout(a);
-    if (problems.length > 0) this.addIssues(problems, el, a.workoutActivityType);
-    if (
-      this.filterActive &&
-      select(this.filter, WORKOUT_TYPE, a.startDate, a.workoutActivityType) !== 'selected'
-    ) {
-      this.excluded++;
-      return;
-    }
-    this.workouts++;
-    bump(this.workoutTypes, a.workoutActivityType ?? '(none)');
-    if (a.startDate !== undefined && APPLE_DATE_RE.test(a.startDate)) this.trackDate(a.startDate);
-    this.addSource(a.sourceName, a.device, true);
-  }
-
-  private onCorrelation(el: TopLevelElement): void {
-    this.checkDuplicate(el);
-    this.correlations++;
-    bump(this.correlationTypes, el.attrs.type ?? '(none)');
-    // The wrapper is ignored; its Records still reach the backend (contract §5.2).
-    bump(this.ignoredElements, 'Correlation');
-    for (const child of el.children) {
-      if (child.name !== 'Record') continue;
-      const h = elementHash(child);
-      this.duplicateStep(CORRELATION_CHILD, h[0]!, h[1]!);
-    }
-  }
-
-  private trackDate(date: string): void {
-    const epoch = appleDateToEpoch(date);
-    if (this.first === undefined || epoch < this.first.epoch) this.first = { epoch, date };
-    if (this.last === undefined || epoch > this.last.epoch) this.last = { epoch, date };
-  }
-
-  private addSource(name: string | undefined, device: string | undefined, workout: boolean): void {
-    const sourceName = name ?? '(none)';
-    const dev = normalizeDevice(device);
-    const key = `${sourceName}\u0000${dev}`;
-    const s = this.sources.get(key) ?? this.sourceSlot(key, sourceName, dev);
-    if (workout) s.workouts++;
-    else s.records++;
-  }
-
-  /** A new source's summary, or the shared "(other sources)" one once MAX_SOURCES are tracked. */
-  private sourceSlot(key: string, sourceName: string, device: string): SourceSummary {
-    let s: SourceSummary | undefined;
-    if (this.sources.size >= MAX_SOURCES) {
-      s = this.sources.get('\u0000(other)');
-      if (!s) {
-        s = { sourceName: '(other sources)', device: '', records: 0, workouts: 0 };
-        this.sources.set('\u0000(other)', s);
-      }
-    } else {
-      s = { sourceName, device, records: 0, workouts: 0 };
-      this.sources.set(key, s);
-    }
-    return s;
-  }
-
-  private addIssues(problems: AttributeIssue[], el: TopLevelElement, type: string | undefined): void {
-    for (const p of problems) {
-      let s = this.issues.get(p.kind);
-      if (!s) {
-        s = { kind: p.kind, count: 0, examples: [] };
-        this.issues.set(p.kind, s);
-      }
-      s.count++;
-      if (s.examples.length < MAX_EXAMPLES) {
-        const ex: IssueExample = {
-          line: el.line,
-          column: el.column,
-          element: el.name,
-          attribute: p.attribute,
-        };
-        if (type !== undefined) ex.type = type;
-        if (p.value !== undefined) ex.value = p.value.slice(0, 80);
-        s.examples.push(ex);
-      }
-    }
+    if (p.first) this.take(p.first);
+    if (p.last) this.take(p.last);
+    const types = Int32Array.from(p.types, (name) => this.types.named(name).index);
+    for (const w of p.tally.workouts) w[1].line += lineShift;
+    this.tally.absorb(p.tally);
+    this.flush();
+    this.deduper.replay(p.log, p.log.length, this.tally, types);
   }
 
   /** The report once the scan has ended. */
   finish(scan: ScanFacts, durationMs: number): ValidationReport {
-    const defects: DefectSummary[] = [];
-    for (const [kind, n] of Object.entries(scan.defectCounts) as [DefectKind, number][]) {
-      const seen = this.defects.get(kind);
-      const count = kind === 'illegal-character' ? Math.max(n, scan.illegalCharCount) : n;
-      defects.push(seen ? { ...seen, count } : { kind, count, repairable: true, examples: [] });
+    this.flush();
+    this.extremes();
+    const months = new Map<string, number>();
+    for (const [k, n] of this.perMonth) {
+      const y = Math.floor(k / 12);
+      months.set(`${String(y).padStart(4, '0')}-${String((k % 12) + 1).padStart(2, '0')}`, n);
     }
-    for (const [kind, s] of this.defects) if (!(kind in scan.defectCounts)) defects.push(s);
-
-    const truncated = (scan.defectCounts.truncated ?? 0) > 0 || (scan.rootSeen && !scan.closed);
-    const reasons: string[] = [];
-    if (!scan.rootSeen) reasons.push('no <HealthData> root element: not an Apple Health export');
-    if (truncated) reasons.push('the export is truncated (no closing </HealthData>)');
-    const fatal = defects.filter((d) => !d.repairable && d.kind !== 'truncated');
-    for (const d of fatal) reasons.push(`not well-formed: ${d.examples[0]?.message ?? d.kind}`);
-    if (reasons.length === 0 && !scan.repairable) reasons.push('not well-formed beyond repair');
-
-    const warnings: string[] = [];
-    for (const d of defects) {
-      if (!d.repairable) continue;
-      warnings.push(
-        d.kind === 'illegal-character'
-          ? `${d.count} illegal control character(s); the backend's parser rejects them (apple-import strips them)`
-          : `${describeDefect(d.kind)} (the backend's parser rejects it; apple-import repairs it)`,
-      );
-    }
-    for (const s of this.issues.values())
-      warnings.push(`${s.count} element(s) with ${s.kind.replace(/-/g, ' ')}`);
-    if (this.exactDuplicates > 0) warnings.push(`${this.exactDuplicates} exact duplicate element(s)`);
-
-    const ignoredRecords = [...this.ignoredTypes.values()].reduce((a, b) => a + b, 0);
-    const ignoredElements = [...this.ignoredElements.values()].reduce((a, b) => a + b, 0);
-    const seconds = durationMs / 1000;
-    return {
-      verdict: reasons.length > 0 ? 'invalid' : warnings.length > 0 ? 'warnings' : 'valid',
-      accepted: reasons.length === 0,
-      reasons,
-      warnings,
-      exportVersion: scan.exportVersion,
-      locale: scan.locale,
-      exportDate: this.exportDate,
-      wellFormed: scan.wellFormed,
-      repairable: scan.repairable,
-      truncated,
-      bytes: scan.bytes,
-      durationMs: Math.round(durationMs),
-      throughputMiBps: seconds > 0 ? Math.round((scan.bytes / 1048576 / seconds) * 10) / 10 : null,
-      elements: toObject(this.elements),
-      nestedElements: toObject(this.nested),
-      records: {
-        total: this.records,
-        byType: toObject(this.recordTypes),
-        perMonth: Object.fromEntries([...this.perMonth].sort((a, b) => (a[0] < b[0] ? -1 : 1))),
-        firstStartDate: this.first?.date ?? null,
-        lastStartDate: this.last?.date ?? null,
+    return buildReport(
+      {
+        elements: this.elements,
+        nested: this.nested,
+        recordTypes: this.recordTypes,
+        perMonth: months,
+        workoutTypes: this.workoutTypes,
+        correlationTypes: this.correlationTypes,
+        ignoredTypes: this.ignoredTypes,
+        ignoredElements: this.ignoredElements,
+        sources: [...this.sources.values()],
+        issues: [...this.issues.values()],
+        defects: this.defects,
+        exportDate: this.exportDate,
+        correlations: this.correlations,
+        records: this.records,
+        workouts: this.workouts,
+        excluded: this.excluded,
+        first: this.first?.date ?? null,
+        last: this.last?.date ?? null,
+        exactDuplicates: this.deduper.exactDuplicates,
+        correlationCopies: this.deduper.correlationCopies,
+        tracked: this.deduper.tracked,
+        saturated: this.deduper.saturated,
+        tally: this.tally,
+        filter: this.filterActive ? this.filter : null,
       },
-      workouts: { total: this.workouts, byActivityType: toObject(this.workoutTypes) },
-      correlations: {
-        total: this.correlations,
-        byType: toObject(this.correlationTypes),
-        copies: this.correlationCopies,
-      },
-      sources: [...this.sources.values()].sort((a, b) => b.records + b.workouts - (a.records + a.workouts)),
-      ignored: {
-        total: ignoredRecords + ignoredElements,
-        recordTypes: toObject(this.ignoredTypes),
-        elements: toObject(this.ignoredElements),
-      },
-      duplicates: { exact: this.exactDuplicates, tracked: this.seen.size, saturated: this.seen.saturated },
-      issues: [...this.issues.values()],
-      defects,
-      illegalCharacters: scan.illegalCharCount,
-      filter: this.filterActive
-        ? {
-            since: this.filter.given.since ?? null,
-            until: this.filter.given.until ?? null,
-            types: this.filter.given.types ?? null,
-            excludeTypes: this.filter.given.excludeTypes ?? null,
-            excluded: this.excluded,
-          }
-        : null,
-    };
+      scan,
+      durationMs,
+    );
   }
 }
 
-function describeDefect(kind: DefectKind): string {
-  switch (kind) {
-    case 'dtd-unclosed-attlist':
-      return 'broken DTD: an ATTLIST is never closed (the iOS 16 export defect)';
-    case 'dtd-missing-gt':
-      return "broken DTD: the internal subset's last '>' is missing";
-    case 'dtd-extra-gt':
-      return "broken DTD: an extra '>' before ']>'";
-    case 'dtd-malformed':
-      return 'malformed DTD';
-    case 'dtd-entity-declared':
-      return 'the DTD declares entities';
-    case 'dtd-external-reference':
-      return 'the DTD references an external file';
-    default:
-      return kind;
-  }
+const VALUE_KEY = nameKey('value');
+/** Steps the collector of the whole export logs before deciding them (Deduper.replay), 64 Ki of them. */
+const FLUSH_WORDS = 3 * 65536;
+const TYPE_KEY = FIELD_KEYS[F_TYPE]!;
+
+/** A number for a source's name and device tail, from their tape hashes (a 53-bit key: collisions are out of reach). */
+function sourceHash(f: ElementFields): number {
+  const a = f.has(F_SOURCE_NAME) ? f.hashLo[F_SOURCE_NAME]! : 0x1234567;
+  const b = f.has(F_SOURCE_NAME) ? f.hashHi[F_SOURCE_NAME]! : 0x7654321;
+  const c = f.has(F_DEVICE) ? f.hashLo[F_DEVICE]! : 0x2468ace;
+  const d = f.has(F_DEVICE) ? f.hashHi[F_DEVICE]! : 0x1357bdf;
+  const x = (Math.imul(a ^ (c << 7), 0x9e3779b1) ^ d) >>> 0;
+  const y = (Math.imul(b ^ (d >>> 3), 0x85ebca77) ^ c) & 0x1fffff;
+  return x * 0x200000 + y;
 }

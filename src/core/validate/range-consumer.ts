@@ -4,13 +4,14 @@
  */
 import type { RangeConsumer } from '../reader/range-consumer.js';
 import type { FilterSpec } from '../selection/filters.js';
-import { ValidationCollector } from './collector.js';
+import { TAPE_FIELDS, ValidationCollector } from './collector.js';
 
 export function createRangeConsumer(options: unknown): RangeConsumer {
   const { filter } = options as { filter: FilterSpec };
   const collector = new ValidationCollector(filter, { logDuplicates: true });
   return {
-    onElement: (el) => collector.onElement(el),
+    onTape: (el) => collector.onTape(el),
+    tapeFields: TAPE_FIELDS,
     onDefect: (d) => collector.onDefect(d),
     finish() {
       const partial = collector.toPartial();

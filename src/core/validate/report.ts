@@ -1,5 +1,6 @@
+import type { ImportOutcome } from '../model/outcome.js';
 import type { DefectKind } from '../reader/types.js';
-import type { IssueKind } from './schemas.js';
+import type { IssueKind } from './issues.js';
 
 export interface DefectSummary {
   kind: DefectKind;
@@ -18,7 +19,7 @@ export interface IssueExample {
   value?: string;
 }
 
-/** Elements the backend will skip or fail on (contract §5.3: invalid_value, invalid_date, unknown_sleep_stage). */
+/** Elements the backend will skip or fail on for a defect of their own (contract §5.3, §5.5, §5.6). */
 export interface IssueSummary {
   kind: IssueKind;
   count: number;
@@ -41,6 +42,16 @@ export interface ValidationReport {
   accepted: boolean;
   reasons: string[];
   warnings: string[];
+  /** What the backend stores of this export uploaded with apple-import (model/outcome.ts). */
+  willImport: ImportOutcome['willImport'];
+  /** What it does not import, by reason and type: counted once per distinct element. */
+  willSkip: ImportOutcome['willSkip'];
+  /** What apple-import repairs first, by kind. */
+  willRepair: ImportOutcome['willRepair'];
+  /** Why the backend's import task would fail or import nothing (the reasons, with stable keys). */
+  importFails: ImportOutcome['fails'];
+  /** The first workouts that collide with an earlier one in the backend (their task fails). */
+  workoutCollisions: ImportOutcome['collisions'];
   exportVersion: number | null;
   locale: string | null;
   exportDate: string | null;
@@ -68,7 +79,10 @@ export interface ValidationReport {
   /** `copies`: top-level Records that repeat a Correlation child (format §1.6). */
   correlations: { total: number; byType: Record<string, number>; copies: number };
   sources: SourceSummary[];
-  /** What the backend drops: unmapped Record types and elements it never reads (contract §5.2). */
+  /**
+   * What the backend drops: unmapped Record types (top-level) and the elements it never reads (contract
+   * §5.2); a Correlation is not among them, since its Records are imported.
+   */
   ignored: { total: number; recordTypes: Record<string, number>; elements: Record<string, number> };
   /** `tracked`: distinct hashes held; `saturated`: the bounded set filled up and stopped recording. */
   duplicates: { exact: number; tracked: number; saturated: boolean };

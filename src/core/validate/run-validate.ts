@@ -4,7 +4,7 @@ import { scanInParallel } from '../reader/parallel-scan.js';
 import { scanExport } from '../reader/read-export.js';
 import type { ScanSummary } from '../reader/types.js';
 import { type FilterSpec, NO_FILTERS } from '../selection/filters.js';
-import { type CollectorPartial, ValidationCollector } from './collector.js';
+import { type CollectorPartial, TAPE_FIELDS, ValidationCollector } from './collector.js';
 import type { ValidationReport } from './report.js';
 
 export interface ValidateDeps {
@@ -29,7 +29,9 @@ export interface ValidateOptions {
 export async function runValidate(opts: ValidateOptions, deps: ValidateDeps): Promise<ValidationReport> {
   const source = await deps.openExport(opts.path);
   opts.onStart?.(source);
-  let collector = new ValidationCollector(opts.filter);
+  // Apple writes about 420 bytes per element (format §1.10): enough to size the duplicate set up front.
+  const expectedElements = source.size / 400;
+  let collector = new ValidationCollector(opts.filter, { expectedElements });
   const started = deps.now();
   const progress = (bytes: number): void => opts.onProgress?.(bytes, source.size);
   let summary: ScanSummary | null = null;
@@ -53,7 +55,7 @@ export async function runValidate(opts: ValidateOptions, deps: ValidateDeps): Pr
     });
     if (merged) summary = { ...merged, sha256: '' };
     else {
-      collector = new ValidationCollector(opts.filter);
+      collector = new ValidationCollector(opts.filter, { expectedElements });
       reader = { threads: 1, ranges: 1 };
     }
   }
@@ -62,11 +64,11 @@ export async function runValidate(opts: ValidateOptions, deps: ValidateDeps): Pr
     summary = await scanExport(
       source.open(opts.signal ? { signal: opts.signal } : {}),
       {
-        onElement: (el) => sequential.onElement(el),
+        onTape: (el) => sequential.onTape(el),
         onDefect: (d) => sequential.onDefect(d),
         onProgress: progress,
       },
-      { hash: false, utf8: true, ...(opts.signal ? { signal: opts.signal } : {}) },
+      { hash: false, tape: true, tapeFields: TAPE_FIELDS, ...(opts.signal ? { signal: opts.signal } : {}) },
     );
   }
   const report = collector.finish(summary, deps.now() - started);

@@ -12,6 +12,7 @@ import type { Defect } from '../../../src/core/reader/types.js';
 import { uniform as rng } from '../../../src/generator/prng.js';
 import { exportXml } from './fixtures.js';
 import { scan } from './helpers.js';
+import { nestedBody as body, mutate } from './mutations.js';
 
 const NO_LIMIT = 1 << 30;
 
@@ -94,63 +95,6 @@ describe('the check’s compiled fast path', () => {
   });
 });
 
-/** Mutations aimed at what the fast path reads: markup bytes, references, names and their ends. */
-const PIECES = [
-  '<',
-  '>',
-  '/',
-  '"',
-  "'",
-  '=',
-  ' ',
-  '\n',
-  '&',
-  ';',
-  '#',
-  'x',
-  '&lt;',
-  '&amp;',
-  '&quot;',
-  '&#65;',
-  '&#x1F600;',
-  '&#0;',
-  '&bogus;',
-  '<!--',
-  '-->',
-  '--',
-  '<!',
-  '<?x?>',
-  ']]>',
-  '\u0001',
-  '\u000b',
-  'é',
-  '\u00ff',
-  '</A>',
-  '<A>',
-  '<A/>',
-  ' b="1"',
-  ' type="x"',
-];
-
-/** A body of elements nested up to four deep, with comments and text between them. */
-function body(r: () => number): string {
-  const names = ['Record', 'A', 'MetadataEntry', 'Workout'];
-  const el = (depth: number): string => {
-    const name = names[Math.floor(r() * names.length)]!;
-    let attrs = '';
-    for (let k = Math.floor(r() * 4); k > 0; k--) attrs += ` a${k}${r() < 0.1 ? ' = ' : '='}"v${k}&amp;"`;
-    if (depth >= 4 || r() < 0.5) return `<${name}${attrs}/>`;
-    let inner = '';
-    for (let k = Math.floor(r() * 3); k > 0; k--) inner += `\n${' '.repeat(depth)}${el(depth + 1)}`;
-    if (r() < 0.2) inner += '<!-- c -->';
-    if (r() < 0.2) inner += ' t &lt; u ';
-    return `<${name}${attrs}>${inner}</${name}>`;
-  };
-  let out = '<HealthData locale="en_US">\n';
-  for (let k = 0; k < 12; k++) out += ` ${el(1)}\n`;
-  return `${out}</HealthData>\n`;
-}
-
 /** A check-only scan reporting top-level elements by name and span (as upload's part planning does). */
 function spans(doc: Buffer, cuts: number[], fastPath: boolean, limits: Partial<ScannerLimits> = {}) {
   const out: [string, number, number][] = [];
@@ -187,14 +131,7 @@ describe('a check with the fast path', () => {
     const head = exportXml('valid', '');
     const failures: string[] = [];
     for (let i = 0; i < 4000; i++) {
-      let text = body(r);
-      for (let j = 0, n = Math.floor(r() * 3); j < n; j++) {
-        const at = Math.floor(r() * text.length);
-        text =
-          r() < 0.8
-            ? text.slice(0, at) + PIECES[Math.floor(r() * PIECES.length)]! + text.slice(at)
-            : text.slice(0, at) + text.slice(at + 1 + Math.floor(r() * 3));
-      }
+      const text = mutate(body(r), r);
       const doc = Buffer.from(head + text);
       const cuts = Array.from({ length: Math.floor(r() * 8) }, () => Math.floor(r() * (doc.length + 1)));
       // Small limits now and then, so that the fast path's stops for them are exercised too.

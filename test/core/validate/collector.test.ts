@@ -1,142 +1,177 @@
+/**
+ * validate's collector over small documents: counts, duplicates and Correlation copies, the
+ * backend-import model's outcome (what is imported, skipped and why, what fails the task), issues with
+ * their places, sources, defects and filters. Every document is read with the compiled fast path and
+ * without, whole and in 7-byte chunks, and must give one report (helpers.ts).
+ */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { TopLevelElement } from '../../../src/core/reader/types.js';
 import { buildFilters } from '../../../src/core/selection/filters.js';
-import { type ScanFacts, ValidationCollector } from '../../../src/core/validate/collector.js';
+import { collect, HEAD, rec, TAIL } from './helpers.js';
 
-let line = 1;
-function top(
-  name: string,
-  attrs: Record<string, string>,
-  children: TopLevelElement['children'] = [],
-): TopLevelElement {
-  line++;
-  return { name, attrs, children, line, column: 2, startOffset: line * 100, endOffset: line * 100 + 90 };
+const SYS = 'HKQuantityTypeIdentifierBloodPressureSystolic';
+const DIA = 'HKQuantityTypeIdentifierBloodPressureDiastolic';
+const T = '2024-01-01 08:00:00 -0800';
+
+function correlation(members: string): string {
+  return ` <Correlation type="HKCorrelationTypeIdentifierBloodPressure" sourceName="Omron" startDate="${T}" endDate="${T}">\n${members.replace(/^ /gm, '  ')} </Correlation>\n`;
 }
-const rec = (type: string, start: string, value: string, extra: Record<string, string> = {}) =>
-  top('Record', { type, sourceName: 'Omron', startDate: start, endDate: start, value, ...extra });
-
-const facts = (over: Partial<ScanFacts> = {}): ScanFacts => ({
-  bytes: 1000,
-  exportVersion: 14,
-  locale: 'en_US',
-  rootSeen: true,
-  closed: true,
-  wellFormed: true,
-  repairable: true,
-  defectCounts: {},
-  illegalCharCount: 0,
-  ...over,
-});
 
 describe('ValidationCollector', () => {
   it('counts, dedupes and pairs correlation copies in either order', () => {
-    const c = new ValidationCollector();
-    const sys = rec('HKQuantityTypeIdentifierBloodPressureSystolic', '2024-01-01 08:00:00 -0800', '120');
-    const dia = rec('HKQuantityTypeIdentifierBloodPressureDiastolic', '2024-01-01 08:00:00 -0800', '80');
-    c.onElement(top('ExportDate', { value: '2024-02-01 10:00:00 -0800' }));
-    c.onElement(sys);
-    c.onElement({ ...sys, line: 99 }); // same bytes elsewhere: an exact duplicate
-    c.onElement(
-      top(
-        'Correlation',
-        {
-          type: 'HKCorrelationTypeIdentifierBloodPressure',
-          sourceName: 'Omron',
-          startDate: '2024-01-01 08:00:00 -0800',
-          endDate: '2024-01-01 08:00:00 -0800',
-        },
-        [
-          { ...sys, children: [] },
-          { ...dia, children: [] },
-        ],
-      ),
+    const r = collect(
+      HEAD +
+        ` <ExportDate value="2024-02-01 10:00:00 -0800"/>\n` +
+        rec(SYS, T, '120') +
+        rec(SYS, T, '120') + // the same bytes again: an exact duplicate
+        correlation(rec(SYS, T, '120') + rec(DIA, T, '80')) +
+        rec(DIA, T, '80') + // after its correlation (shuffled order)
+        rec('HKQuantityTypeIdentifierDietaryProtein', '2024-01-02 12:00:00 -0800', '3') +
+        ' <ActivitySummary dateComponents="2024-01-01"/>\n' +
+        TAIL,
     );
-    c.onElement(dia); // after its correlation (shuffled order)
-    c.onElement(rec('HKQuantityTypeIdentifierDietaryProtein', '2024-01-02 12:00:00 -0800', '3'));
-    c.onElement(top('ActivitySummary', { dateComponents: '2024-01-01' }));
-    const r = c.finish(facts(), 10);
     assert.equal(r.elements.Record, 4);
     assert.equal(r.nestedElements.Record, 2);
     assert.equal(r.duplicates.exact, 1);
     assert.equal(r.correlations.copies, 2);
     assert.equal(r.exportDate, '2024-02-01 10:00:00 -0800');
     assert.deepEqual(r.ignored.recordTypes, { HKQuantityTypeIdentifierDietaryProtein: 1 });
-    assert.equal(r.ignored.elements.ActivitySummary, 1);
+    assert.deepEqual(
+      r.ignored.elements,
+      { ActivitySummary: 1, ExportDate: 1 },
+      'a Correlation is not ignored',
+    );
     assert.deepEqual(r.records.perMonth, { '2024-01': 4 });
+    // Two distinct samples reach the backend; the duplicate and the copies write the same rows again.
+    assert.deepEqual(r.willImport, { records: 2, workouts: 0, sleep: 0, total: 2, itemsProcessed: 5 });
+    assert.deepEqual(r.willSkip.byReason['unmapped-type'], {
+      total: 1,
+      byType: { HKQuantityTypeIdentifierDietaryProtein: 1 },
+    });
+    assert.deepEqual(r.willSkip.byReason['not-imported-element'], {
+      total: 1,
+      byType: { ActivitySummary: 1 },
+    });
     assert.equal(r.verdict, 'warnings');
     assert.equal(r.accepted, true);
   });
 
-  it('reports issues with locations and sources without device addresses', () => {
-    const c = new ValidationCollector();
-    c.onElement(rec('HKQuantityTypeIdentifierHeartRate', '2024-01-01T08:00:00Z', '60'));
-    c.onElement(
-      rec('HKQuantityTypeIdentifierHeartRate', '2024-01-01 08:00:00 -0800', 'sixty', {
-        device: '<<HKDevice: 0xabc>, name:Apple Watch, model:Watch>',
-      }),
+  it('counts the members of a Correlation that have no top-level copy, as the backend imports them', () => {
+    let top = '';
+    for (let i = 0; i < 9; i++)
+      top += rec('HKQuantityTypeIdentifierHeartRate', `2024-01-01 08:0${i}:00 -0800`, '60');
+    const r = collect(HEAD + top + correlation(rec(SYS, T, '120') + rec(DIA, T, '80')) + TAIL);
+    assert.equal(r.records.total, 9);
+    assert.equal(r.willImport.records, 11);
+    assert.equal(r.willImport.itemsProcessed, 11);
+    assert.equal(r.correlations.copies, 0);
+  });
+
+  it('reports skips by reason with where they are, and sources without device addresses', () => {
+    const HR = 'HKQuantityTypeIdentifierHeartRate';
+    const r = collect(
+      HEAD +
+        rec(HR, '2024-01-01T08:00:00Z', '60') +
+        rec(HR, T, 'sixty', ' device="&lt;&lt;HKDevice: 0xabc&gt;, name:Apple Watch, model:Watch&gt;"') +
+        rec(
+          HR,
+          '2024-01-01 08:05:00 -0800',
+          '61',
+          ' device="&lt;&lt;HKDevice: 0xdef&gt;, name:Apple Watch, model:Watch&gt;"',
+        ) +
+        rec(HR, '20141018163200+0100', '62') +
+        TAIL,
     );
-    c.onElement(
-      rec('HKQuantityTypeIdentifierHeartRate', '2024-01-01 08:05:00 -0800', '61', {
-        device: '<<HKDevice: 0xdef>, name:Apple Watch, model:Watch>',
-      }),
-    );
-    const r = c.finish(facts(), 10);
     const byKind = Object.fromEntries(r.issues.map((i) => [i.kind, i]));
-    assert.equal(byKind['malformed-date']?.count, 2, 'startDate and endDate');
+    assert.equal(byKind['malformed-date']?.count, 1);
     assert.equal(byKind['malformed-date']?.examples[0]?.value, '2024-01-01T08:00:00Z');
-    assert.equal(byKind['non-numeric-value']?.examples[0]?.line, line - 1);
+    assert.equal(byKind['malformed-date']?.examples[0]?.attribute, 'startDate');
+    assert.deepEqual(
+      {
+        line: byKind['non-numeric-value']?.examples[0]?.line,
+        column: byKind['non-numeric-value']?.examples[0]?.column,
+      },
+      { line: 4, column: 2 },
+    );
+    assert.equal(byKind['old-date-format']?.count, 1);
+    assert.equal(r.willSkip.byReason['invalid-date']?.total, 1);
+    assert.equal(r.willSkip.byReason['old-date-format']?.byType[HR], 1);
+    assert.equal(r.willImport.records, 1);
     const watch = r.sources.find((s) => s.device === 'name:Apple Watch, model:Watch');
     assert.equal(watch?.records, 2);
+    assert.equal(r.verdict, 'warnings');
+  });
+
+  it('fails on two workouts the backend keys alike, naming both', () => {
+    const w = (source: string, device: string, activity: string) =>
+      ` <Workout workoutActivityType="${activity}" sourceName="${source}"${device} startDate="2024-03-01 07:00:00 +0100" endDate="2024-03-01 07:30:00 +0100"/>\n`;
+    const watch = ' device="&lt;&lt;HKDevice: 0x1&gt;, name:Apple Watch, model:Watch&gt;"';
+    const r = collect(
+      HEAD +
+        w('Dana’s Apple Watch', watch, 'HKWorkoutActivityTypeRunning') +
+        w('Strava', '', 'HKWorkoutActivityTypeRunning') + // another data source: no collision
+        w('Strava', watch.replace('0x1', '0x2'), 'HKWorkoutActivityTypeRunning') +
+        TAIL,
+    );
+    assert.equal(r.accepted, false);
+    assert.equal(r.importFails[0]?.reason, 'workout-collision');
+    assert.match(r.reasons[0]!, /1 workout\(s\) start and end when an earlier one/);
+    assert.deepEqual(
+      [r.workoutCollisions[0]?.first.sourceName, r.workoutCollisions[0]?.again.sourceName],
+      ['Dana’s Apple Watch', 'Strava'],
+    );
+    assert.equal(r.workoutCollisions[0]?.again.line, 5);
   });
 
   it('fails on truncation and non-repairable defects, warns on repairable ones', () => {
-    const c = new ValidationCollector();
-    c.onDefect({
-      kind: 'dtd-unclosed-attlist',
-      message: 'unclosed ATTLIST',
-      line: 158,
-      column: 0,
-      offset: 9000,
-      repairable: true,
-    });
-    const ok = c.finish(facts({ defectCounts: { 'dtd-unclosed-attlist': 1 } }), 1);
-    assert.equal(ok.verdict, 'warnings');
-    assert.deepEqual(ok.defects[0]?.examples[0], {
-      line: 158,
-      column: 0,
-      offset: 9000,
-      message: 'unclosed ATTLIST',
-    });
-    const truncated = new ValidationCollector().finish(
-      facts({ closed: false, defectCounts: { truncated: 1 } }),
-      1,
+    const broken = collect(`${HEAD} <Record a="1"></Recrd>\n${TAIL}`);
+    assert.equal(broken.verdict, 'invalid');
+    assert.equal(broken.truncated, false, 'it ends with </HealthData>');
+    assert.deepEqual(broken.reasons, ['not well-formed: </Recrd> does not match <Record>']);
+    const cut = collect(`${HEAD}${rec(SYS, T, '120')} <Record type="x`);
+    assert.equal(cut.truncated, true);
+    assert.deepEqual(cut.reasons, ['the export is truncated (no closing </HealthData>)']);
+    const nothing = collect(`${HEAD} <ActivitySummary dateComponents="2024-01-01"/>\n${TAIL}`);
+    assert.equal(nothing.importFails[0]?.reason, 'nothing-to-import');
+    assert.equal(nothing.accepted, false);
+  });
+
+  it('refuses a root in a default namespace, where the backend sees no Record', () => {
+    const r = collect(
+      HEAD.replace('<HealthData locale', '<HealthData xmlns="urn:x" locale') + rec(SYS, T, '120') + TAIL,
     );
-    assert.equal(truncated.accepted, false);
-    const broken = new ValidationCollector();
-    broken.onDefect({
-      kind: 'not-well-formed',
-      message: 'mismatched tag',
-      line: 3,
-      column: 5,
-      offset: 50,
-      repairable: false,
-    });
-    const r = broken.finish(
-      facts({ wellFormed: false, repairable: false, defectCounts: { 'not-well-formed': 1 } }),
-      1,
-    );
-    assert.equal(r.verdict, 'invalid');
-    assert.match(r.reasons.join(), /mismatched tag/);
+    assert.equal(r.accepted, false);
+    assert.equal(r.importFails[0]?.reason, 'foreign-namespace');
+    assert.match(r.reasons[0]!, /namespace "urn:x"/);
   });
 
   it('applies filters to the selection, not to element counts', () => {
-    const c = new ValidationCollector(buildFilters({ types: 'StepCount' }));
-    c.onElement(rec('HKQuantityTypeIdentifierStepCount', '2024-01-01 08:00:00 -0800', '5'));
-    c.onElement(rec('HKQuantityTypeIdentifierHeartRate', '2024-01-01 08:00:00 -0800', '5'));
-    const r = c.finish(facts(), 1);
+    const r = collect(
+      HEAD +
+        rec('HKQuantityTypeIdentifierStepCount', T, '5') +
+        rec('HKQuantityTypeIdentifierHeartRate', T, '5') +
+        TAIL,
+      buildFilters({ types: 'StepCount' }),
+    );
     assert.equal(r.records.total, 1);
     assert.equal(r.elements.Record, 2);
     assert.equal(r.filter?.excluded, 1);
+    assert.equal(r.willImport.records, 1);
+  });
+});
+
+describe('what validate reports of a broken export', () => {
+  it('a parse error in a whole export is its one reason; one that is also cut says both', () => {
+    // iOS 8.3 wrote metadata as attributes with spaces in their names (format §2.1).
+    const ios83 = `${HEAD} <Record type="HKQuantityTypeIdentifierBodyMass" Health Mate App Version="2.5" value="70"/>\n${rec(SYS, T, '120')}${TAIL}`;
+    const whole = collect(ios83);
+    assert.equal(whole.truncated, false);
+    assert.deepEqual(whole.reasons, ['not well-formed: attribute "Health" without a value']);
+    const cut = collect(ios83.slice(0, -40));
+    assert.equal(cut.truncated, true);
+    assert.deepEqual(cut.reasons, [
+      'the export is truncated (no closing </HealthData>)',
+      'not well-formed: attribute "Health" without a value',
+    ]);
   });
 });

@@ -1,0 +1,98 @@
+/**
+ * The tape scanner (ScannerOptions.tape): a check-only scan that hands over every top-level element
+ * as a tape (tape.ts), where its names and raw values lie in the source bytes, instead of decoded
+ * strings. The compiled fast path writes the tape of what it accepts, which is nearly everything in
+ * an Apple export; the scanner writes the same tape itself for what it reads (JsTape). Verdict,
+ * defects and positions are the check-only scan's, so the same as a full scan's.
+ */
+import { CheckOnlyScanner } from './check-scanner.js';
+import { ContentCheck, type TapeView } from './content-check.js';
+import type { ScannerLimits } from './limits.js';
+import type { FragmentStart, ScannerHandlers } from './scanner.js';
+import {
+  ENTRY_INTS,
+  JsTape,
+  T_HEAD,
+  T_NAME_AT,
+  T_NAME_HASH,
+  T_NAME_LENGTH,
+  TapeElement,
+  type TapeFields,
+} from './tape.js';
+import type { TopLevelElement } from './types.js';
+
+export class TapeScanner extends CheckOnlyScanner {
+  private readonly element = new TapeElement();
+  private readonly tapeView: TapeView = {
+    ints: new Int32Array(0),
+    bytes: Buffer.alloc(0),
+    at: 0,
+    length: 0,
+    valueBase: 0,
+    shift: 0,
+  };
+  private readonly js: JsTape;
+
+  constructor(
+    handlers: ScannerHandlers,
+    limits: Partial<ScannerLimits>,
+    fragment: FragmentStart | undefined,
+    fastPath: boolean,
+    fields: TapeFields | null,
+  ) {
+    super(handlers, limits, fragment, false);
+    this.fast = fastPath ? ContentCheck.create(false, true, fields) : null;
+    this.js = new JsTape(fields);
+    this.tape = this.js;
+    this.element.locate = (el) => this.locateFast(el);
+  }
+
+  /** The elements the fast path has just accepted, from its tape. */
+  protected override accepted(fast: ContentCheck, n: number): void {
+    const onTape = this.handlers.onTape;
+    const onTopLevel = this.handlers.onTopLevel;
+    const v = this.tapeView;
+    fast.tapeView(v);
+    const el = this.element;
+    const ints = v.ints;
+    el.ints = ints;
+    el.bytes = v.bytes;
+    el.valueBase = v.valueBase;
+    el.offsetBase = this.base - v.shift;
+    const end = v.at + v.length;
+    let t = v.at;
+    for (let k = 0; k < n && t < end; k++) {
+      // The element's entries run to the next top-level tag entry.
+      let u = t + ENTRY_INTS * (1 + (ints[t + T_HEAD]! >>> 8));
+      while (u < end && (ints[u + T_HEAD]! & 0xff) !== 0) u += ENTRY_INTS * (1 + (ints[u + T_HEAD]! >>> 8));
+      el.at = t;
+      el.end = u;
+      const nameAt = v.valueBase + ints[t + T_NAME_AT]!;
+      el.name = this.names.get(v.bytes, nameAt, nameAt + ints[t + T_NAME_LENGTH]!, ints[t + T_NAME_HASH]!);
+      el.line = 0;
+      onTape?.(el);
+      onTopLevel?.(el.name, el.startOffset(), el.endOffset());
+      t = u;
+    }
+  }
+
+  /** Line and column of a fast-path element, while its bytes are the ones being scanned. */
+  private locateFast(el: TapeElement): void {
+    const abs = el.startOffset();
+    this.advanceLines(this.fast, this.buf, abs);
+    el.line = this.lines.line;
+    el.column = this.lines.column(abs);
+  }
+
+  protected override elementEnded(end: number): void {
+    this.js.endTag(end);
+  }
+
+  protected override emit(top: TopLevelElement): void {
+    super.emit(top);
+    const el = this.element;
+    this.js.view(el, top.name);
+    this.handlers.onTape?.(el);
+    this.js.reset();
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * Exact duplicates and Correlation copies, decided in file order. A collector of the whole export
+ * decides each step as it comes; a collector of one byte range (a worker thread) only logs its steps
+ * (DedupeLog), and the collector of the whole replays them range after range, so the outcome is the
+ * one a single sequential pass gives. A step is an element's tree hash (reader/tape-hash.ts) with what
+ * it is and, for the backend-import model, its outcome and type: a repeat writes the same row again.
+ */
+
+import type { ImportTally } from '../model/tally.js';
+import { RangeOverflowError } from '../reader/range-consumer.js';
+import { HashSet32 } from './hash-set.js';
+
+/** A top-level Record; another top-level element that may repeat (Workout, Correlation); a Record in a Correlation. */
+export const TOP_RECORD = 1;
+export const TOP_OTHER = 2;
+export const CORRELATION_CHILD = 3;
+/** The step's element is not counted by the model (filtered out, or not a sample). */
+export const NO_OUTCOME = 15;
+
+/** [tag | outcome << 4 | type << 8] of a step. */
+export function stepWord(tag: number, outcome: number, type: number): number {
+  return tag | (outcome << 4) | (type << 8);
+}
+
+/** 3 words per step: 48 MiB, about 4 M elements (≈ 1.7 GB of Apple XML); a range beyond is scanned again sequentially. */
+const MAX_LOG_WORDS = 12 * 1024 * 1024;
+
+/** The duplicate steps of one range, kept in order (a growable Uint32Array of [word, hi, lo] triples). */
+export class DedupeLog {
+  words = new Uint32Array(3 * 4096);
+  length = 0;
+  overflowed = false;
+
+  push(word: number, hi: number, lo: number): void {
+    if (this.length + 3 > this.words.length) {
+      if (this.words.length * 2 > MAX_LOG_WORDS) {
+        this.overflowed = true;
+        return;
+      }
+      const bigger = new Uint32Array(this.words.length * 2);
+      bigger.set(this.words);
+      this.words = bigger;
+    }
+    this.words[this.length++] = word;
+    this.words[this.length++] = hi;
+    this.words[this.length++] = lo;
+  }
+
+  /** The steps so far, for the collector of the whole (a RangeOverflowError if some were lost). */
+  take(): Uint32Array {
+    if (this.overflowed) throw new RangeOverflowError('duplicate log outgrew its bound');
+    return this.words.slice(0, this.length);
+  }
+}
+
+/** The bounded sets behind the decisions, and what they found. */
+export class Deduper {
+  private readonly seen: HashSet32;
+  private readonly children = new HashSet32(1 << 12);
+  exactDuplicates = 0;
+  correlationCopies = 0;
+
+  /**
+   * `expected`: about how many elements to hold. The set cannot grow, so it is sized for twice that
+   * (exports with small elements), within MAX_SLOTS.
+   */
+  constructor(expected = 0) {
+    let slots = 1 << 16;
+    while (slots < (2 * expected) / 0.7 && slots < MAX_SLOTS) slots *= 2;
+    this.seen = new HashSet32(slots);
+  }
+
+  get tracked(): number {
+    return this.seen.size;
+  }
+
+  get saturated(): boolean {
+    return this.seen.saturated;
+  }
+
+  /**
+   * Decides a log of steps as if one by one in order, but taken in the order of their home slots
+   * (a counting sort, stable): the set is then walked front to back instead of at random, which on a
+   * set of tens of MB is what the decisions cost. Only steps of one hash bear on each other, and they
+   * share a home slot, so each keeps its place among them. `types`: the log's type indices to the
+   * tally's (a range's log), or null for the tally's own.
+   */
+  replay(log: Uint32Array, length: number, tally: ImportTally, types: Int32Array | null): void {
+    const steps = length / 3;
+    if (steps < 4096) {
+      for (let i = 0; i < length; i += 3) this.decide(log[i]!, log[i + 1]!, log[i + 2]!, tally, types);
+      return;
+    }
+    const shift = Math.max(0, this.seen.bits - BUCKET_BITS);
+    const starts = new Uint32Array((1 << BUCKET_BITS) + 1);
+    for (let i = 1; i < length; i += 3) starts[(this.seen.home(log[i]! | 0) >>> shift) + 1]!++;
+    for (let b = 1; b < starts.length; b++) starts[b]! += starts[b - 1]!;
+    const order = new Uint32Array(steps);
+    for (let i = 0; i < length; i += 3) order[starts[this.seen.home(log[i + 1]! | 0) >>> shift]!++] = i;
+    for (let k = 0; k < steps; k++) {
+      const i = order[k]!;
+      this.decide(log[i]!, log[i + 1]!, log[i + 2]!, tally, types);
+    }
+  }
+
+  /** Decides one step: counts an exact duplicate or a Correlation copy, and tells the tally of a repeat. */
+  private decide(word: number, hi: number, lo: number, tally: ImportTally, types: Int32Array | null): void {
+    hi |= 0;
+    lo |= 0;
+    const tag = word & 15;
+    const outcome = (word >>> 4) & 15;
+    let repeat = false;
+    if (tag === CORRELATION_CHILD) {
+      if (this.seen.has(hi, lo)) {
+        this.correlationCopies++;
+        repeat = true;
+      } else repeat = this.children.addOrHas(hi, lo);
+    } else if (this.seen.addOrHas(hi, lo)) {
+      this.exactDuplicates++;
+      repeat = true;
+    } else if (tag === TOP_RECORD && this.children.size > 0 && this.children.has(hi, lo)) {
+      // A Correlation child seen earlier (shuffled order): this top-level Record is its copy.
+      this.correlationCopies++;
+      repeat = true;
+    }
+    if (repeat && outcome !== NO_OUTCOME && tag !== TOP_OTHER) {
+      const type = word >>> 8;
+      tally.repeat(outcome, types === null ? type : types[type]!);
+    }
+  }
+}
+
+/** Slots of the duplicate set at most: 32 MiB, about 6.8 M distinct elements (a 2.8 GB export). */
+const MAX_SLOTS = 1 << 23;
+/** The replay's buckets: 4096 stretches of the set. */
+const BUCKET_BITS = 12;
