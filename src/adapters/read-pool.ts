@@ -1,14 +1,19 @@
 /**
  * Read buffers that come back once their bytes are gone. A fresh buffer per read of a multi-GB upload
  * is hundreds of MB of short-lived external memory: V8 answers it with a full GC every few dozen MB and
- * the kernel with a page fault per page (measured on a 500 MB upload: 20 full GCs on the sending thread,
- * and about half of the send's CPU). With a pool the same few MB are read into over and over.
+ * the kernel with a page fault per page, which cost about half of a send's CPU. With a pool the same few MB are read into over and over.
  *
  * Only the very chunk object that lend() handed out can give its buffer back, and only once: a chunk
  * that a stage replaced (a repaired copy) or cut up is simply never released and left to the GC, so a
  * mistake costs an allocation, never two readers sharing one buffer.
  */
-import { READ_CHUNK_BYTES } from './export-file.js';
+
+/**
+ * Bytes per read from an export file. Larger reads are no faster but keep more memory: each read is a
+ * fresh ArrayBuffer that V8 frees only at its next GC, and the scanner allocates little, so many read
+ * buffers wait for it.
+ */
+export const READ_CHUNK_BYTES = 256 * 1024;
 
 /** Free buffers kept for reuse; more than a send ever has in flight. */
 const KEEP = 16;
