@@ -104,7 +104,7 @@ function spawnCheckWorker(): Worker {
 }
 
 /** `file`: the worker reads the plain file itself instead of being sent copies of every chunk. */
-function workerCheck(file?: string, ahead = CHECK_AHEAD_BYTES): Check {
+function workerCheck(file?: { path: string; size: number }, ahead = CHECK_AHEAD_BYTES): Check {
   const worker = spawnCheckWorker();
   // How far the sender has read, shared with the worker so it stays close behind (check-worker.ts).
   const progress = new Int32Array(new SharedArrayBuffer(4));
@@ -114,7 +114,8 @@ function workerCheck(file?: string, ahead = CHECK_AHEAD_BYTES): Check {
   if (file !== undefined)
     worker.postMessage({
       type: 'file',
-      path: file,
+      path: file.path,
+      size: file.size,
       progress,
       clean,
       unit: PROGRESS_UNIT,
@@ -234,7 +235,8 @@ export async function* checkedBody(
   const useWorker =
     opts.worker ??
     (!contentCheckAvailable() && source.size >= WORKER_CHECK_BYTES && availableParallelism() > 1);
-  const check = useWorker ? workerCheck(source.filePath, opts.checkAheadBytes) : inlineCheck();
+  const file = source.filePath !== undefined ? { path: source.filePath, size: source.size } : undefined;
+  const check = useWorker ? workerCheck(file, opts.checkAheadBytes) : inlineCheck();
   const refuseIfBroken = () => {
     const b = check.broken();
     if (b) refuseUnrepairable(source, { ...b, sha256: '' });
@@ -260,6 +262,8 @@ export async function* checkedBody(
       held = out;
     }
     const summary: ScanSummary = { ...(await check.end()), sha256: '' };
+    // A file that changed under the read says so first (its own words: grew, replaced, deleted).
+    if (summary.bytes !== source.size) await source.checkUnchanged?.();
     refuseUnrepairable(source, summary);
     if (summary.bytes !== source.size) throw changed(source);
     // The size was announced from the head's DOCTYPE; the whole scan must agree, or the bytes are wrong.
