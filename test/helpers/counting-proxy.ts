@@ -1,0 +1,69 @@
+/**
+ * A pass-through HTTP proxy in front of an S3 endpoint (radosgw), given to the backend double as its public
+ * endpoint so the URLs it presigns point here: it counts the requests by method and how many PUTs were in
+ * flight at once, and forwards every byte and header unchanged (Host included, so signatures still match).
+ */
+import { createServer, request } from 'node:http';
+import { listen } from '../../src/sandbox/listen.js';
+
+export interface CountingProxy {
+  endpoint: string;
+  /** Requests seen, by method (PUT: part uploads). */
+  count(method: string): number;
+  /** The most PUTs in flight at one moment since the last reset. */
+  maxInFlight(): number;
+  reset(): void;
+  close(): Promise<void>;
+}
+
+export async function startCountingProxy(target: string): Promise<CountingProxy> {
+  const to = new URL(target);
+  const counts = new Map<string, number>();
+  let inFlight = 0;
+  let max = 0;
+  const server = createServer((req, res) => {
+    const method = req.method ?? 'GET';
+    counts.set(method, (counts.get(method) ?? 0) + 1);
+    const put = method === 'PUT';
+    if (put) max = Math.max(max, ++inFlight);
+    let ended = false;
+    const done = () => {
+      if (put && !ended) inFlight--;
+      ended = true;
+    };
+    const upstream = request(
+      { host: to.hostname, port: to.port, method, path: req.url, headers: req.headers },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+        answer.on('end', done);
+      },
+    );
+    upstream.on('error', () => {
+      done();
+      res.destroy();
+    });
+    req.on('close', () => {
+      if (!req.complete) {
+        done();
+        upstream.destroy();
+      }
+    });
+    req.pipe(upstream);
+  });
+  const endpoint = await listen(server, 0, '127.0.0.1');
+  return {
+    endpoint,
+    count: (m) => counts.get(m) ?? 0,
+    maxInFlight: () => max,
+    reset: () => {
+      counts.clear();
+      max = inFlight;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
