@@ -1,7 +1,6 @@
 import { type Command, Option } from 'commander';
 import { addFilterOptions, FILTER_HELP } from '../filter-help.js';
 import type { RegisterCommand, RunState } from '../types.js';
-import { defaultConcurrency } from './concurrency.js';
 import type { UploadFlags } from './run.js';
 
 const EXAMPLES = `
@@ -32,10 +31,7 @@ export const registerUpload: RegisterCommand = (program: Command, state: RunStat
     .option('--dry-run', 'check everything and print the plan, send nothing')
     .option('--force', 'send again even if the ledger says this export was already uploaded')
     .option('--max-part-size <bytes>', 's3, presigned POST: largest part (default: the server cap)')
-    .option(
-      '--concurrency <n>',
-      `s3 multipart: parts in flight at once, 1–16 (default ${defaultConcurrency()} here)`,
-    )
+    .option('--concurrency <n>', 's3 multipart: parts in flight at once, 1–16 (default: two per core, 2–8)')
     .option('--batch-bytes <n>', 'direct: largest batch file')
     .option('--batch-records <n>', 'direct: most records per batch')
     .option('--fail-fast', 'direct: stop at the first failed batch')

@@ -103,7 +103,10 @@ export async function runS3Upload(
       type: 'warning',
       message: '--wait has no effect on this server: its S3 path gives no completion signal (contract §2.6).',
     });
-  const cap = opts.maxPartSize ?? (view.known ? view.info.cap : null) ?? DEFAULT_PART_CAP;
+  // The cap the server advertises bounds the parts; without it, the cap of servers before August 2026
+  // (a presign refusal then states the real one, and the parts are planned again).
+  const advertised = view.known ? view.info.cap : null;
+  const cap = Math.min(opts.maxPartSize ?? Number.POSITIVE_INFINITY, advertised ?? DEFAULT_PART_CAP);
 
   const scan = (cap: number) => scanned(source, cap, fingerprint, signal, onEvent);
   // One part is sent while it is checked; a split, and --dry-run's report, need the scan first.

@@ -74,13 +74,17 @@ export async function runSmallDirect(run: MultipartRun): Promise<S3UploadResult>
   }
   announce(null);
   const pieces: Buffer[] = [];
+  let read = 0;
   for await (const chunk of checkedBody(source, repair, {
     signal: ports.signal,
     onScanned: (s) => {
       summary = s;
     },
-  }))
+  })) {
     pieces.push(chunk);
+    read += chunk.length;
+    onEvent({ type: 'progress', pass: 'check', bytes: read, total });
+  }
   const body = Buffer.concat(pieces);
   const watch = opts.wait ? await watchImport(ports, run.userId, { filename }, onEvent) : null;
   try {
