@@ -96,6 +96,25 @@ function resumable(existing: S3LedgerEntry | undefined, total: number): S3Ledger
 async function create(run: MultipartRun, total: number): Promise<S3LedgerEntry> {
   const { ports, onEvent } = run;
   const runId = newRunId();
+  const begun = new Date(ports.clock.now()).toISOString();
+  const entry: S3LedgerEntry = {
+    version: LEDGER_VERSION,
+    method: 's3',
+    server: run.base.server,
+    userId: run.userId,
+    fingerprint: run.fingerprint,
+    source: run.base.source,
+    runId,
+    cap: total,
+    partCount: 1,
+    parts: [],
+    startedAt: begun,
+    updatedAt: begun,
+    completedAt: null,
+  };
+  // Before `create`: a config folder that cannot be written fails the run before the server is asked for
+  // anything (the entry has no upload yet, so a re-run starts a new one).
+  run.ledger.write(entry);
   onEvent({ type: 'step', step: 'create', done: false });
   let created: MultipartUpload;
   try {
@@ -110,26 +129,21 @@ async function create(run: MultipartRun, total: number): Promise<S3LedgerEntry> 
   } finally {
     onEvent({ type: 'step', step: 'create', done: true });
   }
-  const at = new Date(ports.clock.now()).toISOString();
-  const entry: S3LedgerEntry = {
-    version: LEDGER_VERSION,
-    method: 's3',
-    server: run.base.server,
-    userId: run.userId,
-    fingerprint: run.fingerprint,
-    source: run.base.source,
-    runId,
+  const opened: S3LedgerEntry = {
+    ...entry,
     cap: created.partSize,
     partCount: layoutParts(total, created.partSize).length,
-    parts: [],
     upload: { uploadId: created.uploadId, key: created.key, bucket: created.bucket, fileSize: total },
-    startedAt: at,
-    updatedAt: at,
-    completedAt: null,
+    updatedAt: new Date(ports.clock.now()).toISOString(),
   };
   // Written before the first part: an interrupted run finds its upload again.
-  run.ledger.write(entry);
-  return entry;
+  try {
+    run.ledger.write(opened);
+  } catch (err) {
+    await abortQuietly(run, opened.upload!, 'the upload just started');
+    throw err;
+  }
+  return opened;
 }
 
 async function sendAndComplete(

@@ -7,7 +7,7 @@
 import { ApiError, CancelledError, isAbortError } from '../../../errors.js';
 import { paddedSize, repairPlanFor } from '../../reader/repair.js';
 import type { ScanSummary } from '../../reader/types.js';
-import { LEDGER_VERSION } from '../shared/ledger.js';
+import { LEDGER_VERSION, type S3LedgerEntry } from '../shared/ledger.js';
 import { newRunId, objectFilename } from '../shared/naming.js';
 import { DIRECT_RETRY, isRetryable, retryDelayMs } from '../shared/retry.js';
 import { checkedBody } from './checked-body.js';
@@ -86,6 +86,24 @@ export async function runSmallDirect(run: MultipartRun): Promise<S3UploadResult>
     onEvent({ type: 'progress', pass: 'check', bytes: read, total });
   }
   const body = Buffer.concat(pieces);
+  const begun = new Date(ports.clock.now()).toISOString();
+  const pending: S3LedgerEntry = {
+    version: LEDGER_VERSION,
+    method: 's3',
+    server: run.base.server,
+    userId: run.userId,
+    fingerprint: run.fingerprint,
+    source: run.base.source,
+    runId,
+    cap: total,
+    partCount: 1,
+    parts: [],
+    startedAt: begun,
+    updatedAt: begun,
+    completedAt: null,
+  };
+  // Before the request: a config folder that cannot be written fails the run before anything is sent.
+  run.ledger.write(pending);
   const watch = opts.wait ? await watchImport(ports, run.userId, { filename }, onEvent) : null;
   try {
     const started = ports.clock.now();
@@ -116,23 +134,14 @@ export async function runSmallDirect(run: MultipartRun): Promise<S3UploadResult>
         });
       }
     }
-    const now = new Date(ports.clock.now()).toISOString();
+    const at = new Date(ports.clock.now()).toISOString();
     const fileKey = `direct:${answer.task_id}`;
     // A re-run of the same export says it was sent, as for any other way it went.
     run.ledger.write({
-      version: LEDGER_VERSION,
-      method: 's3',
-      server: run.base.server,
-      userId: run.userId,
-      fingerprint: run.fingerprint,
-      source: run.base.source,
-      runId,
-      cap: total,
-      partCount: 1,
-      parts: [{ index: 1, fileKey, filename, bytes: body.length, uploadedAt: now }],
-      startedAt: now,
-      updatedAt: now,
-      completedAt: now,
+      ...pending,
+      parts: [{ index: 1, fileKey, filename, bytes: body.length, uploadedAt: at }],
+      updatedAt: at,
+      completedAt: at,
     });
     const durationMs = Math.round(ports.clock.now() - started);
     const imported = watch ? await guard(watch.outcome()) : undefined;
