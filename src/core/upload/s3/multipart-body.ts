@@ -140,7 +140,8 @@ export function partBodies(opts: PartBodiesOptions): PartBodies {
         await check.write(chunk);
         const broken = check.broken();
         if (broken) refuseUnrepairable(source, { ...broken, sha256: '' });
-        const kept = repairChunk(chunk, at, repair);
+        // The scanner has searched these bytes for illegal ones already: the repair need not again.
+        const kept = repairChunk(chunk, at, repair, at + chunk.length <= check.cleanBefore());
         while (next < parts.length && parts[next]!.start <= out + kept.length) {
           starts[next]!.resolve(locate(chunk, at, parts[next]!.start - out, kept.length, repair));
           next++;
@@ -171,7 +172,7 @@ export function partBodies(opts: PartBodiesOptions): PartBodies {
     const last = part.number === parts.length;
     let sent = 0;
     const raw = source.open({ start, signal, ...(seekable ? { pool } : {}) });
-    for await (const piece of repairBytes(raw, repair, start)) {
+    for await (const piece of repairBytes(raw, repair, start, { cleanBefore: () => check.cleanBefore() })) {
       const room = part.bytes - sent;
       if (!last && piece.length >= room) {
         yield piece.length === room ? piece : piece.subarray(0, room);
