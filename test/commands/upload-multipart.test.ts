@@ -16,6 +16,7 @@ import {
   startBackendDouble,
 } from '../../src/sandbox/backend/index.js';
 import { type CountingProxy, startCountingProxy } from '../helpers/counting-proxy.js';
+import { fastClock } from '../helpers/fake-clock.js';
 import { type Radosgw, startRadosgw } from '../helpers/radosgw.js';
 import { runCli } from '../helpers/run-cli.js';
 
@@ -256,6 +257,77 @@ describe('upload by multipart (current backend) against real radosgw', () => {
     );
     assert.equal(JSON.parse(r.stdout).transport, 'post');
     assert.equal(backend.state.presigns.length, 1);
+  });
+
+  it('SlowDown and a stalled part are sent again with freshly signed URLs; a 503 on complete is retried', async () => {
+    const { backend, userId, env } = await double();
+    proxy.failPuts(
+      1,
+      503,
+      '<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>',
+    );
+    proxy.stallPuts(1);
+    backend.failNextCompletionQueue(1);
+    const r = await runCli(
+      ['upload', xml, '--user', userId, '--concurrency', '2', '--stall-timeout', '0.5', '--json'],
+      { env, clock: fastClock() },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /SlowDown.*retrying in/);
+    assert.match(r.stderr, /accepted no data and sent no answer.*retrying in/);
+    assert.match(r.stderr, /completing the upload: .*Unable to queue upload processing.*retrying in/);
+    const doc = JSON.parse(r.stdout);
+    const upload = backend.state.multipartUploads.at(-1)!;
+    // Every part once, plus a fresh URL for each of the two parts sent again.
+    assert.equal(upload.signed.length, doc.parts.length + 2);
+    assert.equal(doc.parts.filter((p: { attempts: number }) => p.attempts === 2).length, 2);
+    await backend.idle();
+    assert.ok((await rgw.getObject(doc.multipart.key)).equals(await repairedOf(xml)));
+  });
+
+  it('refusals are clear, exit 1, and abort the upload: parts mismatch at complete, a key of another user', async () => {
+    const cases: [RegExp, number, string, RegExp][] = [
+      [
+        /\/multipart\/complete$/,
+        400,
+        'Completed parts do not match the parts stored for this multipart upload',
+        /refused to complete the multipart upload \(400\): Completed parts do not match/,
+      ],
+      [
+        /\/multipart\/sign$/,
+        403,
+        'Object key does not belong to this user',
+        /\(403\): Object key does not belong to this user/,
+      ],
+    ];
+    for (const [path, status, detail, line] of cases) {
+      const { backend, userId, env } = await double();
+      backend.faults.next(1, { status, body: { detail } }, { path });
+      const r = await runCli(['upload', xml, '--user', userId, '--json'], { env, clock: fastClock() });
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, line);
+      assert.match(r.stderr, /aborted on the server/);
+      assert.equal(backend.state.multipartUploads.at(-1)?.aborted, true);
+      assert.ok(r.stdout === '' || r.stdout.includes('S3_UPLOAD_FAILED'), r.stdout);
+    }
+  });
+
+  it("--wait: an import that fails exits 1 with the backend's message; sns mode is followed by object key", async () => {
+    const failing = await double({ maxImportBytes: 1024 });
+    const r = await runCli(['upload', xml, '--user', failing.userId, '--wait'], { env: failing.env });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /import: failed/);
+    assert.match(r.stderr, /The backend's import failed: Apple Health XML import failed/);
+    const sns = await double({ completionMode: 'sns' });
+    const s = await runCli(['upload', xml, '--user', sns.userId, '--wait', '--json'], { env: sns.env });
+    assert.equal(s.code, 0, s.stderr);
+    const doc = JSON.parse(s.stdout);
+    assert.equal(doc.multipart.completionMode, 'sns');
+    assert.equal(doc.multipart.taskId, null);
+    assert.equal(doc.imported.stage, 'completed');
+    // Learnt: whoami now says how this server completes.
+    const who = await runCli(['whoami'], { env: sns.env });
+    assert.match(who.stdout, /backend: {4}multipart \(sns completion\), cap 5 GiB/);
   });
 
   it('whoami and --dry-run say what the backend offers', async () => {

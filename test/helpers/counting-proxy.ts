@@ -13,6 +13,10 @@ export interface CountingProxy {
   /** The most PUTs in flight at one moment since the last reset. */
   maxInFlight(): number;
   reset(): void;
+  /** The next `times` PUTs are answered with this instead of being forwarded (their body is read first). */
+  failPuts(times: number, status: number, body: string, headers?: Record<string, string>): void;
+  /** The next `times` PUTs are read but never answered (a stalled upload). */
+  stallPuts(times: number): void;
   close(): Promise<void>;
 }
 
@@ -21,10 +25,24 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
   const counts = new Map<string, number>();
   let inFlight = 0;
   let max = 0;
+  const faults: (
+    | { kind: 'fail'; status: number; body: string; headers: Record<string, string> }
+    | { kind: 'stall' }
+  )[] = [];
   const server = createServer((req, res) => {
     const method = req.method ?? 'GET';
     counts.set(method, (counts.get(method) ?? 0) + 1);
     const put = method === 'PUT';
+    const fault = put ? faults.shift() : undefined;
+    if (fault) {
+      req.resume();
+      if (fault.kind === 'fail')
+        req.on('end', () => {
+          res.writeHead(fault.status, { 'content-type': 'application/xml', ...fault.headers });
+          res.end(fault.body);
+        });
+      return;
+    }
     if (put) max = Math.max(max, ++inFlight);
     let ended = false;
     const done = () => {
@@ -59,6 +77,12 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
     reset: () => {
       counts.clear();
       max = inFlight;
+    },
+    failPuts: (times, status, body, headers = {}) => {
+      for (let i = 0; i < times; i++) faults.push({ kind: 'fail', status, body, headers });
+    },
+    stallPuts: (times) => {
+      for (let i = 0; i < times; i++) faults.push({ kind: 'stall' });
     },
     close: () =>
       new Promise<void>((resolve) => {

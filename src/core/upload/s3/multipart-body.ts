@@ -90,6 +90,8 @@ export interface PartBodiesOptions {
   onProgress?(bytesRead: number): void;
   /** Check in a worker thread (default: without the compiled fast path, for a large export). */
   worker?: boolean;
+  /** What part buffers may take for a sequential source (default BUFFER_BUDGET_BYTES). */
+  bufferBudgetBytes?: number;
 }
 
 /** An export the check found changed or broken mid-way: every part waiting on it learns why. */
@@ -104,7 +106,7 @@ export function partBodies(opts: PartBodiesOptions): PartBodies {
   const total = parts.reduce((n, p) => n + p.bytes, 0);
   const seekable = source.filePath !== undefined;
   const partSize = parts[0]?.bytes ?? 0;
-  const fit = Math.floor(BUFFER_BUDGET_BYTES / Math.max(1, partSize));
+  const fit = Math.floor((opts.bufferBudgetBytes ?? BUFFER_BUDGET_BYTES) / Math.max(1, partSize));
   /** Sequential source: parts are buffered when at least two fit in the budget, else streamed one by one. */
   const buffered = !seekable && fit >= 2;
   const slots = seekable ? opts.concurrency : buffered ? Math.max(1, Math.min(opts.concurrency, fit)) : 1;
