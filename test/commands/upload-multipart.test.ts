@@ -92,6 +92,7 @@ describe('upload by multipart (current backend) against real radosgw', () => {
     const expected = await repairedOf(zip);
     assert.ok(expected.length > 40_000_000, `export too small: ${expected.length}`);
     proxy.reset();
+    proxy.gatePuts(4);
     const r = await runCli(['upload', zip, '--user', userId, '--concurrency', '4', '--wait', '--json'], {
       env,
     });

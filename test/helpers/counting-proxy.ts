@@ -17,6 +17,11 @@ export interface CountingProxy {
   failPuts(times: number, status: number, body: string, headers?: Record<string, string>): void;
   /** The next `times` PUTs are read but never answered (a stalled upload). */
   stallPuts(times: number): void;
+  /**
+   * PUTs are held (not forwarded) until `n` of them are open at once, then all go on; a test of parallel
+   * parts then does not depend on how fast the machine is. Released anyway after `timeoutMs`.
+   */
+  gatePuts(n: number, timeoutMs?: number): void;
   close(): Promise<void>;
 }
 
@@ -29,6 +34,13 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
     | { kind: 'fail'; status: number; body: string; headers: Record<string, string> }
     | { kind: 'stall' }
   )[] = [];
+  let gate: { n: number; waiting: (() => void)[]; timer: NodeJS.Timeout } | null = null;
+  const openGate = () => {
+    if (!gate) return;
+    clearTimeout(gate.timer);
+    for (const go of gate.waiting) go();
+    gate = null;
+  };
   const server = createServer((req, res) => {
     const method = req.method ?? 'GET';
     counts.set(method, (counts.get(method) ?? 0) + 1);
@@ -49,25 +61,31 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
       if (put && !ended) inFlight--;
       ended = true;
     };
-    const upstream = request(
-      { host: to.hostname, port: to.port, method, path: req.url, headers: req.headers },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-        answer.on('end', done);
-      },
-    );
-    upstream.on('error', () => {
-      done();
-      res.destroy();
-    });
-    req.on('close', () => {
-      if (!req.complete) {
+    const forward = () => {
+      const upstream = request(
+        { host: to.hostname, port: to.port, method, path: req.url, headers: req.headers },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+          answer.on('end', done);
+        },
+      );
+      upstream.on('error', () => {
         done();
-        upstream.destroy();
-      }
-    });
-    req.pipe(upstream);
+        res.destroy();
+      });
+      req.on('close', () => {
+        if (!req.complete) {
+          done();
+          upstream.destroy();
+        }
+      });
+      req.pipe(upstream);
+    };
+    if (put && gate) {
+      gate.waiting.push(forward);
+      if (gate.waiting.length >= gate.n) openGate();
+    } else forward();
   });
   const endpoint = await listen(server, 0, '127.0.0.1');
   return {
@@ -81,11 +99,15 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
     failPuts: (times, status, body, headers = {}) => {
       for (let i = 0; i < times; i++) faults.push({ kind: 'fail', status, body, headers });
     },
+    gatePuts: (n, timeoutMs = 10_000) => {
+      gate = { n, waiting: [], timer: setTimeout(openGate, timeoutMs) };
+    },
     stallPuts: (times) => {
       for (let i = 0; i < times; i++) faults.push({ kind: 'stall' });
     },
     close: () =>
       new Promise<void>((resolve) => {
+        openGate();
         server.close(() => resolve());
         server.closeAllConnections();
       }),
