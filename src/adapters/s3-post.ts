@@ -16,22 +16,9 @@ import { request as httpsRequest } from 'node:https';
 import { AppError, type AppErrorOptions, type ErrorCode } from '../errors.js';
 import { networkError, parseRetryAfter } from './http.js';
 
-export interface S3PostOptions {
-  url: string;
+export interface S3PostOptions extends Omit<S3StreamOptions, 'method' | 'headers' | 'preamble' | 'epilogue'> {
   fields: [string, string][];
   filename: string;
-  /** Exact bytes `file` yields; Content-Length is computed from it. */
-  fileBytes: number;
-  file: AsyncIterable<Buffer>;
-  signal?: AbortSignal | undefined;
-  /** No byte accepted and no answer for this long → a retryable timeout. */
-  stallTimeoutMs: number;
-  onProgress?(fileBytesSent: number): void;
-  /** Each chunk of `file`, once the socket has written it and holds no reference to its bytes. */
-  onChunkWritten?(chunk: Buffer): void;
-  /** See S3StreamOptions. */
-  checkUnchanged?(): Promise<void>;
-  userAgent?: string;
 }
 
 export interface S3PostResult {
@@ -106,12 +93,14 @@ export interface S3StreamOptions {
   /** Bytes before and after `file` (the POST's form framing). */
   preamble?: Buffer;
   epilogue?: Buffer;
-  /** Exact bytes `file` yields. */
+  /** Exact bytes `file` yields; Content-Length is computed from it. */
   fileBytes: number;
   file: AsyncIterable<Buffer>;
   signal?: AbortSignal | undefined;
+  /** No byte accepted and no answer for this long → a retryable timeout. */
   stallTimeoutMs: number;
   onProgress?(fileBytesSent: number): void;
+  /** Each chunk of `file`, once the socket has written it and holds no reference to its bytes. */
   onChunkWritten?(chunk: Buffer): void;
   /**
    * Throws INPUT_CHANGED when the export is no longer the one opened: asked first when `file` turns out

@@ -6,9 +6,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { openExport } from '../../src/adapters/export-source.js';
-import { scanExport } from '../../src/core/reader/read-export.js';
-import { repairBytes, repairPlanFor } from '../../src/core/reader/repair.js';
 import { writeExportFile, writeExportZip } from '../../src/generator/index.js';
 import {
   type BackendDouble,
@@ -18,22 +15,33 @@ import {
 import { type CountingProxy, startCountingProxy } from '../helpers/counting-proxy.js';
 import { fastClock } from '../helpers/fake-clock.js';
 import { type Radosgw, startRadosgw } from '../helpers/radosgw.js';
+import { repairedOf } from '../helpers/repaired.js';
 import { runCli } from '../helpers/run-cli.js';
+import { s3SettingsOf } from '../helpers/s3-backend.js';
 
 const MIB = 1024 * 1024;
 const DEFECTS = { dtd: 'ios16-unclosed-attlist', exportVersion: 12, controlChars: 0.2 } as const;
 
-async function collect(it: AsyncIterable<Buffer>): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const c of it) parts.push(c);
-  return Buffer.concat(parts);
+/** An upload of `xml` interrupted (Ctrl-C) once the ledger in `cfg` records a stored part: exit 130. */
+async function interruptedUpload(xml: string, userId: string, cfg: string, env: Record<string, string>) {
+  const ac = new AbortController();
+  const watcher = abortAfterFirstPart(cfg, ac);
+  const r = await runCli(['upload', xml, '--user', userId, '--concurrency', '1'], { env, signal: ac.signal });
+  await watcher;
+  assert.equal(r.code, 130, r.stderr);
+  return r;
 }
 
-/** The one object a multipart upload stores: the repaired stream, padded (repair.ts). */
-async function repairedOf(path: string): Promise<Buffer> {
-  const source = await openExport(path);
-  const summary = await scanExport(source.open(), {});
-  return collect(repairBytes(source.open(), repairPlanFor(summary), 0, { padDropped: true }));
+async function abortAfterFirstPart(cfg: string, ac: AbortController): Promise<void> {
+  const ledgerDir = join(cfg, 'ledger');
+  while (!ac.signal.aborted) {
+    const files = await readdir(ledgerDir).catch(() => [] as string[]);
+    for (const f of files.filter((n) => n.endsWith('.json'))) {
+      const entry = JSON.parse(await readFile(join(ledgerDir, f), 'utf8').catch(() => '{}'));
+      if ((entry.parts?.length ?? 0) >= 1) ac.abort();
+    }
+    await delay(5);
+  }
 }
 
 describe('upload by multipart (current backend) against real radosgw', () => {
@@ -49,14 +57,7 @@ describe('upload by multipart (current backend) against real radosgw', () => {
       partSize: 5 * MIB,
       directDelayMs: 1,
       retryDelayMs: () => 1,
-      s3: {
-        endpoint: rgw.endpoint,
-        publicEndpoint: proxy.endpoint,
-        bucket: rgw.bucket,
-        region: rgw.region,
-        accessKeyId: rgw.accessKeyId,
-        secretAccessKey: rgw.secretAccessKey,
-      },
+      s3: s3SettingsOf(rgw, proxy.endpoint),
       ...opts,
     });
     doubles.push(backend);
@@ -147,25 +148,9 @@ describe('upload by multipart (current backend) against real radosgw', () => {
 
   it('an interrupted upload resumes: only the missing parts are sent, then it completes', async () => {
     const { backend, userId, env, cfg } = await double();
-    const ac = new AbortController();
     proxy.reset();
     const ledgerDir = join(cfg, 'ledger');
-    const watcher = (async () => {
-      while (!ac.signal.aborted) {
-        const files = await readdir(ledgerDir).catch(() => [] as string[]);
-        for (const f of files.filter((n) => n.endsWith('.json'))) {
-          const entry = JSON.parse(await readFile(join(ledgerDir, f), 'utf8').catch(() => '{}'));
-          if ((entry.parts?.length ?? 0) >= 1) ac.abort();
-        }
-        await delay(5);
-      }
-    })();
-    const first = await runCli(['upload', xml, '--user', userId, '--concurrency', '1'], {
-      env,
-      signal: ac.signal,
-    });
-    await watcher;
-    assert.equal(first.code, 130, first.stderr);
+    const first = await interruptedUpload(xml, userId, cfg, env);
     assert.match(first.stderr, /multipart upload is kept/);
     const files = (await readdir(ledgerDir)).filter((f) => f.endsWith('.json'));
     const entry = JSON.parse(await readFile(join(ledgerDir, files[0]!), 'utf8'));
@@ -189,24 +174,7 @@ describe('upload by multipart (current backend) against real radosgw', () => {
   it('an upload S3 no longer knows starts afresh with a clear line', async () => {
     const { backend, userId, env, cfg } = await double();
     const apiKey = env.APPLE_IMPORT_API_KEY;
-    const ac = new AbortController();
-    const ledgerDir = join(cfg, 'ledger');
-    const watcher = (async () => {
-      while (!ac.signal.aborted) {
-        const files = await readdir(ledgerDir).catch(() => [] as string[]);
-        for (const f of files.filter((n) => n.endsWith('.json'))) {
-          const entry = JSON.parse(await readFile(join(ledgerDir, f), 'utf8').catch(() => '{}'));
-          if ((entry.parts?.length ?? 0) >= 1) ac.abort();
-        }
-        await delay(5);
-      }
-    })();
-    const first = await runCli(['upload', xml, '--user', userId, '--concurrency', '1'], {
-      env,
-      signal: ac.signal,
-    });
-    await watcher;
-    assert.equal(first.code, 130, first.stderr);
+    await interruptedUpload(xml, userId, cfg, env);
     const opened = backend.state.multipartUploads[0]!;
     // Someone (the server's stale-upload cleanup) aborts it meanwhile.
     const res = await fetch(`${backend.url}/api/v1/users/${userId}/import/apple/xml/s3/multipart/abort`, {

@@ -1,6 +1,7 @@
 import {
   type BackendDouble,
   type BackendDoubleOptions,
+  type S3Settings,
   startBackendDouble,
 } from '../../src/sandbox/backend/index.js';
 import { type Radosgw, type RadosgwOptions, startRadosgw } from './radosgw.js';
@@ -9,6 +10,18 @@ export interface S3Backend {
   rgw: Radosgw;
   backend: BackendDouble;
   stop(): Promise<void>;
+}
+
+/** The double's S3 settings for a radosgw (`publicEndpoint`: where the URLs it presigns point). */
+export function s3SettingsOf(rgw: Radosgw, publicEndpoint?: string): S3Settings {
+  return {
+    endpoint: rgw.endpoint,
+    ...(publicEndpoint ? { publicEndpoint } : {}),
+    bucket: rgw.bucket,
+    region: rgw.region,
+    accessKeyId: rgw.accessKeyId,
+    secretAccessKey: rgw.secretAccessKey,
+  };
 }
 
 /**
@@ -21,16 +34,7 @@ export async function startS3Backend(
 ): Promise<S3Backend> {
   const rgw = await startRadosgw({ bucket: 'uploads', ...opts });
   try {
-    const backend = await startBackendDouble({
-      ...backendOpts,
-      s3: {
-        endpoint: rgw.endpoint,
-        bucket: rgw.bucket,
-        region: rgw.region,
-        accessKeyId: rgw.accessKeyId,
-        secretAccessKey: rgw.secretAccessKey,
-      },
-    });
+    const backend = await startBackendDouble({ ...backendOpts, s3: s3SettingsOf(rgw) });
     return {
       rgw,
       backend,

@@ -16,7 +16,7 @@ import { writeExportFile } from '../../src/generator/index.js';
 import { type BackendDouble, startBackendDouble } from '../../src/sandbox/backend/index.js';
 import type { Radosgw } from '../helpers/radosgw.js';
 import { runCli } from '../helpers/run-cli.js';
-import { type S3Backend, startS3Backend } from '../helpers/s3-backend.js';
+import { type S3Backend, s3SettingsOf, startS3Backend } from '../helpers/s3-backend.js';
 import { assertJsonStdout } from './helpers.js';
 
 describe('an export that changes while it is uploaded', () => {
@@ -125,16 +125,7 @@ describe('an export that changes while it is uploaded', () => {
   });
 
   it('S3 multipart (current backend): a file that grows while the parts go up is INPUT_CHANGED; the upload is aborted, nothing imported', async () => {
-    const current = await startBackendDouble({
-      partSize: 5 * 1024 * 1024,
-      s3: {
-        endpoint: rgw.endpoint,
-        bucket: rgw.bucket,
-        region: rgw.region,
-        accessKeyId: rgw.accessKeyId,
-        secretAccessKey: rgw.secretAccessKey,
-      },
-    });
+    const current = await startBackendDouble({ partSize: 5 * 1024 * 1024, s3: s3SettingsOf(rgw) });
     try {
       const big = join(dir, 'big.xml');
       await writeExportFile(big, { days: 24, seed: 4 });

@@ -87,17 +87,14 @@ export async function runMultipart(run: MultipartRun): Promise<S3UploadResult> {
   }
 }
 
-/** An unfinished multipart entry for an object of this size, to resume. */
-function resumable(existing: S3LedgerEntry | undefined, total: number): S3LedgerEntry | undefined {
-  if (!existing?.upload || existing.completedAt || existing.upload.fileSize !== total) return undefined;
-  return existing;
-}
-
-async function create(run: MultipartRun, total: number): Promise<S3LedgerEntry> {
-  const { ports, onEvent } = run;
-  const runId = newRunId();
-  const begun = new Date(ports.clock.now()).toISOString();
-  const entry: S3LedgerEntry = {
+/** The entry of an upload of `total` bytes in one piece that nothing was sent for yet. */
+export function unstartedEntry(
+  run: Pick<MultipartRun, 'base' | 'userId' | 'fingerprint' | 'ports'>,
+  runId: string,
+  total: number,
+): S3LedgerEntry {
+  const at = new Date(run.ports.clock.now()).toISOString();
+  return {
     version: LEDGER_VERSION,
     method: 's3',
     server: run.base.server,
@@ -108,10 +105,22 @@ async function create(run: MultipartRun, total: number): Promise<S3LedgerEntry> 
     cap: total,
     partCount: 1,
     parts: [],
-    startedAt: begun,
-    updatedAt: begun,
+    startedAt: at,
+    updatedAt: at,
     completedAt: null,
   };
+}
+
+/** An unfinished multipart entry for an object of this size, to resume. */
+function resumable(existing: S3LedgerEntry | undefined, total: number): S3LedgerEntry | undefined {
+  if (!existing?.upload || existing.completedAt || existing.upload.fileSize !== total) return undefined;
+  return existing;
+}
+
+async function create(run: MultipartRun, total: number): Promise<S3LedgerEntry> {
+  const { ports, onEvent } = run;
+  const runId = newRunId();
+  const entry = unstartedEntry(run, runId, total);
   // Before `create`: a config folder that cannot be written fails the run before the server is asked for
   // anything (the entry has no upload yet, so a re-run starts a new one).
   run.ledger.write(entry);

@@ -7,12 +7,11 @@
 import { ApiError, CancelledError, isAbortError } from '../../../errors.js';
 import { paddedSize, repairPlanFor } from '../../reader/repair.js';
 import type { ScanSummary } from '../../reader/types.js';
-import { LEDGER_VERSION, type S3LedgerEntry } from '../shared/ledger.js';
 import { newRunId, objectFilename } from '../shared/naming.js';
 import { DIRECT_RETRY, isRetryable, retryDelayMs } from '../shared/retry.js';
 import { checkedBody } from './checked-body.js';
 import { watchImport } from './follow-import.js';
-import type { MultipartRun } from './multipart-run.js';
+import { type MultipartRun, unstartedEntry } from './multipart-run.js';
 import { planUpload, repairsOf } from './preflight.js';
 import type { S3UploadResult } from './result.js';
 
@@ -86,22 +85,7 @@ export async function runSmallDirect(run: MultipartRun): Promise<S3UploadResult>
     onEvent({ type: 'progress', pass: 'check', bytes: read, total });
   }
   const body = Buffer.concat(pieces);
-  const begun = new Date(ports.clock.now()).toISOString();
-  const pending: S3LedgerEntry = {
-    version: LEDGER_VERSION,
-    method: 's3',
-    server: run.base.server,
-    userId: run.userId,
-    fingerprint: run.fingerprint,
-    source: run.base.source,
-    runId,
-    cap: total,
-    partCount: 1,
-    parts: [],
-    startedAt: begun,
-    updatedAt: begun,
-    completedAt: null,
-  };
+  const pending = unstartedEntry(run, runId, total);
   // Before the request: a config folder that cannot be written fails the run before anything is sent.
   run.ledger.write(pending);
   const watch = opts.wait ? await watchImport(ports, run.userId, { filename }, onEvent) : null;
