@@ -35,7 +35,8 @@ export class UploadView {
       return;
     }
     if (e.type === 'transfer') {
-      this.progress.update(`Uploading (${e.inFlight} part(s) in flight)`, e.sentBytes, e.total);
+      // One bar for the object, whichever parts are in flight (a label that changed would start a new one).
+      this.progress.update(`Uploading ${this.partsOf} parts`, e.sentBytes, e.total);
       return;
     }
     if (e.type === 'sending') {
@@ -47,7 +48,10 @@ export class UploadView {
       return;
     }
     if (e.type === 'started') {
-      if (this.transport === 'multipart') return;
+      if (this.transport === 'multipart') {
+        this.partsOf = e.of ?? this.partsOf;
+        return;
+      }
       if (e.unit === 'part' && e.of !== null) {
         this.partsOf = e.of;
         this.progress.update(partLabel(e.index, e.of), 0, e.bytes);
