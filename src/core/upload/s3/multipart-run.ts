@@ -183,6 +183,8 @@ async function sendAndComplete(
   });
   const stored = new Map<number, { durationMs: number; attempts: number }>();
   const watch = opts.wait ? await watchImport(ports, run.userId, { key: upload.key }, onEvent) : null;
+  let summary: ScanSummary;
+  let completion: MultipartCompletion;
   try {
     try {
       await sendMultipartParts(
@@ -262,40 +264,41 @@ async function sendAndComplete(
         },
       );
       // Every part is up; nothing is completed before the whole export has passed the check.
-      const summary = await bodies.checked;
-      const completion = await complete(run, entry);
-      const mode = completion.httpStatus === 202 ? 'client' : 'sns';
-      ports.learnCompletionMode(mode);
-      watch?.setTaskId(completion.taskId);
-      const now = new Date(ports.clock.now()).toISOString();
-      entry = {
-        ...entry,
-        upload: { ...upload, completion: { status: completion.status, taskId: completion.taskId, mode } },
-        completedAt: now,
-        updatedAt: now,
-      };
-      run.ledger.write(entry);
-      const imported = watch ? await outcomeOf(watch, ports.signal) : undefined;
-      return result(
-        run,
-        entry,
-        summary,
-        stored,
-        {
-          uploadId: upload.uploadId,
-          key: upload.key,
-          bucket: upload.bucket,
-          partSize: entry.cap,
-          concurrency: bodies.slots,
-          status: completion.status,
-          completionMode: mode,
-          taskId: completion.taskId,
-        },
-        imported,
-      );
+      summary = await bodies.checked;
+      completion = await complete(run, entry);
     } catch (err) {
       throw await stopped(run, entry, layout.length, checkFailure ?? err);
     }
+    // Completed: from here on the upload is the server's; nothing below may abort it.
+    const mode = completion.httpStatus === 202 ? 'client' : 'sns';
+    ports.learnCompletionMode(mode);
+    watch?.setTaskId(completion.taskId);
+    const now = new Date(ports.clock.now()).toISOString();
+    entry = {
+      ...entry,
+      upload: { ...upload, completion: { status: completion.status, taskId: completion.taskId, mode } },
+      completedAt: now,
+      updatedAt: now,
+    };
+    run.ledger.write(entry);
+    const imported = watch ? await outcomeOf(watch, ports.signal) : undefined;
+    return result(
+      run,
+      entry,
+      summary,
+      stored,
+      {
+        uploadId: upload.uploadId,
+        key: upload.key,
+        bucket: upload.bucket,
+        partSize: entry.cap,
+        concurrency: bodies.slots,
+        status: completion.status,
+        completionMode: mode,
+        taskId: completion.taskId,
+      },
+      imported,
+    );
   } finally {
     bodies.close();
     watch?.stop();
