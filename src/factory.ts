@@ -11,7 +11,9 @@ import { type LockOwner, withFileLock } from './adapters/file-lock.js';
 import { HttpClient } from './adapters/http.js';
 import { ImportApi } from './adapters/import-api.js';
 import { LedgerFiles } from './adapters/ledger.js';
+import { OpenApiReader } from './adapters/openapi.js';
 import type { S3PostOptions, S3PostResult } from './adapters/s3-post.js';
+import type { S3PutOptions } from './adapters/s3-put.js';
 import { SyncApi } from './adapters/sync-api.js';
 import { type Env, parseEnv } from './config/env.js';
 import { type GlobalOptions, isLoopback, resolveSettings, type Settings } from './config/settings.js';
@@ -86,6 +88,10 @@ export interface Factory {
   openExport(path: string): Promise<ExportSource>;
   /** One presigned POST to S3 (node:http, loaded on first use). */
   s3Post(opts: S3PostOptions): Promise<S3PostResult>;
+  /** One part's presigned PUT to S3. */
+  s3Put(opts: S3PutOptions): Promise<S3PostResult>;
+  /** What servers advertise in /openapi.json, cached per server in the config folder. */
+  openApi(): OpenApiReader;
   /** Everything an upload method uses (core/upload/types.ts). */
   uploadPorts(): UploadPorts;
   readonly files: AtomicFiles;
@@ -136,6 +142,7 @@ class AppFactory implements Factory {
   private authed: HttpClient | undefined;
   private uninterruptible: HttpClient | undefined;
   private ledger: LedgerFiles | undefined;
+  private openApiReader: OpenApiReader | undefined;
 
   constructor(
     system: System,
@@ -283,7 +290,20 @@ class AppFactory implements Factory {
     return postToS3(opts);
   }
 
+  async s3Put(opts: S3PutOptions): Promise<S3PostResult> {
+    const { putPartToS3 } = await import('./adapters/s3-put.js');
+    return putPartToS3(opts);
+  }
+
+  openApi(): OpenApiReader {
+    this.openApiReader ??= new OpenApiReader(this.anonymous(), join(this.configStore().dir, 'servers'), () =>
+      this.clock.now(),
+    );
+    return this.openApiReader;
+  }
+
   uploadPorts(): UploadPorts {
+    const server = this.server();
     return {
       users: this.backend(),
       openExport: (p) => this.openExport(p),
@@ -293,6 +313,9 @@ class AppFactory implements Factory {
       userAgent: this.userAgent,
       imports: this.imports(),
       s3Post: (o) => this.s3Post(o),
+      s3Put: (o) => this.s3Put(o),
+      serverInfo: (signal) => this.openApi().read(server, signal),
+      learnCompletionMode: (mode) => this.openApi().learnCompletionMode(server, mode),
       directImports: this.directImports(),
       feed: (userId) => this.syncFeed(userId),
     };

@@ -16,20 +16,9 @@ import { request as httpsRequest } from 'node:https';
 import { AppError, type AppErrorOptions, type ErrorCode } from '../errors.js';
 import { networkError, parseRetryAfter } from './http.js';
 
-export interface S3PostOptions {
-  url: string;
+export interface S3PostOptions extends Omit<S3StreamOptions, 'method' | 'headers' | 'preamble' | 'epilogue'> {
   fields: [string, string][];
   filename: string;
-  /** Exact bytes `file` yields; Content-Length is computed from it. */
-  fileBytes: number;
-  file: AsyncIterable<Buffer>;
-  signal?: AbortSignal | undefined;
-  /** No byte accepted and no answer for this long → a retryable timeout. */
-  stallTimeoutMs: number;
-  onProgress?(fileBytesSent: number): void;
-  /** Each chunk of `file`, once the socket has written it and holds no reference to its bytes. */
-  onChunkWritten?(chunk: Buffer): void;
-  userAgent?: string;
 }
 
 export interface S3PostResult {
@@ -87,6 +76,43 @@ export function multipartFraming(
 export async function postToS3(opts: S3PostOptions): Promise<S3PostResult> {
   const boundary = `----apple-import-${randomBytes(12).toString('hex')}`;
   const { preamble, epilogue } = multipartFraming(opts.fields, opts.filename, boundary);
+  return streamToS3({
+    ...opts,
+    method: 'POST',
+    headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+    preamble,
+    epilogue,
+  });
+}
+
+/** One streamed request to S3 with an exact Content-Length: a presigned POST, or a part's presigned PUT. */
+export interface S3StreamOptions {
+  method: 'POST' | 'PUT';
+  url: string;
+  headers: Record<string, string>;
+  /** Bytes before and after `file` (the POST's form framing). */
+  preamble?: Buffer;
+  epilogue?: Buffer;
+  /** Exact bytes `file` yields; Content-Length is computed from it. */
+  fileBytes: number;
+  file: AsyncIterable<Buffer>;
+  signal?: AbortSignal | undefined;
+  /** No byte accepted and no answer for this long → a retryable timeout. */
+  stallTimeoutMs: number;
+  onProgress?(fileBytesSent: number): void;
+  /** Each chunk of `file`, once the socket has written it and holds no reference to its bytes. */
+  onChunkWritten?(chunk: Buffer): void;
+  /**
+   * Throws INPUT_CHANGED when the export is no longer the one opened: asked first when `file` turns out
+   * longer or shorter than planned, which is what a file that changed under the read looks like.
+   */
+  checkUnchanged?(): Promise<void>;
+  userAgent?: string;
+}
+
+export async function streamToS3(opts: S3StreamOptions): Promise<S3PostResult> {
+  const preamble = opts.preamble ?? Buffer.alloc(0);
+  const epilogue = opts.epilogue ?? Buffer.alloc(0);
   const contentLength = preamble.length + opts.fileBytes + epilogue.length;
   const url = new URL(opts.url);
   const send = url.protocol === 'https:' ? httpsRequest : url.protocol === 'http:' ? httpRequest : null;
@@ -94,10 +120,10 @@ export async function postToS3(opts: S3PostOptions): Promise<S3PostResult> {
   if (send === null) throw new AppError('INTERNAL', `refusing to upload to a ${url.protocol} URL`);
 
   const req = send(url, {
-    method: 'POST',
+    method: opts.method,
     agent: false,
     headers: {
-      'content-type': `multipart/form-data; boundary=${boundary}`,
+      ...opts.headers,
       'content-length': String(contentLength),
       ...(opts.userAgent ? { 'user-agent': opts.userAgent } : {}),
     },
@@ -118,7 +144,7 @@ export async function postToS3(opts: S3PostOptions): Promise<S3PostResult> {
         throw err;
       });
     } catch (err) {
-      // S3 keeps nothing of a POST that did not arrive whole (contract §2.4): never let it complete.
+      // S3 keeps nothing of a request that did not arrive whole (contract §2.4): never let it complete.
       req.destroy();
       throw transportError(opts.signal?.aborted ? (opts.signal.reason ?? err) : err, url, opts, x.stalled);
     }
@@ -219,10 +245,15 @@ class Exchange {
 }
 
 /** Writes the framing and the file with backpressure; stops early when S3 answers or the request fails. */
-async function sendBody(x: Exchange, opts: S3PostOptions, preamble: Buffer, epilogue: Buffer): Promise<void> {
+async function sendBody(
+  x: Exchange,
+  opts: S3StreamOptions,
+  preamble: Buffer,
+  epilogue: Buffer,
+): Promise<void> {
   const req = x.req;
   const written = opts.onChunkWritten;
-  x.full = !req.write(preamble);
+  if (preamble.length > 0) x.full = !req.write(preamble);
   let sent = 0;
   for await (const chunk of opts.file) {
     while (x.full && !x.over) await x.next();
@@ -238,16 +269,19 @@ async function sendBody(x: Exchange, opts: S3PostOptions, preamble: Buffer, epil
   if (x.failure !== undefined) throw x.failure;
   // A size that differs from the plan would make S3 reject or truncate; never send a wrong body.
   if (sent !== opts.fileBytes) {
+    // A file that grew or shrank under the read is the likeliest cause: that is the user's to know.
+    await opts.checkUnchanged?.();
     throw new AppError(
       'INTERNAL',
       `the part was ${sent > opts.fileBytes ? 'longer' : 'shorter'} than planned (${opts.fileBytes} bytes); did the export change while uploading?`,
     );
   }
   x.touch();
-  req.end(epilogue);
+  if (epilogue.length > 0) req.end(epilogue);
+  else req.end();
 }
 
-function transportError(err: unknown, url: URL, opts: S3PostOptions, stalled: boolean): unknown {
+function transportError(err: unknown, url: URL, opts: S3StreamOptions, stalled: boolean): unknown {
   if (opts.signal?.aborted) return err;
   if (err instanceof AppError) return err;
   if (stalled) {

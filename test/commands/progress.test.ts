@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { writeExportFile } from '../../src/generator/index.js';
 import { type BackendDouble, startBackendDouble } from '../../src/sandbox/backend/index.js';
+import { type S3Server, startS3Server } from '../../src/sandbox/s3/server.js';
 import { CliEnv } from '../helpers/cli-env.js';
 import { fastClock } from '../helpers/fake-clock.js';
 import { type FakeS3, s3SettingsFor, startFakeS3 } from '../helpers/fake-s3.js';
@@ -106,5 +107,59 @@ describe('progress follows one policy in every command', () => {
       assert.doesNotMatch(r.stderr, PROGRESS_LINE);
       assert.doesNotMatch(r.stderr, DRAWN);
     }
+  });
+});
+
+describe('a multipart upload draws one bar for its object', () => {
+  let s3: S3Server;
+  let double: BackendDouble;
+  let cli: CliEnv;
+  let dir = '';
+  let file = '';
+  let userId = '';
+  let env: Record<string, string> = {};
+  const creds = {
+    bucket: 'exports',
+    region: 'us-east-1',
+    accessKeyId: 'AKIAPROGRESS00000000',
+    secretAccessKey: 'progress-secret',
+  };
+  before(async () => {
+    s3 = await startS3Server(creds);
+    double = await startBackendDouble({
+      s3: { endpoint: s3.endpoint, ...creds, notifies: false },
+      partSize: 5 * 1024 * 1024,
+    });
+    env = { APPLE_IMPORT_API_KEY: double.createApiKey() };
+    userId = double.createUser({ email: 'multipart-progress@example.com' }).id;
+    cli = await CliEnv.create(double.url);
+    dir = await mkdtemp(join(tmpdir(), 'progress-multipart-'));
+    file = join(dir, 'export.xml');
+    // Over 5 MiB: two parts of the double's 5 MiB.
+    await writeExportFile(file, { seed: 4, days: 10 });
+  });
+  after(async () => {
+    await double.close();
+    await s3.close();
+    await cli.dispose();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('plain lines in a pipe, a bar on a terminal, nothing with --json', async () => {
+    const args = ['upload', file, '--user', userId, '--force'];
+    const piped = await cli.run(args, { env });
+    assert.equal(piped.code, 0, piped.stderr);
+    assert.match(piped.stderr, /^Uploading 2 parts: \d+% \(/m);
+    assert.doesNotMatch(piped.stderr, DRAWN);
+    const drawn = await cli.run(args, {
+      env,
+      tty: { stdin: false, stdout: false, stderr: true },
+      columns: 100,
+    });
+    assert.equal(drawn.code, 0, drawn.stderr);
+    assert.match(drawn.stderr, DRAWN);
+    assert.match(drawn.stderr, /Uploading 2 parts \[/);
+    const json = await cli.run([...args, '--json'], { env });
+    assert.doesNotMatch(json.stderr, /Uploading 2 parts/);
   });
 });

@@ -219,7 +219,7 @@ describe('upload via S3 against real radosgw', () => {
     }
   });
 
-  it('the server cap (presign 400 "less than or equal to N") re-plans the parts', async () => {
+  it('the cap the server advertises plans the parts; a presign 400 "less than or equal to N" re-plans them', async () => {
     const capped = await startBackendDouble({
       // The presigned POST path: a server before August 2026 (a current one advertises multipart instead).
       generation: '2026-08',
@@ -235,15 +235,27 @@ describe('upload via S3 against real radosgw', () => {
     try {
       const key = capped.createApiKey();
       const user = capped.createUser({ email: 'y@example.com' }).id;
-      const cfg = await mkdtemp(join(dir, 'cfg-'));
-      const r = await runCli(['upload', xml, '--user', user, '--json'], {
-        env: { APPLE_IMPORT_CONFIG_DIR: cfg, APPLE_IMPORT_SERVER: capped.url, APPLE_IMPORT_API_KEY: key },
-      });
+      const upload = async () => {
+        const cfg = await mkdtemp(join(dir, 'cfg-'));
+        return runCli(['upload', xml, '--user', user, '--json'], {
+          env: { APPLE_IMPORT_CONFIG_DIR: cfg, APPLE_IMPORT_SERVER: capped.url, APPLE_IMPORT_API_KEY: key },
+        });
+      };
+      // /openapi.json says 300000 (the maximum of max_file_size): planned for it from the start.
+      const r = await upload();
       assert.equal(r.code, 0, r.stderr);
       const doc = JSON.parse(r.stdout);
-      assert.equal(doc.replannedForServerCap, 300_000);
+      assert.equal(doc.maxPartSize, 300_000);
+      assert.equal(doc.replannedForServerCap, undefined);
       assert.ok(doc.parts.length > 1);
-      assert.match(r.stderr, /planning the parts again/);
+      assert.ok(doc.parts.every((p: { bytes: number }) => p.bytes <= 300_000));
+      assert.doesNotMatch(r.stderr, /planning the parts again/);
+      // Without the document, the first presign's refusal states the cap.
+      capped.faults.next(1, { status: 404, body: { detail: 'Not Found' } }, { path: /^\/openapi\.json$/ });
+      const blind = await upload();
+      assert.equal(blind.code, 0, blind.stderr);
+      assert.equal(JSON.parse(blind.stdout).replannedForServerCap, 300_000);
+      assert.match(blind.stderr, /planning the parts again/);
     } finally {
       await capped.close();
     }

@@ -1,4 +1,9 @@
-import { type BackendDouble, startBackendDouble } from '../../src/sandbox/backend/index.js';
+import {
+  type BackendDouble,
+  type BackendDoubleOptions,
+  type S3Settings,
+  startBackendDouble,
+} from '../../src/sandbox/backend/index.js';
 import { type Radosgw, type RadosgwOptions, startRadosgw } from './radosgw.js';
 
 export interface S3Backend {
@@ -7,19 +12,29 @@ export interface S3Backend {
   stop(): Promise<void>;
 }
 
-/** The backend double presigning uploads to a real radosgw (bucket `uploads`). */
-export async function startS3Backend(opts: RadosgwOptions = {}): Promise<S3Backend> {
+/** The double's S3 settings for a radosgw (`publicEndpoint`: where the URLs it presigns point). */
+export function s3SettingsOf(rgw: Radosgw, publicEndpoint?: string): S3Settings {
+  return {
+    endpoint: rgw.endpoint,
+    ...(publicEndpoint ? { publicEndpoint } : {}),
+    bucket: rgw.bucket,
+    region: rgw.region,
+    accessKeyId: rgw.accessKeyId,
+    secretAccessKey: rgw.secretAccessKey,
+  };
+}
+
+/**
+ * The backend double presigning uploads to a real radosgw (bucket `uploads`); `backend` sets the double's
+ * other options (a current backend by default: multipart; `generation: '2026-08'` for the presigned POST).
+ */
+export async function startS3Backend(
+  opts: RadosgwOptions = {},
+  backendOpts: Omit<BackendDoubleOptions, 's3'> = {},
+): Promise<S3Backend> {
   const rgw = await startRadosgw({ bucket: 'uploads', ...opts });
   try {
-    const backend = await startBackendDouble({
-      s3: {
-        endpoint: rgw.endpoint,
-        bucket: rgw.bucket,
-        region: rgw.region,
-        accessKeyId: rgw.accessKeyId,
-        secretAccessKey: rgw.secretAccessKey,
-      },
-    });
+    const backend = await startBackendDouble({ ...backendOpts, s3: s3SettingsOf(rgw) });
     return {
       rgw,
       backend,

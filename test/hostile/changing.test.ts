@@ -13,10 +13,10 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { writeExportFile } from '../../src/generator/index.js';
-import type { BackendDouble } from '../../src/sandbox/backend/index.js';
+import { type BackendDouble, startBackendDouble } from '../../src/sandbox/backend/index.js';
 import type { Radosgw } from '../helpers/radosgw.js';
 import { runCli } from '../helpers/run-cli.js';
-import { type S3Backend, startS3Backend } from '../helpers/s3-backend.js';
+import { type S3Backend, s3SettingsOf, startS3Backend } from '../helpers/s3-backend.js';
 import { assertJsonStdout } from './helpers.js';
 
 describe('an export that changes while it is uploaded', () => {
@@ -32,7 +32,8 @@ describe('an export that changes while it is uploaded', () => {
     const file = join(dir, 'export.xml');
     await writeExportFile(file, { days: 4, seed: 9 });
     original = await readFile(file);
-    s3 = await startS3Backend();
+    // The presigned POST path (a server before August 2026); the multipart case has a current double.
+    s3 = await startS3Backend({}, { generation: '2026-08' });
     ({ rgw, backend } = s3);
     apiKey = backend.createApiKey();
   });
@@ -50,9 +51,11 @@ describe('an export that changes while it is uploaded', () => {
     path: RegExp,
     nth: number,
     change: (file: string) => Promise<void>,
+    on: { backend: BackendDouble; apiKey: string; bytes: Buffer } = { backend, apiKey, bytes: original },
   ) {
+    const { backend, apiKey } = on;
     const file = join(dir, `export-${Math.random().toString(16).slice(2)}.xml`);
-    await writeFile(file, original);
+    await writeFile(file, on.bytes);
     const user = backend.createUser({ email: `${Math.random().toString(16).slice(2)}@example.com` }).id;
     const cfg = await mkdtemp(join(dir, 'cfg-'));
     backend.faults.delay(300, { method: 'POST', path });
@@ -119,6 +122,31 @@ describe('an export that changes while it is uploaded', () => {
     // The first part was stored before the change; the part being sent when it came is not.
     const keys = await rgw.listKeys(`${user}/`);
     assert.ok(keys.length <= 1, keys.join(', '));
+  });
+
+  it('S3 multipart (current backend): a file that grows while the parts go up is INPUT_CHANGED; the upload is aborted, nothing imported', async () => {
+    const current = await startBackendDouble({ partSize: 5 * 1024 * 1024, s3: s3SettingsOf(rgw) });
+    try {
+      const big = join(dir, 'big.xml');
+      await writeExportFile(big, { days: 24, seed: 4 });
+      const bytes = await readFile(big);
+      assert.ok(bytes.length > 10 * 1024 * 1024, `export too small: ${bytes.length}`);
+      const { r, user } = await uploadWhileChanging(
+        [],
+        /\/s3\/multipart\/sign$/,
+        1,
+        (f) => appendFile(f, '\n'.repeat(5000)),
+        { backend: current, apiKey: current.createApiKey(), bytes },
+      );
+      assertChanged(r, /its size went from \d+ to \d+ bytes/);
+      assert.equal(current.state.multipartUploads.at(-1)?.aborted, true);
+      assert.equal(current.state.multipartUploads.at(-1)?.completed, undefined);
+      await current.idle();
+      assert.equal(current.state.s3Imports.length, 0);
+      assert.deepEqual(await rgw.listKeys(`${user}/`), []);
+    } finally {
+      await current.close();
+    }
   });
 
   it('direct: a file that grows while batches are sent ends with INPUT_CHANGED, exit 3', async () => {

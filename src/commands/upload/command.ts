@@ -10,9 +10,12 @@ Examples:
   $ APPLE_IMPORT_API_KEY=sk-… apple-import upload export.xml --user $ID --json
   $ apple-import upload apple_health_export/ --user $ID --method direct --since 2024-01-01 --wait
 
-The s3 method (default) sends the whole export, repaired (DTD removed, illegal characters dropped), split
-into valid documents of at most --max-part-size bytes (1 GiB). Re-running with the same export and user
-says it was already uploaded; --force sends it again.
+The s3 method (default) sends the whole export, repaired (DTD removed, illegal characters dropped). On a
+current backend it is one multipart upload, --concurrency parts at a time, completed once the whole export
+passed the check (an export under 5 MiB goes to the direct route whole); on a server before August 2026,
+presigned POSTs of valid documents of at most --max-part-size bytes (default: the server's cap). An
+interrupted upload resumes with the same command; re-running a finished one says it was already uploaded;
+--force sends it again.
 
 ${FILTER_HELP}`;
 
@@ -24,10 +27,11 @@ export const registerUpload: RegisterCommand = (program: Command, state: RunStat
     .option('--user <id>', 'user id to import into (env APPLE_IMPORT_USER)')
     .addOption(new Option('--method <method>', 'how to send it').choices(['s3', 'direct']).default('s3'));
   addFilterOptions(upload, 'direct: only send', 'direct: leave out')
-    .option('--wait', 'direct: follow each batch until the server has imported it')
+    .option('--wait', 'follow the import until the server has imported it (direct: each batch)')
     .option('--dry-run', 'check everything and print the plan, send nothing')
     .option('--force', 'send again even if the ledger says this export was already uploaded')
-    .option('--max-part-size <bytes>', 's3: largest part to send (default 1 GiB, the server cap)')
+    .option('--max-part-size <bytes>', 's3, presigned POST: largest part (default: the server cap)')
+    .option('--concurrency <n>', 's3 multipart: parts in flight at once, 1–16 (default: two per core, 2–8)')
     .option('--batch-bytes <n>', 'direct: largest batch file')
     .option('--batch-records <n>', 'direct: most records per batch')
     .option('--fail-fast', 'direct: stop at the first failed batch')

@@ -32,6 +32,17 @@ export function renderS3Result(f: Factory, r: S3UploadResult): void {
   }
   if (r.status === 'dry-run') {
     out.info(`Plan (dry run, nothing sent) for user ${r.userId} on ${r.server}:`);
+    out.data(`backend: ${r.backend}`);
+    if (r.transport !== 'post') {
+      const how =
+        r.transport === 'multipart'
+          ? 'one multipart upload, in parts of the size the server sets at create, then complete'
+          : 'the direct route, as one repaired file (under the 5 MiB multipart minimum)';
+      out.data(`${r.bytes} bytes by ${how}; ${r.parts[0]?.elements ?? '?'} elements checked`);
+      const lines = r.repairs ? describeRepairs(r.repairs, true) : [];
+      if (lines.length > 0) out.data(`repairs: ${lines.join('; ')}`);
+      return;
+    }
     for (const p of r.parts)
       out.data(`part ${p.index}/${r.parts.length}  ${p.filename}  ${p.bytes} bytes  ${p.elements} elements`);
     return;
@@ -43,6 +54,35 @@ export function renderS3Result(f: Factory, r: S3UploadResult): void {
         (lines.length > 0 ? ` Repaired (your file is not changed): ${lines.join('; ')}.` : ''),
     );
   }
+  if (r.multipart) {
+    const m = r.multipart;
+    out.data(m.key);
+    const resumed = r.parts.filter((p) => p.resumed).length;
+    out.success(
+      `Uploaded ${r.source} for user ${r.userId}: one object in ${r.parts.length} part(s) of ${formatBytes(m.partSize)}, ${formatBytes(r.bytesSent)} sent in ${(r.durationMs / 1000).toFixed(1)} s (${m.concurrency} at a time${resumed > 0 ? `; ${resumed} sent by an earlier run` : ''}).`,
+    );
+    if (r.imported) renderImported(f, r);
+    else if (m.completionMode === 'client')
+      out.info(
+        `Import queued as task ${m.taskId}. Follow it with \`apple-import status --user ${r.userId} --follow\`, or upload with --wait.`,
+      );
+    else
+      out.info(
+        `Completed; the backend imports it when S3 notifies it (sns mode). Follow it with \`apple-import status --user ${r.userId} --follow\`.`,
+      );
+    return;
+  }
+  if (r.transport === 'direct') {
+    out.success(
+      `Uploaded ${r.source} for user ${r.userId} through the direct route (${formatBytes(r.bytesSent)}), task ${r.taskId}.`,
+    );
+    if (r.imported) renderImported(f, r);
+    else
+      out.info(
+        `Follow the import with \`apple-import status --user ${r.userId} --follow\`, or upload with --wait.`,
+      );
+    return;
+  }
   for (const p of r.parts) if (p.fileKey) out.data(p.fileKey);
   out.success(
     `Uploaded ${r.source} for user ${r.userId}: ${r.parts.length} part(s), ${formatBytes(r.bytesSent)} sent in ${(r.durationMs / 1000).toFixed(1)} s.`,
@@ -51,6 +91,16 @@ export function renderS3Result(f: Factory, r: S3UploadResult): void {
     'Next: the backend imports each part when S3 notifies it; this path reports no progress (contract §2.6). ' +
       `Check later with \`apple-import status --user ${r.userId}\`.`,
   );
+}
+
+/** What the backend said of the import (--wait). */
+function renderImported(f: Factory, r: S3UploadResult): void {
+  const i = r.imported!;
+  const said = i.message ?? i.error ?? 'no message';
+  if (i.stage === 'failed')
+    f.out.error(`The backend's import failed: ${said}${i.error && i.error !== said ? ` (${i.error})` : ''}`);
+  else if (i.status === 'skipped') f.out.error(`The backend imported nothing: ${said}`);
+  else f.out.success(`Imported: ${said}`);
 }
 
 /** The `--json` document: the fields every method shares, then the S3 ones. */

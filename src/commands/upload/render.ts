@@ -4,7 +4,13 @@ import { formatBytes, ProgressDisplay } from '../../io/progress.js';
 import { createSpinner, type PhaseSpinner } from '../../io/spinner.js';
 import { describeRepairs } from './render-s3.js';
 
-const STEP_TEXT = { user: 'Checking the user…', presign: 'Requesting an upload URL…' } as const;
+const STEP_TEXT = {
+  user: 'Checking the user…',
+  server: 'Reading what the server offers…',
+  presign: 'Requesting an upload URL…',
+  create: 'Starting the multipart upload…',
+  complete: 'Completing the upload…',
+} as const;
 
 /**
  * An upload's events on stderr, for every method: progress as the run's progress mode says (a bar, plain
@@ -28,6 +34,11 @@ export class UploadView {
       this.progress.update(label, e.bytes, e.total);
       return;
     }
+    if (e.type === 'transfer') {
+      // One bar for the object, whichever parts are in flight (a label that changed would start a new one).
+      this.progress.update(`Uploading ${this.partsOf} parts`, e.sentBytes, e.total);
+      return;
+    }
     if (e.type === 'sending') {
       this.progress.update(partLabel(e.index, this.partsOf), e.sentBytes, e.bytes);
       return;
@@ -37,6 +48,10 @@ export class UploadView {
       return;
     }
     if (e.type === 'started') {
+      if (this.transport === 'multipart') {
+        this.partsOf = e.of ?? this.partsOf;
+        return;
+      }
       if (e.unit === 'part' && e.of !== null) {
         this.partsOf = e.of;
         this.progress.update(partLabel(e.index, e.of), 0, e.bytes);
@@ -62,7 +77,12 @@ export class UploadView {
           );
         return;
       case 'done':
-        if (e.unit === 'part') {
+        if (e.unit === 'part' && this.transport === 'multipart') {
+          const p = e.part;
+          out.verbose(
+            `${out.theme.green('✓')} part ${p.index}/${e.of} uploaded (${formatBytes(p.bytes)} in ${(p.durationMs / 1000).toFixed(1)} s${p.attempts > 1 ? `, ${p.attempts} attempts` : ''})`,
+          );
+        } else if (e.unit === 'part') {
           const p = e.part;
           this.progress.end(partLabel(p.index, e.of), p.bytes);
           out.info(
@@ -99,6 +119,16 @@ export class UploadView {
         else if (e.state === 'polling') out.warn('status stream unavailable; polling /sync/recent instead');
         return;
       case 'stopped':
+        if (e.kept === false) {
+          out.info('The multipart upload was aborted on the server; nothing was completed or imported.');
+          return;
+        }
+        if (e.kept) {
+          out.info(
+            `The multipart upload is kept (${e.stored.length} of ${e.total} part(s) in S3): run the same command again to send the rest and complete it, or add --force to start over.`,
+          );
+          return;
+        }
         if (e.stored.length === 0) {
           out.info('No part was completed.');
           return;
@@ -109,6 +139,12 @@ export class UploadView {
         return;
       case 'warning':
         out.warn(e.message);
+        return;
+      case 'notice':
+        out.info(e.message);
+        return;
+      case 'import':
+        out.info(`import: ${e.stage}${e.status ? ` (${e.status})` : ''}${e.message ? `: ${e.message}` : ''}`);
         return;
     }
   };
@@ -121,6 +157,8 @@ export class UploadView {
 
   /** The number of parts of the upload under way (for the label of each part's bar). */
   private partsOf = 0;
+  /** How the S3 upload goes, once planned. */
+  private transport: string | null = null;
 
   private plan(plan: PlanInfo): void {
     const out = this.f.out;
@@ -130,9 +168,18 @@ export class UploadView {
       );
       return;
     }
+    this.transport = plan.transport;
+    out.info(`backend: ${plan.backend}`);
     const elements = plan.elements !== null ? `, ${plan.elements} elements` : '';
-    const parts = plan.parts > 1 ? `, ${plan.parts} parts of at most ${formatBytes(plan.cap)}` : '';
-    out.info(`${plan.source}: ${formatBytes(plan.sourceBytes)}${elements}${parts}`);
+    const how =
+      plan.transport === 'multipart'
+        ? `, one multipart object of ${formatBytes(plan.cap)}`
+        : plan.transport === 'direct'
+          ? ', sent whole to the direct route'
+          : plan.parts > 1
+            ? `, ${plan.parts} parts of at most ${formatBytes(plan.cap)}`
+            : '';
+    out.info(`${plan.source}: ${formatBytes(plan.sourceBytes)}${elements}${how}`);
     const repairs = plan.repairs ? describeRepairs(plan.repairs, plan.streamed) : [];
     if (repairs.length > 0)
       out.info(`Repairs while sending (your file is not changed): ${repairs.join('; ')}.`);

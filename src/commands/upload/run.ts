@@ -5,12 +5,12 @@ import {
   DEFAULT_BATCH_RECORDS,
   MAX_BATCH_BYTES,
 } from '../../core/upload/direct/batcher.js';
-import { DEFAULT_PART_CAP } from '../../core/upload/s3/preflight.js';
 import { DEFAULT_STALL_TIMEOUT_MS } from '../../core/upload/s3/send-parts.js';
 import type { UploadOptions } from '../../core/upload/types.js';
 import { AppError, ExitCode, UsageError } from '../../errors.js';
 import type { Factory } from '../../factory.js';
 import type { FilterFlags } from '../filter-help.js';
+import { defaultConcurrency, MAX_CONCURRENCY } from './concurrency.js';
 import { UploadView } from './render.js';
 import { renderDirectResult } from './render-direct.js';
 import { renderS3Result } from './render-s3.js';
@@ -23,6 +23,7 @@ export interface UploadFlags extends FilterFlags {
   dryRun?: boolean;
   force?: boolean;
   maxPartSize?: string;
+  concurrency?: string;
   batchBytes?: string;
   batchRecords?: string;
   failFast?: boolean;
@@ -43,7 +44,9 @@ export async function runUpload(f: Factory, path: string, flags: UploadFlags): P
       const result = await runS3Upload(options, ports, view.event);
       view.close();
       renderS3Result(f, result);
-      return ExitCode.OK;
+      // With --wait: an import that failed, or completed without importing anything, is a failure.
+      const i = result.imported;
+      return i && (i.stage === 'failed' || i.status === 'skipped') ? ExitCode.FAILURE : ExitCode.OK;
     }
     const { runDirectUpload } = await import('../../core/upload/direct/run.js');
     const result = await runDirectUpload(options, ports, view.event);
@@ -80,11 +83,16 @@ export function uploadOptions(f: Factory, path: string, flags: UploadFlags): Upl
     force: Boolean(flags.force),
     wait: Boolean(flags.wait),
     failFast: Boolean(flags.failFast),
-    maxPartSize: intFlag(
-      '--max-part-size',
-      flags.maxPartSize,
-      { min: 1024, max: MAX_PART_SIZE, unit: 'bytes' },
-      DEFAULT_PART_CAP,
+    maxPartSize: intFlag('--max-part-size', flags.maxPartSize, {
+      min: 1024,
+      max: MAX_PART_SIZE,
+      unit: 'bytes',
+    }),
+    concurrency: intFlag(
+      '--concurrency',
+      flags.concurrency,
+      { min: 1, max: MAX_CONCURRENCY, unit: 'parts' },
+      defaultConcurrency(),
     ),
     stallTimeoutMs: secondsFlag('--stall-timeout', flags.stallTimeout, DEFAULT_STALL_TIMEOUT_MS),
     batch: {

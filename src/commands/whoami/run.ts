@@ -1,4 +1,5 @@
 import { whoami } from '../../core/auth/whoami.js';
+import { describeBackend, viewBackend } from '../../core/upload/s3/backend.js';
 import type { Factory } from '../../factory.js';
 
 /** `whoami`: proves the credential works and says where it comes from. */
@@ -10,11 +11,13 @@ export async function runWhoami(f: Factory): Promise<number> {
     backend: f.backend(),
     signal: f.signal,
   });
+  const backend = describeBackend(await viewBackend((s) => f.openApi().read(server, s), f.signal));
   if (f.globals.json) {
     f.out.json({
       server,
       profile: settings.profile.value,
       credential,
+      backend,
       ...(expiresAt ? { expiresAt: new Date(expiresAt).toISOString() } : {}),
       ...(identity
         ? {
@@ -43,5 +46,6 @@ export async function runWhoami(f: Factory): Promise<number> {
   }
   f.out.data(`credential: ${kindText} from ${sourceText}`);
   if (expiresAt) f.out.data(`expires:    ${new Date(expiresAt).toISOString()}`);
+  f.out.data(`backend:    ${backend}`);
   return 0;
 }

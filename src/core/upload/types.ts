@@ -11,7 +11,9 @@ import type { Clock } from '../../adapters/clock.js';
 import type { DirectApi } from '../../adapters/direct-api.js';
 import type { ExportSource } from '../../adapters/export-source.js';
 import type { ImportApi } from '../../adapters/import-api.js';
+import type { ServerInfo } from '../../adapters/openapi.js';
 import type { S3PostOptions, S3PostResult } from '../../adapters/s3-post.js';
+import type { S3PutOptions } from '../../adapters/s3-put.js';
 import type { FilterSpec } from '../selection/filters.js';
 import type { ConnectionState, SyncFeed } from '../sync/follow.js';
 import type { BatchLimits } from './direct/batcher.js';
@@ -39,8 +41,10 @@ export interface UploadOptions {
   wait: boolean;
   /** With `wait`: stop at the first unit the backend fails to import. */
   failFast: boolean;
-  /** s3: the largest part, in bytes. */
-  maxPartSize: number;
+  /** s3 by presigned POST: the largest part, in bytes (default: the cap the server advertises). */
+  maxPartSize: number | undefined;
+  /** s3 multipart: parts in flight at once (1–16). */
+  concurrency: number;
   /** s3: a transfer that makes no progress for this long is given up (and retried). */
   stallTimeoutMs: number;
   /** direct: the largest batch. */
@@ -57,8 +61,17 @@ export interface UploadPorts {
   signal: AbortSignal;
   userAgent: string;
   /** s3 */
-  imports: Pick<ImportApi, 'presignXml'>;
+  imports: Pick<
+    ImportApi,
+    'presignXml' | 'createMultipart' | 'signParts' | 'completeMultipart' | 'abortMultipart'
+  >;
   s3Post(opts: S3PostOptions): Promise<S3PostResult>;
+  /** One part's PUT to its presigned URL (adapters/s3-put.ts). */
+  s3Put(opts: S3PutOptions): Promise<S3PostResult>;
+  /** What the server advertises (adapters/openapi.ts); throws OpenApiUnavailable when it cannot be read. */
+  serverInfo(signal: AbortSignal): Promise<ServerInfo>;
+  /** Remembers the completion mode a multipart `complete` revealed. */
+  learnCompletionMode(mode: 'client' | 'sns'): void;
   /** direct */
   directImports: Pick<DirectApi, 'postXml'>;
   feed(userId: string): SyncFeed;
@@ -70,6 +83,10 @@ export type UnitKind = 'part' | 'batch';
 export type PlanInfo =
   | {
       method: 's3';
+      /** How it goes: one multipart object, presigned POSTs, or (small, client mode) the direct route. */
+      transport: S3Transport;
+      /** What the server was found to offer (whoami's line). */
+      backend: string;
       source: string;
       sourceBytes: number;
       /** Top-level elements, when the export was scanned before sending. */
@@ -90,9 +107,15 @@ export type PlanInfo =
       dryRun: boolean;
     };
 
+export type S3Transport = 'multipart' | 'post' | 'direct';
+
 export type UploadEvent =
   /** A step that waits on the server before anything else can happen. */
-  | { type: 'step'; step: 'user' | 'presign'; done: boolean }
+  | { type: 'step'; step: 'user' | 'server' | 'presign' | 'create' | 'complete'; done: boolean }
+  /** Parts of one multipart object going up together: bytes the transport has taken of `total`. */
+  | { type: 'transfer'; sentBytes: number; total: number; inFlight: number }
+  /** With --wait: the backend's import of an S3 object or a small export sent whole. */
+  | { type: 'import'; stage: string; status: string | null; message: string | null }
   /** Bytes of the export read by a pass: `check` before sending, `read` while sending or planning. */
   | { type: 'progress'; pass: 'check' | 'read'; bytes: number; total: number }
   | { type: 'plan'; plan: PlanInfo }
@@ -126,8 +149,17 @@ export type UploadEvent =
     }
   | { type: 'connection'; state: ConnectionState; detail?: string }
   /** The run stopped (interrupted or failed) after storing `stored` of `total` units. */
-  | { type: 'stopped'; unit: 'part'; stored: { index: number; fileKey: string }[]; total: number }
-  | { type: 'warning'; message: string };
+  | {
+      type: 'stopped';
+      unit: 'part';
+      stored: { index: number; fileKey: string }[];
+      total: number;
+      /** A multipart upload: kept for a re-run to finish (true), or aborted on the server (false). */
+      kept?: boolean;
+    }
+  | { type: 'warning'; message: string }
+  /** Something the user should know about how the upload goes (one line, not a problem). */
+  | { type: 'notice'; message: string };
 
 export type UploadEvents = (event: UploadEvent) => void;
 

@@ -16,7 +16,16 @@ export type CheckRequest =
    * progress[0]: how far the sender has read, in units of `unit` bytes; read at most `ahead` bytes past
    * it. clean[0]: set here, in the same units: how far from the start no illegal byte was found.
    */
-  | { type: 'file'; path: string; progress: Int32Array; clean: Int32Array; unit: number; ahead: number }
+  | {
+      type: 'file';
+      path: string;
+      /** The size the export had when opened: a file that grows since is read no further (INPUT_CHANGED). */
+      size: number;
+      progress: Int32Array;
+      clean: Int32Array;
+      unit: number;
+      ahead: number;
+    }
   | { type: 'chunk'; bytes: Uint8Array }
   | { type: 'end' };
 export type CheckReply =
@@ -41,7 +50,7 @@ if (port) {
   );
   port.on('message', (m: CheckRequest) => {
     if (m.type === 'file') {
-      readRangeSync(m.path, 0, Number.POSITIVE_INFINITY, (chunk, at) => {
+      readRangeSync(m.path, 0, m.size, (chunk, at) => {
         // Never far ahead of the sender, so the pages this thread reads are still cached when the
         // sender reads them: one read of a multi-GB file from disk, not two.
         while (at > Atomics.load(m.progress, 0) * m.unit + m.ahead)

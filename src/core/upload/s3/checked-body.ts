@@ -57,7 +57,7 @@ export interface CheckedBodyOptions {
 }
 
 /** The scanner as the body sees it, inline or in a worker. */
-interface Check {
+export interface Check {
   write(chunk: Buffer): Promise<void> | void;
   /** The scan so far, once an unrepairable defect was found; null while all is well. */
   broken(): ScanResult | null;
@@ -67,7 +67,7 @@ interface Check {
   close(): void;
 }
 
-function inlineCheck(): Check {
+export function inlineCheck(): Check {
   let broken = false;
   let written = 0;
   let clean = 0;
@@ -104,7 +104,7 @@ function spawnCheckWorker(): Worker {
 }
 
 /** `file`: the worker reads the plain file itself instead of being sent copies of every chunk. */
-function workerCheck(file?: string, ahead = CHECK_AHEAD_BYTES): Check {
+export function workerCheck(file?: { path: string; size: number }, ahead = CHECK_AHEAD_BYTES): Check {
   const worker = spawnCheckWorker();
   // How far the sender has read, shared with the worker so it stays close behind (check-worker.ts).
   const progress = new Int32Array(new SharedArrayBuffer(4));
@@ -114,7 +114,8 @@ function workerCheck(file?: string, ahead = CHECK_AHEAD_BYTES): Check {
   if (file !== undefined)
     worker.postMessage({
       type: 'file',
-      path: file,
+      path: file.path,
+      size: file.size,
       progress,
       clean,
       unit: PROGRESS_UNIT,
@@ -226,6 +227,30 @@ function changed(source: ExportSource): AppError {
   });
 }
 
+/**
+ * The verdict on a whole scan made while sending: the export is whole and repairable, and it is the one
+ * that was planned from (its size, and the DOCTYPE the size was computed with).
+ */
+export async function verifyScanned(
+  source: ExportSource,
+  repair: RepairPlan,
+  summary: ScanSummary,
+): Promise<void> {
+  // A file that changed under the read says so first (its own words: grew, replaced, deleted).
+  if (summary.bytes !== source.size) await source.checkUnchanged?.();
+  refuseUnrepairable(source, summary);
+  if (summary.bytes !== source.size) throw changed(source);
+  // The size was announced from the head's DOCTYPE; the whole scan must agree, or the bytes are wrong.
+  const d = summary.doctype;
+  const planned = repair.doctype;
+  if (
+    (d === null) !== (planned === null) ||
+    (d && planned && (d.start !== planned.start || d.end !== planned.end))
+  ) {
+    throw changed(source);
+  }
+}
+
 export async function* checkedBody(
   source: ExportSource,
   repair: RepairPlan,
@@ -234,7 +259,8 @@ export async function* checkedBody(
   const useWorker =
     opts.worker ??
     (!contentCheckAvailable() && source.size >= WORKER_CHECK_BYTES && availableParallelism() > 1);
-  const check = useWorker ? workerCheck(source.filePath, opts.checkAheadBytes) : inlineCheck();
+  const file = source.filePath !== undefined ? { path: source.filePath, size: source.size } : undefined;
+  const check = useWorker ? workerCheck(file, opts.checkAheadBytes) : inlineCheck();
   const refuseIfBroken = () => {
     const b = check.broken();
     if (b) refuseUnrepairable(source, { ...b, sha256: '' });
@@ -260,17 +286,7 @@ export async function* checkedBody(
       held = out;
     }
     const summary: ScanSummary = { ...(await check.end()), sha256: '' };
-    refuseUnrepairable(source, summary);
-    if (summary.bytes !== source.size) throw changed(source);
-    // The size was announced from the head's DOCTYPE; the whole scan must agree, or the bytes are wrong.
-    const d = summary.doctype;
-    const planned = repair.doctype;
-    if (
-      (d === null) !== (planned === null) ||
-      (d && planned && (d.start !== planned.start || d.end !== planned.end))
-    ) {
-      throw changed(source);
-    }
+    await verifyScanned(source, repair, summary);
     opts.onScanned?.(summary);
     if (held) yield held;
   } finally {

@@ -6,7 +6,7 @@
  * A split part is a valid document built from source ranges (format §1): the prolog and header
  * elements `[0, headerEnd)` (XML declaration, DOCTYPE — dropped by the repair —, the `<HealthData …>`
  * start tag, ExportDate, Me), then a run of whole top-level elements `[start, end)`, then a closing tag.
- * Part 1 is simply `[0, end)`. Sizes are planned on raw bytes (the repair only removes bytes, so this
+ * Part 1 is simply `[0, end)` (the header and its first elements are contiguous). Sizes are planned on raw bytes (the repair only removes bytes, so this
  * is conservative) and made exact afterwards from the illegal-byte counts and the DOCTYPE span.
  */
 import { AppError } from '../../../errors.js';
@@ -45,9 +45,13 @@ export class PartPlanner {
   private headerEnd: number | null = null;
   private headerIllegal = 0;
   private bodyStarted = false;
+  /** Where the current part's run of elements starts: its first element's own start. */
   private partStart = 0;
   private lastEnd = 0;
+  /** Elements of the current part, the first part's header elements included. */
   private partElements = 0;
+  /** Top-level elements after the header in the current part. */
+  private partBody = 0;
   private readonly closed: ClosedRange[] = [];
   private readonly closerBytes: number;
 
@@ -75,17 +79,23 @@ export class PartPlanner {
       this.bodyStarted = true;
       if (this.headerEnd === null) this.headerEnd = start;
       this.headerIllegal = this.countBelow(this.headerEnd);
+      this.illegal.splice(0, this.headerIllegal);
     }
+    // Every part is the header, then a run of whole elements from the first one's start tag: what lies
+    // between top-level elements (whitespace, comments) before a part's first element is left out, so
+    // however much of it an export holds, it never counts against a part.
+    if (this.partBody === 0) this.startPartAt(start);
     const header = this.headerEnd ?? 0;
-    const estimate = (from: number) =>
-      (this.closed.length === 0 ? 0 : header) + (end - from) + this.closerBytes;
-    if (estimate(this.partStart) > this.cap) {
-      if (this.partElements === 0 || this.lastEnd <= header) throw this.tooBig(start, end);
+    const estimate = () => header + (end - this.partStart) + this.closerBytes;
+    if (estimate() > this.cap) {
+      if (this.partBody === 0) throw this.tooBig(start, end);
       this.closePart(this.lastEnd);
-      if (estimate(this.partStart) > this.cap) throw this.tooBig(start, end);
+      this.startPartAt(start);
+      if (estimate() > this.cap) throw this.tooBig(start, end);
     }
     this.lastEnd = end;
     this.partElements++;
+    this.partBody++;
   }
 
   /**
@@ -93,36 +103,39 @@ export class PartPlanner {
    * callers send the whole export as one part otherwise.
    */
   finish(summary: ScanSummary): PartSpec[] {
-    if (this.partElements > 0 && this.lastEnd > this.partStart) this.closePart(this.lastEnd);
+    const header = this.headerEnd ?? 0;
+    if (this.partBody > 0) this.closePart(this.lastEnd);
+    else if (this.closed.length === 0) {
+      // Nothing but the header elements: one part of them alone.
+      this.partStart = header;
+      this.closePart(header);
+    }
     const doctypeBytes = summary.doctype ? summary.doctype.end - summary.doctype.start : 0;
     const inDoctype = summary.illegalCharsInDoctype;
-    const header = this.headerEnd ?? 0;
     const closer = closerFor(summary.rootName);
     const closerBytes = Buffer.byteLength(closer);
     const headerRepaired = header - doctypeBytes - (this.headerIllegal - inDoctype);
     return this.closed.map((r, i) => {
-      if (i === 0) {
-        return {
-          index: 1,
-          segments: [
-            { kind: 'source', start: 0, end: r.end },
-            { kind: 'literal', text: closer },
-          ],
-          bytes: r.end - doctypeBytes - (r.illegal - inDoctype) + closerBytes,
-          elements: r.elements,
-        };
-      }
+      const body: Segment[] =
+        i === 0 && r.start === header
+          ? [{ kind: 'source', start: 0, end: r.end }]
+          : [
+              { kind: 'source', start: 0, end: header },
+              { kind: 'source', start: r.start, end: r.end },
+            ];
       return {
         index: i + 1,
-        segments: [
-          { kind: 'source', start: 0, end: header },
-          { kind: 'source', start: r.start, end: r.end },
-          { kind: 'literal', text: closer },
-        ],
+        segments: [...body, { kind: 'literal', text: closer }],
         bytes: headerRepaired + (r.end - r.start - r.illegal) + closerBytes,
         elements: r.elements,
       };
     });
+  }
+
+  /** The current part's run starts at `at`: illegal bytes in what was left out before it are not its. */
+  private startPartAt(at: number): void {
+    this.partStart = at;
+    this.illegal.splice(0, this.countBelow(at));
   }
 
   private closePart(at: number): void {
@@ -130,8 +143,8 @@ export class PartPlanner {
     // The first part's header elements are counted with it; later parts repeat them uncounted.
     this.closed.push({ start: this.partStart, end: at, illegal: n, elements: this.partElements });
     this.illegal.splice(0, n);
-    this.partStart = at;
     this.partElements = 0;
+    this.partBody = 0;
   }
 
   private countBelow(offset: number): number {

@@ -1,6 +1,6 @@
 /** What `upload --method s3` returns, for each way it can end. */
 import type { S3LedgerEntry } from '../shared/ledger.js';
-import type { Repairs, UploadResultBase } from '../types.js';
+import type { Repairs, S3Transport, UploadResultBase } from '../types.js';
 import type { PartSpec } from './part-planner.js';
 import { repairsOf, type UploadPlan } from './preflight.js';
 import type { SendState } from './send.js';
@@ -15,13 +15,46 @@ export interface S3PartReport {
   fileKey?: string;
   /** Stored by an earlier run of the same upload. */
   resumed?: boolean;
+  /** A multipart upload's part: its ETag as S3 returned it. */
+  etag?: string;
   durationMs?: number;
   bytesPerSecond?: number;
   attempts?: number;
 }
 
+/** What the backend said of the import, with --wait (its sync events). */
+export interface ImportOutcome {
+  stage: 'completed' | 'failed';
+  /** `success`, or `skipped` (a completed import that imported nothing). */
+  status: string | null;
+  message: string | null;
+  error: string | null;
+}
+
+/** A multipart upload: one object, its parts, and what `complete` answered. */
+export interface MultipartReport {
+  uploadId: string;
+  key: string;
+  bucket: string;
+  partSize: number;
+  concurrency: number;
+  /** `processing` (client mode: the import is queued) or `uploaded` (sns mode: S3 notifies the backend). */
+  status: string | null;
+  completionMode: 'client' | 'sns' | null;
+  taskId: string | null;
+}
+
 export interface S3UploadResult extends UploadResultBase {
   method: 's3';
+  /** multipart (one object, completed), post (presigned POSTs), direct (a small export sent whole). */
+  transport: S3Transport;
+  /** What the server was found to offer. */
+  backend: string;
+  multipart?: MultipartReport;
+  /** direct: the task the backend queued. */
+  taskId?: string | null;
+  /** With --wait, when the backend reports the import. */
+  imported?: ImportOutcome;
   /** Bytes of the whole repaired export (padded when it is sent as one streamed part). */
   bytes: number;
   maxPartSize: number;
@@ -36,18 +69,19 @@ export interface S3UploadResult extends UploadResultBase {
 /** The fields every S3 result has, from the user and the export. */
 export type S3Base = Pick<
   S3UploadResult,
-  'method' | 'server' | 'userId' | 'source' | 'sourceBytes' | 'fingerprint'
+  'method' | 'server' | 'userId' | 'source' | 'sourceBytes' | 'fingerprint' | 'transport' | 'backend'
 >;
 
 /** The ledger says this export was sent in full; nothing was scanned or sent this time. */
-export function alreadyUploaded(base: S3Base, entry: S3LedgerEntry, maxPartSize: number): S3UploadResult {
+export function alreadyUploaded(base: S3Base, entry: S3LedgerEntry): S3UploadResult {
   return {
     ...base,
+    transport: entry.upload ? 'multipart' : 'post',
     status: 'already-uploaded',
     runId: entry.runId,
     ...(entry.completedAt ? { uploadedAt: entry.completedAt } : {}),
     bytes: entry.parts.reduce((n, p) => n + p.bytes, 0),
-    maxPartSize,
+    maxPartSize: entry.cap,
     checkedWhileSending: null,
     parts: entry.parts.map(({ index, fileKey, filename, bytes }) => ({ index, fileKey, filename, bytes })),
     durationMs: 0,

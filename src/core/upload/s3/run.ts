@@ -1,22 +1,29 @@
 /**
- * `upload --method s3`: presigned POSTs of the repaired export, in parts when it exceeds the cap
- * (contract §2). inspect → user → ledger → plan → parts (re-planned once if the server's cap is smaller
- * than ours) → result. The ledger is written before the first part and after every part, so an
- * interrupted upload resumes with the parts still missing.
+ * `upload --method s3`: inspect → user → what the server advertises (backend.ts) → ledger → one of
+ * - a multipart upload, completed (multipart-run.ts), on a current backend;
+ * - the direct route with the export whole (small-direct.ts), below S3's 5 MiB part minimum there;
+ * - presigned POSTs of the repaired export (below), in parts when it exceeds the cap (contract §2), on a
+ *   server before August 2026: plan → parts (re-planned once if the server's cap is smaller than ours) →
+ *   result. The ledger is written before the first part and after every part, so an interrupted upload
+ *   resumes with the parts still missing.
  */
 import type { ExportSource } from '../../../adapters/export-source.js';
 import { CancelledError, UsageError } from '../../../errors.js';
+import { paddedSize, repairPlanFor } from '../../reader/repair.js';
 import { isFilterActive } from '../../selection/filters.js';
 import { requireUser } from '../../users.js';
 import { UploadLedger } from '../shared/ledger.js';
 import { newRunId, partFilename } from '../shared/naming.js';
 import type { UploadEvents, UploadOptions, UploadPorts } from '../types.js';
+import { describeBackend, transportFor, viewBackend } from './backend.js';
 import { inspectExport } from './inspect.js';
+import { runMultipart } from './multipart-run.js';
 import type { PartSpec } from './part-planner.js';
-import { planUpload, repairsOf, streamedPlan, type UploadPlan } from './preflight.js';
+import { DEFAULT_PART_CAP, planUpload, repairsOf, streamedPlan, type UploadPlan } from './preflight.js';
 import { alreadyUploaded, planned, type S3Base, type S3UploadResult, uploaded } from './result.js';
 import { newEntry, type SendState, sendParts } from './send.js';
 import { ServerCapError } from './send-parts.js';
+import { runSmallDirect } from './small-direct.js';
 
 export type { S3PartReport, S3UploadResult } from './result.js';
 
@@ -29,12 +36,6 @@ export async function runS3Upload(
     throw new UsageError('Filters only apply to --method direct; the s3 method sends the export whole.', {
       hint: 'add --method direct, or drop the filter',
     });
-  if (opts.wait)
-    onEvent({
-      type: 'warning',
-      message:
-        '--wait has no effect with --method s3: the S3 path gives no completion signal (contract §2.6).',
-    });
   const { signal, clock } = ports;
   // The user check is a round trip and the export's head and fingerprint are local reads, so they overlap.
   // The user is awaited first: a bad user is still reported before a bad file.
@@ -44,8 +45,23 @@ export async function runS3Upload(
   const user = await requireUser({ users: ports.users, server: opts.server, signal }, opts.user).finally(() =>
     onEvent({ type: 'step', step: 'user', done: true }),
   );
+  onEvent({ type: 'step', step: 'server', done: false });
+  const view = await viewBackend((s) => ports.serverInfo(s), signal).finally(() =>
+    onEvent({ type: 'step', step: 'server', done: true }),
+  );
+  if (!view.known)
+    onEvent({
+      type: 'warning',
+      message: `Cannot tell what ${opts.server} offers (${view.reason}); using the presigned POST, which a current server in its default mode stores but never imports.`,
+    });
+  else if (view.info.origin === 'cached')
+    onEvent({
+      type: 'warning',
+      message: `${opts.server}/openapi.json could not be read; using what it advertised on ${view.info.readAt}.`,
+    });
   const { source, head, fingerprint } = await interruptible(signal, inspecting);
   const started = clock.now();
+  const transport = transportFor(view, paddedSize(source.size, repairPlanFor(head)));
 
   const ledger = new UploadLedger(ports.ledger).slot({
     method: 's3',
@@ -61,15 +77,41 @@ export async function runS3Upload(
     source: source.displayName,
     sourceBytes: source.size,
     fingerprint,
+    transport,
+    backend: describeBackend(view),
   };
-  if (existing?.completedAt) return alreadyUploaded(base, existing, opts.maxPartSize);
+  if (existing?.completedAt) return alreadyUploaded(base, existing);
+  if (transport !== 'post' && view.known) {
+    const run = {
+      opts,
+      ports,
+      onEvent,
+      userId: user.id,
+      source,
+      head,
+      fingerprint,
+      base,
+      ledger,
+      existing,
+      info: view.info,
+      started,
+    };
+    return transport === 'multipart' ? runMultipart(run) : runSmallDirect(run);
+  }
+  if (opts.wait)
+    onEvent({
+      type: 'warning',
+      message: '--wait has no effect on this server: its S3 path gives no completion signal (contract §2.6).',
+    });
+  // The cap the server advertises bounds the parts; without it, the cap of servers before August 2026
+  // (a presign refusal then states the real one, and the parts are planned again).
+  const advertised = view.known ? view.info.cap : null;
+  const cap = Math.min(opts.maxPartSize ?? Number.POSITIVE_INFINITY, advertised ?? DEFAULT_PART_CAP);
 
   const scan = (cap: number) => scanned(source, cap, fingerprint, signal, onEvent);
   // One part is sent while it is checked; a split, and --dry-run's report, need the scan first.
-  let plan =
-    (!opts.dryRun && streamedPlan(source, head, fingerprint, opts.maxPartSize)) ||
-    (await scan(opts.maxPartSize));
-  announce(plan, onEvent);
+  let plan = (!opts.dryRun && streamedPlan(source, head, fingerprint, cap)) || (await scan(cap));
+  announce(plan, base, onEvent);
   const state: SendState = {
     entry:
       existing && existing.cap === plan.cap && existing.partCount === plan.parts.length
@@ -91,7 +133,7 @@ export async function runS3Upload(
         replannedFor = err.cap;
         onEvent({ type: 'replan', cap: err.cap });
         plan = await scan(err.cap);
-        announce(plan, onEvent);
+        announce(plan, base, onEvent);
         state.entry = newEntry(base, plan, state.entry.runId, clock.now());
         continue;
       }
@@ -129,11 +171,13 @@ async function scanned(
   );
 }
 
-function announce(plan: UploadPlan, onEvent: UploadEvents): void {
+function announce(plan: UploadPlan, base: S3Base, onEvent: UploadEvents): void {
   onEvent({
     type: 'plan',
     plan: {
       method: 's3',
+      transport: 'post',
+      backend: base.backend,
       source: plan.source.displayName,
       sourceBytes: plan.source.size,
       elements: plan.summary ? plan.summary.topLevelCount : null,

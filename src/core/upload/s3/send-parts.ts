@@ -135,6 +135,7 @@ async function uploadOne(
         signal: deps.signal,
         stallTimeoutMs: deps.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
         onProgress: (n) => events.onPartProgress?.(part, n),
+        ...(plan.source.checkUnchanged ? { checkUnchanged: () => plan.source.checkUnchanged!() } : {}),
         ...(deps.userAgent ? { userAgent: deps.userAgent } : {}),
       });
       return {

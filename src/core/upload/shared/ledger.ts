@@ -43,6 +43,8 @@ const s3PartSchema = z.object({
   filename: z.string(),
   bytes: z.number().int().nonnegative(),
   uploadedAt: z.string(),
+  /** A multipart upload's part: its ETag exactly as S3 returned it (complete must quote it back). */
+  etag: z.string().optional(),
 });
 export type LedgerPart = z.infer<typeof s3PartSchema>;
 
@@ -54,6 +56,23 @@ const s3EntrySchema = z.object({
   cap: z.number().int().positive(),
   partCount: z.number().int().positive(),
   parts: z.array(s3PartSchema),
+  /**
+   * A multipart upload (current backends): one object under `key`, in `partCount` parts of `cap` bytes;
+   * a re-run sends only the parts missing here and completes it. Absent for presigned POSTs.
+   */
+  upload: z
+    .object({
+      uploadId: z.string(),
+      key: z.string(),
+      bucket: z.string(),
+      /** The object's exact size, as `create` was told. */
+      fileSize: z.number().int().positive(),
+      /** Set once `/multipart/complete` accepted it. */
+      completion: z
+        .object({ status: z.string(), taskId: z.string().nullable(), mode: z.enum(['client', 'sns']) })
+        .optional(),
+    })
+    .optional(),
 });
 export type S3LedgerEntry = z.infer<typeof s3EntrySchema>;
 

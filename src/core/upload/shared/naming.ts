@@ -28,6 +28,11 @@ export function partFilename(fingerprint: string, runId: string, index: number, 
   return objectName(fingerprint, runId, `p${String(index).padStart(width, '0')}`);
 }
 
+/** The one object of a multipart upload (or a small export sent whole): `apple-import-<fp>-<run>-all.xml`. */
+export function objectFilename(fingerprint: string, runId: string): string {
+  return objectName(fingerprint, runId, 'all');
+}
+
 /** Batch `seq` of a direct upload: `apple-import-<fp>-<run>-b00001.xml`. */
 export function batchFilename(fingerprint: string, runId: string, seq: number): string {
   return objectName(fingerprint, runId, `b${String(seq).padStart(5, '0')}`);

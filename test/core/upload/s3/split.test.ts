@@ -330,6 +330,42 @@ describe('planUpload: split into valid parts during the single scan', () => {
     );
   });
 
+  it('whitespace between elements never counts against a part (was: "the element at byte N cannot fit")', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const buf = await readFile(path);
+    // Runs of whitespace each larger than a part, after the header, between records and before the end.
+    const cap = 200_000;
+    const gap = Buffer.alloc(cap + 1000, 0x20);
+    const first = buf.indexOf('<Record');
+    const mid = buf.indexOf('<Record', Math.floor(buf.length / 2));
+    const end = buf.lastIndexOf('</HealthData>');
+    const spaced = Buffer.concat([
+      buf.subarray(0, first),
+      gap,
+      buf.subarray(first, mid),
+      gap,
+      gap,
+      buf.subarray(mid, end),
+      gap,
+      buf.subarray(end),
+    ]);
+    const file = join(dir, 'spaced.xml');
+    await writeFile(file, spaced);
+    const source = await openExport(file);
+    const plan = await planUpload(source, { cap, fingerprint: FP });
+    const expected = await elementDigests(await collect(repairBytes(source.open(), plan.repair)));
+    const got: string[] = [];
+    for (const part of plan.parts) {
+      const bytes = await collect(partBytes(source, part.segments, plan.repair));
+      assert.equal(bytes.length, part.bytes, `part ${part.index} exact size`);
+      assert.ok(bytes.length <= cap, `part ${part.index}: ${bytes.length} bytes`);
+      const d = await elementDigests(bytes);
+      assert.ok(d.wellFormed, `part ${part.index} well-formed`);
+      got.push(...d.names);
+    }
+    assert.deepEqual(got, expected.names);
+  });
+
   it('refuses a truncated export', async () => {
     const cut = join(dir, 'cut.xml');
     const { readFile } = await import('node:fs/promises');

@@ -1,0 +1,163 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { type ExportSource, openExport } from '../../../../src/adapters/export-source.js';
+import { ReadPool } from '../../../../src/adapters/read-pool.js';
+import { scanExport } from '../../../../src/core/reader/read-export.js';
+import { paddedSize, repairBytes, repairPlanFor } from '../../../../src/core/reader/repair.js';
+import { layoutParts, type PartLayout, partBodies } from '../../../../src/core/upload/s3/multipart-body.js';
+import { writeExportFile } from '../../../../src/generator/index.js';
+
+async function collect(it: AsyncIterable<Buffer>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of it) parts.push(Buffer.from(c));
+  return Buffer.concat(parts);
+}
+
+/** The export as a zip entry looks to the upload: readable from its start only (no filePath). */
+function sequential(source: ExportSource): ExportSource {
+  const { filePath: _file, ...rest } = source;
+  return rest;
+}
+
+describe('multipart bodies: the padded repaired stream cut into parts', () => {
+  let dir: string;
+  let path: string;
+  let expected: Buffer;
+  let source: ExportSource;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'multipart-body-'));
+    path = join(dir, 'export.xml');
+    await writeExportFile(path, {
+      days: 3,
+      dtd: 'ios16-unclosed-attlist',
+      exportVersion: 12,
+      controlChars: 0.5,
+    });
+    source = await openExport(path);
+    const summary = await scanExport(source.open(), {});
+    assert.ok(summary.illegalCharCount > 0, 'the fixture has control characters');
+    expected = await collect(repairBytes(source.open(), repairPlanFor(summary), 0, { padDropped: true }));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function bodiesOf(
+    src: ExportSource,
+    partSize: number,
+    opts: { budget?: number; concurrency?: number } = {},
+  ) {
+    const head = await scanExport(src.open(), {});
+    const repair = repairPlanFor(head);
+    const parts = layoutParts(paddedSize(src.size, repair), partSize);
+    const bodies = partBodies({
+      source: src,
+      repair,
+      parts,
+      skip: new Set(),
+      concurrency: opts.concurrency ?? 3,
+      signal: new AbortController().signal,
+      ...(opts.budget !== undefined ? { bufferBudgetBytes: opts.budget } : {}),
+    });
+    return { bodies, parts };
+  }
+
+  const modes: [string, () => ExportSource, number | undefined][] = [
+    ['a plain file: every part reads its own range, in parallel', () => source, undefined],
+    ['a sequential source, parts buffered in order', () => sequential(source), undefined],
+    ['a sequential source, parts too large to buffer streamed one at a time', () => sequential(source), 1],
+  ];
+  for (const [name, src, budget] of modes) {
+    it(name, async () => {
+      const partSize = 100_003;
+      const { bodies, parts } = await bodiesOf(src(), partSize, budget !== undefined ? { budget } : {});
+      assert.equal(
+        parts.reduce((n, p) => n + p.bytes, 0),
+        expected.length,
+      );
+      const got: Buffer[] = [];
+      const pool = new ReadPool(64 * 1024);
+      if (bodies.slots > 1) {
+        // As the sender asks for them: up to `slots` at once.
+        const all = await Promise.all(
+          parts.map((p) =>
+            collect(bodies.body(p, 1, pool)).then((b) => {
+              bodies.release(p);
+              return b;
+            }),
+          ),
+        );
+        got.push(...all);
+      } else {
+        for (const p of parts) {
+          got.push(await collect(bodies.body(p, 1, pool)));
+          bodies.release(p);
+        }
+      }
+      for (const [i, b] of got.entries()) assert.equal(b.length, parts[i]!.bytes, `part ${i + 1} exact size`);
+      assert.ok(Buffer.concat(got).equals(expected), 'the parts together are the padded repaired stream');
+      const summary = await bodies.checked;
+      assert.equal(summary.bytes, source.size);
+      bodies.close();
+    });
+  }
+
+  it('a streamed part sent again reads its own range afresh; parts stored earlier are read past', async () => {
+    const src = sequential(source);
+    const head = await scanExport(src.open(), {});
+    const repair = repairPlanFor(head);
+    const parts = layoutParts(paddedSize(src.size, repair), 150_000);
+    const bodies = partBodies({
+      source: src,
+      repair,
+      parts,
+      skip: new Set([1]),
+      concurrency: 4,
+      signal: new AbortController().signal,
+      bufferBudgetBytes: 1,
+    });
+    const pool = new ReadPool(64 * 1024);
+    const second: PartLayout = parts[1]!;
+    // The first attempt at part 2 gives up half-way…
+    let taken = 0;
+    for await (const c of bodies.body(second, 1, pool)) {
+      taken += c.length;
+      if (taken > 50_000) break;
+    }
+    // …the retry reads it whole from its own range, and the rest come from the pass.
+    const again = await collect(bodies.body(second, 2, pool));
+    assert.ok(again.equals(expected.subarray(second.start, second.start + second.bytes)));
+    for (const p of parts.slice(2)) {
+      const b = await collect(bodies.body(p, 1, pool));
+      assert.ok(b.equals(expected.subarray(p.start, p.start + p.bytes)), `part ${p.number}`);
+    }
+    await bodies.checked;
+    bodies.close();
+  });
+
+  it('a truncated export fails the check: every part waiting on it learns why', async () => {
+    const cut = join(dir, 'cut.xml');
+    await writeFile(cut, (await readFile(path)).subarray(0, -50));
+    const src = await openExport(cut);
+    const repair = { doctype: null };
+    const parts = layoutParts(src.size, 100_000);
+    const bodies = partBodies({
+      source: src,
+      repair,
+      parts,
+      skip: new Set(),
+      concurrency: 2,
+      signal: new AbortController().signal,
+    });
+    await assert.rejects(bodies.checked, (err: Error & { code?: string }) => err.code === 'INPUT_INVALID');
+    await assert.rejects(
+      collect(bodies.body(parts.at(-1)!, 1, new ReadPool())),
+      (err: Error & { code?: string }) => err.code === 'INPUT_INVALID',
+    );
+    bodies.close();
+  });
+});
