@@ -21,6 +21,7 @@ import {
   type NormalizationReport,
   type NormalizedSample,
   SampleSelector,
+  type WorkoutRef,
 } from './normalize.js';
 import { type ParallelOptions, ParallelRanges } from './parallel.js';
 import { COPIED, FROM_CORRELATION, type RangeLog, STRIDE } from './range-log.js';
@@ -66,6 +67,8 @@ export class BatchProducer {
   /** Selection counts of the ranges scanned by workers. */
   private readonly selection = emptyCounts();
   private batcher: XmlBatcher | null = null;
+  /** Line feeds before where this thread's scan starts (its lines count from there). */
+  private hereLineShift = 0;
 
   constructor(private readonly deps: ProducerDeps) {
     this.selector = new SampleSelector(deps.filters, deps.copyFromSource === false ? null : this.window);
@@ -138,7 +141,7 @@ export class BatchProducer {
         if (!range.last && !log.clean) break;
         await queue.room();
         if (signal.aborted) throw new CancelledError();
-        this.absorb(log);
+        this.absorb(log, lineShift);
         parts.push({ summary: log.summary, lineShift });
         lineShift += log.lineFeeds;
         done = range.end;
@@ -155,6 +158,7 @@ export class BatchProducer {
   private async fromHere(start: number, lineShift: number): Promise<ScannedPart> {
     const { source, signal, queue } = this.deps;
     this.window.restart(start);
+    this.hereLineShift = lineShift;
     const scanner = new ExportScanner(
       {
         onElement: (el) => {
@@ -176,16 +180,20 @@ export class BatchProducer {
   }
 
   private readonly emit = (s: NormalizedSample): void => {
-    if (this.deduper.admit(s.fromCorrelation, s.hi, s.lo, s.type, s.xml === null)) this.batcher?.add(s);
+    const workout = s.workout === null ? null : shifted(s.workout, this.hereLineShift);
+    if (this.deduper.admit(s.fromCorrelation, s.hi, s.lo, s.type, s.xml === null, workout))
+      this.batcher?.add(s);
   };
 
   /** A worker's range, in file order: the decisions emit() makes, from the log. */
-  private absorb(log: RangeLog): void {
+  private absorb(log: RangeLog, lineShift: number): void {
     const output = Buffer.from(log.output.buffer, log.output.byteOffset, log.output.length);
     const m = log.samples;
     const dates = log.exportDates;
     const batcher = this.batcher as XmlBatcher;
+    const workouts = log.workouts;
     let d = 0;
+    let w = 0;
     let at = 0;
     for (let i = 0; i < log.count; i++) {
       while (d < dates.length && dates[d]![0] === i) this.exportDate = dates[d++]![1];
@@ -193,6 +201,8 @@ export class BatchProducer {
       const flags = m[k]!;
       const type = log.types[m[k + 1]!]!;
       const length = m[k + 4]!;
+      const workout =
+        w < workouts.length && workouts[w]![0] === i ? shifted(workouts[w++]![1], lineShift) : null;
       if (
         this.deduper.admit(
           (flags & FROM_CORRELATION) !== 0,
@@ -200,6 +210,7 @@ export class BatchProducer {
           m[k + 3]!,
           type,
           (flags & COPIED) !== 0,
+          workout,
         )
       )
         batcher.addBytes(type, output, at, at + length);
@@ -212,6 +223,11 @@ export class BatchProducer {
   private progress(bytes: number): void {
     this.deps.onEvent({ type: 'progress', pass: 'read', bytes, total: this.deps.source.size });
   }
+}
+
+/** A worker's workout with its line counted from the start of the export. */
+function shifted(w: WorkoutRef, lineShift: number): WorkoutRef {
+  return lineShift === 0 ? w : { ...w, info: { ...w.info, line: w.info.line + lineShift } };
 }
 
 /** Reads just enough of the export to know the root's locale (the header of every batch). */

@@ -165,5 +165,7 @@ function emptyReport(): NormalizationReport {
     correlationMembersPromoted: 0,
     dedupeWindowRotations: 0,
     copied: 0,
+    datesRewritten: 0,
+    collisions: [],
   };
 }
