@@ -49,14 +49,18 @@ export async function runUpload(f: Factory, path: string, flags: UploadFlags): P
     const result = await runDirectUpload(options, ports, view.event);
     view.close();
     renderDirectResult(f, options, result);
-    if (result.brokenAt)
+    if (result.brokenAt) {
+      const b = result.brokenAt;
+      const sent =
+        result.sent === 0
+          ? 'nothing was sent'
+          : `${result.sent} batch(es) with ${result.records} records had been sent before it`;
       throw new AppError(
-        'INPUT_INVALID',
-        'The export is not well-formed past some point; what came before it was sent.',
-        {
-          hint: 'run `apple-import validate` on it for details',
-        },
+        'INPUT_CHANGED',
+        `${result.source} changed while it was being uploaded: it was whole when checked, and is now not well-formed at line ${b.line}:${b.column} (${b.message}); ${sent}.`,
+        { hint: 'Upload again once the file is complete and no longer being written.' },
       );
+    }
     return result.failed > 0 ? ExitCode.FAILURE : ExitCode.OK;
   } finally {
     view.close();

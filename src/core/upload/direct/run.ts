@@ -9,6 +9,7 @@ import type { UploadEvents, UploadOptions, UploadPorts, UploadResultBase } from 
 import type { NormalizationReport } from './normalize.js';
 import { runDirect } from './pipeline.js';
 import type { DirectRunResult } from './types.js';
+import { checkWholeExport } from './whole-check.js';
 
 export interface DirectUploadResult extends UploadResultBase {
   method: 'direct';
@@ -24,8 +25,9 @@ export interface DirectUploadResult extends UploadResultBase {
   /** --fail-fast stopped the run. */
   stoppedEarly: boolean;
   /**
-   * The export is not well-formed past some point (what came before it was sent); null when the pass
-   * did not finish or found it whole.
+   * The export was checked whole before the first batch, yet the pass that built the batches found
+   * it not well-formed past some point: it changed in between. null when the pass did not finish or
+   * found it whole.
    */
   brokenAt: { line: number; column: number; message: string } | null;
   reader: DirectRunResult['reader'] | null;
@@ -96,6 +98,7 @@ export async function runDirectUpload(
     }
   }
 
+  await checkWholeExport(source, signal, onEvent);
   onEvent({
     type: 'plan',
     plan: {
