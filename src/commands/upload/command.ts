@@ -27,6 +27,10 @@ export const registerUpload: RegisterCommand = (program: Command, state: RunStat
     .option('--wait', 'direct: follow each batch until the server has imported it')
     .option('--dry-run', 'check everything and print the plan, send nothing')
     .option('--force', 'send again even if the ledger says this export was already uploaded')
+    .option(
+      '--full',
+      'direct: send every record again, not only those newer than what this user already has (workouts the server has are never resent)',
+    )
     .option('--max-part-size <bytes>', 's3: largest part to send (default 1 GiB, the server cap)')
     .option('--batch-bytes <n>', 'direct: largest batch file')
     .option('--batch-records <n>', 'direct: most records per batch')

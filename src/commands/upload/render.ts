@@ -128,6 +128,11 @@ export class UploadView {
       out.info(
         `${plan.dryRun ? 'Planning' : 'Uploading'} ${plan.source} to user ${plan.userId} (direct, batches ≤ ${formatBytes(plan.limits.maxBytes)}, ≤ ${plan.limits.maxRecords} records)`,
       );
+      const inc = plan.incremental;
+      if (inc && inc.through !== null)
+        out.info(
+          `Only what is new: this user already has ${Object.keys(inc.since).length} type(s) up to ${inc.through} and ${inc.workoutsKnown} workout(s) from earlier uploads (--since per type from the ledger; --full to resend every record).`,
+        );
       return;
     }
     const elements = plan.elements !== null ? `, ${plan.elements} elements` : '';

@@ -22,6 +22,7 @@ export interface UploadFlags extends FilterFlags {
   wait?: boolean;
   dryRun?: boolean;
   force?: boolean;
+  full?: boolean;
   maxPartSize?: string;
   batchBytes?: string;
   batchRecords?: string;
@@ -82,6 +83,7 @@ export function uploadOptions(f: Factory, path: string, flags: UploadFlags): Upl
     filters,
     dryRun: Boolean(flags.dryRun),
     force: Boolean(flags.force),
+    full: Boolean(flags.full),
     wait: Boolean(flags.wait),
     failFast: Boolean(flags.failFast),
     maxPartSize: intFlag(

@@ -1,3 +1,4 @@
+import { UPLOAD_REPAIRS } from '../model/outcome.js';
 /**
  * Builds the validate report from a tape scan (reader/tape-scanner.ts) in one pass: counts by element,
  * type, month and source, the backend-import model's verdict on every Record and Workout (model/), the
@@ -203,7 +204,7 @@ export class ValidationCollector {
     this.ranged = opts.logDuplicates === true;
     this.tally = new ImportTally(this.types, { deferWorkouts: opts.logDuplicates === true });
     this.deduper = new Deduper(opts.logDuplicates ? 0 : (opts.expectedElements ?? 0));
-    this.judgeOptions = opts.judge ?? {};
+    this.judgeOptions = opts.judge ?? { convertDates: UPLOAD_REPAIRS.dates === true };
     this.workoutType = this.types.named('Workout');
     this.noType = this.types.named('(none)');
   }

@@ -17,6 +17,7 @@ import type { WorkoutCollision, WorkoutInfo } from '../../model/tally.js';
 import type { ExportElement, TopLevelElement } from '../../reader/types.js';
 import { type FilterSpec, select } from '../../selection/filters.js';
 import { isImportedRecordType, WORKOUT_TYPE } from '../../selection/mapped-types.js';
+import { isKnown, type KnownRanges, mergeRanges, noteRange } from '../shared/imported.js';
 import { BoundedHashSet } from './content-hash.js';
 import { TagHasher } from './raw-tag.js';
 import { serializeElement } from './serialize.js';
@@ -160,7 +161,12 @@ function rewriteDates(attrs: Readonly<Record<string, string>>): Record<string, s
 }
 
 /** Per-reason, per-type drop counts and the other tallies of selection, which merge by addition. */
+/** The filters, and per type the startDates the server already has (shared/imported.ts; none with --full). */
+export type DirectSelection = FilterSpec & { known?: KnownRanges };
+
 export interface SelectionCounts {
+  /** Per type, the startDates of the samples selected to be sent (what the imports record grows by). */
+  ranges: KnownRanges;
   selected: Record<string, number>;
   dropped: Partial<Record<DropReason, Record<string, number>>>;
   otherElements: Record<string, number>;
@@ -169,7 +175,7 @@ export interface SelectionCounts {
 }
 
 export function emptyCounts(): SelectionCounts {
-  return { selected: {}, dropped: {}, otherElements: {}, datesRewritten: 0 };
+  return { ranges: {}, selected: {}, dropped: {}, otherElements: {}, datesRewritten: 0 };
 }
 
 /** Adds `from` into `into`. */
@@ -182,6 +188,7 @@ export function addCounts(into: SelectionCounts, from: SelectionCounts): void {
   }
   for (const [name, n] of Object.entries(from.otherElements)) bump(into.otherElements, name, n);
   into.datesRewritten += from.datesRewritten;
+  mergeRanges(into.ranges, from.ranges);
 }
 
 function drop(counts: SelectionCounts, reason: DropReason, type: string): void {
@@ -219,7 +226,7 @@ export class SampleSelector {
 
   /** With `source`, top-level Records that are already canonical are copied rather than serialized. */
   constructor(
-    private readonly filters: FilterSpec,
+    private readonly filters: DirectSelection,
     private readonly source: SourceWindow | null = null,
   ) {}
 
@@ -298,6 +305,11 @@ export class SampleSelector {
       if (!fromCorrelation) drop(this.counts, OUTCOME_KEYS[outcome] as SkipReason, type);
       return;
     }
+    if (kind === 'record' && isKnown(this.filters.known, type, verdict.startMs)) {
+      if (!fromCorrelation) drop(this.counts, 'already-imported', type);
+      return;
+    }
+    noteRange(this.counts.ranges, type, verdict.startMs);
     if (rewritten && !fromCorrelation) this.counts.datesRewritten++;
     const out = this.out;
     out.kind = kind;

@@ -4,16 +4,19 @@
  * plain file is scanned by worker threads over byte ranges (parallel.ts), whose logs are taken here in
  * file order; a zip, a small file, or the rest after a range cut that did not hold is scanned here.
  */
+
 import type { ExportSource } from '../../../adapters/export-source.js';
 import { CancelledError } from '../../../errors.js';
 import { mergeSummaries } from '../../reader/parallel-scan.js';
 import { ExportScanner, type ScanResult } from '../../reader/scanner.js';
 import type { ScanSummary } from '../../reader/types.js';
 import type { FilterSpec } from '../../selection/filters.js';
+import type { KnownRanges } from '../shared/imported.js';
 import type { BatchLimits, UploadEvents } from '../types.js';
 import type { BatchQueue } from './batch-queue.js';
 import { type BodyPool, XmlBatcher } from './batcher.js';
 import type { Sha256Offload } from './hash-offload.js';
+import type { DirectSelection } from './normalize.js';
 import {
   addCounts,
   Deduper,
@@ -28,6 +31,7 @@ import { COPIED, FROM_CORRELATION, type RangeLog, STRIDE } from './range-log.js'
 import { documentHeader } from './serialize.js';
 import { SourceWindow } from './source-window.js';
 import type { ReaderInfo } from './types.js';
+import { WorkoutKeys } from './workout-keys.js';
 
 /** Apple's Records take 300–600 bytes each: the duplicate set is sized from the file. */
 const BYTES_PER_SAMPLE = 400;
@@ -35,7 +39,7 @@ const HEAD_LIMIT = 8 * 1024 * 1024;
 
 export interface ProducerDeps {
   source: ExportSource;
-  filters: FilterSpec;
+  filters: DirectSelection;
   limits: BatchLimits;
   queue: BatchQueue;
   /** Digests of the batch bodies, for resume (null in a dry run: nothing is compared). */
@@ -43,6 +47,8 @@ export interface ProducerDeps {
   bodies: BodyPool;
   signal: AbortSignal;
   parallel?: ParallelOptions;
+  /** Keys of the workouts the server already has (shared/imported.ts). */
+  importedWorkouts?: ReadonlySet<string>;
   /**
    * Copy Records already written as the serializer writes them byte for byte from the source (default);
    * false serializes every sample, the reference a copy must equal.
@@ -72,7 +78,7 @@ export class BatchProducer {
 
   constructor(private readonly deps: ProducerDeps) {
     this.selector = new SampleSelector(deps.filters, deps.copyFromSource === false ? null : this.window);
-    this.deduper = new Deduper(deps.source.size / BYTES_PER_SAMPLE);
+    this.deduper = new Deduper(deps.source.size / BYTES_PER_SAMPLE, new WorkoutKeys(deps.importedWorkouts));
   }
 
   /**
@@ -105,6 +111,14 @@ export class BatchProducer {
     } finally {
       queue.close();
     }
+  }
+
+  /** What the imports record grows by once everything is sent: the workouts' keys and the types' ranges. */
+  sentImports(): { workouts: string[]; ranges: KnownRanges } {
+    const counts = emptyCounts();
+    addCounts(counts, this.selection);
+    addCounts(counts, this.selector.counts);
+    return { workouts: this.deduper.workouts.admitted.map((w) => w.key), ranges: counts.ranges };
   }
 
   /** Selection and duplicates across the export, once run() has finished. */
