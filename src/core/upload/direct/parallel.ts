@@ -15,7 +15,6 @@ import type { Worker } from 'node:worker_threads';
 import { startModuleWorker } from '../../../adapters/worker-thread.js';
 import { AppError, CancelledError } from '../../../errors.js';
 import { MIN_PARALLEL_BYTES, planCuts } from '../../reader/parallel-scan.js';
-import type { FilterSpec } from '../../selection/filters.js';
 import type { DirectSelection } from './normalize.js';
 import type { RangeLog } from './range-log.js';
 import type { RangeReply, RangeTask } from './range-worker.js';

@@ -10,7 +10,6 @@ import { CancelledError } from '../../../errors.js';
 import { mergeSummaries } from '../../reader/parallel-scan.js';
 import { ExportScanner, type ScanResult } from '../../reader/scanner.js';
 import type { ScanSummary } from '../../reader/types.js';
-import type { FilterSpec } from '../../selection/filters.js';
 import type { KnownRanges } from '../shared/imported.js';
 import type { BatchLimits, UploadEvents } from '../types.js';
 import type { BatchQueue } from './batch-queue.js';

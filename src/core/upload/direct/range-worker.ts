@@ -7,7 +7,6 @@ import { createReadStream } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { READ_CHUNK_BYTES } from '../../../adapters/export-source.js';
 import { ExportScanner } from '../../reader/scanner.js';
-import type { FilterSpec } from '../../selection/filters.js';
 import type { DirectSelection } from './normalize.js';
 import { SampleSelector } from './normalize.js';
 import { type RangeLog, RangeLogWriter } from './range-log.js';

@@ -1,7 +1,6 @@
 import type { Clock } from '../../../adapters/clock.js';
 import type { ExportSource } from '../../../adapters/export-source.js';
 import type { ScanSummary } from '../../reader/types.js';
-import type { FilterSpec } from '../../selection/filters.js';
 import type { SyncFeed } from '../../sync/follow.js';
 import type { KnownRanges } from '../shared/imported.js';
 import type { DirectLedgerEntry, LedgerSlot } from '../shared/ledger.js';
