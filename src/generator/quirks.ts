@@ -12,6 +12,7 @@ function chance(seed: number, salt: string, xml: string): number {
   return h.readUInt32BE(0) / 2 ** 32;
 }
 
+const RECORD_TAG = /<Record [^>]*>/g;
 const DATE_ATTR =
   /(startDate|endDate|creationDate)="(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2}) ([+-]\d{4})"/g;
 
@@ -25,8 +26,13 @@ export function withQuirks(opts: GeneratorOptions, seed: number, out: Out): Out 
   const copies = opts.workoutCopies ?? 0;
   if (compact <= 0 && copies <= 0) return out;
   return (xml, meta) => {
-    if (compact > 0 && meta.name === 'Record' && chance(seed, 'compact', xml) < compact)
-      xml = xml.replace(DATE_ATTR, (_m, k, y, mo, d, h, mi, s, z) => `${k}="${y}${mo}${d}${h}${mi}${s}${z}"`);
+    // Per Record tag, top-level or in a Correlation: a member and its top-level copy stay alike.
+    if (compact > 0 && (meta.name === 'Record' || meta.name === 'Correlation'))
+      xml = xml.replace(RECORD_TAG, (tag) =>
+        chance(seed, 'compact', tag) < compact
+          ? tag.replace(DATE_ATTR, (_m, k, y, mo, d, h, mi, s, z) => `${k}="${y}${mo}${d}${h}${mi}${s}${z}"`)
+          : tag,
+      );
     out(xml, meta);
     if (
       copies > 0 &&

@@ -1,0 +1,148 @@
+/**
+ * The backend imports what validate predicted, for exports whose naive import would skip or fail:
+ * iOS 8-era compact dates, the same workout from two apps on one device model, Correlation members
+ * without a top-level copy, a truncated export, and a second cumulative export that extends the
+ * first. Against the contract double, which imports XML as the backend does.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { writeExportFile } from '../../src/generator/index.js';
+import { type BackendDouble, startBackendDouble } from '../../src/sandbox/backend/index.js';
+import { CliEnv } from '../helpers/cli-env.js';
+
+const API_KEY = `sk-${'cd'.repeat(16)}`;
+const env = { APPLE_IMPORT_API_KEY: API_KEY };
+const QUIRKS = { seed: 6, compactDates: 0.1, workoutCopies: 0.6, dupExact: 0.02 };
+
+interface Predicted {
+  records: number;
+  workouts: number;
+  sleep: number;
+  total: number;
+}
+
+describe('upload --method direct makes the outcome validate predicts', () => {
+  let double: BackendDouble;
+  let cli: CliEnv;
+  let dir: string;
+
+  before(async () => {
+    double = await startBackendDouble({ seed: { apiKeys: [API_KEY] }, directDelayMs: 1 });
+    cli = await CliEnv.create(double.url);
+    dir = await mkdtemp(join(tmpdir(), 'upload-outcome-'));
+  });
+  after(async () => {
+    await double.close();
+    await cli.dispose();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function predict(file: string): Promise<Predicted & { repairs: Record<string, number> }> {
+    const v = await cli.run(['validate', file, '--json'], { env });
+    assert.equal(v.code, 0, v.stderr);
+    const doc = JSON.parse(v.stdout);
+    assert.deepEqual(doc.importFails, []);
+    const { records, workouts, sleep, total } = doc.willImport;
+    return { records, workouts, sleep, total, repairs: doc.willRepair.byKind };
+  }
+
+  function stored(userId: string): Predicted {
+    const c = double.counts(userId);
+    return {
+      records: c.records,
+      workouts: c.workouts,
+      sleep: c.sleep,
+      total: c.records + c.workouts + c.sleep,
+    };
+  }
+
+  function failedTasks(userId: string): string[] {
+    return (double.state.syncEvents.get(userId) ?? [])
+      .filter((e) => e.stage === 'failed')
+      .map((e) => e.error ?? '');
+  }
+
+  it('compact dates and colliding workouts: imported as predicted; a second cumulative export sends only the new part', async () => {
+    const first = join(dir, 'first.xml');
+    const second = join(dir, 'second.xml');
+    await writeExportFile(first, { ...QUIRKS, days: 12 });
+    await writeExportFile(second, { ...QUIRKS, days: 20 });
+    const user = double.createUser({}).id;
+
+    const p1 = await predict(first);
+    assert.ok((p1.repairs['date-format'] ?? 0) > 0, 'the export has compact dates');
+    assert.ok((p1.repairs['workout-collision'] ?? 0) > 0, 'the export has colliding workouts');
+    const u1 = await cli.run(['upload', first, '--user', user, '--method', 'direct', '--wait', '--json'], {
+      env,
+    });
+    assert.equal(u1.code, 0, u1.stderr);
+    await double.idle();
+    assert.deepEqual(failedTasks(user), []);
+    const { repairs: _r1, ...want1 } = p1;
+    assert.deepEqual({ ...stored(user) }, { ...want1, total: want1.total });
+    const doc1 = JSON.parse(u1.stdout);
+    assert.equal(doc1.dropped['workout-collision'].total, p1.repairs['workout-collision']);
+
+    const p2 = await predict(second);
+    const u2 = await cli.run(['upload', second, '--user', user, '--method', 'direct', '--wait', '--json'], {
+      env,
+    });
+    assert.equal(u2.code, 0, u2.stderr);
+    await double.idle();
+    assert.deepEqual(failedTasks(user), [], 'no task fails on the workouts already imported');
+    const { repairs: _r2, ...want2 } = p2;
+    assert.deepEqual(stored(user), want2);
+    const doc2 = JSON.parse(u2.stdout);
+    // Only the new part went: the records sent are far fewer than the export holds.
+    assert.ok(doc2.records < p2.total - p1.total + p1.total / 4, `${doc2.records} sent`);
+    assert.ok(doc2.dropped['already-imported'].total > 0);
+    assert.ok(
+      doc2.dropped['already-imported'].byType.Workout > 0,
+      'the workouts of the first export are not sent',
+    );
+  });
+
+  it('a Correlation member without a top-level copy is imported, as validate counts it', async () => {
+    const T = '2024-02-01 08:00:00 +0100';
+    const rec = (type: string, v: string) =>
+      `<Record type="${type}" sourceName="Omron" unit="mmHg" startDate="${T}" endDate="${T}" value="${v}"/>`;
+    const file = join(dir, 'correlation.xml');
+    await writeFile(
+      file,
+      `<?xml version="1.0" encoding="UTF-8"?>\n<HealthData locale="en_US">\n <ExportDate value="2024-02-02 10:00:00 +0100"/>\n` +
+        ` <Correlation type="HKCorrelationTypeIdentifierBloodPressure" sourceName="Omron" startDate="${T}" endDate="${T}">\n` +
+        `  ${rec('HKQuantityTypeIdentifierBloodPressureSystolic', '121')}\n  ${rec('HKQuantityTypeIdentifierBloodPressureDiastolic', '79')}\n` +
+        ` </Correlation>\n ${rec('HKQuantityTypeIdentifierHeartRate', '61')}\n</HealthData>\n`,
+    );
+    const user = double.createUser({}).id;
+    const p = await predict(file);
+    assert.equal(p.records, 3);
+    const u = await cli.run(['upload', file, '--user', user, '--method', 'direct', '--wait', '--json'], {
+      env,
+    });
+    assert.equal(u.code, 0, u.stderr);
+    await double.idle();
+    const { repairs: _r, ...want } = p;
+    assert.deepEqual(stored(user), want);
+  });
+
+  it('a truncated export sends nothing: exit 3, and the message says so', async () => {
+    const file = join(dir, 'truncated.xml');
+    const truth = await writeExportFile(join(dir, 'whole.xml'), { seed: 2, days: 4 });
+    await writeExportFile(file, { seed: 2, days: 4, truncateAt: Math.floor(truth.bytes * 0.7) });
+    const user = double.createUser({}).id;
+    const before = double.state.directUploads.length;
+    const u = await cli.run(['upload', file, '--user', user, '--method', 'direct', '--json'], { env });
+    assert.equal(u.code, 3, u.stderr);
+    assert.match(
+      u.stderr,
+      /^error: .*truncated\.xml cannot be uploaded: end of input inside markup at line \d+:\d+\.$/m,
+    );
+    assert.doesNotMatch(u.stderr, /was sent/);
+    assert.equal(double.state.directUploads.length, before, 'no batch reached the backend');
+    assert.equal(stored(user).total, 0);
+  });
+});
