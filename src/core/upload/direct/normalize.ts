@@ -1,28 +1,17 @@
-import { backendDate } from '../../model/dates.js';
-import { ElementFields, F_DEVICE } from '../../model/fields.js';
-import {
-  deviceModel,
-  IMPORT_WORKOUT,
-  isImported,
-  judgeRecord,
-  judgeWorkout,
-  OUTCOME_KEYS,
-  REPAIR_DATE_FORMAT,
-  statisticFails,
-  verdict,
-  workoutKey,
-} from '../../model/judge.js';
-import { TypeTable } from '../../model/record-types.js';
-import type { WorkoutCollision, WorkoutInfo } from '../../model/tally.js';
+import { isImported, OUTCOME_KEYS } from '../../model/judge.js';
+import type { WorkoutCollision } from '../../model/tally.js';
 import type { ExportElement, TopLevelElement } from '../../reader/types.js';
 import { type FilterSpec, select } from '../../selection/filters.js';
 import { isImportedRecordType, WORKOUT_TYPE } from '../../selection/mapped-types.js';
 import { isKnown, type KnownRanges, mergeRanges, noteRange } from '../shared/imported.js';
+import { SampleJudge } from '../shared/sample-verdict.js';
+import { WorkoutKeys, type WorkoutRef } from '../shared/workout-keys.js';
 import { BoundedHashSet } from './content-hash.js';
 import { TagHasher } from './raw-tag.js';
 import { serializeElement } from './serialize.js';
 import type { SourceWindow } from './source-window.js';
-import { WorkoutKeys } from './workout-keys.js';
+
+export type { WorkoutRef };
 
 /**
  * Select + normalize: decides which samples go to the backend, in what shape, and why the rest do not.
@@ -91,14 +80,6 @@ export interface NormalizedSample {
   workout: WorkoutRef | null;
 }
 
-/** A workout as the collision check and the ledger see it. */
-export interface WorkoutRef {
-  key: string;
-  info: WorkoutInfo;
-  /** Its instants (epoch ms), for the ledger's time range. */
-  startMs: number;
-}
-
 export interface NormalizationReport {
   /**
    * Top-level Records and Workouts the filters select, by type, before duplicates are dropped: what
@@ -138,26 +119,6 @@ export function shape(el: ExportElement): ExportElement {
   // Record children (MetadataEntry, beat lists) are ignored by the backend (§5.2) and may be personal.
   const children = el.name === 'Workout' ? el.children.filter((c) => WORKOUT_CHILDREN_SENT.has(c.name)) : [];
   return { name: el.name, attrs: el.attrs, children, line: el.line, column: el.column };
-}
-
-/** Whether a direct WorkoutStatistics child makes the backend skip the workout (judge.ts statisticFails). */
-function badStatistic(el: ExportElement): boolean {
-  for (const c of el.children)
-    if (c.name === 'WorkoutStatistics' && statisticFails(c.attrs.type, c.attrs.minimum, c.attrs.maximum))
-      return true;
-  return false;
-}
-
-const DATE_ATTRS = ['startDate', 'endDate', 'creationDate'] as const;
-
-/** The attributes with every compact date in the backend's format (the model's date repair). */
-function rewriteDates(attrs: Readonly<Record<string, string>>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const key in attrs) {
-    const v = attrs[key] as string;
-    out[key] = (DATE_ATTRS as readonly string[]).includes(key) ? (backendDate(v) ?? v) : v;
-  }
-  return out;
 }
 
 /** Per-reason, per-type drop counts and the other tallies of selection, which merge by addition. */
@@ -221,8 +182,7 @@ export class SampleSelector {
     lo: 0,
     workout: null,
   };
-  private readonly fields = new ElementFields();
-  private readonly types = new TypeTable();
+  private readonly judge = new SampleJudge();
 
   /** With `source`, top-level Records that are already canonical are copied rather than serialized. */
   constructor(
@@ -266,30 +226,9 @@ export class SampleSelector {
       if (!fromCorrelation) drop(this.counts, 'not-imported', type);
       return;
     }
-    // The backend's reading of it (the model, judge.ts), with compact dates read as the rewrite makes them.
-    const f = this.fields;
-    f.setAttrs(el.attrs);
-    const outcome =
-      kind === 'workout'
-        ? judgeWorkout(f, badStatistic(el), { convertDates: true })
-        : judgeRecord(f, this.types.named(type), { convertDates: true });
+    // The backend's reading of it (the model), with compact dates read as the rewrite makes them.
+    const { outcome, rewritten, attrs, startMs, workout } = this.judge.judge(el, kind, type);
     const imported = isImported(outcome);
-    const rewritten = (verdict.repaired & REPAIR_DATE_FORMAT) !== 0;
-    const attrs = rewritten ? rewriteDates(el.attrs) : el.attrs;
-    const workout: WorkoutRef | null =
-      outcome === IMPORT_WORKOUT
-        ? {
-            key: workoutKey(deviceModel(f.text(F_DEVICE)), verdict.startMs, verdict.endMs),
-            startMs: verdict.startMs,
-            info: {
-              activity: el.attrs.workoutActivityType ?? '(none)',
-              sourceName: el.attrs.sourceName ?? '(none)',
-              startDate: attrs.startDate ?? '',
-              line: el.line,
-              column: el.column,
-            },
-          }
-        : null;
     const selection = select(
       this.filters,
       type,
@@ -305,11 +244,11 @@ export class SampleSelector {
       if (!fromCorrelation) drop(this.counts, OUTCOME_KEYS[outcome] as SkipReason, type);
       return;
     }
-    if (kind === 'record' && isKnown(this.filters.known, type, verdict.startMs)) {
+    if (kind === 'record' && isKnown(this.filters.known, type, startMs)) {
       if (!fromCorrelation) drop(this.counts, 'already-imported', type);
       return;
     }
-    noteRange(this.counts.ranges, type, verdict.startMs);
+    noteRange(this.counts.ranges, type, startMs);
     if (rewritten && !fromCorrelation) this.counts.datesRewritten++;
     const out = this.out;
     out.kind = kind;

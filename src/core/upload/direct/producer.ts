@@ -11,6 +11,7 @@ import { mergeSummaries } from '../../reader/parallel-scan.js';
 import { ExportScanner, type ScanResult } from '../../reader/scanner.js';
 import type { ScanSummary } from '../../reader/types.js';
 import type { KnownRanges } from '../shared/imported.js';
+import { WorkoutKeys } from '../shared/workout-keys.js';
 import type { BatchLimits, UploadEvents } from '../types.js';
 import type { BatchQueue } from './batch-queue.js';
 import { type BodyPool, XmlBatcher } from './batcher.js';
@@ -30,7 +31,6 @@ import { COPIED, FROM_CORRELATION, type RangeLog, STRIDE } from './range-log.js'
 import { documentHeader } from './serialize.js';
 import { SourceWindow } from './source-window.js';
 import type { ReaderInfo } from './types.js';
-import { WorkoutKeys } from './workout-keys.js';
 
 /** Apple's Records take 300–600 bytes each: the duplicate set is sized from the file. */
 const BYTES_PER_SAMPLE = 400;

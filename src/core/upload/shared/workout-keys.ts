@@ -10,7 +10,14 @@ import {
   type WorkoutCollision,
   type WorkoutInfo,
 } from '../../model/tally.js';
-import type { WorkoutRef } from './normalize.js';
+
+/** A workout as the collision check and the ledger see it. */
+export interface WorkoutRef {
+  key: string;
+  info: WorkoutInfo;
+  /** Its startDate (epoch ms), for the ledger's time range. */
+  startMs: number;
+}
 
 export type WorkoutAdmission = 'new' | 'workout-collision' | 'already-imported';
 
