@@ -3,22 +3,15 @@
  * user and export → identity → ledger (already sent?) → the pipeline (pipeline.ts) → result.
  */
 
-import { WORKOUT_TYPE } from '../../selection/mapped-types.js';
 import { requireUser } from '../../users.js';
 import { exportIdentity, legacyDirectIdentity } from '../shared/identity.js';
-import { ImportedLedger, type KnownRanges } from '../shared/imported.js';
+import { readIncremental } from '../shared/incremental.js';
 import { UploadLedger } from '../shared/ledger.js';
-import type {
-  IncrementalPlan,
-  UploadEvents,
-  UploadOptions,
-  UploadPorts,
-  UploadResultBase,
-} from '../types.js';
+import { checkWholeExport } from '../shared/whole-check.js';
+import type { UploadEvents, UploadOptions, UploadPorts, UploadResultBase } from '../types.js';
 import type { NormalizationReport } from './normalize.js';
 import { runDirect } from './pipeline.js';
 import type { DirectRunResult } from './types.js';
-import { checkWholeExport } from './whole-check.js';
 
 export interface DirectUploadResult extends UploadResultBase {
   method: 'direct';
@@ -108,9 +101,8 @@ export async function runDirectUpload(
   }
 
   await checkWholeExport(source, signal, onEvent);
-  const imports = new ImportedLedger(ports.ledger, opts.server, user.id);
-  const have = imports.read();
-  const known = opts.full ? undefined : recordRanges(have.types);
+  const inc = readIncremental(ports.ledger, opts.server, user.id, opts.full);
+  const known = inc.known;
   onEvent({
     type: 'plan',
     plan: {
@@ -120,7 +112,7 @@ export async function runDirectUpload(
       userId: user.id,
       limits: opts.batch,
       dryRun: opts.dryRun,
-      incremental: incrementalPlan(known, have.workouts.length),
+      incremental: inc.plan,
     },
   });
   const r = await runDirect(
@@ -129,7 +121,7 @@ export async function runDirectUpload(
       userId: user.id,
       fingerprint,
       filters: known ? { ...opts.filters, known } : opts.filters,
-      importedWorkouts: new Set(have.workouts),
+      importedWorkouts: inc.importedWorkouts,
       limits: opts.batch,
       wait: opts.wait,
       dryRun: opts.dryRun,
@@ -149,7 +141,7 @@ export async function runDirectUpload(
   );
   // Once everything was sent (and, with --wait, imported), the server has it: the next upload skips it.
   if (r.summary && !opts.dryRun && r.failed === 0 && !r.stoppedEarly)
-    imports.add(r.sentImports.workouts, r.sentImports.ranges, new Date(clock.now()));
+    inc.ledger.add(r.sentImports.workouts, r.sentImports.ranges, new Date(clock.now()));
   const broken = r.summary && !r.summary.wellFormed && !r.summary.repairable;
   const firstDefect = broken ? r.summary?.defects.find((d) => !d.repairable) : undefined;
   return {
@@ -174,24 +166,6 @@ export async function runDirectUpload(
     durationMs: Math.round(clock.now() - started),
     bytesSent: r.bytesSent,
   };
-}
-
-/** The record types' ranges (a workout is known by its key, not by its date). */
-function recordRanges(types: KnownRanges): KnownRanges | undefined {
-  const out: KnownRanges = {};
-  for (const [type, r] of Object.entries(types)) if (type !== WORKOUT_TYPE) out[type] = r;
-  return Object.keys(out).length > 0 ? out : undefined;
-}
-
-function incrementalPlan(known: KnownRanges | undefined, workoutsKnown: number): IncrementalPlan | null {
-  if (known === undefined && workoutsKnown === 0) return null;
-  const since: Record<string, string> = {};
-  let through = -Infinity;
-  for (const [type, r] of Object.entries(known ?? {})) {
-    since[type] = new Date(r.last).toISOString();
-    through = Math.max(through, r.last);
-  }
-  return { since, through: Number.isFinite(through) ? new Date(through).toISOString() : null, workoutsKnown };
 }
 
 function emptyReport(): NormalizationReport {

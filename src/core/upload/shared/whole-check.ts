@@ -1,6 +1,6 @@
 /**
- * The direct method's first pass: the whole export is checked before the first batch is sent. The
- * backend imports each batch as it arrives, so an export that turns out truncated or broken past some
+ * An upload's first pass: the whole export is checked before anything is sent. For the direct method,
+ * the backend imports each batch as it arrives, so an export that turns out truncated or broken past some
  * point could otherwise only be refused after part of it was imported. The check is the S3 method's
  * (a check-only scan on the compiled fast path, no attribute decoded, no digest), so it costs a read of
  * the file and little CPU next to building and sending the batches (README: "direct checks first").
