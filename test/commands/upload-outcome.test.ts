@@ -10,8 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { writeExportFile } from '../../src/generator/index.js';
-import { type BackendDouble, startBackendDouble } from '../../src/sandbox/backend/index.js';
+import { type BackendDouble, type Generation, startBackendDouble } from '../../src/sandbox/backend/index.js';
 import { CliEnv } from '../helpers/cli-env.js';
+import { type Radosgw, startRadosgw } from '../helpers/radosgw.js';
 
 const API_KEY = `sk-${'cd'.repeat(16)}`;
 const env = { APPLE_IMPORT_API_KEY: API_KEY };
@@ -145,4 +146,96 @@ describe('upload --method direct makes the outcome validate predicts', () => {
     assert.equal(double.state.directUploads.length, before, 'no batch reached the backend');
     assert.equal(stored(user).total, 0);
   });
+});
+
+describe('upload (s3) sends the document whose import validate predicts', () => {
+  let rgw: Radosgw;
+  let dir: string;
+  before(async () => {
+    rgw = await startRadosgw({ bucket: 'uploads' });
+    dir = await mkdtemp(join(tmpdir(), 'upload-outcome-s3-'));
+  });
+  after(async () => {
+    await rgw.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  for (const generation of ['2026-08', 'current'] as Generation[]) {
+    it(`${generation}: compact dates and colliding workouts repaired; the second cumulative export sends only the new part`, async () => {
+      const double = await startBackendDouble({
+        generation,
+        completionMode: 'sns',
+        seed: { apiKeys: [API_KEY] },
+        directDelayMs: 1,
+        s3: {
+          endpoint: rgw.endpoint,
+          bucket: rgw.bucket,
+          region: rgw.region,
+          accessKeyId: rgw.accessKeyId,
+          secretAccessKey: rgw.secretAccessKey,
+        },
+      });
+      const cli = await CliEnv.create(double.url);
+      try {
+        const first = join(dir, `first-${generation}.xml`);
+        const second = join(dir, `second-${generation}.xml`);
+        await writeExportFile(first, { ...QUIRKS, days: 12 });
+        await writeExportFile(second, { ...QUIRKS, days: 20 });
+        const user = double.createUser({}).id;
+        const predict = async (file: string) => {
+          const v = await cli.run(['validate', file, '--json'], { env });
+          assert.equal(v.code, 0, v.stderr);
+          const doc = JSON.parse(v.stdout);
+          assert.deepEqual(doc.importFails, []);
+          const { records, workouts, sleep } = doc.willImport;
+          return { doc, want: { records, workouts, sleep } };
+        };
+        const upload = async (file: string) => {
+          const u = await cli.run(['upload', file, '--user', user, '--json'], { env });
+          assert.equal(u.code, 0, u.stderr);
+          const doc = JSON.parse(u.stdout);
+          for (const p of doc.parts) double.notifyObjectCreated(p.fileKey);
+          await double.idle();
+          return { doc, stderr: u.stderr };
+        };
+        const stored = () => {
+          const c = double.counts(user);
+          return { records: c.records, workouts: c.workouts, sleep: c.sleep };
+        };
+
+        const p1 = await predict(first);
+        assert.ok(p1.doc.willRepair.byKind['date-format'] > 0);
+        assert.ok(p1.doc.willRepair.byKind['workout-collision'] > 0);
+        const u1 = await upload(first);
+        assert.match(
+          u1.stderr,
+          /apple-import repairs: \d+ element\(s\) with compact dates rewritten, \d+ colliding workout\(s\) left out/,
+        );
+        assert.deepEqual(
+          double.state.s3Imports.map((t) => t.status),
+          ['completed'],
+        );
+        assert.deepEqual(stored(), p1.want);
+
+        const p2 = await predict(second);
+        const u2 = await upload(second);
+        assert.match(u2.stderr, /\d+ record\(s\) and [1-9]\d* workout\(s\) the server already has left out/);
+        assert.deepEqual(
+          double.state.s3Imports.map((t) => t.status),
+          ['completed', 'completed'],
+          'no task fails',
+        );
+        assert.deepEqual(stored(), p2.want);
+        // The second document holds only the new part (and the records at each type's boundary).
+        const sentItems = double.state.s3Imports[1]!.items ?? 0;
+        assert.ok(
+          sentItems < p2.doc.willImport.itemsProcessed - p1.doc.willImport.itemsProcessed + 100,
+          `${sentItems} items`,
+        );
+      } finally {
+        await double.close();
+        await cli.dispose();
+      }
+    });
+  }
 });
