@@ -5,7 +5,7 @@
  * first. Against the contract double, which imports XML as the backend does.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -85,6 +85,9 @@ describe('upload --method direct makes the outcome validate predicts', () => {
     const { repairs: _r1, ...want1 } = p1;
     assert.deepEqual({ ...stored(user) }, { ...want1, total: want1.total });
     const doc1 = JSON.parse(u1.stdout);
+    assert.equal(doc1.verification.ok, true);
+    assert.equal(doc1.verification.imported, doc1.verification.predicted);
+    assert.equal(doc1.verification.predicted, doc1.records);
     assert.equal(doc1.dropped['workout-collision'].total, p1.repairs['workout-collision']);
 
     const p2 = await predict(second);
@@ -128,6 +131,24 @@ describe('upload --method direct makes the outcome validate predicts', () => {
     await double.idle();
     const { repairs: _r, ...want } = p;
     assert.deepEqual(stored(user), want);
+  });
+
+  it('--wait: a workout the server got from elsewhere fails the batch; the message says so in plain words, exit 1', async () => {
+    const file = join(dir, 'elsewhere.xml');
+    await writeExportFile(file, { seed: 9, days: 6 });
+    const user = double.createUser({}).id;
+    // The same export imported before by another client: the server has its workouts, this ledger does not.
+    await double.importXml(user, 'other-client.xml', await readFile(file));
+    const u = await cli.run(['upload', file, '--user', user, '--method', 'direct', '--wait'], { env });
+    assert.equal(u.code, 1, u.stderr);
+    assert.match(
+      u.stderr,
+      /error: the server already has a workout with the start, end and device of one of the \d+ workout\(s\) in batch \d+/,
+    );
+    assert.match(u.stderr, /hint: send the rest with --exclude-types Workout/);
+    assert.doesNotMatch(u.stderr, /re-run the same command/);
+    assert.doesNotMatch(u.stderr, /UniqueViolation|§/);
+    assert.match(u.stderr, /The backend imported \d+ item\(s\); apple-import predicted \d+/);
   });
 
   it('a truncated export sends nothing: exit 3, and the message says so', async () => {

@@ -1,5 +1,6 @@
 import { total } from '../../core/upload/direct/normalize.js';
 import type { DirectUploadResult } from '../../core/upload/direct/run.js';
+import { plainImportError } from '../../core/upload/shared/verify.js';
 import type { UploadOptions } from '../../core/upload/types.js';
 import type { Factory } from '../../factory.js';
 import { formatBytes } from '../../io/progress.js';
@@ -18,9 +19,7 @@ export function renderDirectResult(f: Factory, o: UploadOptions, r: DirectUpload
     out.info(
       `This export was already sent to this user (${r.earlierBatches ?? 0} batches, ${r.uploadedAt}).`,
     );
-    out.hint(
-      'use --force to send it again (workouts already imported may make the batches fail, contract §5.6)',
-    );
+    out.hint('use --force --full to send its records again (a workout the server has is never sent twice)');
     return;
   }
   if (r.status === 'dry-run') {
@@ -46,8 +45,25 @@ export function renderDirectResult(f: Factory, o: UploadOptions, r: DirectUpload
     if (ids.length) out.info(`task ids: ${ids.join(', ')}`);
     out.hint(`follow the import with: apple-import status --user ${r.userId} --follow`);
   }
-  if (r.failed > 0)
-    out.error(`${r.failed} batch(es) failed on the server; re-run the same command to resend them`);
+  if (r.verification) {
+    const v = r.verification;
+    out.info(
+      `The backend imported ${v.imported} item(s); apple-import predicted ${v.predicted} for the ${v.units} batch(es) followed.`,
+    );
+    if (v.failed === 0 && v.imported < v.predicted)
+      out.error(`the backend imported ${v.predicted - v.imported} item(s) fewer than predicted`);
+  }
+  for (const b of r.batches) {
+    if (b.state !== 'failed') continue;
+    const e = plainImportError(b.error, `batch ${b.seq}`, b.byType.Workout ?? 0);
+    out.error(e.message);
+    if (e.hint) out.hint(e.hint);
+  }
+  if (
+    r.failed > 0 &&
+    r.batches.every((b) => b.state !== 'failed' || plainImportError(b.error, '', 0).retryable)
+  )
+    out.hint('re-run the same command to send the failed batch(es) again');
 }
 
 /** The `--json` document: the fields every method shares, then the direct ones. */
@@ -89,6 +105,7 @@ function directDocument(
     bytesSent: r.bytesSent,
     durationMs: r.durationMs,
     stoppedEarly: r.stoppedEarly,
+    ...(r.verification ? { verification: r.verification } : {}),
     ...(r.earlierBatches !== undefined ? { earlierBatches: r.earlierBatches } : {}),
   };
 }

@@ -1,3 +1,4 @@
+import { plainImportError } from '../../core/upload/shared/verify.js';
 import type { BatchOutcome, PlanInfo, UploadEvent, UploadOptions } from '../../core/upload/types.js';
 import type { Factory } from '../../factory.js';
 import { formatBytes, ProgressDisplay } from '../../io/progress.js';
@@ -182,7 +183,8 @@ export function batchLine(b: BatchOutcome): string {
     case 'completed':
       return `${what}: completed, ${b.itemsProcessed ?? '?'} items processed`;
     case 'failed':
-      return `${what}: FAILED: ${b.error ?? 'no error given'}`;
+      // In plain words; the server's own text is in --json (batches[].error).
+      return `${what}: FAILED: ${plainImportError(b.error, 'it', b.byType.Workout ?? 0).message}`;
     default:
       return `${what}: planned`;
   }

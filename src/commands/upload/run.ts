@@ -62,7 +62,9 @@ export async function runUpload(f: Factory, path: string, flags: UploadFlags): P
         { hint: 'Upload again once the file is complete and no longer being written.' },
       );
     }
-    return result.failed > 0 ? ExitCode.FAILURE : ExitCode.OK;
+    // With --wait the backend's own count is the proof: fewer items than predicted is a failure too.
+    const short = result.verification !== null && !result.verification.ok;
+    return result.failed > 0 || short ? ExitCode.FAILURE : ExitCode.OK;
   } finally {
     view.close();
   }

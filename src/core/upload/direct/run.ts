@@ -7,6 +7,7 @@ import { requireUser } from '../../users.js';
 import { exportIdentity, legacyDirectIdentity } from '../shared/identity.js';
 import { readIncremental } from '../shared/incremental.js';
 import { UploadLedger } from '../shared/ledger.js';
+import { type Verification, verifyBatches } from '../shared/verify.js';
 import { checkWholeExport } from '../shared/whole-check.js';
 import type { UploadEvents, UploadOptions, UploadPorts, UploadResultBase } from '../types.js';
 import type { NormalizationReport } from './normalize.js';
@@ -33,6 +34,8 @@ export interface DirectUploadResult extends UploadResultBase {
    */
   brokenAt: { line: number; column: number; message: string } | null;
   reader: DirectRunResult['reader'] | null;
+  /** With --wait: what the backend reports imported next to what was predicted (shared/verify.ts). */
+  verification: Verification | null;
   /** `already-uploaded`: how many batches the earlier run sent. */
   earlierBatches?: number;
 }
@@ -94,6 +97,7 @@ export async function runDirectUpload(
         stoppedEarly: false,
         brokenAt: null,
         reader: null,
+        verification: null,
         durationMs: 0,
         bytesSent: 0,
       };
@@ -163,6 +167,7 @@ export async function runDirectUpload(
         }
       : null,
     reader: r.reader,
+    verification: opts.wait && !opts.dryRun ? verifyBatches(r.batches) : null,
     durationMs: Math.round(clock.now() - started),
     bytesSent: r.bytesSent,
   };
