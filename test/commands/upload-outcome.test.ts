@@ -13,6 +13,7 @@ import { writeExportFile } from '../../src/generator/index.js';
 import { type BackendDouble, type Generation, startBackendDouble } from '../../src/sandbox/backend/index.js';
 import { CliEnv } from '../helpers/cli-env.js';
 import { type Radosgw, startRadosgw } from '../helpers/radosgw.js';
+import { s3SettingsOf } from '../helpers/s3-backend.js';
 
 const API_KEY = `sk-${'cd'.repeat(16)}`;
 const env = { APPLE_IMPORT_API_KEY: API_KEY };
@@ -188,13 +189,7 @@ describe('upload (s3) sends the document whose import validate predicts', () => 
         completionMode: 'sns',
         seed: { apiKeys: [API_KEY] },
         directDelayMs: 1,
-        s3: {
-          endpoint: rgw.endpoint,
-          bucket: rgw.bucket,
-          region: rgw.region,
-          accessKeyId: rgw.accessKeyId,
-          secretAccessKey: rgw.secretAccessKey,
-        },
+        s3: s3SettingsOf(rgw),
       });
       const cli = await CliEnv.create(double.url);
       try {

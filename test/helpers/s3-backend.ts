@@ -1,4 +1,4 @@
-import { type BackendDouble, startBackendDouble } from '../../src/sandbox/backend/index.js';
+import { type BackendDouble, type S3Settings, startBackendDouble } from '../../src/sandbox/backend/index.js';
 import { type Radosgw, type RadosgwOptions, startRadosgw } from './radosgw.js';
 
 export interface S3Backend {
@@ -7,19 +7,22 @@ export interface S3Backend {
   stop(): Promise<void>;
 }
 
+/** The double's S3 settings for presigning to `rgw`. */
+export function s3SettingsOf(rgw: Radosgw): S3Settings {
+  return {
+    endpoint: rgw.endpoint,
+    bucket: rgw.bucket,
+    region: rgw.region,
+    accessKeyId: rgw.accessKeyId,
+    secretAccessKey: rgw.secretAccessKey,
+  };
+}
+
 /** The backend double presigning uploads to a real radosgw (bucket `uploads`). */
 export async function startS3Backend(opts: RadosgwOptions = {}): Promise<S3Backend> {
   const rgw = await startRadosgw({ bucket: 'uploads', ...opts });
   try {
-    const backend = await startBackendDouble({
-      s3: {
-        endpoint: rgw.endpoint,
-        bucket: rgw.bucket,
-        region: rgw.region,
-        accessKeyId: rgw.accessKeyId,
-        secretAccessKey: rgw.secretAccessKey,
-      },
-    });
+    const backend = await startBackendDouble({ s3: s3SettingsOf(rgw) });
     return {
       rgw,
       backend,
