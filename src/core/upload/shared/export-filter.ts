@@ -15,10 +15,12 @@
  */
 import type { ExportSource } from '../../../adapters/export-source.js';
 import { AppError } from '../../../errors.js';
+import { backendDate, isCompactDate, strptimeDate } from '../../model/dates.js';
 import { IMPORT_RECORD, IMPORT_SLEEP, IMPORT_WORKOUT } from '../../model/judge.js';
+import { KIND_UNMAPPED, kindOf } from '../../model/record-types.js';
 import type { WorkoutCollision } from '../../model/tally.js';
 import { type RepairPlan, repairBytes } from '../../reader/repair.js';
-import { ExportScanner } from '../../reader/scanner.js';
+import { createScanner, ExportScanner } from '../../reader/scanner.js';
 import type { TopLevelElement } from '../../reader/types.js';
 import { WORKOUT_TYPE } from '../../selection/mapped-types.js';
 import { isKnown, type KnownRanges, noteRange } from './imported.js';
@@ -90,10 +92,20 @@ class FilterPass {
   /** Absolute offset of the first source byte not yet handed on. */
   private emitted = 0;
   private readonly out: Buffer[] = [];
+  /** The piece being extended: [runFrom, runTo) of chunk `run`. */
+  private run: Buffer | null = null;
+  private runFrom = 0;
+  private runTo = 0;
 
+  private readonly spans = new Int32Array(2 * 4);
+  private lastType: Buffer = Buffer.alloc(0);
+  private lastTypeName = '';
+
+  /** `countOnly`: the first pass, which only measures (the same decisions, no bytes handed on). */
   constructor(
     private readonly inputs: FilterInputs,
     private readonly doctype: RepairPlan['doctype'],
+    private readonly countOnly = false,
   ) {
     this.keys = new WorkoutKeys(inputs.importedWorkouts);
   }
@@ -105,21 +117,119 @@ class FilterPass {
     this.total += chunk.length;
   }
 
-  /** A top-level element, in file order, once the scanner has read all of it. */
-  element(el: TopLevelElement): void {
-    const edit = this.decide(el);
-    this.raw(this.emitted, el.startOffset);
-    if (edit === null) this.raw(el.startOffset, el.endOffset);
+  /** A top-level element's name and span, in file order, once the scanner has read all of it. */
+  top(name: string, start: number, end: number): void {
+    if (name === 'Record') {
+      const edit = this.recordEdit(start, end);
+      if (edit !== undefined) {
+        this.apply(start, end, edit);
+        return;
+      }
+    }
+    if (name === 'Record' || name === 'Workout') {
+      const el = this.decode(start, end);
+      if (el !== null) {
+        this.element(el);
+        return;
+      }
+    }
+    this.apply(start, end, null);
+  }
+
+  /**
+   * A Record decided from its start tag's bytes: its compact dates rewritten, or left out when the
+   * server has it; undefined when the tag holds a reference (decoded whole instead). A Record the
+   * backend would skip anyway may be rewritten or left out too: its import is the same either way.
+   */
+  private recordEdit(start: number, end: number): Edit | null | undefined {
+    const bytes = this.bytesOf(start, end);
+    const spans = this.spans;
+    if (!readTag(bytes, spans)) return undefined;
+    let values: [number, number, string][] | null = null;
+    let startMs = Number.NaN;
+    for (let k = 1; k < READ.length; k++) {
+      const a = spans[2 * k]!;
+      if (a < 0) continue;
+      const b = spans[2 * k + 1]!;
+      // Only a value shaped like a compact date (digits first, 15–21 bytes) is read as text.
+      const rewritten = isCompactDate(bytes, a, b) ? backendDate(bytes.toString('latin1', a, b)) : null;
+      if (rewritten !== null) (values ??= []).push([start + a, start + b, rewritten]);
+      if (k === 1) {
+        if (rewritten === null) startMs = strptimeDate(bytes, a, b);
+        else {
+          const r = Buffer.from(rewritten, 'latin1');
+          startMs = strptimeDate(r, 0, r.length);
+        }
+      }
+    }
+    if (!Number.isNaN(startMs) && spans[2 * A_TYPE]! >= 0) {
+      const type = this.typeName(bytes, spans[2 * A_TYPE]!, spans[2 * A_TYPE + 1]!);
+      if (kindOf(type) !== KIND_UNMAPPED) {
+        if (isKnown(this.inputs.known, type, startMs)) {
+          this.stats.alreadyImported.records++;
+          return { drop: true };
+        }
+        noteRange(this.stats.sent.ranges, type, startMs);
+      }
+    }
+    if (values === null) return null;
+    this.stats.datesRewritten++;
+    // In the tag's order (Apple writes creationDate before startDate).
+    return { drop: false, values: values.sort((x, y) => x[0] - y[0]) };
+  }
+
+  /** A type's name from its bytes, remembered by its last bytes seen (exports repeat one type in runs). */
+  private typeName(bytes: Buffer, a: number, b: number): string {
+    const last = this.lastType;
+    if (last.length === b - a && bytes.compare(last, 0, last.length, a, b) === 0) return this.lastTypeName;
+    this.lastType = Buffer.from(bytes.subarray(a, b));
+    this.lastTypeName = bytes.toString('utf8', a, b);
+    return this.lastTypeName;
+  }
+
+  /** The element [start, end) decoded by the full reader, with its offsets in the export; null if it cannot be. */
+  private decode(start: number, end: number): TopLevelElement | null {
+    let found: TopLevelElement | null = null;
+    const scanner = new ExportScanner({
+      onElement: (el) => {
+        found ??= el;
+      },
+    });
+    scanner.write(ROOT_OPEN);
+    scanner.write(this.bytesOf(start, end));
+    scanner.write(ROOT_CLOSE);
+    scanner.end();
+    if (found === null) return null;
+    const el = found as TopLevelElement;
+    const shift = start - ROOT_OPEN.length;
+    // Lines are counted in the element alone: none is named rather than a wrong one.
+    return {
+      ...el,
+      startOffset: el.startOffset + shift,
+      endOffset: el.endOffset + shift,
+      line: 0,
+      column: 0,
+    };
+  }
+
+  private apply(start: number, end: number, edit: Edit | null): void {
+    this.raw(this.emitted, start);
+    if (edit === null) this.raw(start, end);
     else if (!edit.drop) {
-      let at = el.startOffset;
+      let at = start;
       for (const [a, b, text] of edit.values) {
         this.raw(at, a);
         this.literal(text);
         at = b;
       }
-      this.raw(at, el.endOffset);
+      this.raw(at, end);
     }
-    this.emitted = el.endOffset;
+    this.emitted = end;
+  }
+
+  /** A top-level element, in file order, once the scanner has read all of it. */
+  element(el: TopLevelElement): void {
+    this.apply(el.startOffset, el.endOffset, this.decide(el));
   }
 
   /** Everything up to `upTo` not handed on yet goes as it is; returns what is ready. */
@@ -134,6 +244,7 @@ class FilterPass {
       this.chunks.splice(0, n);
       this.starts.splice(0, n);
     }
+    this.endRun();
     return this.out.splice(0);
   }
 
@@ -151,16 +262,33 @@ class FilterPass {
       if (s + c.length <= from) continue;
       const a = from - s;
       const b = Math.min(to - s, c.length);
-      this.out.push(c.subarray(a, b));
       this.stats.bytes += b - a;
+      if (!this.countOnly) {
+        // Runs of one chunk go on as one piece: most of an export is kept as it is.
+        if (this.run === c && this.runTo === a) this.runTo = b;
+        else {
+          this.endRun();
+          this.run = c;
+          this.runFrom = a;
+          this.runTo = b;
+        }
+      }
       from = s + b;
     }
   }
 
+  private endRun(): void {
+    if (this.run !== null && this.runTo > this.runFrom)
+      this.out.push(this.run.subarray(this.runFrom, this.runTo));
+    this.run = null;
+  }
+
   private literal(text: string): void {
     const b = Buffer.from(text, 'utf8');
-    this.out.push(b);
     this.stats.bytes += b.length;
+    if (this.countOnly) return;
+    this.endRun();
+    this.out.push(b);
   }
 
   /** null: the element goes as it is. */
@@ -208,8 +336,8 @@ class FilterPass {
     attrs: Readonly<Record<string, string>>,
   ): [number, number, string][] {
     const spans: [number, number, string][] = [];
-    const tag = this.tagBytes(el);
-    for (const name of ['startDate', 'endDate', 'creationDate']) {
+    const tag = this.tagBytes(el.startOffset, el.endOffset);
+    for (const name of DATE_NAMES) {
       const before = el.attrs[name];
       const after = attrs[name];
       if (before === undefined || after === undefined || before === after) continue;
@@ -221,32 +349,92 @@ class FilterPass {
   }
 
   /** The element's start tag, as bytes, and the absolute offset of its first byte. */
-  private tagBytes(el: TopLevelElement): { bytes: Buffer; base: number } {
-    const parts: Buffer[] = [];
-    let from = el.startOffset;
-    for (let k = 0; k < this.chunks.length && from < el.endOffset; k++) {
-      const s = this.starts[k]!;
-      const c = this.chunks[k]!;
-      if (s + c.length <= from) continue;
-      const b = Math.min(el.endOffset - s, c.length);
-      parts.push(c.subarray(from - s, b));
-      from = s + b;
-    }
-    const bytes = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  private tagBytes(start: number, end: number): { bytes: Buffer; base: number } {
+    const bytes = this.bytesOf(start, end);
     // The start tag ends at the first '>' outside quotes.
     let quote = 0;
-    let end = bytes.length;
+    let tagEnd = bytes.length;
     for (let i = 0; i < bytes.length; i++) {
       const c = bytes[i]!;
       if (quote !== 0) {
         if (c === quote) quote = 0;
       } else if (c === QUOTE || c === APOS) quote = c;
       else if (c === 0x3e) {
-        end = i + 1;
+        tagEnd = i + 1;
         break;
       }
     }
-    return { bytes: bytes.subarray(0, end), base: el.startOffset };
+    return { bytes: bytes.subarray(0, tagEnd), base: start };
+  }
+
+  /** Source bytes [start, end), which the window holds (a copy only when they span chunks). */
+  private bytesOf(start: number, end: number): Buffer {
+    const parts: Buffer[] = [];
+    let from = start;
+    for (let k = 0; k < this.chunks.length && from < end; k++) {
+      const s = this.starts[k]!;
+      const c = this.chunks[k]!;
+      if (s + c.length <= from) continue;
+      const b = Math.min(end - s, c.length);
+      parts.push(c.subarray(from - s, b));
+      from = s + b;
+    }
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  }
+}
+
+const DATE_NAMES = ['startDate', 'endDate', 'creationDate'];
+const ROOT_OPEN = Buffer.from('<HealthData>');
+const ROOT_CLOSE = Buffer.from('</HealthData>');
+
+/** The attributes a Record's decision reads, by index in `spans`: type, startDate, endDate, creationDate. */
+const READ = ['type', ...DATE_NAMES].map((n) => Buffer.from(n, 'latin1'));
+const A_TYPE = 0;
+
+function isName(tag: Buffer, a: number, b: number, name: Buffer): boolean {
+  if (b - a !== name.length) return false;
+  for (let i = 0; i < name.length; i++) if (tag[a + i] !== name[i]) return false;
+  return true;
+}
+
+/**
+ * Reads a start tag (`<Name a="v" …>` or `/>`) in tag[0, n): per READ attribute, [start, end) of its
+ * value in spans (-1 when absent); returns false when one of those values holds a reference, or the tag
+ * cannot be read this simply (the element is then decoded whole). Other values (a device's
+ * `&lt;…&gt;`) are only skipped.
+ */
+function readTag(tag: Buffer, spans: Int32Array): boolean {
+  spans.fill(-1);
+  const n = tag.length;
+  let i = 1;
+  while (i < n && !isSpace(tag[i]!) && tag[i] !== 0x3e && tag[i] !== 0x2f) i++;
+  for (;;) {
+    while (i < n && isSpace(tag[i]!)) i++;
+    if (i >= n) return false;
+    if (tag[i] === 0x3e || tag[i] === 0x2f) return true;
+    const nameStart = i;
+    while (i < n && tag[i] !== 0x3d && !isSpace(tag[i]!)) i++;
+    const nameEnd = i;
+    while (i < n && isSpace(tag[i]!)) i++;
+    if (tag[i] !== 0x3d) return false;
+    i++;
+    while (i < n && isSpace(tag[i]!)) i++;
+    const q = tag[i];
+    if (q !== QUOTE && q !== APOS) return false;
+    const a = ++i;
+    let ref = false;
+    while (i < n && tag[i] !== q) {
+      if (tag[i] === 0x26) ref = true;
+      i++;
+    }
+    if (i >= n) return false;
+    for (let k = 0; k < READ.length; k++) {
+      if (!isName(tag, nameStart, nameEnd, READ[k]!)) continue;
+      if (ref) return false;
+      spans[2 * k] = a;
+      spans[2 * k + 1] = i;
+    }
+    i++;
   }
 }
 
@@ -273,7 +461,15 @@ async function* filtered(
   pass: FilterPass,
   onDone?: (stats: FilterStats) => void,
 ): AsyncGenerator<Buffer> {
-  const scanner = new ExportScanner({ onElement: (el) => pass.element(el) });
+  // Element spans from the compiled fast path; only Workouts (and the odd Record) are decoded whole.
+  const scanner = createScanner(
+    { onTopLevel: (name, start, end) => pass.top(name, start, end) },
+    {},
+    undefined,
+    {
+      checkOnly: true,
+    },
+  );
   let read = 0;
   for await (const chunk of chunks) {
     pass.push(chunk);
@@ -297,7 +493,7 @@ export async function measureFiltered(
   inputs: FilterInputs,
   opts: { signal?: AbortSignal; onProgress?(bytes: number): void } = {},
 ): Promise<FilterStats> {
-  const pass = new FilterPass(inputs, repair.doctype);
+  const pass = new FilterPass(inputs, repair.doctype, true);
   let read = 0;
   async function* tapped(): AsyncGenerator<Buffer> {
     for await (const chunk of source.open(opts.signal ? { signal: opts.signal } : {})) {
