@@ -90,6 +90,11 @@ describe('upload --method direct makes the outcome validate predicts', () => {
     assert.equal(doc1.verification.imported, doc1.verification.predicted);
     assert.equal(doc1.verification.predicted, doc1.records);
     assert.equal(doc1.dropped['workout-collision'].total, p1.repairs['workout-collision']);
+    // The repair names both sides: the Watch's workout kept, the other app's copy left out.
+    const c = doc1.repairs.workoutCollisions[0];
+    assert.equal(c.again.sourceName, 'Fitness Copy');
+    assert.notEqual(c.first.sourceName, 'Fitness Copy');
+    assert.ok(doc1.repairs.datesRewritten > 0);
 
     const p2 = await predict(second);
     const u2 = await cli.run(['upload', second, '--user', user, '--method', 'direct', '--wait', '--json'], {

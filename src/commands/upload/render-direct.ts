@@ -1,6 +1,7 @@
 import { total } from '../../core/upload/direct/normalize.js';
 import type { DirectUploadResult } from '../../core/upload/direct/run.js';
 import { plainImportError } from '../../core/upload/shared/verify.js';
+import { describeCollision } from '../../core/upload/shared/workout-keys.js';
 import type { UploadOptions } from '../../core/upload/types.js';
 import type { Factory } from '../../factory.js';
 import { formatBytes } from '../../io/progress.js';
@@ -40,6 +41,12 @@ export function renderDirectResult(f: Factory, o: UploadOptions, r: DirectUpload
       .join(', ');
     out.info(`${r.status === 'dry-run' ? 'will drop' : 'dropped'} ${d.total} (${reason}): ${top}`);
   }
+  if (r.report.datesRewritten > 0)
+    out.info(
+      `rewrote the iOS 8-era compact dates of ${r.report.datesRewritten} sample(s) into the backend's format`,
+    );
+  for (const c of r.report.collisions)
+    out.info(`left out ${describeCollision(c)}, which the backend cannot store twice`);
   if (r.status === 'uploaded' && !o.wait && r.sent > 0) {
     const ids = r.batches.filter((b) => b.taskId).map((b) => b.taskId);
     if (ids.length) out.info(`task ids: ${ids.join(', ')}`);
@@ -89,6 +96,7 @@ function directDocument(
     recordsByType: r.report.kept,
     dropped,
     correlationMembersPromoted: r.report.correlationMembersPromoted,
+    repairs: { datesRewritten: r.report.datesRewritten, workoutCollisions: r.report.collisions },
     batches: r.batches.map((b) => ({
       seq: b.seq,
       filename: b.filename,
