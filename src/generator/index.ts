@@ -5,6 +5,7 @@ import { prolog } from './dtd.js';
 import { elementStreams } from './elements.js';
 import { type ElementMeta, Emitter, type Sink } from './emitter.js';
 import { deriveSeed, Rng } from './prng.js';
+import { withQuirks } from './quirks.js';
 import { recordStreams } from './records.js';
 import { dayNumberOf, LocalClock, ZONES } from './time.js';
 import type { GeneratorOptions, GeneratorTruth, ZipExportOptions } from './types.js';
@@ -128,7 +129,7 @@ export async function generateExport(
   );
 
   const streams = allStreams();
-  const direct: Out = (xml, meta) => em.add(xml, meta);
+  const direct: Out = withQuirks(opts, w.seed, (xml, meta) => em.add(xml, meta));
   if (opts.shuffleOrder) {
     const pending: [string, ElementMeta][] = [];
     const collect: Out = (xml, meta) => {
@@ -141,7 +142,7 @@ export async function generateExport(
         const j = Math.floor(rng.next() * (k + 1));
         [pending[k], pending[j]] = [pending[j]!, pending[k]!];
       }
-      for (const [xml, meta] of pending) em.add(xml, meta);
+      for (const [xml, meta] of pending) direct(xml, meta);
       pending.length = 0;
       if (em.wantsFlush) await em.flush();
     }

@@ -38,6 +38,10 @@ export interface GeneratorOptions {
   vision?: boolean;
   /** Add an emoji-only watch name and a name with U+00A0 (default true). */
   quirkyNames?: boolean;
+  /** Probability that a Record's dates are in the iOS 8-era compact form, `20141018163200+0100` (quirks.ts). */
+  compactDates?: number;
+  /** Probability that a Watch workout is followed by a copy from another app, same start and end (quirks.ts). */
+  workoutCopies?: number;
 }
 
 /** What the generator wrote, counted as it wrote it: the expected answer for validate. */

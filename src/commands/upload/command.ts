@@ -30,6 +30,10 @@ export const registerUpload: RegisterCommand = (program: Command, state: RunStat
     .option('--wait', 'follow the import until the server has imported it (direct: each batch)')
     .option('--dry-run', 'check everything and print the plan, send nothing')
     .option('--force', 'send again even if the ledger says this export was already uploaded')
+    .option(
+      '--full',
+      'direct: send every record again, not only those newer than what this user already has (workouts the server has are never resent)',
+    )
     .option('--max-part-size <bytes>', 's3, presigned POST: largest part (default: the server cap)')
     .option('--concurrency <n>', 's3 multipart: parts in flight at once, 1–16 (default: two per core, 2–8)')
     .option('--batch-bytes <n>', 'direct: largest batch file')

@@ -1,5 +1,7 @@
 import { total } from '../../core/upload/direct/normalize.js';
 import type { DirectUploadResult } from '../../core/upload/direct/run.js';
+import { plainImportError } from '../../core/upload/shared/verify.js';
+import { describeCollision } from '../../core/upload/shared/workout-keys.js';
 import type { UploadOptions } from '../../core/upload/types.js';
 import type { Factory } from '../../factory.js';
 import { formatBytes } from '../../io/progress.js';
@@ -18,9 +20,7 @@ export function renderDirectResult(f: Factory, o: UploadOptions, r: DirectUpload
     out.info(
       `This export was already sent to this user (${r.earlierBatches ?? 0} batches, ${r.uploadedAt}).`,
     );
-    out.hint(
-      'use --force to send it again (workouts already imported may make the batches fail, contract §5.6)',
-    );
+    out.hint('use --force --full to send its records again (a workout the server has is never sent twice)');
     return;
   }
   if (r.status === 'dry-run') {
@@ -41,13 +41,36 @@ export function renderDirectResult(f: Factory, o: UploadOptions, r: DirectUpload
       .join(', ');
     out.info(`${r.status === 'dry-run' ? 'will drop' : 'dropped'} ${d.total} (${reason}): ${top}`);
   }
+  if (r.report.datesRewritten > 0)
+    out.info(
+      `rewrote the iOS 8-era compact dates of ${r.report.datesRewritten} sample(s) into the backend's format`,
+    );
+  for (const c of r.report.collisions)
+    out.info(`left out ${describeCollision(c)}, which the backend cannot store twice`);
   if (r.status === 'uploaded' && !o.wait && r.sent > 0) {
     const ids = r.batches.filter((b) => b.taskId).map((b) => b.taskId);
     if (ids.length) out.info(`task ids: ${ids.join(', ')}`);
     out.hint(`follow the import with: apple-import status --user ${r.userId} --follow`);
   }
-  if (r.failed > 0)
-    out.error(`${r.failed} batch(es) failed on the server; re-run the same command to resend them`);
+  if (r.verification) {
+    const v = r.verification;
+    out.info(
+      `The backend imported ${v.imported} item(s); apple-import predicted ${v.predicted} for the ${v.units} batch(es) followed.`,
+    );
+    if (v.failed === 0 && v.imported < v.predicted)
+      out.error(`the backend imported ${v.predicted - v.imported} item(s) fewer than predicted`);
+  }
+  for (const b of r.batches) {
+    if (b.state !== 'failed') continue;
+    const e = plainImportError(b.error, `batch ${b.seq}`, b.byType.Workout ?? 0);
+    out.error(e.message);
+    if (e.hint) out.hint(e.hint);
+  }
+  if (
+    r.failed > 0 &&
+    r.batches.every((b) => b.state !== 'failed' || plainImportError(b.error, '', 0).retryable)
+  )
+    out.hint('re-run the same command to send the failed batch(es) again');
 }
 
 /** The `--json` document: the fields every method shares, then the direct ones. */
@@ -73,6 +96,7 @@ function directDocument(
     recordsByType: r.report.kept,
     dropped,
     correlationMembersPromoted: r.report.correlationMembersPromoted,
+    repairs: { datesRewritten: r.report.datesRewritten, workoutCollisions: r.report.collisions },
     batches: r.batches.map((b) => ({
       seq: b.seq,
       filename: b.filename,
@@ -89,6 +113,7 @@ function directDocument(
     bytesSent: r.bytesSent,
     durationMs: r.durationMs,
     stoppedEarly: r.stoppedEarly,
+    ...(r.verification ? { verification: r.verification } : {}),
     ...(r.earlierBatches !== undefined ? { earlierBatches: r.earlierBatches } : {}),
   };
 }

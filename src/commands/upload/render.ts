@@ -1,3 +1,4 @@
+import { plainImportError } from '../../core/upload/shared/verify.js';
 import type { BatchOutcome, PlanInfo, UploadEvent, UploadOptions } from '../../core/upload/types.js';
 import type { Factory } from '../../factory.js';
 import { formatBytes, ProgressDisplay } from '../../io/progress.js';
@@ -166,6 +167,11 @@ export class UploadView {
       out.info(
         `${plan.dryRun ? 'Planning' : 'Uploading'} ${plan.source} to user ${plan.userId} (direct, batches ≤ ${formatBytes(plan.limits.maxBytes)}, ≤ ${plan.limits.maxRecords} records)`,
       );
+      const inc = plan.incremental;
+      if (inc && inc.through !== null)
+        out.info(
+          `Only what is new: this user already has ${Object.keys(inc.since).length} type(s) up to ${inc.through} and ${inc.workoutsKnown} workout(s) from earlier uploads (--since per type from the ledger; --full to resend every record).`,
+        );
       return;
     }
     this.transport = plan.transport;
@@ -224,7 +230,8 @@ export function batchLine(b: BatchOutcome): string {
     case 'completed':
       return `${what}: completed, ${b.itemsProcessed ?? '?'} items processed`;
     case 'failed':
-      return `${what}: FAILED: ${b.error ?? 'no error given'}`;
+      // In plain words; the server's own text is in --json (batches[].error).
+      return `${what}: FAILED: ${plainImportError(b.error, 'it', b.byType.Workout ?? 0).message}`;
     default:
       return `${what}: planned`;
   }

@@ -22,6 +22,7 @@ export interface UploadFlags extends FilterFlags {
   wait?: boolean;
   dryRun?: boolean;
   force?: boolean;
+  full?: boolean;
   maxPartSize?: string;
   concurrency?: string;
   batchBytes?: string;
@@ -52,15 +53,21 @@ export async function runUpload(f: Factory, path: string, flags: UploadFlags): P
     const result = await runDirectUpload(options, ports, view.event);
     view.close();
     renderDirectResult(f, options, result);
-    if (result.brokenAt)
+    if (result.brokenAt) {
+      const b = result.brokenAt;
+      const sent =
+        result.sent === 0
+          ? 'nothing was sent'
+          : `${result.sent} batch(es) with ${result.records} records had been sent before it`;
       throw new AppError(
-        'INPUT_INVALID',
-        'The export is not well-formed past some point; what came before it was sent.',
-        {
-          hint: 'run `apple-import validate` on it for details',
-        },
+        'INPUT_CHANGED',
+        `${result.source} changed while it was being uploaded: it was whole when checked, and is now not well-formed at line ${b.line}:${b.column} (${b.message}); ${sent}.`,
+        { hint: 'Upload again once the file is complete and no longer being written.' },
       );
-    return result.failed > 0 ? ExitCode.FAILURE : ExitCode.OK;
+    }
+    // With --wait the backend's own count is the proof: fewer items than predicted is a failure too.
+    const short = result.verification !== null && !result.verification.ok;
+    return result.failed > 0 || short ? ExitCode.FAILURE : ExitCode.OK;
   } finally {
     view.close();
   }
@@ -81,6 +88,7 @@ export function uploadOptions(f: Factory, path: string, flags: UploadFlags): Upl
     filters,
     dryRun: Boolean(flags.dryRun),
     force: Boolean(flags.force),
+    full: Boolean(flags.full),
     wait: Boolean(flags.wait),
     failFast: Boolean(flags.failFast),
     maxPartSize: intFlag('--max-part-size', flags.maxPartSize, {

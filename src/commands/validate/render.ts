@@ -128,6 +128,10 @@ export function renderReport(r: ValidationReport, f: Factory): string[] {
   return out;
 }
 
+function side(w: ValidationReport['workoutCollisions'][number]['first']): string {
+  return `${w.activity.replace(/^HKWorkoutActivityType/, '')} from ${w.sourceName}${w.line ? ` (line ${w.line})` : ''}`;
+}
+
 /** The outcome first: what the backend will import, skip and why, what apple-import repairs, and whether the import fails. */
 function headline(r: ValidationReport): string[] {
   const w = r.willImport;
@@ -138,6 +142,10 @@ function headline(r: ValidationReport): string[] {
     `The backend will import ${n(w.records)} records, ${n(w.workouts)} workouts, ${n(w.sleep)} sleep samples; ` +
       `it will skip ${n(r.willSkip.total)}${skips ? ` (${skips})` : ''}; apple-import will repair ${n(r.willRepair.total)} defects.`,
   ];
+  for (const c of r.importFails.length === 0 ? r.workoutCollisions : [])
+    out.push(
+      `  apple-import leaves out ${side(c.again)}: it has the start and end of ${side(c.first)} (${c.first.startDate}), which the backend cannot store twice.`,
+    );
   for (const f of r.importFails)
     out.push(
       f.reason === 'nothing-to-import'

@@ -32,11 +32,11 @@ export interface UploadRepairs {
 }
 
 /**
- * What `upload` repairs today. The rewriting of compact dates and the dropping of colliding workouts
- * are modelled (UploadRepairs) but the upload does not make them yet: until it does, the model says
- * the backend skips the former and fails on the latter.
+ * What `upload` repairs, with every method: compact dates are rewritten (direct: as it serializes;
+ * s3: in the filtered document, core/upload/shared/export-filter.ts) and the later of two workouts
+ * with one key is left out.
  */
-export const UPLOAD_REPAIRS: UploadRepairs = {};
+export const UPLOAD_REPAIRS: UploadRepairs = { dates: true, workoutCollisions: true };
 
 export type FailReason =
   | 'not-an-export'
@@ -63,7 +63,7 @@ export interface ImportOutcome {
   partialSkips: number;
   /** Why the import task would fail or import nothing; empty when it completes. */
   fails: { reason: FailReason; message: string }[];
-  /** The first workouts whose key collides with an earlier one's (not repaired). */
+  /** The first workouts whose key collides with an earlier one's (repaired, or failing the task). */
   collisions: WorkoutCollision[];
 }
 
@@ -179,6 +179,6 @@ export function summarizeImport(
     willRepair: { total: repaired, byKind },
     partialSkips,
     fails,
-    collisions: repairs.workoutCollisions ? [] : tally.collisionExamples,
+    collisions: tally.collisionExamples,
   };
 }

@@ -37,6 +37,8 @@ export interface UploadOptions {
   dryRun: boolean;
   /** Send again what the ledger says was sent. */
   force: boolean;
+  /** Ignore the ranges the server already has (shared/imported.ts): send every record of the export. */
+  full: boolean;
   /** Follow what was sent until the backend has imported it. */
   wait: boolean;
   /** With `wait`: stop at the first unit the backend fails to import. */
@@ -105,9 +107,24 @@ export type PlanInfo =
       userId: string;
       limits: BatchLimits;
       dryRun: boolean;
+      /**
+       * What the server already has from earlier uploads (shared/imported.ts), which this one leaves
+       * out; null when nothing is known or with --full (then only the known workouts are left out).
+       */
+      incremental: IncrementalPlan | null;
     };
 
 export type S3Transport = 'multipart' | 'post' | 'direct';
+
+/** The ledger's computed `--since`: per type, records before this instant are already on the server. */
+export interface IncrementalPlan {
+  /** Type → ISO instant (exclusive: records from then on are sent). */
+  since: Record<string, string>;
+  /** The latest of them. */
+  through: string | null;
+  /** Workouts the server has, never sent again. */
+  workoutsKnown: number;
+}
 
 export type UploadEvent =
   /** A step that waits on the server before anything else can happen. */

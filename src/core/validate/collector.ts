@@ -1,3 +1,4 @@
+import { UPLOAD_REPAIRS, type UploadRepairs } from '../model/outcome.js';
 /**
  * Builds the validate report from a tape scan (reader/tape-scanner.ts) in one pass: counts by element,
  * type, month and source, the backend-import model's verdict on every Record and Workout (model/), the
@@ -150,6 +151,8 @@ export interface CollectorOptions {
   /** About how many elements the export holds (sizes the duplicate set). */
   expectedElements?: number;
   judge?: JudgeOptions;
+  /** The repairs the outcome assumes (default: the upload's, UPLOAD_REPAIRS); {} models the export as it is. */
+  repairs?: UploadRepairs;
 }
 
 export class ValidationCollector {
@@ -194,6 +197,7 @@ export class ValidationCollector {
   private readonly judgeOptions: JudgeOptions;
   private readonly workoutType: RecordType;
   private readonly noType: RecordType;
+  private readonly repairs: UploadRepairs;
 
   constructor(
     private readonly filter: FilterSpec = NO_FILTERS,
@@ -203,7 +207,8 @@ export class ValidationCollector {
     this.ranged = opts.logDuplicates === true;
     this.tally = new ImportTally(this.types, { deferWorkouts: opts.logDuplicates === true });
     this.deduper = new Deduper(opts.logDuplicates ? 0 : (opts.expectedElements ?? 0));
-    this.judgeOptions = opts.judge ?? {};
+    this.repairs = opts.repairs ?? UPLOAD_REPAIRS;
+    this.judgeOptions = opts.judge ?? { convertDates: this.repairs.dates === true };
     this.workoutType = this.types.named('Workout');
     this.noType = this.types.named('(none)');
   }
@@ -679,6 +684,7 @@ export class ValidationCollector {
       },
       scan,
       durationMs,
+      this.repairs,
     );
   }
 }

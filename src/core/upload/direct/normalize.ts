@@ -1,10 +1,17 @@
+import { isImported, OUTCOME_KEYS } from '../../model/judge.js';
+import type { WorkoutCollision } from '../../model/tally.js';
 import type { ExportElement, TopLevelElement } from '../../reader/types.js';
 import { type FilterSpec, select } from '../../selection/filters.js';
 import { isImportedRecordType, WORKOUT_TYPE } from '../../selection/mapped-types.js';
+import { isKnown, type KnownRanges, mergeRanges, noteRange } from '../shared/imported.js';
+import { SampleJudge } from '../shared/sample-verdict.js';
+import { WorkoutKeys, type WorkoutRef } from '../shared/workout-keys.js';
 import { BoundedHashSet } from './content-hash.js';
 import { TagHasher } from './raw-tag.js';
 import { serializeElement } from './serialize.js';
 import type { SourceWindow } from './source-window.js';
+
+export type { WorkoutRef };
 
 /**
  * Select + normalize: decides which samples go to the backend, in what shape, and why the rest do not.
@@ -23,7 +30,28 @@ export type DropReason =
   | 'filtered-type'
   | 'filtered-date'
   /** A date filter is set but startDate cannot be read. */
-  | 'unreadable-date';
+  | 'unreadable-date'
+  /**
+   * The backend would skip it (the model's reason, judge.ts OUTCOME_KEYS: invalid-date, invalid-value,
+   * missing-attribute, …), or its value would fail the insert and the task with it (value-out-of-range).
+   */
+  | SkipReason
+  /** A workout with the start, end and device model of an earlier one in the export (event_record's key). */
+  | 'workout-collision'
+  /** A workout the ledger says this server and user already have. */
+  | 'already-imported';
+
+/** The model's reasons the backend does not take an element it reads. */
+export type SkipReason =
+  | 'invalid-value'
+  | 'invalid-date'
+  | 'old-date-format'
+  | 'missing-start-date'
+  | 'unknown-sleep-stage'
+  | 'missing-attribute'
+  | 'invalid-statistic'
+  | 'foreign-namespace'
+  | 'value-out-of-range';
 
 /**
  * A sample that will be sent, unless it duplicates an earlier one. One object is reused for every sample:
@@ -48,6 +76,8 @@ export interface NormalizedSample {
   /** The duplicate key: a hash of the sample as sent (raw-tag.ts). */
   hi: number;
   lo: number;
+  /** A workout's key in the backend (judge.ts workoutKey) and what names it; null for a record. */
+  workout: WorkoutRef | null;
 }
 
 export interface NormalizationReport {
@@ -68,6 +98,10 @@ export interface NormalizationReport {
   dedupeWindowRotations: number;
   /** Samples sent as a copy of their source bytes (the rest were serialized from decoded attributes). */
   copied: number;
+  /** Samples whose iOS 8-era compact dates were rewritten into the backend's format. */
+  datesRewritten: number;
+  /** The first workouts left out for the key of an earlier one (both named). */
+  collisions: WorkoutCollision[];
 }
 
 /**
@@ -88,14 +122,21 @@ export function shape(el: ExportElement): ExportElement {
 }
 
 /** Per-reason, per-type drop counts and the other tallies of selection, which merge by addition. */
+/** The filters, and per type the startDates the server already has (shared/imported.ts; none with --full). */
+export type DirectSelection = FilterSpec & { known?: KnownRanges };
+
 export interface SelectionCounts {
+  /** Per type, the startDates of the samples selected to be sent (what the imports record grows by). */
+  ranges: KnownRanges;
   selected: Record<string, number>;
   dropped: Partial<Record<DropReason, Record<string, number>>>;
   otherElements: Record<string, number>;
+  /** Samples whose compact dates were rewritten. */
+  datesRewritten: number;
 }
 
 export function emptyCounts(): SelectionCounts {
-  return { selected: {}, dropped: {}, otherElements: {} };
+  return { ranges: {}, selected: {}, dropped: {}, otherElements: {}, datesRewritten: 0 };
 }
 
 /** Adds `from` into `into`. */
@@ -107,6 +148,8 @@ export function addCounts(into: SelectionCounts, from: SelectionCounts): void {
     into.dropped[reason] = target;
   }
   for (const [name, n] of Object.entries(from.otherElements)) bump(into.otherElements, name, n);
+  into.datesRewritten += from.datesRewritten;
+  mergeRanges(into.ranges, from.ranges);
 }
 
 function drop(counts: SelectionCounts, reason: DropReason, type: string): void {
@@ -137,11 +180,13 @@ export class SampleSelector {
     end: -1,
     hi: 0,
     lo: 0,
+    workout: null,
   };
+  private readonly judge = new SampleJudge();
 
   /** With `source`, top-level Records that are already canonical are copied rather than serialized. */
   constructor(
-    private readonly filters: FilterSpec,
+    private readonly filters: DirectSelection,
     private readonly source: SourceWindow | null = null,
   ) {}
 
@@ -181,23 +226,38 @@ export class SampleSelector {
       if (!fromCorrelation) drop(this.counts, 'not-imported', type);
       return;
     }
+    // The backend's reading of it (the model), with compact dates read as the rewrite makes them.
+    const { outcome, rewritten, attrs, startMs, workout } = this.judge.judge(el, kind, type);
+    const imported = isImported(outcome);
     const selection = select(
       this.filters,
       type,
-      el.attrs.startDate,
-      kind === 'workout' ? el.attrs.workoutActivityType : undefined,
+      attrs.startDate,
+      kind === 'workout' ? attrs.workoutActivityType : undefined,
     );
     if (selection !== 'selected') {
       if (!fromCorrelation) drop(this.counts, selection, type);
       return;
     }
     if (!fromCorrelation) bump(this.counts.selected, type);
+    if (!imported) {
+      if (!fromCorrelation) drop(this.counts, OUTCOME_KEYS[outcome] as SkipReason, type);
+      return;
+    }
+    if (kind === 'record' && isKnown(this.filters.known, type, startMs)) {
+      if (!fromCorrelation) drop(this.counts, 'already-imported', type);
+      return;
+    }
+    noteRange(this.counts.ranges, type, startMs);
+    if (rewritten && !fromCorrelation) this.counts.datesRewritten++;
     const out = this.out;
     out.kind = kind;
     out.type = type;
     out.element = el;
     out.fromCorrelation = fromCorrelation;
+    out.workout = workout;
     if (
+      !rewritten &&
       !fromCorrelation &&
       kind === 'record' &&
       this.source !== null &&
@@ -205,7 +265,7 @@ export class SampleSelector {
     ) {
       out.xml = null;
     } else {
-      const xml = serializeElement(shape(el));
+      const xml = serializeElement(shape(rewritten ? { ...el, attrs } : el));
       const bytes = Buffer.from(xml, 'utf8');
       // The key covers what a copy would hash: the tag without indent and `/>\n` (or `\n` after children).
       this.hasher.hash(bytes, 1, bytes.length - (bytes[bytes.length - 3] === 0x2f ? 3 : 1));
@@ -269,15 +329,31 @@ export class Deduper {
   correlationMembersPromoted = 0;
   copied = 0;
 
-  /** `expectedSamples` sizes the duplicate set up front (growing it rehashes every key). */
-  constructor(expectedSamples = 0) {
+  /**
+   * `expectedSamples` sizes the duplicate set up front (growing it rehashes every key); `workouts`
+   * knows the workouts already sent (the ledger's keys).
+   */
+  constructor(
+    expectedSamples = 0,
+    readonly workouts: WorkoutKeys = new WorkoutKeys(),
+  ) {
     let capacity = 1 << 16;
     while (capacity < expectedSamples / 0.6 && capacity < 1 << 22) capacity *= 2;
     this.seen = new BoundedHashSet(2_000_000, capacity);
   }
 
-  /** True when the sample is to be sent (and counts it); false when it was counted as dropped. */
-  admit(fromCorrelation: boolean, hi: number, lo: number, type: string, copied: boolean): boolean {
+  /**
+   * True when the sample is to be sent (and counts it); false when it was counted as dropped. A
+   * workout (`workout`) is also checked against the keys of the earlier ones (workout-keys.ts).
+   */
+  admit(
+    fromCorrelation: boolean,
+    hi: number,
+    lo: number,
+    type: string,
+    copied: boolean,
+    workout: WorkoutRef | null = null,
+  ): boolean {
     if (fromCorrelation) {
       if (this.seen.has(hi, lo)) {
         drop(this.counts, 'correlation-copy', type);
@@ -290,6 +366,13 @@ export class Deduper {
     } else if (!this.seen.add(hi, lo)) {
       drop(this.counts, this.promoted.has(hi, lo) ? 'correlation-copy' : 'duplicate', type);
       return false;
+    }
+    if (workout !== null) {
+      const admission = this.workouts.admit(workout);
+      if (admission !== 'new') {
+        drop(this.counts, admission, type);
+        return false;
+      }
     }
     bump(this.kept, type);
     if (copied) this.copied++;
@@ -309,6 +392,8 @@ export class Deduper {
       correlationMembersPromoted: this.correlationMembersPromoted,
       dedupeWindowRotations: this.seen.rotations,
       copied: this.copied,
+      datesRewritten: counts.datesRewritten,
+      collisions: this.workouts.collisions,
     };
   }
 }

@@ -9,12 +9,13 @@
  * (a few ranges' worth) however slowly batches are sent. A range that does not end between two top-level elements (the cut
  * guess did not hold) is not used: the caller scans from its start on the main thread instead.
  */
+
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { startModuleWorker } from '../../../adapters/worker-thread.js';
 import { AppError, CancelledError } from '../../../errors.js';
 import { MIN_PARALLEL_BYTES, planCuts } from '../../reader/parallel-scan.js';
-import type { FilterSpec } from '../../selection/filters.js';
+import type { DirectSelection } from './normalize.js';
 import type { RangeLog } from './range-log.js';
 import type { RangeReply, RangeTask } from './range-worker.js';
 
@@ -52,7 +53,7 @@ export class ParallelRanges {
   private constructor(
     readonly ranges: Range[],
     private readonly path: string,
-    private readonly filters: FilterSpec,
+    private readonly filters: DirectSelection,
     readonly threads: number,
     private readonly ahead: number,
   ) {
@@ -76,7 +77,7 @@ export class ParallelRanges {
   static async start(
     path: string,
     size: number,
-    filters: FilterSpec,
+    filters: DirectSelection,
     opts: ParallelOptions = {},
   ): Promise<ParallelRanges | null> {
     if (size < (opts.minBytes ?? MIN_PARALLEL_BYTES)) return null;

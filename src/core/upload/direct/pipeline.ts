@@ -44,6 +44,7 @@ export async function runDirect(
     bodies,
     signal,
     ...(deps.parallel ? { parallel: deps.parallel } : {}),
+    ...(opts.importedWorkouts ? { importedWorkouts: opts.importedWorkouts } : {}),
     onEvent,
   });
   const tracker =
@@ -119,6 +120,7 @@ export async function runDirect(
     bytesSent: consumer.bytesSent,
     stoppedEarly: consumer.stoppedEarly,
     reader: producer.reader,
+    sentImports: producer.sentImports(),
   };
 }
 

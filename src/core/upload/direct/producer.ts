@@ -4,16 +4,19 @@
  * plain file is scanned by worker threads over byte ranges (parallel.ts), whose logs are taken here in
  * file order; a zip, a small file, or the rest after a range cut that did not hold is scanned here.
  */
+
 import type { ExportSource } from '../../../adapters/export-source.js';
 import { CancelledError } from '../../../errors.js';
 import { mergeSummaries } from '../../reader/parallel-scan.js';
 import { ExportScanner, type ScanResult } from '../../reader/scanner.js';
 import type { ScanSummary } from '../../reader/types.js';
-import type { FilterSpec } from '../../selection/filters.js';
+import type { KnownRanges } from '../shared/imported.js';
+import { WorkoutKeys } from '../shared/workout-keys.js';
 import type { BatchLimits, UploadEvents } from '../types.js';
 import type { BatchQueue } from './batch-queue.js';
 import { type BodyPool, XmlBatcher } from './batcher.js';
 import type { Sha256Offload } from './hash-offload.js';
+import type { DirectSelection } from './normalize.js';
 import {
   addCounts,
   Deduper,
@@ -21,6 +24,7 @@ import {
   type NormalizationReport,
   type NormalizedSample,
   SampleSelector,
+  type WorkoutRef,
 } from './normalize.js';
 import { type ParallelOptions, ParallelRanges } from './parallel.js';
 import { COPIED, FROM_CORRELATION, type RangeLog, STRIDE } from './range-log.js';
@@ -34,7 +38,7 @@ const HEAD_LIMIT = 8 * 1024 * 1024;
 
 export interface ProducerDeps {
   source: ExportSource;
-  filters: FilterSpec;
+  filters: DirectSelection;
   limits: BatchLimits;
   queue: BatchQueue;
   /** Digests of the batch bodies, for resume (null in a dry run: nothing is compared). */
@@ -42,6 +46,8 @@ export interface ProducerDeps {
   bodies: BodyPool;
   signal: AbortSignal;
   parallel?: ParallelOptions;
+  /** Keys of the workouts the server already has (shared/imported.ts). */
+  importedWorkouts?: ReadonlySet<string>;
   /**
    * Copy Records already written as the serializer writes them byte for byte from the source (default);
    * false serializes every sample, the reference a copy must equal.
@@ -66,10 +72,12 @@ export class BatchProducer {
   /** Selection counts of the ranges scanned by workers. */
   private readonly selection = emptyCounts();
   private batcher: XmlBatcher | null = null;
+  /** Line feeds before where this thread's scan starts (its lines count from there). */
+  private hereLineShift = 0;
 
   constructor(private readonly deps: ProducerDeps) {
     this.selector = new SampleSelector(deps.filters, deps.copyFromSource === false ? null : this.window);
-    this.deduper = new Deduper(deps.source.size / BYTES_PER_SAMPLE);
+    this.deduper = new Deduper(deps.source.size / BYTES_PER_SAMPLE, new WorkoutKeys(deps.importedWorkouts));
   }
 
   /**
@@ -102,6 +110,14 @@ export class BatchProducer {
     } finally {
       queue.close();
     }
+  }
+
+  /** What the imports record grows by once everything is sent: the workouts' keys and the types' ranges. */
+  sentImports(): { workouts: string[]; ranges: KnownRanges } {
+    const counts = emptyCounts();
+    addCounts(counts, this.selection);
+    addCounts(counts, this.selector.counts);
+    return { workouts: this.deduper.workouts.admitted.map((w) => w.key), ranges: counts.ranges };
   }
 
   /** Selection and duplicates across the export, once run() has finished. */
@@ -138,7 +154,7 @@ export class BatchProducer {
         if (!range.last && !log.clean) break;
         await queue.room();
         if (signal.aborted) throw new CancelledError();
-        this.absorb(log);
+        this.absorb(log, lineShift);
         parts.push({ summary: log.summary, lineShift });
         lineShift += log.lineFeeds;
         done = range.end;
@@ -155,6 +171,7 @@ export class BatchProducer {
   private async fromHere(start: number, lineShift: number): Promise<ScannedPart> {
     const { source, signal, queue } = this.deps;
     this.window.restart(start);
+    this.hereLineShift = lineShift;
     const scanner = new ExportScanner(
       {
         onElement: (el) => {
@@ -176,16 +193,20 @@ export class BatchProducer {
   }
 
   private readonly emit = (s: NormalizedSample): void => {
-    if (this.deduper.admit(s.fromCorrelation, s.hi, s.lo, s.type, s.xml === null)) this.batcher?.add(s);
+    const workout = s.workout === null ? null : shifted(s.workout, this.hereLineShift);
+    if (this.deduper.admit(s.fromCorrelation, s.hi, s.lo, s.type, s.xml === null, workout))
+      this.batcher?.add(s);
   };
 
   /** A worker's range, in file order: the decisions emit() makes, from the log. */
-  private absorb(log: RangeLog): void {
+  private absorb(log: RangeLog, lineShift: number): void {
     const output = Buffer.from(log.output.buffer, log.output.byteOffset, log.output.length);
     const m = log.samples;
     const dates = log.exportDates;
     const batcher = this.batcher as XmlBatcher;
+    const workouts = log.workouts;
     let d = 0;
+    let w = 0;
     let at = 0;
     for (let i = 0; i < log.count; i++) {
       while (d < dates.length && dates[d]![0] === i) this.exportDate = dates[d++]![1];
@@ -193,6 +214,8 @@ export class BatchProducer {
       const flags = m[k]!;
       const type = log.types[m[k + 1]!]!;
       const length = m[k + 4]!;
+      const workout =
+        w < workouts.length && workouts[w]![0] === i ? shifted(workouts[w++]![1], lineShift) : null;
       if (
         this.deduper.admit(
           (flags & FROM_CORRELATION) !== 0,
@@ -200,6 +223,7 @@ export class BatchProducer {
           m[k + 3]!,
           type,
           (flags & COPIED) !== 0,
+          workout,
         )
       )
         batcher.addBytes(type, output, at, at + length);
@@ -212,6 +236,11 @@ export class BatchProducer {
   private progress(bytes: number): void {
     this.deps.onEvent({ type: 'progress', pass: 'read', bytes, total: this.deps.source.size });
   }
+}
+
+/** A worker's workout with its line counted from the start of the export. */
+function shifted(w: WorkoutRef, lineShift: number): WorkoutRef {
+  return lineShift === 0 ? w : { ...w, info: { ...w.info, line: w.info.line + lineShift } };
 }
 
 /** Reads just enough of the export to know the root's locale (the header of every batch). */

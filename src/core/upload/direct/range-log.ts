@@ -5,7 +5,7 @@
  * keep and copies long runs of them.
  */
 import type { ScanResult } from '../../reader/scanner.js';
-import type { NormalizedSample, SelectionCounts } from './normalize.js';
+import type { NormalizedSample, SelectionCounts, WorkoutRef } from './normalize.js';
 import type { PieceSink, SourceWindow } from './source-window.js';
 
 /** Numbers per sample: flags, type index, hi, lo, output bytes. */
@@ -24,6 +24,8 @@ export interface RangeLog {
   output: Uint8Array;
   /** [samples before it, value] for each ExportDate, in file order. */
   exportDates: [number, string | null][];
+  /** [its sample's index, its key] for each workout sample, in file order. */
+  workouts: [number, WorkoutRef][];
   counts: SelectionCounts;
   summary: ScanResult;
   /** The range ended between two top-level elements (or is the last one): the next range's start held. */
@@ -41,6 +43,7 @@ export class RangeLogWriter implements PieceSink {
   private readonly types: string[] = [];
   private readonly typeIndex = new Map<string, number>();
   private readonly exportDates: [number, string | null][] = [];
+  private readonly workouts: [number, WorkoutRef][] = [];
   /** Source bytes [spanFrom, spanTo) still to be copied to the output (consecutive Records make one). */
   private spanFrom = 0;
   private spanTo = 0;
@@ -109,6 +112,7 @@ export class RangeLogWriter implements PieceSink {
         this.literal('\n');
       }
     }
+    if (s.workout !== null) this.workouts.push([this.count, s.workout]);
     const at = this.count++ * STRIDE;
     const m = this.samples;
     m[at] = (s.fromCorrelation ? FROM_CORRELATION : 0) | (s.xml === null ? COPIED : 0);
@@ -140,6 +144,7 @@ export class RangeLogWriter implements PieceSink {
         types: this.types,
         output,
         exportDates: this.exportDates,
+        workouts: this.workouts,
         counts,
         summary,
         clean,

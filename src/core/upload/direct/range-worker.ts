@@ -2,11 +2,12 @@
  * Worker-thread entry of the parallel direct scan (parallel.ts): scans the byte ranges it is given, one
  * at a time, selecting samples, computing their keys and writing them out, and posts each range's log.
  */
+
 import { createReadStream } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { READ_CHUNK_BYTES } from '../../../adapters/export-source.js';
 import { ExportScanner } from '../../reader/scanner.js';
-import type { FilterSpec } from '../../selection/filters.js';
+import type { DirectSelection } from './normalize.js';
 import { SampleSelector } from './normalize.js';
 import { type RangeLog, RangeLogWriter } from './range-log.js';
 import { SourceWindow } from './source-window.js';
@@ -17,7 +18,7 @@ export interface RangeTask {
   start: number;
   end: number;
   last: boolean;
-  filters: FilterSpec;
+  filters: DirectSelection;
 }
 
 export type RangeReply =

@@ -2,9 +2,13 @@
  * `upload --method direct`: normalized batches to `/import/apple/xml/direct` (contract §3, product.md).
  * user and export → identity → ledger (already sent?) → the pipeline (pipeline.ts) → result.
  */
+
 import { requireUser } from '../../users.js';
 import { exportIdentity, legacyDirectIdentity } from '../shared/identity.js';
+import { readIncremental } from '../shared/incremental.js';
 import { UploadLedger } from '../shared/ledger.js';
+import { type Verification, verifyBatches } from '../shared/verify.js';
+import { checkWholeExport } from '../shared/whole-check.js';
 import type { UploadEvents, UploadOptions, UploadPorts, UploadResultBase } from '../types.js';
 import type { NormalizationReport } from './normalize.js';
 import { runDirect } from './pipeline.js';
@@ -24,11 +28,14 @@ export interface DirectUploadResult extends UploadResultBase {
   /** --fail-fast stopped the run. */
   stoppedEarly: boolean;
   /**
-   * The export is not well-formed past some point (what came before it was sent); null when the pass
-   * did not finish or found it whole.
+   * The export was checked whole before the first batch, yet the pass that built the batches found
+   * it not well-formed past some point: it changed in between. null when the pass did not finish or
+   * found it whole.
    */
   brokenAt: { line: number; column: number; message: string } | null;
   reader: DirectRunResult['reader'] | null;
+  /** With --wait: what the backend reports imported next to what was predicted (shared/verify.ts). */
+  verification: Verification | null;
   /** `already-uploaded`: how many batches the earlier run sent. */
   earlierBatches?: number;
 }
@@ -90,12 +97,16 @@ export async function runDirectUpload(
         stoppedEarly: false,
         brokenAt: null,
         reader: null,
+        verification: null,
         durationMs: 0,
         bytesSent: 0,
       };
     }
   }
 
+  await checkWholeExport(source, signal, onEvent);
+  const inc = readIncremental(ports.ledger, opts.server, user.id, opts.full);
+  const known = inc.known;
   onEvent({
     type: 'plan',
     plan: {
@@ -105,6 +116,7 @@ export async function runDirectUpload(
       userId: user.id,
       limits: opts.batch,
       dryRun: opts.dryRun,
+      incremental: inc.plan,
     },
   });
   const r = await runDirect(
@@ -112,7 +124,8 @@ export async function runDirectUpload(
       server: opts.server,
       userId: user.id,
       fingerprint,
-      filters: opts.filters,
+      filters: known ? { ...opts.filters, known } : opts.filters,
+      importedWorkouts: inc.importedWorkouts,
       limits: opts.batch,
       wait: opts.wait,
       dryRun: opts.dryRun,
@@ -130,6 +143,9 @@ export async function runDirectUpload(
     },
     onEvent,
   );
+  // Once everything was sent (and, with --wait, imported), the server has it: the next upload skips it.
+  if (r.summary && !opts.dryRun && r.failed === 0 && !r.stoppedEarly)
+    inc.ledger.add(r.sentImports.workouts, r.sentImports.ranges, new Date(clock.now()));
   const broken = r.summary && !r.summary.wellFormed && !r.summary.repairable;
   const firstDefect = broken ? r.summary?.defects.find((d) => !d.repairable) : undefined;
   return {
@@ -151,6 +167,7 @@ export async function runDirectUpload(
         }
       : null,
     reader: r.reader,
+    verification: opts.wait && !opts.dryRun ? verifyBatches(r.batches) : null,
     durationMs: Math.round(clock.now() - started),
     bytesSent: r.bytesSent,
   };
@@ -165,5 +182,7 @@ function emptyReport(): NormalizationReport {
     correlationMembersPromoted: 0,
     dedupeWindowRotations: 0,
     copied: 0,
+    datesRewritten: 0,
+    collisions: [],
   };
 }

@@ -1,11 +1,11 @@
 import type { Clock } from '../../../adapters/clock.js';
 import type { ExportSource } from '../../../adapters/export-source.js';
 import type { ScanSummary } from '../../reader/types.js';
-import type { FilterSpec } from '../../selection/filters.js';
 import type { SyncFeed } from '../../sync/follow.js';
+import type { KnownRanges } from '../shared/imported.js';
 import type { DirectLedgerEntry, LedgerSlot } from '../shared/ledger.js';
 import type { BatchLimits, BatchOutcome } from '../types.js';
-import type { NormalizationReport } from './normalize.js';
+import type { DirectSelection, NormalizationReport } from './normalize.js';
 import type { ParallelOptions } from './parallel.js';
 import type { SendDeps } from './sender.js';
 
@@ -15,7 +15,7 @@ export interface DirectRunOptions {
   userId: string;
   /** The export's identity (shared/identity.ts): names the batches and the ledger entry. */
   fingerprint: string;
-  filters: FilterSpec;
+  filters: DirectSelection;
   limits: BatchLimits;
   wait: boolean;
   dryRun: boolean;
@@ -27,6 +27,8 @@ export interface DirectRunOptions {
    * wait in the server's queue.
    */
   pendingGraceMs?: number;
+  /** Keys of the workouts the server already has (shared/imported.ts): never sent again. */
+  importedWorkouts?: ReadonlySet<string>;
   /** After Ctrl-C, how long to wait for the answer to a batch sent in full (default 30 s, sender.ts). */
   drainMs?: number;
 }
@@ -67,4 +69,6 @@ export interface DirectRunResult {
   /** The pass stopped early (--fail-fast). */
   stoppedEarly: boolean;
   reader: ReaderInfo;
+  /** What this run sent of the workouts (keys) and of each type (startDate ranges). */
+  sentImports: { workouts: string[]; ranges: KnownRanges };
 }

@@ -24,9 +24,10 @@ import type { ReadPool } from '../../../adapters/read-pool.js';
 import { startModuleWorker } from '../../../adapters/worker-thread.js';
 import { AppError } from '../../../errors.js';
 import { contentCheckAvailable } from '../../reader/content-check.js';
-import { type RepairPlan, repairBytes } from '../../reader/repair.js';
+import type { RepairPlan } from '../../reader/repair.js';
 import { createScanner, type ScanResult } from '../../reader/scanner.js';
 import type { ScanSummary } from '../../reader/types.js';
+import { repairedStream } from '../shared/export-filter.js';
 import type { CheckReply, CheckRequest } from './check-worker.js';
 import { refuseUnrepairable } from './preflight.js';
 
@@ -278,10 +279,7 @@ export async function* checkedBody(
   }
   try {
     let held: Buffer | undefined;
-    for await (const out of repairBytes(checked(), repair, 0, {
-      padDropped: true,
-      cleanBefore: () => check.cleanBefore(),
-    })) {
+    for await (const out of repairedStream(checked(), repair, { cleanBefore: () => check.cleanBefore() })) {
       if (held) yield held;
       held = out;
     }

@@ -12,6 +12,7 @@ import { scanExport } from '../../reader/read-export.js';
 import { paddedSize, type RepairPlan, repairedSize, repairPlanFor } from '../../reader/repair.js';
 import { ExportScanner } from '../../reader/scanner.js';
 import type { DefectKind, DoctypeSpan, ScanSummary } from '../../reader/types.js';
+import type { ExportFilterPlan, FilteredRepair } from '../shared/export-filter.js';
 import { PartPlanner, type PartSpec } from './part-planner.js';
 
 /** The contract's cap at this snapshot (contract §2.1: max_file_size ≤ 1 GiB). */
@@ -100,9 +101,10 @@ export function streamedPlan(
   head: ExportHead,
   fingerprint: string,
   cap: number,
+  filter: ExportFilterPlan | null = null,
 ): UploadPlan | null {
-  const repair = repairPlanFor(head);
-  const bytes = paddedSize(source.size, repair);
+  const repair: FilteredRepair = { ...repairPlanFor(head), filter };
+  const bytes = filter ? filter.stats.bytes : paddedSize(source.size, repair);
   if (bytes > cap) return null;
   return {
     source,

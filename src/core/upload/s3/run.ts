@@ -12,20 +12,53 @@ import { CancelledError, UsageError } from '../../../errors.js';
 import { paddedSize, repairPlanFor } from '../../reader/repair.js';
 import { isFilterActive } from '../../selection/filters.js';
 import { requireUser } from '../../users.js';
+import { describeFilter, planFilter, withFilter } from '../shared/export-filter.js';
+import { readIncremental } from '../shared/incremental.js';
 import { UploadLedger } from '../shared/ledger.js';
 import { newRunId, partFilename } from '../shared/naming.js';
+import { checkWholeExport } from '../shared/whole-check.js';
 import type { UploadEvents, UploadOptions, UploadPorts } from '../types.js';
 import { describeBackend, transportFor, viewBackend } from './backend.js';
 import { inspectExport } from './inspect.js';
 import { runMultipart } from './multipart-run.js';
 import type { PartSpec } from './part-planner.js';
-import { DEFAULT_PART_CAP, planUpload, repairsOf, streamedPlan, type UploadPlan } from './preflight.js';
+import {
+  DEFAULT_PART_CAP,
+  type ExportHead,
+  planUpload,
+  repairsOf,
+  streamedPlan,
+  type UploadPlan,
+} from './preflight.js';
 import { alreadyUploaded, planned, type S3Base, type S3UploadResult, uploaded } from './result.js';
 import { newEntry, type SendState, sendParts } from './send.js';
 import { ServerCapError } from './send-parts.js';
 import { runSmallDirect } from './small-direct.js';
 
 export type { S3PartReport, S3UploadResult } from './result.js';
+
+/** The whole export checked, then the filter's first pass (shared/export-filter.ts). */
+async function outcomeFilter(
+  source: ExportSource,
+  head: ExportHead,
+  opts: UploadOptions,
+  ports: UploadPorts,
+  userId: string,
+  onEvent: UploadEvents,
+) {
+  const { signal } = ports;
+  await interruptible(signal, checkWholeExport(source, signal, onEvent));
+  const inc = readIncremental(ports.ledger, opts.server, userId, opts.full);
+  const { filter, stats } = await interruptible(
+    signal,
+    planFilter(source, repairPlanFor(head), inc, {
+      signal,
+      onProgress: (bytes) => onEvent({ type: 'progress', pass: 'check', bytes, total: source.size }),
+    }),
+  );
+  if (filter) onEvent({ type: 'warning', message: `apple-import repairs: ${describeFilter(filter.stats)}.` });
+  return { filter, inc, stats };
+}
 
 export async function runS3Upload(
   opts: UploadOptions,
@@ -108,9 +141,12 @@ export async function runS3Upload(
   const advertised = view.known ? view.info.cap : null;
   const cap = Math.min(opts.maxPartSize ?? Number.POSITIVE_INFINITY, advertised ?? DEFAULT_PART_CAP);
 
-  const scan = (cap: number) => scanned(source, cap, fingerprint, signal, onEvent);
+  // What the backend's import needs repaired and what the server has: a filtered document (shared/).
+  const { filter, inc, stats } = await outcomeFilter(source, head, opts, ports, user.id, onEvent);
+  const scan = async (cap: number) =>
+    withFilter(await scanned(source, cap, fingerprint, signal, onEvent), filter, source.displayName);
   // One part is sent while it is checked; a split, and --dry-run's report, need the scan first.
-  let plan = (!opts.dryRun && streamedPlan(source, head, fingerprint, cap)) || (await scan(cap));
+  let plan = (!opts.dryRun && streamedPlan(source, head, fingerprint, cap, filter)) || (await scan(cap));
   announce(plan, base, onEvent);
   const state: SendState = {
     entry:
@@ -149,6 +185,7 @@ export async function runS3Upload(
     }
   }
 
+  inc.ledger.add(stats.sent.workouts, stats.sent.ranges, new Date(clock.now()));
   return uploaded(base, plan, state, replannedFor, Math.round(clock.now() - started));
 }
 

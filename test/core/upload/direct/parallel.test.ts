@@ -102,7 +102,7 @@ describe('direct batches from worker threads', () => {
   it('takes over on its own thread where a range cut fell inside an element', async () => {
     // No indentation: children lines look like top-level elements to the cut planner.
     const workout = (i: number) =>
-      `<Workout workoutActivityType="HKWorkoutActivityTypeRunning" duration="${i}" sourceName="W" startDate="2024-01-01 ${String(i % 24).padStart(2, '0')}:00:00 +0100" endDate="2024-01-01 ${String(i % 24).padStart(2, '0')}:30:00 +0100">\n${Array.from(
+      `<Workout workoutActivityType="HKWorkoutActivityTypeRunning" duration="${i}" sourceName="W" startDate="2024-01-0${1 + Math.floor(i / 24)} ${String(i % 24).padStart(2, '0')}:00:00 +0100" endDate="2024-01-0${1 + Math.floor(i / 24)} ${String(i % 24).padStart(2, '0')}:30:00 +0100">\n${Array.from(
         { length: 40 },
         (_, k) =>
           `<WorkoutStatistics type="HKQuantityTypeIdentifierHeartRate" startDate="2024-01-01 00:00:00 +0100" endDate="2024-01-01 00:30:00 +0100" average="${k}"/>\n`,

@@ -200,17 +200,19 @@ describe('direct batches: copying canonical Records from the source', () => {
     }
   });
 
+  const DATE = '2024-01-01 00:00:00 +0000';
   it('does not cut a tag at a newline inside a value, even when the byte count would agree', async () => {
     // Spaces after the name make the bytes before the newline as long as the canonical tag, so only
     // finding where the tag really ends keeps it from being copied short.
     for (const value of ['a>\nb', 'a\nb']) {
-      const canonicalUnits = `<Record type="${HR}" sourceName="${value.replace('\n', ' ')}" value="1"`.length;
+      const canonicalUnits =
+        `<Record type="${HR}" sourceName="${value.replace('\n', ' ')}" startDate="${DATE}" value="1"`.length;
       const cut = (pad: number) =>
         `<Record${' '.repeat(pad)} type="${HR}" sourceName="${value.slice(0, value.indexOf('\n') - 1)}`;
       let pad = 1;
       while (cut(pad).length < canonicalUnits) pad++;
       assert.equal(cut(pad).length, canonicalUnits);
-      const tricky = ` <Record${' '.repeat(pad)} type="${HR}" sourceName="${value}" value="1">\n  <MetadataEntry key="k" value="v"/>\n </Record>\n`;
+      const tricky = ` <Record${' '.repeat(pad)} type="${HR}" sourceName="${value}" startDate="${DATE}" value="1">\n  <MetadataEntry key="k" value="v"/>\n </Record>\n`;
       const doc = Buffer.from(HEAD + tricky + TAIL);
       const slow = await plan(doc, [1 << 20], false);
       const fast = await plan(doc, [1 << 20], true);

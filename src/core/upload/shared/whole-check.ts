@@ -1,0 +1,27 @@
+/**
+ * An upload's first pass: the whole export is checked before anything is sent. For the direct method,
+ * the backend imports each batch as it arrives, so an export that turns out truncated or broken past some
+ * point could otherwise only be refused after part of it was imported. The check is the S3 method's
+ * (a check-only scan on the compiled fast path, no attribute decoded, no digest), so it costs a read of
+ * the file and little CPU next to building and sending the batches (README: "direct checks first").
+ * Memory stays bounded on any input, which the full reader alone does not promise for a hostile one.
+ */
+import type { ExportSource } from '../../../adapters/export-source.js';
+import { scanExport } from '../../reader/read-export.js';
+import type { ScanSummary } from '../../reader/types.js';
+import { refuseUnrepairable } from '../s3/preflight.js';
+import type { UploadEvents } from '../types.js';
+
+export async function checkWholeExport(
+  source: ExportSource,
+  signal: AbortSignal,
+  onEvent: UploadEvents,
+): Promise<ScanSummary> {
+  const summary = await scanExport(
+    source.open({ signal }),
+    { onProgress: (bytes) => onEvent({ type: 'progress', pass: 'check', bytes, total: source.size }) },
+    { hash: false, checkOnly: true, signal },
+  );
+  refuseUnrepairable(source, summary);
+  return summary;
+}

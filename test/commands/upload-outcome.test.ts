@@ -1,0 +1,262 @@
+/**
+ * The backend imports what validate predicted, for exports whose naive import would skip or fail:
+ * iOS 8-era compact dates, the same workout from two apps on one device model, Correlation members
+ * without a top-level copy, a truncated export, and a second cumulative export that extends the
+ * first. Against the contract double, which imports XML as the backend does.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { writeExportFile } from '../../src/generator/index.js';
+import { type BackendDouble, type Generation, startBackendDouble } from '../../src/sandbox/backend/index.js';
+import { CliEnv } from '../helpers/cli-env.js';
+import { type Radosgw, startRadosgw } from '../helpers/radosgw.js';
+import { s3SettingsOf } from '../helpers/s3-backend.js';
+
+const API_KEY = `sk-${'cd'.repeat(16)}`;
+const env = { APPLE_IMPORT_API_KEY: API_KEY };
+const QUIRKS = { seed: 6, compactDates: 0.1, workoutCopies: 0.6, dupExact: 0.02 };
+
+interface Predicted {
+  records: number;
+  workouts: number;
+  sleep: number;
+  total: number;
+}
+
+describe('upload --method direct makes the outcome validate predicts', () => {
+  let double: BackendDouble;
+  let cli: CliEnv;
+  let dir: string;
+
+  before(async () => {
+    double = await startBackendDouble({ seed: { apiKeys: [API_KEY] }, directDelayMs: 1 });
+    cli = await CliEnv.create(double.url);
+    dir = await mkdtemp(join(tmpdir(), 'upload-outcome-'));
+  });
+  after(async () => {
+    await double.close();
+    await cli.dispose();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function predict(file: string): Promise<Predicted & { repairs: Record<string, number> }> {
+    const v = await cli.run(['validate', file, '--json'], { env });
+    assert.equal(v.code, 0, v.stderr);
+    const doc = JSON.parse(v.stdout);
+    assert.deepEqual(doc.importFails, []);
+    const { records, workouts, sleep, total } = doc.willImport;
+    return { records, workouts, sleep, total, repairs: doc.willRepair.byKind };
+  }
+
+  function stored(userId: string): Predicted {
+    const c = double.counts(userId);
+    return {
+      records: c.records,
+      workouts: c.workouts,
+      sleep: c.sleep,
+      total: c.records + c.workouts + c.sleep,
+    };
+  }
+
+  function failedTasks(userId: string): string[] {
+    return (double.state.syncEvents.get(userId) ?? [])
+      .filter((e) => e.stage === 'failed')
+      .map((e) => e.error ?? '');
+  }
+
+  it('compact dates and colliding workouts: imported as predicted; a second cumulative export sends only the new part', async () => {
+    const first = join(dir, 'first.xml');
+    const second = join(dir, 'second.xml');
+    await writeExportFile(first, { ...QUIRKS, days: 12 });
+    await writeExportFile(second, { ...QUIRKS, days: 20 });
+    const user = double.createUser({}).id;
+
+    const p1 = await predict(first);
+    assert.ok((p1.repairs['date-format'] ?? 0) > 0, 'the export has compact dates');
+    assert.ok((p1.repairs['workout-collision'] ?? 0) > 0, 'the export has colliding workouts');
+    const u1 = await cli.run(['upload', first, '--user', user, '--method', 'direct', '--wait', '--json'], {
+      env,
+    });
+    assert.equal(u1.code, 0, u1.stderr);
+    await double.idle();
+    assert.deepEqual(failedTasks(user), []);
+    const { repairs: _r1, ...want1 } = p1;
+    assert.deepEqual({ ...stored(user) }, { ...want1, total: want1.total });
+    const doc1 = JSON.parse(u1.stdout);
+    assert.equal(doc1.verification.ok, true);
+    assert.equal(doc1.verification.imported, doc1.verification.predicted);
+    assert.equal(doc1.verification.predicted, doc1.records);
+    assert.equal(doc1.dropped['workout-collision'].total, p1.repairs['workout-collision']);
+    // The repair names both sides: the Watch's workout kept, the other app's copy left out.
+    const c = doc1.repairs.workoutCollisions[0];
+    assert.equal(c.again.sourceName, 'Fitness Copy');
+    assert.notEqual(c.first.sourceName, 'Fitness Copy');
+    assert.ok(doc1.repairs.datesRewritten > 0);
+
+    const p2 = await predict(second);
+    const u2 = await cli.run(['upload', second, '--user', user, '--method', 'direct', '--wait', '--json'], {
+      env,
+    });
+    assert.equal(u2.code, 0, u2.stderr);
+    await double.idle();
+    assert.deepEqual(failedTasks(user), [], 'no task fails on the workouts already imported');
+    const { repairs: _r2, ...want2 } = p2;
+    assert.deepEqual(stored(user), want2);
+    const doc2 = JSON.parse(u2.stdout);
+    // Only the new part went: the records sent are far fewer than the export holds.
+    assert.ok(doc2.records < p2.total - p1.total + p1.total / 4, `${doc2.records} sent`);
+    assert.ok(doc2.dropped['already-imported'].total > 0);
+    assert.ok(
+      doc2.dropped['already-imported'].byType.Workout > 0,
+      'the workouts of the first export are not sent',
+    );
+  });
+
+  it('a Correlation member without a top-level copy is imported, as validate counts it', async () => {
+    const T = '2024-02-01 08:00:00 +0100';
+    const rec = (type: string, v: string) =>
+      `<Record type="${type}" sourceName="Omron" unit="mmHg" startDate="${T}" endDate="${T}" value="${v}"/>`;
+    const file = join(dir, 'correlation.xml');
+    await writeFile(
+      file,
+      `<?xml version="1.0" encoding="UTF-8"?>\n<HealthData locale="en_US">\n <ExportDate value="2024-02-02 10:00:00 +0100"/>\n` +
+        ` <Correlation type="HKCorrelationTypeIdentifierBloodPressure" sourceName="Omron" startDate="${T}" endDate="${T}">\n` +
+        `  ${rec('HKQuantityTypeIdentifierBloodPressureSystolic', '121')}\n  ${rec('HKQuantityTypeIdentifierBloodPressureDiastolic', '79')}\n` +
+        ` </Correlation>\n ${rec('HKQuantityTypeIdentifierHeartRate', '61')}\n</HealthData>\n`,
+    );
+    const user = double.createUser({}).id;
+    const p = await predict(file);
+    assert.equal(p.records, 3);
+    const u = await cli.run(['upload', file, '--user', user, '--method', 'direct', '--wait', '--json'], {
+      env,
+    });
+    assert.equal(u.code, 0, u.stderr);
+    await double.idle();
+    const { repairs: _r, ...want } = p;
+    assert.deepEqual(stored(user), want);
+  });
+
+  it('--wait: a workout the server got from elsewhere fails the batch; the message says so in plain words, exit 1', async () => {
+    const file = join(dir, 'elsewhere.xml');
+    await writeExportFile(file, { seed: 9, days: 6 });
+    const user = double.createUser({}).id;
+    // The same export imported before by another client: the server has its workouts, this ledger does not.
+    await double.importXml(user, 'other-client.xml', await readFile(file));
+    const u = await cli.run(['upload', file, '--user', user, '--method', 'direct', '--wait'], { env });
+    assert.equal(u.code, 1, u.stderr);
+    assert.match(
+      u.stderr,
+      /error: the server already has a workout with the start, end and device of one of the \d+ workout\(s\) in batch \d+/,
+    );
+    assert.match(u.stderr, /hint: send the rest with --exclude-types Workout/);
+    assert.doesNotMatch(u.stderr, /re-run the same command/);
+    assert.doesNotMatch(u.stderr, /UniqueViolation|§/);
+    assert.match(u.stderr, /The backend imported \d+ item\(s\); apple-import predicted \d+/);
+  });
+
+  it('a truncated export sends nothing: exit 3, and the message says so', async () => {
+    const file = join(dir, 'truncated.xml');
+    const truth = await writeExportFile(join(dir, 'whole.xml'), { seed: 2, days: 4 });
+    await writeExportFile(file, { seed: 2, days: 4, truncateAt: Math.floor(truth.bytes * 0.7) });
+    const user = double.createUser({}).id;
+    const before = double.state.directUploads.length;
+    const u = await cli.run(['upload', file, '--user', user, '--method', 'direct', '--json'], { env });
+    assert.equal(u.code, 3, u.stderr);
+    assert.match(
+      u.stderr,
+      /^error: .*truncated\.xml cannot be uploaded: end of input inside markup at line \d+:\d+\.$/m,
+    );
+    assert.doesNotMatch(u.stderr, /was sent/);
+    assert.equal(double.state.directUploads.length, before, 'no batch reached the backend');
+    assert.equal(stored(user).total, 0);
+  });
+});
+
+describe('upload (s3) sends the document whose import validate predicts', () => {
+  let rgw: Radosgw;
+  let dir: string;
+  before(async () => {
+    rgw = await startRadosgw({ bucket: 'uploads' });
+    dir = await mkdtemp(join(tmpdir(), 'upload-outcome-s3-'));
+  });
+  after(async () => {
+    await rgw.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  for (const generation of ['2026-08', 'current'] as Generation[]) {
+    it(`${generation}: compact dates and colliding workouts repaired; the second cumulative export sends only the new part`, async () => {
+      const double = await startBackendDouble({
+        generation,
+        completionMode: 'sns',
+        seed: { apiKeys: [API_KEY] },
+        directDelayMs: 1,
+        s3: s3SettingsOf(rgw),
+      });
+      const cli = await CliEnv.create(double.url);
+      try {
+        const first = join(dir, `first-${generation}.xml`);
+        const second = join(dir, `second-${generation}.xml`);
+        await writeExportFile(first, { ...QUIRKS, days: 12 });
+        await writeExportFile(second, { ...QUIRKS, days: 20 });
+        const user = double.createUser({}).id;
+        const predict = async (file: string) => {
+          const v = await cli.run(['validate', file, '--json'], { env });
+          assert.equal(v.code, 0, v.stderr);
+          const doc = JSON.parse(v.stdout);
+          assert.deepEqual(doc.importFails, []);
+          const { records, workouts, sleep } = doc.willImport;
+          return { doc, want: { records, workouts, sleep } };
+        };
+        const upload = async (file: string) => {
+          const u = await cli.run(['upload', file, '--user', user, '--json'], { env });
+          assert.equal(u.code, 0, u.stderr);
+          const doc = JSON.parse(u.stdout);
+          for (const p of doc.parts) double.notifyObjectCreated(p.fileKey);
+          await double.idle();
+          return { doc, stderr: u.stderr };
+        };
+        const stored = () => {
+          const c = double.counts(user);
+          return { records: c.records, workouts: c.workouts, sleep: c.sleep };
+        };
+
+        const p1 = await predict(first);
+        assert.ok(p1.doc.willRepair.byKind['date-format'] > 0);
+        assert.ok(p1.doc.willRepair.byKind['workout-collision'] > 0);
+        const u1 = await upload(first);
+        assert.match(
+          u1.stderr,
+          /apple-import repairs: \d+ element\(s\) with compact dates rewritten, \d+ colliding workout\(s\) left out/,
+        );
+        assert.deepEqual(
+          double.state.s3Imports.map((t) => t.status),
+          ['completed'],
+        );
+        assert.deepEqual(stored(), p1.want);
+
+        const p2 = await predict(second);
+        const u2 = await upload(second);
+        assert.match(u2.stderr, /\d+ record\(s\) and [1-9]\d* workout\(s\) the server already has left out/);
+        assert.deepEqual(
+          double.state.s3Imports.map((t) => t.status),
+          ['completed', 'completed'],
+          'no task fails',
+        );
+        assert.deepEqual(stored(), p2.want);
+        // The second document holds only the new part (and the records at each type's boundary).
+        const sentItems = double.state.s3Imports[1]!.items ?? 0;
+        assert.ok(
+          sentItems < p2.doc.willImport.itemsProcessed - p1.doc.willImport.itemsProcessed + 100,
+          `${sentItems} items`,
+        );
+      } finally {
+        await double.close();
+        await cli.dispose();
+      }
+    });
+  }
+});
