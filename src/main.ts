@@ -36,6 +36,9 @@ function reportError(err: unknown, state: RunState): ExitCodeValue {
     }
     return code;
   }
+  // stdout was closed by its reader (bin.ts): nothing to say, and nowhere to say it.
+  if ((state.system.signal?.reason as Error | undefined)?.name === 'OutputClosed')
+    return ExitCode.INTERRUPTED;
   if (isAbortError(err) || state.system.signal?.aborted) {
     write('Interrupted.');
     return ExitCode.INTERRUPTED;

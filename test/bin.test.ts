@@ -150,3 +150,33 @@ describe('bin: a second Ctrl-C', () => {
     assert.ok(r.quitMs < 2000, `quit ${r.quitMs} ms after the second Ctrl-C`);
   });
 });
+
+/** A reader that stops early closes the pipe: the command ends quietly, with no EPIPE stack trace. */
+describe('bin: a closed stdout', () => {
+  let dir: string;
+  let xml: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'apple-import-epipe-'));
+    xml = join(dir, 'export.xml');
+    await writeExportFile(xml, { days: 30, seed: 5 });
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  for (const args of [['validate'], ['validate', '--json']]) {
+    it(`${args.join(' ')} … | head -1 prints one line and exits 0 without a word on stderr`, () => {
+      const cmd = [process.execPath, '--import', 'tsx', 'src/bin.ts', ...args, xml]
+        .map((a) => `'${a}'`)
+        .join(' ');
+      const r = spawnSync('bash', ['-c', `${cmd} | head -1; echo "status=\${PIPESTATUS[0]}" >&2`], {
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH ?? '', NO_COLOR: '1', APPLE_IMPORT_CONFIG_DIR: dir },
+        timeout: 60_000,
+      });
+      assert.equal(r.stdout.split('\n').filter(Boolean).length, 1, r.stdout);
+      assert.doesNotMatch(r.stderr, /EPIPE|\n\s+at |unexpected error/);
+      assert.match(r.stderr, /status=0\n$/);
+    });
+  }
+});
