@@ -107,7 +107,7 @@ export class Session {
       logins.find((l) => l.profile === profile && l.server !== server) ??
       logins.find((l) => l.profile !== profile && l.server === server) ??
       logins.find((l) => l.profile !== profile);
-    const login = `run \`apple-import login --server ${server}\` (or set APPLE_IMPORT_API_KEY)`;
+    const login = 'run `apple-import login` (or set APPLE_IMPORT_API_KEY)';
     if (!elsewhere) return login;
     const flags = [
       elsewhere.server !== server ? `--server ${elsewhere.server}` : '',
@@ -115,7 +115,7 @@ export class Session {
     ]
       .filter(Boolean)
       .join(' ');
-    return `there is a login for ${elsewhere.server} (profile ${elsewhere.profile}): pass ${flags} to use it, or ${login}`;
+    return `there is a login for ${elsewhere.server} (profile ${elsewhere.profile}): pass ${flags} to use it, or log in here: ${login}`;
   }
 
   /** Headers for an authenticated request, refreshing a cached login that is about to expire. */
