@@ -28,7 +28,10 @@ export function buildProgram(state: RunState): Command {
     .exitOverride()
     .configureOutput({
       writeOut: (s) => system.stdout.write(s),
-      writeErr: (s) => system.stderr.write(s),
+      writeErr: (s) => {
+        state.noteCommanderOutput(s);
+        system.stderr.write(s);
+      },
       outputError: (s, write) => write(s),
     })
     .showHelpAfterError("hint: run 'apple-import --help' for usage")
@@ -68,5 +71,15 @@ export function buildProgram(state: RunState): Command {
     });
 
   for (const register of COMMANDS) register(program, state);
+  hintOwnHelp(program, 'apple-import');
   return program;
+}
+
+/** A usage error points at the help of the command that was mistyped, not always at the top level. */
+function hintOwnHelp(command: Command, path: string): void {
+  for (const sub of command.commands) {
+    const name = `${path} ${sub.name()}`;
+    sub.showHelpAfterError(`hint: run '${name} --help' for usage`);
+    hintOwnHelp(sub, name);
+  }
 }

@@ -21,8 +21,18 @@ export class Output {
     this.io.stdout.write(`${this.redactor.redact(line)}\n`);
   }
 
-  json(value: unknown): void {
-    this.io.stdout.write(`${this.redactor.redact(JSON.stringify(value, null, 2))}\n`);
+  private wroteJson = false;
+
+  /** The run's one JSON document on stdout; a secret the run knows is masked unless `redact` is false. */
+  json(value: unknown, opts: { redact?: boolean } = {}): void {
+    const text = JSON.stringify(value, null, 2);
+    this.io.stdout.write(`${opts.redact === false ? text : this.redactor.redact(text)}\n`);
+    this.wroteJson = true;
+  }
+
+  /** The document is out: an error after it must not print a second one. */
+  get jsonWritten(): boolean {
+    return this.wroteJson;
   }
 
   info(message: string): void {

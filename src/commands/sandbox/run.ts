@@ -74,7 +74,7 @@ export async function runSandbox(f: Factory, flags: SandboxFlags): Promise<numbe
   if (f.signal.aborted) return ExitCode.INTERRUPTED;
   const sandbox = await startSandbox(options);
   try {
-    if (f.globals.json) f.io.stdout.write(`${JSON.stringify(sandbox.info, null, 2)}\n`);
+    if (f.globals.json) f.out.json(sandbox.info, { redact: false });
     else printInfo(f, sandbox.info);
     if (sandbox.info.port_note) f.out.warn(sandbox.info.port_note);
     f.out.info('Press Ctrl-C to stop.');
