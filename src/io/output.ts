@@ -6,14 +6,18 @@ export type Verbosity = 'quiet' | 'normal' | 'verbose' | 'debug';
 
 /** Writes data to stdout and messages to stderr; every message goes through the redactor. */
 export class Output {
+  /** Styles for messages (stderr). */
   readonly theme: ChalkInstance;
+  /** Styles for data (stdout): that stream may be a file while stderr is a terminal, or the reverse. */
+  readonly dataTheme: ChalkInstance;
   constructor(
     readonly io: Io,
     private readonly redactor: Redactor,
     readonly verbosity: Verbosity = 'normal',
     readonly jsonMode = false,
   ) {
-    this.theme = new Chalk({ level: io.color ? 1 : 0 });
+    this.theme = new Chalk({ level: io.stderrColor ? 1 : 0 });
+    this.dataTheme = new Chalk({ level: io.stdoutColor ? 1 : 0 });
   }
 
   /** A line of data on stdout (not used in --json mode, where json() prints the one document). */

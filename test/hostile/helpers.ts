@@ -32,7 +32,7 @@ async function newestSource(dir: string): Promise<number> {
  * alone adds ~25 MB). Compiled here when src/ is newer (CI builds first, so there it never is), under
  * a lock since test files run in parallel.
  */
-async function builtCli(): Promise<string> {
+export async function builtCli(): Promise<string> {
   const fresh = async () => {
     const built = await stat(DIST_BIN).catch(() => undefined);
     return built !== undefined && built.mtimeMs >= (await newestSource(join(ROOT, 'src')));

@@ -23,7 +23,7 @@ function choice<T extends string>(flag: string, value: string, allowed: readonly
  * `sk-…` shape.
  */
 function printInfo(f: Factory, info: SandboxInfo): void {
-  const b = f.out.theme.bold;
+  const b = f.out.dataTheme.bold;
   const kind =
     info.backend.generation === 'current'
       ? `current backend, ${info.backend.completion_mode} completion`

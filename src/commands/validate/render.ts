@@ -20,7 +20,7 @@ export function bar(value: number, max: number, width: number): string {
 
 /** The human report (stdout): facts first, then the chart, then problems. */
 export function renderReport(r: ValidationReport, f: Factory): string[] {
-  const t = f.out.theme;
+  const t = f.out.dataTheme;
   const out: string[] = [];
   const head = (s: string) => {
     out.push('');
