@@ -8,7 +8,7 @@ import { type IPty, spawn } from 'node-pty';
 import { builtCli } from '../hostile/helpers.js';
 
 export interface PtyRun {
-  /** Every line of the final screen and its scrollback, trailing blanks cut, trailing empty lines dropped. */
+  /** Every line of the final screen and its scrollback (a wrapped line joined again), trailing blanks cut. */
   screen: string[];
   /** The bytes the terminal got (escape codes included). */
   raw: string;
@@ -23,8 +23,8 @@ export interface PtyOptions {
   env?: Record<string, string | undefined>;
   /** Runs `bash -c SCRIPT` instead, with `$CLI` the command that starts the built CLI (for redirections). */
   script?: string;
-  /** Called with the pty once it runs (to press Ctrl-C, say) and the screen so far. */
-  drive?: (pty: IPty, raw: () => string) => Promise<void>;
+  /** Called with the pty once it runs (to press Ctrl-C, say), its bytes so far and the screen now. */
+  drive?: (pty: IPty, raw: () => string, screen: () => Promise<string[]>) => Promise<void>;
   timeoutMs?: number;
 }
 
@@ -61,7 +61,11 @@ export async function runOnPty(args: string[], opts: PtyOptions): Promise<PtyRun
   const exited = new Promise<number>((resolve) => pty.onExit((e) => resolve(e.exitCode)));
   const timer = setTimeout(() => pty.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
   try {
-    if (opts.drive) await opts.drive(pty, () => raw);
+    const screenNow = async () => {
+      await written;
+      return screenLines(terminal);
+    };
+    if (opts.drive) await opts.drive(pty, () => raw, screenNow);
     const exitCode = await exited;
     // The last bytes may arrive just after the exit is reported.
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -75,7 +79,13 @@ export async function runOnPty(args: string[], opts: PtyOptions): Promise<PtyRun
 function screenLines(terminal: xterm.Terminal): string[] {
   const buffer = terminal.buffer.active;
   const lines: string[] = [];
-  for (let i = 0; i < buffer.length; i++) lines.push(buffer.getLine(i)?.translateToString(true) ?? '');
+  for (let i = 0; i < buffer.length; i++) {
+    const line = buffer.getLine(i);
+    const text = line?.translateToString(true) ?? '';
+    // A line the terminal wrapped is one line of output.
+    if (line?.isWrapped && lines.length > 0) lines[lines.length - 1] += text;
+    else lines.push(text);
+  }
   while (lines.length > 0 && lines.at(-1) === '') lines.pop();
   return lines;
 }

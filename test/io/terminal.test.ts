@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { writeExportFile } from '../../src/generator/index.js';
-import { ESCAPE, runOnPty } from '../helpers/pty.js';
+import { type BackendDouble, startBackendDouble } from '../../src/sandbox/backend/index.js';
+import { ESCAPE, runOnPty, waitForText } from '../helpers/pty.js';
 import { builtCli } from '../hostile/helpers.js';
 
 const SGR = /\u001b\[[0-9;]*m/;
@@ -76,4 +77,65 @@ describe('colour per stream', () => {
     const both = run({ FORCE_COLOR: '1', NO_COLOR: '1' });
     assert.doesNotMatch(both.stdout + both.stderr, SGR, 'NO_COLOR wins over FORCE_COLOR');
   });
+});
+
+describe('upload --method direct on a terminal', () => {
+  let backend: BackendDouble;
+  let userId: string;
+  let key: string;
+  before(async () => {
+    backend = await startBackendDouble();
+    userId = backend.createUser({ email: 'dana@example.com' }).id;
+    key = backend.createApiKey('ci');
+    // Each batch takes a moment, so the status line is seen between them.
+    backend.faults.delay(120, { method: 'POST', path: /\/import\/apple\/xml\/direct$/ });
+  });
+  after(async () => {
+    await backend.close();
+  });
+
+  for (const cols of [80, 120]) {
+    it(`${cols} columns: one status line under the log lines while it runs, nothing of it left at the end`, async () => {
+      const cfg = await mkdtemp(join(dir, 'cfg-'));
+      let during: string[] = [];
+      const r = await runOnPty(
+        ['upload', xml, '--user', userId, '--method', 'direct', '--batch-bytes', '1000000'],
+        {
+          cols,
+          env: { APPLE_IMPORT_SERVER: backend.url, APPLE_IMPORT_API_KEY: key, APPLE_IMPORT_CONFIG_DIR: cfg },
+          drive: async (_pty, raw, screen) => {
+            await waitForText(raw, /batch 3 \(/);
+            await new Promise((resolve) => setTimeout(resolve, 150));
+            during = (await screen()).filter((l) => l !== '');
+          },
+        },
+      );
+      assert.equal(r.exitCode, 0, r.screen.join('\n'));
+      // While it runs: the header and the batch lines above, the status line last, within the width.
+      const status = during.at(-1) ?? '';
+      assert.match(
+        status,
+        /^Uploading [█░]+ \d+% · (.* · )?batch \d+\/~?\d+ sent · [\d,]+ records( · |$)/,
+        during.join('\n'),
+      );
+      assert.ok(status.length < cols, `the status line fits in ${cols} columns: ${status}`);
+      if (cols >= 120) assert.match(status, / · [\d.]+ MB of [\d.]+ MB · .* · ETA \d/, 'bytes read and ETA');
+      assert.match(during[0] ?? '', /^Uploading .*export\.xml to user /);
+      assert.ok(
+        during.slice(1, -1).every((l) => /^batch \d+ \(/.test(l)),
+        during.join('\n'),
+      );
+      // At the end: the header, one line per batch, the summary; no status text left behind.
+      const screen = r.screen.filter((l) => l !== '');
+      assert.match(screen[0] ?? '', /^Uploading .*export\.xml to user \S+ \(direct/);
+      assert.doesNotMatch(screen[0] ?? '', /ETA|█/);
+      const batches = screen.filter((l) => /^batch \d+ \(/.test(l));
+      assert.ok(batches.length >= 10, screen.join('\n'));
+      for (const l of screen) assert.doesNotMatch(l, /ETA|[█░]|records ·/, `left behind: ${l}`);
+      assert.ok(
+        screen.some((l) => new RegExp(`^Sent ${batches.length} of ${batches.length} batches`).test(l)),
+        screen.join('\n'),
+      );
+    });
+  }
 });

@@ -2,6 +2,7 @@ import type { BatchOutcome, PlanInfo, UploadEvent, UploadOptions } from '../../c
 import type { Factory } from '../../factory.js';
 import { formatBytes, ProgressDisplay } from '../../io/progress.js';
 import { createSpinner, type PhaseSpinner } from '../../io/spinner.js';
+import { DirectProgress } from './direct-progress.js';
 import { describeRepairs } from './render-s3.js';
 
 const STEP_TEXT = { user: 'Checking the user…', presign: 'Requesting an upload URL…' } as const;
@@ -13,16 +14,23 @@ const STEP_TEXT = { user: 'Checking the user…', presign: 'Requesting an upload
 export class UploadView {
   private readonly progress: ProgressDisplay;
   private spinner: Promise<PhaseSpinner> | null = null;
+  /** The direct method's one status line, when progress is drawn. */
+  private readonly direct: DirectProgress | null;
 
   constructor(
     private readonly f: Factory,
     private readonly options: UploadOptions,
   ) {
     this.progress = new ProgressDisplay(f.io, () => f.clock.now());
+    this.direct =
+      options.method === 'direct' && f.io.progress === 'draw' ? new DirectProgress(f, options.dryRun) : null;
   }
 
   readonly event = (e: UploadEvent): void => {
-    const out = this.f.out;
+    if (this.direct) {
+      this.directEvent(this.direct, e);
+      return;
+    }
     if (e.type === 'progress') {
       const label = e.pass === 'check' ? 'Checking' : this.options.dryRun ? 'Planning' : 'Reading';
       this.progress.update(label, e.bytes, e.total);
@@ -44,6 +52,23 @@ export class UploadView {
       return;
     }
     this.progress.pause();
+    this.message(e);
+  };
+
+  /** The direct method on a terminal: progress feeds its status line, messages print above it. */
+  private directEvent(view: DirectProgress, e: UploadEvent): void {
+    if (e.type === 'progress') view.read(e.bytes, e.total);
+    else if (e.type === 'started') view.started(e.index);
+    else if (e.type === 'step') view.waiting(e.done ? null : STEP_TEXT[e.step]);
+    else if (e.type !== 'sending') {
+      if (e.type === 'done' && e.unit === 'batch') view.batchDone(e.batch);
+      view.around(() => this.message(e));
+    }
+  }
+
+  /** An event that prints a message (every event but progress and steps). */
+  private message(e: UploadEvent): void {
+    const out = this.f.out;
     switch (e.type) {
       case 'plan':
         this.plan(e.plan);
@@ -111,10 +136,11 @@ export class UploadView {
         out.warn(e.message);
         return;
     }
-  };
+  }
 
   /** Stops whatever is drawn; called before the result is printed, and again on the way out. */
   close(): void {
+    this.direct?.clear();
     this.progress.pause();
     this.step('user', true);
   }
