@@ -21,7 +21,7 @@ export async function main(argv: string[], system: System): Promise<number> {
     await program.parseAsync(argv, { from: 'user' });
     return state.exitCode;
   } catch (err) {
-    return reportError(err, state, wantsJson(argv));
+    return reportError(err, state, wantsJson(argv), argv);
   }
 }
 
@@ -36,7 +36,7 @@ export interface ErrorDocument {
   error: { code: ErrorCode; exitCode: ExitCodeValue; message: string; hint: string | null };
 }
 
-function reportError(err: unknown, state: RunState, json: boolean): ExitCodeValue {
+function reportError(err: unknown, state: RunState, json: boolean, argv: string[]): ExitCodeValue {
   const write = (s: string) => state.system.stderr.write(`${state.redactor.redact(s)}\n`);
   const debug = state.ctx?.out.isDebug ?? false;
   // With --json, stdout holds exactly one document: the error's, unless the command printed its own
@@ -55,6 +55,24 @@ function reportError(err: unknown, state: RunState, json: boolean): ExitCodeValu
     const said = state.commanderError();
     return document('USAGE', said.message ?? err.message.replace(/^error: /, ''), said.hint);
   }
+  // stdout was closed by its reader (bin.ts): nothing to say, and nowhere to say it.
+  if ((state.system.signal?.reason as Error | undefined)?.name === 'OutputClosed')
+    return ExitCode.INTERRUPTED;
+  if (
+    isAbortError(err) ||
+    (err instanceof AppError && err.code === 'CANCELLED') ||
+    state.system.signal?.aborted
+  ) {
+    // Every command ends an interruption the same way: what was done, then the command that goes on.
+    const soFar = state.ctx?.out.doneSoFar;
+    const done = soFar?.describe();
+    const again = `apple-import ${argv.map(shellWord).join(' ')}`;
+    const message = `Interrupted${done ? `: ${done}` : ''}.`;
+    const hint = soFar?.resumes ? `resume with: ${again}` : `run it again with: ${again}`;
+    write(message);
+    write(hint[0]!.toUpperCase() + hint.slice(1));
+    return document('CANCELLED', message, hint);
+  }
   if (err instanceof AppError) {
     write(`error: ${err.message}`);
     if (err.hint) write(`hint: ${err.hint}`);
@@ -66,13 +84,6 @@ function reportError(err: unknown, state: RunState, json: boolean): ExitCodeValu
     document(err.code, err.message, err.hint);
     return exitCodeFor(err);
   }
-  // stdout was closed by its reader (bin.ts): nothing to say, and nowhere to say it.
-  if ((state.system.signal?.reason as Error | undefined)?.name === 'OutputClosed')
-    return ExitCode.INTERRUPTED;
-  if (isAbortError(err) || state.system.signal?.aborted) {
-    write('Interrupted.');
-    return document('CANCELLED', 'Interrupted', undefined);
-  }
   const message = `unexpected error: ${describe(err)}`;
   const hint = 'run again with --debug for details, and report it if it persists';
   write(`error: ${message}`);
@@ -80,6 +91,11 @@ function reportError(err: unknown, state: RunState, json: boolean): ExitCodeValu
   else write(`hint: ${hint}`);
   document('INTERNAL', message, hint);
   return exitCodeFor(err);
+}
+
+/** A word as a POSIX shell reads it back: quoted when it holds anything but safe characters. */
+export function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`;
 }
 
 function describe(err: unknown): string {

@@ -123,7 +123,7 @@ describe('bin: a second Ctrl-C', () => {
     assert.ok(r.aliveAfterFirst, 'the first Ctrl-C alone does not quit while the answer is awaited');
     assert.equal(r.code, 130, r.stderr);
     assert.ok(r.quitMs < 2000, `quit ${r.quitMs} ms after the second Ctrl-C`);
-    assert.match(r.stderr, /Ctrl-C again to quit now/);
+    assert.match(r.stderr, /Stopping after batch 1 of \d+ \(up to 30 s\); Ctrl-C again to stop now/);
   });
 
   it('quits at once after a token refresh loaded conf, whose exit hook re-raises the first Ctrl-C', async () => {

@@ -29,3 +29,36 @@ describe('cli frame', () => {
     assert.match(r.stderr, /unknown option/);
   });
 });
+
+describe('an interrupted command', () => {
+  it('ends with what it did and the exact command that runs it again; with --json, the CANCELLED document', async () => {
+    const { mkdtemp, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { writeExportFile } = await import('../src/generator/index.js');
+    const dir = await mkdtemp(join(tmpdir(), 'interrupt-'));
+    try {
+      const xml = join(dir, "dana's export.xml");
+      await writeExportFile(xml, { days: 2, seed: 2 });
+      const ac = new AbortController();
+      ac.abort(new Error('Interrupted'));
+      const r = await runCli(['validate', xml], { signal: ac.signal });
+      assert.equal(r.code, 130, r.stderr);
+      const quoted = `'${xml.replace(/'/g, "'\\''")}'`;
+      assert.ok(
+        r.stderr.endsWith(`Interrupted.\nRun it again with: apple-import validate ${quoted}\n`),
+        r.stderr,
+      );
+      const j = await runCli(['validate', xml, '--json'], { signal: ac.signal });
+      assert.equal(j.code, 130);
+      assert.deepEqual(JSON.parse(j.stdout).error, {
+        code: 'CANCELLED',
+        exitCode: 130,
+        message: 'Interrupted.',
+        hint: `run it again with: apple-import validate ${quoted} --json`,
+      });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

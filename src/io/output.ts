@@ -27,6 +27,12 @@ export class Output {
 
   private wroteJson = false;
 
+  /**
+   * What the run has done so far, for the line an interruption ends with ("3 of ~24 batches sent"); set
+   * by a command that can say, and whether running the same command again resumes it.
+   */
+  doneSoFar: { describe(): string | undefined; resumes: boolean } | undefined;
+
   /** The run's one JSON document on stdout; a secret the run knows is masked unless `redact` is false. */
   json(value: unknown, opts: { redact?: boolean } = {}): void {
     const text = JSON.stringify(value, null, 2);

@@ -138,4 +138,25 @@ describe('upload --method direct on a terminal', () => {
       );
     });
   }
+
+  it('Ctrl-C: the first says at once what happens next; the run ends with what was done and the command that resumes', async () => {
+    const cfg = await mkdtemp(join(dir, 'cfg-'));
+    const args = ['upload', xml, '--user', userId, '--method', 'direct', '--batch-bytes', '1000000'];
+    const r = await runOnPty(args, {
+      cols: 100,
+      env: { APPLE_IMPORT_SERVER: backend.url, APPLE_IMPORT_API_KEY: key, APPLE_IMPORT_CONFIG_DIR: cfg },
+      drive: async (pty, raw) => {
+        await waitForText(raw, /batch 2 \(/);
+        pty.write('\x03');
+      },
+    });
+    assert.equal(r.exitCode, 130, r.screen.join('\n'));
+    const screen = r.screen.filter((l) => l !== '');
+    const stop = screen.findIndex((l) => /^warning: Stopping after batch \d+ of ~?\d+/.test(l));
+    assert.ok(stop > 0, screen.join('\n'));
+    assert.match(screen[stop]!, /Ctrl-C again to stop now$/);
+    assert.match(screen.at(-2)!, /^Interrupted: \d+ of ~?\d+ batches sent \([\d,]+ records\)\.$/);
+    assert.equal(screen.at(-1), `Resume with: apple-import ${args.join(' ')}`);
+    for (const l of screen) assert.doesNotMatch(l, /ETA|[█░]/, `left behind: ${l}`);
+  });
 });

@@ -1,7 +1,7 @@
-import type { BatchOutcome } from '../../core/upload/types.js';
 import type { Factory } from '../../factory.js';
 import { formatBytes } from '../../io/progress.js';
 import { StatusLine } from '../../io/status-line.js';
+import type { UploadTally } from './tally.js';
 
 /** The bar's cells: narrower on a narrow terminal. */
 const barCells = (columns: number) => (columns >= 120 ? 20 : 10);
@@ -14,43 +14,22 @@ const barCells = (columns: number) => (columns >= 120 ? 20 : 10);
 export class DirectProgress {
   private readonly line: StatusLine;
   private label: string;
-  private bytes = 0;
-  private total = 0;
   private startedAt: number | undefined;
-  private batchesDone = 0;
-  private records = 0;
-  /** Bytes read when the latest batch started: batches per byte, for the estimate of N. */
-  private batchesStarted = 0;
-  private readAtLastStart = 0;
   private step: string | null = null;
 
   constructor(
     private readonly f: Factory,
+    private readonly tally: UploadTally,
     dryRun: boolean,
   ) {
     this.line = new StatusLine(f.io.stderr, f.io.columns, () => f.clock.now());
     this.label = dryRun ? 'Planning' : 'Uploading';
   }
 
-  read(bytes: number, total: number): void {
-    this.startedAt ??= this.f.clock.now();
-    this.bytes = bytes;
-    this.total = total;
+  /** Draws the tally again (after an event changed it); the clock starts with the first byte read. */
+  update(): void {
+    if (this.tally.bytes > 0) this.startedAt ??= this.f.clock.now();
     this.draw();
-  }
-
-  started(index: number): void {
-    if (index > this.batchesStarted) {
-      this.batchesStarted = index;
-      this.readAtLastStart = this.bytes;
-    }
-    this.draw();
-  }
-
-  batchDone(b: BatchOutcome): void {
-    if (b.state === 'failed') return;
-    this.batchesDone++;
-    this.records += b.records;
   }
 
   /** A step that waits on the server (null: it is over). */
@@ -68,28 +47,18 @@ export class DirectProgress {
     this.line.clear();
   }
 
-  /** How many batches the whole export makes: exact once it is read, else in proportion to what was read. */
-  private batchesOf(): string {
-    const read = this.total > 0 && this.bytes >= this.total;
-    if (read || this.batchesStarted === 0 || this.readAtLastStart === 0) return `${this.batchesStarted}`;
-    const estimate = Math.max(
-      this.batchesStarted,
-      Math.round((this.batchesStarted * this.total) / this.readAtLastStart),
-    );
-    return `~${estimate}`;
-  }
-
   private draw(): void {
     if (this.step && this.startedAt === undefined) {
       this.line.set(this.step);
       return;
     }
     if (this.startedAt === undefined) return;
-    const fraction = this.total > 0 ? Math.min(1, this.bytes / this.total) : 0;
+    const t = this.tally;
+    const fraction = t.total > 0 ? Math.min(1, t.bytes / t.total) : 0;
     const width = barCells(this.f.io.columns);
     const cells = Math.round(fraction * width);
     const seconds = (this.f.clock.now() - this.startedAt) / 1000;
-    const speed = seconds > 0 ? `${formatBytes(this.bytes / seconds)}/s` : '';
+    const speed = seconds > 0 ? `${formatBytes(t.bytes / seconds)}/s` : '';
     const eta =
       seconds > 0 && fraction > 0 && fraction < 1
         ? `ETA ${duration((seconds * (1 - fraction)) / fraction)}`
@@ -97,9 +66,9 @@ export class DirectProgress {
     // Each part with the order it is given up in when the terminal is too narrow (speed first).
     const parts: [string, number][] = [
       [`${this.label} ${'█'.repeat(cells)}${'░'.repeat(width - cells)} ${Math.floor(fraction * 100)}%`, 9],
-      [`${formatBytes(this.bytes)} of ${formatBytes(this.total)}`, 2],
-      [this.batchesStarted > 0 ? `batch ${this.batchesDone}/${this.batchesOf()} sent` : '', 8],
-      [`${this.records.toLocaleString('en-US')} records`, 7],
+      [`${formatBytes(t.bytes)} of ${formatBytes(t.total)}`, 2],
+      [t.batchesStarted > 0 ? `batch ${t.batchesDone}/${t.batchesOf()} sent` : '', 8],
+      [`${t.records.toLocaleString('en-US')} records`, 7],
       [speed, 1],
       [eta, 3],
     ];

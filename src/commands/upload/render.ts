@@ -4,6 +4,7 @@ import { formatBytes, ProgressDisplay } from '../../io/progress.js';
 import { createSpinner, type PhaseSpinner } from '../../io/spinner.js';
 import { DirectProgress } from './direct-progress.js';
 import { describeRepairs } from './render-s3.js';
+import { UploadTally } from './tally.js';
 
 const STEP_TEXT = { user: 'Checking the user…', presign: 'Requesting an upload URL…' } as const;
 
@@ -16,6 +17,10 @@ export class UploadView {
   private spinner: Promise<PhaseSpinner> | null = null;
   /** The direct method's one status line, when progress is drawn. */
   private readonly direct: DirectProgress | null;
+  private readonly tally = new UploadTally();
+  /** Set from the first Ctrl-C until its line is printed (a drain's wait goes into that line). */
+  private stopping: { drainMs: number | undefined } | null = null;
+  private readonly onInterrupt = () => this.interrupted();
 
   constructor(
     private readonly f: Factory,
@@ -23,10 +28,45 @@ export class UploadView {
   ) {
     this.progress = new ProgressDisplay(f.io, () => f.clock.now());
     this.direct =
-      options.method === 'direct' && f.io.progress === 'draw' ? new DirectProgress(f, options.dryRun) : null;
+      options.method === 'direct' && f.io.progress === 'draw'
+        ? new DirectProgress(f, this.tally, options.dryRun)
+        : null;
+    f.out.doneSoFar = { describe: () => this.tally.describe(options), resumes: !options.dryRun };
+    f.signal.addEventListener('abort', this.onInterrupt, { once: true });
+  }
+
+  /**
+   * The first Ctrl-C says at once what happens next. Its line waits for this turn of the event loop to
+   * end, so that a batch whose answer is awaited (the drain event the same interrupt causes) is in it.
+   */
+  private interrupted(): void {
+    if ((this.f.signal.reason as Error | undefined)?.name === 'OutputClosed') return;
+    this.stopping = { drainMs: undefined };
+    setImmediate(() => this.sayStopping());
+  }
+
+  private sayStopping(): void {
+    if (!this.stopping) return;
+    const { drainMs } = this.stopping;
+    this.stopping = null;
+    this.say(() => this.f.out.warn(this.tally.stopping(this.options, drainMs)));
+  }
+
+  /** Prints a message with the status line out of its way. */
+  private say(print: () => void): void {
+    if (this.direct) this.direct.around(print);
+    else {
+      this.progress.pause();
+      print();
+    }
   }
 
   readonly event = (e: UploadEvent): void => {
+    this.tally.note(e);
+    if (e.type === 'drain' && this.stopping) {
+      this.stopping.drainMs = e.waitMs;
+      return;
+    }
     if (this.direct) {
       this.directEvent(this.direct, e);
       return;
@@ -57,13 +97,9 @@ export class UploadView {
 
   /** The direct method on a terminal: progress feeds its status line, messages print above it. */
   private directEvent(view: DirectProgress, e: UploadEvent): void {
-    if (e.type === 'progress') view.read(e.bytes, e.total);
-    else if (e.type === 'started') view.started(e.index);
+    if (e.type === 'progress' || e.type === 'started') view.update();
     else if (e.type === 'step') view.waiting(e.done ? null : STEP_TEXT[e.step]);
-    else if (e.type !== 'sending') {
-      if (e.type === 'done' && e.unit === 'batch') view.batchDone(e.batch);
-      view.around(() => this.message(e));
-    }
+    else if (e.type !== 'sending') view.around(() => this.message(e));
   }
 
   /** An event that prints a message (every event but progress and steps). */
@@ -105,7 +141,7 @@ export class UploadView {
         return;
       case 'drain':
         out.warn(
-          `interrupted: ${e.unit} ${e.index} was sent in full; waiting up to ${inSeconds(e.waitMs)} for the server's answer so it is not sent twice (Ctrl-C again to quit now)`,
+          `${e.unit} ${e.index} was sent in full: waiting up to ${inSeconds(e.waitMs)} for the server's answer, so it is not sent twice; Ctrl-C again to stop now`,
         );
         return;
       case 'pending':
@@ -128,9 +164,8 @@ export class UploadView {
           out.info('No part was completed.');
           return;
         }
-        out.info(`Completed before stopping: ${e.stored.length} of ${e.total} part(s):`);
+        out.info(`Completed before stopping: ${e.stored.length} of ${e.total} ${plural(e.total, 'part')}:`);
         for (const p of e.stored) out.info(`  part ${p.index}: ${p.fileKey}`);
-        out.info('Run the same command again to send the rest.');
         return;
       case 'warning':
         out.warn(e.message);
@@ -140,6 +175,9 @@ export class UploadView {
 
   /** Stops whatever is drawn; called before the result is printed, and again on the way out. */
   close(): void {
+    // A run that stops at once still says so before what follows.
+    this.sayStopping();
+    this.f.signal.removeEventListener('abort', this.onInterrupt);
     this.direct?.clear();
     this.progress.pause();
     this.step('user', true);
@@ -187,6 +225,10 @@ function partLabel(index: number, of: number): string {
 
 function rate(bytes: number, ms: number): number {
   return ms > 0 ? (bytes * 1000) / ms : bytes;
+}
+
+function plural(n: number, word: string): string {
+  return n === 1 ? word : `${word}s`;
 }
 
 function inSeconds(ms: number): string {

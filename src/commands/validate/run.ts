@@ -23,6 +23,14 @@ export async function runValidate(f: Factory, path: string, flags: ValidateFlags
   const spinner = await createSpinner(f.io, { lines: false });
   let progress: ReturnType<typeof createByteProgress> | undefined;
   let report: ValidationReport;
+  let read = { bytes: 0, size: 0 };
+  f.out.doneSoFar = {
+    describe: () =>
+      read.bytes > 0 && read.size > 0
+        ? `read ${Math.floor((read.bytes / read.size) * 100)}% of the export`
+        : undefined,
+    resumes: false,
+  };
   spinner.start(`Opening ${path}`);
   try {
     report = await validateExport(
@@ -35,8 +43,12 @@ export async function runValidate(f: Factory, path: string, flags: ValidateFlags
           spinner.stop();
           f.out.info(`Validating ${source.displayName} (${formatBytes(source.size)})`);
           progress = createByteProgress(f.io, 'Scanning', source.size, () => f.clock.now());
+          read = { bytes: 0, size: source.size };
         },
-        onProgress: (bytes) => progress?.update(bytes),
+        onProgress: (bytes) => {
+          read.bytes = bytes;
+          progress?.update(bytes);
+        },
       },
       { openExport: (p) => f.openExport(p), now: () => f.clock.now() },
     );
