@@ -18,9 +18,7 @@ export function renderDirectResult(f: Factory, o: UploadOptions, r: DirectUpload
     out.info(
       `This export was already sent to this user (${r.earlierBatches ?? 0} batches, ${r.uploadedAt}).`,
     );
-    out.hint(
-      'use --force to send it again (workouts already imported may make the batches fail, contract §5.6)',
-    );
+    out.hint('use --force to send it again (workouts already imported may make its batches fail)');
     return;
   }
   if (r.status === 'dry-run') {

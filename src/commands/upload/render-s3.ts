@@ -48,7 +48,7 @@ export function renderS3Result(f: Factory, r: S3UploadResult): void {
     `Uploaded ${r.source} for user ${r.userId}: ${r.parts.length} part(s), ${formatBytes(r.bytesSent)} sent in ${(r.durationMs / 1000).toFixed(1)} s.`,
   );
   out.info(
-    'Next: the backend imports each part when S3 notifies it; this path reports no progress (contract §2.6). ' +
+    'Next: the backend imports each part when S3 notifies it; this path reports no progress. ' +
       `Check later with \`apple-import status --user ${r.userId}\`.`,
   );
 }

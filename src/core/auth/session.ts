@@ -41,7 +41,7 @@ export const REFRESH_MARGIN_MS = 60_000;
 export function credentialFromGrant(grant: TokenGrant, now: number, email?: string): StoredCredential {
   if (!grant.refresh_token) {
     throw new AppError('AUTH_INVALID', 'The server did not return a refresh token.', {
-      hint: 'This backend may be older than the contract apple-import supports.',
+      hint: 'This backend may be older than the versions apple-import supports.',
     });
   }
   const expiresAt = jwtExpiryMs(grant.access_token) ?? now + (grant.expires_in ?? 3600) * 1000;

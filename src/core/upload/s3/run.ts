@@ -33,7 +33,7 @@ export async function runS3Upload(
     onEvent({
       type: 'warning',
       message:
-        '--wait has no effect with --method s3: the S3 path gives no completion signal (contract §2.6).',
+        '--wait has no effect with --method s3: the backend reports nothing back when it imports from S3.',
     });
   const { signal, clock } = ports;
   // The user check is a round trip and the export's head and fingerprint are local reads, so they overlap.
