@@ -79,6 +79,28 @@ describe('colour per stream', () => {
   });
 });
 
+describe('validate on a terminal', () => {
+  for (const cols of [80, 120]) {
+    it(`${cols} columns: the answer wrapped at words, every other line cut to the width`, async () => {
+      const r = await runOnPty(['validate', xml], { cols, env: { NO_COLOR: '1' } });
+      assert.equal(r.exitCode, 0, r.raw);
+      const screen = r.screen;
+      assert.match(
+        screen[screen.findIndex((l) => l.startsWith('Validating ')) + 1] ?? '',
+        /^The backend will import /,
+      );
+      for (const l of screen) assert.ok(l.length <= cols, `wider than ${cols}: ${l}`);
+      const verdict = screen.findIndex((l) => l.startsWith('Verdict: '));
+      assert.ok(verdict > 0 && verdict < 6, screen.join('\n'));
+      assert.ok(
+        screen.some((l) => /^ {2}type +records {2}imported\?$/.test(l)),
+        screen.join('\n'),
+      );
+      for (const l of screen) assert.doesNotMatch(l, /ETA|░/, `left behind: ${l}`);
+    });
+  }
+});
+
 describe('upload --method direct on a terminal', () => {
   let backend: BackendDouble;
   let userId: string;

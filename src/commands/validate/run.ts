@@ -7,7 +7,7 @@ import type { Factory } from '../../factory.js';
 import { createByteProgress, formatBytes } from '../../io/progress.js';
 import { createSpinner } from '../../io/spinner.js';
 import type { FilterFlags } from '../filter-help.js';
-import { renderReport } from './render.js';
+import { renderHeadline, renderReport } from './render.js';
 
 /** The flags as commander hands them over (strings), before run() checks them. */
 export interface ValidateFlags extends FilterFlags {
@@ -68,7 +68,9 @@ export async function runValidate(f: Factory, path: string, flags: ValidateFlags
   const failed = !report.accepted || (flags.strict === true && report.warnings.length > 0);
   if (f.globals.json) f.out.json(report);
   else {
-    for (const line of renderReport(report, f)) f.out.data(line);
+    // -q: the answer alone (the headline and the verdict).
+    const lines = f.out.verbosity === 'quiet' ? renderHeadline(report, f) : renderReport(report, f);
+    for (const line of lines) f.out.data(line);
   }
   if (!f.globals.json) {
     if (!report.accepted)
