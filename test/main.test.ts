@@ -23,6 +23,45 @@ describe('cli frame', () => {
     assert.match(r.stderr, /apple-import --help/);
   });
 
+  it("every command's help lists the global flags, the exit codes and where the docs are, without noise", async () => {
+    const names = [
+      'login',
+      'logout',
+      'whoami',
+      'config',
+      'users',
+      'validate',
+      'upload',
+      'status',
+      'sample',
+      'sandbox',
+    ];
+    for (const name of names) {
+      const r = await runCli([name, '--help']);
+      assert.equal(r.code, 0, name);
+      assert.match(r.stdout, /Global Options:[\s\S]*--json +print one JSON document/, name);
+      assert.match(r.stdout, /Exit codes:\n {2}0 {4}success/, name);
+      assert.match(r.stdout, /docs\/schemas\//, name);
+      assert.doesNotMatch(r.stdout, /\(default: false\)|default: "\d+"/, name);
+    }
+    const upload = await runCli(['upload', '--help']);
+    assert.doesNotMatch(upload.stdout, /atrial_fibrillation_burden/, 'the alias list lives in `help types`');
+    assert.match(upload.stdout, /apple-import help types/);
+    const help = await runCli(['help', 'upload']);
+    assert.equal(help.stdout, upload.stdout);
+    const types = await runCli(['help', 'types']);
+    assert.match(types.stdout, /aliases:[\s\S]*heart_rate/);
+    const none = await runCli(['help', 'frobnicate']);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /No help for 'frobnicate'/);
+  });
+
+  it('-v prints the version (it is not --verbose)', async () => {
+    const r = await runCli(['-v']);
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /^\d+\.\d+\.\d+\n$/);
+  });
+
   it('an unknown flag exits 2', async () => {
     const r = await runCli(['--frobnicate']);
     assert.equal(r.code, 2);

@@ -78,7 +78,7 @@ export function checkJsonOutput(args: string[], code: number, stdout: string): v
   const flags = end === -1 ? args : args.slice(0, end);
   if (!flags.includes('--json')) return;
   // Help and the version are text, whatever else is on the line.
-  if (flags.some((a) => ['--help', '-h', '--version', '-V'].includes(a)) || commandOf(args) === 'help')
+  if (flags.some((a) => ['--help', '-h', '--version', '-v'].includes(a)) || commandOf(args) === 'help')
     return;
   const command = commandOf(args);
   const docs = documents(args, stdout);

@@ -6,7 +6,7 @@ import { type SandboxImportEvent, type SandboxInfo, startSandbox } from '../../s
 /** The flags as commander hands them over (strings), before run() checks them. */
 export interface SandboxFlags {
   port?: string;
-  s3Port: string;
+  s3Port?: string;
   dataDir?: string;
   backend: string;
   completionMode?: string;
@@ -64,7 +64,7 @@ export async function runSandbox(f: Factory, flags: SandboxFlags): Promise<numbe
   }
   const options = {
     port: flags.port === undefined ? undefined : portFlag('--port', flags.port),
-    s3Port: portFlag('--s3-port', flags.s3Port),
+    s3Port: flags.s3Port === undefined ? 0 : portFlag('--s3-port', flags.s3Port),
     dataDir: flags.dataDir,
     generation,
     completionMode,

@@ -8,7 +8,7 @@ import type { Factory } from '../../factory.js';
 export interface StatusFlags {
   user?: string;
   follow?: boolean;
-  limit: string;
+  limit?: string;
 }
 
 function line(e: SyncStatusEvent): string {

@@ -6,7 +6,7 @@ import type { Factory } from '../../factory.js';
 export interface UsersFlags {
   search?: string;
   email?: string;
-  limit: string;
+  limit?: string;
 }
 
 /** `users`: a table (or JSON) of the users matching the filters, across pages. */
