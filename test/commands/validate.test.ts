@@ -163,7 +163,7 @@ describe('validate verdicts and exit codes', () => {
     assert.match(lines[0]!, /^The backend will import [\d,]+ records, [\d,]+ workouts/);
     assert.equal(lines[1], 'Verdict: valid');
     assert.match(res.stdout, /Records per month\n {2}2024-01 █+.* [\d,]+\n {2}2024-02 █+/);
-    assert.match(res.stdout, /Parsed [\d.]+ MB in [\d.]+ s/);
+    assert.match(res.stdout, /Parsed [\d.]+ MiB in [\d.]+ s/);
     // One table, the HK…Identifier prefixes dropped, the top 15 and how many more.
     assert.match(res.stdout, /\n {2}type +records {2}imported\?\n {2}HeartRate +[\d,]+ {2}yes\n/);
     assert.doesNotMatch(res.stdout, /HKQuantityTypeIdentifier/);

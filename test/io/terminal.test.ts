@@ -141,7 +141,8 @@ describe('upload --method direct on a terminal', () => {
         during.join('\n'),
       );
       assert.ok(status.length < cols, `the status line fits in ${cols} columns: ${status}`);
-      if (cols >= 120) assert.match(status, / · [\d.]+ MB of [\d.]+ MB · .* · ETA \d/, 'bytes read and ETA');
+      if (cols >= 120)
+        assert.match(status, / · [\d.]+ [KM]iB of [\d.]+ MiB · .* · ETA \d/, 'bytes read and ETA');
       assert.match(during[0] ?? '', /^Uploading .*export\.xml to user /);
       assert.ok(
         during.slice(1, -1).every((l) => /^batch \d+ \(/.test(l)),

@@ -3,6 +3,7 @@ import type { DirectUploadResult } from '../../core/upload/direct/run.js';
 import type { UploadOptions } from '../../core/upload/types.js';
 import type { Factory } from '../../factory.js';
 import { formatBytes } from '../../io/progress.js';
+import { count } from '../../io/text.js';
 
 /** `upload --method direct`'s result: the JSON document, or the plan or what was sent, and what was left out. */
 export function renderDirectResult(f: Factory, o: UploadOptions, r: DirectUploadResult): void {
@@ -16,28 +17,36 @@ export function renderDirectResult(f: Factory, o: UploadOptions, r: DirectUpload
   }
   if (r.status === 'already-uploaded') {
     out.info(
-      `This export was already sent to this user (${r.earlierBatches ?? 0} batches, ${r.uploadedAt}).`,
+      `This export was already sent to this user (${count(r.earlierBatches ?? 0, 'batch', 'batches')}, ${r.uploadedAt}).`,
     );
     out.hint('use --force to send it again (workouts already imported may make its batches fail)');
     return;
   }
   if (r.status === 'dry-run') {
-    out.data(`Plan: ${r.batches.length} batches, ${r.records} records`);
+    out.data(`Plan: ${count(r.batches.length, 'batch', 'batches')}, ${count(r.records, 'record')}`);
     for (const [type, n] of Object.entries(r.report.kept).sort()) out.data(`  ${type}  ${n}`);
-    for (const b of r.batches) out.data(`  batch ${b.seq}: ${b.records} records, ${formatBytes(b.bytes)}`);
+    for (const b of r.batches)
+      out.data(`  batch ${b.seq}: ${count(b.records, 'record')}, ${formatBytes(b.bytes)}`);
   } else {
+    // What this run sent: the records of the batches it posted, not of those an earlier run did.
+    const sentRecords = r.batches
+      .filter((b) => b.state === 'sent' || b.state === 'completed' || b.state === 'failed')
+      .reduce((sum, b) => sum + b.records, 0);
     out.data(
-      `Sent ${r.sent} of ${r.batches.length} batches (${r.records} records, ${formatBytes(r.bytesSent)}) in ${(r.durationMs / 1000).toFixed(1)} s` +
+      `Sent ${r.sent} of ${count(r.batches.length, 'batch', 'batches')} (${count(sentRecords, 'record')}, ${formatBytes(r.bytesSent)}) in ${(r.durationMs / 1000).toFixed(1)} s` +
         (r.skipped ? `; ${r.skipped} already sent earlier` : ''),
     );
   }
   for (const [reason, d] of Object.entries(dropped)) {
-    const top = Object.entries(d.byType)
-      .sort((a, b) => b[1] - a[1])
+    const types = Object.entries(d.byType).sort((a, b) => b[1] - a[1]);
+    const top = types
       .slice(0, 5)
-      .map(([t, n]) => `${t.replace(/^HK\w+TypeIdentifier/, '')} ${n}`)
+      .map(([t, n]) => `${t.replace(/^HK\w+TypeIdentifier/, '')} ${n.toLocaleString('en-US')}`)
       .join(', ');
-    out.info(`${r.status === 'dry-run' ? 'will drop' : 'dropped'} ${d.total} (${reason}): ${top}`);
+    const more = types.length > 5 ? ` and ${types.length - 5} more (see --json)` : '';
+    out.info(
+      `${r.status === 'dry-run' ? 'will drop' : 'dropped'} ${d.total.toLocaleString('en-US')} (${reason}): ${top}${more}`,
+    );
   }
   if (r.status === 'uploaded' && !o.wait && r.sent > 0) {
     const ids = r.batches.filter((b) => b.taskId).map((b) => b.taskId);
@@ -45,7 +54,9 @@ export function renderDirectResult(f: Factory, o: UploadOptions, r: DirectUpload
     out.hint(`follow the import with: apple-import status --user ${r.userId} --follow`);
   }
   if (r.failed > 0)
-    out.error(`${r.failed} batch(es) failed on the server; re-run the same command to resend them`);
+    out.error(
+      `${count(r.failed, 'batch', 'batches')} failed on the server; re-run the same command to resend ${r.failed === 1 ? 'it' : 'them'}`,
+    );
 }
 
 /** The `--json` document: the fields every method shares, then the direct ones. */

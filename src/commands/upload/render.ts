@@ -2,6 +2,7 @@ import type { BatchOutcome, PlanInfo, UploadEvent, UploadOptions } from '../../c
 import type { Factory } from '../../factory.js';
 import { formatBytes, ProgressDisplay } from '../../io/progress.js';
 import { createSpinner, type PhaseSpinner } from '../../io/spinner.js';
+import { count } from '../../io/text.js';
 import { DirectProgress } from './direct-progress.js';
 import { describeRepairs } from './render-s3.js';
 import { UploadTally } from './tally.js';
@@ -116,10 +117,10 @@ export class UploadView {
         return;
       case 'resume':
         if (e.unit === 'part')
-          out.info(`Resuming: ${e.done} of ${e.total ?? '?'} part(s) were sent earlier.`);
+          out.info(`Resuming: ${e.done} of ${e.total === null ? '?' : count(e.total, 'part')} sent earlier.`);
         else
           out.verbose(
-            `Resuming: an earlier run recorded ${e.done} batch(es); those the server has are skipped.`,
+            `Resuming: an earlier run recorded ${count(e.done, 'batch', 'batches')}; those the server has are skipped.`,
           );
         return;
       case 'done':
@@ -164,7 +165,7 @@ export class UploadView {
           out.info('No part was completed.');
           return;
         }
-        out.info(`Completed before stopping: ${e.stored.length} of ${e.total} ${plural(e.total, 'part')}:`);
+        out.info(`Completed before stopping: ${e.stored.length} of ${count(e.total, 'part')}:`);
         for (const p of e.stored) out.info(`  part ${p.index}: ${p.fileKey}`);
         return;
       case 'warning':
@@ -190,7 +191,7 @@ export class UploadView {
     const out = this.f.out;
     if (plan.method === 'direct') {
       out.info(
-        `${plan.dryRun ? 'Planning' : 'Uploading'} ${plan.source} to user ${plan.userId} (direct, batches ≤ ${formatBytes(plan.limits.maxBytes)}, ≤ ${plan.limits.maxRecords} records)`,
+        `${plan.dryRun ? 'Planning' : 'Uploading'} ${plan.source} to user ${plan.userId} (direct, batches ≤ ${formatBytes(plan.limits.maxBytes)} and ≤ ${count(plan.limits.maxRecords, 'record')})`,
       );
       return;
     }
@@ -227,16 +228,12 @@ function rate(bytes: number, ms: number): number {
   return ms > 0 ? (bytes * 1000) / ms : bytes;
 }
 
-function plural(n: number, word: string): string {
-  return n === 1 ? word : `${word}s`;
-}
-
 function inSeconds(ms: number): string {
   return `${Math.round(ms / 1000)} s`;
 }
 
 export function batchLine(b: BatchOutcome): string {
-  const what = `batch ${b.seq} (${b.filename}, ${b.records} records, ${formatBytes(b.bytes)})`;
+  const what = `batch ${b.seq} (${b.filename}, ${count(b.records, 'record')}, ${formatBytes(b.bytes)})`;
   switch (b.state) {
     case 'skipped':
       return `${what}: already sent in an earlier run, skipped`;

@@ -1,4 +1,5 @@
 import type { UploadEvent, UploadOptions } from '../../core/upload/types.js';
+import { count, noun } from '../../io/text.js';
 
 /**
  * What an upload has done so far, counted from its events: for the status line, the first Ctrl-C's line
@@ -49,9 +50,10 @@ export class UploadTally {
   /** What was done, for the line an interruption ends with. */
   describe(o: UploadOptions): string {
     if (o.dryRun) return 'nothing was sent (dry run)';
-    if (o.method === 's3') return `${this.partsStored} of ${this.partsOf || '?'} parts stored`;
+    if (o.method === 's3')
+      return `${this.partsStored} of ${this.partsOf || '?'} ${noun(this.partsOf, 'part')} stored`;
     const batches = this.batchesStarted > 0 ? this.batchesOf() : '?';
-    return `${this.batchesDone} of ${batches} batches sent (${this.records.toLocaleString('en-US')} records)`;
+    return `${this.batchesDone} of ${batches} ${noun(this.batchesDone, 'batch', 'batches')} sent (${count(this.records, 'record')})`;
   }
 
   /** The first Ctrl-C's line; `drainMs` when a batch sent in full awaits its answer. */

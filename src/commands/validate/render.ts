@@ -2,6 +2,7 @@ import stringWidth from 'string-width';
 import type { ValidationReport } from '../../core/validate/report.js';
 import type { Factory } from '../../factory.js';
 import { formatBytes } from '../../io/progress.js';
+import { count, noun } from '../../io/text.js';
 
 const n = (v: number) => v.toLocaleString('en-US');
 
@@ -74,8 +75,8 @@ export function renderReport(r: ValidationReport, f: Factory): string[] {
 
   head('Duplicates');
   out.push(
-    `  ${n(r.duplicates.exact)} exact ${plural(r.duplicates.exact, 'duplicate')}${r.duplicates.saturated ? ' (tracking capped; more may exist)' : ''}; ` +
-      `${n(r.correlations.copies)} top-level ${plural(r.correlations.copies, 'record')} repeating a Correlation member (expected in Apple exports)`,
+    `  ${n(r.duplicates.exact)} exact ${noun(r.duplicates.exact, 'duplicate')}${r.duplicates.saturated ? ' (tracking capped; more may exist)' : ''}; ` +
+      `${n(r.correlations.copies)} top-level ${noun(r.correlations.copies, 'record')} repeating a Correlation member (expected in Apple exports)`,
   );
 
   if (r.defects.length > 0 || r.issues.length > 0) {
@@ -153,18 +154,9 @@ function verdictLine(r: ValidationReport, f: Factory): string {
     r.verdict === 'valid'
       ? t.green('valid')
       : r.verdict === 'warnings'
-        ? t.yellow(`valid with ${n(r.warnings.length)} ${plural(r.warnings.length, 'warning')}`)
+        ? t.yellow(`valid with ${n(r.warnings.length)} ${noun(r.warnings.length, 'warning')}`)
         : t.red('invalid');
   return `Verdict: ${verdict}`;
-}
-
-function plural(count: number, word: string): string {
-  return count === 1 ? word : `${word}s`;
-}
-
-/** "1 workout", "2 workouts". */
-function count(value: number, word: string): string {
-  return `${n(value)} ${plural(value, word)}`;
 }
 
 /** `HKQuantityTypeIdentifierHeartRate` → `HeartRate`: the prefixes say nothing a reader needs. */
@@ -250,8 +242,8 @@ function sourceLines(r: ValidationReport): string[] {
           ? versions[0]
           : `${versions[0]}–${versions.at(-1)!.replace(/^\D+ /, '')}`;
     const what = [
-      `${n(g.records)} ${plural(g.records, 'record')}`,
-      g.workouts ? `${n(g.workouts)} ${plural(g.workouts, 'workout')}` : '',
+      `${n(g.records)} ${noun(g.records, 'record')}`,
+      g.workouts ? `${n(g.workouts)} ${noun(g.workouts, 'workout')}` : '',
       span ?? '',
     ].filter(Boolean);
     return `  ${pad(name, w)}  ${what.join(', ')}`;

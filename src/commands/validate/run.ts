@@ -6,6 +6,7 @@ import { AppError, ExitCode } from '../../errors.js';
 import type { Factory } from '../../factory.js';
 import { createByteProgress, formatBytes } from '../../io/progress.js';
 import { createSpinner } from '../../io/spinner.js';
+import { count } from '../../io/text.js';
 import type { FilterFlags } from '../filter-help.js';
 import { renderHeadline, renderReport } from './render.js';
 
@@ -75,9 +76,9 @@ export async function runValidate(f: Factory, path: string, flags: ValidateFlags
   if (!f.globals.json) {
     if (!report.accepted)
       f.out.error(`the backend would not accept this export: ${report.reasons.join('; ')}`);
-    else if (failed) f.out.error(`${report.warnings.length} warning(s) and --strict is set`);
+    else if (failed) f.out.error(`${count(report.warnings.length, 'warning')} and --strict is set`);
     else if (report.warnings.length > 0)
-      f.out.warn(`${report.warnings.length} warning(s); the export can be imported`);
+      f.out.warn(`${count(report.warnings.length, 'warning')}; the export can be imported`);
     else f.out.success('the export looks good');
     if (flags.report) f.out.info(`Report written to ${flags.report}`);
   }
