@@ -618,7 +618,7 @@ describe('upload --method direct', () => {
         env,
       });
       assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stdout, /Plan: \d+ batches/);
+      assert.match(r.stdout, /Plan: \d+ batch(es)?, [\d,]+ records?\n/);
       assert.equal(s.double.state.directUploads.length, 0);
     } finally {
       await teardown(s);
