@@ -14,6 +14,11 @@ function collect(dir) {
   return out;
 }
 
+// The system's part of the test bed (radosgw, curl, python3): installed when it can be, else one line
+// saying what to run (scripts/test-deps.mjs).
+const deps = spawnSync(process.execPath, ['scripts/test-deps.mjs'], { stdio: 'inherit' });
+if (deps.status !== 0) process.exit(deps.status ?? 1);
+
 // The check's compiled fast path (dist/wasm) must be there, or its tests fail: build it when it is
 // missing or older than its source, so `npm test` works on a fresh checkout as well as after a build.
 const wasm = 'dist/wasm/content-check.wasm';

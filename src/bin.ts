@@ -26,6 +26,23 @@ process.on('SIGINT', () => {
   controller.abort(new Error('Interrupted'));
 });
 
+// A reader that stops early (`| head -1`) closes the pipe: the command ends quietly, as git and ls do, and
+// not with an EPIPE stack trace. Nothing more is written there, and work still under way (a follow loop)
+// is stopped as by Ctrl-C, without a word, since the reader asked for no more.
+let outputClosed = false;
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;
+    outputClosed = true;
+    stream.write = (() => true) as typeof stream.write;
+    if (stream === process.stdout && !controller.signal.aborted) {
+      const reason = new Error('Output closed');
+      reason.name = 'OutputClosed';
+      controller.abort(reason);
+    }
+  });
+}
+
 const code = await main(process.argv.slice(2), {
   env: process.env,
   stdin: process.stdin,
@@ -45,6 +62,8 @@ const code = await main(process.argv.slice(2), {
     },
   },
 });
-process.exitCode = code;
+// The reader took what it wanted: a command stopped by a closed stdout succeeded as far as it is concerned.
+const exit = outputClosed && code === 130 ? 0 : code;
+process.exitCode = exit;
 // Open keep-alive sockets or a stray stdin listener must not keep a finished CLI alive.
-setTimeout(() => process.exit(code), 200).unref();
+setTimeout(() => process.exit(exit), 200).unref();

@@ -123,7 +123,7 @@ describe('bin: a second Ctrl-C', () => {
     assert.ok(r.aliveAfterFirst, 'the first Ctrl-C alone does not quit while the answer is awaited');
     assert.equal(r.code, 130, r.stderr);
     assert.ok(r.quitMs < 2000, `quit ${r.quitMs} ms after the second Ctrl-C`);
-    assert.match(r.stderr, /Ctrl-C again to quit now/);
+    assert.match(r.stderr, /Stopping after batch 1 of \d+ \(up to 30 s\); Ctrl-C again to stop now/);
   });
 
   it('quits at once after a token refresh loaded conf, whose exit hook re-raises the first Ctrl-C', async () => {
@@ -149,4 +149,34 @@ describe('bin: a second Ctrl-C', () => {
     assert.equal(r.code, 130, r.stderr);
     assert.ok(r.quitMs < 2000, `quit ${r.quitMs} ms after the second Ctrl-C`);
   });
+});
+
+/** A reader that stops early closes the pipe: the command ends quietly, with no EPIPE stack trace. */
+describe('bin: a closed stdout', () => {
+  let dir: string;
+  let xml: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'apple-import-epipe-'));
+    xml = join(dir, 'export.xml');
+    await writeExportFile(xml, { days: 30, seed: 5 });
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  for (const args of [['validate'], ['validate', '--json']]) {
+    it(`${args.join(' ')} … | head -1 prints one line and exits 0 without a word on stderr`, () => {
+      const cmd = [process.execPath, '--import', 'tsx', 'src/bin.ts', ...args, xml]
+        .map((a) => `'${a}'`)
+        .join(' ');
+      const r = spawnSync('bash', ['-c', `${cmd} | head -1; echo "status=\${PIPESTATUS[0]}" >&2`], {
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH ?? '', NO_COLOR: '1', APPLE_IMPORT_CONFIG_DIR: dir },
+        timeout: 60_000,
+      });
+      assert.equal(r.stdout.split('\n').filter(Boolean).length, 1, r.stdout);
+      assert.doesNotMatch(r.stderr, /EPIPE|\n\s+at |unexpected error/);
+      assert.match(r.stderr, /status=0\n$/);
+    });
+  }
 });

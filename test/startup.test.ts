@@ -128,8 +128,8 @@ describe('start-up', () => {
     }
   });
 
-  it('upload --help lists exactly the --types aliases the filters accept', async () => {
-    const r = await runCli(['upload', '--help']);
+  it('help types lists exactly the --types aliases the filters accept', async () => {
+    const r = await runCli(['help', 'types']);
     assert.equal(r.code, 0);
     const listed = r.stdout
       .slice(r.stdout.indexOf('aliases:') + 'aliases:'.length)

@@ -142,6 +142,13 @@ export class ConfigStore {
     return this.read().credentials[profile]?.[server];
   }
 
+  /** Every (profile, server) that holds a credential, to point a "not logged in" at the login there is. */
+  logins(): { profile: string; server: string }[] {
+    return Object.entries(this.read().credentials).flatMap(([profile, byServer]) =>
+      Object.keys(byServer).map((server) => ({ profile, server })),
+    );
+  }
+
   async saveCredential(profile: string, server: string, credential: StoredCredential): Promise<void> {
     const conf = await this.writer();
     const all = { ...this.read().credentials };

@@ -19,8 +19,8 @@ const FILTER_TEXT = `Filters (on startDate):
   timestamp: with an offset (2024-03-01T08:00:00+01:00) it is an exact instant; without one it is a
   wall-clock time like a bare date. Apple groups records by type, so the whole file is always read.
   --types/--exclude-types take HK identifiers (HKQuantityTypeIdentifierHeartRate, or HeartRate for a
-  type the backend imports), Workout, a workout activity (HKWorkoutActivityTypeRunning), or these
-  aliases: `;
+  type the backend imports), Workout, a workout activity (HKWorkoutActivityTypeRunning), or an alias
+  (heart_rate, steps, sleep, workouts…): \`apple-import help types\` lists them all.`;
 
 /**
  * The `--types` aliases (core/selection/filters.ts typeAliases), written out: commander prints help
@@ -46,13 +46,20 @@ const TYPE_ALIAS_HELP = `
     walking_speed, walking_steadiness, walking_step_length, water_temperature, weight,
     workout_effort_score, workouts`;
 
-export const FILTER_HELP = `${FILTER_TEXT}${TYPE_ALIAS_HELP}`;
+export const FILTER_HELP = FILTER_TEXT;
+
+/** `apple-import help types`: what --types and --exclude-types take. */
+export const TYPES_HELP = `--types and --exclude-types (validate, upload --method direct) take a comma-separated list of:
+  HK identifiers     HKQuantityTypeIdentifierHeartRate, or HeartRate for a type the backend imports
+  Workout            every workout; or one activity, e.g. HKWorkoutActivityTypeRunning
+  aliases:${TYPE_ALIAS_HELP}
+`;
 
 /** Adds --since/--until/--types/--exclude-types, their help saying what they do ("only count"). */
 export function addFilterOptions(cmd: Command, keep: string, leaveOut: string): Command {
   return cmd
     .option('--since <date>', `${keep} samples starting at or after this date (see Filters below)`)
     .option('--until <date>', `${keep} samples starting at or before this date (a date: through its end)`)
-    .option('--types <list>', `${keep} these types (comma-separated; aliases below)`)
+    .option('--types <list>', `${keep} these types (comma-separated; see \`apple-import help types\`)`)
     .option('--exclude-types <list>', `${leaveOut} these types`);
 }

@@ -11,6 +11,8 @@ export class RunState {
   private context: Factory | undefined;
   exitCode = 0;
   readonly redactor = new Redactor();
+  /** What commander wrote to stderr (its error and our hint), for the --json error document. */
+  private readonly commanderOutput: string[] = [];
 
   constructor(
     readonly system: System,
@@ -22,6 +24,18 @@ export class RunState {
     const { createFactory } = await import('../factory.js');
     this.context = createFactory(this.system, globals, this.version, this.redactor);
     return this.context;
+  }
+
+  noteCommanderOutput(text: string): void {
+    this.commanderOutput.push(text);
+  }
+
+  /** Commander's error message and the hint printed after it, as it wrote them. */
+  commanderError(): { message: string | undefined; hint: string | undefined } {
+    const lines = this.commanderOutput.join('').split('\n').filter(Boolean);
+    const hint = lines.find((l) => l.startsWith('hint: '));
+    const message = lines.find((l) => l.startsWith('error: '));
+    return { message: message?.slice('error: '.length), hint: hint?.slice('hint: '.length) };
   }
 
   get ctx(): Factory | undefined {

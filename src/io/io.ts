@@ -9,8 +9,13 @@ export interface Io {
   stdinIsTTY: boolean;
   stdoutIsTTY: boolean;
   stderrIsTTY: boolean;
-  /** Colors allowed on stderr/stdout (NO_COLOR, FORCE_COLOR, --no-color, TTY). */
-  color: boolean;
+  /**
+   * Colours allowed on each stream: only where that stream is a terminal (`validate > report.txt` from a
+   * terminal writes no escape codes into the file), FORCE_COLOR forcing them anywhere, NO_COLOR and
+   * --no-color turning them off everywhere.
+   */
+  stdoutColor: boolean;
+  stderrColor: boolean;
   /** How progress is shown (progress-policy.ts): every command follows this one decision. */
   progress: ProgressMode;
   /** Spinners and bars are drawn: `progress === 'draw'`. */
@@ -47,8 +52,8 @@ export function usableWidth(columns: number | undefined): number | undefined {
 /** Refines the raw Io once global flags are known. */
 export function refineIo(base: Io, facts: IoFacts, flags: IoFlags): Io {
   const forced = facts.forceColor !== undefined && facts.forceColor !== '0';
-  const color =
-    flags.color !== false && !facts.noColorEnv && facts.forceColor !== '0' && (base.stderrIsTTY || forced);
+  const allowed = flags.color !== false && !facts.noColorEnv && facts.forceColor !== '0';
+  const colorOn = (isTTY: boolean) => allowed && (isTTY || forced);
   const progress = progressMode(
     {
       stderrIsTTY: base.stderrIsTTY,
@@ -58,5 +63,11 @@ export function refineIo(base: Io, facts: IoFacts, flags: IoFlags): Io {
     },
     flags,
   );
-  return { ...base, color, progress, interactive: progress === 'draw' };
+  return {
+    ...base,
+    stdoutColor: colorOn(base.stdoutIsTTY),
+    stderrColor: colorOn(base.stderrIsTTY),
+    progress,
+    interactive: progress === 'draw',
+  };
 }

@@ -24,12 +24,16 @@ export interface ByteProgressReporter {
 const PLAIN_STEP = 0.1;
 const PLAIN_INTERVAL_MS = 10_000;
 
+/**
+ * Sizes in binary units everywhere (KiB, MiB, GiB), as the size flags and their defaults are (8 MiB
+ * batches, 1 GiB parts): one convention, so a figure in a message is the figure a flag takes.
+ */
 export function formatBytes(n: number): string {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let v = n;
   let u = 0;
-  while (v >= 1000 && u < units.length - 1) {
-    v /= 1000;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
     u++;
   }
   return `${u === 0 ? v : v.toFixed(v >= 100 ? 0 : 1)} ${units[u]}`;
@@ -86,9 +90,10 @@ export function createByteProgress(
       if ((total > 0 && step > lastStep && fraction < 1) || t - lastAt >= PLAIN_INTERVAL_MS) {
         lastStep = Math.max(lastStep, step);
         lastAt = t;
+        const rate = speed(done);
         const pct =
           total > 0
-            ? `${Math.floor(fraction * 100)}% (${formatBytes(done)} of ${formatBytes(total)}, ${speed(done)})`
+            ? `${Math.floor(fraction * 100)}% (${formatBytes(done)} of ${formatBytes(total)}${rate ? `, ${rate}` : ''})`
             : formatBytes(done);
         io.stderr.write(`${label}: ${pct}\n`);
       }

@@ -17,6 +17,8 @@ export async function createSpinner(io: Io, opts: { lines?: boolean } = {}): Pro
       isEnabled: true,
       stream: io.stderr as NodeJS.WritableStream,
       discardStdin: false,
+      // ora colours by its own reading of the terminal; ours (NO_COLOR, --no-color) decides.
+      color: io.stderrColor ? 'cyan' : false,
     });
     return {
       start: (text) => {

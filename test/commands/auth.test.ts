@@ -207,4 +207,54 @@ describe('login, whoami, logout', () => {
     for (const s of [PASSWORD, accessToken, refreshToken]) assert.ok(!env.allOutput().includes(s));
     await env.dispose();
   });
+
+  it('login --server remembers the server in a profile that has none, so whoami needs no --server', async () => {
+    const noEnv = { env: { APPLE_IMPORT_SERVER: undefined } };
+    const login = await env.run(['login', '--server', backend.url, '--email', EMAIL, '--password-stdin'], {
+      ...noEnv,
+      stdin: PASSWORD,
+    });
+    assert.equal(login.code, 0, login.stderr);
+    assert.match(login.stderr, /Saved .* as the server of profile default/);
+    const file = JSON.parse(await readFile(configFile(env.configDir), 'utf8'));
+    assert.equal(file.profiles.default.server, backend.url);
+    const who = await env.run(['whoami', '--json'], noEnv);
+    assert.equal(who.code, 0, who.stderr);
+    assert.equal(JSON.parse(who.stdout).server, backend.url);
+    await env.dispose();
+  });
+
+  it('login --server keeps a server the profile already has, and says how to use the new login', async () => {
+    const noEnv = { env: { APPLE_IMPORT_SERVER: undefined } };
+    const set = await env.run(['config', 'set', 'server', 'http://127.0.0.1:9'], noEnv);
+    assert.equal(set.code, 0, set.stderr);
+    const login = await env.run(
+      ['login', '--server', backend.url, '--email', EMAIL, '--password-stdin', '--json'],
+      { ...noEnv, stdin: PASSWORD },
+    );
+    assert.equal(login.code, 0, login.stderr);
+    assert.deepEqual(JSON.parse(login.stdout).profileServer, {
+      status: 'kept',
+      server: 'http://127.0.0.1:9',
+    });
+    assert.match(login.stderr, /keeps its server http:\/\/127\.0\.0\.1:9; use --server/);
+    const file = JSON.parse(await readFile(configFile(env.configDir), 'utf8'));
+    assert.equal(file.profiles.default.server, 'http://127.0.0.1:9');
+    await env.dispose();
+  });
+
+  it('not logged in to this server: the hint names the login held for another', async () => {
+    const login = await env.run(['login', '--email', EMAIL, '--password-stdin'], { stdin: PASSWORD });
+    assert.equal(login.code, 0, login.stderr);
+    const who = await env.run(['whoami'], { env: { APPLE_IMPORT_SERVER: 'http://localhost:8000' } });
+    assert.equal(who.code, 4);
+    assert.match(who.stderr, /Not logged in to http:\/\/localhost:8000/);
+    assert.ok(
+      who.stderr.includes(
+        `there is a login for ${backend.url} (profile default): pass --server ${backend.url}`,
+      ),
+      who.stderr,
+    );
+    await env.dispose();
+  });
 });

@@ -58,14 +58,14 @@ describe('status', () => {
     assert.match(r.stderr, /No recent events/);
   });
 
-  it('lists recent events: newest first as JSON, as they happened as text', async () => {
+  it('lists recent events as they happened, oldest first, in JSON and text alike', async () => {
     const userId = await userWithOneImport();
     const json = await cli.run(['status', '--user', userId, '--json'], { env });
     assert.equal(json.code, 0, json.stderr);
     const events = JSON.parse(json.stdout) as StreamedEvent[];
     assert.deepEqual(
       events.map((e) => e.stage),
-      ['completed', 'started'],
+      ['started', 'completed'],
     );
     assert.match(events[0]?.metadata.filename ?? '', /^apple-import-[0-9a-f]{8}-[0-9a-f]{8}-b00001\.xml$/);
     const text = await cli.run(['status', '--user', userId], { env });
@@ -74,6 +74,18 @@ describe('status', () => {
     assert.equal(lines.length, 2);
     assert.match(lines[0] ?? '', /xml_import\/apple {2}started apple-import-/);
     assert.match(lines[1] ?? '', /xml_import\/apple {2}completed apple-import-.* items=\d+/);
+    // --local-time: the same instants, in this machine's zone with its offset.
+    const local = await cli.run(['status', '--user', userId, '--local-time'], { env });
+    assert.equal(local.code, 0, local.stderr);
+    const shown = local.stdout
+      .trim()
+      .split('\n')
+      .map((l) => /^(\S+ \S+ [+-]\d\d:\d\d) {2}/.exec(l)?.[1]);
+    const seconds = (t: string) => Math.floor(new Date(t).getTime() / 1000);
+    assert.deepEqual(
+      shown.map((s) => seconds(s!.replace(' ', 'T').replace(' ', ''))),
+      events.map((e) => seconds((e as unknown as { timestamp: string }).timestamp)),
+    );
   });
 
   it('--follow replays, reconnects after a dropped stream, prints new events live and each once, and Ctrl-C ends it with 130', async () => {

@@ -378,7 +378,12 @@ describe('upload --method direct', () => {
       );
       // The first run waited for batch k's answer and recorded its task id; the re-run trusts the ledger.
       const kth = s.double.state.directUploads[k - 1]!;
-      assert.match(first.stderr, /batch 2 was sent in full; waiting up to 30 s for the server's answer/);
+      // The first Ctrl-C said what happens next; the run ended saying what was done and how to go on.
+      assert.match(first.stderr, /Stopping after batch 2 of ~?\d+ \(up to 30 s\); Ctrl-C again to stop now/);
+      assert.match(
+        first.stderr,
+        /\nInterrupted: 2 of ~?\d+ batches sent \([\d,]+ records\)\.\nResume with: apple-import upload \S+ .*--method direct.*\n$/,
+      );
       assert.match(first.stderr, new RegExp(`batch ${k} \\(.*\\): queued as task ${kth.taskId}`));
       assert.equal(second.stderr.match(/already sent in an earlier run, skipped/g)?.length, k);
       assert.doesNotMatch(second.stderr, /status feed/);
@@ -615,7 +620,7 @@ describe('upload --method direct', () => {
         env,
       });
       assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stdout, /Plan: \d+ batches/);
+      assert.match(r.stdout, /Plan: \d+ batch(es)?, [\d,]+ records?\n/);
       assert.equal(s.double.state.directUploads.length, 0);
     } finally {
       await teardown(s);

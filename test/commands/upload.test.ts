@@ -13,6 +13,7 @@ import { writeExportFile, writeExportZip } from '../../src/generator/index.js';
 import { type BackendDouble, startBackendDouble } from '../../src/sandbox/backend/index.js';
 import { fastClock } from '../helpers/fake-clock.js';
 import { type FakeS3, s3Error, s3SettingsFor, startFakeS3 } from '../helpers/fake-s3.js';
+import { errorDocument } from '../helpers/json-schemas.js';
 import { type Radosgw, startRadosgw } from '../helpers/radosgw.js';
 import { runCli } from '../helpers/run-cli.js';
 
@@ -162,7 +163,7 @@ describe('upload via S3 against real radosgw', () => {
       const r = await runCli(['upload', path, '--user', user, '--json'], { env: env(cfg) });
       assert.equal(r.code, 3, `${name}: ${r.stderr}`);
       assert.match(r.stderr, why);
-      assert.equal(r.stdout, '');
+      assert.equal(errorDocument(r.stdout).code, 'INPUT_INVALID', name);
       // The whole export is checked first (the filtered document is measured after): no presign.
       assert.equal(backend.state.presigns.length, presigns, name);
       assert.deepEqual(await rgw.listKeys(`${user}/`), [], name);
@@ -409,7 +410,12 @@ describe('upload fault handling (fake S3 + backend double faults)', () => {
     assert.match(r.stderr, /EntityTooLarge/);
     assert.match(r.stderr, /larger than the presigned policy allows/);
     assert.equal(s3.requests.length - before, 1);
-    assert.equal(r.stdout, '');
+    assert.deepEqual(errorDocument(r.stdout), {
+      code: 'S3_UPLOAD_FAILED',
+      exitCode: 1,
+      message: 'Uploading part 1 failed: S3 rejected the upload (400): EntityTooLarge',
+      hint: 'the file is larger than the presigned policy allows',
+    });
   });
 
   it('gives up after bounded attempts with a clear error, never hangs', async () => {

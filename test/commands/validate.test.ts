@@ -11,6 +11,7 @@ import {
   writeExportZip,
   type ZipExportOptions,
 } from '../../src/generator/index.js';
+import { assertMatchesSchema } from '../helpers/json-schemas.js';
 import { runCli } from '../helpers/run-cli.js';
 
 let dir: string;
@@ -153,20 +154,31 @@ describe('validate verdicts and exit codes', () => {
     assert.equal((await runCli(['validate', clean, '--strict'])).code, 0);
   });
 
-  it('prints a human report with a month chart and throughput on stdout', async () => {
+  it('prints a human report, its answer first, with a month chart and throughput on stdout', async () => {
     const path = join(dir, 'human.xml');
     await writeExportFile(path, { seed: 34, days: 40, startDate: '2024-01-10' });
     const res = await runCli(['validate', path]);
     assert.equal(res.code, 0, res.stderr);
+    const lines = res.stdout.split('\n');
+    assert.match(lines[0]!, /^The backend will import [\d,]+ records, [\d,]+ workouts/);
+    assert.equal(lines[1], 'Verdict: valid');
     assert.match(res.stdout, /Records per month\n {2}2024-01 █+.* [\d,]+\n {2}2024-02 █+/);
-    assert.match(res.stdout, /Parsed [\d.]+ MB in [\d.]+ s/);
-    assert.match(res.stdout, /HKQuantityTypeIdentifierHeartRate +[\d,]+/);
-    assert.match(res.stdout, /Dana’s Apple Watch \(name:Apple Watch, manufacturer:Apple Inc\., model:Watch/);
+    assert.match(res.stdout, /Parsed [\d.]+ MiB in [\d.]+ s/);
+    // One table, the HK…Identifier prefixes dropped, the top 15 and how many more.
+    assert.match(res.stdout, /\n {2}type +records {2}imported\?\n {2}HeartRate +[\d,]+ {2}yes\n/);
+    assert.doesNotMatch(res.stdout, /HKQuantityTypeIdentifier/);
+    assert.match(res.stdout, /\n {2}AppleStandHour +[\d,]+ {2}no \(unmapped type\)\n/);
+    const table = res.stdout.slice(res.stdout.indexOf('  type ')).split('\n\n')[0]!.split('\n');
+    assert.equal(table.length, 1 + 15 + 1, table.join('\n'));
+    assert.match(table.at(-1)!, /^ {2}… and \d+ more \(see --json\)$/);
+    // Sources grouped by name: every device of a source on one line, with the software versions seen.
+    assert.match(res.stdout, /\n {2}Dana’s Apple Watch +[\d,]+ records, [\d,]+ workouts, watchOS 10\.0\n/);
+    assert.equal(res.stdout.match(/\n {2}Dana’s Apple Watch /g)?.length, 1);
     assert.doesNotMatch(res.stdout, /0x[0-9a-f]{9}/, 'device addresses are normalised away');
     assert.match(res.stderr, /Validating .*human\.xml/);
     // Piped stderr: plain progress lines at most every 10 %, no bar or spinner escape codes.
-    const lines = res.stderr.split('\n').filter((l) => l.startsWith('Scanning: '));
-    assert.ok(lines.length >= 1 && lines.length <= 10, lines.join('\n'));
+    const progress = res.stderr.split('\n').filter((l) => l.startsWith('Scanning: '));
+    assert.ok(progress.length >= 1 && progress.length <= 10, progress.join('\n'));
     assert.doesNotMatch(res.stderr, /\u001b\[/);
   });
 
@@ -178,6 +190,20 @@ describe('validate verdicts and exit codes', () => {
     assert.equal(res.code, 0, res.stderr);
     const report = JSON.parse(await readFile(file, 'utf8')) as ValidationReport;
     assertMatchesTruth(report, truth);
+    assertMatchesSchema('validate', report);
+  });
+
+  it('-q prints only the headline and the verdict', async () => {
+    const path = join(dir, 'quiet.xml');
+    await writeExportFile(path, { seed: 36, days: 2 });
+    const full = await runCli(['validate', path]);
+    const quiet = await runCli(['validate', path, '-q']);
+    assert.equal(quiet.code, 0, quiet.stderr);
+    const lines = quiet.stdout.split('\n').filter(Boolean);
+    assert.equal(lines.length, 2, quiet.stdout);
+    assert.ok(full.stdout.startsWith(quiet.stdout), 'the same lines the full report starts with');
+    assert.match(lines[1]!, /^Verdict: valid/);
+    assert.equal(quiet.stderr, '');
   });
 
   it('not an export: exit 3 with a clear message and no stack trace', async () => {

@@ -3,6 +3,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { Agent } from 'undici';
 import type { Clock } from '../../src/adapters/clock.js';
 import { main } from '../../src/main.js';
+import { checkJsonOutput } from './json-schemas.js';
 
 export interface RunOptions {
   env?: Record<string, string | undefined>;
@@ -87,6 +88,8 @@ export function startCli(args: string[], opts: RunOptions = {}): RunningCli {
   const done = running.then((code) => {
     finished = true;
     changed();
+    // Every --json run in the suite is held to the published schema of its command (docs/schemas/).
+    checkJsonOutput(args, code, out);
     return { code, stdout: out, stderr: err };
   });
   return {

@@ -12,6 +12,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { BackendDouble } from '../../src/sandbox/backend/index.js';
+import { checkJsonOutput, errorDocument } from '../helpers/json-schemas.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const PEAK_RSS = fileURLToPath(new URL('../helpers/peak-rss.mjs', import.meta.url));
@@ -31,7 +32,7 @@ async function newestSource(dir: string): Promise<number> {
  * alone adds ~25 MB). Compiled here when src/ is newer (CI builds first, so there it never is), under
  * a lock since test files run in parallel.
  */
-async function builtCli(): Promise<string> {
+export async function builtCli(): Promise<string> {
   const fresh = async () => {
     const built = await stat(DIST_BIN).catch(() => undefined);
     return built !== undefined && built.mtimeMs >= (await newestSource(join(ROOT, 'src')));
@@ -113,17 +114,16 @@ export async function runChild(args: string[], opts: ChildOptions = {}): Promise
     });
     clearTimeout(timer);
     const kib = Number(await readFile(rssFile, 'utf8').catch(() => '0'));
+    if (code !== null) checkJsonOutput(args, code, stdout);
     return { code, stdout, stderr, peakRssMiB: Math.round(kib / 1024) };
   } finally {
     await rm(rssDir, { recursive: true, force: true });
   }
 }
 
-/** Today an error prints nothing on stdout under --json; once the JSON error document lands, it is one document naming the code. */
+/** Under --json an error is the one document on stdout, naming its code (docs/schemas/error.schema.json). */
 export function assertJsonStdout(stdout: string, errorCode: string): void {
-  if (stdout === '') return;
-  const doc = JSON.parse(stdout) as Record<string, unknown>;
-  assert.match(JSON.stringify(doc), new RegExp(`"${errorCode}"`), `one JSON document naming ${errorCode}`);
+  assert.equal(errorDocument(stdout).code, errorCode, `one JSON error document naming ${errorCode}`);
 }
 
 /** Exit code, the first line of the error message (after any progress lines), stdout under --json. */

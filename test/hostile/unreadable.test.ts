@@ -15,6 +15,7 @@ import { after, before, describe, it } from 'node:test';
 import { writeExportFile } from '../../src/generator/index.js';
 import { type BackendDouble, startBackendDouble } from '../../src/sandbox/backend/index.js';
 import { withFsFault } from '../helpers/fs-faults.js';
+import { errorDocument } from '../helpers/json-schemas.js';
 import { runCli } from '../helpers/run-cli.js';
 import { writeZipFile } from '../helpers/zip.js';
 import { assertNothingSent, assertRefused, backendTraffic, type ChildOptions, runChild } from './helpers.js';
@@ -177,7 +178,11 @@ describe('unreadable exports and unwritable config folders', () => {
         /^error: Could not write the ledger entry .*\.json: no space left on the device \(ENOSPC\)\.$/,
       );
       assert.match(result.stderr, /\nhint: Free some space on the disk that holds .*ledger/);
-      assert.equal(result.stdout, '', 'today an error prints nothing on stdout under --json');
+      assert.equal(
+        errorDocument(result.stdout).code,
+        'CONFIG_WRITE_FAILED',
+        'the error is the one --json document',
+      );
       assertNothingSent(backend, before);
       const left = await readdir(join(cfg, 'ledger')).catch(() => []);
       assert.ok(

@@ -1,4 +1,12 @@
-import { type AuthPorts, loginWithPassword, storeApiKey } from '../../core/auth/login.js';
+import { normalizeServerUrl } from '../../config/settings.js';
+import {
+  type AuthPorts,
+  type LoginTarget,
+  loginWithPassword,
+  type ProfileServer,
+  rememberServer,
+  storeApiKey,
+} from '../../core/auth/login.js';
 import { UsageError } from '../../errors.js';
 import type { Factory } from '../../factory.js';
 import { prompt, readAllStdin } from '../../io/prompt.js';
@@ -40,17 +48,47 @@ export async function runLogin(f: Factory, flags: LoginFlags): Promise<number> {
         hint: 'printf \'%s\' "$KEY" | apple-import login --api-key-stdin',
       });
     await storeApiKey(authPorts(f), target, apiKey);
-    if (f.globals.json) f.out.json({ ...target, credential: 'api-key' });
+    const remembered = await remember(f, target);
+    if (f.globals.json) f.out.json({ ...target, credential: 'api-key', profileServer: remembered });
     else f.out.success(`API key stored for ${target.server} (profile ${target.profile}).`);
+    tellProfileServer(f, target, remembered);
     return 0;
   }
 
   const { email, password } = await askCredentials(f, flags);
   const login = await loginWithPassword(authPorts(f), target, { email, password });
   const expiresAt = login.expiresAt === undefined ? undefined : new Date(login.expiresAt).toISOString();
-  if (f.globals.json) f.out.json({ ...target, email, credential: 'login', expiresAt });
+  const remembered = await remember(f, target);
+  if (f.globals.json)
+    f.out.json({ ...target, email, credential: 'login', expiresAt, profileServer: remembered });
   else f.out.success(`Logged in to ${target.server} as ${email} (profile ${target.profile}).`);
+  tellProfileServer(f, target, remembered);
   return 0;
+}
+
+/** A server given with --server is remembered in a profile that has none, so `whoami` next finds the login. */
+async function remember(
+  f: Factory,
+  target: LoginTarget,
+): Promise<{ status: ProfileServer; server: string | undefined }> {
+  const explicit = f.settings().server.source === 'flag';
+  const r = await rememberServer(f.configStore(), target, explicit, normalizeServerUrl);
+  return { status: r.profileServer, server: r.current };
+}
+
+function tellProfileServer(
+  f: Factory,
+  target: LoginTarget,
+  r: { status: ProfileServer; server: string | undefined },
+): void {
+  if (r.status === 'saved')
+    f.out.info(
+      `Saved ${target.server} as the server of profile ${target.profile}: later commands use it without --server.`,
+    );
+  else if (r.status === 'kept')
+    f.out.info(
+      `Profile ${target.profile} keeps its server ${r.server}; use --server ${target.server} to use this login, or make it the default with \`apple-import config set server ${target.server}\`.`,
+    );
 }
 
 /** The email from the flag or a prompt, the password from stdin or a hidden prompt. */

@@ -3,6 +3,7 @@ import { writeSample } from '../../core/sample.js';
 import { UsageError } from '../../errors.js';
 import type { Factory } from '../../factory.js';
 import { formatBytes } from '../../io/progress.js';
+import { count } from '../../io/text.js';
 
 /** The flags as commander hands them over (strings), before run() checks them. */
 export interface SampleFlags {
@@ -20,7 +21,7 @@ export async function runSample(f: Factory, file: string | undefined, flags: Sam
     throw new UsageError(`--zip writes a zip: name it *.zip, not "${path}".`);
   const months = intFlag('--months', flags.months, { min: 1, max: 120 }, 3);
   const seed = intFlag('--seed', flags.seed, { min: 0, max: 2 ** 31 - 1 }, 1);
-  f.out.info(`Writing ${path} (${months} month(s) of sample data, seed ${seed})…`);
+  f.out.info(`Writing ${path} (${count(months, 'month')} of sample data, seed ${seed})…`);
   const r = await writeSample(
     { file: path, months, seed, zip, force: Boolean(flags.force) },
     { files: f.files },
@@ -31,7 +32,7 @@ export async function runSample(f: Factory, file: string | undefined, flags: Sam
   }
   f.out.data(r.path);
   f.out.success(
-    `Wrote ${r.path}: ${formatBytes(r.bytes)}, ${r.records.toLocaleString('en-US')} records and ${r.workouts} workouts from ${r.firstDay} to ${r.lastDay}.`,
+    `Wrote ${r.path}: ${formatBytes(r.bytes)}, ${count(r.records, 'record')} and ${count(r.workouts, 'workout')} from ${r.firstDay} to ${r.lastDay}.`,
   );
   f.out.info(`Try it: apple-import validate ${r.path}`);
   return 0;

@@ -7,7 +7,7 @@ export const registerSandbox: RegisterCommand = (program: Command, state: RunSta
     .command('sandbox')
     .description('run a local Open Wearables-compatible backend and S3 endpoint, to try the tool offline')
     .option('--port <port>', 'backend port on 127.0.0.1 (default 8000 if free, else any; 0 = any free port)')
-    .option('--s3-port <port>', 'S3 endpoint port on 127.0.0.1 (0 = any free port)', '0')
+    .option('--s3-port <port>', 'S3 endpoint port on 127.0.0.1 (default 0: any free port)')
     .option(
       '--data-dir <dir>',
       'keep objects, accounts, the API key, users and logins in DIR across restarts (default: a temp dir removed on stop)',

@@ -6,7 +6,7 @@ import { type SandboxImportEvent, type SandboxInfo, startSandbox } from '../../s
 /** The flags as commander hands them over (strings), before run() checks them. */
 export interface SandboxFlags {
   port?: string;
-  s3Port: string;
+  s3Port?: string;
   dataDir?: string;
   backend: string;
   completionMode?: string;
@@ -23,7 +23,7 @@ function choice<T extends string>(flag: string, value: string, allowed: readonly
  * `sk-…` shape.
  */
 function printInfo(f: Factory, info: SandboxInfo): void {
-  const b = f.out.theme.bold;
+  const b = f.out.dataTheme.bold;
   const kind =
     info.backend.generation === 'current'
       ? `current backend, ${info.backend.completion_mode} completion`
@@ -64,7 +64,7 @@ export async function runSandbox(f: Factory, flags: SandboxFlags): Promise<numbe
   }
   const options = {
     port: flags.port === undefined ? undefined : portFlag('--port', flags.port),
-    s3Port: portFlag('--s3-port', flags.s3Port),
+    s3Port: flags.s3Port === undefined ? 0 : portFlag('--s3-port', flags.s3Port),
     dataDir: flags.dataDir,
     generation,
     completionMode,
@@ -74,7 +74,7 @@ export async function runSandbox(f: Factory, flags: SandboxFlags): Promise<numbe
   if (f.signal.aborted) return ExitCode.INTERRUPTED;
   const sandbox = await startSandbox(options);
   try {
-    if (f.globals.json) f.io.stdout.write(`${JSON.stringify(sandbox.info, null, 2)}\n`);
+    if (f.globals.json) f.out.json(sandbox.info, { redact: false });
     else printInfo(f, sandbox.info);
     if (sandbox.info.port_note) f.out.warn(sandbox.info.port_note);
     f.out.info('Press Ctrl-C to stop.');

@@ -8,7 +8,8 @@ export const registerStatus: RegisterCommand = (program: Command, state: RunStat
     .description('recent import events for a user (--follow streams them)')
     .option('--user <id>', 'user id (env APPLE_IMPORT_USER)')
     .option('--follow', 'keep streaming new events until Ctrl-C')
-    .option('--limit <n>', 'how many recent events (1–200)', '20')
+    .option('--local-time', "show times in this machine's time zone (default: as the server sends them, UTC)")
+    .option('--limit <n>', 'how many recent events, 1–200 (default 20)')
     .addHelpText(
       'after',
       '\nExamples:\n  $ apple-import status --user $ID\n  $ apple-import status --user $ID --follow --json',

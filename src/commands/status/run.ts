@@ -8,14 +8,29 @@ import type { Factory } from '../../factory.js';
 export interface StatusFlags {
   user?: string;
   follow?: boolean;
-  limit: string;
+  limit?: string;
+  localTime?: boolean;
 }
 
-function line(e: SyncStatusEvent): string {
+/** An ISO timestamp in this machine's time zone, with its offset: `2026-12-03 09:07:47 +01:00`. */
+export function localTime(iso: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  const p = (v: number) => String(v).padStart(2, '0');
+  const off = -d.getTimezoneOffset();
+  const sign = off < 0 ? '-' : '+';
+  return (
+    `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())} ` +
+    `${sign}${p(Math.floor(Math.abs(off) / 60))}:${p(Math.abs(off) % 60)}`
+  );
+}
+
+function line(e: SyncStatusEvent, local: boolean): string {
+  const when = e.timestamp ? (local ? localTime(e.timestamp) : e.timestamp) : '';
   const file = typeof e.metadata?.filename === 'string' ? ` ${e.metadata.filename}` : '';
   const items = e.items_processed == null ? '' : ` items=${e.items_processed}`;
   const error = e.error ? ` error: ${e.error}` : '';
-  return `${e.timestamp ?? ''}  ${e.source ?? ''}/${e.provider ?? ''}  ${e.stage}${file}${items}${error}`.trim();
+  return `${when}  ${e.source ?? ''}/${e.provider ?? ''}  ${e.stage}${file}${items}${error}`.trim();
 }
 
 /** `status`: the user's recent sync-status events (contract §4.1), or a live stream of them. */
@@ -32,10 +47,12 @@ export async function runStatus(f: Factory, flags: StatusFlags): Promise<number>
   };
   if (!flags.follow) {
     const { events } = await recentEvents(ports, { user, limit });
-    if (f.globals.json) f.out.json(events);
+    // As they happened, oldest first, in text and JSON alike (and as --follow prints them).
+    const inOrder = [...events].reverse();
+    if (f.globals.json) f.out.json(inOrder);
     else if (events.length === 0)
       f.out.info('No recent events (events are kept 24 h, at most 200 per user).');
-    else for (const e of [...events].reverse()) f.out.data(line(e));
+    else for (const e of inOrder) f.out.data(line(e, Boolean(flags.localTime)));
     return ExitCode.OK;
   }
   // One JSON document per line with --json: a stream has no end to close one document with.
@@ -50,7 +67,7 @@ export async function runStatus(f: Factory, flags: StatusFlags): Promise<number>
     },
     (e) => {
       if (f.globals.json) f.io.stdout.write(`${f.redactor.redact(JSON.stringify(e))}\n`);
-      else f.out.data(line(e));
+      else f.out.data(line(e, Boolean(flags.localTime)));
     },
   );
   // Only Ctrl-C ends a follow that has not failed.

@@ -5,6 +5,7 @@ import { describeCollision } from '../../core/upload/shared/workout-keys.js';
 import type { UploadOptions } from '../../core/upload/types.js';
 import type { Factory } from '../../factory.js';
 import { formatBytes } from '../../io/progress.js';
+import { count } from '../../io/text.js';
 
 /** `upload --method direct`'s result: the JSON document, or the plan or what was sent, and what was left out. */
 export function renderDirectResult(f: Factory, o: UploadOptions, r: DirectUploadResult): void {
@@ -18,28 +19,36 @@ export function renderDirectResult(f: Factory, o: UploadOptions, r: DirectUpload
   }
   if (r.status === 'already-uploaded') {
     out.info(
-      `This export was already sent to this user (${r.earlierBatches ?? 0} batches, ${r.uploadedAt}).`,
+      `This export was already sent to this user (${count(r.earlierBatches ?? 0, 'batch', 'batches')}, ${r.uploadedAt}).`,
     );
     out.hint('use --force --full to send its records again (a workout the server has is never sent twice)');
     return;
   }
   if (r.status === 'dry-run') {
-    out.data(`Plan: ${r.batches.length} batches, ${r.records} records`);
+    out.data(`Plan: ${count(r.batches.length, 'batch', 'batches')}, ${count(r.records, 'record')}`);
     for (const [type, n] of Object.entries(r.report.kept).sort()) out.data(`  ${type}  ${n}`);
-    for (const b of r.batches) out.data(`  batch ${b.seq}: ${b.records} records, ${formatBytes(b.bytes)}`);
+    for (const b of r.batches)
+      out.data(`  batch ${b.seq}: ${count(b.records, 'record')}, ${formatBytes(b.bytes)}`);
   } else {
+    // What this run sent: the records of the batches it posted, not of those an earlier run did.
+    const sentRecords = r.batches
+      .filter((b) => b.state === 'sent' || b.state === 'completed' || b.state === 'failed')
+      .reduce((sum, b) => sum + b.records, 0);
     out.data(
-      `Sent ${r.sent} of ${r.batches.length} batches (${r.records} records, ${formatBytes(r.bytesSent)}) in ${(r.durationMs / 1000).toFixed(1)} s` +
+      `Sent ${r.sent} of ${count(r.batches.length, 'batch', 'batches')} (${count(sentRecords, 'record')}, ${formatBytes(r.bytesSent)}) in ${(r.durationMs / 1000).toFixed(1)} s` +
         (r.skipped ? `; ${r.skipped} already sent earlier` : ''),
     );
   }
   for (const [reason, d] of Object.entries(dropped)) {
-    const top = Object.entries(d.byType)
-      .sort((a, b) => b[1] - a[1])
+    const types = Object.entries(d.byType).sort((a, b) => b[1] - a[1]);
+    const top = types
       .slice(0, 5)
-      .map(([t, n]) => `${t.replace(/^HK\w+TypeIdentifier/, '')} ${n}`)
+      .map(([t, n]) => `${t.replace(/^HK\w+TypeIdentifier/, '')} ${n.toLocaleString('en-US')}`)
       .join(', ');
-    out.info(`${r.status === 'dry-run' ? 'will drop' : 'dropped'} ${d.total} (${reason}): ${top}`);
+    const more = types.length > 5 ? ` and ${types.length - 5} more (see --json)` : '';
+    out.info(
+      `${r.status === 'dry-run' ? 'will drop' : 'dropped'} ${d.total.toLocaleString('en-US')} (${reason}): ${top}${more}`,
+    );
   }
   if (r.report.datesRewritten > 0)
     out.info(
@@ -55,10 +64,10 @@ export function renderDirectResult(f: Factory, o: UploadOptions, r: DirectUpload
   if (r.verification) {
     const v = r.verification;
     out.info(
-      `The backend imported ${v.imported} item(s); apple-import predicted ${v.predicted} for the ${v.units} batch(es) followed.`,
+      `The backend imported ${count(v.imported, 'item')}; apple-import predicted ${v.predicted.toLocaleString('en-US')} for the ${count(v.units, 'batch', 'batches')} followed.`,
     );
     if (v.failed === 0 && v.imported < v.predicted)
-      out.error(`the backend imported ${v.predicted - v.imported} item(s) fewer than predicted`);
+      out.error(`the backend imported ${count(v.predicted - v.imported, 'item')} fewer than predicted`);
   }
   for (const b of r.batches) {
     if (b.state !== 'failed') continue;
@@ -70,7 +79,7 @@ export function renderDirectResult(f: Factory, o: UploadOptions, r: DirectUpload
     r.failed > 0 &&
     r.batches.every((b) => b.state !== 'failed' || plainImportError(b.error, '', 0).retryable)
   )
-    out.hint('re-run the same command to send the failed batch(es) again');
+    out.hint(`re-run the same command to send the failed ${r.failed === 1 ? 'batch' : 'batches'} again`);
 }
 
 /** The `--json` document: the fields every method shares, then the direct ones. */

@@ -2,6 +2,7 @@ import type { S3UploadResult } from '../../core/upload/s3/run.js';
 import type { Repairs } from '../../core/upload/types.js';
 import type { Factory } from '../../factory.js';
 import { formatBytes } from '../../io/progress.js';
+import { count } from '../../io/text.js';
 
 export function describeRepairs(repairs: Repairs, streamed: boolean): string[] {
   const lines: string[] = [];
@@ -9,7 +10,7 @@ export function describeRepairs(repairs: Repairs, streamed: boolean): string[] {
     lines.push('the DOCTYPE declaration (Apple’s DTD is not needed and often broken)');
   if (repairs.illegalCharsDropped > 0)
     lines.push(
-      `${repairs.illegalCharsDropped} illegal control character(s)` +
+      `${count(repairs.illegalCharsDropped, 'illegal control character')}` +
         (streamed ? ' (replaced by as many newlines after the root, so the size was known up front)' : ''),
     );
   return lines;
@@ -24,7 +25,7 @@ export function renderS3Result(f: Factory, r: S3UploadResult): void {
   }
   if (r.status === 'already-uploaded') {
     out.info(
-      `This export was already uploaded for user ${r.userId} on ${r.uploadedAt} (${r.parts.length} part(s)); nothing sent.`,
+      `This export was already uploaded for user ${r.userId} on ${r.uploadedAt} (${count(r.parts.length, 'part')}); nothing sent.`,
     );
     for (const p of r.parts) if (p.fileKey) out.data(p.fileKey);
     out.hint('use --force to send it again (the backend imports it again)');
@@ -85,10 +86,10 @@ export function renderS3Result(f: Factory, r: S3UploadResult): void {
   }
   for (const p of r.parts) if (p.fileKey) out.data(p.fileKey);
   out.success(
-    `Uploaded ${r.source} for user ${r.userId}: ${r.parts.length} part(s), ${formatBytes(r.bytesSent)} sent in ${(r.durationMs / 1000).toFixed(1)} s.`,
+    `Uploaded ${r.source} for user ${r.userId}: ${count(r.parts.length, 'part')}, ${formatBytes(r.bytesSent)} sent in ${(r.durationMs / 1000).toFixed(1)} s.`,
   );
   out.info(
-    'Next: the backend imports each part when S3 notifies it; this path reports no progress (contract §2.6). ' +
+    'Next: the backend imports each part when S3 notifies it; this path reports no progress. ' +
       `Check later with \`apple-import status --user ${r.userId}\`.`,
   );
 }

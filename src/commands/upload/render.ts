@@ -3,7 +3,10 @@ import type { BatchOutcome, PlanInfo, UploadEvent, UploadOptions } from '../../c
 import type { Factory } from '../../factory.js';
 import { formatBytes, ProgressDisplay } from '../../io/progress.js';
 import { createSpinner, type PhaseSpinner } from '../../io/spinner.js';
+import { count } from '../../io/text.js';
+import { DirectProgress } from './direct-progress.js';
 import { describeRepairs } from './render-s3.js';
+import { UploadTally } from './tally.js';
 
 const STEP_TEXT = {
   user: 'Checking the user…',
@@ -20,16 +23,62 @@ const STEP_TEXT = {
 export class UploadView {
   private readonly progress: ProgressDisplay;
   private spinner: Promise<PhaseSpinner> | null = null;
+  /** The direct method's one status line, when progress is drawn. */
+  private readonly direct: DirectProgress | null;
+  private readonly tally = new UploadTally();
+  /** Set from the first Ctrl-C until its line is printed (a drain's wait goes into that line). */
+  private stopping: { drainMs: number | undefined } | null = null;
+  private readonly onInterrupt = () => this.interrupted();
 
   constructor(
     private readonly f: Factory,
     private readonly options: UploadOptions,
   ) {
     this.progress = new ProgressDisplay(f.io, () => f.clock.now());
+    this.direct =
+      options.method === 'direct' && f.io.progress === 'draw'
+        ? new DirectProgress(f, this.tally, options.dryRun)
+        : null;
+    f.out.doneSoFar = { describe: () => this.tally.describe(options), resumes: !options.dryRun };
+    f.signal.addEventListener('abort', this.onInterrupt, { once: true });
+  }
+
+  /**
+   * The first Ctrl-C says at once what happens next. Its line waits for this turn of the event loop to
+   * end, so that a batch whose answer is awaited (the drain event the same interrupt causes) is in it.
+   */
+  private interrupted(): void {
+    if ((this.f.signal.reason as Error | undefined)?.name === 'OutputClosed') return;
+    this.stopping = { drainMs: undefined };
+    setImmediate(() => this.sayStopping());
+  }
+
+  private sayStopping(): void {
+    if (!this.stopping) return;
+    const { drainMs } = this.stopping;
+    this.stopping = null;
+    this.say(() => this.f.out.warn(this.tally.stopping(this.options, drainMs)));
+  }
+
+  /** Prints a message with the status line out of its way. */
+  private say(print: () => void): void {
+    if (this.direct) this.direct.around(print);
+    else {
+      this.progress.pause();
+      print();
+    }
   }
 
   readonly event = (e: UploadEvent): void => {
-    const out = this.f.out;
+    this.tally.note(e);
+    if (e.type === 'drain' && this.stopping) {
+      this.stopping.drainMs = e.waitMs;
+      return;
+    }
+    if (this.direct) {
+      this.directEvent(this.direct, e);
+      return;
+    }
     if (e.type === 'progress') {
       const label = e.pass === 'check' ? 'Checking' : this.options.dryRun ? 'Planning' : 'Reading';
       this.progress.update(label, e.bytes, e.total);
@@ -60,6 +109,19 @@ export class UploadView {
       return;
     }
     this.progress.pause();
+    this.message(e);
+  };
+
+  /** The direct method on a terminal: progress feeds its status line, messages print above it. */
+  private directEvent(view: DirectProgress, e: UploadEvent): void {
+    if (e.type === 'progress' || e.type === 'started') view.update();
+    else if (e.type === 'step') view.waiting(e.done ? null : STEP_TEXT[e.step]);
+    else if (e.type !== 'sending') view.around(() => this.message(e));
+  }
+
+  /** An event that prints a message (every event but progress and steps). */
+  private message(e: UploadEvent): void {
+    const out = this.f.out;
     switch (e.type) {
       case 'plan':
         this.plan(e.plan);
@@ -71,10 +133,10 @@ export class UploadView {
         return;
       case 'resume':
         if (e.unit === 'part')
-          out.info(`Resuming: ${e.done} of ${e.total ?? '?'} part(s) were sent earlier.`);
+          out.info(`Resuming: ${e.done} of ${e.total === null ? '?' : count(e.total, 'part')} sent earlier.`);
         else
           out.verbose(
-            `Resuming: an earlier run recorded ${e.done} batch(es); those the server has are skipped.`,
+            `Resuming: an earlier run recorded ${count(e.done, 'batch', 'batches')}; those the server has are skipped.`,
           );
         return;
       case 'done':
@@ -101,7 +163,7 @@ export class UploadView {
         return;
       case 'drain':
         out.warn(
-          `interrupted: ${e.unit} ${e.index} was sent in full; waiting up to ${inSeconds(e.waitMs)} for the server's answer so it is not sent twice (Ctrl-C again to quit now)`,
+          `${e.unit} ${e.index} was sent in full: waiting up to ${inSeconds(e.waitMs)} for the server's answer, so it is not sent twice; Ctrl-C again to stop now`,
         );
         return;
       case 'pending':
@@ -134,9 +196,8 @@ export class UploadView {
           out.info('No part was completed.');
           return;
         }
-        out.info(`Completed before stopping: ${e.stored.length} of ${e.total} part(s):`);
+        out.info(`Completed before stopping: ${e.stored.length} of ${count(e.total, 'part')}:`);
         for (const p of e.stored) out.info(`  part ${p.index}: ${p.fileKey}`);
-        out.info('Run the same command again to send the rest.');
         return;
       case 'warning':
         out.warn(e.message);
@@ -148,10 +209,14 @@ export class UploadView {
         out.info(`import: ${e.stage}${e.status ? ` (${e.status})` : ''}${e.message ? `: ${e.message}` : ''}`);
         return;
     }
-  };
+  }
 
   /** Stops whatever is drawn; called before the result is printed, and again on the way out. */
   close(): void {
+    // A run that stops at once still says so before what follows.
+    this.sayStopping();
+    this.f.signal.removeEventListener('abort', this.onInterrupt);
+    this.direct?.clear();
     this.progress.pause();
     this.step('user', true);
   }
@@ -165,7 +230,7 @@ export class UploadView {
     const out = this.f.out;
     if (plan.method === 'direct') {
       out.info(
-        `${plan.dryRun ? 'Planning' : 'Uploading'} ${plan.source} to user ${plan.userId} (direct, batches ≤ ${formatBytes(plan.limits.maxBytes)}, ≤ ${plan.limits.maxRecords} records)`,
+        `${plan.dryRun ? 'Planning' : 'Uploading'} ${plan.source} to user ${plan.userId} (direct, batches ≤ ${formatBytes(plan.limits.maxBytes)} and ≤ ${count(plan.limits.maxRecords, 'record')})`,
       );
       const inc = plan.incremental;
       if (inc && inc.through !== null)
@@ -221,7 +286,7 @@ function inSeconds(ms: number): string {
 }
 
 export function batchLine(b: BatchOutcome): string {
-  const what = `batch ${b.seq} (${b.filename}, ${b.records} records, ${formatBytes(b.bytes)})`;
+  const what = `batch ${b.seq} (${b.filename}, ${count(b.records, 'record')}, ${formatBytes(b.bytes)})`;
   switch (b.state) {
     case 'skipped':
       return `${what}: already sent in an earlier run, skipped`;

@@ -6,7 +6,7 @@ import type { Factory } from '../../factory.js';
 export interface UsersFlags {
   search?: string;
   email?: string;
-  limit: string;
+  limit?: string;
 }
 
 /** `users`: a table (or JSON) of the users matching the filters, across pages. */
@@ -32,7 +32,7 @@ export async function runUsers(f: Factory, flags: UsersFlags): Promise<number> {
       .map((c, i) => c.padEnd(widths[i] ?? 0))
       .join('  ')
       .trimEnd();
-  if (f.io.stdoutIsTTY) f.out.data(f.out.theme.bold(line(header)));
+  if (f.io.stdoutIsTTY) f.out.data(f.out.dataTheme.bold(line(header)));
   for (const r of rows) f.out.data(line(r));
   if (total > items.length)
     f.out.info(`showing ${items.length} of ${total}; use --limit or --search to see others`);

@@ -9,7 +9,7 @@ export const registerValidate: RegisterCommand = (program: Command, state: RunSt
     .description('check an Apple Health export locally: counts, date range, sources, defects')
     .argument('<path>', 'export.zip, export.xml, or the unzipped apple_health_export folder')
     .option('--report <file>', 'also write the full JSON report to FILE')
-    .option('--strict', 'treat warnings (repairable defects, skipped elements, duplicates) as errors', false);
+    .option('--strict', 'treat warnings (repairable defects, skipped elements, duplicates) as errors');
   addFilterOptions(validate, 'only count', 'do not count')
     .option(
       '--threads <n>',

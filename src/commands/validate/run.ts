@@ -6,8 +6,9 @@ import { AppError, ExitCode } from '../../errors.js';
 import type { Factory } from '../../factory.js';
 import { createByteProgress, formatBytes } from '../../io/progress.js';
 import { createSpinner } from '../../io/spinner.js';
+import { count } from '../../io/text.js';
 import type { FilterFlags } from '../filter-help.js';
-import { renderReport } from './render.js';
+import { renderHeadline, renderReport } from './render.js';
 
 /** The flags as commander hands them over (strings), before run() checks them. */
 export interface ValidateFlags extends FilterFlags {
@@ -23,6 +24,14 @@ export async function runValidate(f: Factory, path: string, flags: ValidateFlags
   const spinner = await createSpinner(f.io, { lines: false });
   let progress: ReturnType<typeof createByteProgress> | undefined;
   let report: ValidationReport;
+  let read = { bytes: 0, size: 0 };
+  f.out.doneSoFar = {
+    describe: () =>
+      read.bytes > 0 && read.size > 0
+        ? `read ${Math.floor((read.bytes / read.size) * 100)}% of the export`
+        : undefined,
+    resumes: false,
+  };
   spinner.start(`Opening ${path}`);
   try {
     report = await validateExport(
@@ -35,8 +44,12 @@ export async function runValidate(f: Factory, path: string, flags: ValidateFlags
           spinner.stop();
           f.out.info(`Validating ${source.displayName} (${formatBytes(source.size)})`);
           progress = createByteProgress(f.io, 'Scanning', source.size, () => f.clock.now());
+          read = { bytes: 0, size: source.size };
         },
-        onProgress: (bytes) => progress?.update(bytes),
+        onProgress: (bytes) => {
+          read.bytes = bytes;
+          progress?.update(bytes);
+        },
       },
       { openExport: (p) => f.openExport(p), now: () => f.clock.now() },
     );
@@ -56,14 +69,16 @@ export async function runValidate(f: Factory, path: string, flags: ValidateFlags
   const failed = !report.accepted || (flags.strict === true && report.warnings.length > 0);
   if (f.globals.json) f.out.json(report);
   else {
-    for (const line of renderReport(report, f)) f.out.data(line);
+    // -q: the answer alone (the headline and the verdict).
+    const lines = f.out.verbosity === 'quiet' ? renderHeadline(report, f) : renderReport(report, f);
+    for (const line of lines) f.out.data(line);
   }
   if (!f.globals.json) {
     if (!report.accepted)
       f.out.error(`the backend would not accept this export: ${report.reasons.join('; ')}`);
-    else if (failed) f.out.error(`${report.warnings.length} warning(s) and --strict is set`);
+    else if (failed) f.out.error(`${count(report.warnings.length, 'warning')} and --strict is set`);
     else if (report.warnings.length > 0)
-      f.out.warn(`${report.warnings.length} warning(s); the export can be imported`);
+      f.out.warn(`${count(report.warnings.length, 'warning')}; the export can be imported`);
     else f.out.success('the export looks good');
     if (flags.report) f.out.info(`Report written to ${flags.report}`);
   }

@@ -30,6 +30,34 @@ export interface LoginTarget {
   profile: string;
 }
 
+/**
+ * What a login did to the profile's server: `saved` (the profile had none, so the server logged in to
+ * becomes its server and later commands need no --server), `kept` (the profile names another server,
+ * which stays: this login is used with --server), or `unchanged` (already the profile's server, or the
+ * server came from the default and there was nothing to remember).
+ */
+export type ProfileServer = 'saved' | 'kept' | 'unchanged';
+
+export interface ProfileServerStore {
+  profile(name: string): { server?: string | undefined };
+  setProfileValue(name: string, key: 'server', value: string): Promise<void>;
+}
+
+/** After a login or a stored key: a server given explicitly is remembered in a profile that has none. */
+export async function rememberServer(
+  store: ProfileServerStore,
+  target: LoginTarget,
+  explicit: boolean,
+  normalize: (url: string) => string,
+): Promise<{ profileServer: ProfileServer; current: string | undefined }> {
+  const stored = store.profile(target.profile).server;
+  const current = stored === undefined ? undefined : normalize(stored);
+  if (current === target.server || !explicit) return { profileServer: 'unchanged', current };
+  if (current !== undefined) return { profileServer: 'kept', current };
+  await store.setProfileValue(target.profile, 'server', target.server);
+  return { profileServer: 'saved', current: target.server };
+}
+
 export interface PasswordLogin {
   email: string;
   /** When the cached access token expires (it is refreshed before that). */

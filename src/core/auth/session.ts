@@ -24,6 +24,8 @@ export interface SessionDeps {
   store: {
     credential(profile: string, server: string): StoredCredential | undefined;
     saveCredential(profile: string, server: string, c: StoredCredential): Promise<void>;
+    /** Every (profile, server) holding a credential (for the hint when this one has none). */
+    logins?(): { profile: string; server: string }[];
   };
   refresh(refreshToken: string): Promise<TokenGrant>;
   /** Serialises refreshes across processes (refresh tokens rotate: contract §1.3). */
@@ -39,7 +41,7 @@ export const REFRESH_MARGIN_MS = 60_000;
 export function credentialFromGrant(grant: TokenGrant, now: number, email?: string): StoredCredential {
   if (!grant.refresh_token) {
     throw new AppError('AUTH_INVALID', 'The server did not return a refresh token.', {
-      hint: 'This backend may be older than the contract apple-import supports.',
+      hint: 'This backend may be older than the versions apple-import supports.',
     });
   }
   const expiresAt = jwtExpiryMs(grant.access_token) ?? now + (grant.expires_in ?? 3600) * 1000;
@@ -91,10 +93,29 @@ export class Session {
     const c = this.credential();
     if (!c) {
       throw new AppError('AUTH_REQUIRED', `Not logged in to ${this.deps.server}.`, {
-        hint: 'run `apple-import login` (or set APPLE_IMPORT_API_KEY)',
+        hint: this.loginHint(),
       });
     }
     return c;
+  }
+
+  /** Names a login held for another server (the usual cause: it was made with --server), else how to log in. */
+  private loginHint(): string {
+    const { profile, server } = this.deps;
+    const logins = this.deps.store.logins?.() ?? [];
+    const elsewhere =
+      logins.find((l) => l.profile === profile && l.server !== server) ??
+      logins.find((l) => l.profile !== profile && l.server === server) ??
+      logins.find((l) => l.profile !== profile);
+    const login = 'run `apple-import login` (or set APPLE_IMPORT_API_KEY)';
+    if (!elsewhere) return login;
+    const flags = [
+      elsewhere.server !== server ? `--server ${elsewhere.server}` : '',
+      elsewhere.profile !== profile ? `--profile ${elsewhere.profile}` : '',
+    ]
+      .filter(Boolean)
+      .join(' ');
+    return `there is a login for ${elsewhere.server} (profile ${elsewhere.profile}): pass ${flags} to use it, or log in here: ${login}`;
   }
 
   /** Headers for an authenticated request, refreshing a cached login that is about to expire. */

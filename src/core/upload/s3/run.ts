@@ -134,7 +134,8 @@ export async function runS3Upload(
   if (opts.wait)
     onEvent({
       type: 'warning',
-      message: '--wait has no effect on this server: its S3 path gives no completion signal (contract §2.6).',
+      message:
+        '--wait has no effect on this server: it reports nothing back when it imports an upload from S3.',
     });
   // The cap the server advertises bounds the parts; without it, the cap of servers before August 2026
   // (a presign refusal then states the real one, and the parts are planned again).

@@ -159,7 +159,7 @@ async function uploadOne(
         /S3/.test(err.detail ?? '')
       ) {
         throw new AppError('S3_UPLOAD_FAILED', `S3 uploads are not available on this server: ${err.detail}`, {
-          hint: 'The operator must configure S3 (contract §2.8); try --method direct.',
+          hint: 'The backend operator must configure its S3 bucket; or try --method direct.',
           cause: err,
         });
       }

@@ -1,0 +1,76 @@
+import type { Writable } from 'node:stream';
+
+/** Clears the line the cursor is on and returns to its start. */
+const CLEAR_LINE = '\r\u001b[2K';
+
+/**
+ * One line of status at the bottom of a terminal, with log lines printed above it: a log line clears
+ * the status, is printed whole, and the status is drawn again under it. The status never grows past the
+ * terminal's width (a wrapped line cannot be cleared with one escape, which is how bar text is left
+ * behind) and is redrawn at most every `intervalMs`; the latest text is drawn when the interval ends.
+ * Only for a stream that is a terminal (progress mode `draw`).
+ */
+export class StatusLine {
+  private shown = '';
+  private latest = '';
+  private lastDrawAt = Number.NEGATIVE_INFINITY;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly stream: Writable,
+    private readonly columns: number,
+    private readonly now: () => number,
+    private readonly intervalMs = 100,
+  ) {}
+
+  /** The status to show; drawn now or when the redraw interval ends. */
+  set(text: string): void {
+    this.latest = fit(text, this.columns);
+    if (this.now() - this.lastDrawAt >= this.intervalMs) this.draw();
+    else if (!this.timer) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.draw();
+      }, this.intervalMs);
+      this.timer.unref();
+    }
+  }
+
+  /** Prints a line above the status (the status stays). */
+  log(line: string): void {
+    this.stream.write(`${this.shown ? CLEAR_LINE : ''}${line}\n`);
+    this.shown = '';
+    if (this.latest) this.draw();
+  }
+
+  /** Runs `print` (which writes whole lines to the stream) with the status out of its way. */
+  around(print: () => void): void {
+    const had = this.latest;
+    this.clear();
+    print();
+    if (had) this.set(had);
+  }
+
+  /** Removes the status: nothing of it is left on the screen. */
+  clear(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.shown) this.stream.write(CLEAR_LINE);
+    this.shown = '';
+    this.latest = '';
+  }
+
+  private draw(): void {
+    this.lastDrawAt = this.now();
+    if (this.latest === this.shown) return;
+    this.stream.write(`${CLEAR_LINE}${this.latest}`);
+    this.shown = this.latest;
+  }
+}
+
+/** Cut to one cell less than the width (writing the last cell makes some terminals wrap at once). */
+export function fit(text: string, columns: number): string {
+  const chars = [...text];
+  const room = Math.max(1, columns - 1);
+  return chars.length <= room ? text : `${chars.slice(0, room - 1).join('')}…`;
+}

@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { describe, it } from 'node:test';
+import { writeExportFile } from '../../src/generator/index.js';
+import { formatBytes } from '../../src/io/progress.js';
+import { startBackendDouble } from '../../src/sandbox/backend/index.js';
+import { runCli } from '../helpers/run-cli.js';
+
+const SRC = join(import.meta.dirname, '..', '..', 'src');
+
+function sources(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
+}
+
+/** The string literals of a file, its comments left out (they may cite the documents they follow). */
+function literals(text: string): string[] {
+  const code = text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"`])\/\/.*$/gm, '$1');
+  return [...code.matchAll(/'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"|`(?:[^`\\]|\\.)*`/g)].map((m) => m[0]);
+}
+
+describe('wording', () => {
+  it('no message cites an internal document (contract §…, format §…): users have not read them', () => {
+    // The backend double (src/sandbox/backend) speaks as the backend does; its strings are the backend's.
+    const offenders = sources(SRC)
+      .filter((f) => !f.includes(join('src', 'sandbox', 'backend')))
+      .flatMap((f) =>
+        literals(readFileSync(f, 'utf8'))
+          .filter((s) => /§|\bcontract\b|architecture-anchors|apple-health-format/i.test(s))
+          .map((s) => `${relative(SRC, f)}: ${s.slice(0, 120)}`),
+      );
+    assert.deepEqual(offenders, []);
+  });
+
+  it('counts agree with their nouns: "1 batch", "1 warning", never "batch(es)"', async () => {
+    const backend = await startBackendDouble();
+    const dir = await mkdtemp(join(tmpdir(), 'wording-'));
+    try {
+      const xml = join(dir, 'export.xml');
+      await writeExportFile(xml, { days: 1, seed: 3 });
+      const user = backend.createUser({ email: 'dana@example.com' }).id;
+      const env = {
+        APPLE_IMPORT_SERVER: backend.url,
+        APPLE_IMPORT_API_KEY: backend.createApiKey(),
+        APPLE_IMPORT_CONFIG_DIR: dir,
+      };
+      const r = await runCli(['upload', xml, '--user', user, '--method', 'direct', '--dry-run'], { env });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^Plan: 1 batch, [\d,]+ records\n/);
+      assert.doesNotMatch(r.stdout + r.stderr, /\((?:s|es)\)|\b1 (?:batches|records|parts|warnings)\b/);
+    } finally {
+      await backend.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('sizes in one convention, binary units, as the size flags take them', () => {
+    assert.equal(formatBytes(8 * 1024 * 1024), '8.0 MiB');
+    assert.equal(formatBytes(1024 ** 3), '1.0 GiB');
+    assert.equal(formatBytes(1000), '1000 B');
+  });
+});

@@ -1,0 +1,107 @@
+/**
+ * The built CLI on a real pseudo-terminal, its output read by a terminal emulator: what a user sees at the
+ * end is the emulator's screen, so a bar left behind, a header written into a bar or a line cut short
+ * shows up as it would on their terminal.
+ */
+import xterm from '@xterm/headless';
+import { type IPty, spawn } from 'node-pty';
+import { builtCli } from '../hostile/helpers.js';
+
+export interface PtyRun {
+  /** Every line of the final screen and its scrollback (a wrapped line joined again), trailing blanks cut. */
+  screen: string[];
+  /** The bytes the terminal got (escape codes included). */
+  raw: string;
+  exitCode: number;
+  /** The emulator: cells' colours can be read from it. */
+  terminal: xterm.Terminal;
+}
+
+export interface PtyOptions {
+  cols: number;
+  rows?: number;
+  env?: Record<string, string | undefined>;
+  /** Runs `bash -c SCRIPT` instead, with `$CLI` the command that starts the built CLI (for redirections). */
+  script?: string;
+  /** Called with the pty once it runs (to press Ctrl-C, say), its bytes so far and the screen now. */
+  drive?: (pty: IPty, raw: () => string, screen: () => Promise<string[]>) => Promise<void>;
+  timeoutMs?: number;
+}
+
+/** Runs `apple-import ARGS` on a pty `cols` wide and returns the screen once it has exited. */
+export async function runOnPty(args: string[], opts: PtyOptions): Promise<PtyRun> {
+  const cli = await builtCli();
+  const rows = opts.rows ?? 40;
+  const env = {
+    PATH: process.env.PATH ?? '',
+    TERM: 'xterm-256color',
+    HOME: process.env.HOME ?? '/tmp',
+    CLI: `${process.execPath} ${cli}`,
+    ...opts.env,
+  };
+  const cleanEnv = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)) as Record<
+    string,
+    string
+  >;
+  const [file, argv] = opts.script ? ['bash', ['-c', opts.script]] : [process.execPath, [cli, ...args]];
+  const terminal = new xterm.Terminal({ cols: opts.cols, rows, scrollback: 5000, allowProposedApi: true });
+  const pty = spawn(file, argv, {
+    name: 'xterm-256color',
+    cols: opts.cols,
+    rows,
+    cwd: process.cwd(),
+    env: cleanEnv,
+  });
+  let raw = '';
+  let written = Promise.resolve();
+  pty.onData((d) => {
+    raw += d;
+    written = written.then(() => new Promise<void>((resolve) => terminal.write(d, resolve)));
+  });
+  const exited = new Promise<number>((resolve) => pty.onExit((e) => resolve(e.exitCode)));
+  const timer = setTimeout(() => pty.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
+  try {
+    const screenNow = async () => {
+      await written;
+      return screenLines(terminal);
+    };
+    if (opts.drive) await opts.drive(pty, () => raw, screenNow);
+    const exitCode = await exited;
+    // The last bytes may arrive just after the exit is reported.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await written;
+    return { screen: screenLines(terminal), raw, exitCode, terminal };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function screenLines(terminal: xterm.Terminal): string[] {
+  const buffer = terminal.buffer.active;
+  const lines: string[] = [];
+  for (let i = 0; i < buffer.length; i++) {
+    const line = buffer.getLine(i);
+    const text = line?.translateToString(true) ?? '';
+    // A line the terminal wrapped is one line of output.
+    if (line?.isWrapped && lines.length > 0) lines[lines.length - 1] += text;
+    else lines.push(text);
+  }
+  while (lines.length > 0 && lines.at(-1) === '') lines.pop();
+  return lines;
+}
+
+/** Waits until `raw()` holds `what`. */
+export async function waitForText(
+  raw: () => string,
+  what: string | RegExp,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const seen = () => (typeof what === 'string' ? raw().includes(what) : what.test(raw()));
+  while (!seen()) {
+    if (Date.now() > deadline) throw new Error(`not seen on the terminal: ${what}\n${raw().slice(-2000)}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+export const ESCAPE = /\u001b\[/;

@@ -1,0 +1,185 @@
+/**
+ * What a terminal shows, on a real pseudo-terminal read by a terminal emulator (test/helpers/pty.ts), and
+ * what pipes and files get: colour only on the stream that is a terminal, nothing drawn where it cannot be
+ * cleared.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { writeExportFile } from '../../src/generator/index.js';
+import { type BackendDouble, startBackendDouble } from '../../src/sandbox/backend/index.js';
+import { ESCAPE, runOnPty, waitForText } from '../helpers/pty.js';
+import { builtCli } from '../hostile/helpers.js';
+
+const SGR = /\u001b\[[0-9;]*m/;
+
+let dir: string;
+let xml: string;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'terminal-'));
+  xml = join(dir, 'export.xml');
+  await writeExportFile(xml, { days: 20, seed: 9 });
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('colour per stream', () => {
+  it('validate > file from a terminal: the file has no escape codes, the terminal (stderr) has colour', async () => {
+    const file = join(dir, 'report.txt');
+    const r = await runOnPty([], { cols: 100, script: `$CLI validate '${xml}' > '${file}'` });
+    assert.equal(r.exitCode, 0, r.raw);
+    const report = await readFile(file, 'utf8');
+    assert.match(report, /The backend will import/);
+    assert.doesNotMatch(report, ESCAPE);
+    assert.match(r.raw, SGR, 'the ✓ on stderr is green');
+    assert.ok(
+      r.screen.some((l) => l.includes('✓ the export looks good')),
+      r.screen.join('\n'),
+    );
+  });
+
+  it('validate 2> file from a terminal: the report (stdout) has colour, the file none', async () => {
+    const file = join(dir, 'messages.txt');
+    const r = await runOnPty([], { cols: 100, script: `$CLI validate '${xml}' 2> '${file}'` });
+    assert.equal(r.exitCode, 0, r.raw);
+    const messages = await readFile(file, 'utf8');
+    assert.match(messages, /the export looks good/);
+    assert.doesNotMatch(messages, ESCAPE);
+    assert.match(r.raw, SGR, 'the report headings are bold on the terminal');
+  });
+
+  it('NO_COLOR on a terminal: no colour on either stream', async () => {
+    const r = await runOnPty(['validate', xml], { cols: 100, env: { NO_COLOR: '1' } });
+    assert.equal(r.exitCode, 0, r.raw);
+    assert.doesNotMatch(r.raw, SGR);
+  });
+
+  it('FORCE_COLOR=1 colours pipes too; without it, pipes and CI=true get no escape code at all', async () => {
+    const cli = await builtCli();
+    const run = (env: Record<string, string>) =>
+      spawnSync(process.execPath, [cli, 'validate', xml], {
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH ?? '', APPLE_IMPORT_CONFIG_DIR: dir, ...env },
+      });
+    const forced = run({ FORCE_COLOR: '1' });
+    assert.equal(forced.status, 0, forced.stderr);
+    assert.match(forced.stdout, SGR);
+    assert.match(forced.stderr, SGR);
+    for (const env of [{}, { CI: 'true' }] as Record<string, string>[]) {
+      const r = run(env);
+      assert.equal(r.status, 0, r.stderr);
+      assert.doesNotMatch(r.stdout + r.stderr, ESCAPE, JSON.stringify(env));
+    }
+    const both = run({ FORCE_COLOR: '1', NO_COLOR: '1' });
+    assert.doesNotMatch(both.stdout + both.stderr, SGR, 'NO_COLOR wins over FORCE_COLOR');
+  });
+});
+
+describe('validate on a terminal', () => {
+  for (const cols of [80, 120]) {
+    it(`${cols} columns: the answer wrapped at words, every other line cut to the width`, async () => {
+      const r = await runOnPty(['validate', xml], { cols, env: { NO_COLOR: '1' } });
+      assert.equal(r.exitCode, 0, r.raw);
+      const screen = r.screen;
+      assert.match(
+        screen[screen.findIndex((l) => l.startsWith('Validating ')) + 1] ?? '',
+        /^The backend will import /,
+      );
+      for (const l of screen) assert.ok(l.length <= cols, `wider than ${cols}: ${l}`);
+      const verdict = screen.findIndex((l) => l.startsWith('Verdict: '));
+      assert.ok(verdict > 0 && verdict < 6, screen.join('\n'));
+      assert.ok(
+        screen.some((l) => /^ {2}type +records {2}imported\?$/.test(l)),
+        screen.join('\n'),
+      );
+      for (const l of screen) assert.doesNotMatch(l, /ETA|░/, `left behind: ${l}`);
+    });
+  }
+});
+
+describe('upload --method direct on a terminal', () => {
+  let backend: BackendDouble;
+  let userId: string;
+  let key: string;
+  before(async () => {
+    backend = await startBackendDouble();
+    userId = backend.createUser({ email: 'dana@example.com' }).id;
+    key = backend.createApiKey('ci');
+    // Each batch takes a moment, so the status line is seen between them.
+    backend.faults.delay(120, { method: 'POST', path: /\/import\/apple\/xml\/direct$/ });
+  });
+  after(async () => {
+    await backend.close();
+  });
+
+  for (const cols of [80, 120]) {
+    it(`${cols} columns: one status line under the log lines while it runs, nothing of it left at the end`, async () => {
+      const cfg = await mkdtemp(join(dir, 'cfg-'));
+      let during: string[] = [];
+      const r = await runOnPty(
+        ['upload', xml, '--user', userId, '--method', 'direct', '--batch-bytes', '1000000'],
+        {
+          cols,
+          env: { APPLE_IMPORT_SERVER: backend.url, APPLE_IMPORT_API_KEY: key, APPLE_IMPORT_CONFIG_DIR: cfg },
+          drive: async (_pty, raw, screen) => {
+            await waitForText(raw, /batch 3 \(/);
+            await new Promise((resolve) => setTimeout(resolve, 150));
+            during = (await screen()).filter((l) => l !== '');
+          },
+        },
+      );
+      assert.equal(r.exitCode, 0, r.screen.join('\n'));
+      // While it runs: the header and the batch lines above, the status line last, within the width.
+      const status = during.at(-1) ?? '';
+      assert.match(
+        status,
+        /^Uploading [█░]+ \d+% · (.* · )?batch \d+\/~?\d+ sent · [\d,]+ records( · |$)/,
+        during.join('\n'),
+      );
+      assert.ok(status.length < cols, `the status line fits in ${cols} columns: ${status}`);
+      if (cols >= 120)
+        assert.match(status, / · [\d.]+ [KM]iB of [\d.]+ MiB · .* · ETA \d/, 'bytes read and ETA');
+      assert.match(during[0] ?? '', /^Uploading .*export\.xml to user /);
+      assert.ok(
+        during.slice(1, -1).every((l) => /^batch \d+ \(/.test(l)),
+        during.join('\n'),
+      );
+      // At the end: the header, one line per batch, the summary; no status text left behind.
+      const screen = r.screen.filter((l) => l !== '');
+      assert.match(screen[0] ?? '', /^Uploading .*export\.xml to user \S+ \(direct/);
+      assert.doesNotMatch(screen[0] ?? '', /ETA|█/);
+      const batches = screen.filter((l) => /^batch \d+ \(/.test(l));
+      assert.ok(batches.length >= 10, screen.join('\n'));
+      for (const l of screen) assert.doesNotMatch(l, /ETA|[█░]|records ·/, `left behind: ${l}`);
+      assert.ok(
+        screen.some((l) => new RegExp(`^Sent ${batches.length} of ${batches.length} batches`).test(l)),
+        screen.join('\n'),
+      );
+    });
+  }
+
+  it('Ctrl-C: the first says at once what happens next; the run ends with what was done and the command that resumes', async () => {
+    const cfg = await mkdtemp(join(dir, 'cfg-'));
+    const args = ['upload', xml, '--user', userId, '--method', 'direct', '--batch-bytes', '1000000'];
+    const r = await runOnPty(args, {
+      cols: 100,
+      env: { APPLE_IMPORT_SERVER: backend.url, APPLE_IMPORT_API_KEY: key, APPLE_IMPORT_CONFIG_DIR: cfg },
+      drive: async (pty, raw) => {
+        await waitForText(raw, /batch 2 \(/);
+        pty.write('\x03');
+      },
+    });
+    assert.equal(r.exitCode, 130, r.screen.join('\n'));
+    const screen = r.screen.filter((l) => l !== '');
+    const stop = screen.findIndex((l) => /^warning: Stopping after batch \d+ of ~?\d+/.test(l));
+    assert.ok(stop > 0, screen.join('\n'));
+    assert.match(screen[stop]!, /Ctrl-C again to stop now$/);
+    assert.match(screen.at(-2)!, /^Interrupted: \d+ of ~?\d+ batches sent \([\d,]+ records\)\.$/);
+    assert.equal(screen.at(-1), `Resume with: apple-import ${args.join(' ')}`);
+    for (const l of screen) assert.doesNotMatch(l, /ETA|[█░]/, `left behind: ${l}`);
+  });
+});
