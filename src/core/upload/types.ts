@@ -7,6 +7,7 @@
  * upload's part or an SDK batch would be units too). Events name the unit and its 1-based index.
  */
 import type { BackendApi } from '../../adapters/backend-api.js';
+import type { BatchOutput } from '../../adapters/batch-output.js';
 import type { Clock } from '../../adapters/clock.js';
 import type { DirectApi } from '../../adapters/direct-api.js';
 import type { ExportSource } from '../../adapters/export-source.js';
@@ -20,7 +21,7 @@ import type { LedgerFilesPort } from './shared/ledger.js';
 
 export type { BatchLimits, Repairs };
 
-export type UploadMethod = 's3' | 'direct';
+export type UploadMethod = 's3' | 'direct' | 'sdk';
 
 export interface UploadOptions {
   method: UploadMethod;
@@ -43,8 +44,16 @@ export interface UploadOptions {
   maxPartSize: number;
   /** s3: a transfer that makes no progress for this long is given up (and retried). */
   stallTimeoutMs: number;
-  /** direct: the largest batch. */
+  /** direct, sdk: the largest batch. */
   batch: BatchLimits;
+  /** sdk with dryRun: where to write the batches that would be sent (adapters/batch-output.ts). */
+  out?: string | undefined;
+}
+
+/** The SDK sync route for one user, with the credential it takes (core/upload/sdk/auth.ts). */
+export interface SdkRoute {
+  sync(body: Buffer, requestId: string, signal: AbortSignal): Promise<unknown>;
+  mode(): 'api-key' | 'sdk-token' | 'minted';
 }
 
 /** Every port an upload may use, built by the Factory. */
@@ -62,6 +71,9 @@ export interface UploadPorts {
   /** direct */
   directImports: Pick<DirectApi, 'postXml'>;
   feed(userId: string): SyncFeed;
+  /** sdk */
+  sdk(userId: string): SdkRoute;
+  batchOutput(path: string): Promise<BatchOutput>;
 }
 
 export type UnitKind = 'part' | 'batch';
@@ -88,6 +100,16 @@ export type PlanInfo =
       userId: string;
       limits: BatchLimits;
       dryRun: boolean;
+    }
+  | {
+      method: 'sdk';
+      source: string;
+      sourceBytes: number;
+      userId: string;
+      limits: BatchLimits;
+      dryRun: boolean;
+      /** How the route is called (null in a dry run, which sends nothing). */
+      auth: 'api-key' | 'sdk-token' | 'minted' | null;
     };
 
 export type UploadEvent =
