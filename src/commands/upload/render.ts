@@ -3,6 +3,7 @@ import type { Factory } from '../../factory.js';
 import { formatBytes, ProgressDisplay } from '../../io/progress.js';
 import { createSpinner, type PhaseSpinner } from '../../io/spinner.js';
 import { describeRepairs } from './render-s3.js';
+import { sdkBatchLine } from './render-sdk.js';
 
 const STEP_TEXT = { user: 'Checking the user…', presign: 'Requesting an upload URL…' } as const;
 
@@ -68,10 +69,10 @@ export class UploadView {
           out.info(
             `${out.theme.green('✓')} part ${p.index}/${e.of} stored as ${p.fileKey} (${formatBytes(p.bytes)} in ${(p.durationMs / 1000).toFixed(1)} s, ${formatBytes(rate(p.bytes, p.durationMs))}/s)`,
           );
-        } else if (!this.options.dryRun && !this.f.globals.json) out.info(batchLine(e.batch));
+        } else if (!this.options.dryRun && !this.f.globals.json) out.info(this.line(e.batch));
         return;
       case 'imported':
-        if (!this.f.globals.json) out.info(batchLine(e.batch));
+        if (!this.f.globals.json) out.info(this.line(e.batch));
         return;
       case 'retry':
         out.warn(
@@ -119,6 +120,10 @@ export class UploadView {
     this.step('user', true);
   }
 
+  private line(b: BatchOutcome): string {
+    return this.options.method === 'sdk' ? sdkBatchLine(b) : batchLine(b);
+  }
+
   /** The number of parts of the upload under way (for the label of each part's bar). */
   private partsOf = 0;
 
@@ -127,6 +132,13 @@ export class UploadView {
     if (plan.method === 'direct') {
       out.info(
         `${plan.dryRun ? 'Planning' : 'Uploading'} ${plan.source} to user ${plan.userId} (direct, batches ≤ ${formatBytes(plan.limits.maxBytes)}, ≤ ${plan.limits.maxRecords} records)`,
+      );
+      return;
+    }
+    if (plan.method === 'sdk') {
+      const how = { 'api-key': 'API key', 'sdk-token': 'SDK token', minted: 'SDK token from your login' };
+      out.info(
+        `${plan.dryRun ? 'Planning' : 'Uploading'} ${plan.source} to user ${plan.userId} (sdk, batches ≤ ${formatBytes(plan.limits.maxBytes)}, ≤ ${plan.limits.maxRecords} samples${plan.auth ? `, ${how[plan.auth]}` : ''})`,
       );
       return;
     }
