@@ -94,8 +94,8 @@ export async function openBatchOutput(path: string): Promise<BatchOutput> {
     layout: 'lines',
     async write(_seq, body) {
       if (error) throw failed(path, error);
-      const ok = stream.write(body) && stream.write('\n');
-      if (!ok) await new Promise<void>((resolve) => stream.once('drain', () => resolve()));
+      stream.write(body);
+      if (!stream.write('\n')) await new Promise<void>((resolve) => stream.once('drain', () => resolve()));
       if (error) throw failed(path, error);
     },
     async commit() {

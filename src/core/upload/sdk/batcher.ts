@@ -47,56 +47,123 @@ const COLLECTIONS: Collection[] = ['records', 'sleep', 'workouts'];
 /** `{"records":[],"sleep":[],"workouts":[]}` and the closing brace of the envelope. */
 const DATA_FRAME = '{"records":[],"sleep":[],"workouts":[]}}'.length;
 
+/**
+ * One collection's items as UTF-8, comma-separated, written straight into memory reused from batch to
+ * batch: holding a batch as strings costs several times its size in the JS heap (two-byte strings for
+ * any non-Latin-1 source name, the joined copy), which is most of what the process would hold.
+ */
+class ItemBytes {
+  private buf: Buffer;
+  length = 0;
+  count = 0;
+
+  constructor(capacity: number) {
+    this.buf = Buffer.allocUnsafeSlow(capacity);
+  }
+
+  /** Appends `,`+json (no comma before the first); the bytes it took. */
+  append(json: string): number {
+    const need = json.length * 3 + 1;
+    if (this.length + need > this.buf.length) this.grow(this.length + Buffer.byteLength(json) + 1);
+    const from = this.length;
+    if (this.count > 0) this.buf[this.length++] = 0x2c;
+    this.length += this.buf.write(json, this.length, 'utf8');
+    this.count++;
+    return this.length - from;
+  }
+
+  get bytes(): Buffer {
+    return this.buf.subarray(0, this.length);
+  }
+
+  clear(): void {
+    this.length = 0;
+    this.count = 0;
+  }
+
+  private grow(min: number): void {
+    const next = Buffer.allocUnsafeSlow(Math.max(min, this.buf.length * 2));
+    this.buf.copy(next, 0, 0, this.length);
+    this.buf = next;
+  }
+}
+
 export class SdkBatcher {
-  private lists: Record<Collection, string[]> = { records: [], sleep: [], workouts: [] };
-  private bytes = 0;
+  private readonly lists: Record<Collection, ItemBytes>;
   private count = 0;
   private seq = 0;
+  private readonly head: Buffer;
   private readonly headBytes: number;
 
   constructor(
     private readonly limits: { maxBytes: number; maxRecords: number },
-    private readonly head: string,
+    head: string,
     private readonly onBatch: (b: SdkBatch) => void,
   ) {
-    this.headBytes = Buffer.byteLength(head) + DATA_FRAME;
+    this.head = Buffer.from(head);
+    this.headBytes = this.head.length + DATA_FRAME;
+    this.lists = {
+      records: new ItemBytes(limits.maxBytes),
+      sleep: new ItemBytes(64 * 1024),
+      workouts: new ItemBytes(64 * 1024),
+    };
   }
 
-  add(item: SdkItem): void {
-    const size = Buffer.byteLength(item.json) + 1;
+  private get bytes(): number {
+    return this.lists.records.length + this.lists.sleep.length + this.lists.workouts.length;
+  }
+
+  add(item: { collection: Collection; json: string }): void {
+    const list = this.lists[item.collection];
+    const before = list.length;
+    list.append(item.json);
+    // The comma counted too, so the bound holds whichever list the item went to.
+    const size = list.length - before + (list.count === 1 ? 1 : 0);
     if (this.headBytes + size > this.limits.maxBytes) {
       throw new Error(`one sample (${size} bytes) does not fit in a batch of ${this.limits.maxBytes} bytes`);
     }
     if (
       this.count > 0 &&
-      (this.headBytes + this.bytes + size > this.limits.maxBytes || this.count >= this.limits.maxRecords)
-    )
+      (this.headBytes + this.bytes > this.limits.maxBytes || this.count >= this.limits.maxRecords)
+    ) {
+      // It does not fit: the batch goes out without it, and it starts the next one.
+      list.length = before;
+      list.count--;
       this.flush();
-    this.lists[item.collection].push(item.json);
-    this.bytes += size;
+      list.append(item.json);
+    }
     this.count++;
   }
 
   flush(): void {
     if (this.count === 0) return;
-    const data = `{${COLLECTIONS.map((c) => `"${c}":[${this.lists[c].join(',')}]`).join(',')}}`;
-    const body = Buffer.from(`${this.head}${data}}`);
+    const parts: Buffer[] = [this.head];
+    let first = true;
+    for (const c of COLLECTIONS) {
+      parts.push(Buffer.from(`${first ? '{' : ','}"${c}":[`), this.lists[c].bytes, CLOSE_LIST);
+      first = false;
+    }
+    parts.push(CLOSE_DATA);
+    const body = Buffer.concat(parts);
     const byCollection = {
-      records: this.lists.records.length,
-      sleep: this.lists.sleep.length,
-      workouts: this.lists.workouts.length,
+      records: this.lists.records.count,
+      sleep: this.lists.sleep.count,
+      workouts: this.lists.workouts.count,
     };
     this.onBatch({
       seq: ++this.seq,
       body,
       records: this.count,
       byCollection,
+      // `data` runs from just after the head to before the envelope's closing brace.
       sha256: createHash('sha256')
-        .update(body.subarray(body.length - Buffer.byteLength(data) - 1))
+        .update(body.subarray(this.head.length, body.length - 1))
         .digest('hex'),
     });
-    this.lists = { records: [], sleep: [], workouts: [] };
-    this.bytes = 0;
+    for (const c of COLLECTIONS) this.lists[c].clear();
     this.count = 0;
   }
 }
+
+const CLOSE_LIST = Buffer.from(']');
+const CLOSE_DATA = Buffer.from('}}');

@@ -67,6 +67,17 @@ export function sourceInfo(
 
 const MAX_SOURCES = 4096;
 
+/**
+ * The device string past its `<<HKDevice: 0x…>, ` head: the address differs from record to record in
+ * many exports (open-wearables#578), and keyed with it the cache would hold (and churn) one entry each.
+ */
+function withoutAddress(device: string | undefined): string {
+  if (device === undefined) return '';
+  if (!device.startsWith('<<HKDevice:')) return device;
+  const cut = device.indexOf('>, ');
+  return cut < 0 ? device : device.slice(cut + 3);
+}
+
 /** The JSON text of each distinct source, built once (an export has a handful). */
 export class SourceCache {
   private readonly texts = new Map<string, string>();
@@ -76,7 +87,7 @@ export class SourceCache {
     sourceVersion: string | undefined,
     device: string | undefined,
   ): string {
-    const key = `${sourceName ?? ''}\u0000${sourceVersion ?? ''}\u0000${device ?? ''}`;
+    const key = `${sourceName ?? ''}\u0000${sourceVersion ?? ''}\u0000${withoutAddress(device)}`;
     let text = this.texts.get(key);
     if (text === undefined) {
       text = JSON.stringify(sourceInfo(sourceName, sourceVersion, device));
