@@ -193,7 +193,7 @@ interface Row {
   atMs: number;
 }
 
-const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const xmlEscape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 function dateAt(i: number): { apple: string; ms: number } {
   const ms = Date.UTC(2024, 2, 1, 0, 0, 0) + i * 60_000;
@@ -223,7 +223,7 @@ function exportXml(
   const lines = records.map(
     (r) =>
       ` <Record type="HKQuantityTypeIdentifier${r.type}" sourceName="Unit Test" sourceVersion="1"` +
-      `${r.unit === null ? '' : ` unit="${escape(r.unit)}"`} creationDate="${r.at}" startDate="${r.at}" endDate="${r.at}" value="${r.value}"/>`,
+      `${r.unit === null ? '' : ` unit="${xmlEscape(r.unit)}"`} creationDate="${r.at}" startDate="${r.at}" endDate="${r.at}" value="${r.value}"/>`,
   );
   return `<?xml version="1.0" encoding="UTF-8"?>\n<HealthData locale="en_US">\n <ExportDate value="2024-04-01 00:00:00 +0100"/>\n${lines.join('\n')}\n</HealthData>\n`;
 }

@@ -4,7 +4,7 @@
  * worker; nothing in its code limits a batch, so the bounds are ours (README "Choosing a method").
  */
 import { createHash } from 'node:crypto';
-import type { Collection, SdkItem } from './convert.js';
+import type { Collection } from './convert.js';
 
 /** ≤ 5 MB of JSON per batch (contract §9.7), under the 10 MB above which the backend archives a copy. */
 export const DEFAULT_SDK_BATCH_BYTES = 4 * 1024 * 1024;
