@@ -18,7 +18,7 @@ import { type Env, parseEnv } from './config/env.js';
 import { type GlobalOptions, isLoopback, resolveSettings, type Settings } from './config/settings.js';
 import { Session } from './core/auth/session.js';
 import type { SyncFeed } from './core/sync/follow.js';
-import { SdkAuthorizer } from './core/upload/sdk/auth.js';
+import { SdkAuthorizer, type SdkCredential } from './core/upload/sdk/auth.js';
 import type { SdkRoute, UploadPorts } from './core/upload/types.js';
 import { type Io, refineIo, usableWidth } from './io/io.js';
 import { Output, type Verbosity } from './io/output.js';
@@ -272,16 +272,19 @@ class AppFactory implements Factory {
     };
   }
 
+  private sdkCredential(): SdkCredential {
+    const c = this.session().require();
+    if (c.kind === 'api-key') return { kind: 'api-key', apiKey: c.apiKey };
+    return { kind: 'bearer', token: c.kind === 'token' ? c.token : c.stored.accessToken };
+  }
+
   sdkRoute(userId: string): SdkRoute {
     const session = this.session();
     const minting = new SdkApi(this.authedClient());
+    const credential = () => this.sdkCredential();
     const auth = new SdkAuthorizer(
       {
-        credential: () => {
-          const c = session.require();
-          if (c.kind === 'api-key') return { kind: 'api-key', apiKey: c.apiKey };
-          return { kind: 'bearer', token: c.kind === 'token' ? c.token : c.stored.accessToken };
-        },
+        credential,
         mint: (id) => minting.mintToken(id, this.signal),
         clock: this.clock,
         registerSecret: (s) => this.redactor.add(s),
@@ -325,6 +328,7 @@ class AppFactory implements Factory {
       directImports: this.directImports(),
       feed: (userId) => this.syncFeed(userId),
       sdk: (userId) => this.sdkRoute(userId),
+      sdkTokenUser: () => SdkAuthorizer.tokenUser(this.sdkCredential()),
       batchOutput: async (path) => (await import('./adapters/batch-output.js')).openBatchOutput(path),
     };
   }

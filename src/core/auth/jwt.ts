@@ -20,3 +20,9 @@ export function jwtExpiryMs(token: string): number | undefined {
 export function isSdkToken(token: string): boolean {
   return jwtClaims(token)?.scope === 'sdk';
 }
+
+/** The `sub` of a JWT (for an SDK token, the user it is for). */
+export function jwtSubject(token: string): string | undefined {
+  const sub = jwtClaims(token)?.sub;
+  return typeof sub === 'string' ? sub : undefined;
+}

@@ -73,6 +73,11 @@ export interface UploadPorts {
   feed(userId: string): SyncFeed;
   /** sdk */
   sdk(userId: string): SdkRoute;
+  /**
+   * With an SDK token as the credential: the user it is for. Such a token reaches only the SDK routes,
+   * not the user and status routes (contract §1.6).
+   */
+  sdkTokenUser(): string | null;
   batchOutput(path: string): Promise<BatchOutput>;
 }
 

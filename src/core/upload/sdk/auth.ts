@@ -8,7 +8,7 @@ import type { TokenResponse } from '../../../adapters/backend-api.js';
 import type { Clock } from '../../../adapters/clock.js';
 import type { Authorizer } from '../../../adapters/http.js';
 import { ApiError, AppError } from '../../../errors.js';
-import { isSdkToken, jwtExpiryMs } from '../../auth/jwt.js';
+import { isSdkToken, jwtExpiryMs, jwtSubject } from '../../auth/jwt.js';
 import { REFRESH_MARGIN_MS } from '../../auth/session.js';
 
 export type SdkCredential = { kind: 'api-key'; apiKey: string } | { kind: 'bearer'; token: string };
@@ -37,6 +37,15 @@ export class SdkAuthorizer implements Authorizer {
     const c = this.deps.credential();
     if (c.kind === 'api-key') return 'api-key';
     return isSdkToken(c.token) ? 'sdk-token' : 'minted';
+  }
+
+  /**
+   * The user an SDK token given as the credential is for, or null for any other credential. Such a
+   * token reaches only the SDK routes, not the user and status routes (contract §1.6).
+   */
+  static tokenUser(c: SdkCredential): string | null {
+    if (c.kind !== 'bearer' || !isSdkToken(c.token)) return null;
+    return jwtSubject(c.token) ?? null;
   }
 
   async call<T>(fn: (headers: Record<string, string>) => Promise<T>): Promise<T> {

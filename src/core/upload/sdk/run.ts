@@ -6,6 +6,7 @@
  * `syncSessionId`, kept across resumed runs) so a current backend files the import as one run.
  */
 import type { BatchOutput } from '../../../adapters/batch-output.js';
+import { AppError, UsageError } from '../../../errors.js';
 import { requireUser } from '../../users.js';
 import type { NormalizationReport } from '../direct/normalize.js';
 import { exportIdentity } from '../shared/identity.js';
@@ -53,6 +54,33 @@ export interface SdkUploadResult extends UploadResultBase {
   earlierBatches?: number;
 }
 
+/**
+ * The user, checked on the server; with an SDK token (which cannot read the user routes) the token's own
+ * user, which must be the one asked for, and --wait refused (the status feed needs a key or a login).
+ */
+async function checkUser(
+  opts: UploadOptions,
+  ports: UploadPorts,
+  onEvent: UploadEvents,
+): Promise<{ id: string }> {
+  const tokenUser = ports.sdkTokenUser();
+  if (tokenUser === null) {
+    onEvent({ type: 'step', step: 'user', done: false });
+    return requireUser({ users: ports.users, server: opts.server, signal: ports.signal }, opts.user).finally(
+      () => onEvent({ type: 'step', step: 'user', done: true }),
+    );
+  }
+  if (opts.user !== undefined && opts.user.toLowerCase() !== tokenUser.toLowerCase())
+    throw new AppError('AUTH_INVALID', `The SDK token given is for user ${tokenUser}, not ${opts.user}.`, {
+      hint: 'pass that user, or use an API key or a login',
+    });
+  if (opts.wait)
+    throw new UsageError('--wait follows the status feed, which an SDK token cannot read.', {
+      hint: 'use an API key (APPLE_IMPORT_API_KEY) or `apple-import login` to follow the import',
+    });
+  return { id: tokenUser };
+}
+
 export async function runSdkUpload(
   opts: UploadOptions,
   ports: UploadPorts,
@@ -61,10 +89,7 @@ export async function runSdkUpload(
   const { signal, clock } = ports;
   const opened = ports.openExport(opts.path);
   opened.catch(() => {});
-  onEvent({ type: 'step', step: 'user', done: false });
-  const user = await requireUser({ users: ports.users, server: opts.server, signal }, opts.user).finally(() =>
-    onEvent({ type: 'step', step: 'user', done: true }),
-  );
+  const user = await checkUser(opts, ports, onEvent);
   const source = await opened;
   const fingerprint = await exportIdentity(source, signal);
   const started = clock.now();
