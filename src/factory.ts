@@ -279,7 +279,6 @@ class AppFactory implements Factory {
   }
 
   sdkRoute(userId: string): SdkRoute {
-    const session = this.session();
     const minting = new SdkApi(this.authedClient());
     const credential = () => this.sdkCredential();
     const auth = new SdkAuthorizer(
