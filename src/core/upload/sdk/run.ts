@@ -20,6 +20,9 @@ import { readIntoBatches } from './reader.js';
 import { sendSdkBatch } from './sender.js';
 import { SdkImportWatcher } from './watch.js';
 
+/** Without --wait, how long a batch holding sleep waits for the ones before it to be imported. */
+const PACING_TIMEOUT_MS = 5 * 60_000;
+
 export interface SdkBatchOutcome extends BatchOutcome {
   /** What the batch holds, by collection. */
   byCollection: SdkBatch['byCollection'];
@@ -186,8 +189,9 @@ export async function runSdkUpload(
     syncSessionId: ledger.syncSessionId,
   });
   const output: BatchOutput | null = opts.dryRun && opts.out ? await ports.batchOutput(opts.out) : null;
+  // The feed is followed with --wait, and to pace batches holding sleep (below); an SDK token cannot read it.
   const watcher =
-    opts.wait && !opts.dryRun
+    !opts.dryRun && route?.mode() !== 'sdk-token'
       ? new SdkImportWatcher(ports.feed(user.id), {
           clock,
           signal,
@@ -195,6 +199,12 @@ export async function runSdkUpload(
             onEvent({ type: 'connection', state, ...(detail ? { detail } : {}) }),
         })
       : null;
+  /** Sent, and their end not yet seen, oldest first. */
+  const unsettled: { outcome: SdkBatchOutcome; row: { seq: number; records: number; sha256: string } }[] = [];
+  /** The batch sent last holds sleep: the next one waits for its end. */
+  let afterSleep = false;
+  let warnedSleep = false;
+  let pacing = watcher !== null;
   const outcomes: SdkBatchOutcome[] = [];
   const counts = { sent: 0, skipped: 0, failed: 0, records: 0, bytes: 0 };
   let stoppedEarly = false;
@@ -233,6 +243,19 @@ export async function runSdkUpload(
       done();
       return;
     }
+    // The backend's sleep service takes a per-user lock for at most 15 s and otherwise skips the batch's
+    // sleep without a word (contract §5.5, §9.8): a batch holding sleep is never imported while another
+    // of this user's batches may be.
+    const holdsSleep = batch.byCollection.sleep > 0;
+    if (pacing && (holdsSleep || afterSleep)) await settleAll();
+    else if (!watcher && holdsSleep && !warnedSleep && outcomes.length > 1) {
+      warnedSleep = true;
+      onEvent({
+        type: 'warning',
+        message:
+          'with an SDK token the import cannot be followed, so batches holding sleep are not kept apart from the others; a busy backend may skip their sleep (use an API key or a login)',
+      });
+    }
     onEvent({
       type: 'started',
       unit: 'batch',
@@ -241,7 +264,6 @@ export async function runSdkUpload(
       bytes: batch.body.length,
       attempt: 1,
     });
-    watcher?.beforeSend();
     outcome.attempts = await sendSdkBatch(
       {
         post: (body, id, requestSignal) => (route as NonNullable<typeof route>).sync(body, id, requestSignal),
@@ -260,24 +282,47 @@ export async function runSdkUpload(
     ledger.save(row);
     done();
     signal.throwIfAborted();
-    if (!watcher) return;
-    const end = await watcher.end();
-    outcome.itemsProcessed = end.itemsProcessed;
-    outcome.recordsSaved = end.recordsSaved;
-    outcome.workoutsSaved = end.workoutsSaved;
-    outcome.sleepSaved = end.sleepSaved;
-    outcome.droppedCount = end.droppedCount;
-    if (end.stage === 'completed') {
-      outcome.state = 'completed';
-      ledger.save({ ...row, fate: 'completed' });
-    } else {
-      outcome.state = 'failed';
-      outcome.error = end.error;
-      counts.failed++;
-      ledger.save({ ...row, fate: 'failed', ...(end.error ? { error: end.error } : {}) });
+    if (pacing) unsettled.push({ outcome, row });
+    afterSleep = holdsSleep;
+    if (opts.wait) await settleAll();
+  };
+
+  /**
+   * Waits for the end of every batch sent so far, oldest first, and records each. Without --wait, only
+   * for so long: a backend whose feed shows nothing must not stall the upload (it goes on, with a word).
+   */
+  const settleAll = async (): Promise<void> => {
+    while (unsettled.length > 0) {
+      const { outcome, row } = unsettled[0] as (typeof unsettled)[number];
+      const end = await (watcher as SdkImportWatcher).end(opts.wait ? undefined : PACING_TIMEOUT_MS);
+      if (end === null) {
+        onEvent({
+          type: 'warning',
+          message: `batch ${outcome.seq} has not been imported after ${PACING_TIMEOUT_MS / 60_000} min; sending on (a busy backend may skip the sleep of batches imported at the same time)`,
+        });
+        // Which end is whose is no longer known: pacing stops for the rest of the run.
+        unsettled.length = 0;
+        pacing = false;
+        return;
+      }
+      unsettled.shift();
+      outcome.itemsProcessed = end.itemsProcessed;
+      outcome.recordsSaved = end.recordsSaved;
+      outcome.workoutsSaved = end.workoutsSaved;
+      outcome.sleepSaved = end.sleepSaved;
+      outcome.droppedCount = end.droppedCount;
+      if (end.stage === 'completed') {
+        outcome.state = 'completed';
+        ledger.save({ ...row, fate: 'completed' });
+      } else {
+        outcome.state = 'failed';
+        outcome.error = end.error;
+        counts.failed++;
+        ledger.save({ ...row, fate: 'failed', ...(end.error ? { error: end.error } : {}) });
+      }
+      onEvent({ type: 'imported', unit: 'batch', index: outcome.seq, batch: { ...outcome } });
+      if (end.stage === 'failed' && opts.failFast) stoppedEarly = true;
     }
-    onEvent({ type: 'imported', unit: 'batch', index: batch.seq, batch: { ...outcome } });
-    if (end.stage === 'failed' && opts.failFast) stoppedEarly = true;
   };
 
   let read: Awaited<ReturnType<typeof readIntoBatches>>;

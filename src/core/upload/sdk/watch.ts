@@ -1,9 +1,10 @@
 /**
  * `--wait` for SDK batches: each batch's import, to its end, on the status feed (the one follow loop,
  * core/sync/follow.ts). The route's 202 carries no batch id (contract §4.3, §6.1), so a batch is matched
- * by order: one batch is in flight per user, and the first `sdk`/`apple` terminal event that was not on
- * the feed before the batch was sent is its end. Events already stored when the watch began (an earlier
- * run's, replayed) are never taken for this run's.
+ * by order: the backend emits a batch's end once its task has run, and this run's batches are the only
+ * ones sent for the user while it lasts, so the n-th `sdk`/`apple` terminal event that was not stored
+ * before the watch began is the n-th batch's end. Events stored before (an earlier run's, replayed on
+ * every connection) are never taken for this run's.
  */
 import type { Clock } from '../../../adapters/clock.js';
 import type { SyncStatusEvent } from '../../../adapters/sync-api.js';
@@ -71,23 +72,32 @@ export class SdkImportWatcher {
   }
 
   /**
-   * Call just before sending a batch: ends seen so far belong to nothing this run sent (the feed replays
-   * on reconnect), so they are set aside.
+   * The end of the oldest batch sent whose end has not been taken yet; null when `timeoutMs` passes
+   * first (that batch's end is then the next one taken).
    */
-  beforeSend(): void {
-    for (const e of this.ends) if (e.event_id) this.old.add(e.event_id);
-    this.ends.length = 0;
-  }
-
-  /** The end of the batch sent last. */
-  async end(): Promise<BatchEnd> {
-    while (this.ends.length === 0) {
-      this.opts.signal.throwIfAborted();
-      await new Promise<void>((resolve) => {
-        this.wake = resolve;
-        this.opts.signal.addEventListener('abort', () => resolve(), { once: true });
-      });
-      this.wake = null;
+  async end(timeoutMs?: number): Promise<BatchEnd | null> {
+    const deadline = new AbortController();
+    let late = false;
+    if (timeoutMs !== undefined)
+      this.opts.clock.sleep(timeoutMs, deadline.signal).then(
+        () => {
+          late = true;
+          this.wake?.();
+        },
+        () => {},
+      );
+    try {
+      while (this.ends.length === 0) {
+        this.opts.signal.throwIfAborted();
+        if (late) return null;
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+          this.opts.signal.addEventListener('abort', () => resolve(), { once: true });
+        });
+        this.wake = null;
+      }
+    } finally {
+      deadline.abort();
     }
     this.opts.signal.throwIfAborted();
     const e = this.ends.shift() as SyncStatusEvent;
