@@ -6,6 +6,7 @@
  */
 import type { Clock } from '../../../adapters/clock.js';
 import { isAbortError } from '../../../errors.js';
+import { sendDraining } from '../shared/drain.js';
 import { isRetryable, retryDelayMs, SDK_RETRY } from '../shared/retry.js';
 
 export interface SdkSendDeps {
@@ -19,8 +20,6 @@ export interface SdkSendDeps {
   random?: () => number;
   maxAttempts?: number;
 }
-
-const DEFAULT_DRAIN_MS = 30_000;
 
 /** The number of attempts it took; throws the last error, or the interrupt's reason. */
 export async function sendSdkBatch(deps: SdkSendDeps, body: Buffer, requestId: string): Promise<number> {
@@ -41,22 +40,11 @@ export async function sendSdkBatch(deps: SdkSendDeps, body: Buffer, requestId: s
   }
 }
 
-async function post(deps: SdkSendDeps, body: Buffer, requestId: string): Promise<void> {
-  const request = new AbortController();
-  const settled = new AbortController();
-  const onInterrupt = () => {
-    const waitMs = deps.drainMs ?? DEFAULT_DRAIN_MS;
-    deps.onDrain?.({ waitMs });
-    deps.clock.sleep(waitMs, settled.signal).then(
-      () => request.abort(deps.signal.reason),
-      () => {},
-    );
-  };
-  deps.signal.addEventListener('abort', onInterrupt, { once: true });
-  try {
-    await deps.post(body, requestId, request.signal);
-  } finally {
-    deps.signal.removeEventListener('abort', onInterrupt);
-    settled.abort();
-  }
+/** The route answers once it has read the body, so a request in flight is always worth its answer. */
+function post(deps: SdkSendDeps, body: Buffer, requestId: string): Promise<unknown> {
+  return sendDraining(
+    deps,
+    () => true,
+    (signal) => deps.post(body, requestId, signal),
+  );
 }
