@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { type TokenResponse, tokenResponseSchema } from './backend-api.js';
-import { apiErrorFrom, type HttpClient } from './http.js';
+import { type HttpClient, uploadAnswer } from './http.js';
 
 /** Contract §6.1: 202 `UploadDataResponse` (its counts are always 0; there is no batch id). */
 const syncAnswerSchema = z.object({ status_code: z.number(), response: z.string() }).loose();
@@ -36,22 +36,7 @@ export class SdkApi {
       body: req.body,
       signal: req.signal,
     };
-    const res = await this.http.send(spec);
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(res.text);
-    } catch {
-      parsed = null;
-    }
-    const answer = syncAnswerSchema.safeParse(parsed);
-    if (!answer.success)
-      throw apiErrorFrom(
-        502,
-        res.headers,
-        `unexpected answer to the SDK sync: ${res.text.slice(0, 200)}`,
-        spec,
-      );
-    return answer.data;
+    return uploadAnswer(await this.http.send(spec), syncAnswerSchema, spec, 'the SDK sync');
   }
 
   /** `POST /users/{id}/token` with the developer's Bearer token and no body: an SDK token for the user. */
