@@ -3,6 +3,7 @@ import type { DirectUploadResult } from '../../core/upload/direct/run.js';
 import type { UploadOptions } from '../../core/upload/types.js';
 import type { Factory } from '../../factory.js';
 import { formatBytes } from '../../io/progress.js';
+import { documentHead } from './render.js';
 
 /** `upload --method direct`'s result: the JSON document, or the plan or what was sent, and what was left out. */
 export function renderDirectResult(f: Factory, o: UploadOptions, r: DirectUploadResult): void {
@@ -56,16 +57,7 @@ function directDocument(
   dropped: Record<string, { total: number; byType: Record<string, number> }>,
 ) {
   return {
-    method: r.method,
-    status: r.status,
-    dryRun: r.status === 'dry-run',
-    server: r.server,
-    userId: r.userId,
-    source: r.source,
-    sourceBytes: r.sourceBytes,
-    fingerprint: r.fingerprint,
-    runId: r.runId,
-    ...(r.uploadedAt ? { uploadedAt: r.uploadedAt } : {}),
+    ...documentHead(r),
     batchBytes: r.batchBytes,
     batchRecords: r.batchRecords,
     records: r.records,

@@ -2,6 +2,7 @@ import type { SdkUploadResult } from '../../core/upload/sdk/run.js';
 import type { BatchOutcome } from '../../core/upload/types.js';
 import type { Factory } from '../../factory.js';
 import { formatBytes } from '../../io/progress.js';
+import { documentHead } from './render.js';
 
 const short = (t: string) => t.replace(/^HK\w+TypeIdentifier/, '');
 
@@ -96,16 +97,7 @@ export function renderSdkResult(f: Factory, wait: boolean, r: SdkUploadResult): 
 function sdkDocument(r: SdkUploadResult) {
   const sum = (m: Record<string, number>) => Object.values(m).reduce((a, b) => a + b, 0);
   return {
-    method: r.method,
-    status: r.status,
-    dryRun: r.status === 'dry-run',
-    server: r.server,
-    userId: r.userId,
-    source: r.source,
-    sourceBytes: r.sourceBytes,
-    fingerprint: r.fingerprint,
-    runId: r.runId,
-    ...(r.uploadedAt ? { uploadedAt: r.uploadedAt } : {}),
+    ...documentHead(r),
     auth: r.auth,
     syncSessionId: r.syncSessionId,
     batchBytes: r.batchBytes,

@@ -1,4 +1,10 @@
-import type { BatchOutcome, PlanInfo, UploadEvent, UploadOptions } from '../../core/upload/types.js';
+import type {
+  BatchOutcome,
+  PlanInfo,
+  UploadEvent,
+  UploadOptions,
+  UploadResultBase,
+} from '../../core/upload/types.js';
 import type { Factory } from '../../factory.js';
 import { formatBytes, ProgressDisplay } from '../../io/progress.js';
 import { createSpinner, type PhaseSpinner } from '../../io/spinner.js';
@@ -177,6 +183,22 @@ function rate(bytes: number, ms: number): number {
 
 function inSeconds(ms: number): string {
   return `${Math.round(ms / 1000)} s`;
+}
+
+/** The fields every batch method's `--json` document starts with, named as every method names them. */
+export function documentHead(r: UploadResultBase) {
+  return {
+    method: r.method,
+    status: r.status,
+    dryRun: r.status === 'dry-run',
+    server: r.server,
+    userId: r.userId,
+    source: r.source,
+    sourceBytes: r.sourceBytes,
+    fingerprint: r.fingerprint,
+    runId: r.runId,
+    ...(r.uploadedAt ? { uploadedAt: r.uploadedAt } : {}),
+  };
 }
 
 export function batchLine(b: BatchOutcome): string {
