@@ -77,12 +77,16 @@ const directBatchSchema = z.object({
 });
 export type LedgerBatch = z.infer<typeof directBatchSchema>;
 
+/** The selection (core/selection/filters.ts `canonical`) and batch limits a batch method's batches were cut with. */
+const batchLayout = {
+  filters: z.string(),
+  limits: z.object({ maxBytes: z.number().int().positive(), maxRecords: z.number().int().positive() }),
+};
+
 const directEntrySchema = z.object({
   ...header,
   method: z.literal('direct'),
-  /** The selection (core/selection/filters.ts `canonical`) and batch limits the batches were cut with. */
-  filters: z.string(),
-  limits: z.object({ maxBytes: z.number().int().positive(), maxRecords: z.number().int().positive() }),
+  ...batchLayout,
   batches: z.array(directBatchSchema),
 });
 export type DirectLedgerEntry = z.infer<typeof directEntrySchema>;
@@ -101,8 +105,7 @@ export type SdkLedgerBatch = z.infer<typeof sdkBatchSchema>;
 const sdkEntrySchema = z.object({
   ...header,
   method: z.literal('sdk'),
-  filters: z.string(),
-  limits: z.object({ maxBytes: z.number().int().positive(), maxRecords: z.number().int().positive() }),
+  ...batchLayout,
   /** The historical sync session every batch of this upload belongs to, resumed runs included. */
   syncSessionId: z.string(),
   batches: z.array(sdkBatchSchema),
