@@ -3,7 +3,7 @@ import type { DirectUploadResult } from '../../core/upload/direct/run.js';
 import type { UploadOptions } from '../../core/upload/types.js';
 import type { Factory } from '../../factory.js';
 import { formatBytes } from '../../io/progress.js';
-import { documentHead } from './render.js';
+import { documentHead, documentTail } from './render.js';
 
 /** `upload --method direct`'s result: the JSON document, or the plan or what was sent, and what was left out. */
 export function renderDirectResult(f: Factory, o: UploadOptions, r: DirectUploadResult): void {
@@ -75,12 +75,6 @@ function directDocument(
       itemsProcessed: b.itemsProcessed,
       error: b.error,
     })),
-    sent: r.sent,
-    skipped: r.skipped,
-    failed: r.failed,
-    bytesSent: r.bytesSent,
-    durationMs: r.durationMs,
-    stoppedEarly: r.stoppedEarly,
-    ...(r.earlierBatches !== undefined ? { earlierBatches: r.earlierBatches } : {}),
+    ...documentTail(r),
   };
 }

@@ -2,7 +2,7 @@ import type { SdkUploadResult } from '../../core/upload/sdk/run.js';
 import type { BatchOutcome } from '../../core/upload/types.js';
 import type { Factory } from '../../factory.js';
 import { formatBytes } from '../../io/progress.js';
-import { documentHead } from './render.js';
+import { documentHead, documentTail } from './render.js';
 
 const short = (t: string) => t.replace(/^HK\w+TypeIdentifier/, '');
 
@@ -130,12 +130,6 @@ function sdkDocument(r: SdkUploadResult) {
       error: b.error,
     })),
     ...(r.out ? { out: r.out } : {}),
-    sent: r.sent,
-    skipped: r.skipped,
-    failed: r.failed,
-    bytesSent: r.bytesSent,
-    durationMs: r.durationMs,
-    stoppedEarly: r.stoppedEarly,
-    ...(r.earlierBatches !== undefined ? { earlierBatches: r.earlierBatches } : {}),
+    ...documentTail(r),
   };
 }

@@ -201,6 +201,27 @@ export function documentHead(r: UploadResultBase) {
   };
 }
 
+/** The fields every batch method's `--json` document ends with. */
+export function documentTail(r: {
+  sent: number;
+  skipped: number;
+  failed: number;
+  bytesSent: number;
+  durationMs: number;
+  stoppedEarly: boolean;
+  earlierBatches?: number;
+}) {
+  return {
+    sent: r.sent,
+    skipped: r.skipped,
+    failed: r.failed,
+    bytesSent: r.bytesSent,
+    durationMs: r.durationMs,
+    stoppedEarly: r.stoppedEarly,
+    ...(r.earlierBatches !== undefined ? { earlierBatches: r.earlierBatches } : {}),
+  };
+}
+
 export function batchLine(b: BatchOutcome): string {
   const what = `batch ${b.seq} (${b.filename}, ${b.records} records, ${formatBytes(b.bytes)})`;
   switch (b.state) {
