@@ -99,6 +99,7 @@ const dataDigest = (body: Buffer) =>
     .digest('hex');
 
 describe('upload --method sdk', () => {
+  const sdkArgs = (user: string) => ['upload', file, '--user', user, '--method', 'sdk'];
   let double: BackendDouble;
   let cli: CliEnv;
   let dir: string;
@@ -122,18 +123,7 @@ describe('upload --method sdk', () => {
 
   it('sends every selected sample once, and a re-run (even --force) changes nothing on the server', async () => {
     const user = double.createUser({ email: 'rerun@example.com' });
-    const args = [
-      'upload',
-      file,
-      '--user',
-      user.id,
-      '--method',
-      'sdk',
-      '--wait',
-      '--json',
-      '--batch-records',
-      '3000',
-    ];
+    const args = [...sdkArgs(user.id), '--wait', '--json', '--batch-records', '3000'];
     const first = await cli.run(args, { env });
     assert.equal(first.code, 0, first.stderr);
     const doc = JSON.parse(first.stdout) as SdkDoc;
@@ -185,7 +175,7 @@ describe('upload --method sdk', () => {
 
   it('tells apps and devices apart, and keeps each record in the unit of its series', async () => {
     const user = double.createUser({ email: 'provenance@example.com' });
-    const r = await cli.run(['upload', file, '--user', user.id, '--method', 'sdk', '--wait', '--json'], {
+    const r = await cli.run([...sdkArgs(user.id), '--wait', '--json'], {
       env,
     });
     assert.equal(r.code, 0, r.stderr);
@@ -211,20 +201,7 @@ describe('upload --method sdk', () => {
   it('applies the filters, as the other methods do', async () => {
     const user = double.createUser({ email: 'filters@example.com' });
     const r = await cli.run(
-      [
-        'upload',
-        file,
-        '--user',
-        user.id,
-        '--method',
-        'sdk',
-        '--wait',
-        '--json',
-        '--types',
-        'HeartRate',
-        '--since',
-        '2024-01-04',
-      ],
+      [...sdkArgs(user.id), '--wait', '--json', '--types', 'HeartRate', '--since', '2024-01-04'],
       { env },
     );
     assert.equal(r.code, 0, r.stderr);
@@ -243,20 +220,7 @@ describe('upload --method sdk', () => {
     const before = double.state.sdkBatches.length;
     const folder = join(dir, 'batches/');
     const r = await cli.run(
-      [
-        'upload',
-        file,
-        '--user',
-        user.id,
-        '--method',
-        'sdk',
-        '--dry-run',
-        '--out',
-        folder,
-        '--json',
-        '--batch-records',
-        '4000',
-      ],
+      [...sdkArgs(user.id), '--dry-run', '--out', folder, '--json', '--batch-records', '4000'],
       { env },
     );
     assert.equal(r.code, 0, r.stderr);
@@ -277,19 +241,7 @@ describe('upload --method sdk', () => {
 
     const lines = join(dir, 'batches.jsonl');
     const again = await cli.run(
-      [
-        'upload',
-        file,
-        '--user',
-        user.id,
-        '--method',
-        'sdk',
-        '--dry-run',
-        '--out',
-        lines,
-        '--batch-records',
-        '4000',
-      ],
+      [...sdkArgs(user.id), '--dry-run', '--out', lines, '--batch-records', '4000'],
       { env },
     );
     assert.equal(again.code, 0, again.stderr);
@@ -304,10 +256,7 @@ describe('upload --method sdk', () => {
 
   it('--out needs --method sdk and --dry-run', async () => {
     const user = double.createUser({ email: 'out-usage@example.com' });
-    const r = await cli.run(
-      ['upload', file, '--user', user.id, '--method', 'sdk', '--out', join(dir, 'x.jsonl')],
-      { env },
-    );
+    const r = await cli.run([...sdkArgs(user.id), '--out', join(dir, 'x.jsonl')], { env });
     assert.equal(r.code, 2);
     assert.match(r.stderr, /--out .*--dry-run/);
   });
@@ -319,17 +268,7 @@ describe('upload --method sdk', () => {
       if (n === 2) interrupt.abort(new Error('Interrupted'));
     });
     try {
-      const args = [
-        'upload',
-        file,
-        '--user',
-        user.id,
-        '--method',
-        'sdk',
-        '--json',
-        '--batch-records',
-        '2500',
-      ];
+      const args = [...sdkArgs(user.id), '--json', '--batch-records', '2500'];
       const opts = { env: { ...env, APPLE_IMPORT_SERVER: proxy.url } };
       const first = await cli.run(args, { ...opts, signal: interrupt.signal });
       assert.equal(first.code, 130, first.stderr);
@@ -346,21 +285,9 @@ describe('upload --method sdk', () => {
       );
       assert.equal(sessions.size, 1, 'the resumed run continues the same sync session');
       await double.idle();
-      const full = await cli.run(
-        [
-          'upload',
-          file,
-          '--user',
-          user.id,
-          '--method',
-          'sdk',
-          '--dry-run',
-          '--json',
-          '--batch-records',
-          '2500',
-        ],
-        { env },
-      );
+      const full = await cli.run([...sdkArgs(user.id), '--dry-run', '--json', '--batch-records', '2500'], {
+        env,
+      });
       assert.equal((JSON.parse(full.stdout) as SdkDoc).batches.length, doc.batches.length);
     } finally {
       await proxy.close();
@@ -371,7 +298,7 @@ describe('upload --method sdk', () => {
     const user = double.createUser({ email: 'retry@example.com' });
     double.failNextSdkPersist(2);
     const clock = fastClock();
-    const r = await cli.run(['upload', file, '--user', user.id, '--method', 'sdk', '--wait'], { env, clock });
+    const r = await cli.run([...sdkArgs(user.id), '--wait'], { env, clock });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /Failed to persist payload; please retry\.; retrying in/);
     assert.equal(clock.sleeps.filter((ms) => ms >= 500).length >= 2, true);
@@ -384,12 +311,9 @@ describe('upload --method sdk', () => {
     const user = double.createUser({ email: 'minted@example.com' });
     const developer = double.state.developers[0]!;
     const token = double.issueAccessToken(developer.id);
-    const r = await cli.run(
-      ['upload', file, '--user', user.id, '--method', 'sdk', '--json', '--types', 'HeartRate'],
-      {
-        env: { APPLE_IMPORT_TOKEN: token },
-      },
-    );
+    const r = await cli.run([...sdkArgs(user.id), '--json', '--types', 'HeartRate'], {
+      env: { APPLE_IMPORT_TOKEN: token },
+    });
     assert.equal(r.code, 0, r.stderr);
     assert.equal((JSON.parse(r.stdout) as SdkDoc).auth, 'minted');
     assert.ok(
@@ -399,20 +323,16 @@ describe('upload --method sdk', () => {
     assert.doesNotMatch(r.stdout + r.stderr, /eyJ[\w-]+\.[\w-]+\./, 'no token in the output');
 
     const sdkToken = double.issueSdkToken(user.id);
-    const given = await cli.run(
-      ['upload', file, '--user', user.id, '--method', 'sdk', '--json', '--types', 'StepCount'],
-      { env: { APPLE_IMPORT_TOKEN: sdkToken } },
-    );
+    const given = await cli.run([...sdkArgs(user.id), '--json', '--types', 'StepCount'], {
+      env: { APPLE_IMPORT_TOKEN: sdkToken },
+    });
     assert.equal(given.code, 0, given.stderr);
     assert.equal((JSON.parse(given.stdout) as SdkDoc).auth, 'sdk-token');
 
     const other = double.createUser({ email: 'other@example.com' });
-    const wrong = await cli.run(
-      ['upload', file, '--user', other.id, '--method', 'sdk', '--types', 'StepCount'],
-      {
-        env: { APPLE_IMPORT_TOKEN: sdkToken },
-      },
-    );
+    const wrong = await cli.run([...sdkArgs(other.id), '--types', 'StepCount'], {
+      env: { APPLE_IMPORT_TOKEN: sdkToken },
+    });
     assert.notEqual(wrong.code, 0);
     assert.equal(wrong.code, 4);
     assert.ok(
