@@ -3,8 +3,8 @@
  * result header, so `upload` hands any method the same things and renders any method's events the same
  * way. A method is `run<Method>Upload(options, ports, onEvent)` and returns its result; it never prints.
  *
- * A unit is what a method sends one request at a time: an S3 part, a direct batch (an S3 multipart
- * upload's part or an SDK batch would be units too). Events name the unit and its 1-based index.
+ * A unit is what a method sends one request at a time: an S3 part, a direct or an SDK batch (an S3
+ * multipart upload's part would be one too). Events name the unit and its 1-based index.
  */
 import type { BackendApi } from '../../adapters/backend-api.js';
 import type { BatchOutput } from '../../adapters/batch-output.js';
