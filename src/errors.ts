@@ -17,6 +17,8 @@ export const ERROR_EXIT_CODES = {
   CONFIG_WRITE_FAILED: ExitCode.FAILURE,
   /** A file in the config folder exists but cannot be read (permissions). */
   CONFIG_READ_FAILED: ExitCode.FAILURE,
+  /** A file the user asked for (`upload --dry-run --out`) cannot be written. */
+  OUTPUT_WRITE_FAILED: ExitCode.FAILURE,
   INPUT_NOT_FOUND: ExitCode.INVALID_INPUT,
   /** The export exists but cannot be read: permissions, a folder where a file was expected, I/O errors. */
   INPUT_UNREADABLE: ExitCode.INVALID_INPUT,

@@ -14,12 +14,14 @@ import { LedgerFiles } from './adapters/ledger.js';
 import { OpenApiReader } from './adapters/openapi.js';
 import type { S3PostOptions, S3PostResult } from './adapters/s3-post.js';
 import type { S3PutOptions } from './adapters/s3-put.js';
+import { SdkApi } from './adapters/sdk-api.js';
 import { SyncApi } from './adapters/sync-api.js';
 import { type Env, parseEnv } from './config/env.js';
 import { type GlobalOptions, isLoopback, resolveSettings, type Settings } from './config/settings.js';
 import { Session } from './core/auth/session.js';
 import type { SyncFeed } from './core/sync/follow.js';
-import type { UploadPorts } from './core/upload/types.js';
+import { SdkAuthorizer, type SdkCredential } from './core/upload/sdk/auth.js';
+import type { SdkRoute, UploadPorts } from './core/upload/types.js';
 import { type Io, refineIo, usableWidth } from './io/io.js';
 import { Output, type Verbosity } from './io/output.js';
 import { Redactor } from './io/redact.js';
@@ -82,6 +84,8 @@ export interface Factory {
   directImports(): DirectApi;
   /** One user's sync-status feed. */
   syncFeed(userId: string): SyncFeed;
+  /** The SDK sync route for a user, with an API key or an SDK token (minted from a login). */
+  sdkRoute(userId: string): SdkRoute;
   /** The ledger's folder in the config directory. */
   ledgerFiles(): LedgerFiles;
   /** Resolves an export path (xml, zip or folder). */
@@ -276,6 +280,33 @@ class AppFactory implements Factory {
     };
   }
 
+  private sdkCredential(): SdkCredential {
+    const c = this.session().require();
+    if (c.kind === 'api-key') return { kind: 'api-key', apiKey: c.apiKey };
+    return { kind: 'bearer', token: c.kind === 'token' ? c.token : c.stored.accessToken };
+  }
+
+  sdkRoute(userId: string): SdkRoute {
+    const minting = new SdkApi(this.authedClient());
+    const credential = () => this.sdkCredential();
+    const auth = new SdkAuthorizer(
+      {
+        credential,
+        mint: (id) => minting.mintToken(id, this.signal),
+        clock: this.clock,
+        registerSecret: (s) => this.redactor.add(s),
+      },
+      userId,
+    );
+    // The sender decides when Ctrl-C tears a request down (core/upload/sdk/sender.ts).
+    this.anonymous();
+    const api = new SdkApi(this.newClient(false).withAuth(auth));
+    return {
+      sync: (body, requestId, signal) => api.sync({ userId, body, requestId, signal }),
+      mode: () => auth.mode,
+    };
+  }
+
   ledgerFiles(): LedgerFiles {
     this.ledger ??= new LedgerFiles(join(this.configStore().dir, 'ledger'));
     return this.ledger;
@@ -319,6 +350,9 @@ class AppFactory implements Factory {
       learnCompletionMode: (mode) => this.openApi().learnCompletionMode(server, mode),
       directImports: this.directImports(),
       feed: (userId) => this.syncFeed(userId),
+      sdk: (userId) => this.sdkRoute(userId),
+      sdkTokenUser: () => SdkAuthorizer.tokenUser(this.sdkCredential()),
+      batchOutput: async (path) => (await import('./adapters/batch-output.js')).openBatchOutput(path),
     };
   }
 }

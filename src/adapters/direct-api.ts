@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { z } from 'zod';
-import { apiErrorFrom, type HttpClient } from './http.js';
+import { type HttpClient, uploadAnswer } from './http.js';
 
 /** Contract §3.2: 200 `{"status": "processing", "task_id", "user_id"}`. */
 const directAnswerSchema = z.object({ status: z.string(), task_id: z.string(), user_id: z.string() }).loose();
@@ -59,22 +59,6 @@ export class DirectApi {
       signal: req.signal,
       headersTimeoutMs: req.headersTimeoutMs,
     };
-    const res = await this.http.send(spec);
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(res.text);
-    } catch {
-      parsed = null;
-    }
-    const answer = directAnswerSchema.safeParse(parsed);
-    if (!answer.success) {
-      throw apiErrorFrom(
-        502,
-        res.headers,
-        `unexpected answer to the direct upload: ${res.text.slice(0, 200)}`,
-        spec,
-      );
-    }
-    return answer.data;
+    return uploadAnswer(await this.http.send(spec), directAnswerSchema, spec, 'the direct upload');
   }
 }

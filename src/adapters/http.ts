@@ -232,6 +232,28 @@ export function parseRetryAfter(value: string | string[] | undefined, now = Date
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
+/**
+ * A 2xx answer of an upload route checked against `schema`: one that does not match (a proxy's page,
+ * another server) is a 502 naming `what`, so the retry policy treats it as a server fault.
+ */
+export function uploadAnswer<T extends z.ZodType>(
+  res: HttpResponse,
+  schema: T,
+  spec: Pick<RequestSpec, 'method' | 'path'>,
+  what: string,
+): z.infer<T> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(res.text);
+  } catch {
+    parsed = null;
+  }
+  const answer = schema.safeParse(parsed);
+  if (!answer.success)
+    throw apiErrorFrom(502, res.headers, `unexpected answer to ${what}: ${res.text.slice(0, 200)}`, spec);
+  return answer.data;
+}
+
 /** Contract §7: errors are `{"detail": "<string>"}`; an unhandled server error is plain text. */
 export function apiErrorFrom(
   status: number,

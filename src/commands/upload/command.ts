@@ -9,13 +9,17 @@ Examples:
   $ apple-import upload export.zip --user $ID --dry-run          # show the plan, send nothing
   $ APPLE_IMPORT_API_KEY=sk-… apple-import upload export.xml --user $ID --json
   $ apple-import upload apple_health_export/ --user $ID --method direct --since 2024-01-01 --wait
+  $ apple-import upload export.zip --user $ID --method sdk --wait   # units converted, safe to re-run
+  $ apple-import upload export.zip --user $ID --method sdk --dry-run --out batches/
 
 The s3 method (default) sends the whole export, repaired (DTD removed, illegal characters dropped). On a
 current backend it is one multipart upload, --concurrency parts at a time, completed once the whole export
 passed the check (an export under 5 MiB goes to the direct route whole); on a server before August 2026,
 presigned POSTs of valid documents of at most --max-part-size bytes (default: the server's cap). An
 interrupted upload resumes with the same command; re-running a finished one says it was already uploaded;
---force sends it again.
+--force sends it again. The sdk method sends the
+samples as JSON to the backend's SDK sync route, each value in the unit its series expects, with its source,
+device and time zone, under ids that stay the same on every run.
 
 ${FILTER_HELP}`;
 
@@ -25,20 +29,26 @@ export const registerUpload: RegisterCommand = (program: Command, state: RunStat
     .description('upload an Apple Health export for a user (S3 by default)')
     .argument('<path>', 'export.zip, export.xml or the unzipped folder')
     .option('--user <id>', 'user id to import into (env APPLE_IMPORT_USER)')
-    .addOption(new Option('--method <method>', 'how to send it').choices(['s3', 'direct']).default('s3'));
-  addFilterOptions(upload, 'direct: only send', 'direct: leave out')
-    .option('--wait', 'follow the import until the server has imported it (direct: each batch)')
+    .addOption(
+      new Option('--method <method>', 'how to send it').choices(['s3', 'direct', 'sdk']).default('s3'),
+    );
+  addFilterOptions(upload, 'direct, sdk: only send', 'direct, sdk: leave out')
+    .option('--wait', 'follow the import until the server has imported it (direct, sdk: each batch)')
     .option('--dry-run', 'check everything and print the plan, send nothing')
+    .option(
+      '--out <path>',
+      'sdk with --dry-run: write the batches there (a folder: one file each; a file: one per line)',
+    )
     .option('--force', 'send again even if the ledger says this export was already uploaded')
     .option(
       '--full',
-      'direct: send every record again, not only those newer than what this user already has (workouts the server has are never resent)',
+      'direct, s3: send every record again, not only those newer than what this user already has (workouts the server has are never resent)',
     )
     .option('--max-part-size <bytes>', 's3, presigned POST: largest part (default: the server cap)')
     .option('--concurrency <n>', 's3 multipart: parts in flight at once, 1–16 (default: two per core, 2–8)')
-    .option('--batch-bytes <n>', 'direct: largest batch file')
-    .option('--batch-records <n>', 'direct: most records per batch')
-    .option('--fail-fast', 'direct: stop at the first failed batch')
+    .option('--batch-bytes <n>', 'direct, sdk: largest batch (direct 8 MiB, sdk 4 MiB)')
+    .option('--batch-records <n>', 'direct, sdk: most records per batch (direct 50000, sdk 10000)')
+    .option('--fail-fast', 'direct, sdk: with --wait, stop at the first failed batch')
     .addOption(
       new Option('--stall-timeout <seconds>', 'give up on a stalled transfer after this long').hideHelp(),
     )

@@ -6,6 +6,7 @@ import type { UploadOptions } from '../../core/upload/types.js';
 import type { Factory } from '../../factory.js';
 import { formatBytes } from '../../io/progress.js';
 import { count } from '../../io/text.js';
+import { documentHead, documentTail } from './render.js';
 
 /** `upload --method direct`'s result: the JSON document, or the plan or what was sent, and what was left out. */
 export function renderDirectResult(f: Factory, o: UploadOptions, r: DirectUploadResult): void {
@@ -88,16 +89,7 @@ function directDocument(
   dropped: Record<string, { total: number; byType: Record<string, number> }>,
 ) {
   return {
-    method: r.method,
-    status: r.status,
-    dryRun: r.status === 'dry-run',
-    server: r.server,
-    userId: r.userId,
-    source: r.source,
-    sourceBytes: r.sourceBytes,
-    fingerprint: r.fingerprint,
-    runId: r.runId,
-    ...(r.uploadedAt ? { uploadedAt: r.uploadedAt } : {}),
+    ...documentHead(r),
     batchBytes: r.batchBytes,
     batchRecords: r.batchRecords,
     records: r.records,
@@ -116,13 +108,7 @@ function directDocument(
       itemsProcessed: b.itemsProcessed,
       error: b.error,
     })),
-    sent: r.sent,
-    skipped: r.skipped,
-    failed: r.failed,
-    bytesSent: r.bytesSent,
-    durationMs: r.durationMs,
-    stoppedEarly: r.stoppedEarly,
+    ...documentTail(r),
     ...(r.verification ? { verification: r.verification } : {}),
-    ...(r.earlierBatches !== undefined ? { earlierBatches: r.earlierBatches } : {}),
   };
 }

@@ -1,11 +1,18 @@
 import { plainImportError } from '../../core/upload/shared/verify.js';
-import type { BatchOutcome, PlanInfo, UploadEvent, UploadOptions } from '../../core/upload/types.js';
+import type {
+  BatchOutcome,
+  PlanInfo,
+  UploadEvent,
+  UploadOptions,
+  UploadResultBase,
+} from '../../core/upload/types.js';
 import type { Factory } from '../../factory.js';
 import { formatBytes, ProgressDisplay } from '../../io/progress.js';
 import { createSpinner, type PhaseSpinner } from '../../io/spinner.js';
 import { count } from '../../io/text.js';
 import { DirectProgress } from './direct-progress.js';
 import { describeRepairs } from './render-s3.js';
+import { sdkBatchLine } from './render-sdk.js';
 import { UploadTally } from './tally.js';
 
 const STEP_TEXT = {
@@ -151,10 +158,10 @@ export class UploadView {
           out.info(
             `${out.theme.green('✓')} part ${p.index}/${e.of} stored as ${p.fileKey} (${formatBytes(p.bytes)} in ${(p.durationMs / 1000).toFixed(1)} s, ${formatBytes(rate(p.bytes, p.durationMs))}/s)`,
           );
-        } else if (!this.options.dryRun && !this.f.globals.json) out.info(batchLine(e.batch));
+        } else if (!this.options.dryRun && !this.f.globals.json) out.info(this.line(e.batch));
         return;
       case 'imported':
-        if (!this.f.globals.json) out.info(batchLine(e.batch));
+        if (!this.f.globals.json) out.info(this.line(e.batch));
         return;
       case 'retry':
         out.warn(
@@ -221,6 +228,10 @@ export class UploadView {
     this.step('user', true);
   }
 
+  private line(b: BatchOutcome): string {
+    return this.options.method === 'sdk' ? sdkBatchLine(b) : batchLine(b);
+  }
+
   /** The number of parts of the upload under way (for the label of each part's bar). */
   private partsOf = 0;
   /** How the S3 upload goes, once planned. */
@@ -237,6 +248,13 @@ export class UploadView {
         out.info(
           `Only what is new: this user already has ${Object.keys(inc.since).length} type(s) up to ${inc.through} and ${inc.workoutsKnown} workout(s) from earlier uploads (--since per type from the ledger; --full to resend every record).`,
         );
+      return;
+    }
+    if (plan.method === 'sdk') {
+      const how = { 'api-key': 'API key', 'sdk-token': 'SDK token', minted: 'SDK token from your login' };
+      out.info(
+        `${plan.dryRun ? 'Planning' : 'Uploading'} ${plan.source} to user ${plan.userId} (sdk, batches ≤ ${formatBytes(plan.limits.maxBytes)}, ≤ ${plan.limits.maxRecords} samples${plan.auth ? `, ${how[plan.auth]}` : ''})`,
+      );
       return;
     }
     this.transport = plan.transport;
@@ -283,6 +301,43 @@ function rate(bytes: number, ms: number): number {
 
 function inSeconds(ms: number): string {
   return `${Math.round(ms / 1000)} s`;
+}
+
+/** The fields every batch method's `--json` document starts with, named as every method names them. */
+export function documentHead(r: UploadResultBase) {
+  return {
+    method: r.method,
+    status: r.status,
+    dryRun: r.status === 'dry-run',
+    server: r.server,
+    userId: r.userId,
+    source: r.source,
+    sourceBytes: r.sourceBytes,
+    fingerprint: r.fingerprint,
+    runId: r.runId,
+    ...(r.uploadedAt ? { uploadedAt: r.uploadedAt } : {}),
+  };
+}
+
+/** The fields every batch method's `--json` document ends with. */
+export function documentTail(r: {
+  sent: number;
+  skipped: number;
+  failed: number;
+  bytesSent: number;
+  durationMs: number;
+  stoppedEarly: boolean;
+  earlierBatches?: number;
+}) {
+  return {
+    sent: r.sent,
+    skipped: r.skipped,
+    failed: r.failed,
+    bytesSent: r.bytesSent,
+    durationMs: r.durationMs,
+    stoppedEarly: r.stoppedEarly,
+    ...(r.earlierBatches !== undefined ? { earlierBatches: r.earlierBatches } : {}),
+  };
 }
 
 export function batchLine(b: BatchOutcome): string {

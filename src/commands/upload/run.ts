@@ -6,6 +6,12 @@ import {
   MAX_BATCH_BYTES,
 } from '../../core/upload/direct/batcher.js';
 import { DEFAULT_STALL_TIMEOUT_MS } from '../../core/upload/s3/send-parts.js';
+import {
+  DEFAULT_SDK_BATCH_BYTES,
+  DEFAULT_SDK_BATCH_RECORDS,
+  MAX_SDK_BATCH_BYTES,
+  MAX_SDK_BATCH_RECORDS,
+} from '../../core/upload/sdk/batcher.js';
 import type { UploadOptions } from '../../core/upload/types.js';
 import { AppError, ExitCode, UsageError } from '../../errors.js';
 import type { Factory } from '../../factory.js';
@@ -14,6 +20,7 @@ import { defaultConcurrency, MAX_CONCURRENCY } from './concurrency.js';
 import { UploadView } from './render.js';
 import { renderDirectResult } from './render-direct.js';
 import { renderS3Result } from './render-s3.js';
+import { renderSdkResult } from './render-sdk.js';
 
 /** The flags as commander hands them over (strings), before run() checks them. */
 export interface UploadFlags extends FilterFlags {
@@ -29,6 +36,7 @@ export interface UploadFlags extends FilterFlags {
   batchRecords?: string;
   failFast?: boolean;
   stallTimeout?: string;
+  out?: string;
 }
 
 /** The largest part S3 takes in one POST. */
@@ -48,6 +56,19 @@ export async function runUpload(f: Factory, path: string, flags: UploadFlags): P
       // With --wait: an import that failed, or completed without importing anything, is a failure.
       const i = result.imported;
       return i && (i.stage === 'failed' || i.status === 'skipped') ? ExitCode.FAILURE : ExitCode.OK;
+    }
+    if (options.method === 'sdk') {
+      const { runSdkUpload } = await import('../../core/upload/sdk/run.js');
+      const result = await runSdkUpload(options, ports, view.event);
+      view.close();
+      renderSdkResult(f, options.wait, result);
+      if (result.brokenAt)
+        throw new AppError(
+          'INPUT_INVALID',
+          'The export is not well-formed past some point; what came before it was sent.',
+          { hint: 'run `apple-import validate` on it for details' },
+        );
+      return result.failed > 0 ? ExitCode.FAILURE : ExitCode.OK;
     }
     const { runDirectUpload } = await import('../../core/upload/direct/run.js');
     const result = await runDirectUpload(options, ports, view.event);
@@ -75,10 +96,13 @@ export async function runUpload(f: Factory, path: string, flags: UploadFlags): P
 
 /** The flags as one options type for every method; bad values are usage errors before anything starts. */
 export function uploadOptions(f: Factory, path: string, flags: UploadFlags): UploadOptions {
-  const method = flags.method === 'direct' ? 'direct' : 's3';
+  const method = flags.method === 'direct' || flags.method === 'sdk' ? flags.method : 's3';
   // The filter grammar is validate's: a bad date or type is the same usage error whatever the method.
   const filters = buildFilters(flags);
   if (method === 's3') refuseDirectOnlyFlags(flags);
+  if (flags.out !== undefined && (method !== 'sdk' || !flags.dryRun))
+    throw new UsageError('--out writes what a dry run would send: it needs --method sdk and --dry-run.');
+  const sdk = method === 'sdk';
   const settings = f.settings({ user: flags.user });
   return {
     method,
@@ -107,16 +131,17 @@ export function uploadOptions(f: Factory, path: string, flags: UploadFlags): Upl
       maxBytes: intFlag(
         '--batch-bytes',
         flags.batchBytes,
-        { min: 4096, max: MAX_BATCH_BYTES },
-        DEFAULT_BATCH_BYTES,
+        { min: 4096, max: sdk ? MAX_SDK_BATCH_BYTES : MAX_BATCH_BYTES },
+        sdk ? DEFAULT_SDK_BATCH_BYTES : DEFAULT_BATCH_BYTES,
       ),
       maxRecords: intFlag(
         '--batch-records',
         flags.batchRecords,
-        { min: 1, max: DEFAULT_BATCH_RECORDS },
-        DEFAULT_BATCH_RECORDS,
+        { min: 1, max: sdk ? MAX_SDK_BATCH_RECORDS : DEFAULT_BATCH_RECORDS },
+        sdk ? DEFAULT_SDK_BATCH_RECORDS : DEFAULT_BATCH_RECORDS,
       ),
     },
+    out: flags.out,
   };
 }
 
@@ -133,9 +158,9 @@ function refuseDirectOnlyFlags(flags: UploadFlags): void {
   const used = directOnly.filter(([k]) => flags[k] !== undefined).map(([, name]) => name);
   if (used.length > 0) {
     throw new UsageError(
-      `${used.join(', ')} only apply to --method direct; the s3 method sends the export whole.`,
+      `${used.join(', ')} only apply to --method direct and sdk; the s3 method sends the export whole.`,
       {
-        hint: 'add --method direct, or drop the filter',
+        hint: 'add --method direct or --method sdk, or drop the filter',
       },
     );
   }

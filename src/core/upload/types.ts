@@ -3,10 +3,11 @@
  * result header, so `upload` hands any method the same things and renders any method's events the same
  * way. A method is `run<Method>Upload(options, ports, onEvent)` and returns its result; it never prints.
  *
- * A unit is what a method sends one request at a time: an S3 part, a direct batch (an S3 multipart
- * upload's part or an SDK batch would be units too). Events name the unit and its 1-based index.
+ * A unit is what a method sends one request at a time: an S3 part, a direct or an SDK batch (an S3
+ * multipart upload's part would be one too). Events name the unit and its 1-based index.
  */
 import type { BackendApi } from '../../adapters/backend-api.js';
+import type { BatchOutput } from '../../adapters/batch-output.js';
 import type { Clock } from '../../adapters/clock.js';
 import type { DirectApi } from '../../adapters/direct-api.js';
 import type { ExportSource } from '../../adapters/export-source.js';
@@ -22,7 +23,7 @@ import type { LedgerFilesPort } from './shared/ledger.js';
 
 export type { BatchLimits, Repairs };
 
-export type UploadMethod = 's3' | 'direct';
+export type UploadMethod = 's3' | 'direct' | 'sdk';
 
 export interface UploadOptions {
   method: UploadMethod;
@@ -49,8 +50,16 @@ export interface UploadOptions {
   concurrency: number;
   /** s3: a transfer that makes no progress for this long is given up (and retried). */
   stallTimeoutMs: number;
-  /** direct: the largest batch. */
+  /** direct, sdk: the largest batch. */
   batch: BatchLimits;
+  /** sdk with dryRun: where to write the batches that would be sent (adapters/batch-output.ts). */
+  out?: string | undefined;
+}
+
+/** The SDK sync route for one user, with the credential it takes (core/upload/sdk/auth.ts). */
+export interface SdkRoute {
+  sync(body: Buffer, requestId: string, signal: AbortSignal): Promise<unknown>;
+  mode(): 'api-key' | 'sdk-token' | 'minted';
 }
 
 /** Every port an upload may use, built by the Factory. */
@@ -77,6 +86,14 @@ export interface UploadPorts {
   /** direct */
   directImports: Pick<DirectApi, 'postXml'>;
   feed(userId: string): SyncFeed;
+  /** sdk */
+  sdk(userId: string): SdkRoute;
+  /**
+   * With an SDK token as the credential: the user it is for. Such a token reaches only the SDK routes,
+   * not the user and status routes (contract §1.6).
+   */
+  sdkTokenUser(): string | null;
+  batchOutput(path: string): Promise<BatchOutput>;
 }
 
 export type UnitKind = 'part' | 'batch';
@@ -112,6 +129,16 @@ export type PlanInfo =
        * out; null when nothing is known or with --full (then only the known workouts are left out).
        */
       incremental: IncrementalPlan | null;
+    }
+  | {
+      method: 'sdk';
+      source: string;
+      sourceBytes: number;
+      userId: string;
+      limits: BatchLimits;
+      dryRun: boolean;
+      /** How the route is called (null in a dry run, which sends nothing). */
+      auth: 'api-key' | 'sdk-token' | 'minted' | null;
     };
 
 export type S3Transport = 'multipart' | 'post' | 'direct';

@@ -2,6 +2,7 @@ import type { Clock } from '../../../adapters/clock.js';
 import type { SyncStatusEvent } from '../../../adapters/sync-api.js';
 import { ApiError, AppError, isAbortError } from '../../../errors.js';
 import { filenameOf } from '../../sync/tracker.js';
+import { sendDraining } from '../shared/drain.js';
 import { DIRECT_RETRY, isRetryable, retryDelayMs } from '../shared/retry.js';
 
 /**
@@ -58,7 +59,6 @@ export interface SendTrack {
 }
 
 const DEFAULT_CHECKS_MS = [1_000, 2_000, 4_000];
-const DEFAULT_DRAIN_MS = 30_000;
 
 /** Transport failures and gateway errors may hide an accepted upload. */
 function mayHaveBeenAccepted(err: unknown, bodySent: boolean): boolean {
@@ -111,27 +111,11 @@ async function post(
   body: Buffer,
   progress: { bodySent: boolean },
 ): Promise<{ task_id: string }> {
-  const request = new AbortController();
-  const settled = new AbortController();
-  const onInterrupt = () => {
-    if (!progress.bodySent) {
-      request.abort(deps.signal.reason);
-      return;
-    }
-    const waitMs = deps.drainMs ?? DEFAULT_DRAIN_MS;
-    deps.onDrain?.({ waitMs });
-    deps.clock.sleep(waitMs, settled.signal).then(
-      () => request.abort(deps.signal.reason),
-      () => {},
-    );
-  };
-  deps.signal.addEventListener('abort', onInterrupt, { once: true });
-  try {
-    return await deps.post(filename, body, progress, request.signal);
-  } finally {
-    deps.signal.removeEventListener('abort', onInterrupt);
-    settled.abort();
-  }
+  return sendDraining(
+    deps,
+    () => progress.bodySent,
+    (signal) => deps.post(filename, body, progress, signal),
+  );
 }
 
 /** Looks for any xml_import event naming the file, waiting between looks for the task to start. */

@@ -7,7 +7,8 @@
  * before the methods shared this module) are read into version 2. Written after every unit sent, each
  * write atomic (adapters/ledger.ts).
  *
- * Another method adds a variant to `ledgerEntrySchema` (its own `method` and fields) and to `LedgerKey`.
+ * Another method adds a variant to `ledgerEntrySchema` (its own `method` and fields) and to `LedgerKey`,
+ * as the sdk method did (its batches' samples are compared by digest, as direct's bodies are).
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
@@ -95,17 +96,46 @@ const directBatchSchema = z.object({
 });
 export type LedgerBatch = z.infer<typeof directBatchSchema>;
 
+/** The selection (core/selection/filters.ts `canonical`) and batch limits a batch method's batches were cut with. */
+const batchLayout = {
+  filters: z.string(),
+  limits: z.object({ maxBytes: z.number().int().positive(), maxRecords: z.number().int().positive() }),
+};
+
 const directEntrySchema = z.object({
   ...header,
   method: z.literal('direct'),
-  /** The selection (core/selection/filters.ts `canonical`) and batch limits the batches were cut with. */
-  filters: z.string(),
-  limits: z.object({ maxBytes: z.number().int().positive(), maxRecords: z.number().int().positive() }),
+  ...batchLayout,
   batches: z.array(directBatchSchema),
 });
 export type DirectLedgerEntry = z.infer<typeof directEntrySchema>;
 
-export const ledgerEntrySchema = z.discriminatedUnion('method', [s3EntrySchema, directEntrySchema]);
+const sdkBatchSchema = z.object({
+  seq: z.number().int().positive(),
+  records: z.number().int().nonnegative(),
+  /** sha256 of the batch's `data` (its samples): a re-run skips batch N only if they are identical. */
+  sha256: z.string(),
+  acceptedAt: z.string(),
+  fate: z.enum(['completed', 'failed']).optional(),
+  error: z.string().optional(),
+});
+export type SdkLedgerBatch = z.infer<typeof sdkBatchSchema>;
+
+const sdkEntrySchema = z.object({
+  ...header,
+  method: z.literal('sdk'),
+  ...batchLayout,
+  /** The historical sync session every batch of this upload belongs to, resumed runs included. */
+  syncSessionId: z.string(),
+  batches: z.array(sdkBatchSchema),
+});
+export type SdkLedgerEntry = z.infer<typeof sdkEntrySchema>;
+
+export const ledgerEntrySchema = z.discriminatedUnion('method', [
+  s3EntrySchema,
+  directEntrySchema,
+  sdkEntrySchema,
+]);
 export type LedgerEntry = z.infer<typeof ledgerEntrySchema>;
 
 /** Version 1, as `upload --method s3` wrote it. */
@@ -122,6 +152,15 @@ export type LedgerKey =
   | { method: 's3'; server: string; userId: string; fingerprint: string }
   | {
       method: 'direct';
+      server: string;
+      userId: string;
+      fingerprint: string;
+      filters: string;
+      maxBytes: number;
+      maxRecords: number;
+    }
+  | {
+      method: 'sdk';
       server: string;
       userId: string;
       fingerprint: string;
@@ -225,6 +264,8 @@ function fromV1(raw: unknown, key: LedgerKey, path: string): LedgerEntry {
       updatedAt: rest.completedAt ?? rest.parts.at(-1)?.uploadedAt ?? rest.startedAt,
     };
   }
+  // The sdk method came after version 1: no such entry can exist.
+  if (key.method === 'sdk') throw invalid(path, 'not a ledger entry this version of apple-import can read');
   const v1 = directV1Schema.safeParse(raw);
   if (!v1.success) throw invalid(path, 'a damaged version 1 entry', v1.error.message);
   const { complete, version: _v1, fingerprint: _unfinished, ...rest } = v1.data;

@@ -1,5 +1,5 @@
 /**
- * The one retry policy for requests an upload makes (presigns, S3 POSTs, direct batches; contract §9.12):
+ * The one retry policy for requests an upload makes (presigns, S3 POSTs, direct and SDK batches; §9.12):
  * which failures another attempt may cure, and how long to wait before it, on the injected clock. The
  * methods differ only in what the overrides say.
  */
@@ -25,6 +25,12 @@ export const S3_RETRY: RetryPolicy = { maxAttempts: 5, alsoStatuses: [] };
  * on a slow link is worth another try.
  */
 export const DIRECT_RETRY: RetryPolicy = { maxAttempts: 6, alsoStatuses: [408] };
+/**
+ * An SDK batch may be sent again safely (contract §6.3: upserts, workouts ON CONFLICT DO NOTHING), and a
+ * current backend that offloads payloads to S3 rejects one it could not store with 503 "Failed to
+ * persist payload; please retry." (current page §2.5): a 5xx like any other here.
+ */
+export const SDK_RETRY: RetryPolicy = { maxAttempts: 6, alsoStatuses: [408] };
 
 export function isRetryable(err: unknown, policy: RetryPolicy): boolean {
   if (err instanceof S3UploadError) return err.retryable;

@@ -8,6 +8,7 @@ import {
   LEDGER_VERSION,
   ledgerKeyOf,
   type S3LedgerEntry,
+  type SdkLedgerEntry,
   UploadLedger,
   withPart,
 } from '../../../../src/core/upload/shared/ledger.js';
@@ -77,6 +78,44 @@ describe('UploadLedger', () => {
     assert.equal(ledger.slot({ ...s3Key, userId: 'another' }).read(), undefined, 'another user');
     slot.delete();
     assert.equal(slot.read(), undefined);
+  });
+
+  it('keeps an sdk entry apart from a direct one with the same key parts, and refuses a version 1 sdk entry', async () => {
+    const sdkKey = { ...directKey, method: 'sdk' } as const;
+    const slot = ledger.slot(sdkKey);
+    const entry: SdkLedgerEntry = {
+      version: LEDGER_VERSION,
+      method: 'sdk',
+      server: SERVER,
+      userId: USER,
+      fingerprint: 'fp01',
+      source: 'export.xml',
+      filters: directKey.filters,
+      limits: { maxBytes: directKey.maxBytes, maxRecords: directKey.maxRecords },
+      syncSessionId: '6a3e0f1c-9b7d-4c2e-8f00-1d2c3b4a5e6f',
+      batches: [
+        {
+          seq: 1,
+          records: 10,
+          sha256: 'ab',
+          acceptedAt: '2026-01-01T00:00:00.000Z',
+          fate: 'completed' as const,
+        },
+      ],
+      startedAt: '2026-01-01T00:00:00.000Z',
+      updatedAt: '2026-01-01T00:00:00.000Z',
+      completedAt: null,
+    };
+    slot.write(entry);
+    assert.deepEqual(slot.read(), entry);
+    assert.equal(
+      ledger.slot(directKey).read(),
+      undefined,
+      'the direct upload of the same export is another entry',
+    );
+    assert.notEqual(slot.path, ledger.slot(directKey).path);
+    await writeFile(slot.path, JSON.stringify({ ...entry, version: 1 }));
+    rejectsAs(() => slot.read(), /cannot be used/);
   });
 
   it('an entry is complete once every part is stored', () => {

@@ -1,0 +1,135 @@
+import type { SdkUploadResult } from '../../core/upload/sdk/run.js';
+import type { BatchOutcome } from '../../core/upload/types.js';
+import type { Factory } from '../../factory.js';
+import { formatBytes } from '../../io/progress.js';
+import { documentHead, documentTail } from './render.js';
+
+const short = (t: string) => t.replace(/^HK\w+TypeIdentifier/, '');
+
+/** One SDK batch as it goes (the route answers 202 with no id, so none is shown). */
+export function sdkBatchLine(b: BatchOutcome): string {
+  const what = `batch ${b.seq} (${b.records} samples, ${formatBytes(b.bytes)})`;
+  const saved = b as Partial<SdkUploadResult['batches'][number]>;
+  switch (b.state) {
+    case 'skipped':
+      return `${what}: already accepted in an earlier run, skipped`;
+    case 'sent':
+      return `${what}: accepted`;
+    case 'completed':
+      return `${what}: imported, ${saved.recordsSaved ?? '?'} records, ${saved.workoutsSaved ?? '?'} workouts, ${saved.sleepSaved ?? '?'} sleep samples saved${saved.droppedCount ? `, ${saved.droppedCount} dropped by the server's validation` : ''}`;
+    case 'failed':
+      return `${what}: FAILED: ${b.error ?? 'no error given'}`;
+    default:
+      return `${what}: planned`;
+  }
+}
+
+/** `upload --method sdk`'s result: the JSON document, or the plan or what was sent, and what was left out. */
+export function renderSdkResult(f: Factory, wait: boolean, r: SdkUploadResult): void {
+  const out = f.out;
+  if (f.globals.json) {
+    out.json(sdkDocument(r));
+    return;
+  }
+  if (r.status === 'already-uploaded') {
+    out.info(
+      `This export was already sent to this user (${r.earlierBatches ?? 0} batches, ${r.uploadedAt}).`,
+    );
+    out.hint('use --force to send it again (safe on this route: nothing is stored twice)');
+    return;
+  }
+  if (r.status === 'dry-run') {
+    out.data(`Plan: ${r.batches.length} batches, ${r.records} samples`);
+    for (const [type, n] of Object.entries(r.conversion.sent).sort()) out.data(`  ${type}  ${n}`);
+    for (const b of r.batches)
+      out.data(
+        `  batch ${b.seq}: ${b.byCollection.records} records, ${b.byCollection.sleep} sleep, ${b.byCollection.workouts} workouts, ${formatBytes(b.bytes)}`,
+      );
+    if (r.out)
+      out.info(
+        `Wrote the batches to ${r.out.path}${r.out.layout === 'lines' ? ' (one request body per line)' : ''}.`,
+      );
+  } else {
+    out.data(
+      `Sent ${r.sent} of ${r.batches.length} batches (${r.records} samples, ${formatBytes(r.bytesSent)}) in ${(r.durationMs / 1000).toFixed(1)} s` +
+        (r.skipped ? `; ${r.skipped} already accepted earlier` : ''),
+    );
+  }
+  const verb = r.status === 'dry-run' ? 'will drop' : 'dropped';
+  for (const [reason, byType] of Object.entries(r.selection.dropped)) {
+    const n = Object.values(byType).reduce((a, b) => a + b, 0);
+    const top = Object.entries(byType)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 5)
+      .map(([t, k]) => `${short(t)} ${k}`)
+      .join(', ');
+    out.info(`${verb} ${n} (${reason}): ${top}`);
+  }
+  for (const [reason, byType] of Object.entries(r.conversion.skipped)) {
+    const n = Object.values(byType).reduce((a, b) => a + b, 0);
+    const detail =
+      reason === 'unknown-unit'
+        ? Object.entries(r.conversion.unknownUnits)
+            .map(
+              ([t, units]) =>
+                `${short(t)} in ${Object.keys(units)
+                  .map((u) => `"${u}"`)
+                  .join(', ')}`,
+            )
+            .join('; ')
+        : Object.entries(byType)
+            .map(([t, k]) => `${short(t)} ${k}`)
+            .join(', ');
+    out.warn(`${r.status === 'dry-run' ? 'cannot send' : 'not sent'} ${n} (${reason}): ${detail}`);
+  }
+  for (const [stat, units] of Object.entries(r.conversion.workoutValuesSkipped))
+    out.warn(
+      `workout value ${short(stat)} left out for its unit: ${Object.keys(units)
+        .map((u) => `"${u}"`)
+        .join(', ')}`,
+    );
+  if (r.status === 'uploaded' && !wait && r.sent > 0)
+    out.hint(`follow the import with: apple-import status --user ${r.userId} --follow`);
+  if (r.failed > 0)
+    out.error(`${r.failed} batch(es) failed on the server; re-run the same command to resend them`);
+}
+
+function sdkDocument(r: SdkUploadResult) {
+  const sum = (m: Record<string, number>) => Object.values(m).reduce((a, b) => a + b, 0);
+  return {
+    ...documentHead(r),
+    auth: r.auth,
+    syncSessionId: r.syncSessionId,
+    batchBytes: r.batchBytes,
+    batchRecords: r.batchRecords,
+    records: r.records,
+    selected: { total: sum(r.selection.selected), byType: r.selection.selected },
+    recordsByType: r.conversion.sent,
+    dropped: Object.fromEntries(
+      Object.entries(r.selection.dropped).map(([k, v]) => [k, { total: sum(v), byType: v }]),
+    ),
+    notSent: Object.fromEntries(
+      Object.entries(r.conversion.skipped).map(([k, v]) => [k, { total: sum(v), byType: v }]),
+    ),
+    unknownUnits: r.conversion.unknownUnits,
+    workoutValuesSkipped: r.conversion.workoutValuesSkipped,
+    correlationMembersPromoted: r.selection.correlationMembersPromoted,
+    batches: r.batches.map((b) => ({
+      seq: b.seq,
+      requestId: b.filename,
+      records: b.records,
+      byCollection: b.byCollection,
+      bytes: b.bytes,
+      state: b.state,
+      attempts: b.attempts,
+      itemsProcessed: b.itemsProcessed,
+      recordsSaved: b.recordsSaved,
+      workoutsSaved: b.workoutsSaved,
+      sleepSaved: b.sleepSaved,
+      droppedCount: b.droppedCount,
+      error: b.error,
+    })),
+    ...(r.out ? { out: r.out } : {}),
+    ...documentTail(r),
+  };
+}

@@ -1,0 +1,383 @@
+/**
+ * `upload --method sdk`: the export as normalized JSON batches to `POST /sdk/users/{id}/sync` (contract
+ * §6, current page §2.5; issue 15). user and export → identity → ledger (already sent?) → credential for
+ * the route → one pass that reads, converts and sends batch by batch, one in flight per user (§9.8) →
+ * result. Every batch carries one historical sync session (`syncType: "historical"`, one
+ * `syncSessionId`, kept across resumed runs) so a current backend files the import as one run.
+ */
+import type { BatchOutput } from '../../../adapters/batch-output.js';
+import { AppError, UsageError } from '../../../errors.js';
+import { requireUser } from '../../users.js';
+import type { NormalizationReport } from '../direct/normalize.js';
+import { exportIdentity } from '../shared/identity.js';
+import { UploadLedger } from '../shared/ledger.js';
+import { newRunId } from '../shared/naming.js';
+import { checkWholeExport } from '../shared/whole-check.js';
+import type { BatchOutcome, UploadEvents, UploadOptions, UploadPorts, UploadResultBase } from '../types.js';
+import { envelopeHead, type SdkBatch } from './batcher.js';
+import { type ConversionReport, emptyConversionReport } from './convert.js';
+import { SdkLedgerWriter } from './ledger-entry.js';
+import { readIntoBatches } from './reader.js';
+import { sendSdkBatch } from './sender.js';
+import { SdkImportWatcher } from './watch.js';
+
+/** Without --wait, how long a batch holding sleep waits for the ones before it to be imported. */
+const PACING_TIMEOUT_MS = 5 * 60_000;
+
+export interface SdkBatchOutcome extends BatchOutcome {
+  /** What the batch holds, by collection. */
+  byCollection: SdkBatch['byCollection'];
+  /** With --wait: what the backend reports it saved and dropped. */
+  recordsSaved: number | null;
+  workoutsSaved: number | null;
+  sleepSaved: number | null;
+  droppedCount: number | null;
+}
+
+export interface SdkUploadResult extends UploadResultBase {
+  method: 'sdk';
+  batchBytes: number;
+  batchRecords: number;
+  /** Samples in the batches. */
+  records: number;
+  /** Selection and duplicates (the same rules as the direct method). */
+  selection: NormalizationReport;
+  /** What was sent by type, and what could not be sent correctly and why (units named). */
+  conversion: ConversionReport;
+  batches: SdkBatchOutcome[];
+  sent: number;
+  skipped: number;
+  failed: number;
+  stoppedEarly: boolean;
+  /** How the route was called: an API key, an SDK token given, or one minted from a login. */
+  auth: 'api-key' | 'sdk-token' | 'minted' | null;
+  syncSessionId: string | null;
+  /** `--dry-run --out`: where the batches were written. */
+  out: { path: string; layout: 'folder' | 'lines' } | null;
+  brokenAt: { line: number; column: number; message: string } | null;
+  earlierBatches?: number;
+}
+
+/**
+ * The user, checked on the server; with an SDK token (which cannot read the user routes) the token's own
+ * user, which must be the one asked for, and --wait refused (the status feed needs a key or a login).
+ */
+async function checkUser(
+  opts: UploadOptions,
+  ports: UploadPorts,
+  onEvent: UploadEvents,
+): Promise<{ id: string }> {
+  const tokenUser = ports.sdkTokenUser();
+  if (tokenUser === null) {
+    onEvent({ type: 'step', step: 'user', done: false });
+    return requireUser({ users: ports.users, server: opts.server, signal: ports.signal }, opts.user).finally(
+      () => onEvent({ type: 'step', step: 'user', done: true }),
+    );
+  }
+  if (opts.user !== undefined && opts.user.toLowerCase() !== tokenUser.toLowerCase())
+    throw new AppError('AUTH_INVALID', `The SDK token given is for user ${tokenUser}, not ${opts.user}.`, {
+      hint: 'pass that user, or use an API key or a login',
+    });
+  if (opts.wait)
+    throw new UsageError('--wait follows the status feed, which an SDK token cannot read.', {
+      hint: 'use an API key (APPLE_IMPORT_API_KEY) or `apple-import login` to follow the import',
+    });
+  return { id: tokenUser };
+}
+
+export async function runSdkUpload(
+  opts: UploadOptions,
+  ports: UploadPorts,
+  onEvent: UploadEvents,
+): Promise<SdkUploadResult> {
+  const { signal, clock } = ports;
+  const opened = ports.openExport(opts.path);
+  opened.catch(() => {});
+  const user = await checkUser(opts, ports, onEvent);
+  const source = await opened;
+  const fingerprint = await exportIdentity(source, signal);
+  const started = clock.now();
+  const runId = newRunId();
+  const base = {
+    method: 'sdk' as const,
+    server: opts.server,
+    userId: user.id,
+    source: source.displayName,
+    sourceBytes: source.size,
+    fingerprint,
+    batchBytes: opts.batch.maxBytes,
+    batchRecords: opts.batch.maxRecords,
+  };
+  const limits = { maxBytes: opts.batch.maxBytes, maxRecords: opts.batch.maxRecords };
+  const slot = new UploadLedger(ports.ledger).slot({
+    method: 'sdk',
+    server: opts.server,
+    userId: user.id,
+    fingerprint,
+    filters: opts.filters.canonical,
+    ...limits,
+  });
+  const empty = {
+    selection: {
+      selected: {},
+      kept: {},
+      dropped: {},
+      otherElements: {},
+      correlationMembersPromoted: 0,
+      dedupeWindowRotations: 0,
+      copied: 0,
+      datesRewritten: 0,
+      collisions: [],
+    },
+    conversion: emptyConversionReport(),
+    batches: [],
+    sent: 0,
+    skipped: 0,
+    failed: 0,
+    stoppedEarly: false,
+    brokenAt: null,
+    out: null,
+    bytesSent: 0,
+  };
+  if (!opts.force && !opts.dryRun) {
+    const earlier = slot.read();
+    if (earlier?.completedAt) {
+      return {
+        ...base,
+        ...empty,
+        status: 'already-uploaded',
+        runId: null,
+        uploadedAt: earlier.completedAt,
+        earlierBatches: earlier.batches.length,
+        records: earlier.batches.reduce((n, b) => n + b.records, 0),
+        auth: null,
+        syncSessionId: earlier.syncSessionId,
+        durationMs: 0,
+      };
+    }
+  }
+
+  // Batches are imported as they arrive: the whole export is checked first, so a truncated or broken one
+  // sends nothing (as direct does).
+  await checkWholeExport(source, signal, onEvent);
+  const ledger = new SdkLedgerWriter(
+    slot,
+    {
+      server: opts.server,
+      userId: user.id,
+      fingerprint,
+      filters: opts.filters.canonical,
+      limits,
+      dryRun: opts.dryRun,
+      force: opts.force,
+    },
+    source.displayName,
+    clock,
+  );
+  if (ledger.previous.size > 0)
+    onEvent({ type: 'resume', unit: 'batch', done: ledger.previous.size, total: null });
+  const route = opts.dryRun ? null : ports.sdk(user.id);
+  onEvent({
+    type: 'plan',
+    plan: {
+      method: 'sdk',
+      source: source.displayName,
+      sourceBytes: source.size,
+      userId: user.id,
+      limits,
+      dryRun: opts.dryRun,
+      auth: route?.mode() ?? null,
+    },
+  });
+  const head = envelopeHead({
+    sdkVersion: ports.userAgent,
+    syncTimestamp: new Date(clock.now()).toISOString(),
+    syncSessionId: ledger.syncSessionId,
+  });
+  const output: BatchOutput | null = opts.dryRun && opts.out ? await ports.batchOutput(opts.out) : null;
+  // The feed is followed with --wait, and to pace batches holding sleep (below); an SDK token cannot read it.
+  const watcher =
+    !opts.dryRun && route?.mode() !== 'sdk-token'
+      ? new SdkImportWatcher(ports.feed(user.id), {
+          clock,
+          signal,
+          onConnection: (state, detail) =>
+            onEvent({ type: 'connection', state, ...(detail ? { detail } : {}) }),
+        })
+      : null;
+  /** Sent, and their end not yet seen, oldest first. */
+  const unsettled: { outcome: SdkBatchOutcome; row: { seq: number; records: number; sha256: string } }[] = [];
+  /** The batch sent last holds sleep: the next one waits for its end. */
+  let afterSleep = false;
+  let warnedSleep = false;
+  let pacing = watcher !== null;
+  const outcomes: SdkBatchOutcome[] = [];
+  const counts = { sent: 0, skipped: 0, failed: 0, records: 0, bytes: 0 };
+  let stoppedEarly = false;
+
+  const onBatch = async (batch: SdkBatch): Promise<void> => {
+    const requestId = `apple-import-${fingerprint.slice(0, 8)}-${runId}-s${String(batch.seq).padStart(5, '0')}`;
+    const outcome: SdkBatchOutcome = {
+      seq: batch.seq,
+      filename: requestId,
+      records: batch.records,
+      bytes: batch.body.length,
+      byType: {},
+      byCollection: batch.byCollection,
+      state: 'planned',
+      taskId: null,
+      itemsProcessed: null,
+      error: null,
+      attempts: 0,
+      recordsSaved: null,
+      workoutsSaved: null,
+      sleepSaved: null,
+      droppedCount: null,
+    };
+    outcomes.push(outcome);
+    counts.records += batch.records;
+    const done = () =>
+      onEvent({ type: 'done', unit: 'batch', index: batch.seq, of: null, batch: { ...outcome } });
+    if (opts.dryRun) {
+      await output?.write(batch.seq, batch.body);
+      done();
+      return;
+    }
+    if (ledger.accepted(batch.seq, batch.sha256)) {
+      outcome.state = 'skipped';
+      counts.skipped++;
+      done();
+      return;
+    }
+    // The backend's sleep service takes a per-user lock for at most 15 s and otherwise skips the batch's
+    // sleep without a word (contract §5.5, §9.8): a batch holding sleep is never imported while another
+    // of this user's batches may be.
+    const holdsSleep = batch.byCollection.sleep > 0;
+    if (pacing && (holdsSleep || afterSleep)) await settleAll();
+    else if (!watcher && holdsSleep && !warnedSleep && outcomes.length > 1) {
+      warnedSleep = true;
+      onEvent({
+        type: 'warning',
+        message:
+          'with an SDK token the import cannot be followed, so batches holding sleep are not kept apart from the others; a busy backend may skip their sleep (use an API key or a login)',
+      });
+    }
+    onEvent({
+      type: 'started',
+      unit: 'batch',
+      index: batch.seq,
+      of: null,
+      bytes: batch.body.length,
+      attempt: 1,
+    });
+    outcome.attempts = await sendSdkBatch(
+      {
+        post: (body, id, requestSignal) => (route as NonNullable<typeof route>).sync(body, id, requestSignal),
+        clock,
+        signal,
+        onRetry: (info) => onEvent({ type: 'retry', unit: 'batch', index: batch.seq, ...info }),
+        onDrain: (info) => onEvent({ type: 'drain', unit: 'batch', index: batch.seq, ...info }),
+      },
+      batch.body,
+      requestId,
+    );
+    outcome.state = 'sent';
+    counts.sent++;
+    counts.bytes += batch.body.length;
+    const row = { seq: batch.seq, records: batch.records, sha256: batch.sha256 };
+    ledger.save(row);
+    done();
+    signal.throwIfAborted();
+    if (pacing) unsettled.push({ outcome, row });
+    afterSleep = holdsSleep;
+    if (opts.wait) await settleAll();
+  };
+
+  /**
+   * Waits for the end of every batch sent so far, oldest first, and records each. Without --wait, only
+   * for so long: a backend whose feed shows nothing must not stall the upload (it goes on, with a word).
+   */
+  const settleAll = async (): Promise<void> => {
+    while (unsettled.length > 0) {
+      const { outcome, row } = unsettled[0] as (typeof unsettled)[number];
+      const end = await (watcher as SdkImportWatcher).end(opts.wait ? undefined : PACING_TIMEOUT_MS);
+      if (end === null) {
+        onEvent({
+          type: 'warning',
+          message: `batch ${outcome.seq} has not been imported after ${PACING_TIMEOUT_MS / 60_000} min; sending on (a busy backend may skip the sleep of batches imported at the same time)`,
+        });
+        // Which end is whose is no longer known: pacing stops for the rest of the run.
+        unsettled.length = 0;
+        pacing = false;
+        return;
+      }
+      unsettled.shift();
+      outcome.itemsProcessed = end.itemsProcessed;
+      outcome.recordsSaved = end.recordsSaved;
+      outcome.workoutsSaved = end.workoutsSaved;
+      outcome.sleepSaved = end.sleepSaved;
+      outcome.droppedCount = end.droppedCount;
+      if (end.stage === 'completed') {
+        outcome.state = 'completed';
+        ledger.save({ ...row, fate: 'completed' });
+      } else {
+        outcome.state = 'failed';
+        outcome.error = end.error;
+        counts.failed++;
+        ledger.save({ ...row, fate: 'failed', ...(end.error ? { error: end.error } : {}) });
+      }
+      onEvent({ type: 'imported', unit: 'batch', index: outcome.seq, batch: { ...outcome } });
+      if (end.stage === 'failed' && opts.failFast) stoppedEarly = true;
+    }
+  };
+
+  let read: Awaited<ReturnType<typeof readIntoBatches>>;
+  try {
+    if (watcher) await watcher.start();
+    read = await readIntoBatches({
+      source,
+      filters: opts.filters,
+      limits,
+      head,
+      signal,
+      onEvent,
+      onBatch,
+      stopped: () => stoppedEarly,
+    });
+    await output?.commit();
+  } catch (err) {
+    await output?.discard();
+    throw err;
+  } finally {
+    await watcher?.stop();
+  }
+  const summary = read.summary;
+  const broken = !summary.wellFormed && !summary.repairable;
+  if (!opts.dryRun) ledger.finish(!broken && counts.failed === 0 && !stoppedEarly);
+  const firstDefect = broken ? summary.defects.find((d) => !d.repairable) : undefined;
+  return {
+    ...base,
+    status: opts.dryRun ? 'dry-run' : 'uploaded',
+    runId,
+    records: counts.records,
+    selection: read.selection,
+    conversion: read.conversion,
+    batches: outcomes,
+    sent: counts.sent,
+    skipped: counts.skipped,
+    failed: counts.failed,
+    stoppedEarly,
+    auth: route?.mode() ?? null,
+    syncSessionId: ledger.syncSessionId,
+    out: output ? { path: output.path, layout: output.layout } : null,
+    brokenAt: broken
+      ? {
+          line: firstDefect?.line ?? 0,
+          column: firstDefect?.column ?? 0,
+          message: firstDefect?.message ?? 'not well-formed',
+        }
+      : null,
+    durationMs: Math.round(clock.now() - started),
+    bytesSent: counts.bytes,
+  };
+}
