@@ -22,12 +22,24 @@ import { s3SettingsOf } from '../helpers/s3-backend.js';
 const MIB = 1024 * 1024;
 const DEFECTS = { dtd: 'ios16-unclosed-attlist', exportVersion: 12, controlChars: 0.2 } as const;
 
-/** An upload of `xml` interrupted (Ctrl-C) once the ledger in `cfg` records a stored part: exit 130. */
-async function interruptedUpload(xml: string, userId: string, cfg: string, env: Record<string, string>) {
+/**
+ * An upload of `xml` interrupted (Ctrl-C) once the ledger in `cfg` records a stored part, while the next
+ * part stalls at the proxy (so the interruption always comes part-way): exit 130.
+ */
+async function interruptedUpload(
+  proxy: CountingProxy,
+  xml: string,
+  userId: string,
+  cfg: string,
+  env: Record<string, string>,
+) {
+  proxy.stallPuts(1, 1);
   const ac = new AbortController();
   const watcher = abortAfterFirstPart(cfg, ac);
   const r = await runCli(['upload', xml, '--user', userId, '--concurrency', '1'], { env, signal: ac.signal });
   await watcher;
+  // Ctrl-C may come before the stalled part was even sent: the next run must not meet its stall.
+  proxy.clearFaults();
   assert.equal(r.code, 130, r.stderr);
   return r;
 }
@@ -150,7 +162,7 @@ describe('upload by multipart (current backend) against real radosgw', () => {
     const { backend, userId, env, cfg } = await double();
     proxy.reset();
     const ledgerDir = join(cfg, 'ledger');
-    const first = await interruptedUpload(xml, userId, cfg, env);
+    const first = await interruptedUpload(proxy, xml, userId, cfg, env);
     assert.match(first.stderr, /multipart upload is kept/);
     const files = (await readdir(ledgerDir)).filter((f) => f.endsWith('.json'));
     const entry = JSON.parse(await readFile(join(ledgerDir, files[0]!), 'utf8'));
@@ -174,7 +186,7 @@ describe('upload by multipart (current backend) against real radosgw', () => {
   it('an upload S3 no longer knows starts afresh with a clear line', async () => {
     const { backend, userId, env, cfg } = await double();
     const apiKey = env.APPLE_IMPORT_API_KEY;
-    await interruptedUpload(xml, userId, cfg, env);
+    await interruptedUpload(proxy, xml, userId, cfg, env);
     const opened = backend.state.multipartUploads[0]!;
     // Someone (the server's stale-upload cleanup) aborts it meanwhile.
     const res = await fetch(`${backend.url}/api/v1/users/${userId}/import/apple/xml/s3/multipart/abort`, {

@@ -15,13 +15,15 @@ export interface CountingProxy {
   reset(): void;
   /** The next `times` PUTs are answered with this instead of being forwarded (their body is read first). */
   failPuts(times: number, status: number, body: string, headers?: Record<string, string>): void;
-  /** The next `times` PUTs are read but never answered (a stalled upload). */
-  stallPuts(times: number): void;
+  /** After `after` more PUTs go through, the next `times` are read but never answered (a stalled upload). */
+  stallPuts(times: number, after?: number): void;
   /**
    * PUTs are held (not forwarded) until `n` of them are open at once, then all go on; a test of parallel
    * parts then does not depend on how fast the machine is. Released anyway after `timeoutMs`.
    */
   gatePuts(n: number, timeoutMs?: number): void;
+  /** Drops the faults no PUT has met yet. */
+  clearFaults(): void;
   close(): Promise<void>;
 }
 
@@ -33,6 +35,7 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
   const faults: (
     | { kind: 'fail'; status: number; body: string; headers: Record<string, string> }
     | { kind: 'stall' }
+    | { kind: 'pass' }
   )[] = [];
   let gate: { n: number; waiting: (() => void)[]; timer: NodeJS.Timeout } | null = null;
   const openGate = () => {
@@ -45,7 +48,8 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
     const method = req.method ?? 'GET';
     counts.set(method, (counts.get(method) ?? 0) + 1);
     const put = method === 'PUT';
-    const fault = put ? faults.shift() : undefined;
+    const next = put ? faults.shift() : undefined;
+    const fault = next?.kind === 'pass' ? undefined : next;
     if (fault) {
       req.resume();
       if (fault.kind === 'fail')
@@ -99,10 +103,14 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
     failPuts: (times, status, body, headers = {}) => {
       for (let i = 0; i < times; i++) faults.push({ kind: 'fail', status, body, headers });
     },
+    clearFaults: () => {
+      faults.length = 0;
+    },
     gatePuts: (n, timeoutMs = 10_000) => {
       gate = { n, waiting: [], timer: setTimeout(openGate, timeoutMs) };
     },
-    stallPuts: (times) => {
+    stallPuts: (times, after = 0) => {
+      for (let i = 0; i < after; i++) faults.push({ kind: 'pass' });
       for (let i = 0; i < times; i++) faults.push({ kind: 'stall' });
     },
     close: () =>

@@ -1,5 +1,5 @@
 /**
- * `upload --method s3`: inspect → user → what the server advertises (backend.ts) → ledger → one of
+ * `upload --method s3`: inspect, user and what the server advertises (backend.ts) → ledger → one of
  * - a multipart upload, completed (multipart-run.ts), on a current backend;
  * - the direct route with the export whole (small-direct.ts), below S3's 5 MiB part minimum there;
  * - presigned POSTs of the repaired export (below), in parts when it exceeds the cap (contract §2), on a
@@ -74,12 +74,15 @@ export async function runS3Upload(
   // The user is awaited first: a bad user is still reported before a bad file.
   const inspecting = inspectExport((p) => ports.openExport(p), opts.path, signal);
   inspecting.catch(() => {});
+  // What the server offers is read alongside (its openapi needs no credential and names no user).
+  const viewing = viewBackend((s) => ports.serverInfo(s), signal);
+  viewing.catch(() => {});
   onEvent({ type: 'step', step: 'user', done: false });
   const user = await requireUser({ users: ports.users, server: opts.server, signal }, opts.user).finally(() =>
     onEvent({ type: 'step', step: 'user', done: true }),
   );
   onEvent({ type: 'step', step: 'server', done: false });
-  const view = await viewBackend((s) => ports.serverInfo(s), signal).finally(() =>
+  const view = await interruptible(signal, viewing).finally(() =>
     onEvent({ type: 'step', step: 'server', done: true }),
   );
   if (!view.known)
