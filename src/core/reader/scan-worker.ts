@@ -25,11 +25,20 @@ async function scanRange(task: RangeTask): Promise<void> {
   const tape = consumer.onTape !== undefined;
   const scanner = createScanner(
     tape
-      ? { onTape: (el) => consumer.onTape!(el), onDefect: (d) => consumer.onDefect(d) }
+      ? {
+          onTape: (el) => consumer.onTape!(el),
+          onDefect: (d) => consumer.onDefect(d),
+          ...(consumer.onDigested ? { onDigested: consumer.onDigested } : {}),
+        }
       : { onElement: (el) => consumer.onElement!(el), onDefect: (d) => consumer.onDefect(d) },
     {},
     task.start > 0 ? { offset: task.start } : undefined,
-    { utf8: task.utf8, tape, ...(consumer.tapeFields ? { tapeFields: consumer.tapeFields } : {}) },
+    {
+      utf8: task.utf8,
+      tape,
+      ...(consumer.tapeFields ? { tapeFields: consumer.tapeFields } : {}),
+      ...(consumer.digest ? { digest: consumer.digest } : {}),
+    },
   );
   let reported = 0;
   const bytes = readRangeSync(task.path, task.start, task.end, (chunk, at) => {
