@@ -7,11 +7,19 @@ import type { FilterSpec } from '../selection/filters.js';
 import { TAPE_FIELDS, ValidationCollector } from './collector.js';
 
 export function createRangeConsumer(options: unknown): RangeConsumer {
-  const { filter } = options as { filter: FilterSpec };
-  const collector = new ValidationCollector(filter, { logDuplicates: true });
+  const { filter, digest: wanted } = options as { filter: FilterSpec; digest?: boolean };
+  const collector = new ValidationCollector(filter, { logDuplicates: true, digest: wanted !== false });
+  const digest = collector.digestOption();
   return {
     onTape: (el) => collector.onTape(el),
     tapeFields: TAPE_FIELDS,
+    ...(digest
+      ? {
+          digest,
+          onDigested: (el, type, outcome, extremes, dateAt) =>
+            collector.onDigested(el, type, outcome, extremes, dateAt),
+        }
+      : {}),
     onDefect: (d) => collector.onDefect(d),
     finish() {
       const partial = collector.toPartial();
