@@ -1336,3 +1336,18 @@ function digestExtremes(): void {
   minK = -1;
   maxK = -1;
 }
+
+/** Back to a fresh instance's state, for another scan: no field names, no digest, nothing recorded. */
+export function reset(): void {
+  memory.fill(FIELD_SLOTS, 0, 256);
+  memory.fill(D_TYPES, 0, <usize>(INPUT - D_TYPES));
+  recording = 0;
+  taping = false;
+  digesting = false;
+  digestedCount = 0;
+  minK = -1;
+  maxK = -1;
+  elements = 0;
+  tp = 0;
+  tapeEnd = 0;
+}

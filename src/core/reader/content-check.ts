@@ -28,6 +28,7 @@ interface Exports {
   field(id: number, hash: number, length: number, flags: number): number;
   tapeLength(): number;
   stopReason(): number;
+  reset(): void;
   digestOn(
     type: number,
     value: number,
@@ -211,6 +212,11 @@ export class ContentCheck {
    * top-level element lies and what it is named (span()), for whoever needs those, not whole elements.
    */
   static create(spans = false, tape = false, fields: TapeFields | null = null): ContentCheck | null {
+    const spare = ContentCheck.spare.pop();
+    if (spare !== undefined) {
+      spare.x.reset();
+      return spare.setUp(spans, tape, fields);
+    }
     const m = module();
     if (m === null) return null;
     let instance: WebAssembly.Instance;
@@ -226,12 +232,30 @@ export class ContentCheck {
       // No memory for one more instance: this scanner reads every byte itself.
       return null;
     }
-    const x = instance.exports as unknown as Exports;
-    x.record(spans ? 1 : 0);
-    x.tape(tape ? 1 : 0);
-    const check = new ContentCheck(x);
-    if (fields !== null) check.fields(fields);
-    return check;
+    return new ContentCheck(instance.exports as unknown as Exports).setUp(spans, tape, fields);
+  }
+
+  private setUp(spans: boolean, tape: boolean, fields: TapeFields | null): ContentCheck {
+    this.x.record(spans ? 1 : 0);
+    this.x.tape(tape ? 1 : 0);
+    this.digesting = false;
+    this.chunk = null;
+    this.own = null;
+    if (fields !== null) this.fields(fields);
+    return this;
+  }
+
+  /** Instances released for reuse (release()), so that a thread scanning range after range keeps one. */
+  private static readonly spare: ContentCheck[] = [];
+
+  /**
+   * Hands the instance back for the next create() in this thread to reuse (its memory is then reset):
+   * for a caller that is done with the scan and with any TapeDigest of it.
+   */
+  release(): void {
+    this.chunk = null;
+    this.own = null;
+    if (ContentCheck.spare.length < 2 && !ContentCheck.spare.includes(this)) ContentCheck.spare.push(this);
   }
 
   /** The module's exports and memory, for TapeDigest. */

@@ -25,7 +25,16 @@ export interface RangeConsumer {
   finish(): { partial: unknown; transfer?: ArrayBuffer[] };
 }
 
-export type CreateRangeConsumer = (options: unknown) => RangeConsumer;
+/**
+ * `range`: what the consumer is for: its bytes (to size what it keeps), and buffers an earlier range's
+ * consumer transferred and the main thread gave back (take one to reuse it instead of allocating).
+ */
+export interface RangeSpare {
+  bytes: number;
+  spare: ArrayBuffer[];
+}
+
+export type CreateRangeConsumer = (options: unknown, range: RangeSpare) => RangeConsumer;
 
 /** A consumer's per-range state outgrew its bound; the parallel scan is abandoned, not the command. */
 export class RangeOverflowError extends Error {
