@@ -177,10 +177,12 @@ export interface CollectorPartial {
 export interface CollectorOptions {
   /** A collector of one range in a parallel scan: duplicate steps and workouts are logged, not decided. */
   logDuplicates?: boolean;
-  /** About how many elements the export holds (sizes the duplicate set). */
+  /** About how many elements the export (or the range) holds: sizes the duplicate set (or the range's log). */
   expectedElements?: number;
   /** false: no digest (digestOption), every element is judged here. */
   digest?: boolean;
+  /** Buffers to reuse for a range's log (RangeSpare.spare). */
+  spare?: ArrayBuffer[];
   judge?: JudgeOptions;
 }
 
@@ -218,7 +220,7 @@ export class ValidationCollector {
   private readonly lastBytes = Buffer.alloc(25);
   private readonly filterActive: boolean;
   /** The duplicate steps not yet decided: a range's all, the whole export's since the last flush. */
-  private readonly log = new DedupeLog();
+  private readonly log: DedupeLog;
   private readonly ranged: boolean;
   private readonly fields = new ElementFields();
   private readonly stat = new ElementFields();
@@ -245,7 +247,10 @@ export class ValidationCollector {
   ) {
     this.filterActive = isFilterActive(filter);
     this.ranged = opts.logDuplicates === true;
+    // A range's log holds all of its steps; the whole export's is decided every FLUSH_WORDS.
+    this.log = new DedupeLog(this.ranged ? (opts.expectedElements ?? 0) : FLUSH_WORDS / 3, opts.spare);
     this.tally = new ImportTally(this.types, { deferWorkouts: opts.logDuplicates === true });
+    // A range's collector only logs its steps: its set stays at the smallest size, never touched.
     this.deduper = new Deduper(opts.logDuplicates ? 0 : (opts.expectedElements ?? 0));
     this.judgeOptions = opts.judge ?? {};
     this.digestWanted = opts.digest !== false;
@@ -751,9 +756,10 @@ export class ValidationCollector {
   /**
    * Adds the findings of the next range of the export, as if its elements had come through onTape
    * here: counts add up, examples keep the first few in document order (lines shifted by `lineShift`),
-   * and the duplicate steps and workouts are replayed against this collector's sets.
+   * and the duplicate steps and workouts are replayed against this collector's sets. Returns the
+   * buffer of the range's log, done with, for the next range to reuse (ParallelScanOptions.onRange).
    */
-  absorb(p: CollectorPartial, lineShift: number): void {
+  absorb(p: CollectorPartial, lineShift: number): ArrayBuffer[] {
     for (const name of COUNT_NAMES) {
       const map = this[name];
       for (const [k, n] of p.counts[name]) bump(map, k, n);
@@ -795,6 +801,7 @@ export class ValidationCollector {
     this.tally.absorb(p.tally);
     this.flush();
     this.deduper.replay(p.log, p.log.length, this.tally, types);
+    return [p.log.buffer as ArrayBuffer];
   }
 
   /** The report once the scan has ended. */
