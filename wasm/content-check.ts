@@ -921,28 +921,16 @@ export function digestAt(): usize {
   return DIGEST;
 }
 
-export function digestTypeCounts(): usize {
-  return D_TYPE_COUNTS;
-}
-
-export function digestSourceCounts(): usize {
-  return D_SOURCE_COUNTS;
-}
-
-export function digestNestedCounts(): usize {
-  return D_NESTED_COUNTS;
-}
-
-export function digestMonthCounts(): usize {
-  return D_MONTHS;
-}
-
-export function digestMonthBase(): i32 {
-  return MONTH_BASE;
-}
-
-export function digestMonths(): i32 {
-  return MONTHS;
+/**
+ * Where the digest's counts are (in i32s from 0): per type index (0), per source id (1), per nested
+ * name id (2), per month from MONTH_BASE (3); digestTable(4) is MONTH_BASE and (5) the months counted.
+ */
+export function digestTable(which: i32): i32 {
+  if (which == 0) return <i32>D_TYPE_COUNTS >> 2;
+  if (which == 1) return <i32>D_SOURCE_COUNTS >> 2;
+  if (which == 2) return <i32>D_NESTED_COUNTS >> 2;
+  if (which == 3) return <i32>D_MONTHS >> 2;
+  return which == 4 ? MONTH_BASE : MONTHS;
 }
 
 /** Records digested since the last digestTaken(). */

@@ -40,12 +40,7 @@ interface Exports {
     xmlns: number,
   ): void;
   digestAt(): number;
-  digestTypeCounts(): number;
-  digestSourceCounts(): number;
-  digestNestedCounts(): number;
-  digestMonthCounts(): number;
-  digestMonthBase(): number;
-  digestMonths(): number;
+  digestTable(which: number): number;
   digestCount(): number;
   digestTaken(): void;
   digestType(lo: number, hi: number, index: number, outcome: number): number;
@@ -115,13 +110,14 @@ export class TapeDigest {
   take(into: DigestCounts): void {
     const x = this.check.exports();
     const mem = this.check.memory();
-    const ints = (at: number, n: number) => new Int32Array(mem.buffer, mem.byteOffset + at, n);
+    const ints = new Int32Array(mem.buffer, mem.byteOffset, mem.length >> 2);
+    const table = (which: number, n: number) => ints.subarray(x.digestTable(which), x.digestTable(which) + n);
     into.records = x.digestCount();
-    into.types.set(ints(x.digestTypeCounts(), into.types.length));
-    into.sources.set(ints(x.digestSourceCounts(), into.sources.length));
-    into.nested.set(ints(x.digestNestedCounts(), into.nested.length));
-    into.months.set(ints(x.digestMonthCounts(), x.digestMonths()));
-    into.monthBase = x.digestMonthBase();
+    into.types.set(table(0, into.types.length));
+    into.sources.set(table(1, into.sources.length));
+    into.nested.set(table(2, into.nested.length));
+    into.months.set(table(3, x.digestTable(5)));
+    into.monthBase = x.digestTable(4);
     x.digestTaken();
   }
 

@@ -58,14 +58,9 @@ export class TapeScanner extends CheckOnlyScanner {
     }
     const onTape = this.handlers.onTape;
     const onTopLevel = this.handlers.onTopLevel;
-    const v = this.tapeView;
-    fast.tapeView(v);
+    const v = this.bindTape(fast);
     const el = this.element;
     const ints = v.ints;
-    el.ints = ints;
-    el.bytes = v.bytes;
-    el.valueBase = v.valueBase;
-    el.offsetBase = this.base - v.shift;
     const end = v.at + v.length;
     let t = v.at;
     for (let k = 0; k < n && t < end; k++) {
@@ -83,20 +78,27 @@ export class TapeScanner extends CheckOnlyScanner {
     }
   }
 
+  /** Points the element handed over at the fast path's tape of its last scan(); returns that tape. */
+  private bindTape(fast: ContentCheck): TapeView {
+    const v = this.tapeView;
+    fast.tapeView(v);
+    const el = this.element;
+    el.ints = v.ints;
+    el.bytes = v.bytes;
+    el.valueBase = v.valueBase;
+    el.offsetBase = this.base - v.shift;
+    return v;
+  }
+
   /**
    * accepted() with the digest on: the digest's entries say where each element's tape starts and
    * whether it was digested (onDigested) or is handed over whole (onTape).
    */
   private acceptedDigested(fast: ContentCheck, n: number): void {
     const h = this.handlers;
-    const v = this.tapeView;
-    fast.tapeView(v);
+    const v = this.bindTape(fast);
     const el = this.element;
     const ints = v.ints;
-    el.ints = ints;
-    el.bytes = v.bytes;
-    el.valueBase = v.valueBase;
-    el.offsetBase = this.base - v.shift;
     const d = fast.digestEntries();
     const tapeEnd = v.at + v.length;
     for (let k = 0; k < n; k++) {
