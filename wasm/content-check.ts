@@ -45,8 +45,38 @@ const FIELD_NAME_BYTES: i32 = 64;
 /** Field flags: the value's hash goes on the tape; it is a `device` string hashed without its address. */
 const FIELD_HASHED: i32 = 1;
 const FIELD_DEVICE: i32 = 2;
+/**
+ * The digest (digestOn()): per top-level element the last scan() accepted, [tag entry, type index + 1
+ * (0: not digested), outcome | extreme bits << 8, startDate's input index] as four i32.
+ */
+const DIGEST: usize = FIELD_BYTES + <usize>(MAX_FIELDS * FIELD_NAME_BYTES);
+const MAX_ELEMENTS: i32 = TAPE_INTS / ENTRY_INTS;
+/** The digest's keys, registered by its reader: types [lo, hi, index + 1, outcome] by hash slot. */
+const D_TYPES: usize = DIGEST + <usize>MAX_ELEMENTS * 16;
+const TYPE_SLOTS: i32 = 8192;
+const MAX_TYPE_INDEX: i32 = 4096;
+/** Per type index, the elements digested (since the reader last took the counts). */
+const D_TYPE_COUNTS: usize = D_TYPES + <usize>TYPE_SLOTS * 16;
+/** Sources [name lo, name hi, device lo, device hi, present bits, id + 1] by hash slot, and counts per id. */
+const D_SOURCES: usize = D_TYPE_COUNTS + <usize>(MAX_TYPE_INDEX + 4) * 4;
+const SOURCE_SLOTS: i32 = 16384;
+const MAX_SOURCE_IDS: i32 = 8192;
+const D_SOURCE_COUNTS: usize = D_SOURCES + <usize>SOURCE_SLOTS * 24;
+/** Names of nested elements [hash, length, id + 1] by hash slot, their bytes per id, and counts per id. */
+const D_NESTED: usize = D_SOURCE_COUNTS + <usize>MAX_SOURCE_IDS * 4;
+const NESTED_SLOTS: i32 = 512;
+const MAX_NESTED_IDS: i32 = 256;
+const D_NESTED_BYTES: usize = D_NESTED + <usize>NESTED_SLOTS * 12;
+const D_NESTED_COUNTS: usize = D_NESTED_BYTES + <usize>MAX_NESTED_IDS * 64;
+/** Per month of startDate (year * 12 + month - 1, from MONTH_BASE), the elements digested. */
+const D_MONTHS: usize = D_NESTED_COUNTS + <usize>MAX_NESTED_IDS * 4;
+const MONTH_BASE: i32 = 1900 * 12;
+const MONTHS: i32 = 256 * 12;
+/** A digested element's nested names, while it is being checked. */
+const D_CHILDREN: usize = D_MONTHS + <usize>MONTHS * 4;
+const MAX_CHILDREN: i32 = 256;
 /** The input: what the caller copied in, followed by 16 bytes that a vector read may touch. */
-const INPUT: usize = FIELD_BYTES + <usize>(MAX_FIELDS * FIELD_NAME_BYTES);
+const INPUT: usize = D_CHILDREN + <usize>MAX_CHILDREN * 4;
 
 for (let c: i32 = 0; c < 256; c++) {
   let k: u8 = 0;
@@ -725,6 +755,7 @@ export function scan(from: i32, end: i32, maxDepth: i32, maxItem: i32): i32 {
   let item: i32 = from;
   let itemName: i32 = 0;
   let itemHash: i32 = 0;
+  let itemEntry: i32 = 0;
   cut = false;
   full = false;
   tp = 0;
@@ -787,6 +818,7 @@ export function scan(from: i32, end: i32, maxDepth: i32, maxItem: i32): i32 {
       if (depth == 0) {
         itemName = nameLen;
         itemHash = tagHash;
+        itemEntry = tagEntry;
       }
       if (kind == 1) {
         // The scanner refuses an open element `depth + 2` deep when that exceeds maxDepth.
@@ -823,11 +855,487 @@ export function scan(from: i32, end: i32, maxDepth: i32, maxItem: i32): i32 {
         store<i32>(r + 8, itemName);
         store<i32>(r + 12, itemHash);
       }
+      if (digesting) digest(n, itemEntry, tp);
       n++;
       committed = p;
       tapeEnd = tp;
     }
   }
   elements = n;
+  if (digesting) digestExtremes();
   return committed;
+}
+
+// ── the digest: plain top-level Records counted here, for validate's collector ─────────────────
+//
+// With digestOn(), each top-level `Record` that scan() accepts is checked against what the reader
+// registered: its type (with the outcome the reader's model gives every Record of that type once its
+// value and dates are plain), its source, its nested elements' names. A Record whose every piece is
+// registered and plain — no reference in the fields the model reads, no namespace, a decimal value
+// of fewer than seven integer digits, Apple's own date shape for real instants — is counted here by
+// type, source, nested name and month of startDate, and its DIGEST entry says so; anything else
+// stays the reader's to judge from the tape, exactly as without the digest. The reader's collector
+// (src/core/validate/collector.ts) takes the counts, so the report is the same either way
+// (test/core/validate/digest.test.ts holds the two to that).
+
+let digesting: bool = false;
+let fType: i32 = -1;
+let fValue: i32 = -1;
+let fStart: i32 = -1;
+let fEnd: i32 = -1;
+let fCreation: i32 = -1;
+let fSource: i32 = -1;
+let fDevice: i32 = -1;
+let fXmlns: i32 = -1;
+/** Records digested since the reader last took the counts. */
+let digestedCount: i32 = 0;
+/** The earliest and latest startDate digested in the last scan(), and the element indices holding them. */
+let minEpoch: i64 = 0;
+let maxEpoch: i64 = 0;
+let minK: i32 = -1;
+let maxK: i32 = -1;
+
+/** Turns the digest on with the reader's field ids (tape flags >> 8 = id + 1). */
+export function digestOn(
+  type: i32,
+  value: i32,
+  start: i32,
+  end: i32,
+  creation: i32,
+  source: i32,
+  device: i32,
+  xmlns: i32,
+): void {
+  digesting = true;
+  fType = type;
+  fValue = value;
+  fStart = start;
+  fEnd = end;
+  fCreation = creation;
+  fSource = source;
+  fDevice = device;
+  fXmlns = xmlns;
+}
+
+export function digestAt(): usize {
+  return DIGEST;
+}
+
+/**
+ * Where the digest's counts are (in i32s from 0): per type index (0), per source id (1), per nested
+ * name id (2), per month from MONTH_BASE (3); digestTable(4) is MONTH_BASE and (5) the months counted.
+ */
+export function digestTable(which: i32): i32 {
+  if (which == 0) return <i32>D_TYPE_COUNTS >> 2;
+  if (which == 1) return <i32>D_SOURCE_COUNTS >> 2;
+  if (which == 2) return <i32>D_NESTED_COUNTS >> 2;
+  if (which == 3) return <i32>D_MONTHS >> 2;
+  return which == 4 ? MONTH_BASE : MONTHS;
+}
+
+/** Records digested since the last digestTaken(). */
+export function digestCount(): i32 {
+  return digestedCount;
+}
+
+/** The reader has taken the counts: they start again from zero. */
+export function digestTaken(): void {
+  digestedCount = 0;
+  memory.fill(D_TYPE_COUNTS, 0, <usize>(MAX_TYPE_INDEX + 4) * 4);
+  memory.fill(D_SOURCE_COUNTS, 0, <usize>MAX_SOURCE_IDS * 4);
+  memory.fill(D_NESTED_COUNTS, 0, <usize>MAX_NESTED_IDS * 4);
+  memory.fill(D_MONTHS, 0, <usize>MONTHS * 4);
+}
+
+@inline
+function mixSlot(a: i32, b: i32, mask: i32): i32 {
+  return <i32>((<u32>(a ^ (b * P1)) * 0x9e3779b1) >> 8) & mask;
+}
+
+/** Registers a type by the hash of its raw bytes: its index (< 4096) and the outcome of its plain Records. */
+export function digestType(lo: i32, hi: i32, index: i32, outcome: i32): bool {
+  if (index < 0 || index >= MAX_TYPE_INDEX) return false;
+  let i = mixSlot(lo, hi, TYPE_SLOTS - 1);
+  for (let probes = 0; probes < TYPE_SLOTS / 2; probes++) {
+    const r = D_TYPES + <usize>i * 16;
+    const s = load<i32>(r + 8);
+    if (s == 0) {
+      store<i32>(r, lo);
+      store<i32>(r + 4, hi);
+      store<i32>(r + 8, index + 1);
+      store<i32>(r + 12, outcome);
+      return true;
+    }
+    if (load<i32>(r) == lo && load<i32>(r + 4) == hi) return true;
+    i = (i + 1) & (TYPE_SLOTS - 1);
+  }
+  return false;
+}
+
+/** Set by findType: the type's outcome. */
+let typeOutcome: i32 = 0;
+
+/** The index of the type registered for (lo, hi), with its outcome in typeOutcome; -1 when none. */
+function findType(lo: i32, hi: i32): i32 {
+  let i = mixSlot(lo, hi, TYPE_SLOTS - 1);
+  while (true) {
+    const r = D_TYPES + <usize>i * 16;
+    const s = load<i32>(r + 8);
+    if (s == 0) return -1;
+    if (load<i32>(r) == lo && load<i32>(r + 4) == hi) {
+      typeOutcome = load<i32>(r + 12);
+      return s - 1;
+    }
+    i = (i + 1) & (TYPE_SLOTS - 1);
+  }
+  return -1; // not reached
+}
+
+/** Registers a source: the hashes of its name and device (0 when absent, see `present`: 1 name, 2 device). */
+export function digestSource(nameLo: i32, nameHi: i32, devLo: i32, devHi: i32, present: i32, id: i32): bool {
+  if (id < 0 || id >= MAX_SOURCE_IDS) return false;
+  let i = mixSlot(nameLo ^ devHi, nameHi ^ devLo ^ present, SOURCE_SLOTS - 1);
+  for (let probes = 0; probes < SOURCE_SLOTS / 2; probes++) {
+    const r = D_SOURCES + <usize>i * 24;
+    const s = load<i32>(r + 20);
+    if (s == 0) {
+      store<i32>(r, nameLo);
+      store<i32>(r + 4, nameHi);
+      store<i32>(r + 8, devLo);
+      store<i32>(r + 12, devHi);
+      store<i32>(r + 16, present);
+      store<i32>(r + 20, id + 1);
+      return true;
+    }
+    if (
+      load<i32>(r) == nameLo &&
+      load<i32>(r + 4) == nameHi &&
+      load<i32>(r + 8) == devLo &&
+      load<i32>(r + 12) == devHi &&
+      load<i32>(r + 16) == present
+    )
+      return true;
+    i = (i + 1) & (SOURCE_SLOTS - 1);
+  }
+  return false;
+}
+
+function findSource(nameLo: i32, nameHi: i32, devLo: i32, devHi: i32, present: i32): i32 {
+  let i = mixSlot(nameLo ^ devHi, nameHi ^ devLo ^ present, SOURCE_SLOTS - 1);
+  while (true) {
+    const r = D_SOURCES + <usize>i * 24;
+    const s = load<i32>(r + 20);
+    if (s == 0) return -1;
+    if (
+      load<i32>(r) == nameLo &&
+      load<i32>(r + 4) == nameHi &&
+      load<i32>(r + 8) == devLo &&
+      load<i32>(r + 12) == devHi &&
+      load<i32>(r + 16) == present
+    )
+      return s - 1;
+    i = (i + 1) & (SOURCE_SLOTS - 1);
+  }
+  return -1; // not reached
+}
+
+/** Where digestNested() reads a name's bytes from. */
+export function digestNestedName(): usize {
+  return D_CHILDREN;
+}
+
+/** Registers a nested element name (its `length` ASCII bytes at digestNestedName(), hash `hash`) as `id`. */
+export function digestNested(hash: i32, length: i32, id: i32): bool {
+  if (id < 0 || id >= MAX_NESTED_IDS || length > 64 || length <= 0) return false;
+  let i = mixSlot(hash, length, NESTED_SLOTS - 1);
+  for (let probes = 0; probes < NESTED_SLOTS / 2; probes++) {
+    const r = D_NESTED + <usize>i * 12;
+    if (load<i32>(r + 8) == 0) {
+      store<i32>(r, hash);
+      store<i32>(r + 4, length);
+      store<i32>(r + 8, id + 1);
+      memory.copy(D_NESTED_BYTES + <usize>id * 64, D_CHILDREN, <usize>length);
+      return true;
+    }
+    i = (i + 1) & (NESTED_SLOTS - 1);
+  }
+  return false;
+}
+
+/** The id of the nested name at input [at, at + length) with hash `hash`, or -1. */
+function findNested(hash: i32, at: i32, length: i32): i32 {
+  let i = mixSlot(hash, length, NESTED_SLOTS - 1);
+  while (true) {
+    const r = D_NESTED + <usize>i * 12;
+    const s = load<i32>(r + 8);
+    if (s == 0) return -1;
+    if (load<i32>(r) == hash && load<i32>(r + 4) == length) {
+      const name = D_NESTED_BYTES + <usize>(s - 1) * 64;
+      let k: i32 = 0;
+      while (k < length && <i32>load<u8>(name + <usize>k) == byte(at + k)) k++;
+      if (k == length) return s - 1;
+    }
+    i = (i + 1) & (NESTED_SLOTS - 1);
+  }
+  return -1; // not reached
+}
+
+@inline
+function two(i: i32): i32 {
+  const a = byte(i) - 0x30;
+  const b = byte(i + 1) - 0x30;
+  return <u32>a <= 9 && <u32>b <= 9 ? a * 10 + b : -1;
+}
+
+function daysIn(y: i32, m: i32): i32 {
+  if (m == 2) return y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) ? 29 : 28;
+  return m == 4 || m == 6 || m == 9 || m == 11 ? 30 : 31;
+}
+
+/** Set by appleShape: the instant (epoch ms) and whether it is a real one strptime takes, and the month key. */
+let shapeMs: i64 = 0;
+let shapeReal: bool = false;
+let shapeMonth: i32 = 0;
+
+/**
+ * Apple's `YYYY-MM-DD HH:MM:SS ±HHMM` at input [a, b), as src/core/model/dates.ts appleShapeDate reads
+ * it (the same field ranges and arithmetic), for years 1900–2155 only; false for anything else.
+ */
+function appleShape(a: i32, b: i32): bool {
+  if (b - a != 25) return false;
+  const cy = two(a);
+  const yy = two(a + 2);
+  const mo = two(a + 5);
+  const d = two(a + 8);
+  const h = two(a + 11);
+  const mi = two(a + 14);
+  const s = two(a + 17);
+  const zh = two(a + 21);
+  const zm = two(a + 23);
+  const sign = byte(a + 20);
+  if (
+    cy < 0 ||
+    yy < 0 ||
+    zh < 0 ||
+    zm < 0 ||
+    byte(a + 4) != 0x2d ||
+    byte(a + 7) != 0x2d ||
+    byte(a + 10) != 0x20 ||
+    byte(a + 13) != 0x3a ||
+    byte(a + 16) != 0x3a ||
+    byte(a + 19) != 0x20 ||
+    (sign != 0x2b && sign != 0x2d) ||
+    mo < 1 ||
+    mo > 12 ||
+    d < 1 ||
+    d > 31 ||
+    h < 0 ||
+    h > 23 ||
+    mi < 0 ||
+    mi > 59 ||
+    s < 0 ||
+    s > 61
+  )
+    return false;
+  const y = cy * 100 + yy;
+  if (y < 1900 || y >= 1900 + MONTHS / 12) return false;
+  shapeReal = d <= daysIn(y, mo) && s <= 59 && zh <= 23 && zm <= 59;
+  const off = (sign == 0x2d ? -1 : 1) * (zh * 60 + zm);
+  // daysFromCivil, for positive years.
+  const yr = mo <= 2 ? y - 1 : y;
+  const era = yr / 400;
+  const yoe = yr - era * 400;
+  const doy = (153 * (mo > 2 ? mo - 3 : mo + 9) + 2) / 5 + d - 1;
+  const doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  const days = <i64>(era * 146097 + doe - 719468);
+  shapeMs = ((days * 24 + <i64>h) * 60 + <i64>mi - <i64>off) * 60000 + <i64>s * 1000;
+  shapeMonth = y * 12 + mo - 1;
+  return true;
+}
+
+/** A date strptime takes as judge.ts reads it: Apple's shape, a real instant, a year from 1000. */
+function plainDate(a: i32, b: i32): bool {
+  return appleShape(a, b) && shapeReal && byte(a) != 0x30;
+}
+
+/** A decimal the model takes as it is: [+-] digits [. digits], fewer than seven integer digits. */
+function plainValue(a: i32, b: i32): bool {
+  let i = a;
+  if (i < b && (byte(i) == 0x2b || byte(i) == 0x2d)) i++;
+  const intStart = i;
+  while (i < b && <u32>(byte(i) - 0x30) <= 9) i++;
+  const intEnd = i;
+  let frac = false;
+  if (i < b && byte(i) == 0x2e) {
+    i++;
+    const f = i;
+    while (i < b && <u32>(byte(i) - 0x30) <= 9) i++;
+    frac = i > f;
+  }
+  if ((intEnd == intStart && !frac) || i != b) return false;
+  let lead = intStart;
+  while (lead < intEnd && byte(lead) == 0x30) lead++;
+  return intEnd - lead < 7;
+}
+
+const RECORD = 'Record';
+
+/** Digests the top-level element k, whose entries run from tag entry `entry` to `last` on the tape. */
+function digest(k: i32, entry: i32, last: i32): void {
+  const d = DIGEST + <usize>k * 16;
+  store<i32>(d, entry);
+  store<i32>(d + 4, 0);
+  store<i32>(d + 12, -1);
+  if (tapeGet(entry, 5) != 6) return;
+  const nameAt = tapeGet(entry, 4);
+  for (let c = 0; c < 6; c++) if (byte(nameAt + c) != RECORD.charCodeAt(c)) return;
+  const attrs = tapeGet(entry, 0) >> 8;
+  let tLo: i32 = 0;
+  let tHi: i32 = 0;
+  let hasType = false;
+  let vA: i32 = -1;
+  let vB: i32 = -1;
+  let sA: i32 = -1;
+  let sB: i32 = -1;
+  let eA: i32 = -1;
+  let eB: i32 = -1;
+  let cA: i32 = -1;
+  let cB: i32 = -1;
+  let nLo: i32 = 0;
+  let nHi: i32 = 0;
+  let dLo: i32 = 0;
+  let dHi: i32 = 0;
+  let present: i32 = 0;
+  let e = entry + ENTRY_INTS;
+  for (let n = 0; n < attrs; n++, e += ENTRY_INTS) {
+    const flags = tapeGet(e, 5);
+    const id = (flags >> 8) - 1;
+    if (id < 0) continue;
+    const refs = (flags & 1) != 0;
+    if (id == fXmlns) return;
+    if (id == fType) {
+      if (refs) return;
+      tLo = tapeGet(e, 6);
+      tHi = tapeGet(e, 7);
+      hasType = true;
+    } else if (id == fValue) {
+      if (refs) return;
+      vA = tapeGet(e, 3);
+      vB = tapeGet(e, 4);
+    } else if (id == fStart) {
+      if (refs) return;
+      sA = tapeGet(e, 3);
+      sB = tapeGet(e, 4);
+    } else if (id == fEnd) {
+      if (refs) return;
+      eA = tapeGet(e, 3);
+      eB = tapeGet(e, 4);
+    } else if (id == fCreation) {
+      if (refs) return;
+      cA = tapeGet(e, 3);
+      cB = tapeGet(e, 4);
+    } else if (id == fSource) {
+      nLo = tapeGet(e, 6);
+      nHi = tapeGet(e, 7);
+      present |= 1;
+    } else if (id == fDevice) {
+      dLo = tapeGet(e, 6);
+      dHi = tapeGet(e, 7);
+      present |= 2;
+    }
+  }
+  if (!hasType) return;
+  // Nested elements: each must be a registered name (never Record or Workout, which the model judges).
+  let children: i32 = 0;
+  for (let c = e; c < last; c += ENTRY_INTS * (1 + (tapeGet(c, 0) >> 8))) {
+    if (children == MAX_CHILDREN) return;
+    const id = findNested(tapeGet(c, 3), tapeGet(c, 4), tapeGet(c, 5));
+    if (id < 0) return;
+    store<i32>(D_CHILDREN + <usize>children * 4, id);
+    children++;
+  }
+  const type = findType(tLo, tHi);
+  if (type < 0) return;
+  const outcome = typeOutcome;
+  if (outcome == 0) {
+    // Imported as it is: a plain value and plain dates, startDate among them.
+    if (vA < 0 || !plainValue(vA, vB) || sA < 0) return;
+    if (!plainDate(sA, sB)) return;
+    if (eA >= 0 && !plainDate(eA, eB)) return;
+    if (cA >= 0 && !plainDate(cA, cB)) return;
+  }
+  const source = findSource(nLo, nHi, dLo, dHi, present);
+  if (source < 0) return;
+  // The report's month and first and last dates come from startDate in Apple's shape.
+  let shaped = false;
+  if (sA >= 0 && sB - sA == 25) {
+    shaped = appleShape(sA, sB);
+    // A 25-byte date the model reads for a month but this digest does not (a year outside its range).
+    if (!shaped && validShapeOutsideRange(sA)) return;
+  }
+  digestedCount++;
+  const tc = D_TYPE_COUNTS + <usize>type * 4;
+  store<i32>(tc, load<i32>(tc) + 1);
+  const sc = D_SOURCE_COUNTS + <usize>source * 4;
+  store<i32>(sc, load<i32>(sc) + 1);
+  for (let c = 0; c < children; c++) {
+    const nc = D_NESTED_COUNTS + <usize>load<i32>(D_CHILDREN + <usize>c * 4) * 4;
+    store<i32>(nc, load<i32>(nc) + 1);
+  }
+  store<i32>(d + 4, type + 1);
+  store<i32>(d + 8, outcome);
+  if (shaped) {
+    const mc = D_MONTHS + <usize>(shapeMonth - MONTH_BASE) * 4;
+    store<i32>(mc, load<i32>(mc) + 1);
+    store<i32>(d + 12, sA);
+    if (minK < 0 || shapeMs < minEpoch) {
+      minEpoch = shapeMs;
+      minK = k;
+    }
+    if (maxK < 0 || shapeMs > maxEpoch) {
+      maxEpoch = shapeMs;
+      maxK = k;
+    }
+  }
+}
+
+/**
+ * Whether the 25 bytes at `a` are in Apple's shape with a year appleShape() leaves out: such a date
+ * has a month in the report, so its Record is left to the reader rather than counted without it.
+ */
+function validShapeOutsideRange(a: i32): bool {
+  const cy = two(a);
+  const yy = two(a + 2);
+  if (cy < 0 || yy < 0) return false;
+  const y = cy * 100 + yy;
+  return y < 1900 || y >= 1900 + MONTHS / 12;
+}
+
+/** Marks the earliest and latest startDate digested in the last scan() on their DIGEST entries. */
+function digestExtremes(): void {
+  if (minK >= 0) {
+    const r = DIGEST + <usize>minK * 16 + 8;
+    store<i32>(r, load<i32>(r) | (1 << 8));
+  }
+  if (maxK >= 0) {
+    const r = DIGEST + <usize>maxK * 16 + 8;
+    store<i32>(r, load<i32>(r) | (2 << 8));
+  }
+  minK = -1;
+  maxK = -1;
+}
+
+/** Back to a fresh instance's state, for another scan: no field names, no digest, nothing recorded. */
+export function reset(): void {
+  memory.fill(FIELD_SLOTS, 0, 256);
+  memory.fill(D_TYPES, 0, <usize>(INPUT - D_TYPES));
+  recording = 0;
+  taping = false;
+  digesting = false;
+  digestedCount = 0;
+  minK = -1;
+  maxK = -1;
+  elements = 0;
+  tp = 0;
+  tapeEnd = 0;
 }

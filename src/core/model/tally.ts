@@ -65,6 +65,11 @@ export class ImportTally {
     if (repaired & REPAIR_DATE_FORMAT) this.dateRepairs++;
   }
 
+  /** `n` elements with this outcome and type, none repaired (counted elsewhere, then added at once). */
+  addMany(outcome: number, type: number, n: number): void {
+    this.counts[outcome * WIDTH + type]! += n;
+  }
+
   /** An element counted by add() that repeats an earlier one byte for byte. */
   repeat(outcome: number, type: number): void {
     this.repeats[outcome * WIDTH + type]!++;

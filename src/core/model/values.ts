@@ -44,9 +44,11 @@ const scratch = Buffer.alloc(64);
  */
 export function judgeValue(buf: Uint8Array, a: number, b: number): number {
   if (a < 0) return VALUE_INVALID;
-  // Python's Decimal drops every '_' before it reads the number.
-  const under = buf.indexOf(0x5f, a);
-  if (under !== -1 && under < b) {
+  // Python's Decimal drops every '_' before it reads the number. A loop over the value, not
+  // indexOf, which would search the rest of the buffer each time there is none.
+  let under = a;
+  while (under < b && buf[under] !== 0x5f) under++;
+  if (under < b) {
     let n = 0;
     for (let i = a; i < b; i++) if (buf[i] !== 0x5f) scratch[n++] = buf[i]!;
     return b - a <= scratch.length ? judgeValue(scratch, 0, n) : VALUE_INVALID;

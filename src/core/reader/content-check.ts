@@ -28,7 +28,115 @@ interface Exports {
   field(id: number, hash: number, length: number, flags: number): number;
   tapeLength(): number;
   stopReason(): number;
+  reset(): void;
+  digestOn(
+    type: number,
+    value: number,
+    start: number,
+    end: number,
+    creation: number,
+    source: number,
+    device: number,
+    xmlns: number,
+  ): void;
+  digestAt(): number;
+  digestTable(which: number): number;
+  digestCount(): number;
+  digestTaken(): void;
+  digestType(lo: number, hi: number, index: number, outcome: number): number;
+  digestSource(
+    nameLo: number,
+    nameHi: number,
+    devLo: number,
+    devHi: number,
+    present: number,
+    id: number,
+  ): number;
+  digestNestedName(): number;
+  digestNested(hash: number, length: number, id: number): number;
 }
+
+/** The tape's field ids a digest reads (DigestFields; ids as in TapeFields.names). */
+export interface DigestFields {
+  type: number;
+  value: number;
+  start: number;
+  end: number;
+  creation: number;
+  source: number;
+  device: number;
+  xmlns: number;
+}
+
+/** What TapeDigest.take() fills in: the counts of what was digested since the last take(). */
+export interface DigestCounts {
+  records: number;
+  /** Per type index, per source id, per nested-name id (registered), and per month key from monthBase. */
+  types: Int32Array;
+  sources: Int32Array;
+  nested: Int32Array;
+  months: Int32Array;
+  monthBase: number;
+}
+
+/**
+ * The compiled fast path's digest (wasm/content-check.ts, "the digest"): a consumer registers the
+ * keys it counts by (types with the outcome of their plain Records, sources, nested element names),
+ * and the fast path then counts the plain top-level Records itself instead of handing their tapes
+ * over; each one still goes to onDigested (for its place in file order) and its counts come from take().
+ */
+export class TapeDigest {
+  constructor(private readonly check: ContentCheck) {}
+
+  /** Registers a type by the hash of its raw bytes; false when the digest has no room for it. */
+  type(lo: number, hi: number, index: number, outcome: number): boolean {
+    return this.check.exports().digestType(lo, hi, index, outcome) !== 0;
+  }
+
+  /** Registers a source by its name's and device's hashes (`present`: 1 name, 2 device). */
+  source(nameLo: number, nameHi: number, devLo: number, devHi: number, present: number, id: number): boolean {
+    return this.check.exports().digestSource(nameLo, nameHi, devLo, devHi, present, id) !== 0;
+  }
+
+  /** Registers a nested element name (ASCII, at most 64 bytes) as `id`. */
+  nested(name: string, hash: number, id: number): boolean {
+    if (name.length > 64 || !/^[\x21-\x7e]+$/.test(name)) return false;
+    const x = this.check.exports();
+    this.check.memory().write(name, x.digestNestedName(), 'latin1');
+    return x.digestNested(hash, name.length, id) !== 0;
+  }
+
+  /** The counts since the last take(), copied into `into`; the digest's own start again from zero. */
+  take(into: DigestCounts): void {
+    const x = this.check.exports();
+    const mem = this.check.memory();
+    const ints = new Int32Array(mem.buffer, mem.byteOffset, mem.length >> 2);
+    const table = (which: number, n: number) => ints.subarray(x.digestTable(which), x.digestTable(which) + n);
+    into.records = x.digestCount();
+    into.types.set(table(0, into.types.length));
+    into.sources.set(table(1, into.sources.length));
+    into.nested.set(table(2, into.nested.length));
+    into.months.set(table(3, x.digestTable(5)));
+    into.monthBase = x.digestTable(4);
+    x.digestTaken();
+  }
+
+  /** A DigestCounts with room for everything the digest counts. */
+  static counts(): DigestCounts {
+    return {
+      records: 0,
+      types: new Int32Array(4096),
+      sources: new Int32Array(8192),
+      nested: new Int32Array(256),
+      months: new Int32Array(256 * 12),
+      monthBase: 0,
+    };
+  }
+}
+
+/** A digested element's extremes bits (onDigested): the earliest and latest startDate of its scan() call. */
+export const DIGEST_FIRST = 1;
+export const DIGEST_LAST = 2;
 
 /** Why the last scan() stopped (ContentCheck.stopReason). */
 export const STOP_END = 0;
@@ -100,6 +208,11 @@ export class ContentCheck {
    * top-level element lies and what it is named (span()), for whoever needs those, not whole elements.
    */
   static create(spans = false, tape = false, fields: TapeFields | null = null): ContentCheck | null {
+    const spare = ContentCheck.spare.pop();
+    if (spare !== undefined) {
+      spare.x.reset();
+      return spare.setUp(spans, tape, fields);
+    }
     const m = module();
     if (m === null) return null;
     let instance: WebAssembly.Instance;
@@ -115,12 +228,63 @@ export class ContentCheck {
       // No memory for one more instance: this scanner reads every byte itself.
       return null;
     }
-    const x = instance.exports as unknown as Exports;
-    x.record(spans ? 1 : 0);
-    x.tape(tape ? 1 : 0);
-    const check = new ContentCheck(x);
-    if (fields !== null) check.fields(fields);
-    return check;
+    return new ContentCheck(instance.exports as unknown as Exports).setUp(spans, tape, fields);
+  }
+
+  private setUp(spans: boolean, tape: boolean, fields: TapeFields | null): ContentCheck {
+    this.x.record(spans ? 1 : 0);
+    this.x.tape(tape ? 1 : 0);
+    this.digesting = false;
+    this.chunk = null;
+    this.own = null;
+    if (fields !== null) this.fields(fields);
+    return this;
+  }
+
+  /** Instances released for reuse (release()), so that a thread scanning range after range keeps one. */
+  private static readonly spare: ContentCheck[] = [];
+
+  /**
+   * Hands the instance back for the next create() in this thread to reuse (its memory is then reset):
+   * for a caller that is done with the scan and with any TapeDigest of it.
+   */
+  release(): void {
+    this.chunk = null;
+    this.own = null;
+    if (ContentCheck.spare.length < 2 && !ContentCheck.spare.includes(this)) ContentCheck.spare.push(this);
+  }
+
+  /** The module's exports and memory, for TapeDigest. */
+  exports(): Exports {
+    return this.x;
+  }
+
+  memory(): Buffer {
+    return this.view;
+  }
+
+  /** Turns the digest on (the tape must be on), reading these field ids. */
+  digest(fields: DigestFields): TapeDigest {
+    this.x.digestOn(
+      fields.type,
+      fields.value,
+      fields.start,
+      fields.end,
+      fields.creation,
+      fields.source,
+      fields.device,
+      fields.xmlns,
+    );
+    this.digesting = true;
+    return new TapeDigest(this);
+  }
+
+  /** Whether the digest is on. */
+  digesting = false;
+
+  /** Where the digest entries of the last scan() are, in i32s (ints() indexes them). */
+  digestEntries(): number {
+    return this.x.digestAt() >> 2;
   }
 
   /** Registers the tape's field names (tape.ts TapeFields) with the module. */

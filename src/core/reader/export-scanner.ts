@@ -211,6 +211,15 @@ export class ExportScanner {
     return clean;
   }
 
+  /**
+   * Done with this scanner, its results and anything its consumer got from it (a TapeDigest): its
+   * compiled fast path's instance goes back for the next scanner of this thread to reuse.
+   */
+  release(): void {
+    this.fast?.release();
+    this.fast = null;
+  }
+
   /** Illegal characters counted so far (every byte written is searched, whatever the parse found). */
   illegalCharacters(): number {
     return this.illegalCharCount;

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { AppError } from '../../errors.js';
-import { createScanner } from './scanner.js';
+import { createScanner, type ScannerHandlers, type ScannerOptions } from './scanner.js';
 import type { TapeElement, TapeFields } from './tape.js';
 import type { Defect, ScanSummary, TopLevelElement } from './types.js';
 
@@ -15,6 +15,8 @@ export interface ScanHandlers {
   onDefect?(d: Defect): void;
   /** Each top-level element as a tape (ScanOptions.tape). */
   onTape?(el: TapeElement): void;
+  /** Each top-level element the compiled fast path digested (ScanOptions.digest; ScannerHandlers.onDigested). */
+  onDigested?: ScannerHandlers['onDigested'];
   /** Total source bytes consumed so far, after each chunk. */
   onProgress?(bytesRead: number): void;
 }
@@ -30,6 +32,8 @@ export interface ScanOptions {
   /** A tape scan (ScannerOptions.tape): elements go to onTape, with these field names found. */
   tape?: boolean;
   tapeFields?: TapeFields;
+  /** ScannerOptions.digest. */
+  digest?: ScannerOptions['digest'];
 }
 
 /** Scans a whole export in constant memory; resolves with what validate/repair/split need. */
@@ -46,6 +50,7 @@ export async function scanExport(
       onTopLevel: handlers.onTopLevel,
       onDefect: handlers.onDefect,
       onTape: handlers.onTape,
+      onDigested: handlers.onDigested,
     },
     {},
     undefined,
@@ -54,6 +59,7 @@ export async function scanExport(
       utf8: opts.utf8 === true,
       tape: opts.tape === true,
       ...(opts.tapeFields ? { tapeFields: opts.tapeFields } : {}),
+      ...(opts.digest ? { digest: opts.digest } : {}),
     },
   );
   let bytes = 0;

@@ -12,6 +12,8 @@ import { createScanner } from './scanner.js';
 const PROGRESS_EVERY = 4 << 20;
 
 const consumers = new Map<string, CreateRangeConsumer>();
+/** Buffers given back by the main thread (WorkerRequest.spare), for this thread's consumers to reuse. */
+const spare: ArrayBuffer[] = [];
 
 async function scanRange(task: RangeTask): Promise<void> {
   const port = parentPort!;
@@ -21,15 +23,24 @@ async function scanRange(task: RangeTask): Promise<void> {
       .createRangeConsumer;
     consumers.set(task.consumerUrl, create);
   }
-  const consumer: RangeConsumer = create(task.consumerOptions);
+  const consumer: RangeConsumer = create(task.consumerOptions, { bytes: task.end - task.start, spare });
   const tape = consumer.onTape !== undefined;
   const scanner = createScanner(
     tape
-      ? { onTape: (el) => consumer.onTape!(el), onDefect: (d) => consumer.onDefect(d) }
+      ? {
+          onTape: (el) => consumer.onTape!(el),
+          onDefect: (d) => consumer.onDefect(d),
+          ...(consumer.onDigested ? { onDigested: consumer.onDigested } : {}),
+        }
       : { onElement: (el) => consumer.onElement!(el), onDefect: (d) => consumer.onDefect(d) },
     {},
     task.start > 0 ? { offset: task.start } : undefined,
-    { utf8: task.utf8, tape, ...(consumer.tapeFields ? { tapeFields: consumer.tapeFields } : {}) },
+    {
+      utf8: task.utf8,
+      tape,
+      ...(consumer.tapeFields ? { tapeFields: consumer.tapeFields } : {}),
+      ...(consumer.digest ? { digest: consumer.digest } : {}),
+    },
   );
   let reported = 0;
   const bytes = readRangeSync(task.path, task.start, task.end, (chunk, at) => {
@@ -64,10 +75,15 @@ async function scanRange(task: RangeTask): Promise<void> {
     lineFeeds: scanner.lineFeeds(),
     partial: done.partial,
   };
+  // The next range of this thread reuses the compiled fast path's instance (and its memory).
+  scanner.release();
   port.postMessage(message, done.transfer ?? []);
 }
 
 parentPort!.on('message', (m: WorkerRequest) => {
+  // A few are enough: one per range in flight.
+  spare.push(...m.spare);
+  spare.splice(0, Math.max(0, spare.length - 4));
   scanRange(m.task).catch((e: unknown) => {
     const err = e as NodeJS.ErrnoException;
     parentPort!.postMessage({

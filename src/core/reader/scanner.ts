@@ -5,6 +5,7 @@
  * check-only one check-scanner.ts; this module is where callers get them.
  */
 import { CheckOnlyScanner } from './check-scanner.js';
+import type { DigestFields, TapeDigest } from './content-check.js';
 import { ExportScanner } from './export-scanner.js';
 import type { ScannerLimits } from './limits.js';
 import type { TapeElement, TapeFields } from './tape.js';
@@ -24,6 +25,13 @@ export interface ScannerHandlers {
   onDefect?(d: Defect): void;
   /** Each direct child of the root as a tape (tape.ts), in a tape scan (ScannerOptions.tape). */
   onTape?(el: TapeElement): void;
+  /**
+   * Instead of onTape, each top-level element the compiled fast path digested (ScannerOptions.digest),
+   * in its place in file order: `el` points at its tag entry (its tree hash), `type` and `outcome` are
+   * what the digest's keys say, `extremes` has DIGEST_FIRST / DIGEST_LAST when its startDate is the
+   * earliest / latest the digest met since the last element handed over this way, at `dateAt` in el.bytes.
+   */
+  onDigested?(el: TapeElement, type: number, outcome: number, extremes: number, dateAt: number): void;
 }
 
 /**
@@ -62,6 +70,11 @@ export interface ScannerOptions {
   tape?: boolean;
   /** A tape scan's field names (tape.ts TapeFields), found for its reader on the tape. */
   tapeFields?: TapeFields;
+  /**
+   * A tape scan whose compiled fast path digests plain Records (content-check.ts TapeDigest): `attach`
+   * gets the digest to register keys with, once, when there is a compiled fast path (never without one).
+   */
+  digest?: { fields: DigestFields; attach(digest: TapeDigest): void };
 }
 
 /** Everything in ScanSummary except the fingerprint, which the driver computes alongside. */
@@ -75,7 +88,14 @@ export function createScanner(
   options: ScannerOptions = {},
 ): ExportScanner {
   if (options.tape)
-    return new TapeScanner(handlers, limits, fragment, options.fastPath ?? true, options.tapeFields ?? null);
+    return new TapeScanner(
+      handlers,
+      limits,
+      fragment,
+      options.fastPath ?? true,
+      options.tapeFields ?? null,
+      options.digest,
+    );
   return options.checkOnly
     ? new CheckOnlyScanner(handlers, limits, fragment, options.fastPath ?? true)
     : new ExportScanner(handlers, limits, fragment, options);

@@ -8,7 +8,7 @@
 import { CheckOnlyScanner } from './check-scanner.js';
 import { ContentCheck, type TapeView } from './content-check.js';
 import type { ScannerLimits } from './limits.js';
-import type { FragmentStart, ScannerHandlers } from './scanner.js';
+import type { FragmentStart, ScannerHandlers, ScannerOptions } from './scanner.js';
 import {
   ENTRY_INTS,
   JsTape,
@@ -39,9 +39,12 @@ export class TapeScanner extends CheckOnlyScanner {
     fragment: FragmentStart | undefined,
     fastPath: boolean,
     fields: TapeFields | null,
+    digest?: ScannerOptions['digest'],
   ) {
     super(handlers, limits, fragment, false);
     this.fast = fastPath ? ContentCheck.create(false, true, fields) : null;
+    if (this.fast !== null && digest !== undefined && handlers.onDigested !== undefined)
+      digest.attach(this.fast.digest(digest.fields));
     this.js = new JsTape(fields);
     this.tape = this.js;
     this.element.locate = (el) => this.locateFast(el);
@@ -49,16 +52,15 @@ export class TapeScanner extends CheckOnlyScanner {
 
   /** The elements the fast path has just accepted, from its tape. */
   protected override accepted(fast: ContentCheck, n: number): void {
+    if (fast.digesting) {
+      this.acceptedDigested(fast, n);
+      return;
+    }
     const onTape = this.handlers.onTape;
     const onTopLevel = this.handlers.onTopLevel;
-    const v = this.tapeView;
-    fast.tapeView(v);
+    const v = this.bindTape(fast);
     const el = this.element;
     const ints = v.ints;
-    el.ints = ints;
-    el.bytes = v.bytes;
-    el.valueBase = v.valueBase;
-    el.offsetBase = this.base - v.shift;
     const end = v.at + v.length;
     let t = v.at;
     for (let k = 0; k < n && t < end; k++) {
@@ -73,6 +75,50 @@ export class TapeScanner extends CheckOnlyScanner {
       onTape?.(el);
       onTopLevel?.(el.name, el.startOffset(), el.endOffset());
       t = u;
+    }
+  }
+
+  /** Points the element handed over at the fast path's tape of its last scan(); returns that tape. */
+  private bindTape(fast: ContentCheck): TapeView {
+    const v = this.tapeView;
+    fast.tapeView(v);
+    const el = this.element;
+    el.ints = v.ints;
+    el.bytes = v.bytes;
+    el.valueBase = v.valueBase;
+    el.offsetBase = this.base - v.shift;
+    return v;
+  }
+
+  /**
+   * accepted() with the digest on: the digest's entries say where each element's tape starts and
+   * whether it was digested (onDigested) or is handed over whole (onTape).
+   */
+  private acceptedDigested(fast: ContentCheck, n: number): void {
+    const h = this.handlers;
+    const v = this.bindTape(fast);
+    const el = this.element;
+    const ints = v.ints;
+    const d = fast.digestEntries();
+    const tapeEnd = v.at + v.length;
+    for (let k = 0; k < n; k++) {
+      const e = d + 4 * k;
+      const t = v.at + ints[e]!;
+      el.at = t;
+      el.end = k + 1 < n ? v.at + ints[e + 4]! : tapeEnd;
+      el.line = 0;
+      const type = ints[e + 1]!;
+      if (type !== 0) {
+        const word = ints[e + 2]!;
+        el.name = 'Record';
+        h.onDigested!(el, type - 1, word & 0xff, word >>> 8, v.valueBase + ints[e + 3]!);
+        h.onTopLevel?.(el.name, el.startOffset(), el.endOffset());
+        continue;
+      }
+      const nameAt = v.valueBase + ints[t + T_NAME_AT]!;
+      el.name = this.names.get(v.bytes, nameAt, nameAt + ints[t + T_NAME_LENGTH]!, ints[t + T_NAME_HASH]!);
+      h.onTape?.(el);
+      h.onTopLevel?.(el.name, el.startOffset(), el.endOffset());
     }
   }
 

@@ -9,13 +9,18 @@ import { UPLOAD_REPAIRS, type UploadRepairs } from '../model/outcome.js';
  * duplicate set (dedupe-log.ts) plus small per-type, per-month and per-source tables.
  */
 
+import { appleShapeDate } from '../model/dates.js';
 import {
   ElementFields,
   F_ACTIVITY,
+  F_CREATION,
   F_DEVICE,
+  F_END,
   F_SOURCE_NAME,
   F_START,
   F_TYPE,
+  F_VALUE,
+  F_XMLNS,
   FIELD_COUNT,
   FIELD_NAMES,
   RULE_FIELDS,
@@ -24,6 +29,7 @@ import {
   appleShape,
   deviceModel,
   FAIL_VALUE_OUT_OF_RANGE,
+  IMPORT_RECORD,
   IMPORT_WORKOUT,
   isSkipped,
   type JudgeOptions,
@@ -35,8 +41,21 @@ import {
   verdict,
   workoutKey,
 } from '../model/judge.js';
-import { KIND_UNMAPPED, type RecordType, TypeTable } from '../model/record-types.js';
+import {
+  KIND_QUANTITY,
+  KIND_UNMAPPED,
+  OTHER_TYPES,
+  type RecordType,
+  TypeTable,
+} from '../model/record-types.js';
 import { ImportTally, type TallyPartial } from '../model/tally.js';
+import {
+  DIGEST_FIRST,
+  DIGEST_LAST,
+  type DigestCounts,
+  type DigestFields,
+  TapeDigest,
+} from '../reader/content-check.js';
 import { StringCache } from '../reader/names.js';
 import {
   A_FLAGS,
@@ -98,6 +117,17 @@ export const TAPE_FIELDS: TapeFields = {
   hashed: (1 << F_TYPE) | (1 << F_SOURCE_NAME) | (1 << F_DEVICE) | (1 << F_ACTIVITY),
   device: 1 << F_DEVICE,
 };
+/** The fields the compiled fast path's digest reads (ScannerOptions.digest). */
+export const DIGEST_FIELDS: DigestFields = {
+  type: F_TYPE,
+  value: F_VALUE,
+  start: F_START,
+  end: F_END,
+  creation: F_CREATION,
+  source: F_SOURCE_NAME,
+  device: F_DEVICE,
+  xmlns: F_XMLNS,
+};
 const WORKOUT_STATISTICS = nameKey('WorkoutStatistics');
 const RECORD = nameKey('Record');
 const STAT_TYPE = nameKey('type');
@@ -148,8 +178,12 @@ export interface CollectorPartial {
 export interface CollectorOptions {
   /** A collector of one range in a parallel scan: duplicate steps and workouts are logged, not decided. */
   logDuplicates?: boolean;
-  /** About how many elements the export holds (sizes the duplicate set). */
+  /** About how many elements the export (or the range) holds: sizes the duplicate set (or the range's log). */
   expectedElements?: number;
+  /** false: no digest (digestOption), every element is judged here. */
+  digest?: boolean;
+  /** Buffers to reuse for a range's log (RangeSpare.spare). */
+  spare?: ArrayBuffer[];
   judge?: JudgeOptions;
   /** The repairs the outcome assumes (default: the upload's, UPLOAD_REPAIRS); {} models the export as it is. */
   repairs?: UploadRepairs;
@@ -189,7 +223,7 @@ export class ValidationCollector {
   private readonly lastBytes = Buffer.alloc(25);
   private readonly filterActive: boolean;
   /** The duplicate steps not yet decided: a range's all, the whole export's since the last flush. */
-  private readonly log = new DedupeLog();
+  private readonly log: DedupeLog;
   private readonly ranged: boolean;
   private readonly fields = new ElementFields();
   private readonly stat = new ElementFields();
@@ -198,6 +232,18 @@ export class ValidationCollector {
   private readonly workoutType: RecordType;
   private readonly noType: RecordType;
   private readonly repairs: UploadRepairs;
+  /**
+   * The compiled fast path's digest, once attached (attachDigest): the keys registered with it (types
+   * by index, sources by id, nested names by id), so that its counts can be added where they belong.
+   */
+  private readonly digestWanted: boolean;
+  private digest: TapeDigest | null = null;
+  private digestCounts: DigestCounts | null = null;
+  private typeRegistered: Uint8Array | null = null;
+  private readonly sourceIds = new Map<SourceSummary, number>();
+  private readonly sourceList: SourceSummary[] = [];
+  private readonly nestedIds = new Map<string, number>();
+  private readonly nestedNames: string[] = [];
 
   constructor(
     private readonly filter: FilterSpec = NO_FILTERS,
@@ -205,12 +251,76 @@ export class ValidationCollector {
   ) {
     this.filterActive = isFilterActive(filter);
     this.ranged = opts.logDuplicates === true;
+    // A range's log holds all of its steps; the whole export's is decided every FLUSH_WORDS.
+    this.log = new DedupeLog(this.ranged ? (opts.expectedElements ?? 0) : FLUSH_WORDS / 3, opts.spare);
     this.tally = new ImportTally(this.types, { deferWorkouts: opts.logDuplicates === true });
+    // A range's collector only logs its steps: its set stays at the smallest size, never touched.
     this.deduper = new Deduper(opts.logDuplicates ? 0 : (opts.expectedElements ?? 0));
     this.repairs = opts.repairs ?? UPLOAD_REPAIRS;
     this.judgeOptions = opts.judge ?? { convertDates: this.repairs.dates === true };
+    this.digestWanted = opts.digest !== false;
     this.workoutType = this.types.named('Workout');
     this.noType = this.types.named('(none)');
+  }
+
+  /**
+   * ScannerOptions.digest for a scan feeding this collector: the compiled fast path counts the plain
+   * top-level Records by the keys this collector registers, and onDigested gets their place in file
+   * order. None with a filter, which needs each element's dates and type here.
+   */
+  digestOption(): { fields: DigestFields; attach(d: TapeDigest): void } | undefined {
+    if (this.filterActive || !this.digestWanted) return undefined;
+    return { fields: DIGEST_FIELDS, attach: (d) => this.attachDigest(d) };
+  }
+
+  private attachDigest(d: TapeDigest): void {
+    this.digest = d;
+    this.digestCounts = TapeDigest.counts();
+    this.typeRegistered = new Uint8Array(this.digestCounts.types.length);
+  }
+
+  /**
+   * A top-level Record the digest judged and counted (ScannerHandlers.onDigested): what is left is its
+   * duplicate step, in file order, and the first and last dates when it holds one.
+   */
+  onDigested(el: TapeElement, type: number, outcome: number, extremes: number, dateAt: number): void {
+    const ints = el.ints;
+    const t = el.at;
+    this.log.push(stepWord(TOP_RECORD, outcome, type), ints[t + T_HASH_HI]!, ints[t + T_HASH_LO]!);
+    if (!this.ranged && this.log.length >= FLUSH_WORDS) this.flush();
+    if (extremes !== 0)
+      this.extreme(el.bytes, dateAt, appleShapeDate(el.bytes, dateAt, dateAt + 25), extremes);
+  }
+
+  /** Adds what the digest counted since the last time. */
+  private takeDigest(): void {
+    const d = this.digest;
+    const c = this.digestCounts;
+    if (d === null || c === null) return;
+    d.take(c);
+    if (c.records === 0) return;
+    bump(this.elements, 'Record', c.records);
+    this.records += c.records;
+    const list = this.types.list;
+    for (let i = 0; i < list.length && i < c.types.length; i++) {
+      const n = c.types[i]!;
+      if (n === 0) continue;
+      const type = list[i]!;
+      bump(this.recordTypes, type.name, n);
+      if (type.kind === KIND_UNMAPPED) bump(this.ignoredTypes, type.name, n);
+      this.tally.addMany(type.kind === KIND_QUANTITY ? IMPORT_RECORD : SKIP_UNMAPPED_TYPE, i, n);
+    }
+    for (let id = 0; id < this.sourceList.length; id++) this.sourceList[id]!.records += c.sources[id]!;
+    for (let id = 0; id < this.nestedNames.length; id++) {
+      const n = c.nested[id]!;
+      if (n > 0) bump(this.nested, this.nestedNames[id]!, n);
+    }
+    for (let i = 0; i < c.months.length; i++) {
+      const n = c.months[i]!;
+      if (n === 0) continue;
+      const key = c.monthBase + i;
+      this.perMonth.set(key, (this.perMonth.get(key) ?? 0) + n);
+    }
   }
 
   onTape(el: TapeElement): void {
@@ -261,11 +371,21 @@ export class ValidationCollector {
       const at = el.valueBase + ints[t + T_NAME_AT]!;
       const name = this.names.get(el.bytes, at, at + ints[t + T_NAME_LENGTH]!, ints[t + T_NAME_HASH]!);
       bump(this.nested, name);
+      if (this.digest !== null && !this.nestedIds.has(name))
+        this.registerNested(name, ints[t + T_NAME_HASH]!);
       // The backend reads every Record and Workout end event, wherever it sits (contract §5.2).
       if (correlation && (ints[t + T_HEAD]! & 0xff) === 1) continue;
       if (name === 'Record') this.nestedRecord(el, t);
       else if (name === 'Workout') this.nestedWorkout(el, t);
     }
+  }
+
+  /** Lets the digest count a nested element name (never Record or Workout, which the model judges). */
+  private registerNested(name: string, hash: number): void {
+    const id = this.nestedNames.length;
+    const counted = name !== 'Record' && name !== 'Workout' && this.digest!.nested(name, hash, id);
+    this.nestedIds.set(name, counted ? id : -1);
+    if (counted) this.nestedNames.push(name);
   }
 
   /** Fills this.fields (or `into`) from the attributes of tag entry `t` (found by the scan: TAPE_FIELDS). */
@@ -313,7 +433,19 @@ export class ValidationCollector {
     if (!f.has(F_TYPE)) return this.noType;
     const lo = f.hashLo[F_TYPE]!;
     const hi = f.hashHi[F_TYPE]!;
-    return this.types.find(lo, hi) ?? this.types.add(lo, hi, el.text(el.attr(t, TYPE_KEY)));
+    const type = this.types.find(lo, hi) ?? this.types.add(lo, hi, el.text(el.attr(t, TYPE_KEY)));
+    const registered = this.typeRegistered;
+    if (registered !== null && registered[type.index] === 0 && (f.refs & (1 << F_TYPE)) === 0)
+      this.registerType(type, lo, hi);
+    return type;
+  }
+
+  /** Lets the digest count the plain Records of `type` (quantities imported, unmapped ones skipped; sleep is judged here). */
+  private registerType(type: RecordType, lo: number, hi: number): void {
+    this.typeRegistered![type.index] = 1;
+    if (type.name === OTHER_TYPES || type.index >= this.typeRegistered!.length) return;
+    if (type.kind === KIND_QUANTITY) this.digest!.type(lo, hi, type.index, IMPORT_RECORD);
+    else if (type.kind === KIND_UNMAPPED) this.digest!.type(lo, hi, type.index, SKIP_UNMAPPED_TYPE);
   }
 
   private step(tag: number, el: TapeElement, t: number, outcome: number, type: number): void {
@@ -467,11 +599,16 @@ export class ValidationCollector {
       const key = y * 12 + m - 1;
       this.perMonth.set(key, (this.perMonth.get(key) ?? 0) + 1);
     }
-    if (epoch < this.firstEpoch) {
+    this.extreme(bytes, a, epoch, DIGEST_FIRST | DIGEST_LAST);
+  }
+
+  /** startDate bytes[a, a + 25) with instant `epoch` as a candidate for the first (and/or) last date. */
+  private extreme(bytes: Uint8Array, a: number, epoch: number, which: number): void {
+    if (which & DIGEST_FIRST && epoch < this.firstEpoch) {
       this.firstEpoch = epoch;
       for (let i = 0; i < 25; i++) this.firstBytes[i] = bytes[a + i]!;
     }
-    if (epoch > this.lastEpoch) {
+    if (which & DIGEST_LAST && epoch > this.lastEpoch) {
       this.lastEpoch = epoch;
       for (let i = 0; i < 25; i++) this.lastBytes[i] = bytes[a + i]!;
     }
@@ -500,13 +637,36 @@ export class ValidationCollector {
       s = this.sourceKeys.get(key);
       if (s === undefined) {
         s = this.sourceOf(f);
-        if (this.sourceKeys.size < MAX_SOURCE_KEYS) this.sourceKeys.set(key, s);
+        if (this.sourceKeys.size < MAX_SOURCE_KEYS) {
+          this.sourceKeys.set(key, s);
+          if (this.digest !== null) this.registerSource(f, s);
+        }
       }
       this.lastSourceKey = key;
       this.lastSource = s;
     }
     if (workout) s.workouts++;
     else s.records++;
+  }
+
+  /** Lets the digest count the plain Records of the fields' source (name and device hashes) into `s`. */
+  private registerSource(f: ElementFields, s: SourceSummary): void {
+    let id = this.sourceIds.get(s);
+    if (id === undefined) {
+      id = this.sourceList.length;
+      this.sourceIds.set(s, id);
+      this.sourceList.push(s);
+    }
+    const name = f.has(F_SOURCE_NAME);
+    const device = f.has(F_DEVICE);
+    this.digest!.source(
+      name ? f.hashLo[F_SOURCE_NAME]! : 0,
+      name ? f.hashHi[F_SOURCE_NAME]! : 0,
+      device ? f.hashLo[F_DEVICE]! : 0,
+      device ? f.hashHi[F_DEVICE]! : 0,
+      (name ? 1 : 0) | (device ? 2 : 0),
+      id,
+    );
   }
 
   /** The summary of the fields' source, by its decoded name and normalised device. */
@@ -575,6 +735,7 @@ export class ValidationCollector {
 
   /** This range collector's findings, for absorb() in the main thread. */
   toPartial(): CollectorPartial {
+    this.takeDigest();
     this.extremes();
     const counts = {} as Record<CountName, [string, number][]>;
     for (const name of COUNT_NAMES) counts[name] = [...this[name]];
@@ -600,9 +761,10 @@ export class ValidationCollector {
   /**
    * Adds the findings of the next range of the export, as if its elements had come through onTape
    * here: counts add up, examples keep the first few in document order (lines shifted by `lineShift`),
-   * and the duplicate steps and workouts are replayed against this collector's sets.
+   * and the duplicate steps and workouts are replayed against this collector's sets. Returns the
+   * buffer of the range's log, done with, for the next range to reuse (ParallelScanOptions.onRange).
    */
-  absorb(p: CollectorPartial, lineShift: number): void {
+  absorb(p: CollectorPartial, lineShift: number): ArrayBuffer[] {
     for (const name of COUNT_NAMES) {
       const map = this[name];
       for (const [k, n] of p.counts[name]) bump(map, k, n);
@@ -644,10 +806,12 @@ export class ValidationCollector {
     this.tally.absorb(p.tally);
     this.flush();
     this.deduper.replay(p.log, p.log.length, this.tally, types);
+    return [p.log.buffer as ArrayBuffer];
   }
 
   /** The report once the scan has ended. */
   finish(scan: ScanFacts, durationMs: number): ValidationReport {
+    this.takeDigest();
     this.flush();
     this.extremes();
     const months = new Map<string, number>();

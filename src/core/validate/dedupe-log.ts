@@ -8,7 +8,7 @@
 
 import type { ImportTally } from '../model/tally.js';
 import { RangeOverflowError } from '../reader/range-consumer.js';
-import { HashSet32 } from './hash-set.js';
+import { GrowingHashSet, HashSet32 } from './hash-set.js';
 
 /** A top-level Record; another top-level element that may repeat (Workout, Correlation); a Record in a Correlation. */
 export const TOP_RECORD = 1;
@@ -27,17 +27,27 @@ const MAX_LOG_WORDS = 12 * 1024 * 1024;
 
 /** The duplicate steps of one range, kept in order (a growable Uint32Array of [word, hi, lo] triples). */
 export class DedupeLog {
-  words = new Uint32Array(3 * 4096);
+  words: Uint32Array;
   length = 0;
   overflowed = false;
 
+  /**
+   * `expected`: about how many steps the log will hold, so that it need not grow (and leave garbage) on
+   * the way; `spare`: buffers to take one from that is large enough, instead of allocating.
+   */
+  constructor(expected = 0, spare: ArrayBuffer[] = []) {
+    const words = Math.min(MAX_LOG_WORDS, Math.max(3 * 4096, Math.ceil(expected * 1.25) * 3));
+    const at = spare.findIndex((b) => b.byteLength >= words * 4 && b.byteLength <= words * 8);
+    this.words = at >= 0 ? new Uint32Array(spare.splice(at, 1)[0]!) : new Uint32Array(words);
+  }
+
   push(word: number, hi: number, lo: number): void {
     if (this.length + 3 > this.words.length) {
-      if (this.words.length * 2 > MAX_LOG_WORDS) {
+      if (this.words.length >= MAX_LOG_WORDS) {
         this.overflowed = true;
         return;
       }
-      const bigger = new Uint32Array(this.words.length * 2);
+      const bigger = new Uint32Array(Math.min(MAX_LOG_WORDS, this.words.length * 2));
       bigger.set(this.words);
       this.words = bigger;
     }
@@ -49,25 +59,26 @@ export class DedupeLog {
   /** The steps so far, for the collector of the whole (a RangeOverflowError if some were lost). */
   take(): Uint32Array {
     if (this.overflowed) throw new RangeOverflowError('duplicate log outgrew its bound');
-    return this.words.slice(0, this.length);
+    // A view, not a copy: the range's consumer transfers the buffer to the main thread.
+    return this.words.subarray(0, this.length);
   }
 }
 
 /** The bounded sets behind the decisions, and what they found. */
 export class Deduper {
-  private readonly seen: HashSet32;
+  private readonly seen: GrowingHashSet;
   private readonly children = new HashSet32(1 << 12);
   exactDuplicates = 0;
   correlationCopies = 0;
 
   /**
-   * `expected`: about how many elements to hold. The set cannot grow, so it is sized for twice that
-   * (exports with small elements), within MAX_SLOTS.
+   * `expected`: about how many elements to hold; the set starts with room for that and grows (exports
+   * with smaller elements than Apple's usual) up to MAX_SLOTS.
    */
   constructor(expected = 0) {
     let slots = 1 << 16;
-    while (slots < (2 * expected) / 0.7 && slots < MAX_SLOTS) slots *= 2;
-    this.seen = new HashSet32(slots);
+    while (slots < expected / 0.7 && slots < MAX_SLOTS) slots *= 2;
+    this.seen = new GrowingHashSet(slots, MAX_SLOTS);
   }
 
   get tracked(): number {
@@ -130,7 +141,7 @@ export class Deduper {
   }
 }
 
-/** Slots of the duplicate set at most: 32 MiB, about 6.8 M distinct elements (a 2.8 GB export). */
+/** Slots of the duplicate set at most (all its tables): 32 MiB, about 6.8 M distinct elements (a 2.8 GB export). */
 const MAX_SLOTS = 1 << 23;
 /** The replay's buckets: 4096 stretches of the set. */
 const BUCKET_BITS = 12;

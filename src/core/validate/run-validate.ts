@@ -23,6 +23,8 @@ export interface ValidateOptions {
   onProgress?(bytesRead: number, total: number): void;
   /** Tuning of the parallel scan of plain files (tests force it on small files). */
   parallel?: { workers?: number; minBytes?: number; maxRangeBytes?: number };
+  /** false: every element is judged from its tape, none by the compiled fast path's digest (tests compare the two). */
+  digest?: boolean;
 }
 
 /** One streaming pass: resolve the input, scan it, collect the report. Never prints. */
@@ -31,7 +33,8 @@ export async function runValidate(opts: ValidateOptions, deps: ValidateDeps): Pr
   opts.onStart?.(source);
   // Apple writes about 420 bytes per element (format §1.10): enough to size the duplicate set up front.
   const expectedElements = source.size / 400;
-  let collector = new ValidationCollector(opts.filter, { expectedElements });
+  const collectorOptions = { expectedElements, digest: opts.digest !== false };
+  let collector = new ValidationCollector(opts.filter, collectorOptions);
   const started = deps.now();
   const progress = (bytes: number): void => opts.onProgress?.(bytes, source.size);
   let summary: ScanSummary | null = null;
@@ -42,7 +45,7 @@ export async function runValidate(opts: ValidateOptions, deps: ValidateDeps): Pr
       path: source.filePath,
       size: source.size,
       consumerUrl: moduleUrl(import.meta.url, './range-consumer'),
-      consumerOptions: { filter: opts.filter ?? NO_FILTERS },
+      consumerOptions: { filter: opts.filter ?? NO_FILTERS, digest: opts.digest !== false },
       // What the backend's XML parser refuses is an error here too, as upload refuses it.
       utf8: true,
       onRange: (r) => collector.absorb(r.partial as CollectorPartial, r.lineShift),
@@ -55,20 +58,33 @@ export async function runValidate(opts: ValidateOptions, deps: ValidateDeps): Pr
     });
     if (merged) summary = { ...merged, sha256: '' };
     else {
-      collector = new ValidationCollector(opts.filter, { expectedElements });
+      collector = new ValidationCollector(opts.filter, collectorOptions);
       reader = { threads: 1, ranges: 1 };
     }
   }
   if (summary === null) {
     const sequential = collector;
+    const digest = sequential.digestOption();
     summary = await scanExport(
       source.open(opts.signal ? { signal: opts.signal } : {}),
       {
         onTape: (el) => sequential.onTape(el),
         onDefect: (d) => sequential.onDefect(d),
         onProgress: progress,
+        ...(digest
+          ? {
+              onDigested: (el, type, outcome, extremes, dateAt) =>
+                sequential.onDigested(el, type, outcome, extremes, dateAt),
+            }
+          : {}),
       },
-      { hash: false, tape: true, tapeFields: TAPE_FIELDS, ...(opts.signal ? { signal: opts.signal } : {}) },
+      {
+        hash: false,
+        tape: true,
+        tapeFields: TAPE_FIELDS,
+        ...(digest ? { digest } : {}),
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      },
     );
   }
   const report = collector.finish(summary, deps.now() - started);

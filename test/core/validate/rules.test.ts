@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isImportedRecordType, MAPPED_QUANTITY_TYPES } from '../../../src/core/selection/mapped-types.js';
 import { normalizeDevice } from '../../../src/core/validate/device.js';
-import { HashSet32 } from '../../../src/core/validate/hash-set.js';
+import { GrowingHashSet, HashSet32 } from '../../../src/core/validate/hash-set.js';
 
 describe('the backend’s type map (contract §5.3)', () => {
   it('maps all 81 identifiers and sleep', () => {
@@ -44,5 +44,21 @@ describe('HashSet32', () => {
     assert.ok(s.saturated);
     assert.equal(s.size, Math.floor(4096 * 0.85));
     assert.equal(s.bytes, 4096 * 4);
+  });
+});
+
+describe('GrowingHashSet', () => {
+  it('adds a table when the last fills, finds hashes in every table, and stops at its bound', () => {
+    const s = new GrowingHashSet(1 << 16, 1 << 18);
+    const n = 150_000;
+    for (let i = 0; i < n; i++) assert.equal(s.addOrHas(Math.imul(i, 0x9e3779b1), i + 1), false);
+    assert.equal(s.bytes, ((1 << 16) + (1 << 17)) * 4, 'two tables');
+    for (let i = 0; i < n; i++) assert.equal(s.addOrHas(Math.imul(i, 0x9e3779b1), i + 1), true);
+    assert.equal(s.size, n);
+    assert.ok(!s.saturated);
+    for (let i = n; i < 400_000; i++) s.addOrHas(Math.imul(i, 0x9e3779b1), i + 1);
+    assert.ok(s.saturated);
+    assert.ok(s.bytes <= (1 << 18) * 4, `${s.bytes} within the bound`);
+    assert.ok(s.has(Math.imul(7, 0x9e3779b1), 8));
   });
 });
