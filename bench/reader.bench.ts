@@ -1,5 +1,6 @@
 /**
- * `npm run bench`: `apple-import validate FILE --json` as users run it (the built CLI, a whole process
+ * `npm run bench`: `apple-import { PYTHON_ITERPARSE } from './lib/iterparse.js';
+import validate FILE --json` as users run it (the built CLI, a whole process
  * from spawn to exit: start-up, read, collect, report) next to Python's ElementTree.iterparse as the
  * backend runs it (events start and end, root cleared), sax (strict) and saxes, each in a process of
  * its own, on a 300 MB and a 1 GB generated export and a zip of a 100 MB one. Runs alternate (the order
@@ -54,31 +55,6 @@ const CONTENDER = join(here, 'lib', 'contender.mjs');
 function childOf(name: string): Contender['command'] {
   return (file) => [process.execPath, [CONTENDER, name, file]];
 }
-
-/**
- * Python's ElementTree.iterparse as the backend's XML import runs it (events start and end, the root
- * cleared after each top-level element so memory stays flat; a zip's entry read through zipfile).
- */
-const PYTHON_ITERPARSE = `
-import sys, json, zipfile, xml.etree.ElementTree as ET
-path = sys.argv[1]
-if path.endswith(".zip"):
-    z = zipfile.ZipFile(path)
-    names = [n for n in z.namelist() if n.endswith("/export.xml") or n == "export.xml"]
-    src = z.open(names[0])
-else:
-    src = path
-n = 0; depth = 0; root = None
-for ev, el in ET.iterparse(src, events=("start", "end")):
-    if ev == "start":
-        depth += 1
-        if depth == 1: root = el
-        elif depth == 2: n += 1
-    else:
-        depth -= 1
-        if depth == 1: root.clear()
-print(json.dumps({"elements": n}))
-`;
 
 function fromJson(stdout: string): number {
   return (JSON.parse(stdout.trim().split('\n').at(-1)!) as { elements: number }).elements;
