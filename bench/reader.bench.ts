@@ -1,6 +1,5 @@
 /**
- * `npm run bench`: `apple-import { PYTHON_ITERPARSE } from './lib/iterparse.js';
-import validate FILE --json` as users run it (the built CLI, a whole process
+ * `npm run bench`: `apple-import validate FILE --json` as users run it (the built CLI, a whole process
  * from spawn to exit: start-up, read, collect, report) next to Python's ElementTree.iterparse as the
  * backend runs it (events start and end, root cleared), sax (strict) and saxes, each in a process of
  * its own, on a 300 MB and a 1 GB generated export and a zip of a 100 MB one. Runs alternate (the order
@@ -17,6 +16,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeExportFile, writeExportZip } from '../src/generator/index.js';
+import { PYTHON_ITERPARSE } from './lib/iterparse.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const root = join(here, '..');
