@@ -316,38 +316,53 @@ describe('upload (s3) on a current backend in client mode: multipart and the dir
     return { double, cli, user, predict, upload, stored, failed, close };
   }
 
+  /**
+   * A first export with compact dates and colliding workouts, then a second cumulative one that extends it,
+   * both sent the way `transport` says: each imported as validate predicts, no task failing, the second
+   * with what the server has left out.
+   */
+  async function cumulative(
+    t: Awaited<ReturnType<typeof setup>>,
+    name: string,
+    days: [number, number],
+    transport: string,
+  ) {
+    const first = join(dir, `${name}-first.xml`);
+    const second = join(dir, `${name}-second.xml`);
+    await writeExportFile(first, { ...QUIRKS, days: days[0] });
+    await writeExportFile(second, { ...QUIRKS, days: days[1] });
+    const p1 = await t.predict(first);
+    assert.ok(p1.doc.willRepair.byKind['date-format'] > 0);
+    assert.ok(p1.doc.willRepair.byKind['workout-collision'] > 0);
+    const u1 = await t.upload(first);
+    assert.equal(u1.doc.transport, transport);
+    assert.match(
+      u1.stderr,
+      /apple-import repairs: \d+ element\(s\) with compact dates rewritten, \d+ colliding workout\(s\) left out/,
+    );
+    assert.equal(u1.doc.imported.stage, 'completed');
+    assert.deepEqual(t.failed(), []);
+    assert.deepEqual(t.stored(), p1.want);
+
+    const p2 = await t.predict(second);
+    const u2 = await t.upload(second);
+    assert.equal(u2.doc.transport, transport);
+    assert.match(u2.stderr, /\d+ record\(s\) and [1-9]\d* workout\(s\) the server already has left out/);
+    assert.equal(u2.doc.imported.stage, 'completed');
+    assert.deepEqual(t.failed(), [], 'no task fails on the workouts already imported');
+    assert.deepEqual(t.stored(), p2.want);
+    return { p1, p2, u1, u2, secondBytes: (await readFile(second)).length };
+  }
+
   it('multipart: compact dates and colliding workouts repaired, imported as predicted; the second cumulative export sends only the new part', async () => {
     const t = await setup();
     try {
-      const first = join(dir, 'mp-first.xml');
-      const second = join(dir, 'mp-second.xml');
-      await writeExportFile(first, { ...QUIRKS, days: 12 });
-      await writeExportFile(second, { ...QUIRKS, days: 40 });
-      const p1 = await t.predict(first);
-      assert.ok(p1.doc.willRepair.byKind['date-format'] > 0);
-      assert.ok(p1.doc.willRepair.byKind['workout-collision'] > 0);
-      const u1 = await t.upload(first);
-      assert.equal(u1.doc.transport, 'multipart');
+      const { p1, p2, u1, u2, secondBytes } = await cumulative(t, 'mp', [12, 40], 'multipart');
       assert.ok(u1.doc.parts.length >= 2, `${u1.doc.parts.length} parts`);
-      assert.match(
-        u1.stderr,
-        /apple-import repairs: \d+ element\(s\) with compact dates rewritten, \d+ colliding workout\(s\) left out/,
-      );
-      assert.equal(u1.doc.imported.stage, 'completed');
-      assert.deepEqual(t.failed(), []);
-      assert.deepEqual(t.stored(), p1.want);
       // The object S3 completed is the filtered document: its size the one create was told.
       const object = await rgw.getObject(u1.doc.multipart.key);
       assert.equal(object.length, u1.doc.bytes);
       assert.doesNotMatch(object.subarray(0, 4096).toString('latin1'), /<!DOCTYPE/);
-
-      const p2 = await t.predict(second);
-      const u2 = await t.upload(second);
-      assert.equal(u2.doc.transport, 'multipart');
-      assert.match(u2.stderr, /\d+ record\(s\) and [1-9]\d* workout\(s\) the server already has left out/);
-      assert.equal(u2.doc.imported.stage, 'completed');
-      assert.deepEqual(t.failed(), [], 'no task fails on the workouts already imported');
-      assert.deepEqual(t.stored(), p2.want);
       const imports = t.double.state.s3Imports;
       assert.deepEqual(
         imports.map((i) => i.status),
@@ -358,7 +373,7 @@ describe('upload (s3) on a current backend in client mode: multipart and the dir
         sentItems < p2.doc.willImport.itemsProcessed - p1.doc.willImport.itemsProcessed + 100,
         `${sentItems} items`,
       );
-      assert.ok(u2.doc.bytes < (await readFile(second)).length * 0.85, `${u2.doc.bytes} bytes sent`);
+      assert.ok(u2.doc.bytes < secondBytes * 0.85, `${u2.doc.bytes} bytes sent`);
     } finally {
       await t.close();
     }
@@ -436,28 +451,9 @@ describe('upload (s3) on a current backend in client mode: multipart and the dir
   it('small-direct: an export under 5 MiB goes filtered to the direct route; the second cumulative export sends only the new part', async () => {
     const t = await setup();
     try {
-      const first = join(dir, 'sd-first.xml');
-      const second = join(dir, 'sd-second.xml');
-      await writeExportFile(first, { ...QUIRKS, days: 5 });
-      await writeExportFile(second, { ...QUIRKS, days: 8 });
-      const p1 = await t.predict(first);
-      assert.ok(p1.doc.willRepair.byKind['date-format'] > 0);
-      assert.ok(p1.doc.willRepair.byKind['workout-collision'] > 0);
-      const u1 = await t.upload(first);
-      assert.equal(u1.doc.transport, 'direct');
-      assert.match(u1.stderr, /colliding workout\(s\) left out/);
-      assert.equal(u1.doc.imported.stage, 'completed');
-      assert.deepEqual(t.failed(), []);
-      assert.deepEqual(t.stored(), p1.want);
+      const { u1, u2, secondBytes } = await cumulative(t, 'sd', [5, 8], 'direct');
       assert.equal(t.double.state.directUploads[0]!.bytes.length, u1.doc.bytes);
-
-      const p2 = await t.predict(second);
-      const u2 = await t.upload(second);
-      assert.equal(u2.doc.transport, 'direct');
-      assert.match(u2.stderr, /the server already has left out/);
-      assert.deepEqual(t.failed(), [], 'no task fails on the workouts already imported');
-      assert.deepEqual(t.stored(), p2.want);
-      assert.ok(u2.doc.bytes < (await readFile(second)).length * 0.6, `${u2.doc.bytes} bytes sent`);
+      assert.ok(u2.doc.bytes < secondBytes * 0.6, `${u2.doc.bytes} bytes sent`);
       assert.equal(t.double.state.multipartUploads.length, 0);
     } finally {
       await t.close();
