@@ -5,10 +5,11 @@
  * first. Against the contract double, which imports XML as the backend does.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
 import { writeExportFile } from '../../src/generator/index.js';
 import { type BackendDouble, type Generation, startBackendDouble } from '../../src/sandbox/backend/index.js';
 import { CliEnv } from '../helpers/cli-env.js';
@@ -215,7 +216,9 @@ describe('upload (s3) sends the document whose import validate predicts', () => 
           const u = await cli.run(['upload', file, '--user', user, '--json'], { env });
           assert.equal(u.code, 0, u.stderr);
           const doc = JSON.parse(u.stdout);
-          for (const p of doc.parts) double.notifyObjectCreated(p.fileKey);
+          // Radosgw notifies nobody: a presigned POST's objects are announced here; after a multipart
+          // upload the double itself stands in for the notification (sns mode).
+          if (doc.transport === 'post') for (const p of doc.parts) double.notifyObjectCreated(p.fileKey);
           await double.idle();
           return { doc, stderr: u.stderr };
         };
@@ -259,4 +262,201 @@ describe('upload (s3) sends the document whose import validate predicts', () => 
       }
     });
   }
+});
+
+describe('upload (s3) on a current backend in client mode: multipart and the direct route send the filtered document', () => {
+  const MIB = 1024 * 1024;
+  let rgw: Radosgw;
+  let dir: string;
+  before(async () => {
+    rgw = await startRadosgw({ bucket: 'uploads' });
+    dir = await mkdtemp(join(tmpdir(), 'upload-outcome-mp-'));
+  });
+  after(async () => {
+    await rgw.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function setup() {
+    const double = await startBackendDouble({
+      generation: 'current',
+      completionMode: 'client',
+      partSize: 5 * MIB,
+      seed: { apiKeys: [API_KEY] },
+      directDelayMs: 1,
+      retryDelayMs: () => 1,
+      s3: s3SettingsOf(rgw),
+    });
+    const cli = await CliEnv.create(double.url);
+    const user = double.createUser({}).id;
+    const predict = async (file: string) => {
+      const v = await cli.run(['validate', file, '--json'], { env });
+      assert.equal(v.code, 0, v.stderr);
+      const doc = JSON.parse(v.stdout);
+      assert.deepEqual(doc.importFails, []);
+      const { records, workouts, sleep } = doc.willImport;
+      return { doc, want: { records, workouts, sleep } };
+    };
+    const upload = async (file: string, ...extra: string[]) => {
+      const u = await cli.run(['upload', file, '--user', user, '--wait', '--json', ...extra], { env });
+      assert.equal(u.code, 0, u.stderr);
+      await double.idle();
+      return { doc: JSON.parse(u.stdout), stderr: u.stderr };
+    };
+    const stored = () => {
+      const c = double.counts(user);
+      return { records: c.records, workouts: c.workouts, sleep: c.sleep };
+    };
+    const failed = () =>
+      (double.state.syncEvents.get(user) ?? []).filter((e) => e.stage === 'failed').map((e) => e.error ?? '');
+    const close = async () => {
+      await double.close();
+      await cli.dispose();
+    };
+    return { double, cli, user, predict, upload, stored, failed, close };
+  }
+
+  /**
+   * A first export with compact dates and colliding workouts, then a second cumulative one that extends it,
+   * both sent the way `transport` says: each imported as validate predicts, no task failing, the second
+   * with what the server has left out.
+   */
+  async function cumulative(
+    t: Awaited<ReturnType<typeof setup>>,
+    name: string,
+    days: [number, number],
+    transport: string,
+  ) {
+    const first = join(dir, `${name}-first.xml`);
+    const second = join(dir, `${name}-second.xml`);
+    await writeExportFile(first, { ...QUIRKS, days: days[0] });
+    await writeExportFile(second, { ...QUIRKS, days: days[1] });
+    const p1 = await t.predict(first);
+    assert.ok(p1.doc.willRepair.byKind['date-format'] > 0);
+    assert.ok(p1.doc.willRepair.byKind['workout-collision'] > 0);
+    const u1 = await t.upload(first);
+    assert.equal(u1.doc.transport, transport);
+    assert.match(
+      u1.stderr,
+      /apple-import repairs: \d+ element\(s\) with compact dates rewritten, \d+ colliding workout\(s\) left out/,
+    );
+    assert.equal(u1.doc.imported.stage, 'completed');
+    assert.deepEqual(t.failed(), []);
+    assert.deepEqual(t.stored(), p1.want);
+
+    const p2 = await t.predict(second);
+    const u2 = await t.upload(second);
+    assert.equal(u2.doc.transport, transport);
+    assert.match(u2.stderr, /\d+ record\(s\) and [1-9]\d* workout\(s\) the server already has left out/);
+    assert.equal(u2.doc.imported.stage, 'completed');
+    assert.deepEqual(t.failed(), [], 'no task fails on the workouts already imported');
+    assert.deepEqual(t.stored(), p2.want);
+    return { p1, p2, u1, u2, secondBytes: (await readFile(second)).length };
+  }
+
+  it('multipart: compact dates and colliding workouts repaired, imported as predicted; the second cumulative export sends only the new part', async () => {
+    const t = await setup();
+    try {
+      const { p1, p2, u1, u2, secondBytes } = await cumulative(t, 'mp', [12, 40], 'multipart');
+      assert.ok(u1.doc.parts.length >= 2, `${u1.doc.parts.length} parts`);
+      // The object S3 completed is the filtered document: its size the one create was told.
+      const object = await rgw.getObject(u1.doc.multipart.key);
+      assert.equal(object.length, u1.doc.bytes);
+      assert.doesNotMatch(object.subarray(0, 4096).toString('latin1'), /<!DOCTYPE/);
+      const imports = t.double.state.s3Imports;
+      assert.deepEqual(
+        imports.map((i) => i.status),
+        ['completed', 'completed'],
+      );
+      const sentItems = imports[1]!.items ?? 0;
+      assert.ok(
+        sentItems < p2.doc.willImport.itemsProcessed - p1.doc.willImport.itemsProcessed + 100,
+        `${sentItems} items`,
+      );
+      assert.ok(u2.doc.bytes < secondBytes * 0.85, `${u2.doc.bytes} bytes sent`);
+    } finally {
+      await t.close();
+    }
+  });
+
+  /** An upload of `file` interrupted (Ctrl-C) once the ledger records a stored part of a filtered document. */
+  async function interrupted(t: Awaited<ReturnType<typeof setup>>, file: string): Promise<void> {
+    const ledgerDir = join(t.cli.configDir, 'ledger');
+    const ac = new AbortController();
+    const watcher = (async () => {
+      while (!ac.signal.aborted) {
+        const files = (await readdir(ledgerDir).catch(() => [] as string[])).filter((n) =>
+          n.endsWith('.json'),
+        );
+        for (const f of files) {
+          const entry = JSON.parse(await readFile(join(ledgerDir, f), 'utf8').catch(() => '{}'));
+          if ((entry.parts?.length ?? 0) >= 1 && entry.upload?.filter) ac.abort();
+        }
+        await delay(5);
+      }
+    })();
+    const r = await t.cli.run(['upload', file, '--user', t.user, '--concurrency', '1'], {
+      env,
+      signal: ac.signal,
+    });
+    await watcher;
+    assert.equal(r.code, 130, r.stderr);
+    assert.match(r.stderr, /multipart upload is kept/);
+  }
+
+  it('multipart: an interrupted filtered upload resumes with only the missing parts', async () => {
+    const t = await setup();
+    try {
+      const file = join(dir, 'mp-resume.xml');
+      await writeExportFile(file, { ...QUIRKS, days: 30 });
+      const p = await t.predict(file);
+      await interrupted(t, file);
+      const resumed = await t.upload(file);
+      assert.match(resumed.stderr, /Resuming: [1-9]\d* of \d+/);
+      assert.equal(t.double.state.multipartUploads.length, 1, 'the same upload, not a new one');
+      const kept = resumed.doc.parts.filter((x: { resumed: boolean }) => x.resumed).length;
+      assert.ok(kept >= 1 && kept < resumed.doc.parts.length, `${kept} parts resumed`);
+      assert.deepEqual(t.failed(), []);
+      assert.deepEqual(t.stored(), p.want);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('multipart: an unfinished filtered upload whose filter inputs changed since (another export imported) starts afresh', async () => {
+    const t = await setup();
+    try {
+      const later = join(dir, 'mp-later.xml');
+      const earlier = join(dir, 'mp-earlier.xml');
+      await writeExportFile(later, { ...QUIRKS, days: 30 });
+      await writeExportFile(earlier, { ...QUIRKS, days: 20 });
+      const p = await t.predict(later);
+      await interrupted(t, later);
+      const [unfinished] = t.double.state.multipartUploads;
+      // Meanwhile an earlier export of the same history is imported: what the server has is no longer what
+      // the unfinished upload's document was filtered by.
+      await t.upload(earlier);
+      const again = await t.upload(later);
+      assert.match(again.stderr, /was of another document .*starting it afresh/);
+      assert.doesNotMatch(again.stderr, /Resuming/);
+      assert.equal(unfinished!.aborted, true, 'the unfinished upload is aborted on the server');
+      assert.notEqual(again.doc.multipart.uploadId, unfinished!.uploadId);
+      assert.deepEqual(t.failed(), []);
+      assert.deepEqual(t.stored(), p.want);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('small-direct: an export under 5 MiB goes filtered to the direct route; the second cumulative export sends only the new part', async () => {
+    const t = await setup();
+    try {
+      const { u1, u2, secondBytes } = await cumulative(t, 'sd', [5, 8], 'direct');
+      assert.equal(t.double.state.directUploads[0]!.bytes.length, u1.doc.bytes);
+      assert.ok(u2.doc.bytes < secondBytes * 0.6, `${u2.doc.bytes} bytes sent`);
+      assert.equal(t.double.state.multipartUploads.length, 0);
+    } finally {
+      await t.close();
+    }
+  });
 });

@@ -27,7 +27,7 @@ import { contentCheckAvailable } from '../../reader/content-check.js';
 import type { RepairPlan } from '../../reader/repair.js';
 import { createScanner, type ScanResult } from '../../reader/scanner.js';
 import type { ScanSummary } from '../../reader/types.js';
-import { repairedStream } from '../shared/export-filter.js';
+import { type FilteredRepair, repairedStream } from '../shared/export-filter.js';
 import type { CheckReply, CheckRequest } from './check-worker.js';
 import { refuseUnrepairable } from './preflight.js';
 
@@ -254,7 +254,7 @@ export async function verifyScanned(
 
 export async function* checkedBody(
   source: ExportSource,
-  repair: RepairPlan,
+  repair: FilteredRepair,
   opts: CheckedBodyOptions = {},
 ): AsyncGenerator<Buffer> {
   const useWorker =

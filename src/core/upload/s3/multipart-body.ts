@@ -15,6 +15,10 @@
  *   parts are filled from it in order into at most `slots` part buffers (parts in flight at once, bounded by
  *   BUFFER_BUDGET_BYTES), or, when even two parts would not fit in that budget, handed over as a stream
  *   one part at a time. A part sent again after a failure reads its range afresh (a zip inflates up to it).
+ * - The filtered document (`filter`, shared/export-filter.ts: dates rewritten, workouts left out) has no
+ *   offsets that map back to the source, so it goes as a sequential source does, whatever the file is:
+ *   the pass sends the checked chunks through the filter and fills the parts in order from its output.
+ *   A streamed part sent again makes the document afresh up to it (the filter is deterministic).
  */
 import { availableParallelism } from 'node:os';
 import type { ExportSource } from '../../../adapters/export-source.js';
@@ -24,6 +28,7 @@ import { contentCheckAvailable } from '../../reader/content-check.js';
 import { isIllegalByte } from '../../reader/illegal-bytes.js';
 import { type RepairPlan, repairBytes, repairChunk } from '../../reader/repair.js';
 import type { ScanSummary } from '../../reader/types.js';
+import { type ExportFilterPlan, repairedStream } from '../shared/export-filter.js';
 import { type Check, inlineCheck, verifyScanned, WORKER_CHECK_BYTES, workerCheck } from './checked-body.js';
 import { refuseUnrepairable } from './preflight.js';
 
@@ -92,6 +97,8 @@ export interface PartBodiesOptions {
   worker?: boolean;
   /** What part buffers may take for a sequential source (default BUFFER_BUDGET_BYTES). */
   bufferBudgetBytes?: number;
+  /** The object is this filter's document (its exact size is `parts`' total), made in order. */
+  filter?: ExportFilterPlan | null;
 }
 
 /** An export the check found changed or broken mid-way: every part waiting on it learns why. */
@@ -103,8 +110,9 @@ function notWhole(source: ExportSource): AppError {
 
 export function partBodies(opts: PartBodiesOptions): PartBodies {
   const { source, repair, parts, signal } = opts;
+  const filter = opts.filter ?? null;
   const total = parts.reduce((n, p) => n + p.bytes, 0);
-  const seekable = source.filePath !== undefined;
+  const seekable = source.filePath !== undefined && filter === null;
   const partSize = parts[0]?.bytes ?? 0;
   const fit = Math.floor((opts.bufferBudgetBytes ?? BUFFER_BUDGET_BYTES) / Math.max(1, partSize));
   /** Sequential source: parts are buffered when at least two fit in the budget, else streamed one by one. */
@@ -132,12 +140,42 @@ export function partBodies(opts: PartBodiesOptions): PartBodies {
     feed?.fail(err);
   };
 
+  /** The filtered document: the checked chunks through the filter, into the feed in order. */
+  async function filteredPass(f: ExportFilterPlan, sink: Feed): Promise<ScanSummary> {
+    let at = 0;
+    async function* checked(): AsyncGenerator<Buffer> {
+      for await (const chunk of source.open({ signal: passSignal })) {
+        await check.write(chunk);
+        const broken = check.broken();
+        if (broken) refuseUnrepairable(source, { ...broken, sha256: '' });
+        at += chunk.length;
+        opts.onProgress?.(at);
+        yield chunk;
+      }
+    }
+    let out = 0;
+    for await (const piece of repairedStream(checked(), { ...repair, filter: f })) {
+      out += piece.length;
+      if (out > total) throw notWhole(source);
+      await sink.push(piece);
+    }
+    const summary: ScanSummary = { ...(await check.end()), sha256: '' };
+    await verifyScanned(source, repair, summary);
+    if (out !== total) throw notWhole(source);
+    sink.end();
+    return summary;
+  }
+
   void (async () => {
     let at = 0;
     let out = 0;
     let next = 1;
     const pool = seekable ? new ReadPool(READ_BYTES) : undefined;
     try {
+      if (filter !== null) {
+        done.resolve(await filteredPass(filter, feed as Feed));
+        return;
+      }
       for await (const chunk of source.open({ signal: passSignal, ...(pool ? { pool } : {}) })) {
         await check.write(chunk);
         const broken = check.broken();
@@ -189,11 +227,29 @@ export function partBodies(opts: PartBodiesOptions): PartBodies {
     if (part.bytes > sent) yield Buffer.alloc(part.bytes - sent, 0x0a);
   }
 
+  /** A part of the filtered document sent again: the document made afresh, up to the part and through it. */
+  async function* remade(part: PartLayout, f: ExportFilterPlan): AsyncGenerator<Buffer> {
+    let at = 0;
+    let sent = 0;
+    for await (const piece of repairedStream(source.open({ signal }), { ...repair, filter: f })) {
+      const from = Math.max(0, part.start - at);
+      at += piece.length;
+      if (from >= piece.length) continue;
+      const to = Math.min(piece.length, from + part.bytes - sent);
+      sent += to - from;
+      yield from === 0 && to === piece.length ? piece : piece.subarray(from, to);
+      if (sent === part.bytes) break;
+    }
+    // The last part ends only once the whole document passed the check.
+    if (part.number === parts.length) await done.promise;
+  }
+
   return {
     slots,
     checked: done.promise,
     body(part, attempt, pool) {
       // A buffered part is still held for its retry; a streamed one's bytes are gone: read its range again.
+      if (filter !== null && !buffered && attempt > 1) return remade(part, filter);
       if (seekable || (!buffered && attempt > 1)) return ranged(part, pool);
       return (feed as Feed).body(part);
     },

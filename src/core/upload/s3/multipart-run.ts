@@ -4,6 +4,11 @@
  * (multipart-send.ts), while one pass checks the whole export (multipart-body.ts) → complete with every
  * part and its ETag → 202 `{task_id}` (client mode) or 200 (sns) → with --wait, the import's events.
  *
+ * When the backend's import needs the export changed (shared/export-filter.ts: compact dates, colliding
+ * workouts, what the server has), the object is the filtered document instead, of the size the filter's
+ * first pass measured; its parts are made in order from one pass (multipart-body.ts), and the ledger
+ * records the digest of the filter's inputs so a resumed upload makes the same bytes.
+ *
  * Nothing is completed unless the whole export passed the check. The ledger records the upload id, key,
  * part size and each part's ETag as it lands: an interrupted run (Ctrl-C, the network gone) keeps the
  * upload, and the same command sends only the missing parts and completes it; an upload S3 no longer
@@ -15,6 +20,7 @@ import type { ServerInfo } from '../../../adapters/openapi.js';
 import { ApiError, AppError, CancelledError, isAbortError } from '../../../errors.js';
 import { paddedSize, repairPlanFor } from '../../reader/repair.js';
 import type { ScanSummary } from '../../reader/types.js';
+import { type ExportFilterPlan, filterDigest } from '../shared/export-filter.js';
 import type { LedgerSlot, S3LedgerEntry } from '../shared/ledger.js';
 import { LEDGER_VERSION } from '../shared/ledger.js';
 import { newRunId, objectFilename } from '../shared/naming.js';
@@ -40,12 +46,18 @@ export interface MultipartRun {
   existing: S3LedgerEntry | undefined;
   info: ServerInfo;
   started: number;
+  /** The document goes through this filter (its first pass changed something), else the plain repair. */
+  filter: ExportFilterPlan | null;
+}
+
+/** The object's exact size: the filtered document's, else the padded repaired export's. */
+export function objectSize(run: Pick<MultipartRun, 'filter' | 'source' | 'head'>): number {
+  return run.filter ? run.filter.stats.bytes : paddedSize(run.source.size, repairPlanFor(run.head));
 }
 
 export async function runMultipart(run: MultipartRun): Promise<S3UploadResult> {
-  const { opts, onEvent, source, head } = run;
-  const repair = repairPlanFor(head);
-  const total = paddedSize(source.size, repair);
+  const { opts, onEvent, source } = run;
+  const total = objectSize(run);
   const cap = run.info.cap;
   if (cap !== null && total > cap)
     throw new AppError(
@@ -56,12 +68,23 @@ export async function runMultipart(run: MultipartRun): Promise<S3UploadResult> {
   announce(run, total, null);
   if (opts.dryRun) return dryRun(run, total);
 
-  let entry = resumable(run.existing, total);
+  const document = run.filter ? filterDigest(run.filter.inputs) : undefined;
+  let entry = resumable(run.existing, total, document);
   if (opts.force && run.existing?.upload && !run.existing.completedAt)
     await abortQuietly(run, run.existing.upload, 'the earlier, unfinished upload (--force)');
+  else if (!entry && run.existing?.upload && !run.existing.completedAt) {
+    // The document this export now makes is not the one the upload started with (what the server has
+    // changed since, or the export did): its parts cannot be completed into it.
+    onEvent({
+      type: 'warning',
+      message: `The unfinished upload of ${source.displayName} was of another document (what the server has changed since it started); starting it afresh.`,
+    });
+    await abortQuietly(run, run.existing.upload, 'the earlier, unfinished upload');
+    run.ledger.delete();
+  }
   let restarted = false;
   for (;;) {
-    if (!entry) entry = await create(run, total);
+    if (!entry) entry = await create(run, total, document);
     else
       onEvent({
         type: 'resume',
@@ -111,13 +134,22 @@ export function unstartedEntry(
   };
 }
 
-/** An unfinished multipart entry for an object of this size, to resume. */
-function resumable(existing: S3LedgerEntry | undefined, total: number): S3LedgerEntry | undefined {
+/** An unfinished multipart entry for an object of this size and document, to resume. */
+function resumable(
+  existing: S3LedgerEntry | undefined,
+  total: number,
+  document: string | undefined,
+): S3LedgerEntry | undefined {
   if (!existing?.upload || existing.completedAt || existing.upload.fileSize !== total) return undefined;
+  if (existing.upload.filter !== document) return undefined;
   return existing;
 }
 
-async function create(run: MultipartRun, total: number): Promise<S3LedgerEntry> {
+async function create(
+  run: MultipartRun,
+  total: number,
+  document: string | undefined,
+): Promise<S3LedgerEntry> {
   const { ports, onEvent } = run;
   const runId = newRunId();
   const entry = unstartedEntry(run, runId, total);
@@ -142,7 +174,13 @@ async function create(run: MultipartRun, total: number): Promise<S3LedgerEntry> 
     ...entry,
     cap: created.partSize,
     partCount: layoutParts(total, created.partSize).length,
-    upload: { uploadId: created.uploadId, key: created.key, bucket: created.bucket, fileSize: total },
+    upload: {
+      uploadId: created.uploadId,
+      key: created.key,
+      bucket: created.bucket,
+      fileSize: total,
+      ...(document !== undefined ? { filter: document } : {}),
+    },
     updatedAt: new Date(ports.clock.now()).toISOString(),
   };
   // Written before the first part: an interrupted run finds its upload again.
@@ -175,6 +213,7 @@ async function sendAndComplete(
     skip,
     concurrency: opts.concurrency,
     signal,
+    filter: run.filter,
   });
   let checkFailure: unknown = null;
   bodies.checked.catch((err) => {

@@ -1,7 +1,10 @@
 /**
- * `upload --method s3`: inspect, user and what the server advertises (backend.ts) → ledger → one of
+ * `upload --method s3`: inspect, user and what the server advertises (backend.ts) → ledger → the whole
+ * export checked and the filter's first pass (shared/export-filter.ts: what the backend's import needs
+ * changed, what the server has) → one of
  * - a multipart upload, completed (multipart-run.ts), on a current backend;
  * - the direct route with the export whole (small-direct.ts), below S3's 5 MiB part minimum there;
+ *   (each sends the filtered document when the filter changes something, and so does the POST below);
  * - presigned POSTs of the repaired export (below), in parts when it exceeds the cap (contract §2), on a
  *   server before August 2026: plan → parts (re-planned once if the server's cap is smaller than ours) →
  *   result. The ledger is written before the first part and after every part, so an interrupted upload
@@ -12,8 +15,8 @@ import { CancelledError, UsageError } from '../../../errors.js';
 import { paddedSize, repairPlanFor } from '../../reader/repair.js';
 import { isFilterActive } from '../../selection/filters.js';
 import { requireUser } from '../../users.js';
-import { describeFilter, planFilter, withFilter } from '../shared/export-filter.js';
-import { readIncremental } from '../shared/incremental.js';
+import { describeFilter, type FilterStats, planFilter, withFilter } from '../shared/export-filter.js';
+import { type Incremental, readIncremental } from '../shared/incremental.js';
 import { UploadLedger } from '../shared/ledger.js';
 import { newRunId, partFilename } from '../shared/naming.js';
 import { checkWholeExport } from '../shared/whole-check.js';
@@ -97,7 +100,6 @@ export async function runS3Upload(
     });
   const { source, head, fingerprint } = await interruptible(signal, inspecting);
   const started = clock.now();
-  const transport = transportFor(view, paddedSize(source.size, repairPlanFor(head)));
 
   const ledger = new UploadLedger(ports.ledger).slot({
     method: 's3',
@@ -106,7 +108,7 @@ export async function runS3Upload(
     fingerprint,
   });
   const existing = opts.force ? undefined : ledger.read();
-  const base: S3Base = {
+  const baseOf = (transport: S3Base['transport']): S3Base => ({
     method: 's3',
     server: opts.server,
     userId: user.id,
@@ -115,8 +117,19 @@ export async function runS3Upload(
     fingerprint,
     transport,
     backend: describeBackend(view),
-  };
-  if (existing?.completedAt) return alreadyUploaded(base, existing);
+  });
+  if (existing?.completedAt) {
+    const size = existing.upload?.fileSize ?? paddedSize(source.size, repairPlanFor(head));
+    return alreadyUploaded(baseOf(transportFor(view, size)), existing);
+  }
+  // What the backend's import needs repaired and what the server has: a filtered document (shared/),
+  // whose exact size decides the way it goes (a second cumulative export may be small once filtered).
+  const { filter, inc, stats } = await outcomeFilter(source, head, opts, ports, user.id, onEvent);
+  const transport = transportFor(
+    view,
+    filter ? filter.stats.bytes : paddedSize(source.size, repairPlanFor(head)),
+  );
+  const base = baseOf(transport);
   if (transport !== 'post' && view.known) {
     const run = {
       opts,
@@ -131,8 +144,11 @@ export async function runS3Upload(
       existing,
       info: view.info,
       started,
+      filter,
     };
-    return transport === 'multipart' ? runMultipart(run) : runSmallDirect(run);
+    const result = await (transport === 'multipart' ? runMultipart(run) : runSmallDirect(run));
+    if (result.status === 'uploaded') recordSent(inc, stats, result, ports, onEvent);
+    return result;
   }
   if (opts.wait)
     onEvent({
@@ -145,8 +161,6 @@ export async function runS3Upload(
   const advertised = view.known ? view.info.cap : null;
   const cap = Math.min(opts.maxPartSize ?? Number.POSITIVE_INFINITY, advertised ?? DEFAULT_PART_CAP);
 
-  // What the backend's import needs repaired and what the server has: a filtered document (shared/).
-  const { filter, inc, stats } = await outcomeFilter(source, head, opts, ports, user.id, onEvent);
   const scan = async (cap: number) =>
     withFilter(await scanned(source, cap, fingerprint, signal, onEvent), filter, source.displayName);
   // One part is sent while it is checked; a split, and --dry-run's report, need the scan first.
@@ -191,6 +205,29 @@ export async function runS3Upload(
 
   inc.ledger.add(stats.sent.workouts, stats.sent.ranges, new Date(clock.now()));
   return uploaded(base, plan, state, replannedFor, Math.round(clock.now() - started));
+}
+
+/**
+ * What an accepted upload sent, into the ledger of what the server has (as the POST path does), unless
+ * the import it queued was seen to fail. The server has the upload by now: a ledger that cannot be
+ * written is a warning, not the run's failure.
+ */
+function recordSent(
+  inc: Incremental,
+  stats: FilterStats,
+  result: S3UploadResult,
+  ports: UploadPorts,
+  onEvent: UploadEvents,
+): void {
+  if (result.imported?.stage === 'failed') return;
+  try {
+    inc.ledger.add(stats.sent.workouts, stats.sent.ranges, new Date(ports.clock.now()));
+  } catch (err) {
+    onEvent({
+      type: 'warning',
+      message: `The upload was accepted, but what it sent could not be recorded in ${inc.ledger.path} (${err instanceof Error ? err.message : String(err)}); make that folder writable before uploading a newer export, or it would send the workouts again.`,
+    });
+  }
 }
 
 /** The preflight scan (multi-part uploads and --dry-run), reporting its progress. */

@@ -2,23 +2,24 @@
  * An export below S3's 5 MiB part minimum on a current backend in client mode: `create` refuses it and a
  * presigned POST alone is never imported there (current page §2.1 item 4), so it goes to the direct route
  * as one repaired file, as the backend's own web app sends small files. It is checked whole before the
- * request (it is at most 5 MiB, held in memory), so nothing broken is sent.
+ * request (it is at most 5 MiB, held in memory), so nothing broken is sent. When the backend's import
+ * needs the export changed, the file is the filtered document (shared/export-filter.ts), as over S3.
  */
 import { ApiError, CancelledError, isAbortError } from '../../../errors.js';
-import { paddedSize, repairPlanFor } from '../../reader/repair.js';
+import { repairPlanFor } from '../../reader/repair.js';
 import type { ScanSummary } from '../../reader/types.js';
 import { newRunId, objectFilename } from '../shared/naming.js';
 import { DIRECT_RETRY, isRetryable, retryDelayMs } from '../shared/retry.js';
 import { checkedBody } from './checked-body.js';
 import { watchImport } from './follow-import.js';
-import { type MultipartRun, unstartedEntry } from './multipart-run.js';
+import { type MultipartRun, objectSize, unstartedEntry } from './multipart-run.js';
 import { planUpload, repairsOf } from './preflight.js';
 import type { S3UploadResult } from './result.js';
 
 export async function runSmallDirect(run: MultipartRun): Promise<S3UploadResult> {
   const { opts, ports, onEvent, source, head } = run;
   const repair = repairPlanFor(head);
-  const total = paddedSize(source.size, repair);
+  const total = objectSize(run);
   onEvent({
     type: 'notice',
     message: `${source.displayName} is under S3's 5 MiB part minimum: it goes to the direct route as one repaired file (${total} bytes), as the backend's own web app sends small files.`,
@@ -74,12 +75,16 @@ export async function runSmallDirect(run: MultipartRun): Promise<S3UploadResult>
   announce(null);
   const pieces: Buffer[] = [];
   let read = 0;
-  for await (const chunk of checkedBody(source, repair, {
-    signal: ports.signal,
-    onScanned: (s) => {
-      summary = s;
+  for await (const chunk of checkedBody(
+    source,
+    { ...repair, filter: run.filter },
+    {
+      signal: ports.signal,
+      onScanned: (s) => {
+        summary = s;
+      },
     },
-  })) {
+  )) {
     pieces.push(chunk);
     read += chunk.length;
     onEvent({ type: 'progress', pass: 'check', bytes: read, total });

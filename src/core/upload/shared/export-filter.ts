@@ -13,6 +13,7 @@
  * ledger will record), once to send (filteredStream). When the first pass changes nothing, the plain
  * repaired stream is sent instead. Memory: the chunks since the end of the last top-level element.
  */
+import { createHash } from 'node:crypto';
 import type { ExportSource } from '../../../adapters/export-source.js';
 import { AppError } from '../../../errors.js';
 import { backendDate, isCompactDate, strptimeDate } from '../../model/dates.js';
@@ -48,6 +49,18 @@ export interface FilterStats {
   alreadyImported: { records: number; workouts: number };
   /** What the ledger records once the document is sent: the workouts' keys, the types' ranges. */
   sent: { workouts: string[]; ranges: KnownRanges };
+}
+
+/**
+ * What the filter decided by, as a digest: a multipart upload of the filtered document records it, and
+ * is resumed only while the ledger still gives the same inputs (the same export then gives the same bytes).
+ */
+export function filterDigest(inputs: FilterInputs): string {
+  const known = Object.entries(inputs.known ?? {})
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([type, r]) => [type, r.first, r.last]);
+  const workouts = [...inputs.importedWorkouts].sort();
+  return createHash('sha256').update(JSON.stringify({ known, workouts })).digest('hex');
 }
 
 /** A filter whose first pass changed something: sent instead of the plain repaired stream. */

@@ -68,6 +68,12 @@ const s3EntrySchema = z.object({
       bucket: z.string(),
       /** The object's exact size, as `create` was told. */
       fileSize: z.number().int().positive(),
+      /**
+       * The object is the filtered document (shared/export-filter.ts): the digest of what the filter decided
+       * by. A re-run resumes only with the same inputs, which give the same bytes; absent for the plain
+       * repaired export.
+       */
+      filter: z.string().optional(),
       /** Set once `/multipart/complete` accepted it. */
       completion: z
         .object({ status: z.string(), taskId: z.string().nullable(), mode: z.enum(['client', 'sns']) })

@@ -8,6 +8,11 @@ import { ReadPool } from '../../../../src/adapters/read-pool.js';
 import { scanExport } from '../../../../src/core/reader/read-export.js';
 import { paddedSize, repairBytes, repairPlanFor } from '../../../../src/core/reader/repair.js';
 import { layoutParts, type PartLayout, partBodies } from '../../../../src/core/upload/s3/multipart-body.js';
+import {
+  type ExportFilterPlan,
+  planFilter,
+  repairedStream,
+} from '../../../../src/core/upload/shared/export-filter.js';
 import { writeExportFile } from '../../../../src/generator/index.js';
 
 async function collect(it: AsyncIterable<Buffer>): Promise<Buffer> {
@@ -158,6 +163,112 @@ describe('multipart bodies: the padded repaired stream cut into parts', () => {
       collect(bodies.body(parts.at(-1)!, 1, new ReadPool())),
       (err: Error & { code?: string }) => err.code === 'INPUT_INVALID',
     );
+    bodies.close();
+  });
+});
+
+describe('multipart bodies: the filtered document (dates rewritten, colliding workouts left out) in order', () => {
+  let dir: string;
+  let source: ExportSource;
+  let repair: ReturnType<typeof repairPlanFor>;
+  let filter: ExportFilterPlan;
+  let expected: Buffer;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'multipart-body-filtered-'));
+    const path = join(dir, 'export.xml');
+    await writeExportFile(path, {
+      days: 3,
+      seed: 6,
+      dtd: 'ios16-unclosed-attlist',
+      exportVersion: 12,
+      controlChars: 0.2,
+      compactDates: 0.1,
+      workoutCopies: 0.6,
+    });
+    source = await openExport(path);
+    repair = repairPlanFor(await scanExport(source.open(), {}));
+    const planned = await planFilter(source, repair, { importedWorkouts: new Set() });
+    assert.ok(planned.filter, 'the filter changes the fixture');
+    assert.ok(planned.stats.datesRewritten > 0 && planned.stats.collisions > 0);
+    filter = planned.filter;
+    expected = await collect(repairedStream(source.open(), { ...repair, filter }));
+    assert.equal(expected.length, filter.stats.bytes);
+    assert.notEqual(expected.length, paddedSize(source.size, repair), 'not the plain repaired size');
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  function bodiesOf(partSize: number, opts: { budget?: number; skip?: number[] } = {}) {
+    const parts = layoutParts(filter.stats.bytes, partSize);
+    const bodies = partBodies({
+      source,
+      repair,
+      parts,
+      skip: new Set(opts.skip ?? []),
+      concurrency: 3,
+      signal: new AbortController().signal,
+      filter,
+      ...(opts.budget !== undefined ? { bufferBudgetBytes: opts.budget } : {}),
+    });
+    return { bodies, parts };
+  }
+
+  for (const [name, budget] of [
+    ['a plain file goes in order too: parts buffered', undefined],
+    ['parts too large to buffer: streamed one at a time', 1],
+  ] as const) {
+    it(name, async () => {
+      const { bodies, parts } = bodiesOf(100_003, budget !== undefined ? { budget } : {});
+      assert.ok(parts.length >= 3);
+      assert.equal(bodies.slots, budget === undefined ? 3 : 1);
+      const pool = new ReadPool(64 * 1024);
+      const got: Buffer[] = [];
+      for (const p of parts) {
+        const b = await collect(bodies.body(p, 1, pool));
+        assert.equal(b.length, p.bytes, `part ${p.number} exact size`);
+        got.push(b);
+        bodies.release(p);
+      }
+      assert.ok(Buffer.concat(got).equals(expected), 'the parts together are the filtered document');
+      assert.equal((await bodies.checked).bytes, source.size);
+      bodies.close();
+    });
+  }
+
+  it('a streamed part sent again is made afresh up to it; parts stored earlier are read past', async () => {
+    const { bodies, parts } = bodiesOf(150_000, { budget: 1, skip: [1] });
+    const pool = new ReadPool(64 * 1024);
+    const second = parts[1]!;
+    let taken = 0;
+    for await (const c of bodies.body(second, 1, pool)) {
+      taken += c.length;
+      if (taken > 50_000) break;
+    }
+    const again = await collect(bodies.body(second, 2, pool));
+    assert.ok(again.equals(expected.subarray(second.start, second.start + second.bytes)));
+    for (const p of parts.slice(2)) {
+      const b = await collect(bodies.body(p, 1, pool));
+      assert.ok(b.equals(expected.subarray(p.start, p.start + p.bytes)), `part ${p.number}`);
+    }
+    await bodies.checked;
+    bodies.close();
+  });
+
+  it('a document that comes to another size than measured fails the check', async () => {
+    const wrong: ExportFilterPlan = { ...filter, stats: { ...filter.stats, bytes: filter.stats.bytes + 7 } };
+    const parts = layoutParts(wrong.stats.bytes, 100_000);
+    const bodies = partBodies({
+      source,
+      repair,
+      parts,
+      skip: new Set(parts.slice(0, -1).map((p) => p.number)),
+      concurrency: 1,
+      signal: new AbortController().signal,
+      filter: wrong,
+    });
+    await assert.rejects(bodies.checked, (err: Error & { code?: string }) => err.code === 'INPUT_CHANGED');
     bodies.close();
   });
 });
