@@ -146,6 +146,12 @@ export const STOP_FULL = 3;
 
 /** Beyond this, a chunk or buffer (a long carried markup) is left to the scanner rather than copied in. */
 const MAX_INPUT = 64 * 1024 * 1024;
+/**
+ * Beyond this, a buffer of the scanner's own (markup carried over, which only a hostile element grows
+ * past a few KB) is left to the scanner: copied in, it would grow the module's memory, which never
+ * shrinks, by as much as the element limit.
+ */
+const MAX_OWN = 1024 * 1024;
 
 const module = () => wasmModule('content-check.wasm');
 
@@ -423,7 +429,7 @@ export class ContentCheck {
       return buf.byteOffset - chunk.byteOffset;
     }
     if (this.own !== buf) {
-      if (buf.length > MAX_INPUT || !this.room(this.chunkRoom + buf.length)) return -1;
+      if (buf.length > MAX_OWN || !this.room(this.chunkRoom + buf.length)) return -1;
       this.view.set(buf, this.input + this.chunkRoom);
       this.own = buf;
     }

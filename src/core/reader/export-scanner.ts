@@ -74,6 +74,8 @@ const BRIDGE_BYTES = 8192;
 
 /** Chunks carried while waiting for a long unfinished markup: rescan only once the data has doubled. */
 const RESCAN_THRESHOLD = 64 * 1024;
+/** Unfinished markup this long is not Apple's (its elements are a few KB): see the spill in run(). */
+const LONG_MARKUP = 1024 * 1024;
 
 const REPAIRABLE: Record<DefectKind, boolean> = {
   'dtd-unclosed-attlist': true,
@@ -540,8 +542,11 @@ export class ExportScanner {
       this.base += pos;
       const rest = len - pos;
       if (rest > RESCAN_THRESHOLD) {
-        // Long unfinished markup: wait until the data has doubled (see spill).
-        const spill = Buffer.allocUnsafe(Math.min(2 * rest, this.limits.maxElementBytes + PIECE_BYTES));
+        // Long unfinished markup: wait until the data has doubled (see spill). Past a size only a
+        // hostile element reaches, one spill as large as the limit allows, not a doubling series of
+        // copies whose garbage the heap keeps for a while.
+        const most = this.limits.maxElementBytes + PIECE_BYTES;
+        const spill = Buffer.allocUnsafe(rest > LONG_MARKUP ? most : Math.min(2 * rest, most));
         buf.copy(spill, 0, pos, len);
         this.spill = spill;
         this.spillLen = rest;

@@ -7,6 +7,7 @@
  * Memory stays bounded on any input, which the full reader alone does not promise for a hostile one.
  */
 import type { ExportSource } from '../../../adapters/export-source.js';
+import { ReadPool } from '../../../adapters/read-pool.js';
 import { scanExport } from '../../reader/read-export.js';
 import type { ScanSummary } from '../../reader/types.js';
 import { refuseUnrepairable } from '../s3/preflight.js';
@@ -17,8 +18,18 @@ export async function checkWholeExport(
   signal: AbortSignal,
   onEvent: UploadEvents,
 ): Promise<ScanSummary> {
+  // Read into a few reused buffers (the scanner copies out what it keeps), not a fresh one per read
+  // whose garbage the heap holds for a while: the check runs before a send's memory is in use, and
+  // this keeps its peak low on a hostile export too.
+  const pool = new ReadPool();
+  async function* pooled(): AsyncGenerator<Buffer> {
+    for await (const chunk of source.open({ signal, pool })) {
+      yield chunk;
+      pool.release(chunk);
+    }
+  }
   const summary = await scanExport(
-    source.open({ signal }),
+    pooled(),
     { onProgress: (bytes) => onEvent({ type: 'progress', pass: 'check', bytes, total: source.size }) },
     { hash: false, checkOnly: true, signal },
   );
