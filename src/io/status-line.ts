@@ -48,7 +48,11 @@ export class StatusLine {
     const had = this.latest;
     this.clear();
     print();
-    if (had) this.set(had);
+    // Drawn again at once, not at the next interval: until then the screen would show no status at all.
+    if (had) {
+      this.latest = had;
+      this.draw();
+    }
   }
 
   /** Removes the status: nothing of it is left on the screen. */
