@@ -155,7 +155,10 @@ describe('upload --method direct makes the outcome validate predicts', () => {
     assert.match(u.stderr, /hint: send the rest with --exclude-types Workout/);
     assert.doesNotMatch(u.stderr, /re-run the same command/);
     assert.doesNotMatch(u.stderr, /UniqueViolation|§/);
-    assert.match(u.stderr, /The backend imported [\d,]+ items?; apple-import predicted [\d,]+ for the [\d,]+ batch(es)? followed/);
+    assert.match(
+      u.stderr,
+      /The backend imported [\d,]+ items?; apple-import predicted [\d,]+ for the [\d,]+ batch(es)? followed/,
+    );
   });
 
   it('a truncated export sends nothing: exit 3, and the message says so', async () => {
