@@ -1,26 +1,38 @@
 import { setFlagsFromString } from 'node:v8';
 
-/** Whether baselineWasmOnly() is in force: our own modules are then compiled with the flag lifted. */
-let baselineOnly = false;
-
 /**
- * Makes every WebAssembly module compiled from now on, but ours (adapters/wasm-module.ts), stay at V8's
- * baseline tier: undici's HTTP parser, once hot, is optimised in a background thread that the process
- * waits for at exit, which adds a tenth of a second to every small command that makes a request. For
- * the CLI process only (bin.ts), before its first request; tests in-process leave V8 as it is.
+ * V8 optimises a hot WebAssembly function in a background thread, and a process waits at exit for that
+ * thread to finish. undici's HTTP parser is such a module: compiled at the first connection and hot at
+ * once, it kept every small command that makes a request (whoami, status) alive a tenth of a second
+ * longer than its work. So the CLI (bin.ts calls allowBaselineWindow) compiles that parser at the
+ * baseline tier only: V8's flag is set from just before the first connection (http.ts) until it is
+ * made. The flag also stops optimisation of modules already compiled while it is set, so the window is
+ * kept short and our own modules are compiled with it lifted (compileOptimised). Tests in-process never
+ * touch V8's flags.
  */
-export function baselineWasmOnly(): void {
-  setFlagsFromString('--liftoff-only');
-  baselineOnly = true;
+let allowed = false;
+let open = false;
+
+export function allowBaselineWindow(): void {
+  allowed = true;
 }
 
-/**
- * Compiles one of our modules with V8's optimising tier allowed. The flag is read when a module is
- * compiled, and compiling is synchronous: nothing else compiles in between on this thread, and worker
- * threads compile none of ours (they share the main thread's, adapters/wasm-module.ts).
- */
+/** WebAssembly compiled from now on stays at the baseline tier (the CLI only; see above). */
+export function openBaselineWindow(): void {
+  if (!allowed || open) return;
+  setFlagsFromString('--liftoff-only');
+  open = true;
+}
+
+export function closeBaselineWindow(): void {
+  if (!open) return;
+  setFlagsFromString('--no-liftoff-only');
+  open = false;
+}
+
+/** One of our modules, with V8's optimising tier allowed even inside the window. */
 export function compileOptimised(bytes: Uint8Array): WebAssembly.Module {
-  if (!baselineOnly) return new WebAssembly.Module(bytes);
+  if (!open) return new WebAssembly.Module(bytes);
   setFlagsFromString('--no-liftoff-only');
   try {
     return new WebAssembly.Module(bytes);
