@@ -198,6 +198,41 @@ export function readRangeSync(
   return at - start;
 }
 
+/**
+ * readRangeSync for a thread that has other work too (the main thread of a parallel scan): the same
+ * reads, with a turn of the event loop after every `yieldBytes`, so that messages, progress and Ctrl-C
+ * get through while it scans.
+ */
+export async function readRangeYielding(
+  path: string,
+  start: number,
+  end: number,
+  yieldBytes: number,
+  onChunk: (chunk: Buffer, at: number) => boolean | undefined,
+): Promise<number> {
+  const buf = Buffer.allocUnsafe(READ_CHUNK_BYTES);
+  const fd = openSync(path, 'r');
+  let at = start;
+  let since = 0;
+  try {
+    while (at < end) {
+      const n = readSync(fd, buf, 0, Math.min(buf.length, end - at), at);
+      if (n === 0) break;
+      const go = onChunk(n === buf.length ? buf : buf.subarray(0, n), at);
+      at += n;
+      if (go === false) break;
+      since += n;
+      if (since >= yieldBytes) {
+        since = 0;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return at - start;
+}
+
 /** The first `bytes` of a file (fewer when it is shorter). */
 export async function readHead(path: string, bytes: number): Promise<Buffer> {
   const fh = await openFile(path, 'r');
