@@ -68,6 +68,7 @@ export class DedupeLog {
 export class Deduper {
   private readonly seen: GrowingHashSet;
   private readonly children = new HashSet32(1 << 12);
+  private order = new Uint32Array(0);
   exactDuplicates = 0;
   correlationCopies = 0;
 
@@ -106,7 +107,9 @@ export class Deduper {
     const starts = new Uint32Array((1 << BUCKET_BITS) + 1);
     for (let i = 1; i < length; i += 3) starts[(this.seen.home(log[i]! | 0) >>> shift) + 1]!++;
     for (let b = 1; b < starts.length; b++) starts[b]! += starts[b - 1]!;
-    const order = new Uint32Array(steps);
+    // Reused from replay to replay: a fresh one per range would be garbage the GC is slow to reclaim.
+    if (this.order.length < steps) this.order = new Uint32Array(Math.ceil(steps * 1.25));
+    const order = this.order;
     for (let i = 0; i < length; i += 3) order[starts[this.seen.home(log[i + 1]! | 0) >>> shift]!++] = i;
     for (let k = 0; k < steps; k++) {
       const i = order[k]!;
