@@ -66,7 +66,7 @@ export class DedupeLog {
 
 /** The bounded sets behind the decisions, and what they found. */
 export class Deduper {
-  private readonly seen: GrowingHashSet;
+  private set: GrowingHashSet | null = null;
   private readonly children = new HashSet32(1 << 12);
   private order = new Uint32Array(0);
   exactDuplicates = 0;
@@ -76,10 +76,16 @@ export class Deduper {
    * `expected`: about how many elements to hold; the set starts with room for that and grows (exports
    * with smaller elements than Apple's usual) up to MAX_SLOTS.
    */
-  constructor(expected = 0) {
-    let slots = 1 << 16;
-    while (slots < expected / 0.7 && slots < MAX_SLOTS) slots *= 2;
-    this.seen = new GrowingHashSet(slots, MAX_SLOTS);
+  constructor(private readonly expected = 0) {}
+
+  /** Made on the first decision: a range's collector only logs its steps and never needs one. */
+  private get seen(): GrowingHashSet {
+    if (this.set === null) {
+      let slots = 1 << 16;
+      while (slots < this.expected / 0.7 && slots < MAX_SLOTS) slots *= 2;
+      this.set = new GrowingHashSet(slots, MAX_SLOTS);
+    }
+    return this.set;
   }
 
   get tracked(): number {
