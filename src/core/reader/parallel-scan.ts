@@ -10,9 +10,9 @@
  * per worker, handed out as workers free up: a thread slowed down by something else on the machine
  * then does less of the file instead of holding everyone up.
  *
- * Memory stays bounded: each worker holds one chunk and one element like the sequential scanner, at
- * most `workers` ranges run at once, and a range is at most `maxRangeBytes` long so a consumer's
- * per-range state (validate's duplicate log) stays small.
+ * Memory stays bounded: each thread holds one chunk and one element like the sequential scanner, at
+ * most one range per thread is taken and not yet handed over, and a range is at most `maxRangeBytes`
+ * long so a consumer's per-range state (validate's duplicate log) stays small.
  */
 import { open } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
@@ -26,7 +26,8 @@ import type { Defect, DefectKind } from './types.js';
 
 /** Below this a second thread costs more (start-up, merging) than it saves. */
 export const MIN_PARALLEL_BYTES = 48 * 1024 * 1024;
-const MAX_RANGE_BYTES = 64 * 1024 * 1024;
+/** A range's consumer state (validate's duplicate log: 12 bytes an element) stays a few MiB. */
+const MAX_RANGE_BYTES = 128 * 1024 * 1024;
 /** Ranges per worker, and the least a range may hold: enough to balance, few enough to merge cheaply. */
 const RANGES_PER_WORKER = 4;
 const MIN_RANGE_BYTES = 16 * 1024 * 1024;
@@ -218,10 +219,11 @@ async function runRanges(
   const summaries: { summary: ScanResult; lineShift: number }[] = [];
   const spare: ArrayBuffer[] = [];
   /**
-   * A thread takes a range at most this far past the oldest one not yet handed over: the results of
-   * ranges done ahead wait in memory (validate's duplicate log) until every range before is in.
+   * A thread takes a range only while fewer than one per thread are taken and not yet handed over: the
+   * result of a range done ahead waits in memory (validate's duplicate log) until every range before
+   * it is in, so at most one per thread is held.
    */
-  const ahead = pool.length + (opts.mainThread ? 1 : 0) + 1;
+  const ahead = pool.length + (opts.mainThread ? 1 : 0);
   let waiting: (() => void)[] = [];
   const wake = (): void => {
     const w = waiting;
