@@ -2,29 +2,30 @@ import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { writeFileAtomically, writeTextAtomically } from './adapters/atomic-file.js';
-import { AuthApi, BackendApi } from './adapters/backend-api.js';
+import type { AuthApi, BackendApi } from './adapters/backend-api.js';
 import { type Clock, systemClock } from './adapters/clock.js';
-import { ConfigStore } from './adapters/config-store.js';
-import { DirectApi } from './adapters/direct-api.js';
+import type { ConfigStore } from './adapters/config-store.js';
+import type { DirectApi } from './adapters/direct-api.js';
 import type { ExportSource } from './adapters/export-source.js';
 import { type LockOwner, withFileLock } from './adapters/file-lock.js';
-import { HttpClient } from './adapters/http.js';
-import { ImportApi } from './adapters/import-api.js';
-import { LedgerFiles } from './adapters/ledger.js';
-import { OpenApiReader } from './adapters/openapi.js';
+import type { HttpClient } from './adapters/http.js';
+import type { ImportApi } from './adapters/import-api.js';
+import type { LedgerFiles } from './adapters/ledger.js';
+import type { OpenApiReader } from './adapters/openapi.js';
 import type { S3PostOptions, S3PostResult } from './adapters/s3-post.js';
 import type { S3PutOptions } from './adapters/s3-put.js';
-import { SdkApi } from './adapters/sdk-api.js';
-import { SyncApi } from './adapters/sync-api.js';
 import { type Env, parseEnv } from './config/env.js';
 import { type GlobalOptions, isLoopback, resolveSettings, type Settings } from './config/settings.js';
-import { Session } from './core/auth/session.js';
+import type { Session } from './core/auth/session.js';
 import type { SyncFeed } from './core/sync/follow.js';
-import { SdkAuthorizer, type SdkCredential } from './core/upload/sdk/auth.js';
+import type { SdkCredential } from './core/upload/sdk/auth.js';
 import type { SdkRoute, UploadPorts } from './core/upload/types.js';
 import { type Io, refineIo, usableWidth } from './io/io.js';
 import { Output, type Verbosity } from './io/output.js';
 import { Redactor } from './io/redact.js';
+
+/** The adapters that load zod (factory-ports.ts), handed to createFactory unless the command is local. */
+export type Ports = typeof import('./factory-ports.js');
 
 /** What the process hands to main(): the only way the outside world reaches the program. */
 export interface System {
@@ -126,8 +127,9 @@ export function createFactory(
   globals: GlobalOptions,
   version: string,
   redactor = new Redactor(),
+  ports?: Ports,
 ): Factory {
-  return new AppFactory(system, globals, version, redactor);
+  return new AppFactory(system, globals, version, redactor, ports);
 }
 
 class AppFactory implements Factory {
@@ -154,6 +156,7 @@ class AppFactory implements Factory {
     readonly globals: GlobalOptions,
     readonly version: string,
     readonly redactor: Redactor,
+    private readonly loaded?: Ports,
   ) {
     this.env = parseEnv(system.env);
     this.io = refineIo(
@@ -178,6 +181,13 @@ class AppFactory implements Factory {
     this.userAgent = `apple-import/${version}`;
   }
 
+  /** The backend and config adapters; a local command (RunState.markLocal) has none and must not ask. */
+  private get ports(): Ports {
+    if (this.loaded === undefined)
+      throw new Error('internal: a command marked local asked for a backend or config adapter');
+    return this.loaded;
+  }
+
   settings(flags: { user?: string | undefined } = {}): Settings {
     const key = flags.user ?? '';
     let s = this.settingsByUser.get(key);
@@ -189,7 +199,7 @@ class AppFactory implements Factory {
   }
 
   configStore(): ConfigStore {
-    this.store ??= new ConfigStore(this.env.configDir);
+    this.store ??= new this.ports.ConfigStore(this.env.configDir);
     return this.store;
   }
 
@@ -211,7 +221,7 @@ class AppFactory implements Factory {
   }
 
   private newClient(interruptible: boolean): HttpClient {
-    return new HttpClient({
+    return new this.ports.HttpClient({
       baseUrl: this.server(),
       dispatcher: this.dispatcher,
       ...(interruptible ? { signal: this.signal } : {}),
@@ -221,7 +231,7 @@ class AppFactory implements Factory {
   }
 
   authApi(): AuthApi {
-    return new AuthApi(this.anonymous());
+    return new this.ports.AuthApi(this.anonymous());
   }
 
   session(): Session {
@@ -230,7 +240,7 @@ class AppFactory implements Factory {
     const store = this.configStore();
     const auth = this.authApi();
     const lockPath = join(store.dir, 'credentials.lock');
-    this.sessionPart = new Session({
+    this.sessionPart = new this.ports.Session({
       server: settings.server.value,
       profile: settings.profile.value,
       clock: this.clock,
@@ -259,21 +269,21 @@ class AppFactory implements Factory {
   }
 
   backend(): BackendApi {
-    return new BackendApi(this.authedClient());
+    return new this.ports.BackendApi(this.authedClient());
   }
 
   imports(): ImportApi {
-    return new ImportApi(this.authedClient());
+    return new this.ports.ImportApi(this.authedClient());
   }
 
   directImports(): DirectApi {
     this.anonymous();
     this.uninterruptible ??= this.newClient(false).withAuth(this.session());
-    return new DirectApi(this.uninterruptible);
+    return new this.ports.DirectApi(this.uninterruptible);
   }
 
   syncFeed(userId: string): SyncFeed {
-    const api = new SyncApi(this.authedClient());
+    const api = new this.ports.SyncApi(this.authedClient());
     return {
       stream: (replay, signal, onOpen) => api.stream({ userId, replay, signal, onOpen }),
       recent: (limit, signal) => api.recent({ userId, limit, signal }),
@@ -287,9 +297,9 @@ class AppFactory implements Factory {
   }
 
   sdkRoute(userId: string): SdkRoute {
-    const minting = new SdkApi(this.authedClient());
+    const minting = new this.ports.SdkApi(this.authedClient());
     const credential = () => this.sdkCredential();
-    const auth = new SdkAuthorizer(
+    const auth = new this.ports.SdkAuthorizer(
       {
         credential,
         mint: (id) => minting.mintToken(id, this.signal),
@@ -300,7 +310,7 @@ class AppFactory implements Factory {
     );
     // The sender decides when Ctrl-C tears a request down (core/upload/sdk/sender.ts).
     this.anonymous();
-    const api = new SdkApi(this.newClient(false).withAuth(auth));
+    const api = new this.ports.SdkApi(this.newClient(false).withAuth(auth));
     return {
       sync: (body, requestId, signal) => api.sync({ userId, body, requestId, signal }),
       mode: () => auth.mode,
@@ -308,7 +318,7 @@ class AppFactory implements Factory {
   }
 
   ledgerFiles(): LedgerFiles {
-    this.ledger ??= new LedgerFiles(join(this.configStore().dir, 'ledger'));
+    this.ledger ??= new this.ports.LedgerFiles(join(this.configStore().dir, 'ledger'));
     return this.ledger;
   }
 
@@ -328,8 +338,10 @@ class AppFactory implements Factory {
   }
 
   openApi(): OpenApiReader {
-    this.openApiReader ??= new OpenApiReader(this.anonymous(), join(this.configStore().dir, 'servers'), () =>
-      this.clock.now(),
+    this.openApiReader ??= new this.ports.OpenApiReader(
+      this.anonymous(),
+      join(this.configStore().dir, 'servers'),
+      () => this.clock.now(),
     );
     return this.openApiReader;
   }
@@ -351,7 +363,7 @@ class AppFactory implements Factory {
       directImports: this.directImports(),
       feed: (userId) => this.syncFeed(userId),
       sdk: (userId) => this.sdkRoute(userId),
-      sdkTokenUser: () => SdkAuthorizer.tokenUser(this.sdkCredential()),
+      sdkTokenUser: () => this.ports.SdkAuthorizer.tokenUser(this.sdkCredential()),
       batchOutput: async (path) => (await import('./adapters/batch-output.js')).openBatchOutput(path),
     };
   }

@@ -72,19 +72,22 @@ export function buildProgram(state: RunState): Command {
       // Help loads nothing but the command definitions (test/startup.test.ts).
       if (actionCommand.name() === 'help') return;
       const g = actionCommand.optsWithGlobals() as GlobalOptions;
-      await state.init({
-        server: g.server,
-        profile: g.profile,
-        apiKey: g.apiKey,
-        token: g.token,
-        json: Boolean(g.json),
-        quiet: Boolean(g.quiet),
-        verbose: Boolean(g.verbose),
-        debug: Boolean(g.debug),
-        color: g.color !== false,
-        progress: g.progress !== false,
-        insecure: Boolean(g.insecure),
-      });
+      await state.init(
+        {
+          server: g.server,
+          profile: g.profile,
+          apiKey: g.apiKey,
+          token: g.token,
+          json: Boolean(g.json),
+          quiet: Boolean(g.quiet),
+          verbose: Boolean(g.verbose),
+          debug: Boolean(g.debug),
+          color: g.color !== false,
+          progress: g.progress !== false,
+          insecure: Boolean(g.insecure),
+        },
+        actionCommand,
+      );
     });
 
   for (const register of COMMANDS) register(program, state);

@@ -78,7 +78,7 @@ describe('start-up', () => {
     });
   }
 
-  it('a run without a terminal loads neither ora nor cli-progress', async () => {
+  it('a run without a terminal loads neither ora nor cli-progress, and validate no backend adapter nor zod', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'startup-'));
     try {
       const xml = join(dir, 'export.xml');
@@ -90,6 +90,15 @@ describe('start-up', () => {
       );
       assert.deepEqual(
         loaded.filter((u) => /\/node_modules\/(ora|cli-progress)\//.test(u)),
+        [],
+      );
+      // A local command: no schema library, no backend or config adapter (RunState.markLocal).
+      assert.deepEqual(
+        loaded.filter((u) =>
+          /\/node_modules\/(zod|undici|conf)\/|\/src\/factory-ports\.ts$|\/src\/adapters\/(backend-api|config-store|http|openapi)\.ts$/.test(
+            u,
+          ),
+        ),
         [],
       );
     } finally {

@@ -75,8 +75,15 @@ const MONTHS: i32 = 256 * 12;
 /** A digested element's nested names, while it is being checked. */
 const D_CHILDREN: usize = D_MONTHS + <usize>MONTHS * 4;
 const MAX_CHILDREN: i32 = 256;
+/**
+ * Per type index, the earliest and latest startDate digested in the last scan() and the elements
+ * holding them: [min ms i64, max ms i64, min element + 1, max element + 1] (0: none this scan()),
+ * and the type indices that have an entry.
+ */
+const D_TYPE_DATES: usize = D_CHILDREN + <usize>MAX_CHILDREN * 4;
+const D_TYPES_DATED: usize = D_TYPE_DATES + <usize>MAX_TYPE_INDEX * 24;
 /** The input: what the caller copied in, followed by 16 bytes that a vector read may touch. */
-const INPUT: usize = D_CHILDREN + <usize>MAX_CHILDREN * 4;
+const INPUT: usize = D_TYPES_DATED + <usize>MAX_TYPE_INDEX * 4;
 
 for (let c: i32 = 0; c < 256; c++) {
   let k: u8 = 0;
@@ -894,6 +901,8 @@ let minEpoch: i64 = 0;
 let maxEpoch: i64 = 0;
 let minK: i32 = -1;
 let maxK: i32 = -1;
+/** Type indices with an entry in D_TYPE_DATES this scan(). */
+let typesDated: i32 = 0;
 
 /** Turns the digest on with the reader's field ids (tape flags >> 8 = id + 1). */
 export function digestOn(
@@ -1296,6 +1305,25 @@ function digest(k: i32, entry: i32, last: i32): void {
       maxEpoch = shapeMs;
       maxK = k;
     }
+    // And per type, for the report's first and last date of each.
+    const x = D_TYPE_DATES + <usize>type * 24;
+    if (load<i32>(x + 16) == 0) {
+      store<i64>(x, shapeMs);
+      store<i64>(x + 8, shapeMs);
+      store<i32>(x + 16, k + 1);
+      store<i32>(x + 20, k + 1);
+      store<i32>(D_TYPES_DATED + <usize>typesDated * 4, type);
+      typesDated++;
+    } else {
+      if (shapeMs < load<i64>(x)) {
+        store<i64>(x, shapeMs);
+        store<i32>(x + 16, k + 1);
+      }
+      if (shapeMs > load<i64>(x + 8)) {
+        store<i64>(x + 8, shapeMs);
+        store<i32>(x + 20, k + 1);
+      }
+    }
   }
 }
 
@@ -1323,6 +1351,17 @@ function digestExtremes(): void {
   }
   minK = -1;
   maxK = -1;
+  // Per type: the earliest and latest of each type digested (bits 4 and 8).
+  for (let i = 0; i < typesDated; i++) {
+    const x = D_TYPE_DATES + <usize>load<i32>(D_TYPES_DATED + <usize>i * 4) * 24;
+    const first = DIGEST + <usize>(load<i32>(x + 16) - 1) * 16 + 8;
+    store<i32>(first, load<i32>(first) | (4 << 8));
+    const last = DIGEST + <usize>(load<i32>(x + 20) - 1) * 16 + 8;
+    store<i32>(last, load<i32>(last) | (8 << 8));
+    store<i32>(x + 16, 0);
+    store<i32>(x + 20, 0);
+  }
+  typesDated = 0;
 }
 
 /** Back to a fresh instance's state, for another scan: no field names, no digest, nothing recorded. */
@@ -1335,6 +1374,7 @@ export function reset(): void {
   digestedCount = 0;
   minK = -1;
   maxK = -1;
+  typesDated = 0;
   elements = 0;
   tp = 0;
   tapeEnd = 0;

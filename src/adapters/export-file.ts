@@ -168,6 +168,16 @@ async function* readPooled(
   }
 }
 
+/** The reads of bytes [start, end) of an open file into `buf`: each chunk (valid until the next) and its offset. */
+function* chunksOf(fd: number, buf: Buffer, start: number, end: number): Generator<[Buffer, number]> {
+  for (let at = start; at < end; ) {
+    const n = readSync(fd, buf, 0, Math.min(buf.length, end - at), at);
+    if (n === 0) return;
+    yield [n === buf.length ? buf : buf.subarray(0, n), at];
+    at += n;
+  }
+}
+
 /**
  * Reads bytes [start, end) of a plain file synchronously, READ_CHUNK_BYTES at a time into one reused
  * buffer, for worker threads that have nothing else to do: no stream machinery, and no fresh
@@ -181,21 +191,48 @@ export function readRangeSync(
   end: number,
   onChunk: (chunk: Buffer, at: number) => boolean | undefined,
 ): number {
-  const buf = Buffer.allocUnsafe(READ_CHUNK_BYTES);
   const fd = openSync(path, 'r');
-  let at = start;
+  let read = 0;
   try {
-    while (at < end) {
-      const n = readSync(fd, buf, 0, Math.min(buf.length, end - at), at);
-      if (n === 0) break;
-      const go = onChunk(n === buf.length ? buf : buf.subarray(0, n), at);
-      at += n;
-      if (go === false) break;
+    for (const [chunk, at] of chunksOf(fd, Buffer.allocUnsafe(READ_CHUNK_BYTES), start, end)) {
+      read += chunk.length;
+      if (onChunk(chunk, at) === false) break;
     }
   } finally {
     closeSync(fd);
   }
-  return at - start;
+  return read;
+}
+
+/**
+ * readRangeSync for a thread that has other work too (the main thread of a parallel scan): the same
+ * reads, with a turn of the event loop after every `yieldBytes`, so that messages, progress and Ctrl-C
+ * get through while it scans.
+ */
+export async function readRangeYielding(
+  path: string,
+  start: number,
+  end: number,
+  yieldBytes: number,
+  onChunk: (chunk: Buffer, at: number) => boolean | undefined,
+): Promise<number> {
+  const fd = openSync(path, 'r');
+  let read = 0;
+  let since = 0;
+  try {
+    for (const [chunk, at] of chunksOf(fd, Buffer.allocUnsafe(READ_CHUNK_BYTES), start, end)) {
+      read += chunk.length;
+      if (onChunk(chunk, at) === false) break;
+      since += chunk.length;
+      if (since >= yieldBytes) {
+        since = 0;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return read;
 }
 
 /** The first `bytes` of a file (fewer when it is shorter). */

@@ -11,7 +11,7 @@ import { decodeHead, detectEncoding, type TextEncoding, Utf16ToUtf8 } from './te
 import type { ZipArchive, ZipEntryHandle } from './zip-archive.js';
 
 // Worker threads and core import these from here.
-export { READ_CHUNK_BYTES, readRangeSync } from './export-file.js';
+export { READ_CHUNK_BYTES, readRangeSync, readRangeYielding } from './export-file.js';
 
 export type ExportSourceKind = 'xml' | 'zip' | 'dir';
 

@@ -1,8 +1,10 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { createRequire } from 'node:module';
 import type { Readable } from 'node:stream';
 import type { Dispatcher, errors } from 'undici';
 import type { z } from 'zod';
 import { ApiError, AppError } from '../errors.js';
+import { closeBaselineWindow, openBaselineWindow } from '../wasm-tiering.js';
 
 /**
  * undici's request API, its global dispatcher (an Agent) and its error classes, loaded from their own
@@ -19,6 +21,16 @@ interface Undici {
 let undici: Undici | undefined;
 function loadUndici(): Undici {
   if (undici) return undici;
+  // undici compiles its HTTP parser (WebAssembly) at the first connection: at the baseline tier, so
+  // that no exit waits for its optimisation (wasm-tiering.ts).
+  openBaselineWindow();
+  const connected = (): void => {
+    closeBaselineWindow();
+    unsubscribe('undici:client:connected', connected);
+    unsubscribe('undici:client:connectError', connected);
+  };
+  subscribe('undici:client:connected', connected);
+  subscribe('undici:client:connectError', connected);
   const load = createRequire(import.meta.url);
   undici = {
     request: load('undici/lib/api/api-request.js') as Undici['request'],

@@ -19,10 +19,26 @@ export class RunState {
     readonly version: string,
   ) {}
 
-  /** The Factory is imported on first use: it brings zod (env parsing) and chalk, which --help never needs. */
-  async init(globals: GlobalOptions): Promise<Factory> {
-    const { createFactory } = await import('../factory.js');
-    this.context = createFactory(this.system, globals, this.version, this.redactor);
+  /** Commands that work on local files only: their Factory has no backend or config adapters. */
+  private readonly localCommands = new WeakSet<Command>();
+
+  /** Marks `command` as one that never talks to a backend nor reads the config file (validate, sample). */
+  markLocal(command: Command): Command {
+    this.localCommands.add(command);
+    return command;
+  }
+
+  /**
+   * The Factory is imported on first use: it brings chalk, which --help never needs, and, unless the
+   * command is local, the backend and config adapters with zod (factory-ports.ts).
+   */
+  async init(globals: GlobalOptions, command?: Command): Promise<Factory> {
+    const local = command !== undefined && this.localCommands.has(command);
+    const [{ createFactory }, ports] = await Promise.all([
+      import('../factory.js'),
+      local ? undefined : import('../factory-ports.js'),
+    ]);
+    this.context = createFactory(this.system, globals, this.version, this.redactor, ports);
     return this.context;
   }
 

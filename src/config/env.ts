@@ -1,5 +1,3 @@
-import { z } from 'zod';
-
 /**
  * The only module that interprets environment variables. It is handed the env record by bin.ts, so tests
  * pass a plain object instead of mutating process.env.
@@ -18,40 +16,27 @@ export interface Env {
   debug: boolean;
 }
 
-const nonEmpty = z
-  .string()
-  .optional()
-  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
-
-const schema = z.object({
-  APPLE_IMPORT_SERVER: nonEmpty,
-  APPLE_IMPORT_PROFILE: nonEmpty,
-  APPLE_IMPORT_API_KEY: nonEmpty,
-  APPLE_IMPORT_TOKEN: nonEmpty,
-  APPLE_IMPORT_USER: nonEmpty,
-  APPLE_IMPORT_CONFIG_DIR: nonEmpty,
-  APPLE_IMPORT_DEBUG: nonEmpty,
-  NO_COLOR: z.string().optional(),
-  FORCE_COLOR: z.string().optional(),
-  CI: z.string().optional(),
-  TERM: z.string().optional(),
-});
+/** Set and not blank: the value trimmed; an empty or blank variable counts as unset. */
+function nonEmpty(v: string | undefined): string | undefined {
+  return v === undefined || v.trim() === '' ? undefined : v.trim();
+}
 
 export function parseEnv(raw: Record<string, string | undefined>): Env {
-  const e = schema.parse(raw);
-  const ci = e.CI !== undefined && e.CI !== '' && e.CI !== '0' && e.CI.toLowerCase() !== 'false';
+  // Plain string checks: this runs on every command, and a schema library costs more to load than all of it.
+  const ci = raw.CI !== undefined && raw.CI !== '' && raw.CI !== '0' && raw.CI.toLowerCase() !== 'false';
+  const debug = nonEmpty(raw.APPLE_IMPORT_DEBUG);
   return {
-    server: e.APPLE_IMPORT_SERVER,
-    profile: e.APPLE_IMPORT_PROFILE,
-    apiKey: e.APPLE_IMPORT_API_KEY,
-    token: e.APPLE_IMPORT_TOKEN,
-    user: e.APPLE_IMPORT_USER,
-    configDir: e.APPLE_IMPORT_CONFIG_DIR,
+    server: nonEmpty(raw.APPLE_IMPORT_SERVER),
+    profile: nonEmpty(raw.APPLE_IMPORT_PROFILE),
+    apiKey: nonEmpty(raw.APPLE_IMPORT_API_KEY),
+    token: nonEmpty(raw.APPLE_IMPORT_TOKEN),
+    user: nonEmpty(raw.APPLE_IMPORT_USER),
+    configDir: nonEmpty(raw.APPLE_IMPORT_CONFIG_DIR),
     // no-color.org: present and not empty disables color.
-    noColor: e.NO_COLOR !== undefined && e.NO_COLOR !== '',
-    forceColor: e.FORCE_COLOR,
+    noColor: raw.NO_COLOR !== undefined && raw.NO_COLOR !== '',
+    forceColor: raw.FORCE_COLOR,
     ci,
-    term: e.TERM,
-    debug: e.APPLE_IMPORT_DEBUG !== undefined && e.APPLE_IMPORT_DEBUG !== '0',
+    term: raw.TERM,
+    debug: debug !== undefined && debug !== '0',
   };
 }

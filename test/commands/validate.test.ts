@@ -165,9 +165,15 @@ describe('validate verdicts and exit codes', () => {
     assert.match(res.stdout, /Records per month\n {2}2024-01 █+.* [\d,]+\n {2}2024-02 █+/);
     assert.match(res.stdout, /Parsed [\d.]+ MiB in [\d.]+ s/);
     // One table, the HK…Identifier prefixes dropped, the top 15 and how many more.
-    assert.match(res.stdout, /\n {2}type +records {2}imported\?\n {2}HeartRate +[\d,]+ {2}yes\n/);
+    assert.match(
+      res.stdout,
+      /\n {2}type +records {2}first {7}last {8}imported\?\n {2}HeartRate +[\d,]+ {2}\d{4}-\d{2}-\d{2} {2}\d{4}-\d{2}-\d{2} {2}yes\n/,
+    );
     assert.doesNotMatch(res.stdout, /HKQuantityTypeIdentifier/);
-    assert.match(res.stdout, /\n {2}AppleStandHour +[\d,]+ {2}no \(unmapped type\)\n/);
+    assert.match(
+      res.stdout,
+      /\n {2}AppleStandHour +[\d,]+ {2}\d{4}-\d{2}-\d{2} {2}\d{4}-\d{2}-\d{2} {2}no \(unmapped type\)\n/,
+    );
     const table = res.stdout.slice(res.stdout.indexOf('  type ')).split('\n\n')[0]!.split('\n');
     assert.equal(table.length, 1 + 15 + 1, table.join('\n'));
     assert.match(table.at(-1)!, /^ {2}… and \d+ more \(see --json\)$/);

@@ -93,9 +93,18 @@ describe('validate on a terminal', () => {
       const verdict = screen.findIndex((l) => l.startsWith('Verdict: '));
       assert.ok(verdict > 0 && verdict < 6, screen.join('\n'));
       assert.ok(
-        screen.some((l) => /^ {2}type +records {2}imported\?$/.test(l)),
+        screen.some((l) => /^ {2}type +records {2}first {7}last {8}imported\?$/.test(l)),
         screen.join('\n'),
       );
+      // Each type's first and last day, and a row too long for the width cut with an ellipsis.
+      const day = '\\d{4}-\\d{2}-\\d{2}';
+      assert.ok(
+        screen.some((l) => new RegExp(`^ {2}HeartRate +[\\d,]+ {2}${day} {2}${day} {2}yes$`).test(l)),
+        screen.join('\n'),
+      );
+      const stand = screen.find((l) => /^ {2}AppleStandHour /.test(l)) ?? '';
+      if (cols === 80) assert.match(stand, /no \(unmapped…$/, screen.join('\n'));
+      else assert.match(stand, /no \(unmapped type\)$/, screen.join('\n'));
       for (const l of screen) assert.doesNotMatch(l, /ETA|░/, `left behind: ${l}`);
     });
   }

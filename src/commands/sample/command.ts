@@ -3,7 +3,7 @@ import type { RegisterCommand, RunState } from '../types.js';
 import type { SampleFlags } from './run.js';
 
 export const registerSample: RegisterCommand = (program: Command, state: RunState) => {
-  program
+  const sample = program
     .command('sample')
     .description('write a realistic sample export, to try validate and upload without your own data')
     .argument('[file]', 'where to write it (default export.xml, or export.zip with --zip)')
@@ -23,7 +23,10 @@ export const registerSample: RegisterCommand = (program: Command, state: RunStat
         '  $ apple-import sample big.zip --months 24 --zip',
         '  $ apple-import sample && apple-import validate export.xml',
       ].join('\n'),
-    )
+    );
+  // Local files only: no backend or config adapters to load (RunState.markLocal).
+  state
+    .markLocal(sample)
     .action(
       state.action(async (f, file: string | undefined, flags: SampleFlags) =>
         (await import('./run.js')).runSample(f, file, flags),

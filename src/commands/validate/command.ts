@@ -10,6 +10,8 @@ export const registerValidate: RegisterCommand = (program: Command, state: RunSt
     .argument('<path>', 'export.zip, export.xml, or the unzipped apple_health_export folder')
     .option('--report <file>', 'also write the full JSON report to FILE')
     .option('--strict', 'treat warnings (repairable defects, skipped elements, duplicates) as errors');
+  // Local files only: no backend or config adapters to load (RunState.markLocal).
+  state.markLocal(validate);
   addFilterOptions(validate, 'only count', 'do not count')
     .option(
       '--threads <n>',

@@ -177,7 +177,7 @@ function top(rows: [string, number][], line: (row: [string, number]) => string):
   return lines;
 }
 
-/** type | records | imported?, from the backend-import model's skips by reason and type. */
+/** type | records | first | last | imported?, from the backend-import model's skips by reason and type. */
 function typeTable(r: ValidationReport): string[] {
   const skipped = new Map<string, { count: number; reasons: string[] }>();
   for (const [reason, s] of Object.entries(r.willSkip.byReason)) {
@@ -197,9 +197,18 @@ function typeTable(r: ValidationReport): string[] {
   const rows = Object.entries(r.records.byType);
   const w = Math.max(4, ...rows.map(([k]) => shortType(k).length));
   const cw = Math.max(7, ...rows.map(([, v]) => n(v).length));
+  // The day of the first and last startDate (the time is in --json); a type without one shows a dash.
+  const day = (date: string | undefined): string => (date ?? '–').slice(0, 10).padEnd(10);
+  const dates = (type: string) => {
+    const d = r.records.datesByType[type];
+    return `${day(d?.first)}  ${day(d?.last)}`;
+  };
   return [
-    `  ${'type'.padEnd(w)}  ${'records'.padStart(cw)}  imported?`,
-    ...top(rows, ([k, v]) => `  ${shortType(k).padEnd(w)}  ${n(v).padStart(cw)}  ${imported(k, v)}`),
+    `  ${'type'.padEnd(w)}  ${'records'.padStart(cw)}  ${'first'.padEnd(10)}  ${'last'.padEnd(10)}  imported?`,
+    ...top(
+      rows,
+      ([k, v]) => `  ${shortType(k).padEnd(w)}  ${n(v).padStart(cw)}  ${dates(k)}  ${imported(k, v)}`,
+    ),
   ];
 }
 

@@ -8,7 +8,6 @@ import { createByteProgress, formatBytes } from '../../io/progress.js';
 import { createSpinner } from '../../io/spinner.js';
 import { count } from '../../io/text.js';
 import type { FilterFlags } from '../filter-help.js';
-import { renderHeadline, renderReport } from './render.js';
 
 /** The flags as commander hands them over (strings), before run() checks them. */
 export interface ValidateFlags extends FilterFlags {
@@ -70,6 +69,8 @@ export async function runValidate(f: Factory, path: string, flags: ValidateFlags
   if (f.globals.json) f.out.json(report);
   else {
     // -q: the answer alone (the headline and the verdict).
+    // Loaded only to print text: its width tables (string-width) cost start-up and memory that --json never needs.
+    const { renderHeadline, renderReport } = await import('./render.js');
     const lines = f.out.verbosity === 'quiet' ? renderHeadline(report, f) : renderReport(report, f);
     for (const line of lines) f.out.data(line);
   }

@@ -137,6 +137,9 @@ export class TapeDigest {
 /** A digested element's extremes bits (onDigested): the earliest and latest startDate of its scan() call. */
 export const DIGEST_FIRST = 1;
 export const DIGEST_LAST = 2;
+/** And the earliest and latest startDate of its type in its scan() call. */
+export const DIGEST_TYPE_FIRST = 4;
+export const DIGEST_TYPE_LAST = 8;
 
 /** Why the last scan() stopped (ContentCheck.stopReason). */
 export const STOP_END = 0;

@@ -10,9 +10,9 @@
  * per worker, handed out as workers free up: a thread slowed down by something else on the machine
  * then does less of the file instead of holding everyone up.
  *
- * Memory stays bounded: each worker holds one chunk and one element like the sequential scanner, at
- * most `workers` ranges run at once, and a range is at most `maxRangeBytes` long so a consumer's
- * per-range state (validate's duplicate log) stays small.
+ * Memory stays bounded: each thread holds one chunk and one element like the sequential scanner, at
+ * most one range per thread is taken and not yet handed over, and a range is at most `maxRangeBytes`
+ * long so a consumer's per-range state (validate's duplicate log) stays small.
  */
 import { open } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
@@ -20,12 +20,14 @@ import type { Worker } from 'node:worker_threads';
 import { startModuleWorker } from '../../adapters/worker-thread.js';
 import { AppError } from '../../errors.js';
 import { SCANNER_LIMITS } from './limits.js';
+import { scanRange } from './range-scan.js';
 import type { ScanResult } from './scanner.js';
 import type { Defect, DefectKind } from './types.js';
 
 /** Below this a second thread costs more (start-up, merging) than it saves. */
 export const MIN_PARALLEL_BYTES = 48 * 1024 * 1024;
-const MAX_RANGE_BYTES = 1024 * 1024 * 1024;
+/** A range's consumer state (validate's duplicate log: 12 bytes an element) stays a few MiB. */
+const MAX_RANGE_BYTES = 128 * 1024 * 1024;
 /** Ranges per worker, and the least a range may hold: enough to balance, few enough to merge cheaply. */
 const RANGES_PER_WORKER = 4;
 const MIN_RANGE_BYTES = 16 * 1024 * 1024;
@@ -90,6 +92,11 @@ export interface ParallelScanOptions {
    */
   onRange(r: RangeResult): unknown;
   onProgress?(bytesRead: number): void;
+  /**
+   * The main thread scans ranges too, as one of the threads, instead of waiting for the workers (one
+   * worker fewer: on a machine of two cores a second worker only competed with the main thread).
+   */
+  mainThread?: boolean;
   /** Told the plan once the ranges are cut, before any worker starts. */
   onPlan?(threads: number, ranges: number): void;
   signal?: AbortSignal;
@@ -122,7 +129,7 @@ export async function scanInParallel(opts: ParallelScanOptions): Promise<ScanRes
   // Threads boot (load their modules) while the cuts are planned.
   // A small young generation: a tape scan makes little garbage (a range's consumer keeps typed arrays,
   // reused from range to range), so a larger one only holds memory.
-  const pool = Array.from({ length: threads }, () =>
+  const pool = Array.from({ length: opts.mainThread ? threads - 1 : threads }, () =>
     startModuleWorker(import.meta.url, './scan-worker', { resourceLimits: { maxYoungGenerationSizeMb: 2 } }),
   );
   let cuts: number[] | null;
@@ -211,6 +218,24 @@ async function runRanges(
   let refused = false;
   const summaries: { summary: ScanResult; lineShift: number }[] = [];
   const spare: ArrayBuffer[] = [];
+  /**
+   * A thread takes a range only while fewer than one per thread are taken and not yet handed over: the
+   * result of a range done ahead waits in memory (validate's duplicate log) until every range before
+   * it is in, so at most one per thread is held.
+   */
+  const ahead = pool.length + (opts.mainThread ? 1 : 0);
+  let waiting: (() => void)[] = [];
+  const wake = (): void => {
+    const w = waiting;
+    waiting = [];
+    for (const f of w) f();
+  };
+  /** The index of the next range for a thread to scan, once it is near enough; null when none is left. */
+  const take = async (): Promise<number | null> => {
+    while (!refused && next < tasks.length && next - delivered >= ahead)
+      await new Promise<void>((resolve) => waiting.push(resolve));
+    return !refused && next < tasks.length ? next++ : null;
+  };
 
   const reportProgress = (): void => opts.onProgress?.(progress.reduce((a, b) => a + b, 0));
 
@@ -238,6 +263,7 @@ async function runRanges(
       outcomes[delivered] = null; // the partial is the consumer's now
       delivered++;
     }
+    wake();
   };
 
   /** Runs task i on worker w; resolves once its outcome is in. */
@@ -284,12 +310,34 @@ async function runRanges(
       w.on('message', onMessage);
       w.on('error', onError);
       w.on('exit', onExit);
-      const give = spare.splice(0);
+      // One is all a range's consumer takes; the rest stay for the main thread's own ranges.
+      const give = spare.splice(0, 1);
       w.postMessage({ type: 'task', task: tasks[i]!, spare: give } satisfies WorkerRequest, give);
     });
 
+  /** The main thread's share: ranges taken from the same queue, scanned here (range-scan.ts). */
+  const runHere = async (i: number): Promise<void> => {
+    const done = await scanRange(tasks[i]!, {
+      spare,
+      yielding: true,
+      stopped: () => refused,
+      onProgress: (bytes) => {
+        progress[i] = bytes;
+        reportProgress();
+      },
+    });
+    if (done === null) return;
+    const m = done.message;
+    if (m.type === 'done') {
+      progress[i] = m.bytes;
+      reportProgress();
+      outcomes[i] = m;
+    } else outcomes[i] = null;
+  };
+
   function stopAll(): void {
     for (const w of pool) void w.terminate();
+    wake();
   }
   const signal = opts.signal;
   const onAbort = (): void => {
@@ -299,15 +347,34 @@ async function runRanges(
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
     if (signal?.aborted) onAbort();
-    await Promise.all(
-      pool.map(async (w) => {
-        while (!refused && next < tasks.length) {
-          const i = next++;
-          await runOn(w, i);
-          deliver();
-        }
-      }),
-    );
+    const loops = pool.map(async (w) => {
+      for (let i = await take(); i !== null; i = await take()) {
+        await runOn(w, i);
+        deliver();
+      }
+    });
+    if (opts.mainThread)
+      loops.push(
+        (async () => {
+          for (let i = await take(); i !== null; i = await take()) {
+            try {
+              await runHere(i);
+            } catch (e) {
+              // As a worker's error is told (runOn), unless the scan was given up already.
+              if (refused) return;
+              const err = e as NodeJS.ErrnoException;
+              const code =
+                err.code === 'ENOENT' || err.code === 'EACCES' || err.code === 'EIO' ? err.code : null;
+              throw new AppError(
+                'INPUT_UNREADABLE',
+                `${tasks[i]!.path}: cannot read (${code ?? err.message ?? String(e)})`,
+              );
+            }
+            deliver();
+          }
+        })(),
+      );
+    await Promise.all(loops);
   } catch (e) {
     refused = true;
     if (signal?.aborted) throw new AppError('CANCELLED', 'scan cancelled', { cause: signal.reason });

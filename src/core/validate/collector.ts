@@ -52,6 +52,8 @@ import { ImportTally, type TallyPartial } from '../model/tally.js';
 import {
   DIGEST_FIRST,
   DIGEST_LAST,
+  DIGEST_TYPE_FIRST,
+  DIGEST_TYPE_LAST,
   type DigestCounts,
   type DigestFields,
   TapeDigest,
@@ -154,6 +156,12 @@ interface Extreme {
   date: string;
 }
 
+/** The earliest and latest startDate of one record type. */
+interface TypeDates {
+  first: Extreme;
+  last: Extreme;
+}
+
 /** What a collector that saw one range of the export hands to the collector of the whole (see absorb). */
 export interface CollectorPartial {
   counts: Record<CountName, [string, number][]>;
@@ -168,6 +176,8 @@ export interface CollectorPartial {
   excluded: number;
   first: Extreme | null;
   last: Extreme | null;
+  /** Per record type by name: its first and last startDate. */
+  typeDates: [string, TypeDates][];
   tally: TallyPartial;
   /** The range's type table, for its log's type indices. */
   types: string[];
@@ -216,6 +226,8 @@ export class ValidationCollector {
   private excluded = 0;
   private first: Extreme | null = null;
   private last: Extreme | null = null;
+  /** Per record type index (this.types): the earliest and latest startDate in Apple's shape. */
+  private readonly typeDates = new Map<number, TypeDates>();
   /** Bytes of the earliest and latest date so far, decoded only when the report is made. */
   private firstEpoch = Number.POSITIVE_INFINITY;
   private lastEpoch = Number.NEGATIVE_INFINITY;
@@ -288,8 +300,12 @@ export class ValidationCollector {
     const t = el.at;
     this.log.push(stepWord(TOP_RECORD, outcome, type), ints[t + T_HASH_HI]!, ints[t + T_HASH_LO]!);
     if (!this.ranged && this.log.length >= FLUSH_WORDS) this.flush();
-    if (extremes !== 0)
-      this.extreme(el.bytes, dateAt, appleShapeDate(el.bytes, dateAt, dateAt + 25), extremes);
+    if (extremes !== 0) {
+      const epoch = appleShapeDate(el.bytes, dateAt, dateAt + 25);
+      this.extreme(el.bytes, dateAt, epoch, extremes);
+      if (extremes & (DIGEST_TYPE_FIRST | DIGEST_TYPE_LAST))
+        this.typeExtreme(type, el.bytes, dateAt, epoch, extremes);
+    }
   }
 
   /** Adds what the digest counted since the last time. */
@@ -479,7 +495,7 @@ export class ValidationCollector {
       bump(this.recordTypes, type.name);
       if (type.kind === KIND_UNMAPPED) bump(this.ignoredTypes, type.name);
     }
-    this.dated(f, true);
+    this.dated(f, true, type === this.noType ? -1 : type.index);
     this.addSource(f, false);
   }
 
@@ -586,8 +602,8 @@ export class ValidationCollector {
     );
   }
 
-  /** Months and first and last dates, from startDate in Apple's shape. */
-  private dated(f: ElementFields, month: boolean): void {
+  /** Months and first and last dates (of the export, and of record type `type` unless -1), from startDate in Apple's shape. */
+  private dated(f: ElementFields, month: boolean, type = -1): void {
     const epoch = appleShape(f);
     if (Number.isNaN(epoch)) return;
     const a = f.start[F_START]!;
@@ -600,6 +616,40 @@ export class ValidationCollector {
       this.perMonth.set(key, (this.perMonth.get(key) ?? 0) + 1);
     }
     this.extreme(bytes, a, epoch, DIGEST_FIRST | DIGEST_LAST);
+    if (type >= 0) this.typeExtreme(type, bytes, a, epoch, DIGEST_TYPE_FIRST | DIGEST_TYPE_LAST);
+  }
+
+  /**
+   * startDate bytes[a, a + 25) of a record of type index `type`, with instant `epoch`, as a candidate for
+   * that type's first (and/or) last date. The earliest instant wins, and of equal ones the first in the
+   * file, as for the export's own first and last; a string is made only when one wins.
+   */
+  private typeExtreme(type: number, bytes: Uint8Array, a: number, epoch: number, which: number): void {
+    const d = this.typeDates.get(type);
+    if (d === undefined) {
+      const date = latin1(bytes, a);
+      this.typeDates.set(type, { first: { epoch, date }, last: { epoch, date } });
+      return;
+    }
+    if (which & DIGEST_TYPE_FIRST && epoch < d.first.epoch) d.first = { epoch, date: latin1(bytes, a) };
+    if (which & DIGEST_TYPE_LAST && epoch > d.last.epoch) d.last = { epoch, date: latin1(bytes, a) };
+  }
+
+  /** Adds another collector's first and last dates of a type (by name), later in the file than this one's. */
+  private takeTypeDates(name: string, t: TypeDates): void {
+    const index = this.types.named(name).index;
+    const d = this.typeDates.get(index);
+    if (d === undefined) this.typeDates.set(index, { first: t.first, last: t.last });
+    else {
+      if (t.first.epoch < d.first.epoch) d.first = t.first;
+      if (t.last.epoch > d.last.epoch) d.last = t.last;
+    }
+  }
+
+  /** The first and last dates by record type name, as the report shows them. */
+  private datesByType(): [string, TypeDates][] {
+    const list = this.types.list;
+    return [...this.typeDates].map(([index, d]): [string, TypeDates] => [list[index]!.name, d]);
   }
 
   /** startDate bytes[a, a + 25) with instant `epoch` as a candidate for the first (and/or) last date. */
@@ -752,6 +802,7 @@ export class ValidationCollector {
       excluded: this.excluded,
       first: this.first,
       last: this.last,
+      typeDates: this.datesByType(),
       tally: this.tally.toPartial(),
       types: this.types.list.map((t) => t.name),
       log: this.log.take(),
@@ -801,6 +852,7 @@ export class ValidationCollector {
     this.excluded += p.excluded;
     if (p.first) this.take(p.first);
     if (p.last) this.take(p.last);
+    for (const [name, d] of p.typeDates) this.takeTypeDates(name, d);
     const types = Int32Array.from(p.types, (name) => this.types.named(name).index);
     for (const w of p.tally.workouts) w[1].line += lineShift;
     this.tally.absorb(p.tally);
@@ -839,6 +891,9 @@ export class ValidationCollector {
         excluded: this.excluded,
         first: this.first?.date ?? null,
         last: this.last?.date ?? null,
+        datesByType: new Map(
+          this.datesByType().map(([name, d]) => [name, { first: d.first.date, last: d.last.date }]),
+        ),
         exactDuplicates: this.deduper.exactDuplicates,
         correlationCopies: this.deduper.correlationCopies,
         tracked: this.deduper.tracked,
@@ -857,6 +912,10 @@ const VALUE_KEY = nameKey('value');
 /** Steps the collector of the whole export logs before deciding them (Deduper.replay), 64 Ki of them. */
 const FLUSH_WORDS = 3 * 65536;
 const TYPE_KEY = FIELD_KEYS[F_TYPE]!;
+
+function latin1(bytes: Uint8Array, a: number): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset + a, 25).toString('latin1');
+}
 
 /** A number for a source's name and device tail, from their tape hashes (a 53-bit key: collisions are out of reach). */
 function sourceHash(f: ElementFields): number {

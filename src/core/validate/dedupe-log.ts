@@ -66,8 +66,9 @@ export class DedupeLog {
 
 /** The bounded sets behind the decisions, and what they found. */
 export class Deduper {
-  private readonly seen: GrowingHashSet;
+  private set: GrowingHashSet | null = null;
   private readonly children = new HashSet32(1 << 12);
+  private order = new Uint32Array(0);
   exactDuplicates = 0;
   correlationCopies = 0;
 
@@ -75,10 +76,16 @@ export class Deduper {
    * `expected`: about how many elements to hold; the set starts with room for that and grows (exports
    * with smaller elements than Apple's usual) up to MAX_SLOTS.
    */
-  constructor(expected = 0) {
-    let slots = 1 << 16;
-    while (slots < expected / 0.7 && slots < MAX_SLOTS) slots *= 2;
-    this.seen = new GrowingHashSet(slots, MAX_SLOTS);
+  constructor(private readonly expected = 0) {}
+
+  /** Made on the first decision: a range's collector only logs its steps and never needs one. */
+  private get seen(): GrowingHashSet {
+    if (this.set === null) {
+      let slots = 1 << 16;
+      while (slots < this.expected / 0.7 && slots < MAX_SLOTS) slots *= 2;
+      this.set = new GrowingHashSet(slots, MAX_SLOTS);
+    }
+    return this.set;
   }
 
   get tracked(): number {
@@ -106,7 +113,9 @@ export class Deduper {
     const starts = new Uint32Array((1 << BUCKET_BITS) + 1);
     for (let i = 1; i < length; i += 3) starts[(this.seen.home(log[i]! | 0) >>> shift) + 1]!++;
     for (let b = 1; b < starts.length; b++) starts[b]! += starts[b - 1]!;
-    const order = new Uint32Array(steps);
+    // Reused from replay to replay: a fresh one per range would be garbage the GC is slow to reclaim.
+    if (this.order.length < steps) this.order = new Uint32Array(Math.ceil(steps * 1.25));
+    const order = this.order;
     for (let i = 0; i < length; i += 3) order[starts[this.seen.home(log[i + 1]! | 0) >>> shift]!++] = i;
     for (let k = 0; k < steps; k++) {
       const i = order[k]!;

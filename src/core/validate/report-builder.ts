@@ -43,6 +43,8 @@ export interface Collected {
   excluded: number;
   first: string | null;
   last: string | null;
+  /** Per record type: the first and last startDate (types without one in Apple's shape have none). */
+  datesByType: Map<string, { first: string; last: string }>;
   exactDuplicates: number;
   correlationCopies: number;
   tracked: number;
@@ -131,6 +133,7 @@ export function buildReport(
       perMonth: Object.fromEntries([...c.perMonth].sort((a, b) => (a[0] < b[0] ? -1 : 1))),
       firstStartDate: c.first,
       lastStartDate: c.last,
+      datesByType: Object.fromEntries([...c.datesByType].sort((a, b) => (a[0] < b[0] ? -1 : 1))),
     },
     workouts: { total: c.workouts, byActivityType: toObject(c.workoutTypes) },
     correlations: {

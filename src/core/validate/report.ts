@@ -74,6 +74,8 @@ export interface ValidationReport {
     perMonth: Record<string, number>;
     firstStartDate: string | null;
     lastStartDate: string | null;
+    /** Per type in byType whose Records have a startDate in Apple's shape: the earliest and latest. */
+    datesByType: Record<string, { first: string; last: string }>;
   };
   workouts: { total: number; byActivityType: Record<string, number> };
   /** `copies`: top-level Records that repeat a Correlation child (format §1.6). */

@@ -34,7 +34,13 @@ export async function runValidate(opts: ValidateOptions, deps: ValidateDeps): Pr
   // Apple writes about 420 bytes per element (format §1.10): enough to size the duplicate set up front.
   const expectedElements = source.size / 400;
   const collectorOptions = { expectedElements, digest: opts.digest !== false };
-  let collector = new ValidationCollector(opts.filter, collectorOptions);
+  // Made when first needed: its duplicate set is the largest thing validate holds, and a parallel scan
+  // that does not run (one thread, a small file) must not leave one behind for the sequential one.
+  let made: ValidationCollector | null = null;
+  const whole = (): ValidationCollector => {
+    made ??= new ValidationCollector(opts.filter, collectorOptions);
+    return made;
+  };
   const started = deps.now();
   const progress = (bytes: number): void => opts.onProgress?.(bytes, source.size);
   let summary: ScanSummary | null = null;
@@ -48,7 +54,8 @@ export async function runValidate(opts: ValidateOptions, deps: ValidateDeps): Pr
       consumerOptions: { filter: opts.filter ?? NO_FILTERS, digest: opts.digest !== false },
       // What the backend's XML parser refuses is an error here too, as upload refuses it.
       utf8: true,
-      onRange: (r) => collector.absorb(r.partial as CollectorPartial, r.lineShift),
+      mainThread: true,
+      onRange: (r) => whole().absorb(r.partial as CollectorPartial, r.lineShift),
       onPlan: (threads, ranges) => {
         reader = { threads, ranges };
       },
@@ -58,12 +65,12 @@ export async function runValidate(opts: ValidateOptions, deps: ValidateDeps): Pr
     });
     if (merged) summary = { ...merged, sha256: '' };
     else {
-      collector = new ValidationCollector(opts.filter, collectorOptions);
+      made = null;
       reader = { threads: 1, ranges: 1 };
     }
   }
   if (summary === null) {
-    const sequential = collector;
+    const sequential = whole();
     const digest = sequential.digestOption();
     summary = await scanExport(
       source.open(opts.signal ? { signal: opts.signal } : {}),
@@ -87,7 +94,7 @@ export async function runValidate(opts: ValidateOptions, deps: ValidateDeps): Pr
       },
     );
   }
-  const report = collector.finish(summary, deps.now() - started);
+  const report = whole().finish(summary, deps.now() - started);
   report.reader = reader;
   report.input = {
     path: opts.path,

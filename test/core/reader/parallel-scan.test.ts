@@ -4,7 +4,7 @@
  * caller scans on one thread instead of failing.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -25,6 +25,15 @@ function consumer(name: string, body: string): URL {
 const COUNT = consumer(
   'count',
   'let n = 0; return { onElement() { n++; }, onDefect() {}, finish() { return { partial: n }; } };',
+);
+// Counts too, and says which thread it ran on.
+const WHERE = consumer(
+  'where',
+  'let n = 0; return { onElement() { n++; }, onDefect() {}, finish() { return { partial: [n, globalThis.isMain] }; } };',
+);
+writeFileSync(
+  WHERE,
+  `import { isMainThread } from 'node:worker_threads';\nglobalThis.isMain = isMainThread;\n${readFileSync(WHERE, 'utf8')}`,
 );
 // Dies in the range that starts past the middle of the file, like a thread running out of memory.
 const DIE = consumer(
@@ -56,6 +65,43 @@ describe('parallel scan', () => {
     assert.equal(elements, merged.topLevelCount);
     assert.equal(merged.bytes, size);
     assert.equal(merged.closed, true);
+  });
+
+  it('with mainThread, the main thread scans ranges of the same queue, one worker fewer', async () => {
+    const path = join(dir, 'c.xml');
+    await writeExportFile(path, { seed: 43, days: 20 });
+    const size = statSync(path).size;
+    const seen: number[] = [];
+    const where = new Set<boolean>();
+    let elements = 0;
+    let plan = [0, 0];
+    const merged = await scanInParallel({
+      path,
+      size,
+      consumerUrl: WHERE,
+      workers: 2,
+      minBytes: 0,
+      maxRangeBytes: Math.ceil(size / 12),
+      mainThread: true,
+      onPlan: (threads, ranges) => {
+        plan = [threads, ranges];
+      },
+      onRange: (r) => {
+        seen.push(r.index);
+        const [n, main] = r.partial as [number, boolean];
+        elements += n;
+        where.add(main);
+      },
+    });
+    assert.ok(merged);
+    assert.deepEqual(plan, [2, 12]);
+    assert.deepEqual(
+      seen,
+      Array.from({ length: 12 }, (_, i) => i),
+    );
+    assert.deepEqual([...where].sort(), [false, true], 'both the main thread and the worker scanned ranges');
+    assert.equal(elements, merged.topLevelCount);
+    assert.equal(merged.bytes, size);
   });
 
   it('gives up (null, so the caller reads on one thread) when a thread dies', async () => {
