@@ -1,5 +1,5 @@
 import { CONFIG_KEYS, type ConfigKey, isConfigKey, normalizeServerUrl } from '../../config/settings.js';
-import { isUuid } from '../../core/users.js';
+import { isEmail, isUuid } from '../../core/users.js';
 import { ExitCode, UsageError } from '../../errors.js';
 import type { Factory } from '../../factory.js';
 
@@ -14,7 +14,8 @@ function checkKey(key: string): ConfigKey {
 
 function checkValue(key: ConfigKey, value: string): string {
   if (key === 'server') return normalizeServerUrl(value);
-  if (key === 'user' && !isUuid(value)) throw new UsageError(`user must be a UUID, not "${value}".`);
+  if (key === 'user' && !isUuid(value) && !isEmail(value))
+    throw new UsageError(`user must be a user id (a UUID) or an email, not "${value}".`);
   return value;
 }
 

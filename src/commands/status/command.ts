@@ -6,7 +6,7 @@ export const registerStatus: RegisterCommand = (program: Command, state: RunStat
   program
     .command('status')
     .description('recent import events for a user (--follow streams them)')
-    .option('--user <id>', 'user id (env APPLE_IMPORT_USER)')
+    .option('--user <id|email>', 'user, by id or email (env APPLE_IMPORT_USER)')
     .option('--follow', 'keep streaming new events until Ctrl-C')
     .option('--local-time', "show times in this machine's time zone (default: as the server sends them, UTC)")
     .option('--limit <n>', 'how many recent events, 1–200 (default 20)')

@@ -28,7 +28,7 @@ export const registerUpload: RegisterCommand = (program: Command, state: RunStat
     .command('upload')
     .description('upload an Apple Health export for a user (S3 by default)')
     .argument('<path>', 'export.zip, export.xml or the unzipped folder')
-    .option('--user <id>', 'user id to import into (env APPLE_IMPORT_USER)')
+    .option('--user <id|email>', 'user to import into, by id or email (env APPLE_IMPORT_USER)')
     .addOption(
       new Option('--method <method>', 'how to send it').choices(['s3', 'direct', 'sdk']).default('s3'),
     );

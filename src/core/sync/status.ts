@@ -5,7 +5,7 @@ import { requireUser } from '../users.js';
 import { type ConnectionState, followSyncEvents, type SyncFeed, type SyncStatusEvent } from './follow.js';
 
 export interface StatusPorts {
-  users: Pick<BackendApi, 'getUser'>;
+  users: Pick<BackendApi, 'getUser' | 'listUsers'>;
   /** The feed of one user. */
   feed(userId: string): SyncFeed;
   server: string;

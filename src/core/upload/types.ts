@@ -64,7 +64,7 @@ export interface SdkRoute {
 
 /** Every port an upload may use, built by the Factory. */
 export interface UploadPorts {
-  users: Pick<BackendApi, 'getUser'>;
+  users: Pick<BackendApi, 'getUser' | 'listUsers'>;
   openExport(path: string): Promise<ExportSource>;
   ledger: LedgerFilesPort;
   clock: Clock;
