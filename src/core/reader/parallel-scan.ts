@@ -66,6 +66,8 @@ export type WorkerMessage =
     }
   | { type: 'overflow' }
   | { type: 'error'; message: string; code: string | null };
+/** How a range ended, as a worker posts it or the main thread's scan returns it. */
+export type RangeOutcome = Extract<WorkerMessage, { type: 'done' | 'overflow' }>;
 
 export interface RangeResult {
   index: number;
@@ -238,6 +240,14 @@ async function runRanges(
   };
 
   const reportProgress = (): void => opts.onProgress?.(progress.reduce((a, b) => a + b, 0));
+  /** Range i's outcome, from a worker or from the main thread alike. */
+  const settle = (i: number, m: RangeOutcome): void => {
+    if (m.type === 'done') {
+      progress[i] = m.bytes;
+      reportProgress();
+      outcomes[i] = m;
+    } else outcomes[i] = null;
+  };
 
   /** Hands over finished ranges in order; refuses the whole scan once a range makes the rest unusable. */
   const deliver = (): void => {
@@ -284,17 +294,11 @@ async function runRanges(
         if (m.type === 'progress') {
           progress[i] = m.bytes;
           reportProgress();
-        } else if (m.type === 'done') {
-          progress[i] = m.bytes;
-          reportProgress();
-          outcomes[i] = m;
-          finish();
-        } else if (m.type === 'overflow') {
-          outcomes[i] = null;
-          finish();
+        } else if (m.type === 'error') {
+          finish(unreadable(tasks[i]!.path, m.code, m.message));
         } else {
-          const code = m.code === 'ENOENT' || m.code === 'EACCES' || m.code === 'EIO' ? m.code : null;
-          finish(new AppError('INPUT_UNREADABLE', `${tasks[i]!.path}: cannot read (${code ?? m.message})`));
+          settle(i, m);
+          finish();
         }
       };
       // A thread that dies (out of memory, say) gives the parallel scan up, not the command: the
@@ -326,13 +330,7 @@ async function runRanges(
         reportProgress();
       },
     });
-    if (done === null) return;
-    const m = done.message;
-    if (m.type === 'done') {
-      progress[i] = m.bytes;
-      reportProgress();
-      outcomes[i] = m;
-    } else outcomes[i] = null;
+    if (done !== null) settle(i, done.message);
   };
 
   function stopAll(): void {
@@ -363,12 +361,7 @@ async function runRanges(
               // As a worker's error is told (runOn), unless the scan was given up already.
               if (refused) return;
               const err = e as NodeJS.ErrnoException;
-              const code =
-                err.code === 'ENOENT' || err.code === 'EACCES' || err.code === 'EIO' ? err.code : null;
-              throw new AppError(
-                'INPUT_UNREADABLE',
-                `${tasks[i]!.path}: cannot read (${code ?? err.message ?? String(e)})`,
-              );
+              throw unreadable(tasks[i]!.path, err.code ?? null, err.message ?? String(e));
             }
             deliver();
           }
@@ -429,4 +422,10 @@ export function mergeSummaries(parts: { summary: ScanResult; lineShift: number }
     wellFormed,
     repairable,
   };
+}
+
+/** A range that could not be read, on a worker or on the main thread: the system's reason when it is one a user can act on. */
+function unreadable(path: string, code: string | null, message: string): AppError {
+  const known = code === 'ENOENT' || code === 'EACCES' || code === 'EIO' ? code : null;
+  return new AppError('INPUT_UNREADABLE', `${path}: cannot read (${known ?? message})`);
 }

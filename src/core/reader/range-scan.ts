@@ -3,7 +3,7 @@
  * worker thread (scan-worker.ts), or on the main thread, which takes ranges too instead of waiting.
  */
 import { readRangeSync, readRangeYielding } from '../../adapters/export-source.js';
-import type { RangeTask, WorkerMessage } from './parallel-scan.js';
+import type { RangeOutcome, RangeTask } from './parallel-scan.js';
 import type { CreateRangeConsumer, RangeConsumer } from './range-consumer.js';
 import { createScanner } from './scanner.js';
 
@@ -39,7 +39,7 @@ export interface RangeScanOptions {
 export async function scanRange(
   task: RangeTask,
   opts: RangeScanOptions,
-): Promise<{ message: WorkerMessage; transfer: ArrayBuffer[] } | null> {
+): Promise<{ message: RangeOutcome; transfer: ArrayBuffer[] } | null> {
   const create = await consumerOf(task.consumerUrl);
   const consumer: RangeConsumer = create(task.consumerOptions, {
     bytes: task.end - task.start,
@@ -97,7 +97,7 @@ export async function scanRange(
     if ((e as { overflow?: boolean }).overflow) return { message: { type: 'overflow' }, transfer: [] };
     throw e;
   }
-  const message: WorkerMessage = {
+  const message: RangeOutcome = {
     type: 'done',
     bytes,
     summary: scanner.result(),
