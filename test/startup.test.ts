@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -9,6 +10,7 @@ import { aliasHelp } from '../src/core/selection/filters.js';
 import { writeExportFile } from '../src/generator/index.js';
 import { startBackendDouble } from '../src/sandbox/backend/index.js';
 import { runCli } from './helpers/run-cli.js';
+import { builtCli } from './hostile/helpers.js';
 
 // Runs in the hooks thread of the child: every module the CLI loads, one line each on stderr.
 const LOG_LOADS = `import { writeSync } from 'node:fs';
@@ -20,18 +22,17 @@ const REGISTER = `import { register } from 'node:module';
 register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(LOG_LOADS)}`)});`;
 
 /**
- * The modules a real process loads for these arguments (tsx compiles src/ as the tests do). Asynchronous, so
- * a backend in this process can answer the child.
+ * The modules a real process loads for these arguments (tsx compiles src/ as the tests do; `built`: the
+ * built CLI in dist/ instead). Asynchronous, so a backend in this process can answer the child.
  */
-async function loadedBy(args: string[], env: Record<string, string> = {}): Promise<string[]> {
+async function loadedBy(args: string[], env: Record<string, string> = {}, built?: string): Promise<string[]> {
   const child = spawn(
     process.execPath,
     [
-      '--import',
-      'tsx',
+      ...(built ? [] : ['--import', 'tsx']),
       '--import',
       `data:text/javascript,${encodeURIComponent(REGISTER)}`,
-      'src/bin.ts',
+      built ?? 'src/bin.ts',
       ...args,
     ],
     { env: { PATH: process.env.PATH ?? '', NO_COLOR: '1', ...env }, timeout: 30_000 },
@@ -131,6 +132,39 @@ describe('start-up', () => {
       // The log would see conf if it were loaded: a write loads it.
       const written = await loadedBy(['config', 'set', 'server', backend.url], env);
       assert.ok(written.some((u) => /\/node_modules\/conf\//.test(u)));
+    } finally {
+      await backend.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the built CLI loads zod as one bundled file, not from its package', async () => {
+    const backend = await startBackendDouble();
+    const dir = await mkdtemp(join(tmpdir(), 'startup-'));
+    try {
+      const env = {
+        APPLE_IMPORT_CONFIG_DIR: dir,
+        APPLE_IMPORT_SERVER: backend.url,
+        APPLE_IMPORT_API_KEY: backend.createApiKey(),
+      };
+      const loaded = await loadedBy(['whoami', '--json'], env, await builtCli());
+      assert.ok(
+        loaded.some((u) => u.endsWith('/dist/vendor/zod.js')),
+        'whoami did not load zod',
+      );
+      assert.deepEqual(
+        loaded.filter((u) => /\/node_modules\/zod\//.test(u)),
+        [],
+      );
+      // Every module of ours gets zod from that one file.
+      const src = await readdir(join('src'), { recursive: true });
+      const direct = src.filter(
+        (f) =>
+          f.endsWith('.ts') &&
+          f !== join('vendor', 'zod.ts') &&
+          /from 'zod'/.test(readFileSync(join('src', f), 'utf8')),
+      );
+      assert.deepEqual(direct, [], 'import zod from src/vendor/zod.ts');
     } finally {
       await backend.close();
       await rm(dir, { recursive: true, force: true });

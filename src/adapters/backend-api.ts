@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from '../vendor/zod.js';
 import type { HttpClient } from './http.js';
 
 const API = '/api/v1';

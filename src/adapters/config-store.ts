@@ -2,8 +2,8 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type Conf from 'conf';
 import envPaths from 'env-paths';
-import { z } from 'zod';
 import { AppError } from '../errors.js';
+import { z } from '../vendor/zod.js';
 import { configReadError, configWriteError, isFsError } from './fs-errors.js';
 
 /** Cached credentials for one (profile, server); contract §1.1 (login) and §1.5 (API key). */

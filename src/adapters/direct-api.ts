@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { z } from 'zod';
+import { z } from '../vendor/zod.js';
 import { type HttpClient, uploadAnswer } from './http.js';
 
 /** Contract §3.2: 200 `{"status": "processing", "task_id", "user_id"}`. */

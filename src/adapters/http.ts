@@ -2,8 +2,8 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { createRequire } from 'node:module';
 import type { Readable } from 'node:stream';
 import type { Dispatcher, errors } from 'undici';
-import type { z } from 'zod';
 import { ApiError, AppError } from '../errors.js';
+import type { z } from '../vendor/zod.js';
 import { closeBaselineWindow, openBaselineWindow } from '../wasm-tiering.js';
 
 /**

@@ -1,6 +1,7 @@
 /** The backend's import endpoints used by `upload` (contract §2). */
-import { z } from 'zod';
+
 import { AppError } from '../errors.js';
+import { z } from '../vendor/zod.js';
 import type { HttpClient } from './http.js';
 
 const presignSchema = z.object({

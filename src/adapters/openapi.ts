@@ -6,8 +6,9 @@
  * a few hundred KB again; what the CLI learnt at a multipart completion (the server's completion mode) is
  * kept next to it.
  */
-import { z } from 'zod';
+
 import { ApiError } from '../errors.js';
+import { z } from '../vendor/zod.js';
 import type { HttpClient } from './http.js';
 import { LedgerFiles } from './ledger.js';
 

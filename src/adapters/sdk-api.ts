@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from '../vendor/zod.js';
 import { type TokenResponse, tokenResponseSchema } from './backend-api.js';
 import { type HttpClient, uploadAnswer } from './http.js';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from '../vendor/zod.js';
 import type { HttpClient } from './http.js';
 
 /** Contract §4.2 `SyncStatusEvent`; unknown fields are kept, missing optional ones tolerated. */

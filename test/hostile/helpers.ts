@@ -46,12 +46,15 @@ export async function builtCli(): Promise<string> {
     const fh = await open(lock, Date.now() > giveUp ? 'w' : 'wx').catch(() => undefined);
     if (fh) {
       try {
-        if (!(await fresh()))
+        if (!(await fresh())) {
           await promisify(execFile)(
             process.execPath,
             [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.build.json')],
             { cwd: ROOT },
           );
+          // The step of the build that bundles zod into dist/ (package.json build:vendor).
+          await promisify(execFile)('npm', ['run', '--silent', 'build:vendor'], { cwd: ROOT });
+        }
       } finally {
         await fh.close();
         await rm(lock, { force: true });

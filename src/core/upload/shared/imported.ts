@@ -8,8 +8,9 @@
  * workout the server has is left out even then. One document per server and user in the one ledger
  * (ledger.ts), written once an upload has sent everything.
  */
-import { z } from 'zod';
+
 import { AppError } from '../../../errors.js';
+import { z } from '../../../vendor/zod.js';
 import { type LedgerFilesPort, ledgerKeyOf } from './ledger.js';
 
 export const IMPORTED_VERSION = 1;

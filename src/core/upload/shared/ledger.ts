@@ -11,8 +11,8 @@
  * as the sdk method did (its batches' samples are compared by digest, as direct's bodies are).
  */
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
 import { AppError } from '../../../errors.js';
+import { z } from '../../../vendor/zod.js';
 
 export const LEDGER_VERSION = 2;
 
