@@ -37,8 +37,19 @@ export class Sha256Offload {
    */
   private readonly numbers = new Map<SharedArrayBuffer, number>();
 
-  constructor(useWorker = true) {
-    if (!useWorker) return;
+  /** Digests asked for so far: the first is computed inline (below). */
+  private asked = 0;
+  private tried = false;
+
+  constructor(private readonly useWorker = true) {}
+
+  /**
+   * The worker starts at the second digest: an upload of one batch (a small export) is hashed inline and
+   * never waits for a thread to start, and from the second batch on the worker overlaps with reading.
+   */
+  private started(): Worker | null {
+    if (this.tried || !this.useWorker || this.closed) return this.worker;
+    this.tried = true;
     try {
       const worker = new Worker(WORKER_SOURCE, { eval: true });
       // Referenced only while an answer is awaited, so it never keeps a finished process alive.
@@ -55,6 +66,7 @@ export class Sha256Offload {
     } catch {
       this.worker = null;
     }
+    return this.worker;
   }
 
   private fail(err: Error): void {
@@ -66,7 +78,7 @@ export class Sha256Offload {
   /** sha256 (hex) of a body; one in shared memory (BodyPool) must not change until this settles. */
   async digest(body: Buffer): Promise<string> {
     if (this.closed) throw new Error('hashing stopped');
-    const worker = this.worker;
+    const worker = this.asked++ === 0 ? null : this.started();
     if (worker === null || !(body.buffer instanceof SharedArrayBuffer)) {
       return createHash('sha256').update(body).digest('hex');
     }

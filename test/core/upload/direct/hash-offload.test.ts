@@ -35,6 +35,8 @@ describe('Sha256Offload', () => {
     const hashes = new Sha256Offload();
     const pool = new BodyPool(1024, 1);
     const body = pool.take(100).fill(1);
+    // The first digest is computed inline (one batch never waits for a thread); the next goes to the worker.
+    assert.equal(await hashes.digest(Buffer.from('x')), sha256(Buffer.from('x')));
     const pending = hashes.digest(body);
     hashes.close();
     await assert.rejects(pending, /hashing stopped/);
