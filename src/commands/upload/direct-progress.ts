@@ -1,6 +1,7 @@
 import type { Factory } from '../../factory.js';
 import { formatBytes } from '../../io/progress.js';
 import { StatusLine } from '../../io/status-line.js';
+import { grouped } from '../../io/text.js';
 import type { UploadTally } from './tally.js';
 
 /** The bar's cells: narrower on a narrow terminal. */
@@ -68,7 +69,7 @@ export class DirectProgress {
       [`${this.label} ${'█'.repeat(cells)}${'░'.repeat(width - cells)} ${Math.floor(fraction * 100)}%`, 9],
       [`${formatBytes(t.bytes)} of ${formatBytes(t.total)}`, 2],
       [t.batchesStarted > 0 ? `batch ${t.batchesDone}/${t.batchesOf()} sent` : '', 8],
-      [`${t.records.toLocaleString('en-US')} records`, 7],
+      [`${grouped(t.records)} records`, 7],
       [speed, 1],
       [eta, 3],
     ];

@@ -5,7 +5,7 @@ import { describeCollision } from '../../core/upload/shared/workout-keys.js';
 import type { UploadOptions } from '../../core/upload/types.js';
 import type { Factory } from '../../factory.js';
 import { formatBytes } from '../../io/progress.js';
-import { count } from '../../io/text.js';
+import { count, grouped } from '../../io/text.js';
 import { documentHead, documentTail } from './render.js';
 
 /** `upload --method direct`'s result: the JSON document, or the plan or what was sent, and what was left out. */
@@ -44,11 +44,11 @@ export function renderDirectResult(f: Factory, o: UploadOptions, r: DirectUpload
     const types = Object.entries(d.byType).sort((a, b) => b[1] - a[1]);
     const top = types
       .slice(0, 5)
-      .map(([t, n]) => `${t.replace(/^HK\w+TypeIdentifier/, '')} ${n.toLocaleString('en-US')}`)
+      .map(([t, n]) => `${t.replace(/^HK\w+TypeIdentifier/, '')} ${grouped(n)}`)
       .join(', ');
     const more = types.length > 5 ? ` and ${types.length - 5} more (see --json)` : '';
     out.info(
-      `${r.status === 'dry-run' ? 'will drop' : 'dropped'} ${d.total.toLocaleString('en-US')} (${reason}): ${top}${more}`,
+      `${r.status === 'dry-run' ? 'will drop' : 'dropped'} ${grouped(d.total)} (${reason}): ${top}${more}`,
     );
   }
   if (r.report.datesRewritten > 0)
@@ -65,7 +65,7 @@ export function renderDirectResult(f: Factory, o: UploadOptions, r: DirectUpload
   if (r.verification) {
     const v = r.verification;
     out.info(
-      `The backend imported ${count(v.imported, 'item')}; apple-import predicted ${v.predicted.toLocaleString('en-US')} for the ${count(v.units, 'batch', 'batches')} followed.`,
+      `The backend imported ${count(v.imported, 'item')}; apple-import predicted ${grouped(v.predicted)} for the ${count(v.units, 'batch', 'batches')} followed.`,
     );
     if (v.failed === 0 && v.imported < v.predicted)
       out.error(`the backend imported ${count(v.predicted - v.imported, 'item')} fewer than predicted`);

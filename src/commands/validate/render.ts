@@ -2,9 +2,9 @@ import stringWidth from 'string-width';
 import type { ValidationReport } from '../../core/validate/report.js';
 import type { Factory } from '../../factory.js';
 import { formatBytes } from '../../io/progress.js';
-import { count, noun } from '../../io/text.js';
+import { count, grouped, noun } from '../../io/text.js';
 
-const n = (v: number) => v.toLocaleString('en-US');
+const n = grouped;
 
 const BLOCKS = ['', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
 
