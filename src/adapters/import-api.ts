@@ -71,7 +71,7 @@ function requireHttpUrl(raw: string, what: string): void {
     url = new URL('invalid:');
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new AppError('API_ERROR', `The server returned ${what} that is not http(s): ${raw}`, {
+    throw new AppError('API_ERROR', `The server returned ${what} that is neither http nor https: ${raw}`, {
       hint: 'Check the backend’s S3 settings.',
     });
   }

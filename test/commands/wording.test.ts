@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { describe, it } from 'node:test';
+import ts from 'typescript';
 import { writeExportFile } from '../../src/generator/index.js';
 import { formatBytes } from '../../src/io/progress.js';
 import { startBackendDouble } from '../../src/sandbox/backend/index.js';
@@ -17,10 +18,27 @@ function sources(dir: string): string[] {
   );
 }
 
-/** The string literals of a file, its comments left out (they may cite the documents they follow). */
+/**
+ * The text of a file's string literals and template pieces (a template's `${…}` left out, so a nested
+ * template is a literal of its own), parsed by the TypeScript compiler: comments are not literals.
+ */
 function literals(text: string): string[] {
-  const code = text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"`])\/\/.*$/gm, '$1');
-  return [...code.matchAll(/'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"|`(?:[^`\\]|\\.)*`/g)].map((m) => m[0]);
+  const file = ts.createSourceFile('x.ts', text, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
+  const out: string[] = [];
+  const visit = (node: ts.Node): void => {
+    if (
+      ts.isStringLiteral(node) ||
+      ts.isNoSubstitutionTemplateLiteral(node) ||
+      ts.isTemplateHead(node) ||
+      ts.isTemplateMiddle(node) ||
+      ts.isTemplateTail(node)
+    )
+      out.push(node.text);
+    ts.forEachChild(node, visit);
+  };
+  // Template heads, middles and tails are reached through their spans, which forEachChild visits.
+  visit(file);
+  return out;
 }
 
 describe('wording', () => {
@@ -33,6 +51,17 @@ describe('wording', () => {
           .filter((s) => /§|\bcontract\b|architecture-anchors|apple-health-format/i.test(s))
           .map((s) => `${relative(SRC, f)}: ${s.slice(0, 120)}`),
       );
+    assert.deepEqual(offenders, []);
+  });
+
+  it('no "(s)" plural in any string of src/, the sandbox and its backend double included', () => {
+    // A word with "(s)" or "(es)" glued on, in a literal: count()/noun() say "1 record", "2 records".
+    const plural = /[A-Za-z]\((?:s|es)\)(?![}\w])/;
+    const offenders = sources(SRC).flatMap((f) =>
+      literals(readFileSync(f, 'utf8'))
+        .filter((s) => plural.test(s))
+        .map((s) => `${relative(SRC, f)}: ${s.slice(0, 120)}`),
+    );
     assert.deepEqual(offenders, []);
   });
 

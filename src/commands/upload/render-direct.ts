@@ -53,7 +53,7 @@ export function renderDirectResult(f: Factory, o: UploadOptions, r: DirectUpload
   }
   if (r.report.datesRewritten > 0)
     out.info(
-      `rewrote the iOS 8-era compact dates of ${r.report.datesRewritten} sample(s) into the backend's format`,
+      `rewrote the iOS 8-era compact dates of ${count(r.report.datesRewritten, 'sample')} into the backend's format`,
     );
   for (const c of r.report.collisions)
     out.info(`left out ${describeCollision(c)}, which the backend cannot store twice`);

@@ -60,7 +60,7 @@ export function renderS3Result(f: Factory, r: S3UploadResult): void {
     out.data(m.key);
     const resumed = r.parts.filter((p) => p.resumed).length;
     out.success(
-      `Uploaded ${r.source} for user ${r.userId}: one object in ${r.parts.length} part(s) of ${formatBytes(m.partSize)}, ${formatBytes(r.bytesSent)} sent in ${(r.durationMs / 1000).toFixed(1)} s (${m.concurrency} at a time${resumed > 0 ? `; ${resumed} sent by an earlier run` : ''}).`,
+      `Uploaded ${r.source} for user ${r.userId}: one object in ${count(r.parts.length, 'part')} of ${formatBytes(m.partSize)}, ${formatBytes(r.bytesSent)} sent in ${(r.durationMs / 1000).toFixed(1)} s (${m.concurrency} at a time${resumed > 0 ? `; ${resumed} sent by an earlier run` : ''}).`,
     );
     if (r.imported) renderImported(f, r);
     else if (m.completionMode === 'client')

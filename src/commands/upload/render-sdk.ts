@@ -2,6 +2,7 @@ import type { SdkUploadResult } from '../../core/upload/sdk/run.js';
 import type { BatchOutcome } from '../../core/upload/types.js';
 import type { Factory } from '../../factory.js';
 import { formatBytes } from '../../io/progress.js';
+import { count } from '../../io/text.js';
 import { documentHead, documentTail } from './render.js';
 
 const short = (t: string) => t.replace(/^HK\w+TypeIdentifier/, '');
@@ -91,7 +92,9 @@ export function renderSdkResult(f: Factory, wait: boolean, r: SdkUploadResult): 
   if (r.status === 'uploaded' && !wait && r.sent > 0)
     out.hint(`follow the import with: apple-import status --user ${r.userId} --follow`);
   if (r.failed > 0)
-    out.error(`${r.failed} batch(es) failed on the server; re-run the same command to resend them`);
+    out.error(
+      `${count(r.failed, 'batch', 'batches')} failed on the server; re-run the same command to resend them`,
+    );
 }
 
 function sdkDocument(r: SdkUploadResult) {

@@ -195,7 +195,7 @@ export class UploadView {
         }
         if (e.kept) {
           out.info(
-            `The multipart upload is kept (${e.stored.length} of ${e.total} part(s) in S3): run the same command again to send the rest and complete it, or add --force to start over.`,
+            `The multipart upload is kept (${e.stored.length} of ${count(e.total, 'part')} in S3): run the same command again to send the rest and complete it, or add --force to start over.`,
           );
           return;
         }
@@ -246,7 +246,7 @@ export class UploadView {
       const inc = plan.incremental;
       if (inc && inc.through !== null)
         out.info(
-          `Only what is new: this user already has ${Object.keys(inc.since).length} type(s) up to ${inc.through} and ${inc.workoutsKnown} workout(s) from earlier uploads (--since per type from the ledger; --full to resend every record).`,
+          `Only what is new: this user already has ${count(Object.keys(inc.since).length, 'type')} up to ${inc.through} and ${count(inc.workoutsKnown, 'workout')} from earlier uploads (--since per type from the ledger; --full to resend every record).`,
         );
       return;
     }

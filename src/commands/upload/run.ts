@@ -15,6 +15,7 @@ import {
 import type { UploadOptions } from '../../core/upload/types.js';
 import { AppError, ExitCode, UsageError } from '../../errors.js';
 import type { Factory } from '../../factory.js';
+import { count } from '../../io/text.js';
 import type { FilterFlags } from '../filter-help.js';
 import { defaultConcurrency, MAX_CONCURRENCY } from './concurrency.js';
 import { UploadView } from './render.js';
@@ -79,7 +80,7 @@ export async function runUpload(f: Factory, path: string, flags: UploadFlags): P
       const sent =
         result.sent === 0
           ? 'nothing was sent'
-          : `${result.sent} batch(es) with ${result.records} records had been sent before it`;
+          : `${count(result.sent, 'batch', 'batches')} with ${count(result.records, 'record')} had been sent before it`;
       throw new AppError(
         'INPUT_CHANGED',
         `${result.source} changed while it was being uploaded: it was whole when checked, and is now not well-formed at line ${b.line}:${b.column} (${b.message}); ${sent}.`,

@@ -3,6 +3,8 @@
  * apple-import repairs on the way, and whether the import task fails (or imports nothing) and why.
  * From a tally of every element (tally.ts) and the scan's facts about the document as a whole.
  */
+
+import { count } from '../../io/text.js';
 import type { DefectKind, ScanSummary } from '../reader/types.js';
 import {
   FAIL_VALUE_OUT_OF_RANGE,
@@ -156,7 +158,7 @@ export function summarizeImport(
     fails.push({
       reason: 'workout-collision',
       message:
-        `${tally.collisions} workout(s) start and end when an earlier one from the same device model does, ` +
+        `${count(tally.collisions, 'workout')} ${tally.collisions === 1 ? 'starts and ends' : 'start and end'} when an earlier one from the same device model does, ` +
         `which the backend cannot store twice: its import task fails on the first${first ? ` (${describe(first)})` : ''}`,
     });
   }
@@ -164,7 +166,7 @@ export function summarizeImport(
   if (tooLarge > 0)
     fails.push({
       reason: 'value-out-of-range',
-      message: `${tooLarge} record value(s) do not fit the backend's database column (at most ±9,999,999.999): the insert fails, and the import task with it`,
+      message: `${count(tooLarge, 'record value')} ${tooLarge === 1 ? 'does' : 'do'} not fit the backend's database column (at most ±9,999,999.999): the insert fails, and the import task with it`,
     });
   const total = records + workouts + sleep;
   if (fails.length === 0 && total === 0)

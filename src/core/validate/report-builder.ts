@@ -3,6 +3,8 @@
  * model's outcome first (what it imports, skips, what apple-import repairs, whether the task fails),
  * then the counts, sources, defects and the verdict with its reasons and warnings.
  */
+
+import { count } from '../../io/text.js';
 import { summarizeImport, UPLOAD_REPAIRS, type UploadRepairs } from '../model/outcome.js';
 import type { ImportTally } from '../model/tally.js';
 import type { DefectKind, ScanSummary } from '../reader/types.js';
@@ -96,12 +98,12 @@ export function buildReport(
     if (!d.repairable) continue;
     warnings.push(
       d.kind === 'illegal-character'
-        ? `${d.count} illegal control character(s); the backend's parser rejects them (apple-import strips them)`
+        ? `${count(d.count, 'illegal control character')}; the backend's parser rejects ${d.count === 1 ? 'it' : 'them'} (apple-import strips ${d.count === 1 ? 'it' : 'them'})`
         : `${describeDefect(d.kind)} (the backend's parser rejects it; apple-import repairs it)`,
     );
   }
-  for (const s of c.issues) warnings.push(`${s.count} element(s) with ${s.kind.replace(/-/g, ' ')}`);
-  if (c.exactDuplicates > 0) warnings.push(`${c.exactDuplicates} exact duplicate element(s)`);
+  for (const s of c.issues) warnings.push(`${count(s.count, 'element')} with ${s.kind.replace(/-/g, ' ')}`);
+  if (c.exactDuplicates > 0) warnings.push(count(c.exactDuplicates, 'exact duplicate element'));
 
   const ignoredRecords = [...c.ignoredTypes.values()].reduce((a, b) => a + b, 0);
   const ignoredElements = [...c.ignoredElements.values()].reduce((a, b) => a + b, 0);

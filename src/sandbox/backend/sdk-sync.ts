@@ -4,6 +4,7 @@
 // handed to the sleep service, and `sdk` sync events. A batch that fails writes nothing (one transaction).
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { count } from '../../io/text.js';
 import { requireSdkAuth } from './auth.js';
 import type { BackendContext, RouteHandler } from './context.js';
 import { isoAt } from './context.js';
@@ -352,7 +353,7 @@ function processBatch(
     ...base,
     stage: 'completed',
     status: 'success',
-    message: `${Provider} batch saved${dropped ? ` (${dropped} record(s) dropped by validation)` : ''}`,
+    message: `${Provider} batch saved${dropped ? ` (${count(dropped, 'record')} dropped by validation)` : ''}`,
     items_processed: saved.recordsSaved + saved.workoutsSaved + saved.sleepSaved,
     error: null,
     metadata: {

@@ -196,7 +196,7 @@ describe('backend double: SDK sync route and task', () => {
         sleep: [{ stage: 'deep', startDate: '2024-05-04T01:00:00Z' }],
       }),
     );
-    assert.equal(done.message, 'Apple batch saved (5 record(s) dropped by validation)');
+    assert.equal(done.message, 'Apple batch saved (5 records dropped by validation)');
     assert.equal(done.metadata.dropped_count, 5);
     assert.equal(done.metadata.records_saved, 1);
     assert.deepEqual(

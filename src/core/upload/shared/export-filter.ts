@@ -16,6 +16,7 @@
 import { createHash } from 'node:crypto';
 import type { ExportSource } from '../../../adapters/export-source.js';
 import { AppError } from '../../../errors.js';
+import { count } from '../../../io/text.js';
 import { backendDate, isCompactDate, strptimeDate } from '../../model/dates.js';
 import { IMPORT_RECORD, IMPORT_SLEEP, IMPORT_WORKOUT } from '../../model/judge.js';
 import { KIND_UNMAPPED, kindOf } from '../../model/record-types.js';
@@ -594,10 +595,12 @@ export function withFilter<
 /** "12 compact dates rewritten, 1 colliding workout left out, 300 records the server has left out". */
 export function describeFilter(s: FilterStats): string {
   const parts: string[] = [];
-  if (s.datesRewritten) parts.push(`${s.datesRewritten} element(s) with compact dates rewritten`);
-  if (s.collisions) parts.push(`${s.collisions} colliding workout(s) left out`);
+  if (s.datesRewritten) parts.push(`${count(s.datesRewritten, 'element')} with compact dates rewritten`);
+  if (s.collisions) parts.push(`${count(s.collisions, 'colliding workout')} left out`);
   const a = s.alreadyImported;
   if (a.records || a.workouts)
-    parts.push(`${a.records} record(s) and ${a.workouts} workout(s) the server already has left out`);
+    parts.push(
+      `${count(a.records, 'record')} and ${count(a.workouts, 'workout')} the server already has left out`,
+    );
   return parts.join(', ');
 }

@@ -3,6 +3,8 @@
  * backend-import model predicted for what was sent, and the backend's errors in plain words. A run whose
  * import came short, or failed, is a failure (exit 1), with advice only where a re-run can succeed.
  */
+
+import { count } from '../../../io/text.js';
 import type { BatchOutcome } from '../types.js';
 
 export interface Verification {
@@ -53,7 +55,7 @@ export function plainImportError(error: string | null, unit: string, workouts: n
   if (UNIQUE.test(text))
     return {
       message:
-        `the server already has a workout with the start, end and device of one of the ${workouts} workout(s) in ${unit} ` +
+        `the server already has a workout with the start, end and device of one of the ${count(workouts, 'workout')} in ${unit} ` +
         '(imported before, but not by an upload recorded in this ledger), so its import stopped there',
       retryable: false,
       hint: 'send the rest with --exclude-types Workout (records are safe to send again); the workouts are on the server already',
