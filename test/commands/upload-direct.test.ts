@@ -627,6 +627,37 @@ describe('upload --method direct', () => {
     }
   });
 
+  it('--batch-bytes takes a unit (2MiB, 2000kB); a bad size is exit 2 with examples, before anything is read', async () => {
+    const s = await setup();
+    try {
+      const file = join(s.dir, 'export.xml');
+      await writeExportFile(file, { seed: 4, days: 1 });
+      const plan = (size: string) =>
+        s.cli.run(
+          ['upload', file, '--user', s.userId, '--method', 'direct', '--dry-run', '--batch-bytes', size],
+          {
+            env,
+          },
+        );
+      const binary = await plan('2MiB');
+      assert.equal(binary.code, 0, binary.stderr);
+      assert.match(binary.stderr, /\(direct, batches ≤ 2\.0 MiB and/);
+      const decimal = await plan('2000kB');
+      assert.equal(decimal.code, 0, decimal.stderr);
+      assert.match(decimal.stderr, /\(direct, batches ≤ 1\.9 MiB and/);
+      const bad = await plan('2 megs');
+      assert.equal(bad.code, 2, bad.stderr);
+      assert.match(bad.stderr, /--batch-bytes must be a size .*such as 5242880, 64MiB or 1GB, not "2 megs"/);
+      // The s3 method's size flag is read by the same parser.
+      const part = await s.cli.run(['upload', file, '--user', s.userId, '--max-part-size', '1TB'], { env });
+      assert.equal(part.code, 2, part.stderr);
+      assert.match(part.stderr, /--max-part-size must be a size from 1\.0 KiB to 5\.0 GiB, .*not "1TB"/);
+      assert.equal(s.double.state.directUploads.length, 0);
+    } finally {
+      await teardown(s);
+    }
+  });
+
   it('a ledger entry that cannot be read is a clear error with exit 1, and --force starts over', async () => {
     const s = await setup();
     try {

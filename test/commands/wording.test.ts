@@ -87,6 +87,20 @@ describe('wording', () => {
     }
   });
 
+  it('no decimal size in any message or help text: sizes are KiB, MiB and GiB everywhere', () => {
+    // The backend double speaks as the backend does (its openapi says "500MB"); the size flags' own
+    // examples ("1GB") are what they accept, not a size shown.
+    const decimal = /\b\d+(?:\.\d+)? ?(?:kB|KB|MB|GB|TB)\b/;
+    const offenders = sources(SRC)
+      .filter((f) => !f.includes(join('src', 'sandbox', 'backend')))
+      .flatMap((f) =>
+        literals(readFileSync(f, 'utf8'))
+          .filter((s) => decimal.test(s.replaceAll('1GB', '')))
+          .map((s) => `${relative(SRC, f)}: ${s.slice(0, 120)}`),
+      );
+    assert.deepEqual(offenders, []);
+  });
+
   it('sizes in one convention, binary units, as the size flags take them', () => {
     assert.equal(formatBytes(8 * 1024 * 1024), '8.0 MiB');
     assert.equal(formatBytes(1024 ** 3), '1.0 GiB');

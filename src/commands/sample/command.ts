@@ -7,7 +7,7 @@ export const registerSample: RegisterCommand = (program: Command, state: RunStat
     .command('sample')
     .description('write a realistic sample export, to try validate and upload without your own data')
     .argument('[file]', 'where to write it (default export.xml, or export.zip with --zip)')
-    .option('--months <n>', 'months of data from 2024-01-01, 1–120 (default 3, about 17 MB a month)')
+    .option('--months <n>', 'months of data from 2024-01-01, 1–120 (default 3, about 16 MiB a month)')
     .option('--seed <n>', 'generator seed: the same seed and months give the same bytes (default 1)')
     .option('--zip', "write a zip laid out like the Health app's export.zip")
     .option('--force', 'replace FILE if it exists')

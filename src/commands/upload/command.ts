@@ -1,4 +1,5 @@
 import { type Command, Option } from 'commander';
+import { SIZE_EXAMPLES } from '../../config/flags.js';
 import { addFilterOptions, FILTER_HELP } from '../filter-help.js';
 import type { RegisterCommand, RunState } from '../types.js';
 import type { UploadFlags } from './run.js';
@@ -15,11 +16,14 @@ Examples:
 The s3 method (default) sends the whole export, repaired (DTD removed, illegal characters dropped). On a
 current backend it is one multipart upload, --concurrency parts at a time, completed once the whole export
 passed the check (an export under 5 MiB goes to the direct route whole); on a server before August 2026,
-presigned POSTs of valid documents of at most --max-part-size bytes (default: the server's cap). An
+presigned POSTs of valid documents of at most --max-part-size (default: the server's cap). An
 interrupted upload resumes with the same command; re-running a finished one says it was already uploaded;
 --force sends it again. The sdk method sends the
 samples as JSON to the backend's SDK sync route, each value in the unit its series expects, with its source,
 device and time zone, under ids that stay the same on every run.
+
+Sizes (--batch-bytes, --max-part-size) are bytes, or a number with a unit: KiB, MiB, GiB (1024) or kB,
+MB, GB (1000), in any case, e.g. ${SIZE_EXAMPLES}. Sizes are shown in KiB, MiB and GiB.
 
 ${FILTER_HELP}`;
 
@@ -44,9 +48,15 @@ export const registerUpload: RegisterCommand = (program: Command, state: RunStat
       '--full',
       'direct, s3: send every record again, not only those newer than what this user already has (workouts the server has are never resent)',
     )
-    .option('--max-part-size <bytes>', 's3, presigned POST: largest part (default: the server cap)')
+    .option(
+      '--max-part-size <size>',
+      's3, presigned POST: largest part, e.g. 256MiB (default: the server cap)',
+    )
     .option('--concurrency <n>', 's3 multipart: parts in flight at once, 1–16 (default: two per core, 2–8)')
-    .option('--batch-bytes <n>', 'direct, sdk: largest batch (direct 8 MiB, sdk 4 MiB)')
+    .option(
+      '--batch-bytes <size>',
+      'direct, sdk: largest batch, e.g. 2MiB (default: direct 8 MiB, sdk 4 MiB)',
+    )
     .option('--batch-records <n>', 'direct, sdk: most records per batch (direct 50000, sdk 10000)')
     .option('--fail-fast', 'direct, sdk: with --wait, stop at the first failed batch')
     .addOption(

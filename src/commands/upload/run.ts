@@ -1,4 +1,4 @@
-import { intFlag, secondsFlag } from '../../config/flags.js';
+import { intFlag, secondsFlag, sizeFlag } from '../../config/flags.js';
 import { buildFilters } from '../../core/selection/filters.js';
 import {
   DEFAULT_BATCH_BYTES,
@@ -116,11 +116,7 @@ export function uploadOptions(f: Factory, path: string, flags: UploadFlags): Upl
     full: Boolean(flags.full),
     wait: Boolean(flags.wait),
     failFast: Boolean(flags.failFast),
-    maxPartSize: intFlag('--max-part-size', flags.maxPartSize, {
-      min: 1024,
-      max: MAX_PART_SIZE,
-      unit: 'bytes',
-    }),
+    maxPartSize: sizeFlag('--max-part-size', flags.maxPartSize, { min: 1024, max: MAX_PART_SIZE }),
     concurrency: intFlag(
       '--concurrency',
       flags.concurrency,
@@ -129,7 +125,7 @@ export function uploadOptions(f: Factory, path: string, flags: UploadFlags): Upl
     ),
     stallTimeoutMs: secondsFlag('--stall-timeout', flags.stallTimeout, DEFAULT_STALL_TIMEOUT_MS),
     batch: {
-      maxBytes: intFlag(
+      maxBytes: sizeFlag(
         '--batch-bytes',
         flags.batchBytes,
         { min: 4096, max: sdk ? MAX_SDK_BATCH_BYTES : MAX_BATCH_BYTES },
