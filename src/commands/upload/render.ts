@@ -135,7 +135,7 @@ export class UploadView {
         return;
       case 'replan':
         out.warn(
-          `The server accepts at most ${e.cap} bytes per upload; planning the parts again (a second read).`,
+          `The server accepts at most ${formatBytes(e.cap)} per upload; planning the parts again (a second read).`,
         );
         return;
       case 'resume':
