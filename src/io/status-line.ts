@@ -78,3 +78,26 @@ export function fit(text: string, columns: number): string {
   const room = Math.max(1, columns - 1);
   return chars.length <= room ? text : `${chars.slice(0, room - 1).join('')}…`;
 }
+
+/** A field of a status line and its rank: when the line is too wide, the lowest rank is given up first. */
+export type StatusField = [text: string, rank: number];
+
+/**
+ * `Label ████░░░░ 42% · field · field`: the bar (10 cells, 20 from 120 columns) and the fields that are
+ * not empty, the lowest ranked left out until the line fits in `columns`.
+ */
+export function barText(label: string, fraction: number, fields: StatusField[], columns: number): string {
+  const width = columns >= 120 ? 20 : 10;
+  const cells = Math.round(fraction * width);
+  const bar: StatusField = [
+    `${label} ${'█'.repeat(cells)}${'░'.repeat(width - cells)} ${Math.floor(fraction * 100)}%`,
+    Number.POSITIVE_INFINITY,
+  ];
+  let shown = [bar, ...fields.filter(([text]) => text !== '')];
+  const text = () => shown.map(([t]) => t).join(' · ');
+  while (shown.length > 1 && [...text()].length >= columns) {
+    const least = Math.min(...shown.map(([, rank]) => rank));
+    shown = shown.filter(([, rank]) => rank !== least);
+  }
+  return text();
+}

@@ -110,7 +110,7 @@ describe('progress follows one policy in every command', () => {
   });
 });
 
-describe('a multipart upload draws one bar for its object', () => {
+describe('a multipart upload draws one status line for its object', () => {
   let s3: S3Server;
   let double: BackendDouble;
   let cli: CliEnv;
@@ -158,7 +158,9 @@ describe('a multipart upload draws one bar for its object', () => {
     });
     assert.equal(drawn.code, 0, drawn.stderr);
     assert.match(drawn.stderr, DRAWN);
-    assert.match(drawn.stderr, /Uploading 2 parts \[/);
+    // The status line every upload draws on a terminal (io/status-line.ts), its parts stored n of N.
+    assert.match(drawn.stderr, /Uploading [█░]+ \d+% · .*parts \d\/2/);
+    assert.doesNotMatch(drawn.stderr, /Uploading 2 parts \[/);
     const json = await cli.run([...args(), '--json'], { env });
     assert.equal(json.code, 0, json.stderr);
     assert.doesNotMatch(json.stderr, /Uploading 2 parts/);

@@ -4,13 +4,15 @@
  * cleared.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import { writeExportFile } from '../../src/generator/index.js';
 import { type BackendDouble, startBackendDouble } from '../../src/sandbox/backend/index.js';
+import { type S3Server, startS3Server } from '../../src/sandbox/s3/server.js';
 import { ESCAPE, runOnPty, waitForText } from '../helpers/pty.js';
 import { builtCli } from '../hostile/helpers.js';
 
@@ -190,5 +192,125 @@ describe('upload --method direct on a terminal', () => {
     assert.match(screen.at(-2)!, /^Interrupted: \d+ of ~?\d+ batches sent \([\d,]+ records\)\.$/);
     assert.equal(screen.at(-1), `Resume with: apple-import ${args.join(' ')}`);
     for (const l of screen) assert.doesNotMatch(l, /ETA|[█░]/, `left behind: ${l}`);
+  });
+});
+
+describe('upload over S3 on a terminal', () => {
+  const creds = {
+    bucket: 'exports',
+    region: 'us-east-1',
+    accessKeyId: 'AKIATERMINAL00000000',
+    secretAccessKey: 'terminal-secret',
+  };
+  let s3: S3Server;
+  let current: BackendDouble;
+  let before2026: BackendDouble;
+  let big: string;
+  before(async () => {
+    s3 = await startS3Server(creds);
+    // Parts of 5 MiB (S3's least): the export below (about 12 MiB) makes three. Each part waits a moment
+    // before S3 reads it, so the status line is seen while a part goes up.
+    current = await startBackendDouble({
+      s3: { endpoint: s3.endpoint, ...creds, notifies: false },
+      partSize: 5 * 1024 * 1024,
+    });
+    before2026 = await startBackendDouble({
+      s3: { endpoint: s3.endpoint, ...creds, notifies: false },
+      generation: '2026-08',
+    });
+    s3.faults.delay(400, { method: 'PUT' }).delay(400, { method: 'POST' });
+    big = join(dir, 'big.xml');
+    await writeExportFile(big, { seed: 4, days: 22 });
+  });
+  after(async () => {
+    await current.close();
+    await before2026.close();
+    await s3.close();
+  });
+
+  /** `upload` to a fresh user of `backend` on a pty, the screen taken while the second part goes up. */
+  async function uploadOnPty(backend: BackendDouble, cols: number, extra: string[] = []) {
+    const cfg = await mkdtemp(join(dir, 'cfg-'));
+    const user = backend.createUser({ email: `s3-${cols}-${extra.length}@example.com` }).id;
+    let during: string[] = [];
+    const r = await runOnPty(['upload', big, '--user', user, ...extra], {
+      cols,
+      env: {
+        APPLE_IMPORT_SERVER: backend.url,
+        APPLE_IMPORT_API_KEY: backend.createApiKey('ci'),
+        APPLE_IMPORT_CONFIG_DIR: cfg,
+      },
+      drive: async (_pty, raw, screen) => {
+        await waitForText(raw, /Uploading [█░]+ \d+% .*parts 1\/\d/);
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        during = (await screen()).filter((l) => l !== '');
+      },
+    });
+    return { ...r, during, screen: r.screen.filter((l) => l !== '') };
+  }
+
+  for (const cols of [80, 120]) {
+    it(`multipart, ${cols} columns: one status line (bytes sent, parts n/N, speed, ETA) under the log lines, none left at the end`, async () => {
+      const r = await uploadOnPty(current, cols, ['--concurrency', '1']);
+      assert.equal(r.exitCode, 0, r.screen.join('\n'));
+      const status = r.during.at(-1) ?? '';
+      assert.match(status, /^Uploading [█░]+ \d+% · /, r.during.join('\n'));
+      assert.match(status, / · parts 1\/3( · |$)/, r.during.join('\n'));
+      assert.ok(status.length < cols, `the status line fits in ${cols} columns: ${status}`);
+      if (cols >= 120)
+        assert.match(
+          status,
+          / · [\d.]+ [KM]iB of [\d.]+ MiB · parts 1\/3 · [\d.]+ [KM]iB\/s · ETA \d/,
+          status,
+        );
+      // The log lines above it, whole: the backend line first.
+      assert.match(r.during[0] ?? '', /^backend: /);
+      assert.equal(r.during.filter((l) => /[█░]/.test(l)).length, 1, r.during.join('\n'));
+      // At the end: the messages and the summary, nothing of the status line.
+      for (const l of r.screen) assert.doesNotMatch(l, /ETA|[█░]|parts \d+\/\d+/, `left behind: ${l}`);
+      assert.ok(
+        r.screen.some((l) =>
+          /^✓ Uploaded .*big\.xml for user \S+: one object in 3 parts of 5\.0 MiB/.test(l),
+        ),
+        r.screen.join('\n'),
+      );
+    });
+  }
+
+  it('presigned POST (a server before August 2026), 100 columns: the parts share one status line', async () => {
+    const r = await uploadOnPty(before2026, 100, ['--max-part-size', '3MiB']);
+    assert.equal(r.exitCode, 0, r.screen.join('\n'));
+    const status = r.during.at(-1) ?? '';
+    assert.match(status, /^Uploading [█░]+ \d+% · [\d.]+ [KM]iB sent · parts 1\/\d+/, r.during.join('\n'));
+    assert.ok(status.length < 100, status);
+    // Part 1's line is above the status line, whole.
+    assert.ok(
+      r.during.slice(0, -1).some((l) => /^✓ part 1\/\d+ stored as /.test(l)),
+      r.during.join('\n'),
+    );
+    assert.equal(r.during.filter((l) => /[█░]/.test(l)).length, 1, r.during.join('\n'));
+    for (const l of r.screen) assert.doesNotMatch(l, /ETA|[█░]|parts \d+\/\d+ ·/, `left behind: ${l}`);
+  });
+
+  it('in a pipe and with CI=true: no escape code, plain progress lines', async () => {
+    const cli = await builtCli();
+    for (const ci of [{}, { CI: 'true' }] as Record<string, string>[]) {
+      const cfg = await mkdtemp(join(dir, 'cfg-'));
+      const user = current.createUser({ email: `pipe-${'CI' in ci ? 'ci' : 'plain'}@example.com` }).id;
+      // Not spawnSync: the servers answering it run in this process.
+      const r = await promisify(execFile)(process.execPath, [cli, 'upload', big, '--user', user], {
+        encoding: 'utf8',
+        env: {
+          PATH: process.env.PATH ?? '',
+          APPLE_IMPORT_SERVER: current.url,
+          APPLE_IMPORT_API_KEY: current.createApiKey('ci'),
+          APPLE_IMPORT_CONFIG_DIR: cfg,
+          ...ci,
+        },
+      });
+      assert.doesNotMatch(r.stdout + r.stderr, ESCAPE, JSON.stringify(ci));
+      assert.doesNotMatch(r.stderr, /[█░\r]/, JSON.stringify(ci));
+      assert.match(r.stderr, /^Uploading 3 parts: \d+% \(/m);
+    }
   });
 });

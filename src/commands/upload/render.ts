@@ -10,10 +10,10 @@ import type { Factory } from '../../factory.js';
 import { formatBytes, ProgressDisplay } from '../../io/progress.js';
 import { createSpinner, type PhaseSpinner } from '../../io/spinner.js';
 import { count } from '../../io/text.js';
-import { DirectProgress } from './direct-progress.js';
 import { describeRepairs } from './render-s3.js';
 import { sdkBatchLine } from './render-sdk.js';
 import { UploadTally } from './tally.js';
+import { UploadProgress } from './upload-progress.js';
 
 const STEP_TEXT = {
   user: 'Checking the user…',
@@ -30,8 +30,8 @@ const STEP_TEXT = {
 export class UploadView {
   private readonly progress: ProgressDisplay;
   private spinner: Promise<PhaseSpinner> | null = null;
-  /** The direct method's one status line, when progress is drawn. */
-  private readonly direct: DirectProgress | null;
+  /** One status line for a direct or s3 upload, when progress is drawn. */
+  private readonly status: UploadProgress | null;
   private readonly tally = new UploadTally();
   /** Set from the first Ctrl-C until its line is printed (a drain's wait goes into that line). */
   private stopping: { drainMs: number | undefined } | null = null;
@@ -42,9 +42,9 @@ export class UploadView {
     private readonly options: UploadOptions,
   ) {
     this.progress = new ProgressDisplay(f.io, () => f.clock.now());
-    this.direct =
-      options.method === 'direct' && f.io.progress === 'draw'
-        ? new DirectProgress(f, this.tally, options.dryRun)
+    this.status =
+      options.method !== 'sdk' && f.io.progress === 'draw'
+        ? new UploadProgress(f, this.tally, options.method, options.dryRun)
         : null;
     f.out.doneSoFar = { describe: () => this.tally.describe(options), resumes: !options.dryRun };
     f.signal.addEventListener('abort', this.onInterrupt, { once: true });
@@ -69,7 +69,7 @@ export class UploadView {
 
   /** Prints a message with the status line out of its way. */
   private say(print: () => void): void {
-    if (this.direct) this.direct.around(print);
+    if (this.status) this.status.around(print);
     else {
       this.progress.pause();
       print();
@@ -82,8 +82,8 @@ export class UploadView {
       this.stopping.drainMs = e.waitMs;
       return;
     }
-    if (this.direct) {
-      this.directEvent(this.direct, e);
+    if (this.status) {
+      this.lineEvent(this.status, e);
       return;
     }
     if (e.type === 'progress') {
@@ -119,11 +119,16 @@ export class UploadView {
     this.message(e);
   };
 
-  /** The direct method on a terminal: progress feeds its status line, messages print above it. */
-  private directEvent(view: DirectProgress, e: UploadEvent): void {
-    if (e.type === 'progress' || e.type === 'started') view.update();
+  /** direct and s3 on a terminal: progress feeds the status line, messages print above it. */
+  private lineEvent(view: UploadProgress, e: UploadEvent): void {
+    if (e.type === 'progress' || e.type === 'started' || e.type === 'sending' || e.type === 'transfer')
+      view.update();
     else if (e.type === 'step') view.waiting(e.done ? null : STEP_TEXT[e.step]);
-    else if (e.type !== 'sending') view.around(() => this.message(e));
+    else {
+      view.around(() => this.message(e));
+      // What the message changed (a part stored) is in the line drawn again under it.
+      if (e.type === 'done') view.update();
+    }
   }
 
   /** An event that prints a message (every event but progress and steps). */
@@ -223,7 +228,7 @@ export class UploadView {
     // A run that stops at once still says so before what follows.
     this.sayStopping();
     this.f.signal.removeEventListener('abort', this.onInterrupt);
-    this.direct?.clear();
+    this.status?.clear();
     this.progress.pause();
     this.step('user', true);
   }
