@@ -243,6 +243,21 @@ describe('apple-import sandbox', () => {
     assert.equal(await again.run.exit, 130);
   });
 
+  it('--help: port 8000 by default, the info block on stdout, --data-dir keeps data; nothing says it is all in memory', async () => {
+    const r = await runCli(['sandbox', '--help']);
+    assert.equal(r.code, 0, r.stderr);
+    const help = r.stdout.replace(/\s+/g, ' ');
+    assert.match(
+      help,
+      /--data-dir <dir> keep objects, accounts, the API key, users and logins in DIR across restarts/,
+    );
+    assert.match(help, /--port <port> backend port on 127\.0\.0\.1 \(default 8000 if free/);
+    assert.match(help, /Prints the URL, a developer login, an API key and two user ids on stdout/);
+    assert.match(help, /Without --data-dir everything is gone when it stops; with it, the same credentials/);
+    assert.match(help, /2 if a port given with --port or --s3-port is in use/);
+    assert.doesNotMatch(help, /in memory/i);
+  });
+
   it('an explicit --port that is taken is a usage error with a --port hint, not an internal error', async () => {
     const blocker = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
