@@ -386,6 +386,18 @@ describe('upload --method direct', () => {
       );
       assert.match(first.stderr, new RegExp(`batch ${k} \\(.*\\): queued as task ${kth.taskId}`));
       assert.equal(second.stderr.match(/already sent in an earlier run, skipped/g)?.length, k);
+      // The re-run's summary counts what it sent: the records of its own batches, not the skipped ones.
+      const recordsOf = (state: RegExp) =>
+        [...second.stderr.matchAll(/^batch \d+ \(\S+, ([\d,]+) records?, [^)]*\): (.*)$/gm)]
+          .filter((m) => state.test(m[2]!))
+          .reduce((sum, m) => sum + Number(m[1]!.replace(/,/g, '')), 0);
+      const sentNow = recordsOf(/^queued/);
+      assert.ok(sentNow > 0 && recordsOf(/^already sent/) > 0, second.stderr);
+      const total = second.stdout.match(/^Sent (\d+) of (\d+) batches \(([\d,]+) records, /m);
+      assert.ok(total, second.stdout);
+      assert.equal(Number(total[1]), Number(total[2]) - k);
+      assert.equal(Number(total[3]!.replace(/,/g, '')), sentNow, second.stdout);
+      assert.match(second.stdout, new RegExp(`; ${k} already sent earlier\n`));
       assert.doesNotMatch(second.stderr, /status feed/);
       // A third run finds everything sent.
       const third = await s.cli.run(args, { env });

@@ -65,6 +65,32 @@ describe('wording', () => {
     assert.deepEqual(offenders, []);
   });
 
+  it('no parentheses inside parentheses in a message: "(a (b))" reads as noise', () => {
+    // A template's text with each `${…}` as one word, so "(${n} records)" is judged as written. The
+    // generator writes Apple's DTD and the backend double speaks as the backend does: neither is ours.
+    const nested = /\([^()]*\(|\)\)/;
+    // Code kept in strings (a worker's source, a pattern) is not a message.
+    const code = /require\(|=>|\(\?:|\\s/;
+    const offenders: string[] = [];
+    for (const f of sources(SRC).filter(
+      (f) => !f.includes(join('src', 'sandbox', 'backend')) && !f.includes(join('src', 'generator')),
+    )) {
+      const file = ts.createSourceFile('x.ts', readFileSync(f, 'utf8'), ts.ScriptTarget.Latest, false);
+      const visit = (n: ts.Node): void => {
+        const text = ts.isTemplateExpression(n)
+          ? n.head.text + n.templateSpans.map((span) => `x${span.literal.text}`).join('')
+          : ts.isStringLiteral(n) || ts.isNoSubstitutionTemplateLiteral(n)
+            ? n.text
+            : null;
+        if (text !== null && nested.test(text) && !code.test(text))
+          offenders.push(`${relative(SRC, f)}: ${text.slice(0, 120)}`);
+        ts.forEachChild(n, visit);
+      };
+      visit(file);
+    }
+    assert.deepEqual(offenders, []);
+  });
+
   it('counts agree with their nouns: "1 batch", "1 warning", never "batch(es)"', async () => {
     const backend = await startBackendDouble();
     const dir = await mkdtemp(join(tmpdir(), 'wording-'));
