@@ -443,6 +443,15 @@ describe('upload fault handling (fake S3 + backend double faults)', () => {
     clearInterval(watcher);
     assert.equal(r.code, 130, r.stderr);
     assert.match(r.stderr, /Completed before stopping: 1 of \d+ part/);
+    // The first Ctrl-C says what happens next; the last lines say what was done and how to go on.
+    assert.match(
+      r.stderr,
+      /^warning: Stopping: the part being sent is abandoned; the parts stored so far are kept/m,
+    );
+    assert.match(
+      r.stderr,
+      /\nInterrupted: 1 of \d+ parts stored\.\nResume with: apple-import upload \S+ --user \S+ .*--max-part-size 300000 --stall-timeout 30\n$/,
+    );
     const ledgerDir = join(r.cfg, 'ledger');
     const { readdir } = await import('node:fs/promises');
     const files = (await readdir(ledgerDir)).filter((f) => f.endsWith('.json'));
