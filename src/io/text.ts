@@ -19,3 +19,9 @@ export function count(value: number, singular: string, plural = `${singular}s`):
 export function noun(value: number, singular: string, plural = `${singular}s`): string {
   return value === 1 ? singular : plural;
 }
+
+/** The first `top` items joined, then how many more there are: "a 3, b 2 and 4 more (see --json)". */
+export function firstOf(items: string[], top = 5): string {
+  const shown = items.slice(0, top).join(', ');
+  return items.length > top ? `${shown} and ${grouped(items.length - top)} more (see --json)` : shown;
+}

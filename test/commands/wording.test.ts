@@ -107,6 +107,10 @@ describe('wording', () => {
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /^Plan: 1 batch, [\d,]+ records\n/);
       assert.doesNotMatch(r.stdout + r.stderr, /\((?:s|es)\)|\b1 (?:batches|records|parts|warnings)\b/);
+      const sdk = await runCli(['upload', xml, '--user', user, '--method', 'sdk', '--dry-run'], { env });
+      assert.equal(sdk.code, 0, sdk.stderr);
+      assert.match(sdk.stdout, /^Plan: 1 batch, [\d,]+ samples\n/);
+      assert.doesNotMatch(sdk.stdout + sdk.stderr, /\((?:s|es)\)|\b1 (?:batches|records|samples|workouts)\b/);
     } finally {
       await backend.close();
       await rm(dir, { recursive: true, force: true });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { count, grouped } from '../../src/io/text.js';
+import { count, firstOf, grouped } from '../../src/io/text.js';
 
 describe('grouped', () => {
   it('writes every integer as en-US digit groups, as Intl would', () => {
@@ -19,5 +19,14 @@ describe('grouped', () => {
     assert.equal(count(1, 'record'), '1 record');
     assert.equal(count(21_779, 'record'), '21,779 records');
     assert.equal(count(2, 'batch', 'batches'), '2 batches');
+  });
+});
+
+describe('firstOf', () => {
+  it('lists the top five, then says how many more there are', () => {
+    const items = ['a 9', 'b 8', 'c 7', 'd 6', 'e 5', 'f 4', 'g 3'];
+    assert.equal(firstOf(items), 'a 9, b 8, c 7, d 6, e 5 and 2 more (see --json)');
+    assert.equal(firstOf(items.slice(0, 5)), 'a 9, b 8, c 7, d 6, e 5');
+    assert.equal(firstOf(items, 2), 'a 9, b 8 and 5 more (see --json)');
   });
 });

@@ -5,8 +5,8 @@ import { describeCollision } from '../../core/upload/shared/workout-keys.js';
 import type { UploadOptions } from '../../core/upload/types.js';
 import type { Factory } from '../../factory.js';
 import { formatBytes } from '../../io/progress.js';
-import { count, grouped } from '../../io/text.js';
-import { documentHead, documentTail } from './render.js';
+import { count, firstOf, grouped } from '../../io/text.js';
+import { documentHead, documentTail, sentLine } from './render.js';
 
 /** `upload --method direct`'s result: the JSON document, or the plan or what was sent, and what was left out. */
 export function renderDirectResult(f: Factory, o: UploadOptions, r: DirectUploadResult): void {
@@ -31,24 +31,14 @@ export function renderDirectResult(f: Factory, o: UploadOptions, r: DirectUpload
     for (const b of r.batches)
       out.data(`  batch ${b.seq}: ${count(b.records, 'record')}, ${formatBytes(b.bytes)}`);
   } else {
-    // What this run sent: the records of the batches it posted, not of those an earlier run did.
-    const sentRecords = r.batches
-      .filter((b) => b.state === 'sent' || b.state === 'completed' || b.state === 'failed')
-      .reduce((sum, b) => sum + b.records, 0);
-    out.data(
-      `Sent ${r.sent} of ${count(r.batches.length, 'batch', 'batches')} (${count(sentRecords, 'record')}, ${formatBytes(r.bytesSent)}) in ${(r.durationMs / 1000).toFixed(1)} s` +
-        (r.skipped ? `; ${r.skipped} already sent earlier` : ''),
-    );
+    out.data(sentLine(r, ['record', 'records'], 'already sent earlier'));
   }
   for (const [reason, d] of Object.entries(dropped)) {
-    const types = Object.entries(d.byType).sort((a, b) => b[1] - a[1]);
-    const top = types
-      .slice(0, 5)
-      .map(([t, n]) => `${t.replace(/^HK\w+TypeIdentifier/, '')} ${grouped(n)}`)
-      .join(', ');
-    const more = types.length > 5 ? ` and ${types.length - 5} more (see --json)` : '';
+    const types = Object.entries(d.byType)
+      .sort((a, b) => b[1] - a[1])
+      .map(([t, n]) => `${t.replace(/^HK\w+TypeIdentifier/, '')} ${grouped(n)}`);
     out.info(
-      `${r.status === 'dry-run' ? 'will drop' : 'dropped'} ${grouped(d.total)} (${reason}): ${top}${more}`,
+      `${r.status === 'dry-run' ? 'will drop' : 'dropped'} ${grouped(d.total)} (${reason}): ${firstOf(types)}`,
     );
   }
   if (r.report.datesRewritten > 0)

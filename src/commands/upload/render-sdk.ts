@@ -2,14 +2,14 @@ import type { SdkUploadResult } from '../../core/upload/sdk/run.js';
 import type { BatchOutcome } from '../../core/upload/types.js';
 import type { Factory } from '../../factory.js';
 import { formatBytes } from '../../io/progress.js';
-import { count } from '../../io/text.js';
-import { documentHead, documentTail } from './render.js';
+import { count, firstOf, grouped } from '../../io/text.js';
+import { documentHead, documentTail, sentLine } from './render.js';
 
 const short = (t: string) => t.replace(/^HK\w+TypeIdentifier/, '');
 
 /** One SDK batch as it goes (the route answers 202 with no id, so none is shown). */
 export function sdkBatchLine(b: BatchOutcome): string {
-  const what = `batch ${b.seq} (${b.records} samples, ${formatBytes(b.bytes)})`;
+  const what = `batch ${b.seq} (${count(b.records, 'sample')}, ${formatBytes(b.bytes)})`;
   const saved = b as Partial<SdkUploadResult['batches'][number]>;
   switch (b.state) {
     case 'skipped':
@@ -34,37 +34,32 @@ export function renderSdkResult(f: Factory, wait: boolean, r: SdkUploadResult): 
   }
   if (r.status === 'already-uploaded') {
     out.info(
-      `This export was already sent to this user (${r.earlierBatches ?? 0} batches, ${r.uploadedAt}).`,
+      `This export was already sent to this user (${count(r.earlierBatches ?? 0, 'batch', 'batches')}, ${r.uploadedAt}).`,
     );
     out.hint('use --force to send it again (safe on this route: nothing is stored twice)');
     return;
   }
   if (r.status === 'dry-run') {
-    out.data(`Plan: ${r.batches.length} batches, ${r.records} samples`);
+    out.data(`Plan: ${count(r.batches.length, 'batch', 'batches')}, ${count(r.records, 'sample')}`);
     for (const [type, n] of Object.entries(r.conversion.sent).sort()) out.data(`  ${type}  ${n}`);
     for (const b of r.batches)
       out.data(
-        `  batch ${b.seq}: ${b.byCollection.records} records, ${b.byCollection.sleep} sleep, ${b.byCollection.workouts} workouts, ${formatBytes(b.bytes)}`,
+        `  batch ${b.seq}: ${count(b.byCollection.records, 'record')}, ${grouped(b.byCollection.sleep)} sleep, ${count(b.byCollection.workouts, 'workout')}, ${formatBytes(b.bytes)}`,
       );
     if (r.out)
       out.info(
         `Wrote the batches to ${r.out.path}${r.out.layout === 'lines' ? ' (one request body per line)' : ''}.`,
       );
   } else {
-    out.data(
-      `Sent ${r.sent} of ${r.batches.length} batches (${r.records} samples, ${formatBytes(r.bytesSent)}) in ${(r.durationMs / 1000).toFixed(1)} s` +
-        (r.skipped ? `; ${r.skipped} already accepted earlier` : ''),
-    );
+    out.data(sentLine(r, ['sample', 'samples'], 'already accepted earlier'));
   }
   const verb = r.status === 'dry-run' ? 'will drop' : 'dropped';
   for (const [reason, byType] of Object.entries(r.selection.dropped)) {
     const n = Object.values(byType).reduce((a, b) => a + b, 0);
-    const top = Object.entries(byType)
+    const types = Object.entries(byType)
       .sort((a, b) => b[1] - a[1])
-      .slice(0, 5)
-      .map(([t, k]) => `${short(t)} ${k}`)
-      .join(', ');
-    out.info(`${verb} ${n} (${reason}): ${top}`);
+      .map(([t, k]) => `${short(t)} ${grouped(k)}`);
+    out.info(`${verb} ${grouped(n)} (${reason}): ${firstOf(types)}`);
   }
   for (const [reason, byType] of Object.entries(r.conversion.skipped)) {
     const n = Object.values(byType).reduce((a, b) => a + b, 0);

@@ -345,6 +345,24 @@ export function documentTail(r: {
   };
 }
 
+/**
+ * A batch method's summary line: what this run sent, the records of the batches it posted (not those an
+ * earlier run did), out of every batch the export makes.
+ */
+export function sentLine(
+  r: { sent: number; skipped: number; bytesSent: number; durationMs: number; batches: BatchOutcome[] },
+  unit: [singular: string, plural: string],
+  earlier: string,
+): string {
+  const records = r.batches
+    .filter((b) => b.state === 'sent' || b.state === 'completed' || b.state === 'failed')
+    .reduce((sum, b) => sum + b.records, 0);
+  return (
+    `Sent ${r.sent} of ${count(r.batches.length, 'batch', 'batches')} (${count(records, ...unit)}, ${formatBytes(r.bytesSent)}) in ${(r.durationMs / 1000).toFixed(1)} s` +
+    (r.skipped ? `; ${r.skipped} ${earlier}` : '')
+  );
+}
+
 export function batchLine(b: BatchOutcome): string {
   const what = `batch ${b.seq} (${b.filename}, ${count(b.records, 'record')}, ${formatBytes(b.bytes)})`;
   switch (b.state) {
