@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -30,5 +30,17 @@ describe('scripts/test-deps.mjs', () => {
     } finally {
       rmSync(empty, { recursive: true, force: true });
     }
+  });
+
+  it("the README's test command, `npm test` and .ci/run take this one step, and .ci/run runs that command", () => {
+    const readme = readFileSync('README.md', 'utf8');
+    assert.match(readme, /\*\*The test command is `npm ci && npm test`\*\*/);
+    const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> };
+    assert.equal(pkg.scripts.test, 'node scripts/run-tests.mjs');
+    assert.match(readFileSync('scripts/run-tests.mjs', 'utf8'), /\['scripts\/test-deps\.mjs'\]/);
+    const ci = readFileSync('.ci/run', 'utf8');
+    assert.match(ci, /^run node scripts\/test-deps\.mjs$/m);
+    assert.match(ci, /^run npm ci\b/m);
+    assert.match(ci, /^run timeout .* npm test$/m);
   });
 });
