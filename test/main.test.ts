@@ -47,6 +47,13 @@ describe('cli frame', () => {
     const upload = await runCli(['upload', '--help']);
     assert.doesNotMatch(upload.stdout, /atrial_fibrillation_burden/, 'the alias list lives in `help types`');
     assert.match(upload.stdout, /apple-import help types/);
+    // Size flags take units, and the help says which.
+    assert.match(upload.stdout, /--batch-bytes <size>/);
+    assert.match(upload.stdout, /--max-part-size <size>/);
+    assert.match(
+      upload.stdout.replace(/\s+/g, ' '),
+      /KiB, MiB, GiB \(1024\) or kB, MB, GB \(1000\), in any case, e\.g\. 5242880, 64MiB or 1GB/,
+    );
     const help = await runCli(['help', 'upload']);
     assert.equal(help.stdout, upload.stdout);
     const types = await runCli(['help', 'types']);
