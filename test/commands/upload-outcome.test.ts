@@ -150,7 +150,7 @@ describe('upload --method direct makes the outcome validate predicts', () => {
     assert.equal(u.code, 1, u.stderr);
     assert.match(
       u.stderr,
-      /error: the server already has a workout with the start, end and device of one of the \d+ workouts? in batch \d+/,
+      /error: the server already has a workout with the start, end and device of one of the [\d,]+ workouts? in batch \d+/,
     );
     assert.match(u.stderr, /hint: send the rest with --exclude-types Workout/);
     assert.doesNotMatch(u.stderr, /re-run the same command/);
@@ -236,7 +236,7 @@ describe('upload (s3) sends the document whose import validate predicts', () => 
         const u1 = await upload(first);
         assert.match(
           u1.stderr,
-          /apple-import repairs: \d+ elements? with compact dates rewritten, \d+ colliding workouts? left out/,
+          /apple-import repairs: [\d,]+ elements? with compact dates rewritten, [\d,]+ colliding workouts? left out/,
         );
         assert.deepEqual(
           double.state.s3Imports.map((t) => t.status),
@@ -246,7 +246,7 @@ describe('upload (s3) sends the document whose import validate predicts', () => 
 
         const p2 = await predict(second);
         const u2 = await upload(second);
-        assert.match(u2.stderr, /\d+ records? and [1-9]\d* workouts? the server already has left out/);
+        assert.match(u2.stderr, /[\d,]+ records? and [1-9][\d,]* workouts? the server already has left out/);
         assert.deepEqual(
           double.state.s3Imports.map((t) => t.status),
           ['completed', 'completed'],
@@ -341,7 +341,7 @@ describe('upload (s3) on a current backend in client mode: multipart and the dir
     assert.equal(u1.doc.transport, transport);
     assert.match(
       u1.stderr,
-      /apple-import repairs: \d+ elements? with compact dates rewritten, \d+ colliding workouts? left out/,
+      /apple-import repairs: [\d,]+ elements? with compact dates rewritten, [\d,]+ colliding workouts? left out/,
     );
     assert.equal(u1.doc.imported.stage, 'completed');
     assert.deepEqual(t.failed(), []);
@@ -350,7 +350,7 @@ describe('upload (s3) on a current backend in client mode: multipart and the dir
     const p2 = await t.predict(second);
     const u2 = await t.upload(second);
     assert.equal(u2.doc.transport, transport);
-    assert.match(u2.stderr, /\d+ records? and [1-9]\d* workouts? the server already has left out/);
+    assert.match(u2.stderr, /[\d,]+ records? and [1-9][\d,]* workouts? the server already has left out/);
     assert.equal(u2.doc.imported.stage, 'completed');
     assert.deepEqual(t.failed(), [], 'no task fails on the workouts already imported');
     assert.deepEqual(t.stored(), p2.want);
