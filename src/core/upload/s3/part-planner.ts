@@ -10,6 +10,7 @@
  * is conservative) and made exact afterwards from the illegal-byte counts and the DOCTYPE span.
  */
 import { AppError } from '../../../errors.js';
+import { formatBytes } from '../../../io/progress.js';
 import { firstIllegal } from '../../reader/illegal-bytes.js';
 import type { ScanSummary } from '../../reader/types.js';
 
@@ -161,7 +162,7 @@ export class PartPlanner {
   private tooBig(start: number, end: number): AppError {
     return new AppError(
       'INPUT_INVALID',
-      `The element at byte ${start} (${end - start} bytes) cannot fit in a part of at most ${this.cap} bytes together with the export header.`,
+      `The element at byte ${start} (${formatBytes(end - start)}) cannot fit in a part of at most ${formatBytes(this.cap)} together with the export header.`,
       { hint: 'raise --max-part-size' },
     );
   }

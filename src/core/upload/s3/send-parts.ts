@@ -9,6 +9,7 @@ import { type Presign, type PresignRequest, serverCapFrom } from '../../../adapt
 import { ReadPool } from '../../../adapters/read-pool.js';
 import { type S3PostOptions, type S3PostResult, S3UploadError } from '../../../adapters/s3-post.js';
 import { ApiError, AppError, CancelledError, isAbortError } from '../../../errors.js';
+import { formatBytes } from '../../../io/progress.js';
 import type { ScanSummary } from '../../reader/types.js';
 import { isRetryable, retryDelayMs, S3_RETRY } from '../shared/retry.js';
 import { checkedBody } from './checked-body.js';
@@ -68,7 +69,7 @@ export interface UploadEvents {
 /** The server refused our part size; the parts must be planned again for `cap` bytes. */
 export class ServerCapError extends AppError {
   constructor(readonly cap: number) {
-    super('S3_UPLOAD_FAILED', `The server accepts at most ${cap} bytes per upload.`);
+    super('S3_UPLOAD_FAILED', `The server accepts at most ${formatBytes(cap)} per upload.`);
     this.name = 'ServerCapError';
   }
 }

@@ -6,6 +6,7 @@
  * needs the export changed, the file is the filtered document (shared/export-filter.ts), as over S3.
  */
 import { ApiError, CancelledError, isAbortError } from '../../../errors.js';
+import { formatBytes } from '../../../io/progress.js';
 import { repairPlanFor } from '../../reader/repair.js';
 import type { ScanSummary } from '../../reader/types.js';
 import { newRunId, objectFilename } from '../shared/naming.js';
@@ -22,7 +23,7 @@ export async function runSmallDirect(run: MultipartRun): Promise<S3UploadResult>
   const total = objectSize(run);
   onEvent({
     type: 'notice',
-    message: `${source.displayName} is under S3's 5 MiB part minimum: it goes to the direct route as one repaired file (${total} bytes), as the backend's own web app sends small files.`,
+    message: `${source.displayName} is under S3's 5 MiB part minimum: it goes to the direct route as one repaired file (${formatBytes(total)}), as the backend's own web app sends small files.`,
   });
   let summary: ScanSummary | undefined;
   const guard = async <T>(work: Promise<T>): Promise<T> => {
