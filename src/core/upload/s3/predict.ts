@@ -39,6 +39,7 @@ export interface ImportPrediction {
   fails: string[];
 }
 
+const RECORD = nameKey('Record');
 const TYPE = nameKey('type');
 const START = nameKey('startDate');
 const END = nameKey('endDate');
@@ -86,22 +87,28 @@ export async function predictImport(
   const sent = new Set(sentWorkouts);
   const named: SentWorkout[] = [];
   let resent = 0;
+  /** A Record (tag entry `t`) the ledger says the user may have: at a type's boundary, or any with --full. */
+  const record = (el: TapeElement, t: number): void => {
+    const type = textOf(el, t, TYPE);
+    if (type === undefined || kindOf(type) !== KIND_QUANTITY) return;
+    const r = ledgerRanges[type];
+    if (r === undefined) return;
+    const ms = dateOf(el, t, START);
+    // The ledger's range holds its ends: a record at either may be the one sent before.
+    if (ms >= r.first && ms <= r.last) {
+      resent++;
+      const s = seriesOf(type);
+      if (s !== null) (bySeries[s] ??= { predicted: 0, resent: 0 }).resent++;
+    }
+  };
   const onTape = (el: TapeElement): void => {
     collector.onTape(el);
     const t = el.at;
-    if (el.name === 'Record') {
-      const type = textOf(el, t, TYPE);
-      if (type === undefined || kindOf(type) !== KIND_QUANTITY) return;
-      const r = ledgerRanges[type];
-      if (r === undefined) return;
-      const ms = dateOf(el, t, START);
-      // The ledger's range holds its ends: a record at either may be the one sent before.
-      if (ms >= r.first && ms <= r.last) {
-        resent++;
-        const s = seriesOf(type);
-        if (s !== null) (bySeries[s] ??= { predicted: 0, resent: 0 }).resent++;
-      }
-    } else if (el.name === 'Workout' && named.length < MAX_NAMED_WORKOUTS) {
+    // The backend reads a Record wherever it sits (contract §5.2), and the filter leaves a Correlation's
+    // members as they are: one the server has is sent again too.
+    for (let n = el.next(t); n < el.end; n = el.next(n)) if (el.named(n, RECORD)) record(el, n);
+    if (el.name === 'Record') record(el, t);
+    else if (el.name === 'Workout' && named.length < MAX_NAMED_WORKOUTS) {
       const key = workoutKey(deviceModel(textOf(el, t, DEVICE)), dateOf(el, t, START), dateOf(el, t, END));
       if (!sent.has(key)) return;
       sent.delete(key);
