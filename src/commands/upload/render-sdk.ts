@@ -1,7 +1,9 @@
 import type { SdkUploadResult } from '../../core/upload/sdk/run.js';
+import { plainImportError } from '../../core/upload/shared/verify.js';
 import type { BatchOutcome } from '../../core/upload/types.js';
 import type { Factory } from '../../factory.js';
 import { formatBytes } from '../../io/progress.js';
+import { count } from '../../io/text.js';
 import { documentHead, documentTail } from './render.js';
 
 const short = (t: string) => t.replace(/^HK\w+TypeIdentifier/, '');
@@ -90,8 +92,15 @@ export function renderSdkResult(f: Factory, wait: boolean, r: SdkUploadResult): 
     );
   if (r.status === 'uploaded' && !wait && r.sent > 0)
     out.hint(`follow the import with: apple-import status --user ${r.userId} --follow`);
-  if (r.failed > 0)
-    out.error(`${r.failed} batch(es) failed on the server; re-run the same command to resend them`);
+  // Backend errors in plain words (shared/verify.ts, as for every method); a re-run only when it can succeed.
+  const failed = r.batches.filter((b) => b.state === 'failed');
+  const plain = failed.map((b) => plainImportError(b.error, `batch ${b.seq}`, 0));
+  for (const e of plain) if (!e.retryable) out.error(e.message);
+  for (const hint of new Set(plain.map((e) => e.hint).filter((h) => h !== undefined))) out.hint(hint);
+  if (r.failed > 0 && plain.every((e) => e.retryable))
+    out.error(
+      `${count(r.failed, 'batch', 'batches')} failed on the server; re-run the same command to resend ${r.failed === 1 ? 'it' : 'them'} (safe on this route)`,
+    );
 }
 
 function sdkDocument(r: SdkUploadResult) {
