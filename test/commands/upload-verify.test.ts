@@ -234,6 +234,39 @@ describe('upload --wait (s3): what the backend stored, by the user’s summary, 
   });
 });
 
+describe('upload --wait (s3) when the summary cannot be read', () => {
+  it('goes on unverified, with one warning saying so', async () => {
+    const rgw = await startRadosgw({ bucket: 'uploads' });
+    const double = await startBackendDouble({
+      seed: { apiKeys: [API_KEY] },
+      directDelayMs: 1,
+      s3: s3SettingsOf(rgw),
+    });
+    const cli = await CliEnv.create(double.url);
+    const dir = await mkdtemp(join(tmpdir(), 'unverified-'));
+    try {
+      const file = join(dir, 'small.xml');
+      await writeExportFile(file, { seed: 4, days: 3 });
+      const user = double.createUser({}).id;
+      double.faults.next(1, { status: 404, body: { detail: 'Not Found' } }, { path: /summaries\/data$/ });
+      const u = await cli.run(['upload', file, '--user', user, '--wait', '--json'], { env });
+      assert.equal(u.code, 0, u.stderr);
+      const doc = JSON.parse(u.stdout);
+      assert.equal(doc.imported.stage, 'completed');
+      assert.equal(doc.verification, undefined);
+      assert.match(
+        u.stderr,
+        /warning: The user’s summary could not be read \(.*\): what the backend stores is not compared with the prediction\./,
+      );
+    } finally {
+      await double.close();
+      await cli.dispose();
+      await rgw.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('the summary double loses records on request', () => {
   it('loseNextRecords: a direct import stores that many fewer, its task completing', async () => {
     const double = await startBackendDouble({ seed: { apiKeys: [API_KEY] }, directDelayMs: 1 });

@@ -72,7 +72,21 @@ export async function startVerify(run: S3VerifyRun): Promise<S3Verify | null> {
   if (!opts.wait || opts.dryRun) return null;
   const summary = async () =>
     countsOf(await ports.summaries.dataSummary({ id: userId, signal: ports.signal }));
-  const before = await summary();
+  // A summary that cannot be read leaves the upload to go on unverified, said once.
+  const unverified = (err: unknown): null => {
+    if (ports.signal.aborted) throw err;
+    run.onEvent({
+      type: 'warning',
+      message: `The user’s summary could not be read (${err instanceof Error ? err.message : String(err)}): what the backend stores is not compared with the prediction.`,
+    });
+    return null;
+  };
+  let before: SummaryCounts;
+  try {
+    before = await summary();
+  } catch (err) {
+    return unverified(err);
+  }
   // Read now: once this upload is recorded, its own ranges would be in it.
   const ranges: KnownRanges = {};
   for (const [type, r] of Object.entries(run.inc.ledger.read().types))
@@ -96,9 +110,15 @@ export async function startVerify(run: S3VerifyRun): Promise<S3Verify | null> {
         { signal: ports.signal },
       );
       const predicted: PredictedCounts = prediction;
-      const waited = events
-        ? { after: await summary(), settled: 'events' as const }
-        : await settle(run, summary, before, predicted);
+      let waited: Awaited<ReturnType<typeof settle>>;
+      try {
+        waited = events
+          ? { after: await summary(), settled: 'events' as const }
+          : await settle(run, summary, before, predicted);
+      } catch (err) {
+        unverified(err);
+        return result;
+      }
       const failed = result.imported?.stage === 'failed' ? 1 : 0;
       const verification: S3Verification = verifySummary(predicted, before, waited.after, {
         units: result.transport === 'post' ? result.parts.length : 1,
