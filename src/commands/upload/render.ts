@@ -1,6 +1,7 @@
 import { plainImportError } from '../../core/upload/shared/verify.js';
 import type {
   BatchOutcome,
+  IncrementalPlan,
   PlanInfo,
   UploadEvent,
   UploadOptions,
@@ -237,17 +238,21 @@ export class UploadView {
   /** How the S3 upload goes, once planned. */
   private transport: string | null = null;
 
+  /** The ledger's computed `--since` (direct, sdk), when the server has something from earlier uploads. */
+  private incremental(inc: IncrementalPlan | null): void {
+    if (inc && inc.through !== null)
+      this.f.out.info(
+        `Only what is new: this user already has ${Object.keys(inc.since).length} type(s) up to ${inc.through} and ${inc.workoutsKnown} workout(s) from earlier uploads (--since per type from the ledger; --full to resend every record).`,
+      );
+  }
+
   private plan(plan: PlanInfo): void {
     const out = this.f.out;
     if (plan.method === 'direct') {
       out.info(
         `${plan.dryRun ? 'Planning' : 'Uploading'} ${plan.source} to user ${plan.userId} (direct, batches ≤ ${formatBytes(plan.limits.maxBytes)} and ≤ ${count(plan.limits.maxRecords, 'record')})`,
       );
-      const inc = plan.incremental;
-      if (inc && inc.through !== null)
-        out.info(
-          `Only what is new: this user already has ${Object.keys(inc.since).length} type(s) up to ${inc.through} and ${inc.workoutsKnown} workout(s) from earlier uploads (--since per type from the ledger; --full to resend every record).`,
-        );
+      this.incremental(plan.incremental);
       return;
     }
     if (plan.method === 'sdk') {
@@ -255,6 +260,7 @@ export class UploadView {
       out.info(
         `${plan.dryRun ? 'Planning' : 'Uploading'} ${plan.source} to user ${plan.userId} (sdk, batches ≤ ${formatBytes(plan.limits.maxBytes)}, ≤ ${plan.limits.maxRecords} samples${plan.auth ? `, ${how[plan.auth]}` : ''})`,
       );
+      this.incremental(plan.incremental);
       return;
     }
     this.transport = plan.transport;

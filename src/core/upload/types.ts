@@ -146,6 +146,8 @@ export type PlanInfo =
       dryRun: boolean;
       /** How the route is called (null in a dry run, which sends nothing). */
       auth: 'api-key' | 'sdk-token' | 'minted' | null;
+      /** What the server already has from earlier uploads, which this one leaves out (as direct's). */
+      incremental: IncrementalPlan | null;
     };
 
 export type S3Transport = 'multipart' | 'post' | 'direct';
