@@ -177,7 +177,7 @@ describe('upload --method direct makes the outcome validate predicts', () => {
     assert.equal(u.code, 1, u.stderr);
     assert.match(
       u.stderr,
-      /error: the server already has a workout with the start, end and device of one of the \d+ workout\(s\) in batch \d+/,
+      /error: the server already has a workout with the start, end and device model of one of the workouts in batch \d+ \(imported before/,
     );
     assert.match(u.stderr, /hint: send the rest with --exclude-types Workout/);
     assert.doesNotMatch(u.stderr, /re-run the same command/);

@@ -128,7 +128,7 @@ function renderVerification(f: Factory, r: S3UploadResult): void {
     );
   const i = r.imported;
   if (i?.stage === 'failed') {
-    const e = plainImportError(i.error, 'the import', v.workouts.predicted, {
+    const e = plainImportError(i.error, 'the import', {
       method: 's3',
       workout: v.stoppedAt ? { key: '', ...v.stoppedAt } : null,
       ...(v.learnt !== undefined ? { learnt: v.learnt } : {}),
@@ -162,7 +162,7 @@ function renderImported(f: Factory, r: S3UploadResult): void {
   const i = r.imported!;
   if (i.stage === 'failed') {
     // An error apple-import knows is said in plain words (here, or with the verification), not as the server's text.
-    const plain = plainImportError(i.error, 'the import', 0, { method: 's3' });
+    const plain = plainImportError(i.error, 'the import', { method: 's3' });
     const known = !plain.retryable;
     const said = i.message ?? (known ? 'its task stopped' : (i.error ?? 'no message'));
     f.out.error(

@@ -94,7 +94,7 @@ export function renderSdkResult(f: Factory, wait: boolean, r: SdkUploadResult): 
     out.hint(`follow the import with: apple-import status --user ${r.userId} --follow`);
   // Backend errors in plain words (shared/verify.ts, as for every method); a re-run only when it can succeed.
   const failed = r.batches.filter((b) => b.state === 'failed');
-  const plain = failed.map((b) => plainImportError(b.error, `batch ${b.seq}`, 0));
+  const plain = failed.map((b) => plainImportError(b.error, `batch ${b.seq}`));
   for (const e of plain) if (!e.retryable) out.error(e.message);
   for (const hint of new Set(plain.map((e) => e.hint).filter((h) => h !== undefined))) out.hint(hint);
   if (r.failed > 0 && plain.every((e) => e.retryable))

@@ -357,7 +357,7 @@ export function batchLine(b: BatchOutcome): string {
       return `${what}: completed, ${b.itemsProcessed ?? '?'} items processed`;
     case 'failed':
       // In plain words; the server's own text is in --json (batches[].error).
-      return `${what}: FAILED: ${plainImportError(b.error, 'it', b.byType.Workout ?? 0).message}`;
+      return `${what}: FAILED: ${plainImportError(b.error, 'it').message}`;
     default:
       return `${what}: planned`;
   }

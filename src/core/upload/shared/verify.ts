@@ -156,12 +156,11 @@ const UNIQUE = /UniqueViolation|event_record_detail_pkey|duplicate key value vio
 const OVERFLOW = /NumericValueOutOfRange|numeric field overflow/i;
 
 /**
- * `error`: the failed event's text; `unit`: e.g. "batch 3", with its workouts' count.
+ * `error`: the failed event's text; `unit`: what failed, e.g. "batch 3" or "the import".
  */
 export function plainImportError(
   error: string | null,
   unit: string,
-  workouts: number,
   context: ImportErrorContext = {},
 ): PlainError {
   const text = error ?? 'no reason given';
@@ -169,7 +168,7 @@ export function plainImportError(
     const w = context.workout;
     const which = w
       ? `workout ${w.activity.replace(/^HKWorkoutActivityType/, '')} from ${w.startDate}`
-      : `a workout with the start, end and device model of one of the workouts sent (${workouts})`;
+      : 'a workout with the start, end and device model of one of the workouts sent';
     const records =
       '--method direct --exclude-types Workout sends the records alone (they are safe to send again)';
     return {
@@ -184,7 +183,7 @@ export function plainImportError(
   if (UNIQUE.test(text))
     return {
       message:
-        `the server already has a workout with the start, end and device of one of the ${workouts} workout(s) in ${unit} ` +
+        `the server already has a workout with the start, end and device model of one of the workouts in ${unit} ` +
         '(imported before, but not by an upload recorded in this ledger), so its import stopped there',
       retryable: false,
       hint: 'send the rest with --exclude-types Workout (records are safe to send again); the workouts are on the server already',
