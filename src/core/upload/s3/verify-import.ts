@@ -8,6 +8,7 @@
  */
 import type { DataSummary } from '../../../adapters/backend-api.js';
 import type { ExportSource } from '../../../adapters/export-source.js';
+import { CancelledError } from '../../../errors.js';
 import { repairPlanFor } from '../../reader/repair.js';
 import { WORKOUT_TYPE } from '../../selection/mapped-types.js';
 import type { ExportFilterPlan, FilterStats } from '../shared/export-filter.js';
@@ -74,7 +75,7 @@ export async function startVerify(run: S3VerifyRun): Promise<S3Verify | null> {
     countsOf(await ports.summaries.dataSummary({ id: userId, signal: ports.signal }));
   // A summary that cannot be read leaves the upload to go on unverified, said once.
   const unverified = (err: unknown): null => {
-    if (ports.signal.aborted) throw err;
+    if (ports.signal.aborted) throw new CancelledError();
     run.onEvent({
       type: 'warning',
       message: `The user’s summary could not be read (${err instanceof Error ? err.message : String(err)}): what the backend stores is not compared with the prediction.`,
