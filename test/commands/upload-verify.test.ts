@@ -25,6 +25,7 @@ const MIB = 1024 * 1024;
 interface Verification {
   predicted: number;
   imported: number;
+  failed: number;
   ok: boolean;
   settled: string;
   records: { predicted: number; resent: number; imported: number };
@@ -221,6 +222,22 @@ describe('upload --wait (s3): what the backend stored, by the user’s summary, 
       );
       assert.match(u.stderr, /--method direct --exclude-types Workout sends the records alone/);
       assert.doesNotMatch(u.stderr, /UniqueViolation|event_record_detail_pkey|re-run the same command|§/);
+
+      // The same for another user, in --json: the workout and what the ledger learnt, under `verification`.
+      const t2 = await setup('current');
+      try {
+        await t2.double.importXml(t2.user, 'other-client.xml', Buffer.from(other));
+        const j = await t2.upload(file);
+        assert.equal(j.code, 1, j.stderr);
+        assert.equal(j.doc.imported.stage, 'failed');
+        assert.equal(j.v.ok, false);
+        assert.equal(j.v.failed, 1);
+        assert.deepEqual(j.v.stoppedAt, { activity: `HKWorkoutActivityType${activity}`, startDate: start });
+        assert.equal(j.v.learnt, 3);
+        assert.deepEqual(j.v.workouts, { predicted: workouts.length, imported: 2 });
+      } finally {
+        await t2.close();
+      }
 
       const again = await t.upload(file, { extra: ['--force'] });
       assert.equal(again.code, 0, again.stderr);
