@@ -108,7 +108,11 @@ export async function startVerify(run: S3VerifyRun): Promise<S3Verify | null> {
         { ...repairPlanFor(run.head), filter: run.filter },
         ranges,
         run.stats.sent.workouts,
-        { signal: ports.signal },
+        {
+          signal: ports.signal,
+          onProgress: (bytes) =>
+            run.onEvent({ type: 'progress', pass: 'check', bytes, total: run.source.size }),
+        },
       );
       const predicted: PredictedCounts = prediction;
       let waited: Awaited<ReturnType<typeof settle>>;
