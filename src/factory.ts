@@ -350,6 +350,7 @@ class AppFactory implements Factory {
     const server = this.server();
     return {
       users: this.backend(),
+      summaries: this.backend(),
       openExport: (p) => this.openExport(p),
       ledger: this.ledgerFiles(),
       clock: this.clock,

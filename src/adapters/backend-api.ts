@@ -49,6 +49,19 @@ export const userPageSchema = z.object({
 });
 export type UserPage = z.infer<typeof userPageSchema>;
 
+/**
+ * `GET /users/{id}/summaries/data` (contract §4.5): what a user has stored, counted. The only count an S3
+ * import leaves where its events carry none; only the totals and the per-series counts are read.
+ */
+export const dataSummarySchema = z.object({
+  total_data_points: z.number(),
+  total_workouts: z.number(),
+  total_sleep_events: z.number(),
+  series_type_counts: z.record(z.string(), z.number()).default({}),
+  workout_type_counts: z.record(z.string(), z.number()).default({}),
+});
+export type DataSummary = z.infer<typeof dataSummarySchema>;
+
 export interface ListUsersQuery {
   page?: number;
   limit?: number;
@@ -140,6 +153,17 @@ export class BackendApi {
     return this.http.json(
       { method: 'GET', path: `${API}/users/${encodeURIComponent(req.id)}`, signal: req.signal },
       userSchema,
+    );
+  }
+
+  dataSummary(req: { id: string } & Signalled): Promise<DataSummary> {
+    return this.http.json(
+      {
+        method: 'GET',
+        path: `${API}/users/${encodeURIComponent(req.id)}/summaries/data`,
+        signal: req.signal,
+      },
+      dataSummarySchema,
     );
   }
 }

@@ -116,6 +116,33 @@ describe('upload --method direct makes the outcome validate predicts', () => {
     );
   });
 
+  it('sdk: colliding workouts left out, and a second cumulative export sends only the new part, by the same ledger', async () => {
+    const first = join(dir, 'sdk-first.xml');
+    const second = join(dir, 'sdk-second.xml');
+    await writeExportFile(first, { ...QUIRKS, days: 12 });
+    await writeExportFile(second, { ...QUIRKS, days: 20 });
+    const user = double.createUser({}).id;
+    const sdk = async (file: string) => {
+      const u = await cli.run(['upload', file, '--user', user, '--method', 'sdk', '--wait', '--json'], {
+        env,
+      });
+      assert.equal(u.code, 0, u.stderr);
+      await double.idle();
+      return JSON.parse(u.stdout);
+    };
+    const p1 = await predict(first);
+    const d1 = await sdk(first);
+    assert.equal(d1.dropped['workout-collision'].total, p1.repairs['workout-collision']);
+    assert.equal(double.counts(user).workouts, p1.workouts);
+
+    const p2 = await predict(second);
+    const d2 = await sdk(second);
+    assert.ok(d2.dropped['already-imported'].byType.Workout > 0, 'the first export’s workouts are not sent');
+    assert.ok(d2.records < p2.total - p1.total + p1.total / 4, `${d2.records} sent`);
+    assert.equal(double.counts(user).workouts, p2.workouts);
+    assert.deepEqual(failedTasks(user), []);
+  });
+
   it('a Correlation member without a top-level copy is imported, as validate counts it', async () => {
     const T = '2024-02-01 08:00:00 +0100';
     const rec = (type: string, v: string) =>
@@ -150,7 +177,7 @@ describe('upload --method direct makes the outcome validate predicts', () => {
     assert.equal(u.code, 1, u.stderr);
     assert.match(
       u.stderr,
-      /error: the server already has a workout with the start, end and device of one of the [\d,]+ workouts? in batch \d+/,
+      /error: the server already has a workout with the start, end and device model of one of the workouts in batch \d+ \(imported before/,
     );
     assert.match(u.stderr, /hint: send the rest with --exclude-types Workout/);
     assert.doesNotMatch(u.stderr, /re-run the same command/);

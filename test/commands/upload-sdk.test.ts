@@ -121,7 +121,7 @@ describe('upload --method sdk', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('sends every selected sample once, and a re-run (even --force) changes nothing on the server', async () => {
+  it('sends every selected sample once, and a re-run (--force, --full) changes nothing on the server', async () => {
     const user = double.createUser({ email: 'rerun@example.com' });
     const args = [...sdkArgs(user.id), '--wait', '--json', '--batch-records', '3000'];
     const first = await cli.run(args, { env });
@@ -161,14 +161,24 @@ describe('upload --method sdk', () => {
     assert.equal((JSON.parse(again.stdout) as SdkDoc).status, 'already-uploaded');
     assert.equal(double.state.sdkBatches.filter((b) => b.userId === user.id).length, batches.length);
 
+    // The ledger of what the server has (shared by every method): --force sends only each type's
+    // boundary, --full every record again, and neither a workout the server has.
     const forced = await cli.run([...args, '--force'], { env });
     assert.equal(forced.code, 0, forced.stderr);
-    const f = JSON.parse(forced.stdout) as SdkDoc;
-    assert.equal(f.sent, doc.batches.length);
-    // Workouts sent again are not inserted again, and nothing fails (§6.3).
+    const f = JSON.parse(forced.stdout) as SdkDoc & {
+      dropped: Record<string, { byType: Record<string, number> }>;
+    };
+    assert.ok(f.sent >= 1 && f.records < doc.records / 10, `${f.records} samples sent`);
+    assert.equal(f.dropped['already-imported']?.byType.Workout, doc.recordsByType.Workout);
+    const full = await cli.run([...args, '--force', '--full'], { env });
+    assert.equal(full.code, 0, full.stderr);
+    const u = JSON.parse(full.stdout) as SdkDoc;
+    assert.equal(u.recordsByType.Workout, undefined, 'no workout the server has is sent');
+    assert.equal(u.records, doc.records - doc.recordsByType.Workout!);
+    // Records sent again are the same rows, and nothing fails (§6.3).
     assert.ok(
-      f.batches.every((b) => b.state === 'completed' && b.workoutsSaved === 0),
-      JSON.stringify(f.batches),
+      u.batches.every((b) => b.state === 'completed' && b.workoutsSaved === 0),
+      JSON.stringify(u.batches),
     );
     assert.deepEqual(snapshot(double, user.id), before, 'the same rows, values and ids');
   });

@@ -62,6 +62,10 @@ export const registerUpload: RegisterCommand = (program: Command, state: RunStat
     .addOption(
       new Option('--stall-timeout <seconds>', 'give up on a stalled transfer after this long').hideHelp(),
     )
+    .option(
+      '--wait-settle <seconds>',
+      's3 with --wait on a server before August 2026: take the import as over once the user’s summary has not changed for this long (default 120)',
+    )
     .addHelpText('after', EXAMPLES)
     .action(
       state.action(async (f, path: string, flags: UploadFlags) =>

@@ -62,14 +62,11 @@ export function renderDirectResult(f: Factory, o: UploadOptions, r: DirectUpload
   }
   for (const b of r.batches) {
     if (b.state !== 'failed') continue;
-    const e = plainImportError(b.error, `batch ${b.seq}`, b.byType.Workout ?? 0);
+    const e = plainImportError(b.error, `batch ${b.seq}`);
     out.error(e.message);
     if (e.hint) out.hint(e.hint);
   }
-  if (
-    r.failed > 0 &&
-    r.batches.every((b) => b.state !== 'failed' || plainImportError(b.error, '', 0).retryable)
-  )
+  if (r.failed > 0 && r.batches.every((b) => b.state !== 'failed' || plainImportError(b.error, '').retryable))
     out.hint(`re-run the same command to send the failed ${r.failed === 1 ? 'batch' : 'batches'} again`);
 }
 

@@ -1,8 +1,9 @@
 import type { S3UploadResult } from '../../core/upload/s3/run.js';
+import { plainImportError } from '../../core/upload/shared/verify.js';
 import type { Repairs } from '../../core/upload/types.js';
 import type { Factory } from '../../factory.js';
 import { formatBytes } from '../../io/progress.js';
-import { count } from '../../io/text.js';
+import { count, grouped } from '../../io/text.js';
 
 export function describeRepairs(repairs: Repairs, streamed: boolean): string[] {
   const lines: string[] = [];
@@ -71,6 +72,7 @@ export function renderS3Result(f: Factory, r: S3UploadResult): void {
       out.info(
         `Completed; the backend imports it when S3 notifies it (sns mode). Follow it with \`apple-import status --user ${r.userId} --follow\`.`,
       );
+    renderVerification(f, r);
     return;
   }
   if (r.transport === 'direct') {
@@ -82,25 +84,98 @@ export function renderS3Result(f: Factory, r: S3UploadResult): void {
       out.info(
         `Follow the import with \`apple-import status --user ${r.userId} --follow\`, or upload with --wait.`,
       );
+    renderVerification(f, r);
     return;
   }
   for (const p of r.parts) if (p.fileKey) out.data(p.fileKey);
   out.success(
     `Uploaded ${r.source} for user ${r.userId}: ${count(r.parts.length, 'part')}, ${formatBytes(r.bytesSent)} sent in ${(r.durationMs / 1000).toFixed(1)} s.`,
   );
+  if (r.verification) renderVerification(f, r);
+  else
+    out.info(
+      'Next: the backend imports each part when S3 notifies it; this path reports no progress. ' +
+        `Check later with \`apple-import status --user ${r.userId}\`, or upload with --wait.`,
+    );
+}
+
+/**
+ * With --wait: what the user's summary gained next to what apple-import predicted of the document sent,
+ * and a failure in plain words with advice that can succeed.
+ */
+function renderVerification(f: Factory, r: S3UploadResult): void {
+  const v = r.verification;
+  if (!v) return;
+  const out = f.out;
+  const both = (x: { records: number; workouts: number }) =>
+    `${count(x.records, 'record')} and ${count(x.workouts, 'workout')}`;
+  const resent =
+    v.records.resent > 0
+      ? ` (besides ${count(v.records.resent, 'record')} sent again that the server may have already)`
+      : '';
   out.info(
-    'Next: the backend imports each part when S3 notifies it; this path reports no progress. ' +
-      `Check later with \`apple-import status --user ${r.userId}\`.`,
+    `The backend stored ${both({ records: v.records.imported, workouts: v.workouts.imported })} more (the user’s summary before and after); apple-import predicted ${both({ records: v.records.predicted, workouts: v.workouts.predicted })}${resent}.`,
   );
+  if (v.sleep.predicted > 0 || v.sleep.sessions > 0)
+    out.info(
+      `Sleep: ${count(v.sleep.predicted, 'sample')} sent; the summary counts ${count(v.sleep.sessions, 'sleep session')} more.`,
+    );
+  if (v.settled === 'timeout')
+    out.warn(
+      v.imported === 0
+        ? 'The summary did not change within the time allowed: the server has not imported the upload (or not yet).'
+        : 'The summary was still changing when the wait ended: the import may not be over.',
+    );
+  const i = r.imported;
+  if (i?.stage === 'failed') {
+    const e = plainImportError(i.error, 'the import', {
+      method: 's3',
+      workout: v.stoppedAt ? { key: '', ...v.stoppedAt } : null,
+      ...(v.learnt !== undefined ? { learnt: v.learnt } : {}),
+    });
+    out.error(e.message);
+    if (e.hint) out.hint(e.hint);
+    return;
+  }
+  if (!v.ok) {
+    const fewer: string[] = [];
+    if (v.records.imported < v.records.predicted)
+      fewer.push(count(v.records.predicted - v.records.imported, 'record'));
+    if (v.workouts.imported < v.workouts.predicted)
+      fewer.push(count(v.workouts.predicted - v.workouts.imported, 'workout'));
+    const series = Object.entries(v.bySeries)
+      .filter(([, s]) => s.imported < s.predicted)
+      .sort((a, b) => b[1].predicted - b[1].imported - (a[1].predicted - a[1].imported))
+      .slice(0, 5)
+      .map(([name, s]) => `${name} ${grouped(s.imported)} of ${grouped(s.predicted)}`);
+    out.error(
+      `The backend imported ${fewer.join(' and ')} fewer than predicted${series.length > 0 ? ` (${series.join(', ')})` : ''}.`,
+    );
+    out.hint(
+      `see what the server says with \`apple-import status --user ${r.userId}\`; records the server had already (from another client) are overwritten, not added`,
+    );
+  }
 }
 
 /** What the backend said of the import (--wait). */
 function renderImported(f: Factory, r: S3UploadResult): void {
   const i = r.imported!;
+  if (i.stage === 'failed') {
+    // An error apple-import knows is said in plain words (here, or with the verification), not as the server's text.
+    const plain = plainImportError(i.error, 'the import', { method: 's3' });
+    const known = !plain.retryable;
+    const said = i.message ?? (known ? 'its task stopped' : (i.error ?? 'no message'));
+    f.out.error(
+      `The backend's import failed: ${said}${!known && i.error && i.error !== said ? ` (${i.error})` : ''}`,
+    );
+    if (known && !r.verification) {
+      f.out.error(plain.message);
+      if (plain.hint) f.out.hint(plain.hint);
+    }
+    return;
+  }
   const said = i.message ?? i.error ?? 'no message';
-  if (i.stage === 'failed')
-    f.out.error(`The backend's import failed: ${said}${i.error && i.error !== said ? ` (${i.error})` : ''}`);
-  else if (i.status === 'skipped') f.out.error(`The backend imported nothing: ${said}`);
+  if (i.status === 'skipped') f.out.error(`The backend imported nothing: ${said}`);
   else f.out.success(`Imported: ${said}`);
 }
 

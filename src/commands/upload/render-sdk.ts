@@ -1,4 +1,5 @@
 import type { SdkUploadResult } from '../../core/upload/sdk/run.js';
+import { plainImportError } from '../../core/upload/shared/verify.js';
 import type { BatchOutcome } from '../../core/upload/types.js';
 import type { Factory } from '../../factory.js';
 import { formatBytes } from '../../io/progress.js';
@@ -86,9 +87,14 @@ export function renderSdkResult(f: Factory, wait: boolean, r: SdkUploadResult): 
     );
   if (r.status === 'uploaded' && !wait && r.sent > 0)
     out.hint(`follow the import with: apple-import status --user ${r.userId} --follow`);
-  if (r.failed > 0)
+  // Backend errors in plain words (shared/verify.ts, as for every method); a re-run only when it can succeed.
+  const failed = r.batches.filter((b) => b.state === 'failed');
+  const plain = failed.map((b) => plainImportError(b.error, `batch ${b.seq}`));
+  for (const e of plain) if (!e.retryable) out.error(e.message);
+  for (const hint of new Set(plain.map((e) => e.hint).filter((h) => h !== undefined))) out.hint(hint);
+  if (r.failed > 0 && plain.every((e) => e.retryable))
     out.error(
-      `${count(r.failed, 'batch', 'batches')} failed on the server; re-run the same command to resend them`,
+      `${count(r.failed, 'batch', 'batches')} failed on the server; re-run the same command to resend ${r.failed === 1 ? 'it' : 'them'} (safe on this route)`,
     );
 }
 

@@ -1,6 +1,7 @@
 import { plainImportError } from '../../core/upload/shared/verify.js';
 import type {
   BatchOutcome,
+  IncrementalPlan,
   PlanInfo,
   UploadEvent,
   UploadOptions,
@@ -242,17 +243,21 @@ export class UploadView {
   /** How the S3 upload goes, once planned. */
   private transport: string | null = null;
 
+  /** The ledger's computed `--since` (direct, sdk), when the server has something from earlier uploads. */
+  private incremental(inc: IncrementalPlan | null): void {
+    if (inc && inc.through !== null)
+      this.f.out.info(
+        `Only what is new: this user already has ${count(Object.keys(inc.since).length, 'type')} up to ${inc.through} and ${count(inc.workoutsKnown, 'workout')} from earlier uploads (--since per type from the ledger; --full to resend every record).`,
+      );
+  }
+
   private plan(plan: PlanInfo): void {
     const out = this.f.out;
     if (plan.method === 'direct') {
       out.info(
         `${plan.dryRun ? 'Planning' : 'Uploading'} ${plan.source} to user ${plan.userId} (direct, batches ≤ ${formatBytes(plan.limits.maxBytes)} and ≤ ${count(plan.limits.maxRecords, 'record')})`,
       );
-      const inc = plan.incremental;
-      if (inc && inc.through !== null)
-        out.info(
-          `Only what is new: this user already has ${count(Object.keys(inc.since).length, 'type')} up to ${inc.through} and ${count(inc.workoutsKnown, 'workout')} from earlier uploads (--since per type from the ledger; --full to resend every record).`,
-        );
+      this.incremental(plan.incremental);
       return;
     }
     if (plan.method === 'sdk') {
@@ -260,6 +265,7 @@ export class UploadView {
       out.info(
         `${plan.dryRun ? 'Planning' : 'Uploading'} ${plan.source} to user ${plan.userId} (sdk, batches ≤ ${formatBytes(plan.limits.maxBytes)}, ≤ ${plan.limits.maxRecords} samples${plan.auth ? `, ${how[plan.auth]}` : ''})`,
       );
+      this.incremental(plan.incremental);
       return;
     }
     this.transport = plan.transport;
@@ -374,7 +380,7 @@ export function batchLine(b: BatchOutcome): string {
       return `${what}: completed, ${b.itemsProcessed ?? '?'} items processed`;
     case 'failed':
       // In plain words; the server's own text is in --json (batches[].error).
-      return `${what}: FAILED: ${plainImportError(b.error, 'it', b.byType.Workout ?? 0).message}`;
+      return `${what}: FAILED: ${plainImportError(b.error, 'it').message}`;
     default:
       return `${what}: planned`;
   }

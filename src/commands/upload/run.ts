@@ -37,6 +37,7 @@ export interface UploadFlags extends FilterFlags {
   batchRecords?: string;
   failFast?: boolean;
   stallTimeout?: string;
+  waitSettle?: string;
   out?: string;
 }
 
@@ -54,9 +55,13 @@ export async function runUpload(f: Factory, path: string, flags: UploadFlags): P
       const result = await runS3Upload(options, ports, view.event);
       view.close();
       renderS3Result(f, result);
-      // With --wait: an import that failed, or completed without importing anything, is a failure.
+      // With --wait: an import that failed, completed without importing anything, or imported fewer
+      // than the model predicts of what was sent (the user's summary before and after) is a failure.
       const i = result.imported;
-      return i && (i.stage === 'failed' || i.status === 'skipped') ? ExitCode.FAILURE : ExitCode.OK;
+      const short = result.verification !== undefined && !result.verification.ok;
+      return (i && (i.stage === 'failed' || i.status === 'skipped')) || short
+        ? ExitCode.FAILURE
+        : ExitCode.OK;
     }
     if (options.method === 'sdk') {
       const { runSdkUpload } = await import('../../core/upload/sdk/run.js');
@@ -124,6 +129,9 @@ export function uploadOptions(f: Factory, path: string, flags: UploadFlags): Upl
       defaultConcurrency(),
     ),
     stallTimeoutMs: secondsFlag('--stall-timeout', flags.stallTimeout, DEFAULT_STALL_TIMEOUT_MS),
+    // Unset: the s3 method's own default (core/upload/s3/verify-import.ts), not loaded for a flag.
+    waitSettleMs:
+      flags.waitSettle === undefined ? undefined : secondsFlag('--wait-settle', flags.waitSettle, 0),
     batch: {
       maxBytes: sizeFlag(
         '--batch-bytes',

@@ -50,6 +50,11 @@ export interface UploadOptions {
   concurrency: number;
   /** s3: a transfer that makes no progress for this long is given up (and retried). */
   stallTimeoutMs: number;
+  /**
+   * s3 with `wait` on a server whose S3 import emits no events: the import is taken as over once the
+   * user's summary has not changed for this long (s3/verify-import.ts; its default without).
+   */
+  waitSettleMs?: number | undefined;
   /** direct, sdk: the largest batch. */
   batch: BatchLimits;
   /** sdk with dryRun: where to write the batches that would be sent (adapters/batch-output.ts). */
@@ -65,6 +70,8 @@ export interface SdkRoute {
 /** Every port an upload may use, built by the Factory. */
 export interface UploadPorts {
   users: Pick<BackendApi, 'getUser' | 'listUsers'>;
+  /** What the user has stored, counted (s3 with --wait: before and after the import). */
+  summaries: Pick<BackendApi, 'dataSummary'>;
   openExport(path: string): Promise<ExportSource>;
   ledger: LedgerFilesPort;
   clock: Clock;
@@ -139,6 +146,8 @@ export type PlanInfo =
       dryRun: boolean;
       /** How the route is called (null in a dry run, which sends nothing). */
       auth: 'api-key' | 'sdk-token' | 'minted' | null;
+      /** What the server already has from earlier uploads, which this one leaves out (as direct's). */
+      incremental: IncrementalPlan | null;
     };
 
 export type S3Transport = 'multipart' | 'post' | 'direct';

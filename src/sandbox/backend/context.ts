@@ -45,6 +45,11 @@ export interface InjectedFailures {
   completionQueue: number;
   /** `/sdk/users/{id}/sync`: writing the payload fails (503 "Failed to persist payload; please retry."). */
   sdkPersist: number;
+  /**
+   * XML imports (direct and S3): the next this many time-series records are dropped without a word, as
+   * a backend losing rows would, so a client's check of what was stored can be shown to catch it.
+   */
+  loseRecords: number;
 }
 
 /** What every route handler gets: the instance's state and settings. */

@@ -144,6 +144,11 @@ export interface BackendDouble {
   failNextCompletionQueue(times?: number): void;
   /** The next `times` SDK batches get 503 "Failed to persist payload; please retry." (current generation). */
   failNextSdkPersist(times?: number): void;
+  /**
+   * The next `n` time-series records an XML import (direct or S3) would store are lost, the task still
+   * completing as if they were stored: an import that comes short.
+   */
+  loseNextRecords(n: number): void;
   /** The next direct import of a matching filename emits `failed` with `error` instead of importing. */
   failNextDirectImport(filename: string | RegExp, error: string): void;
   /**
@@ -187,7 +192,7 @@ export async function startBackendDouble(opts: BackendDoubleOptions = {}): Promi
     now,
     sync: new SyncHub(state, now),
     forcedFailures: [],
-    inject: { completionQueue: 0, sdkPersist: 0 },
+    inject: { completionQueue: 0, sdkPersist: 0, loseRecords: 0 },
     imports: new ImportRunner(),
     sdkTasks: new ImportRunner(),
     timers: new Set(),
@@ -263,6 +268,9 @@ export async function startBackendDouble(opts: BackendDoubleOptions = {}): Promi
     },
     failNextSdkPersist: (times = 1) => {
       ctx.inject.sdkPersist += times;
+    },
+    loseNextRecords: (n) => {
+      ctx.inject.loseRecords += n;
     },
     failNextDirectImport: (filename, error) => {
       ctx.forcedFailures.push({ filename, error });

@@ -75,7 +75,9 @@ export class XmlImportSession {
     }
     if (chunk.records.length > 0) {
       if (this.broken !== null) throw new Error(this.broken);
-      for (const record of withStoredValues(chunk.records)) imports.upsertRecord(record);
+      const lost = Math.min(this.ctx.inject.loseRecords, chunk.records.length);
+      this.ctx.inject.loseRecords -= lost;
+      for (const record of withStoredValues(chunk.records.slice(lost))) imports.upsertRecord(record);
     }
     if (chunk.sleep.length > 0) {
       if (this.broken !== null) throw new Error(this.broken);

@@ -4,6 +4,7 @@ import type { Repairs, S3Transport, UploadResultBase } from '../types.js';
 import type { PartSpec } from './part-planner.js';
 import { repairsOf, type UploadPlan } from './preflight.js';
 import type { SendState } from './send.js';
+import type { S3Verification } from './verify-import.js';
 
 /** A part as the result reports it: planned (dry run), stored by this run, or stored by an earlier one. */
 export interface S3PartReport {
@@ -55,6 +56,8 @@ export interface S3UploadResult extends UploadResultBase {
   taskId?: string | null;
   /** With --wait, when the backend reports the import. */
   imported?: ImportOutcome;
+  /** With --wait: what the user's summary gained next to what the model predicts of the document sent. */
+  verification?: S3Verification;
   /** Bytes of the whole repaired export (padded when it is sent as one streamed part). */
   bytes: number;
   maxPartSize: number;

@@ -37,6 +37,7 @@ import { alreadyUploaded, planned, type S3Base, type S3UploadResult, uploaded } 
 import { newEntry, type SendState, sendParts } from './send.js';
 import { ServerCapError } from './send-parts.js';
 import { runSmallDirect } from './small-direct.js';
+import { startVerify } from './verify-import.js';
 
 export type { S3PartReport, S3UploadResult } from './result.js';
 
@@ -130,6 +131,18 @@ export async function runS3Upload(
     filter ? filter.stats.bytes : paddedSize(source.size, repairPlanFor(head)),
   );
   const base = baseOf(transport);
+  // With --wait: the user's summary before anything is sent (verify-import.ts).
+  const verify = await startVerify({
+    opts,
+    ports,
+    onEvent,
+    userId: user.id,
+    source,
+    head,
+    filter,
+    stats,
+    inc,
+  });
   if (transport !== 'post' && view.known) {
     const run = {
       opts,
@@ -148,14 +161,8 @@ export async function runS3Upload(
     };
     const result = await (transport === 'multipart' ? runMultipart(run) : runSmallDirect(run));
     if (result.status === 'uploaded') recordSent(inc, stats, result, ports, onEvent);
-    return result;
+    return verify ? verify.finish(result) : result;
   }
-  if (opts.wait)
-    onEvent({
-      type: 'warning',
-      message:
-        '--wait has no effect on this server: it reports nothing back when it imports an upload from S3.',
-    });
   // The cap the server advertises bounds the parts; without it, the cap of servers before August 2026
   // (a presign refusal then states the real one, and the parts are planned again).
   const advertised = view.known ? view.info.cap : null;
@@ -204,7 +211,8 @@ export async function runS3Upload(
   }
 
   inc.ledger.add(stats.sent.workouts, stats.sent.ranges, new Date(clock.now()));
-  return uploaded(base, plan, state, replannedFor, Math.round(clock.now() - started));
+  const result = uploaded(base, plan, state, replannedFor, Math.round(clock.now() - started));
+  return verify ? verify.finish(result) : result;
 }
 
 /**

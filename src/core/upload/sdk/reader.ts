@@ -7,17 +7,20 @@
  */
 import type { ExportSource } from '../../../adapters/export-source.js';
 import { CancelledError } from '../../../errors.js';
+import { backendDate, strptimeDate } from '../../model/dates.js';
 import { ExportScanner } from '../../reader/scanner.js';
 import type { ScanSummary } from '../../reader/types.js';
-import type { FilterSpec } from '../../selection/filters.js';
 import { WORKOUT_TYPE } from '../../selection/mapped-types.js';
 import {
   Deduper,
+  type DirectSelection,
   type NormalizationReport,
   type NormalizedSample,
   SampleSelector,
 } from '../direct/normalize.js';
 import { SourceWindow } from '../direct/source-window.js';
+import { type KnownRanges, noteRange } from '../shared/imported.js';
+import { WorkoutKeys } from '../shared/workout-keys.js';
 import type { UploadEvents } from '../types.js';
 import { type SdkBatch, SdkBatcher } from './batcher.js';
 import { type ConversionReport, SdkConverter } from './convert.js';
@@ -27,7 +30,10 @@ const BYTES_PER_SAMPLE = 400;
 
 export interface SdkReadDeps {
   source: ExportSource;
-  filters: FilterSpec;
+  /** The filters, and the ranges the ledger says the server has (records there are left out). */
+  filters: DirectSelection;
+  /** Keys of the workouts the server has (the ledger's): left out, as a workout colliding in the export is. */
+  importedWorkouts?: ReadonlySet<string>;
   limits: { maxBytes: number; maxRecords: number };
   /** The envelope before `data` (batcher.ts envelopeHead). */
   head: string;
@@ -42,6 +48,8 @@ export interface SdkReadResult {
   summary: ScanSummary;
   selection: NormalizationReport;
   conversion: ConversionReport;
+  /** What the ledger of what the server has grows by once every batch is imported. */
+  sentImports: { workouts: string[]; ranges: KnownRanges };
 }
 
 const hex8 = (n: number) => (n >>> 0).toString(16).padStart(8, '0');
@@ -56,18 +64,31 @@ export function sampleId(s: Pick<NormalizedSample, 'type' | 'hi' | 'lo'>): strin
   return `apple-import:${kind}:${hex8(s.hi)}${hex8(s.lo)}`;
 }
 
+/** A startDate's instant as the backend reads it (compact dates as apple-import rewrites them); NaN if none. */
+function startMsOf(value: string | undefined): number {
+  if (value === undefined) return Number.NaN;
+  const text = Buffer.from(backendDate(value) ?? value, 'latin1');
+  return strptimeDate(text, 0, text.length);
+}
+
 export async function readIntoBatches(deps: SdkReadDeps): Promise<SdkReadResult> {
   const { source, signal } = deps;
   const window = new SourceWindow();
   const selector = new SampleSelector(deps.filters, window);
-  const deduper = new Deduper(source.size / BYTES_PER_SAMPLE);
+  const deduper = new Deduper(source.size / BYTES_PER_SAMPLE, new WorkoutKeys(deps.importedWorkouts));
   const converter = new SdkConverter();
   const ready: SdkBatch[] = [];
   const batcher = new SdkBatcher(deps.limits, deps.head, (b) => ready.push(b));
+  // What the ledger of what the server has grows by: only what is sent (a sample whose unit cannot be
+  // converted is not, and must not widen its type's range).
+  const sent = { workouts: [] as string[], ranges: {} as KnownRanges };
   const emit = (s: NormalizedSample): void => {
-    if (!deduper.admit(s.fromCorrelation, s.hi, s.lo, s.type, s.xml === null)) return;
+    if (!deduper.admit(s.fromCorrelation, s.hi, s.lo, s.type, s.xml === null, s.workout)) return;
     const item = converter.convert(s.element, s.type, sampleId(s));
-    if (item !== null) batcher.add(item);
+    if (item === null) return;
+    batcher.add(item);
+    if (s.workout !== null) sent.workouts.push(s.workout.key);
+    noteRange(sent.ranges, s.type, s.workout?.startMs ?? startMsOf(s.element.attrs.startDate));
   };
   const scanner = new ExportScanner({
     onElement: (el) => {
@@ -97,5 +118,6 @@ export async function readIntoBatches(deps: SdkReadDeps): Promise<SdkReadResult>
     summary: { ...scanner.result(), sha256: '' },
     selection: deduper.report(selector.counts),
     conversion: converter.report,
+    sentImports: sent,
   };
 }

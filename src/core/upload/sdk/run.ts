@@ -10,6 +10,8 @@ import { AppError, UsageError } from '../../../errors.js';
 import { requireUser } from '../../users.js';
 import type { NormalizationReport } from '../direct/normalize.js';
 import { exportIdentity } from '../shared/identity.js';
+import type { KnownRanges } from '../shared/imported.js';
+import { type Incremental, readIncremental } from '../shared/incremental.js';
 import { UploadLedger } from '../shared/ledger.js';
 import { newRunId } from '../shared/naming.js';
 import { checkWholeExport } from '../shared/whole-check.js';
@@ -160,6 +162,8 @@ export async function runSdkUpload(
   // Batches are imported as they arrive: the whole export is checked first, so a truncated or broken one
   // sends nothing (as direct does).
   await checkWholeExport(source, signal, onEvent);
+  // What the server has from earlier uploads by any method (shared/imported.ts): left out, as direct does.
+  const inc = readIncremental(ports.ledger, opts.server, user.id, opts.full);
   const ledger = new SdkLedgerWriter(
     slot,
     {
@@ -187,6 +191,7 @@ export async function runSdkUpload(
       limits,
       dryRun: opts.dryRun,
       auth: route?.mode() ?? null,
+      incremental: inc.plan,
     },
   });
   const head = envelopeHead({
@@ -336,7 +341,8 @@ export async function runSdkUpload(
     if (watcher) await watcher.start();
     read = await readIntoBatches({
       source,
-      filters: opts.filters,
+      filters: inc.known ? { ...opts.filters, known: inc.known } : opts.filters,
+      importedWorkouts: inc.importedWorkouts,
       limits,
       head,
       signal,
@@ -353,7 +359,9 @@ export async function runSdkUpload(
   }
   const summary = read.summary;
   const broken = !summary.wellFormed && !summary.repairable;
-  if (!opts.dryRun) ledger.finish(!broken && counts.failed === 0 && !stoppedEarly);
+  const whole = !broken && counts.failed === 0 && !stoppedEarly;
+  if (!opts.dryRun) ledger.finish(whole);
+  if (!opts.dryRun && whole) recordImported(inc, read.sentImports, clock.now(), onEvent);
   const firstDefect = broken ? summary.defects.find((d) => !d.repairable) : undefined;
   return {
     ...base,
@@ -380,4 +388,25 @@ export async function runSdkUpload(
     durationMs: Math.round(clock.now() - started),
     bytesSent: counts.bytes,
   };
+}
+
+/**
+ * What an upload sent in full, into the ledger of what the server has (shared by every method), so the
+ * next upload of a newer export sends only what is new. The server has it by now: a ledger that cannot
+ * be written is a warning, not the run's failure.
+ */
+function recordImported(
+  inc: Incremental,
+  sent: { workouts: string[]; ranges: KnownRanges },
+  now: number,
+  onEvent: UploadEvents,
+): void {
+  try {
+    inc.ledger.add(sent.workouts, sent.ranges, new Date(now));
+  } catch (err) {
+    onEvent({
+      type: 'warning',
+      message: `What was sent could not be recorded in ${inc.ledger.path} (${err instanceof Error ? err.message : String(err)}); make that folder writable before uploading a newer export, or it would be sent again.`,
+    });
+  }
 }
