@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { ElementMeta } from './emitter.js';
 import type { GeneratorOptions } from './types.js';
 import type { Out } from './world.js';
 
@@ -20,11 +21,14 @@ const DATE_ATTR =
  * `compactDates`: a Record's dates in the iOS 8-era form (`20141018163200+0100`).
  * `workoutCopies`: a Workout with a device (the Watch) followed by a copy from another app on the same
  * device model with the same start and end and no children (a copy without its route).
+ * `recordCopies`: a top-level Record with a device followed by another app's reading of the same
+ * sample: the same type, start and device, another sourceName and value (and no children).
  */
 export function withQuirks(opts: GeneratorOptions, seed: number, out: Out): Out {
   const compact = opts.compactDates ?? 0;
   const copies = opts.workoutCopies ?? 0;
-  if (compact <= 0 && copies <= 0) return out;
+  const recordCopies = opts.recordCopies ?? 0;
+  if (compact <= 0 && copies <= 0 && recordCopies <= 0) return out;
   return (xml, meta) => {
     // Per Record tag, top-level or in a Correlation: a member and its top-level copy stay alike.
     if (compact > 0 && (meta.name === 'Record' || meta.name === 'Correlation'))
@@ -42,6 +46,25 @@ export function withQuirks(opts: GeneratorOptions, seed: number, out: Out): Out 
     ) {
       const tag = xml.slice(0, xml.indexOf('>') + 1).replace(/\/?>$/, '/>');
       out(`${tag.replace(/sourceName="[^"]*"/, 'sourceName="Fitness Copy"')}\n`, meta);
+    }
+    if (
+      recordCopies > 0 &&
+      meta.name === 'Record' &&
+      meta.copyKey === undefined &&
+      xml.includes(' device="') &&
+      / value="-?\d/.test(xml) &&
+      chance(seed, 'record-copy', xml) < recordCopies
+    ) {
+      const tag = xml.slice(0, xml.indexOf('>') + 1).replace(/\/?>$/, '/>');
+      const copy = tag
+        .replace(/sourceName="[^"]*"/, 'sourceName="Health Mate"')
+        .replace(/ value="(-?\d+)/, (_m, v: string) => ` value="${Number(v) + 1}`);
+      // Its own element: no children, no Correlation pairing, not a byte-identical duplicate.
+      const own: ElementMeta = { name: meta.name };
+      if (meta.type !== undefined) own.type = meta.type;
+      if (meta.start !== undefined) own.start = meta.start;
+      if (meta.startUtc !== undefined) own.startUtc = meta.startUtc;
+      out(`${copy}\n`, own);
     }
   };
 }

@@ -42,6 +42,11 @@ export interface GeneratorOptions {
   compactDates?: number;
   /** Probability that a Watch workout is followed by a copy from another app, same start and end (quirks.ts). */
   workoutCopies?: number;
+  /**
+   * Probability that a top-level Record with a device is followed by the same sample from another app
+   * on that device model (another sourceName and value, same type and start: quirks.ts).
+   */
+  recordCopies?: number;
 }
 
 /** What the generator wrote, counted as it wrote it: the expected answer for validate. */

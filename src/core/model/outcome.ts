@@ -51,8 +51,9 @@ export type FailReason =
 
 export interface ImportOutcome {
   /**
-   * What the backend stores: time-series records and sleep samples counted once per distinct element
-   * (an exact repeat, such as a Correlation member and its top-level copy, writes the same row), and
+   * What the backend stores: time-series records once per row key (series, device model, start:
+   * contract §5.8, the upsert keeps one row for each, so two apps' samples of one type at one start on
+   * one device model, or an exact repeat, are one row), sleep samples once per distinct element, and
    * workouts once per key. `itemsProcessed`: what the import counts as processed when the file is sent
    * as it is (every Record it reads, repeats included).
    */

@@ -9,7 +9,7 @@ import { UPLOAD_REPAIRS, type UploadRepairs } from '../model/outcome.js';
  * duplicate set (dedupe-log.ts) plus small per-type, per-month and per-source tables.
  */
 
-import { appleShapeDate } from '../model/dates.js';
+import { appleShapeDate, strptimeDate } from '../model/dates.js';
 import {
   ElementFields,
   F_ACTIVITY,
@@ -87,6 +87,9 @@ import {
   DedupeLog,
   Deduper,
   NO_OUTCOME,
+  ROW_KEY,
+  rowKeyHash,
+  rowOutcome,
   stepWord,
   TOP_OTHER,
   TOP_RECORD,
@@ -256,6 +259,15 @@ export class ValidationCollector {
   private readonly sourceList: SourceSummary[] = [];
   private readonly nestedIds = new Map<string, number>();
   private readonly nestedNames: string[] = [];
+  /**
+   * Ids of the device models and backend series that make up the records' row keys: hashes of their
+   * names, so that the collectors of all ranges give one model or series the same id.
+   */
+  private readonly modelIds = new Map<string, number>();
+  private readonly seriesIds = new Map<string, number>();
+  /** A `device` value's tail hash (lo) to [hi, model id]: most records name one of a few devices. */
+  private readonly deviceModels = new Map<number, [number, number]>();
+  private readonly keyHash = new Int32Array(2);
 
   constructor(
     private readonly filter: FilterSpec = NO_FILTERS,
@@ -264,7 +276,8 @@ export class ValidationCollector {
     this.filterActive = isFilterActive(filter);
     this.ranged = opts.logDuplicates === true;
     // A range's log holds all of its steps; the whole export's is decided every FLUSH_WORDS.
-    this.log = new DedupeLog(this.ranged ? (opts.expectedElements ?? 0) : FLUSH_WORDS / 3, opts.spare);
+    // A record logs two steps: its element's and its row key's.
+    this.log = new DedupeLog(this.ranged ? 2 * (opts.expectedElements ?? 0) : FLUSH_WORDS / 3, opts.spare);
     this.tally = new ImportTally(this.types, { deferWorkouts: opts.logDuplicates === true });
     // A range's collector only logs its steps: its set stays at the smallest size, never touched.
     this.deduper = new Deduper(opts.logDuplicates ? 0 : (opts.expectedElements ?? 0));
@@ -299,6 +312,7 @@ export class ValidationCollector {
     const ints = el.ints;
     const t = el.at;
     this.log.push(stepWord(TOP_RECORD, outcome, type), ints[t + T_HASH_HI]!, ints[t + T_HASH_LO]!);
+    if (outcome === IMPORT_RECORD) this.digestedRowKey(el, t, type);
     if (!this.ranged && this.log.length >= FLUSH_WORDS) this.flush();
     if (extremes !== 0) {
       const epoch = appleShapeDate(el.bytes, dateAt, dateAt + 25);
@@ -306,6 +320,48 @@ export class ValidationCollector {
       if (extremes & (DIGEST_TYPE_FIRST | DIGEST_TYPE_LAST))
         this.typeExtreme(type, el.bytes, dateAt, epoch, extremes);
     }
+  }
+
+  /** The row key of a Record the digest judged imported: its dates are in the backend's format. */
+  private digestedRowKey(el: TapeElement, t: number, type: number): void {
+    const ints = el.ints;
+    const base = el.valueBase;
+    const s = el.attr(t, START_KEY);
+    if (s < 0) return;
+    const ms = strptimeDate(el.bytes, base + ints[s + A_VALUE_AT]!, base + ints[s + A_VALUE_END]!);
+    const d = el.attr(t, DEVICE_KEY);
+    const model =
+      d < 0
+        ? idOf(this.modelIds, '')
+        : this.modelId(ints[d + A_HASH_LO]!, ints[d + A_HASH_HI]!, () => el.text(d));
+    this.rowKey(IMPORT_RECORD, this.types.list[type]!, ms, model);
+  }
+
+  /** The id of the device model of a `device` value with this tail hash (text: the value, decoded). */
+  private modelId(lo: number, hi: number, text: () => string | undefined): number {
+    const known = this.deviceModels.get(lo);
+    if (known !== undefined && known[0] === hi) return known[1];
+    const id = idOf(this.modelIds, deviceModel(text()) ?? '');
+    // Unhashed values (0, 0) are read every time; the cache stays small whatever the export.
+    if ((lo !== 0 || hi !== 0) && this.deviceModels.size < MAX_DEVICE_KEYS)
+      this.deviceModels.set(lo, [hi, id]);
+    return id;
+  }
+
+  private modelOf(f: ElementFields): number {
+    if (!f.has(F_DEVICE)) return idOf(this.modelIds, '');
+    return this.modelId(f.hashLo[F_DEVICE]!, f.hashHi[F_DEVICE]!, () => f.text(F_DEVICE));
+  }
+
+  /**
+   * Logs the row key of a record imported as a time-series row (data source, series, recorded_at;
+   * contract §5.8): a later record with an earlier one's key overwrites its row and adds none.
+   */
+  private rowKey(outcome: number, type: RecordType, ms: number, model: number): void {
+    if (!rowOutcome(outcome) || type.series === null || Number.isNaN(ms)) return;
+    const series = idOf(this.seriesIds, type.series);
+    rowKeyHash(model, series, ms, this.keyHash);
+    this.log.push(stepWord(ROW_KEY, outcome, type.index), this.keyHash[0]!, this.keyHash[1]!);
   }
 
   /** Adds what the digest counted since the last time. */
@@ -489,6 +545,7 @@ export class ValidationCollector {
       return;
     }
     this.tally.add(outcome, type.index, verdict.repaired);
+    this.rowKey(outcome, type, verdict.startMs, this.modelOf(f));
     this.step(TOP_RECORD, el, t, outcome, type.index);
     this.records++;
     if (type !== this.noType) {
@@ -573,17 +630,20 @@ export class ValidationCollector {
         continue;
       }
       this.tally.add(outcome, type.index, verdict.repaired);
+      this.rowKey(outcome, type, verdict.startMs, this.modelOf(f));
       this.step(CORRELATION_CHILD, el, c, outcome, type.index);
     }
   }
 
-  /** A Record nested elsewhere than in a Correlation: the backend imports it too (no duplicate tracking). */
+  /** A Record nested elsewhere than in a Correlation: the backend imports it too (tracked by its row key only). */
   private nestedRecord(el: TapeElement, t: number): void {
     const f = this.fill(el, t);
     const type = this.typeOf(el, t, f);
     const outcome = judgeRecord(f, type, this.judgeOptions);
     if (this.filterActive && !this.selected(f, type.name === '(none)' ? undefined : type.name, false)) return;
     this.tally.add(outcome, type.index, verdict.repaired);
+    this.rowKey(outcome, type, verdict.startMs, this.modelOf(f));
+    if (!this.ranged && this.log.length >= FLUSH_WORDS) this.flush();
   }
 
   private nestedWorkout(el: TapeElement, t: number): void {
@@ -896,6 +956,7 @@ export class ValidationCollector {
         ),
         exactDuplicates: this.deduper.exactDuplicates,
         correlationCopies: this.deduper.correlationCopies,
+        sameKeyRecords: this.deduper.sameKeyRecords,
         tracked: this.deduper.tracked,
         saturated: this.deduper.saturated,
         tally: this.tally,
@@ -912,9 +973,24 @@ const VALUE_KEY = nameKey('value');
 /** Steps the collector of the whole export logs before deciding them (Deduper.replay), 64 Ki of them. */
 const FLUSH_WORDS = 3 * 65536;
 const TYPE_KEY = FIELD_KEYS[F_TYPE]!;
+const START_KEY = FIELD_KEYS[F_START]!;
+const DEVICE_KEY = FIELD_KEYS[F_DEVICE]!;
+/** Device values whose model is remembered by their hash. */
+const MAX_DEVICE_KEYS = 4096;
 
 function latin1(bytes: Uint8Array, a: number): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset + a, 25).toString('latin1');
+}
+
+/** A name's id in a row key (its string hash), remembered in `ids`. */
+function idOf(ids: Map<string, number>, name: string): number {
+  let id = ids.get(name);
+  if (id === undefined) {
+    id = 0x2545f491;
+    for (let i = 0; i < name.length; i++) id = Math.imul(id ^ name.charCodeAt(i), 0x01000193);
+    ids.set(name, id);
+  }
+  return id;
 }
 
 /** A number for a source's name and device tail, from their tape hashes (a 53-bit key: collisions are out of reach). */

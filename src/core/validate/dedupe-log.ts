@@ -6,6 +6,7 @@
  * it is and, for the backend-import model, its outcome and type: a repeat writes the same row again.
  */
 
+import { FAIL_VALUE_OUT_OF_RANGE, IMPORT_RECORD } from '../model/judge.js';
 import type { ImportTally } from '../model/tally.js';
 import { RangeOverflowError } from '../reader/range-consumer.js';
 import { GrowingHashSet, HashSet32 } from './hash-set.js';
@@ -14,6 +15,12 @@ import { GrowingHashSet, HashSet32 } from './hash-set.js';
 export const TOP_RECORD = 1;
 export const TOP_OTHER = 2;
 export const CORRELATION_CHILD = 3;
+/**
+ * A time-series row's key in the backend (data source = device model, series, recorded_at; contract
+ * §5.8), logged after the element's own step: its upsert keeps one row per key, so a record whose key
+ * an earlier one has adds no row, whatever its bytes. Its hash is recordKeyHash's, not a tree hash.
+ */
+export const ROW_KEY = 4;
 /** The step's element is not counted by the model (filtered out, or not a sample). */
 export const NO_OUTCOME = 15;
 
@@ -69,8 +76,11 @@ export class Deduper {
   private set: GrowingHashSet | null = null;
   private readonly children = new HashSet32(1 << 12);
   private order = new Uint32Array(0);
+  private rowKeys: GrowingHashSet | null = null;
   exactDuplicates = 0;
   correlationCopies = 0;
+  /** Records whose row key an earlier one has, of which exact duplicates and Correlation copies are some. */
+  sameKeyRecords = 0;
 
   /**
    * `expected`: about how many elements to hold; the set starts with room for that and grows (exports
@@ -88,12 +98,22 @@ export class Deduper {
     return this.set;
   }
 
+  /** The row keys seen, sized like the element set (most elements of an export are records). */
+  private get keys(): GrowingHashSet {
+    if (this.rowKeys === null) {
+      let slots = 1 << 16;
+      while (slots < this.expected / 0.7 && slots < MAX_SLOTS) slots *= 2;
+      this.rowKeys = new GrowingHashSet(slots, MAX_SLOTS);
+    }
+    return this.rowKeys;
+  }
+
   get tracked(): number {
     return this.seen.size;
   }
 
   get saturated(): boolean {
-    return this.seen.saturated;
+    return this.seen.saturated || (this.rowKeys?.saturated ?? false);
   }
 
   /**
@@ -129,6 +149,13 @@ export class Deduper {
     lo |= 0;
     const tag = word & 15;
     const outcome = (word >>> 4) & 15;
+    if (tag === ROW_KEY) {
+      if (this.keys.addOrHas(hi, lo)) {
+        this.sameKeyRecords++;
+        tally.repeat(outcome, types === null ? word >>> 8 : types[word >>> 8]!);
+      }
+      return;
+    }
     let repeat = false;
     if (tag === CORRELATION_CHILD) {
       if (this.seen.has(hi, lo)) {
@@ -143,11 +170,37 @@ export class Deduper {
       this.correlationCopies++;
       repeat = true;
     }
-    if (repeat && outcome !== NO_OUTCOME && tag !== TOP_OTHER) {
+    // A time-series record's repeat is its row key's (ROW_KEY), which an exact copy shares.
+    if (repeat && outcome !== NO_OUTCOME && tag !== TOP_OTHER && !rowOutcome(outcome)) {
       const type = word >>> 8;
       tally.repeat(outcome, types === null ? type : types[type]!);
     }
   }
+}
+
+/** Outcomes of a record written as a time-series row (its step is followed by a ROW_KEY step). */
+export function rowOutcome(outcome: number): boolean {
+  return outcome === IMPORT_RECORD || outcome === FAIL_VALUE_OUT_OF_RANGE;
+}
+
+function mix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
+/**
+ * The 64-bit hash of a row key, as [hi, lo] in `out`: `model` and `series` are hashes of a device
+ * model's and a backend series' names, `ms` the instant of startDate.
+ */
+export function rowKeyHash(model: number, series: number, ms: number, out: Int32Array): void {
+  const low = ms >>> 0;
+  const high = Math.floor(ms / 4294967296) | 0;
+  const id = Math.imul(model, 0x9e3779b1) ^ series;
+  out[0] = mix(low ^ mix(high ^ mix(id ^ 0x27d4eb2f)));
+  out[1] = mix(high ^ mix(low ^ mix(id ^ 0x165667b1)) ^ 0x5bd1e995);
 }
 
 /** Slots of the duplicate set at most (all its tables): 32 MiB, about 6.8 M distinct elements (a 2.8 GB export). */

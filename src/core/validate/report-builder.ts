@@ -49,6 +49,7 @@ export interface Collected {
   datesByType: Map<string, { first: string; last: string }>;
   exactDuplicates: number;
   correlationCopies: number;
+  sameKeyRecords: number;
   tracked: number;
   saturated: boolean;
   tally: ImportTally;
@@ -149,7 +150,12 @@ export function buildReport(
       recordTypes: toObject(c.ignoredTypes),
       elements: toObject(c.ignoredElements),
     },
-    duplicates: { exact: c.exactDuplicates, tracked: c.tracked, saturated: c.saturated },
+    duplicates: {
+      exact: c.exactDuplicates,
+      sameKey: c.sameKeyRecords,
+      tracked: c.tracked,
+      saturated: c.saturated,
+    },
     issues: c.issues,
     defects,
     illegalCharacters: scan.illegalCharCount,

@@ -86,8 +86,13 @@ export interface ValidationReport {
    * §5.2); a Correlation is not among them, since its Records are imported.
    */
   ignored: { total: number; recordTypes: Record<string, number>; elements: Record<string, number> };
-  /** `tracked`: distinct hashes held; `saturated`: the bounded set filled up and stopped recording. */
-  duplicates: { exact: number; tracked: number; saturated: boolean };
+  /**
+   * `tracked`: distinct hashes held; `saturated`: the bounded set filled up and stopped recording.
+   * `sameKey`: records the backend would import whose row key (type's series, device model, start) an
+   * earlier one has, exact duplicates and Correlation copies among them: each overwrites that row, so
+   * willImport counts rows, not these.
+   */
+  duplicates: { exact: number; sameKey: number; tracked: number; saturated: boolean };
   issues: IssueSummary[];
   defects: DefectSummary[];
   illegalCharacters: number;

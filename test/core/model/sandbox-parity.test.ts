@@ -1,7 +1,8 @@
 /**
  * The backend-import model (core/model, through validate's collector) against the sandbox's importer,
  * its independent reading of the same contract: over five seeds of generator variants, the records,
- * workouts and sleep samples the model says the backend stores are the ones the sandbox stores — for
+ * workouts and sleep samples the model says the backend stores are the ones the sandbox stores (rows
+ * after its key dedupe: two apps' samples of one type, device model and start are one row) — for
  * the export as it is (no repairs assumed), and for the document apple-import sends (the export filter's
  * output, with the repairs the model assumes).
  */
@@ -25,8 +26,8 @@ const RAW: GeneratorOptions[] = [
   { seed: 1, days: 6, compactDates: 0.15 },
   { seed: 2, days: 6, dupExact: 0.05, bloodPressure: true },
   { seed: 3, days: 5, shuffleOrder: true, compactDates: 0.05, locale: 'de_DE' },
-  { seed: 4, days: 5, reformat: true, dupExact: 0.02 },
-  { seed: 5, days: 7, locale: 'fr_FR', compactDates: 0.3, dtd: 'none' },
+  { seed: 4, days: 5, reformat: true, dupExact: 0.02, recordCopies: 0.2 },
+  { seed: 5, days: 7, locale: 'fr_FR', compactDates: 0.3, dtd: 'none', recordCopies: 0.1 },
 ];
 /** The same seeds with what only the upload's repairs make importable. */
 const REPAIRED: GeneratorOptions[] = RAW.map((o, i) => ({
@@ -81,6 +82,8 @@ describe('the backend-import model agrees with the sandbox importer', () => {
       const { records, workouts, sleep } = r.willImport;
       assert.deepEqual(got.counts, { records, workouts, sleep });
       if (opts.compactDates) assert.ok((r.willSkip.byReason['old-date-format']?.total ?? 0) > 0);
+      if (opts.recordCopies)
+        assert.ok(r.duplicates.sameKey > r.duplicates.exact, 'records from two apps share row keys');
     });
   }
 
