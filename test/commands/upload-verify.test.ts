@@ -19,7 +19,8 @@ import { s3SettingsOf } from '../helpers/s3-backend.js';
 
 const API_KEY = `sk-${'ef'.repeat(16)}`;
 const env = { APPLE_IMPORT_API_KEY: API_KEY };
-const QUIRKS = { seed: 6, compactDates: 0.1, workoutCopies: 0.6, dupExact: 0.02 };
+/** recordCopies: two apps' samples of one type, device model and start, which the backend stores as one row. */
+const QUIRKS = { seed: 6, compactDates: 0.1, workoutCopies: 0.6, dupExact: 0.02, recordCopies: 0.1 };
 const MIB = 1024 * 1024;
 
 interface Verification {
@@ -64,10 +65,14 @@ describe('upload --wait (s3): what the backend stored, by the user’s summary, 
       const c = double.counts(user);
       return { records: c.records, workouts: c.workouts };
     };
+    /** Per file validated: its records that share a row key with an earlier one, exact copies aside. */
+    const sameKey = new Map<string, number>();
     const predict = async (file: string) => {
       const v = await cli.run(['validate', file, '--json'], { env });
       assert.equal(v.code, 0, v.stderr);
-      const { records, workouts, sleep } = JSON.parse(v.stdout).willImport;
+      const doc = JSON.parse(v.stdout);
+      const { records, workouts, sleep } = doc.willImport;
+      sameKey.set(file, doc.duplicates.sameKey - doc.duplicates.exact);
       return { records, workouts, sleep } as { records: number; workouts: number; sleep: number };
     };
     /**
@@ -97,7 +102,7 @@ describe('upload --wait (s3): what the backend stored, by the user’s summary, 
       await double.close();
       await cli.dispose();
     };
-    return { double, cli, user, predict, upload, close };
+    return { double, cli, user, predict, sameKey, upload, close };
   }
 
   /** Until `signal`: every presigned object radosgw holds is announced to the double once. */
@@ -120,7 +125,7 @@ describe('upload --wait (s3): what the backend stored, by the user’s summary, 
 
   for (const generation of ['current', '2026-08'] as Generation[]) {
     const transport = transportOf[generation];
-    it(`${transport}: the summary gains what was predicted, for a first and a second cumulative export; exit 0`, async () => {
+    it(`${transport}: the summary gains what was predicted (rows, two apps' samples of one key being one), for a first and a second cumulative export; exit 0`, async () => {
       const t = await setup(generation);
       try {
         const first = join(dir, `first-${generation}.xml`);
@@ -128,6 +133,7 @@ describe('upload --wait (s3): what the backend stored, by the user’s summary, 
         await writeExportFile(first, { ...QUIRKS, days: 12 });
         await writeExportFile(second, { ...QUIRKS, days: 16 });
         const want = await t.predict(first);
+        assert.ok((t.sameKey.get(first) ?? 0) > 0, 'records from two apps share a row key');
 
         const u1 = await t.upload(first);
         assert.equal(u1.code, 0, u1.stderr);
