@@ -139,6 +139,9 @@ export class UploadView {
       case 'plan':
         this.plan(e.plan);
         return;
+      case 'incremental':
+        this.pendingIncremental = e.plan;
+        return;
       case 'replan':
         out.warn(
           `The server accepts at most ${formatBytes(e.cap)} per upload; planning the parts again (a second read).`,
@@ -243,7 +246,10 @@ export class UploadView {
   /** How the S3 upload goes, once planned. */
   private transport: string | null = null;
 
-  /** The ledger's computed `--since` (direct, sdk), when the server has something from earlier uploads. */
+  /** s3: the ledger's view, said with the plan the transport announces after it. */
+  private pendingIncremental: IncrementalPlan | null = null;
+
+  /** The ledger's computed `--since` (every method), when the server has something from earlier uploads. */
   private incremental(inc: IncrementalPlan | null): void {
     if (inc && inc.through !== null)
       this.f.out.info(
@@ -283,6 +289,8 @@ export class UploadView {
     const repairs = plan.repairs ? describeRepairs(plan.repairs, plan.streamed) : [];
     if (repairs.length > 0)
       out.info(`Repairs while sending (your file is not changed): ${repairs.join('; ')}.`);
+    this.incremental(this.pendingIncremental);
+    this.pendingIncremental = null;
   }
 
   /** A spinner while a step waits on the server, when progress is drawn. */

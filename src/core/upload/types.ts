@@ -172,6 +172,11 @@ export type UploadEvent =
   /** Bytes of the export read by a pass: `check` before sending, `read` while sending or planning. */
   | { type: 'progress'; pass: 'check' | 'read'; bytes: number; total: number }
   | { type: 'plan'; plan: PlanInfo }
+  /**
+   * s3: what the server already has from earlier uploads, which the filtered document leaves out (the
+   * direct and sdk plans carry theirs); before the plan, which the transport announces.
+   */
+  | { type: 'incremental'; plan: IncrementalPlan }
   /** The server's cap is smaller than the part size: the parts are planned again. */
   | { type: 'replan'; cap: number }
   /** An earlier run sent `done` units of `total` (null: not known before the end). */

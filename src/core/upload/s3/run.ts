@@ -53,6 +53,7 @@ async function outcomeFilter(
   const { signal } = ports;
   await interruptible(signal, checkWholeExport(source, signal, onEvent));
   const inc = readIncremental(ports.ledger, opts.server, userId, opts.full);
+  if (inc.plan) onEvent({ type: 'incremental', plan: inc.plan });
   const { filter, stats } = await interruptible(
     signal,
     planFilter(source, repairPlanFor(head), inc, {
