@@ -20,6 +20,64 @@ const API_KEY = `sk-${'cd'.repeat(16)}`;
 const env = { APPLE_IMPORT_API_KEY: API_KEY };
 const QUIRKS = { seed: 6, compactDates: 0.1, workoutCopies: 0.6, dupExact: 0.02 };
 
+/** The plan's line when the ledger knows what this user has (every method). */
+const INCREMENTAL =
+  /^Only what is new: this user already has [1-9][\d,]* types? up to \d{4}-\d\d-\d\dT[\d:.]+Z and [1-9][\d,]* workouts? from earlier uploads \(--since per type from the ledger; --full to resend every record\)\.$/m;
+
+function toUtf16(utf8: Buffer): Buffer {
+  const text = `\uFEFF${utf8.toString('utf8').replace('encoding="UTF-8"', 'encoding="UTF-16"')}`;
+  return Buffer.from(text, 'utf16le');
+}
+
+const HEAD =
+  '<?xml version="1.0" encoding="UTF-8"?>\n<HealthData locale="en_US">\n <ExportDate value="2024-02-02 10:00:00 +0100"/>\n';
+
+/** Blood pressure only inside its Correlations (no top-level copies), and a heart rate outside. */
+function correlationOnly(): string {
+  let body = '';
+  for (let d = 1; d <= 3; d++) {
+    const t = `2024-02-0${d} 08:00:00 +0100`;
+    const rec = (type: string, v: number) =>
+      `<Record type="HKQuantityTypeIdentifier${type}" sourceName="Omron" unit="mmHg" startDate="${t}" endDate="${t}" value="${v}"/>`;
+    body +=
+      ` <Correlation type="HKCorrelationTypeIdentifierBloodPressure" sourceName="Omron" startDate="${t}" endDate="${t}">\n` +
+      `  ${rec('BloodPressureSystolic', 120 + d)}\n  ${rec('BloodPressureDiastolic', 80 - d)}\n </Correlation>\n` +
+      ` <Record type="HKQuantityTypeIdentifierHeartRate" sourceName="Omron" unit="count/min" startDate="${t}" endDate="${t}" value="${60 + d}"/>\n`;
+  }
+  return `${HEAD}${body}</HealthData>\n`;
+}
+
+const device = (model: string, hardware: string, software: string) =>
+  ` device="&lt;&lt;HKDevice: 0x6000${hardware.length}&gt;, name:${model}, manufacturer:Apple Inc., model:${model}, hardware:${hardware}, software:${software}&gt;"`;
+const PHONE_A = device('iPhone', 'iPhone12,1', '17.1');
+const PHONE_B = device('iPhone', 'iPhone14,2', '17.2');
+const WATCH = device('Watch', 'Watch6,2', '10.1');
+
+/**
+ * Samples the backend stores as 5 rows (contract §5.8: one per series, device model and start): two
+ * apps' heart rates at one start on iPhones (one row), also written at that instant in another offset
+ * (the same row), the Watch's (its own row), steps on an iPhone and steps of two apps with no device
+ * (one row), and body and basal body temperature on iPhones (one series: one row).
+ */
+function sameKeys(): string {
+  const T = '2024-02-01 08:00:00 +0100';
+  const rec = (type: string, source: string, dev: string, unit: string, v: string, t = T) =>
+    ` <Record type="HKQuantityTypeIdentifier${type}" sourceName="${source}"${dev} unit="${unit}" creationDate="${t}" startDate="${t}" endDate="${t}" value="${v}"/>\n`;
+  return (
+    HEAD +
+    rec('HeartRate', 'Health', PHONE_A, 'count/min', '60') +
+    rec('HeartRate', 'Pulse App', PHONE_B, 'count/min', '62') +
+    rec('HeartRate', 'Pulse App', PHONE_B, 'count/min', '63', '2024-02-01 09:00:00 +0200') +
+    rec('HeartRate', 'Watch', WATCH, 'count/min', '61') +
+    rec('StepCount', 'Health', PHONE_A, 'count', '12') +
+    rec('StepCount', 'Pedometer', '', 'count', '14') +
+    rec('StepCount', 'Counter', '', 'count', '15') +
+    rec('BodyTemperature', 'Health', PHONE_A, 'degC', '36.6') +
+    rec('BasalBodyTemperature', 'Cycle App', PHONE_B, 'degC', '36.4') +
+    '</HealthData>\n'
+  );
+}
+
 interface Predicted {
   records: number;
   workouts: number;
@@ -43,13 +101,22 @@ describe('upload --method direct makes the outcome validate predicts', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function predict(file: string): Promise<Predicted & { repairs: Record<string, number> }> {
+  async function predict(
+    file: string,
+  ): Promise<Predicted & { repairs: Record<string, number>; sameKey: number }> {
     const v = await cli.run(['validate', file, '--json'], { env });
     assert.equal(v.code, 0, v.stderr);
     const doc = JSON.parse(v.stdout);
     assert.deepEqual(doc.importFails, []);
     const { records, workouts, sleep, total } = doc.willImport;
-    return { records, workouts, sleep, total, repairs: doc.willRepair.byKind };
+    return {
+      records,
+      workouts,
+      sleep,
+      total,
+      repairs: doc.willRepair.byKind,
+      sameKey: doc.duplicates.sameKey,
+    };
   }
 
   function stored(userId: string): Predicted {
@@ -84,7 +151,7 @@ describe('upload --method direct makes the outcome validate predicts', () => {
     assert.equal(u1.code, 0, u1.stderr);
     await double.idle();
     assert.deepEqual(failedTasks(user), []);
-    const { repairs: _r1, ...want1 } = p1;
+    const { repairs: _r1, sameKey: _k1, ...want1 } = p1;
     assert.deepEqual({ ...stored(user) }, { ...want1, total: want1.total });
     const doc1 = JSON.parse(u1.stdout);
     assert.equal(doc1.verification.ok, true);
@@ -102,9 +169,11 @@ describe('upload --method direct makes the outcome validate predicts', () => {
       env,
     });
     assert.equal(u2.code, 0, u2.stderr);
+    assert.doesNotMatch(u1.stderr, INCREMENTAL);
+    assert.match(u2.stderr, INCREMENTAL);
     await double.idle();
     assert.deepEqual(failedTasks(user), [], 'no task fails on the workouts already imported');
-    const { repairs: _r2, ...want2 } = p2;
+    const { repairs: _r2, sameKey: _k2, ...want2 } = p2;
     assert.deepEqual(stored(user), want2);
     const doc2 = JSON.parse(u2.stdout);
     // Only the new part went: the records sent are far fewer than the export holds.
@@ -128,7 +197,7 @@ describe('upload --method direct makes the outcome validate predicts', () => {
       });
       assert.equal(u.code, 0, u.stderr);
       await double.idle();
-      return JSON.parse(u.stdout);
+      return { ...JSON.parse(u.stdout), stderr: u.stderr };
     };
     const p1 = await predict(first);
     const d1 = await sdk(first);
@@ -137,9 +206,14 @@ describe('upload --method direct makes the outcome validate predicts', () => {
 
     const p2 = await predict(second);
     const d2 = await sdk(second);
+    assert.doesNotMatch(d1.stderr, INCREMENTAL);
+    assert.match(d2.stderr, INCREMENTAL);
     assert.ok(d2.dropped['already-imported'].byType.Workout > 0, 'the first export’s workouts are not sent');
     assert.ok(d2.records < p2.total - p1.total + p1.total / 4, `${d2.records} sent`);
     assert.equal(double.counts(user).workouts, p2.workouts);
+    // The records of both exports, each stored once (the series written from workouts' metadata aside).
+    assert.equal(double.imports(user).records.filter((r) => r.type !== null).length, p2.records);
+    assert.equal(double.counts(user).sleep, p2.sleep);
     assert.deepEqual(failedTasks(user), []);
   });
 
@@ -163,9 +237,70 @@ describe('upload --method direct makes the outcome validate predicts', () => {
     });
     assert.equal(u.code, 0, u.stderr);
     await double.idle();
-    const { repairs: _r, ...want } = p;
+    const { repairs: _r, sameKey: _k, ...want } = p;
     assert.deepEqual(stored(user), want);
   });
+
+  /**
+   * Each input the issue names, by direct and by sdk with --wait: the backend stores what validate
+   * predicted, and no batch fails. (A second cumulative export: the first two tests.)
+   */
+  const INPUTS: { name: string; make(path: string): Promise<void> }[] = [
+    {
+      name: 'iOS 8-era dates (20141018163200+0100)',
+      make: async (path) => {
+        await writeExportFile(path, { seed: 11, days: 4, compactDates: 0.3 });
+      },
+    },
+    {
+      name: 'Correlation members without a top-level copy',
+      make: (path) => writeFile(path, correlationOnly()),
+    },
+    {
+      name: 'UTF-16 with a BOM',
+      make: async (path) => {
+        await writeExportFile(`${path}.utf8`, { seed: 12, days: 3 });
+        await writeFile(path, toUtf16(await readFile(`${path}.utf8`)));
+      },
+    },
+    {
+      name: 'two apps’ samples of one type, device model and start',
+      make: (path) => writeFile(path, sameKeys()),
+    },
+  ];
+  const SAME_KEYS = 3;
+  for (const method of ['direct', 'sdk'] as const)
+    for (const [i, input] of INPUTS.entries())
+      it(`${method} --wait, ${input.name}: the backend stores what validate predicted`, async () => {
+        const file = join(dir, `input-${method}-${i}.xml`);
+        await input.make(file);
+        const p = await predict(file);
+        assert.ok(p.total > 0);
+        if (i === SAME_KEYS) assert.deepEqual([p.records, p.sameKey], [5, 4]);
+        const user = double.createUser({}).id;
+        const u = await cli.run(['upload', file, '--user', user, '--method', method, '--wait', '--json'], {
+          env,
+        });
+        assert.equal(u.code, 0, u.stderr);
+        await double.idle();
+        assert.deepEqual(failedTasks(user), []);
+        const { repairs: _r, sameKey, ...want } = p;
+        const got = stored(user);
+        if (method === 'direct') {
+          assert.deepEqual(got, want);
+          const doc = JSON.parse(u.stdout);
+          assert.equal(doc.verification.ok, true);
+          assert.equal(doc.verification.imported, doc.verification.predicted);
+          return;
+        }
+        // The SDK route also writes series from workouts' metadata (weather, METs; contract §6.2), and
+        // its data source is the app as well as the device model (§6.1): two apps' samples of one key
+        // are a row each there, which validate's XML-path rows count once.
+        const fromSamples = double.imports(user).records.filter((r) => r.type !== null).length;
+        assert.deepEqual({ ...got, records: 0, total: 0 }, { ...want, records: 0, total: 0 });
+        if (i === SAME_KEYS) assert.equal(fromSamples, 8, 'one row per app, device model, series and start');
+        else assert.equal(fromSamples, want.records);
+      });
 
   it('--wait: a workout the server got from elsewhere fails the batch; the message says so in plain words, exit 1', async () => {
     const file = join(dir, 'elsewhere.xml');
@@ -274,6 +409,8 @@ describe('upload (s3) sends the document whose import validate predicts', () => 
         const p2 = await predict(second);
         const u2 = await upload(second);
         assert.match(u2.stderr, /[\d,]+ records? and [1-9][\d,]* workouts? the server already has left out/);
+        assert.doesNotMatch(u1.stderr, INCREMENTAL);
+        assert.match(u2.stderr, INCREMENTAL);
         assert.deepEqual(
           double.state.s3Imports.map((t) => t.status),
           ['completed', 'completed'],
@@ -378,6 +515,8 @@ describe('upload (s3) on a current backend in client mode: multipart and the dir
     const u2 = await t.upload(second);
     assert.equal(u2.doc.transport, transport);
     assert.match(u2.stderr, /[\d,]+ records? and [1-9][\d,]* workouts? the server already has left out/);
+    assert.doesNotMatch(u1.stderr, INCREMENTAL);
+    assert.match(u2.stderr, INCREMENTAL);
     assert.equal(u2.doc.imported.stage, 'completed');
     assert.deepEqual(t.failed(), [], 'no task fails on the workouts already imported');
     assert.deepEqual(t.stored(), p2.want);
