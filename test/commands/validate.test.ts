@@ -188,6 +188,36 @@ describe('validate verdicts and exit codes', () => {
     assert.doesNotMatch(res.stderr, /\u001b\[/);
   });
 
+  it('records of one series, device model and start count as the one row the backend stores, and the report says so', async () => {
+    const path = join(dir, 'same-key.xml');
+    const T = '2024-02-01 08:00:00 +0100';
+    const device = (model: string, hardware: string) =>
+      ` device="&lt;&lt;HKDevice: 0x6000&gt;, name:${model}, manufacturer:Apple Inc., model:${model}, hardware:${hardware}, software:17.1&gt;"`;
+    const rec = (type: string, source: string, dev: string, t = T) =>
+      ` <Record type="HKQuantityTypeIdentifier${type}" sourceName="${source}"${dev} unit="degC" startDate="${t}" endDate="${t}" value="36.5"/>\n`;
+    await writeFile(
+      path,
+      '<?xml version="1.0" encoding="UTF-8"?>\n<HealthData locale="en_US">\n' +
+        rec('BodyTemperature', 'Health', device('iPhone', 'iPhone12,1')) +
+        // Another app, another iPhone, the basal series' twin type, the same instant in another offset.
+        rec('BasalBodyTemperature', 'Cycle', device('iPhone', 'iPhone14,2'), '2024-02-01 09:00:00 +0200') +
+        rec('BodyTemperature', 'Thermo', device('Watch', 'Watch6,2')) +
+        rec('BodyTemperature', 'Thermo', '') +
+        '</HealthData>\n',
+    );
+    const { code, report } = await validateJson(path);
+    assert.equal(code, 0);
+    assert.equal(report.records.total, 4);
+    assert.equal(report.willImport.records, 3, 'iPhone, Watch and no device: three rows');
+    assert.equal(report.duplicates.sameKey, 1);
+    const text = await runCli(['validate', path]);
+    assert.match(text.stdout, /The backend will import 3 records, /);
+    assert.match(
+      text.stdout,
+      /^ {2}1 record has the series, device model and start time of an earlier one \(exact duplicates included\): the backend stores one row per such key/m,
+    );
+  });
+
   it('--report writes the full JSON report', async () => {
     const path = join(dir, 'rep.xml');
     const truth = await writeExportFile(path, { seed: 35, days: 2 });

@@ -78,10 +78,11 @@ export function renderReport(r: ValidationReport, f: Factory): string[] {
     `  ${n(r.duplicates.exact)} exact ${noun(r.duplicates.exact, 'duplicate')}${r.duplicates.saturated ? ' (tracking capped; more may exist)' : ''}; ` +
       `${n(r.correlations.copies)} top-level ${noun(r.correlations.copies, 'record')} repeating a Correlation member (expected in Apple exports)`,
   );
-  if (r.duplicates.sameKey > 0)
+  const same = r.duplicates.sameKey;
+  if (same > 0)
     out.push(
-      `  ${n(r.duplicates.sameKey)} ${noun(r.duplicates.sameKey, 'record')} repeating the type, device model and start time of an earlier one (exact duplicates among them): ` +
-        'the backend keeps one row for each, so the records it will import count each once',
+      `  ${n(same)} ${noun(same, 'record')} ${same === 1 ? 'has' : 'have'} the series, device model and start time of an earlier one (exact duplicates included): ` +
+        'the backend stores one row per such key, so the records it will import count each key once',
     );
 
   if (r.defects.length > 0 || r.issues.length > 0) {
