@@ -51,6 +51,10 @@ const VARIANTS: [string, GeneratorOptions][] = [
   ],
   ['one attribute per line', { seed: 13, days: 30, reformat: true }],
   ['fr_FR with quirky source names', { seed: 14, days: 30, locale: 'fr_FR' }],
+  [
+    'two apps’ samples of one row key (series, device model, start) across ranges',
+    { seed: 16, days: 25, recordCopies: 0.1, shuffleOrder: true },
+  ],
   ['truncated', { seed: 15, days: 25, truncateAt: 700_000 }],
 ];
 
@@ -64,6 +68,7 @@ describe('validate across threads', () => {
       assert.equal(par.reader?.threads, 2, 'the parallel scan must have run, not fallen back');
       assert.ok((par.reader?.ranges ?? 0) >= 7);
       assert.deepEqual(comparable(par), comparable(seq));
+      if (options.recordCopies) assert.ok(seq.duplicates.sameKey > 0, 'records share row keys');
     });
   }
 
