@@ -1,6 +1,7 @@
 /**
  * The backend's import of a whole export, counted: per outcome (judge.ts) and type how many elements,
- * how many of them repeat an earlier one byte for byte (the backend writes the same row again), the
+ * how many of them repeat an earlier one (byte for byte; a time-series record, by the row key the
+ * backend's upsert keeps one row per, contract §5.8: its row is written again, none added), the
  * repairs assumed, and the workouts' keys, whose collision inside the export fails the whole task
  * (contract §5.6–5.7). Mergeable: a tally of one byte range (a worker thread) goes to the tally of the
  * whole as a TallyPartial, and the workouts are decided there, in file order.
@@ -70,7 +71,7 @@ export class ImportTally {
     this.counts[outcome * WIDTH + type]! += n;
   }
 
-  /** An element counted by add() that repeats an earlier one byte for byte. */
+  /** An element counted by add() that repeats an earlier one (byte for byte, or a record its row key). */
   repeat(outcome: number, type: number): void {
     this.repeats[outcome * WIDTH + type]!++;
   }
