@@ -125,13 +125,13 @@ const ours: Contender[] = [
   { name: 'upload 20 MB (multipart)', argv: upload(big, userNow), env: onCurrent, firstByte: true },
   { name: 'upload 20 MB (POST)', argv: upload(big, userBefore), env: onBefore, firstByte: true },
 ];
-const contenders: Contender[] = BASELINE
-  ? ours.flatMap((c) =>
-      c.argv[0] === CLI
-        ? [c, { ...c, name: `${c.name} [baseline]`, argv: [BASELINE, ...c.argv.slice(1)] }]
-        : [c],
-    )
-  : ours;
+// The other build's runs come as a block after this one's, in the same order: each run follows the
+// same kind of run in both (an upload leaves the sandbox importing what it was sent for a while).
+const twinOf = new Map<Contender, Contender>();
+for (const c of ours)
+  if (BASELINE && c.argv[0] === CLI)
+    twinOf.set(c, { ...c, name: `${c.name} [baseline]`, argv: [BASELINE, ...c.argv.slice(1)] });
+const contenders: Contender[] = [...ours, ...twinOf.values()];
 
 async function run(c: Contender): Promise<{ ms: number; firstByteMs?: number }> {
   firstByteAt = undefined;
@@ -168,7 +168,7 @@ try {
     `start-up, ${rounds} alternating rounds, medians (load average ${loadavg()[0]!.toFixed(2)} at the end):`,
   );
   const floor = median(times.get('node -e 0')!.map((t) => t.ms));
-  for (const c of contenders) {
+  for (const c of ours.flatMap((o) => [o, ...(twinOf.has(o) ? [twinOf.get(o)!] : [])])) {
     const ts = times.get(c.name)!;
     const ms = median(ts.map((t) => t.ms));
     const extra = c.name === 'node -e 0' ? '' : `   (${(ms - floor).toFixed(0)} ms over Node's own)`;
