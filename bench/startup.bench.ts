@@ -7,7 +7,10 @@
  * sandbox's S3. For an upload the time from spawn to the first byte of the export reaching the backend or
  * S3 is printed too (pass-through proxies in front of them see it). Runs alternate, the order rotating every round; medians are printed.
  *
- * Usage: npm run bench:startup [-- --rounds 15]
+ * `--baseline <bin/apple-import.js of another build>` runs every command of that build too, alternating
+ * with this one's in the same rounds, for a before/after comparison under the same load.
+ *
+ * Usage: npm run bench:startup [-- --rounds 15] [-- --baseline /path/to/other/bin/apple-import.js]
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -27,6 +30,8 @@ const args = process.argv.slice(2);
 const roundsAt = args.indexOf('--rounds');
 const rounds = roundsAt === -1 ? 15 : Number(args[roundsAt + 1]);
 const CLI = join(root, 'bin', 'apple-import.js');
+const baselineAt = args.indexOf('--baseline');
+const BASELINE = baselineAt === -1 ? undefined : args[baselineAt + 1];
 
 const dir = await mkdtemp(join(tmpdir(), 'bench-startup-'));
 const xml = join(dir, 'export.xml');
@@ -106,7 +111,7 @@ const upload = (file: string, user: string, ...more: string[]) => [
   '--json',
   ...more,
 ];
-const contenders: Contender[] = [
+const ours: Contender[] = [
   { name: 'node -e 0', argv: ['-e', '0'], env: onCurrent },
   { name: '--version', argv: [CLI, '--version'], env: onCurrent },
   { name: 'validate 1 MB --json', argv: [CLI, 'validate', xml, '--json'], env: onCurrent },
@@ -120,6 +125,13 @@ const contenders: Contender[] = [
   { name: 'upload 20 MB (multipart)', argv: upload(big, userNow), env: onCurrent, firstByte: true },
   { name: 'upload 20 MB (POST)', argv: upload(big, userBefore), env: onBefore, firstByte: true },
 ];
+// The other build's runs come as a block after this one's, in the same order: each run follows the
+// same kind of run in both (an upload leaves the sandbox importing what it was sent for a while).
+const twinOf = new Map<Contender, Contender>();
+for (const c of ours)
+  if (BASELINE && c.argv[0] === CLI)
+    twinOf.set(c, { ...c, name: `${c.name} [baseline]`, argv: [BASELINE, ...c.argv.slice(1)] });
+const contenders: Contender[] = [...ours, ...twinOf.values()];
 
 async function run(c: Contender): Promise<{ ms: number; firstByteMs?: number }> {
   firstByteAt = undefined;
@@ -156,14 +168,14 @@ try {
     `start-up, ${rounds} alternating rounds, medians (load average ${loadavg()[0]!.toFixed(2)} at the end):`,
   );
   const floor = median(times.get('node -e 0')!.map((t) => t.ms));
-  for (const c of contenders) {
+  for (const c of ours.flatMap((o) => [o, ...(twinOf.has(o) ? [twinOf.get(o)!] : [])])) {
     const ts = times.get(c.name)!;
     const ms = median(ts.map((t) => t.ms));
     const extra = c.name === 'node -e 0' ? '' : `   (${(ms - floor).toFixed(0)} ms over Node's own)`;
-    console.log(`  ${c.name.padEnd(26)} whole run ${ms.toFixed(0).padStart(4)} ms${extra}`);
+    console.log(`  ${c.name.padEnd(37)} whole run ${ms.toFixed(0).padStart(4)} ms${extra}`);
     if (c.firstByte)
       console.log(
-        `  ${''.padEnd(26)} first byte of the export at the backend or S3 ${median(ts.map((t) => t.firstByteMs!)).toFixed(0)} ms after spawn`,
+        `  ${''.padEnd(37)} first byte of the export at the backend or S3 ${median(ts.map((t) => t.firstByteMs!)).toFixed(0)} ms after spawn`,
       );
   }
 } finally {

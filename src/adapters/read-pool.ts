@@ -15,7 +15,7 @@
  */
 export const READ_CHUNK_BYTES = 256 * 1024;
 
-/** Free buffers kept for reuse; more than a send ever has in flight. */
+/** Free buffers kept for reuse by default; more than a send ever has in flight. */
 const KEEP = 16;
 
 export class ReadPool {
@@ -25,7 +25,11 @@ export class ReadPool {
   /** Chunks out on loan → the whole buffer each one views. */
   private readonly lent = new WeakMap<Buffer, Buffer>();
 
-  constructor(readonly chunkBytes: number = READ_CHUNK_BYTES) {}
+  /** `keep`: free buffers kept for reuse, for a consumer that holds more than a send has in flight. */
+  constructor(
+    readonly chunkBytes: number = READ_CHUNK_BYTES,
+    private readonly keep: number = KEEP,
+  ) {}
 
   /** A buffer of chunkBytes to read into: a free one, or a new one when all are out. */
   take(): Buffer {
@@ -44,7 +48,7 @@ export class ReadPool {
 
   /** A taken buffer that was never lent (the read found nothing). */
   putBack(buf: Buffer): void {
-    if (this.free.length < KEEP) this.free.push(buf);
+    if (this.free.length < this.keep) this.free.push(buf);
   }
 
   /**

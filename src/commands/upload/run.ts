@@ -5,23 +5,19 @@ import {
   DEFAULT_BATCH_RECORDS,
   MAX_BATCH_BYTES,
 } from '../../core/upload/direct/batcher.js';
-import { DEFAULT_STALL_TIMEOUT_MS } from '../../core/upload/s3/send-parts.js';
 import {
   DEFAULT_SDK_BATCH_BYTES,
   DEFAULT_SDK_BATCH_RECORDS,
   MAX_SDK_BATCH_BYTES,
   MAX_SDK_BATCH_RECORDS,
 } from '../../core/upload/sdk/batcher.js';
-import type { UploadOptions } from '../../core/upload/types.js';
+import { DEFAULT_STALL_TIMEOUT_MS, type UploadOptions } from '../../core/upload/types.js';
 import { AppError, ExitCode, UsageError } from '../../errors.js';
 import type { Factory } from '../../factory.js';
 import { count } from '../../io/text.js';
 import type { FilterFlags } from '../filter-help.js';
 import { defaultConcurrency, MAX_CONCURRENCY } from './concurrency.js';
 import { UploadView } from './render.js';
-import { renderDirectResult } from './render-direct.js';
-import { renderS3Result } from './render-s3.js';
-import { renderSdkResult } from './render-sdk.js';
 
 /** The flags as commander hands them over (strings), before run() checks them. */
 export interface UploadFlags extends FilterFlags {
@@ -44,7 +40,11 @@ export interface UploadFlags extends FilterFlags {
 /** The largest part S3 takes in one POST. */
 const MAX_PART_SIZE = 5 * 1024 * 1024 * 1024;
 
-/** `upload`: the flags as typed options, then the method's one use case, its events and its result rendered. */
+/**
+ * `upload`: the flags as typed options, then the method's one use case, its events and its result rendered.
+ * Only the chosen method's use case and result renderer are loaded, and only once it runs: what this
+ * module loads comes before the method's first request goes out.
+ */
 export async function runUpload(f: Factory, path: string, flags: UploadFlags): Promise<number> {
   const options = uploadOptions(f, path, flags);
   const ports = f.uploadPorts();
@@ -54,7 +54,7 @@ export async function runUpload(f: Factory, path: string, flags: UploadFlags): P
       const { runS3Upload } = await import('../../core/upload/s3/run.js');
       const result = await runS3Upload(options, ports, view.event);
       view.close();
-      renderS3Result(f, result);
+      (await import('./render-s3.js')).renderS3Result(f, result);
       // With --wait: an import that failed, completed without importing anything, or imported fewer
       // than the model predicts of what was sent (the user's summary before and after) is a failure.
       const i = result.imported;
@@ -67,7 +67,7 @@ export async function runUpload(f: Factory, path: string, flags: UploadFlags): P
       const { runSdkUpload } = await import('../../core/upload/sdk/run.js');
       const result = await runSdkUpload(options, ports, view.event);
       view.close();
-      renderSdkResult(f, options.wait, result);
+      (await import('./render-sdk.js')).renderSdkResult(f, options.wait, result);
       if (result.brokenAt)
         throw new AppError(
           'INPUT_INVALID',
@@ -79,7 +79,7 @@ export async function runUpload(f: Factory, path: string, flags: UploadFlags): P
     const { runDirectUpload } = await import('../../core/upload/direct/run.js');
     const result = await runDirectUpload(options, ports, view.event);
     view.close();
-    renderDirectResult(f, options, result);
+    (await import('./render-direct.js')).renderDirectResult(f, options, result);
     if (result.brokenAt) {
       const b = result.brokenAt;
       const sent =

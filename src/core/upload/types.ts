@@ -21,6 +21,9 @@ import type { BatchLimits } from './direct/batcher.js';
 import type { Repairs } from './s3/preflight.js';
 import type { LedgerFilesPort } from './shared/ledger.js';
 
+/** s3: how long a transfer may make no progress before it is given up (`--stall-timeout`). */
+export const DEFAULT_STALL_TIMEOUT_MS = 120_000;
+
 export type { BatchLimits, Repairs };
 
 export type UploadMethod = 's3' | 'direct' | 'sdk';

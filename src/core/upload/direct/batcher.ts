@@ -173,6 +173,8 @@ export class XmlBatcher implements PieceSink {
       else at += buf.copy(body, at, from, to);
     }
     at += FOOTER.copy(body, at);
+    // Every piece is in the body now: the source chunks they came from may be read into again.
+    this.window?.unpin();
     if (at !== body.length)
       throw new Error(`batch ${this.seq + 1}: ${at} bytes written, ${body.length} counted`);
     this.onBatch({ seq: ++this.seq, body, records: this.records, byType: this.byType });

@@ -6,6 +6,7 @@
  */
 
 import type { ExportSource } from '../../../adapters/export-source.js';
+import { READ_CHUNK_BYTES, ReadPool } from '../../../adapters/read-pool.js';
 import { CancelledError } from '../../../errors.js';
 import { mergeSummaries } from '../../reader/parallel-scan.js';
 import { ExportScanner, type ScanResult } from '../../reader/scanner.js';
@@ -65,7 +66,12 @@ interface ScannedPart {
 export class BatchProducer {
   readonly reader: ReaderInfo = { threads: 0, ranges: 0, sequentialFrom: null };
   private exportDate: string | null = null;
-  private readonly window = new SourceWindow();
+  /**
+   * The chunks read on this thread: the open batch refers to a batch's worth of them until it is
+   * copied into its body, so that many are kept for reuse (source-window.ts).
+   */
+  private readonly pool: ReadPool;
+  private readonly window: SourceWindow;
   /** Selection on this thread (a zip, a small file, or after a range cut that did not hold). */
   private readonly selector: SampleSelector;
   private readonly deduper: Deduper;
@@ -76,6 +82,8 @@ export class BatchProducer {
   private hereLineShift = 0;
 
   constructor(private readonly deps: ProducerDeps) {
+    this.pool = new ReadPool(READ_CHUNK_BYTES, Math.ceil(deps.limits.maxBytes / READ_CHUNK_BYTES) + 4);
+    this.window = new SourceWindow(0, this.pool);
     this.selector = new SampleSelector(deps.filters, deps.copyFromSource === false ? null : this.window);
     this.deduper = new Deduper(deps.source.size / BYTES_PER_SAMPLE, new WorkoutKeys(deps.importedWorkouts));
   }
@@ -183,7 +191,7 @@ export class BatchProducer {
       {},
       start > 0 ? { offset: start } : undefined,
     );
-    for await (const chunk of this.window.tap(queue.gated(source.open({ signal, start })))) {
+    for await (const chunk of this.window.tap(queue.gated(source.open({ signal, start, pool: this.pool })))) {
       scanner.write(chunk);
       this.progress(this.window.end);
     }

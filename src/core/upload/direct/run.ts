@@ -5,14 +5,24 @@
 
 import { requireUser } from '../../users.js';
 import { exportIdentity, legacyDirectIdentity } from '../shared/identity.js';
-import { readIncremental } from '../shared/incremental.js';
 import { UploadLedger } from '../shared/ledger.js';
-import { type Verification, verifyBatches } from '../shared/verify.js';
-import { checkWholeExport } from '../shared/whole-check.js';
+import type { Verification } from '../shared/verify.js';
 import type { UploadEvents, UploadOptions, UploadPorts, UploadResultBase } from '../types.js';
 import type { NormalizationReport } from './normalize.js';
-import { runDirect } from './pipeline.js';
 import type { DirectRunResult } from './types.js';
+
+/**
+ * What the upload runs on once the user is known (the check, the reader, the batches), loaded while the
+ * user check's round trip is under way rather than before its request goes out.
+ */
+function loadPipeline() {
+  return Promise.all([
+    import('../shared/whole-check.js'),
+    import('../shared/incremental.js'),
+    import('./pipeline.js'),
+    import('../shared/verify.js'),
+  ]);
+}
 
 export interface DirectUploadResult extends UploadResultBase {
   method: 'direct';
@@ -51,9 +61,12 @@ export async function runDirectUpload(
   const opened = ports.openExport(opts.path);
   opened.catch(() => {}); // only left unawaited when the user check throws first
   onEvent({ type: 'step', step: 'user', done: false });
-  const user = await requireUser({ users: ports.users, server: opts.server, signal }, opts.user).finally(() =>
+  const checked = requireUser({ users: ports.users, server: opts.server, signal }, opts.user).finally(() =>
     onEvent({ type: 'step', step: 'user', done: true }),
   );
+  const pipeline = loadPipeline();
+  pipeline.catch(() => {}); // only left unawaited when the user check or the ledger ends the run first
+  const user = await checked;
   const source = await opened;
   const fingerprint = await exportIdentity(source, signal);
   const started = clock.now();
@@ -104,6 +117,7 @@ export async function runDirectUpload(
     }
   }
 
+  const [{ checkWholeExport }, { readIncremental }, { runDirect }, { verifyBatches }] = await pipeline;
   await checkWholeExport(source, signal, onEvent);
   const inc = readIncremental(ports.ledger, opts.server, user.id, opts.full);
   const known = inc.known;

@@ -3,7 +3,13 @@
  * copied byte for byte into a batch (raw-tag.ts). A chunk is let go once the scanner has reported an
  * element past its end; what is held is the chunk being scanned plus, at most, the start of an element
  * carried over from the one before.
+ *
+ * Read into a pool's buffers (read-pool.ts), a chunk goes back to the pool once the window has let it go
+ * and no batch still refers to it: pieces() hands chunks to the open batch, which holds them until it is
+ * copied into its body (unpin()). Without that, every chunk is garbage the size of the export over the
+ * run, which V8 collects only every few dozen MB of external memory, and the peak RSS holds it.
  */
+import type { ReadPool } from '../../../adapters/read-pool.js';
 
 /** Receives the pieces of a byte range, chunk by chunk (offsets relative to `buf`). */
 export interface PieceSink {
@@ -21,8 +27,19 @@ export class SourceWindow {
   viewBuf: Buffer = this.scratch;
   viewBase = 0;
 
-  /** `origin`: the absolute offset of the first byte tap() will see. */
-  constructor(origin = 0) {
+  /** Chunks handed to the sink by pieces() since the last unpin(). */
+  private readonly pinned = new Set<Buffer>();
+  /** Pinned chunks the window has let go: they go back to the pool at unpin(). */
+  private readonly unheld: Buffer[] = [];
+
+  /**
+   * `origin`: the absolute offset of the first byte tap() will see. `pool`: the pool the chunks are
+   * read into, which they are released to.
+   */
+  constructor(
+    origin = 0,
+    private readonly pool: ReadPool | null = null,
+  ) {
     this.total = origin;
     this.keepFrom = origin;
   }
@@ -60,9 +77,24 @@ export class SourceWindow {
     let n = 0;
     while (n < this.chunks.length && this.starts[n]! + this.chunks[n]!.length <= this.keepFrom) n++;
     if (n > 0) {
+      for (let k = 0; k < n; k++) this.letGo(this.chunks[k]!);
       this.chunks.splice(0, n);
       this.starts.splice(0, n);
     }
+  }
+
+  private letGo(chunk: Buffer): void {
+    if (this.pool === null) return;
+    if (this.pinned.has(chunk)) this.unheld.push(chunk);
+    else this.pool.release(chunk);
+  }
+
+  /** The sink has copied every piece pieces() gave it: nothing refers to those chunks any more. */
+  unpin(): void {
+    if (this.pool === null) return;
+    for (const chunk of this.unheld) this.pool.release(chunk);
+    this.unheld.length = 0;
+    this.pinned.clear();
   }
 
   private indexOf(offset: number): number {
@@ -113,6 +145,7 @@ export class SourceWindow {
       const start = this.starts[k]!;
       const b = Math.min(to - start, chunk.length);
       sink.piece(chunk, from - start, b);
+      if (this.pool !== null) this.pinned.add(chunk);
       from = start + b;
     }
   }

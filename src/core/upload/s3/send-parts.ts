@@ -12,6 +12,7 @@ import { ApiError, AppError, CancelledError, isAbortError } from '../../../error
 import { formatBytes } from '../../../io/progress.js';
 import type { ScanSummary } from '../../reader/types.js';
 import { isRetryable, retryDelayMs, S3_RETRY } from '../shared/retry.js';
+import { DEFAULT_STALL_TIMEOUT_MS } from '../types.js';
 import { checkedBody } from './checked-body.js';
 import { partBytes } from './part-bytes.js';
 import type { PartSpec } from './part-planner.js';
@@ -19,7 +20,6 @@ import type { UploadPlan } from './preflight.js';
 
 /** Assumed worst-case throughput when sizing the policy's lifetime (a slow home uplink). */
 const CONSERVATIVE_BYTES_PER_SECOND = 512 * 1024;
-export const DEFAULT_STALL_TIMEOUT_MS = 120_000;
 /**
  * Bytes per read of a part's file. The buffers are reused (read-pool.ts), so size costs no garbage, and
  * a 1 MiB chunk makes every step of the send (read, repair, write) four times rarer than the readers'

@@ -11,17 +11,29 @@ import { requireUser } from '../../users.js';
 import type { NormalizationReport } from '../direct/normalize.js';
 import { exportIdentity } from '../shared/identity.js';
 import type { KnownRanges } from '../shared/imported.js';
-import { type Incremental, readIncremental } from '../shared/incremental.js';
+import type { Incremental } from '../shared/incremental.js';
 import { UploadLedger } from '../shared/ledger.js';
 import { newRunId } from '../shared/naming.js';
-import { checkWholeExport } from '../shared/whole-check.js';
 import type { BatchOutcome, UploadEvents, UploadOptions, UploadPorts, UploadResultBase } from '../types.js';
 import { envelopeHead, type SdkBatch } from './batcher.js';
 import { type ConversionReport, emptyConversionReport } from './convert.js';
 import { SdkLedgerWriter } from './ledger-entry.js';
-import { readIntoBatches } from './reader.js';
-import { sendSdkBatch } from './sender.js';
-import { SdkImportWatcher } from './watch.js';
+import type { readIntoBatches } from './reader.js';
+import type { SdkImportWatcher } from './watch.js';
+
+/**
+ * What the upload runs on once the user is known (the check, the reader, the sender), loaded while the
+ * user check's round trip is under way rather than before its request goes out.
+ */
+function loadPipeline() {
+  return Promise.all([
+    import('../shared/whole-check.js'),
+    import('../shared/incremental.js'),
+    import('./reader.js'),
+    import('./sender.js'),
+    import('./watch.js'),
+  ]);
+}
 
 /** Without --wait, how long a batch holding sleep waits for the ones before it to be imported. */
 const PACING_TIMEOUT_MS = 5 * 60_000;
@@ -95,7 +107,10 @@ export async function runSdkUpload(
   const { signal, clock } = ports;
   const opened = ports.openExport(opts.path);
   opened.catch(() => {});
-  const user = await checkUser(opts, ports, onEvent);
+  const checked = checkUser(opts, ports, onEvent);
+  const pipeline = loadPipeline();
+  pipeline.catch(() => {}); // only left unawaited when the user check or the ledger ends the run first
+  const user = await checked;
   const source = await opened;
   const fingerprint = await exportIdentity(source, signal);
   const started = clock.now();
@@ -161,6 +176,13 @@ export async function runSdkUpload(
 
   // Batches are imported as they arrive: the whole export is checked first, so a truncated or broken one
   // sends nothing (as direct does).
+  const [
+    { checkWholeExport },
+    { readIncremental },
+    { readIntoBatches },
+    { sendSdkBatch },
+    { SdkImportWatcher },
+  ] = await pipeline;
   await checkWholeExport(source, signal, onEvent);
   // What the server has from earlier uploads by any method (shared/imported.ts): left out, as direct does.
   const inc = readIncremental(ports.ledger, opts.server, user.id, opts.full);

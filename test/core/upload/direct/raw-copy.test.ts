@@ -106,12 +106,41 @@ function memorySource(doc: Buffer, chunks: number[]): ExportSource {
   };
 }
 
+/**
+ * A source that reads into the consumer's pool as a plain file is read (export-file.ts): a buffer the
+ * consumer gave back too early is read into again while a batch still copies from it.
+ */
+function pooledSource(doc: Buffer, chunk: number): ExportSource {
+  return {
+    ...memorySource(doc, [chunk]),
+    async *open(opts = {}) {
+      const end = opts.end ?? doc.length;
+      for (let at = opts.start ?? 0; at < end; at += chunk) {
+        const n = Math.min(chunk, end - at);
+        if (!opts.pool) {
+          yield doc.subarray(at, at + n);
+          continue;
+        }
+        const buf = opts.pool.take();
+        doc.copy(buf, 0, at, at + n);
+        yield opts.pool.lend(buf, n);
+      }
+    },
+  };
+}
+
 /** Reads, normalizes and batches a document with the direct method's reader; `copy` turns the fast path on. */
-async function plan(doc: Buffer, chunks: number[], copy: boolean, maxBytes = 1 << 20): Promise<Plan> {
+async function plan(
+  doc: Buffer,
+  chunks: number[],
+  copy: boolean,
+  maxBytes = 1 << 20,
+  source = memorySource(doc, chunks),
+): Promise<Plan> {
   const signal = new AbortController().signal;
   const queue = new BatchQueue(signal);
   const producer = new BatchProducer({
-    source: memorySource(doc, chunks),
+    source,
     filters: NO_FILTERS,
     limits: { maxBytes, maxRecords: 50_000 },
     queue,
@@ -235,6 +264,21 @@ describe('direct batches: copying canonical Records from the source', () => {
     assert.equal(fast.body.toString('latin1'), slow.body.toString('latin1'));
     assert.equal(fast.report.copied, 300);
     assert.equal(parseSent(fast.bodies).length, 300);
+  });
+
+  it('copies the same bytes from pooled reads, whose buffers are read into again between batches', async () => {
+    const many = Buffer.from(
+      HEAD +
+        Array.from({ length: 300 }, (_, i) => rec(i, `sourceName="W" device="${DEVICE}"`)).join('') +
+        TAIL,
+    );
+    const slow = await plan(many, [8192], false, 8192);
+    for (const chunk of [500, 3000, 20_000]) {
+      const fast = await plan(many, [], true, 8192, pooledSource(many, chunk));
+      assert.ok(fast.batches > 5);
+      assert.equal(fast.report.copied, 300);
+      assert.equal(fast.body.toString('latin1'), slow.body.toString('latin1'), `chunks of ${chunk}`);
+    }
   });
 
   it('finds duplicates between copied and serialized Records, in either order', async () => {
