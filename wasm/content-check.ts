@@ -47,12 +47,15 @@ const FIELD_HASHED: i32 = 1;
 const FIELD_DEVICE: i32 = 2;
 /**
  * The digest (digestOn()): per top-level element the last scan() accepted, [tag entry, type index + 1
- * (0: not digested), outcome | extreme bits << 8, startDate's input index] as four i32.
+ * (0: not digested), outcome | extreme bits << 8, startDate's input index] as four i32, and that
+ * startDate's instant in D_EPOCHS.
  */
 const DIGEST: usize = FIELD_BYTES + <usize>(MAX_FIELDS * FIELD_NAME_BYTES);
 const MAX_ELEMENTS: i32 = TAPE_INTS / ENTRY_INTS;
+/** Per entry of DIGEST with a startDate in Apple's shape, its instant (epoch ms) as an f64. */
+const D_EPOCHS: usize = DIGEST + <usize>MAX_ELEMENTS * 16;
 /** The digest's keys, registered by its reader: types [lo, hi, index + 1, outcome] by hash slot. */
-const D_TYPES: usize = DIGEST + <usize>MAX_ELEMENTS * 16;
+const D_TYPES: usize = D_EPOCHS + <usize>MAX_ELEMENTS * 8;
 const TYPE_SLOTS: i32 = 8192;
 const MAX_TYPE_INDEX: i32 = 4096;
 /** Per type index, the elements digested (since the reader last took the counts). */
@@ -930,6 +933,11 @@ export function digestAt(): usize {
   return DIGEST;
 }
 
+/** Where the digest entries' instants are (D_EPOCHS). */
+export function digestEpochsAt(): usize {
+  return D_EPOCHS;
+}
+
 /**
  * Where the digest's counts are (in i32s from 0): per type index (0), per source id (1), per nested
  * name id (2), per month from MONTH_BASE (3); digestTable(4) is MONTH_BASE and (5) the months counted.
@@ -1309,6 +1317,7 @@ function digest(k: i32, entry: i32, last: i32): void {
     const mc = D_MONTHS + <usize>(startMonth - MONTH_BASE) * 4;
     store<i32>(mc, load<i32>(mc) + 1);
     store<i32>(d + 12, sA);
+    store<f64>(D_EPOCHS + <usize>k * 8, <f64>startMs);
     if (minK < 0 || startMs < minEpoch) {
       minEpoch = startMs;
       minK = k;
