@@ -176,10 +176,10 @@ export function rangeTargets(size: number, threads: number, maxRange: number): n
   for (let at = 0; ; ) {
     const left = size - at;
     const step = Math.max(least, Math.min(maxRange, Math.ceil(left / (threads * SHARE_PER_THREAD))));
-    // Once a cut would leave less than the least range after it, the rest goes in one range, or in
-    // two halves when one would be over the bound.
+    // Once a cut would leave less than the least range after it, the rest goes in two halves (one
+    // range when that is the least).
     if (left - step < least) {
-      if (left > maxRange) targets.push(at + Math.ceil(left / 2));
+      if (left > least) targets.push(at + Math.ceil(left / 2));
       return targets;
     }
     at += step;
@@ -312,6 +312,16 @@ async function runRanges(
     wake();
   };
 
+  let deliverPending = false;
+  const deliverSoon = (): void => {
+    if (deliverPending) return;
+    deliverPending = true;
+    setImmediate(() => {
+      deliverPending = false;
+      deliver();
+    });
+  };
+
   /** Runs task i on worker w; resolves once its outcome is in. */
   const runOn = (w: Worker, i: number): Promise<void> =>
     new Promise<void>((resolve, reject) => {
@@ -384,7 +394,8 @@ async function runRanges(
     const loops = pool.map(async (w) => {
       for (let i = await take(); i !== null; i = await take()) {
         await runOn(w, i);
-        deliver();
+        // The merge runs on this thread once the worker has its next range, not while it waits for one.
+        deliverSoon();
       }
     });
     if (opts.mainThread)
