@@ -57,7 +57,7 @@ import {
   type DigestFields,
   TapeDigest,
 } from '../reader/content-check.js';
-import { StringCache } from '../reader/names.js';
+import { threadNames } from '../reader/names.js';
 import {
   A_FLAGS,
   A_HASH_HI,
@@ -246,7 +246,7 @@ export class ValidationCollector {
   private readonly ranged: boolean;
   private readonly fields = new ElementFields();
   private readonly stat = new ElementFields();
-  private readonly names = new StringCache(true);
+  private readonly names = threadNames();
   private readonly judgeOptions: JudgeOptions;
   private readonly workoutType: RecordType;
   private readonly noType: RecordType;
