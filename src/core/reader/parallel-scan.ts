@@ -35,7 +35,7 @@ const MAX_RANGE_BYTES = 128 * 1024 * 1024;
  * (few to merge), the last small (the threads end together), and none so small that a range's fixed
  * cost (a scanner, a consumer, a merge) shows.
  */
-const SHARE_PER_THREAD = 2;
+const SHARE_PER_THREAD = 1;
 const MIN_TAIL_BYTES = 6 * 1024 * 1024;
 const MAX_WORKERS = 4;
 /** How far past a cut point to look for the start of a top-level element. */
@@ -254,6 +254,7 @@ async function runRanges(
   let refused = false;
   const summaries: { summary: ScanResult; lineShift: number }[] = [];
   const spare: ArrayBuffer[] = [];
+  const keepSpare = 2 * (pool.length + (opts.mainThread ? 1 : 0));
   /**
    * A thread takes a range only while the ranges taken and not yet handed over, with it, hold at most
    * one maxRange per thread and one more: the result of a range done ahead waits in memory (validate's
@@ -304,6 +305,10 @@ async function runRanges(
         partial: o.partial,
       });
       if (Array.isArray(back)) for (const b of back) if (b instanceof ArrayBuffer) spare.push(b);
+      // The ranges shrink toward the end, so the largest buffers serve every later range: those go
+      // out first, and a few per thread are kept.
+      spare.sort((a, b) => b.byteLength - a.byteLength);
+      if (spare.length > keepSpare) spare.length = keepSpare;
       summaries.push({ summary: o.summary, lineShift });
       lineShift += o.lineFeeds;
       outcomes[delivered] = null; // the partial is the consumer's now

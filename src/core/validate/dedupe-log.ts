@@ -33,11 +33,13 @@ export class DedupeLog {
 
   /**
    * `expected`: about how many steps the log will hold, so that it need not grow (and leave garbage) on
-   * the way; `spare`: buffers to take one from that is large enough, instead of allocating.
+   * the way; `spare`: buffers to take one from that is large enough, instead of allocating. A larger one
+   * is taken too: a parallel scan's ranges shrink toward the end of the file, so the buffers of its
+   * first ranges serve all the later ones, and none becomes garbage a worker's heap holds on to.
    */
   constructor(expected = 0, spare: ArrayBuffer[] = []) {
     const words = Math.min(MAX_LOG_WORDS, Math.max(3 * 4096, Math.ceil(expected * 1.25) * 3));
-    const at = spare.findIndex((b) => b.byteLength >= words * 4 && b.byteLength <= words * 8);
+    const at = spare.findIndex((b) => b.byteLength >= words * 4);
     this.words = at >= 0 ? new Uint32Array(spare.splice(at, 1)[0]!) : new Uint32Array(words);
   }
 
