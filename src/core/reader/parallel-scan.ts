@@ -396,16 +396,9 @@ async function runRanges(
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
     if (signal?.aborted) onAbort();
-    const loops = pool.map(async (w) => {
-      for (let i = await take(); i !== null; i = await take()) {
-        await runOn(w, i);
-        // The merge runs on this thread once the worker has its next range, not while it waits for one.
-        deliverSoon();
-      }
-    });
-    if (opts.mainThread)
-      loops.push(
-        (async () => {
+    // The main thread takes the first range: it starts at once, while the workers are still booting.
+    const here = opts.mainThread
+      ? (async () => {
           for (let i = await take(); i !== null; i = await take()) {
             try {
               await runHere(i);
@@ -417,8 +410,16 @@ async function runRanges(
             }
             deliver();
           }
-        })(),
-      );
+        })()
+      : null;
+    const loops = pool.map(async (w) => {
+      for (let i = await take(); i !== null; i = await take()) {
+        await runOn(w, i);
+        // The merge runs on this thread once the worker has its next range, not while it waits for one.
+        deliverSoon();
+      }
+    });
+    if (here !== null) loops.push(here);
     await Promise.all(loops);
   } catch (e) {
     refused = true;

@@ -70,7 +70,9 @@ export class DedupeLog {
 export class Deduper {
   private set: GrowingHashSet | null = null;
   private readonly children = new HashSet32(1 << 12);
-  private order = new Uint32Array(0);
+  private sorted = new Uint32Array(0);
+  /** Made on the first sorted replay: a range's collector never replays. */
+  private starts: Uint32Array | null = null;
   exactDuplicates = 0;
   correlationCopies = 0;
 
@@ -111,18 +113,30 @@ export class Deduper {
       for (let i = 0; i < length; i += 3) this.decide(log[i]!, log[i + 1]!, log[i + 2]!, tally, types);
       return;
     }
-    const shift = Math.max(0, this.seen.bits - BUCKET_BITS);
-    const starts = new Uint32Array((1 << BUCKET_BITS) + 1);
-    for (let i = 1; i < length; i += 3) starts[(this.seen.home(log[i]! | 0) >>> shift) + 1]!++;
+    const seen = this.seen;
+    const shift = Math.max(0, seen.bits - BUCKET_BITS);
+    // The home slot (HashSet32.home) of the set's last table, as a bucket.
+    const mask = (1 << seen.bits) - 1;
+    this.starts ??= new Uint32Array((1 << BUCKET_BITS) + 1);
+    const starts = this.starts;
+    starts.fill(0);
+    for (let i = 1; i < length; i += 3) {
+      const hi = log[i]! | 0;
+      starts[(((hi ^ (hi >>> 16)) & mask) >>> shift) + 1]!++;
+    }
     for (let b = 1; b < starts.length; b++) starts[b]! += starts[b - 1]!;
     // Reused from replay to replay: a fresh one per range would be garbage the GC is slow to reclaim.
-    if (this.order.length < steps) this.order = new Uint32Array(Math.ceil(steps * 1.25));
-    const order = this.order;
-    for (let i = 0; i < length; i += 3) order[starts[this.seen.home(log[i + 1]! | 0) >>> shift]!++] = i;
-    for (let k = 0; k < steps; k++) {
-      const i = order[k]!;
-      this.decide(log[i]!, log[i + 1]!, log[i + 2]!, tally, types);
+    if (this.sorted.length < length) this.sorted = new Uint32Array(Math.ceil(steps * 1.25) * 3);
+    // The steps themselves in bucket order, so that deciding them reads the log front to back too.
+    const sorted = this.sorted;
+    for (let i = 0; i < length; i += 3) {
+      const hi = log[i + 1]! | 0;
+      const at = 3 * starts[((hi ^ (hi >>> 16)) & mask) >>> shift]!++;
+      sorted[at] = log[i]!;
+      sorted[at + 1] = hi;
+      sorted[at + 2] = log[i + 2]!;
     }
+    for (let i = 0; i < length; i += 3) this.decide(sorted[i]!, sorted[i + 1]!, sorted[i + 2]!, tally, types);
   }
 
   /** Decides one step: counts an exact duplicate or a Correlation copy, and tells the tally of a repeat. */
