@@ -894,8 +894,7 @@ export class ValidationCollector {
     for (const w of p.tally.workouts) w[1].line += lineShift;
     this.tally.absorb(p.tally);
     this.flush();
-    this.deduper.replay(p.log, p.log.length, this.tally, types);
-    return [p.log.buffer as ArrayBuffer];
+    return [this.deduper.replay(p.log, p.log.length, this.tally, types, true) as ArrayBuffer];
   }
 
   /** The report once the scan has ended. */

@@ -106,12 +106,22 @@ export class Deduper {
    * set of tens of MB is what the decisions cost. Only steps of one hash bear on each other, and they
    * share a home slot, so each keeps its place among them. `types`: the log's type indices to the
    * tally's (a range's log), or null for the tally's own.
+   *
+   * With `handOver` (a range's log, done with once replayed), the log's buffer becomes the next
+   * replay's sorting room and the buffer returned is the one to reuse instead: the two trade places,
+   * so a merge holds no sorting room of its own beside the logs. Otherwise it returns the log's buffer.
    */
-  replay(log: Uint32Array, length: number, tally: ImportTally, types: Int32Array | null): void {
+  replay(
+    log: Uint32Array,
+    length: number,
+    tally: ImportTally,
+    types: Int32Array | null,
+    handOver = false,
+  ): ArrayBufferLike {
     const steps = length / 3;
     if (steps < 4096) {
       for (let i = 0; i < length; i += 3) this.decide(log[i]!, log[i + 1]!, log[i + 2]!, tally, types);
-      return;
+      return log.buffer;
     }
     const seen = this.seen;
     const shift = Math.max(0, seen.bits - BUCKET_BITS);
@@ -126,7 +136,7 @@ export class Deduper {
     }
     for (let b = 1; b < starts.length; b++) starts[b]! += starts[b - 1]!;
     // Reused from replay to replay: a fresh one per range would be garbage the GC is slow to reclaim.
-    if (this.sorted.length < length) this.sorted = new Uint32Array(Math.ceil(steps * 1.25) * 3);
+    if (this.sorted.length < length) this.sorted = new Uint32Array(length);
     // The steps themselves in bucket order, so that deciding them reads the log front to back too.
     const sorted = this.sorted;
     for (let i = 0; i < length; i += 3) {
@@ -137,6 +147,9 @@ export class Deduper {
       sorted[at + 2] = log[i + 2]!;
     }
     for (let i = 0; i < length; i += 3) this.decide(sorted[i]!, sorted[i + 1]!, sorted[i + 2]!, tally, types);
+    if (!handOver || log.byteOffset !== 0) return log.buffer;
+    this.sorted = new Uint32Array(log.buffer as ArrayBuffer);
+    return sorted.buffer;
   }
 
   /** Decides one step: counts an exact duplicate or a Correlation copy, and tells the tally of a repeat. */
