@@ -16,6 +16,7 @@
  * range is at most `maxRangeBytes` long so a consumer's per-range state (validate's duplicate log)
  * stays small.
  */
+import { readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
@@ -203,7 +204,8 @@ async function planCutsNear(path: string, size: number, targets: number[]): Prom
   try {
     const window = Buffer.allocUnsafe(WINDOW_BYTES);
     for (const target of targets) {
-      const { bytesRead } = await fh.read(window, 0, WINDOW_BYTES, target);
+      // A few windows, read at once: a round trip through the thread pool each would only add up.
+      const bytesRead = readSync(fh.fd, window, 0, WINDOW_BYTES, target);
       const at = elementLineStart(window.subarray(0, bytesRead));
       if (at === -1) return null;
       const cut = target + at;
