@@ -12,7 +12,7 @@
  * thread is left scanning a large last range alone.
  *
  * Memory stays bounded: each thread holds one chunk and one element like the sequential scanner, the
- * ranges taken and not yet handed over hold at most one `maxRangeBytes` per thread and one more, and a
+ * ranges taken and not yet handed over hold at most a few `maxRangeBytes` per thread, and a
  * range is at most `maxRangeBytes` long so a consumer's per-range state (validate's duplicate log)
  * stays small.
  */
@@ -39,6 +39,8 @@ const MAX_RANGE_BYTES = 64 * 1024 * 1024;
 const SHARE_PER_THREAD = 1;
 const MIN_TAIL_BYTES = 6 * 1024 * 1024;
 const MAX_WORKERS = 4;
+/** Ranges per thread that may be taken ahead of the one waited for (see runRanges). */
+const AHEAD_RANGES = 4;
 /** How far past a cut point to look for the start of a top-level element. */
 const WINDOW_BYTES = 256 * 1024;
 
@@ -259,11 +261,12 @@ async function runRanges(
   const keepSpare = 2 * (pool.length + (opts.mainThread ? 1 : 0));
   /**
    * A thread takes a range only while the ranges taken and not yet handed over, with it, hold at most
-   * one maxRange per thread and one more: the result of a range done ahead waits in memory (validate's
+   * AHEAD_RANGES maxRanges per thread: the result of a range done ahead waits in memory (validate's
    * duplicate log, which follows the range's bytes) until every range before it is in, so what is held
-   * stays bounded, while a thread that finished a small range early need not wait for a large one.
+   * stays bounded, while the other threads go on when one is slowed down (by other work on the machine)
+   * in a range of its own.
    */
-  const aheadBytes = (pool.length + (opts.mainThread ? 1 : 0) + 1) * maxRange;
+  const aheadBytes = AHEAD_RANGES * (pool.length + (opts.mainThread ? 1 : 0)) * maxRange;
   const held = (): number => tasks[next]!.end - tasks[delivered]!.start;
   let waiting: (() => void)[] = [];
   const wake = (): void => {
