@@ -47,12 +47,15 @@ const FIELD_HASHED: i32 = 1;
 const FIELD_DEVICE: i32 = 2;
 /**
  * The digest (digestOn()): per top-level element the last scan() accepted, [tag entry, type index + 1
- * (0: not digested), outcome | extreme bits << 8, startDate's input index] as four i32.
+ * (0: not digested), outcome | extreme bits << 8, startDate's input index] as four i32, and that
+ * startDate's instant in D_EPOCHS.
  */
 const DIGEST: usize = FIELD_BYTES + <usize>(MAX_FIELDS * FIELD_NAME_BYTES);
 const MAX_ELEMENTS: i32 = TAPE_INTS / ENTRY_INTS;
+/** Per entry of DIGEST with a startDate in Apple's shape, its instant (epoch ms) as an f64. */
+const D_EPOCHS: usize = DIGEST + <usize>MAX_ELEMENTS * 16;
 /** The digest's keys, registered by its reader: types [lo, hi, index + 1, outcome] by hash slot. */
-const D_TYPES: usize = DIGEST + <usize>MAX_ELEMENTS * 16;
+const D_TYPES: usize = D_EPOCHS + <usize>MAX_ELEMENTS * 8;
 const TYPE_SLOTS: i32 = 8192;
 const MAX_TYPE_INDEX: i32 = 4096;
 /** Per type index, the elements digested (since the reader last took the counts). */
@@ -180,6 +183,12 @@ function fieldOf(an: i32, al: i32, h: i32): i32 {
   const r = FIELD_INFO + <usize>(id - 1) * 12;
   if (load<i32>(r) != h || load<i32>(r + 4) != al) return 0;
   const name = FIELD_BYTES + <usize>(id - 1) * FIELD_NAME_BYTES;
+  if (al <= 16) {
+    // A field name's slot holds 64 bytes and the input 16 past its end: both loads stay inside.
+    const same = i8x16.bitmask(i8x16.eq(v128.load(name), v128.load(INPUT + <usize>an)));
+    const want = (1 << al) - 1;
+    return (same & want) == want ? id : 0;
+  }
   for (let k = 0; k < al; k++) if (<i32>load<u8>(name + <usize>k) != byte(an + k)) return 0;
   return id;
 }
@@ -290,20 +299,47 @@ function cls(c: i32): u8 {
   return load<u8>(CLASS + <usize>c);
 }
 
-/** Index after the ASCII name at `i` (whose first byte the caller checked), with its hash in nameHash; -1 at a non-ASCII byte. */
+/** Bit k set where byte k of `v` is not an ASCII name byte ([A-Za-z0-9_:.-], NAME_PART). */
+@inline
+function notNameBytes(v: v128): i32 {
+  const alpha = i8x16.lt_u(i8x16.sub(v128.or(v, i8x16.splat(0x20)), i8x16.splat(0x61)), i8x16.splat(26));
+  const digitOrColon = i8x16.lt_u(i8x16.sub(v, i8x16.splat(0x30)), i8x16.splat(11));
+  const dashOrDot = i8x16.lt_u(i8x16.sub(v, i8x16.splat(0x2d)), i8x16.splat(2));
+  const underscore = i8x16.eq(v, i8x16.splat(0x5f));
+  return ~i8x16.bitmask(v128.or(v128.or(alpha, digitOrColon), v128.or(dashOrDot, underscore))) & 0xffff;
+}
+
+/**
+ * Index after the ASCII name at `i` (whose first byte the caller checked), with its hash in nameHash; -1
+ * at a non-ASCII byte. Its end is found sixteen bytes a step; its hash (h * 31 + byte over its bytes)
+ * is taken four bytes a step, the same number.
+ */
 function readName(i: i32, end: i32): i32 {
-  let h: i32 = 0;
-  while (i < end) {
-    const c = byte(i);
-    if (!(cls(c) & NAME_PART)) {
-      if (c >= 0x80) return -1;
+  let j = i;
+  while (j < end) {
+    const m = notNameBytes(v128.load(INPUT + <usize>j));
+    if (m != 0) {
+      j += ctz(m);
       break;
     }
-    h = h * 31 + c;
-    i++;
+    j += 16;
   }
+  if (j >= end) j = end;
+  else if (byte(j) >= 0x80) return -1;
+  let h: i32 = 0;
+  let k = i;
+  for (; k + 4 <= j; k += 4) {
+    const w = load<i32>(INPUT + <usize>k);
+    h =
+      h * 923521 +
+      (w & 0xff) * 29791 +
+      ((w >> 8) & 0xff) * 961 +
+      ((w >> 16) & 0xff) * 31 +
+      (<i32>(<u32>w >> 24));
+  }
+  for (; k < j; k++) h = h * 31 + byte(k);
   nameHash = h;
-  return i;
+  return j;
 }
 
 @inline
@@ -930,6 +966,11 @@ export function digestAt(): usize {
   return DIGEST;
 }
 
+/** Where the digest entries' instants are (D_EPOCHS). */
+export function digestEpochsAt(): usize {
+  return D_EPOCHS;
+}
+
 /**
  * Where the digest's counts are (in i32s from 0): per type index (0), per source id (1), per nested
  * name id (2), per month from MONTH_BASE (3); digestTable(4) is MONTH_BASE and (5) the months counted.
@@ -1106,48 +1147,60 @@ let shapeMs: i64 = 0;
 let shapeReal: bool = false;
 let shapeMonth: i32 = 0;
 
+/** Lanes of Apple's date shape at input [a, a + 16) and [a + 9, a + 25) that are digits, and their separators. */
+const SHAPE_DIGITS_LO: i32 = 0b1101101101101111;
+const SHAPE_DIGITS_HI: i32 = 0b1111001101101101;
+const SHAPE_SEPS_LO: i32 = (1 << 4) | (1 << 7) | (1 << 10) | (1 << 13);
+const SHAPE_SEPS_HI: i32 = (1 << 7) | (1 << 10);
+
 /**
  * Apple's `YYYY-MM-DD HH:MM:SS ±HHMM` at input [a, b), as src/core/model/dates.ts appleShapeDate reads
- * it (the same field ranges and arithmetic), for years 1900–2155 only; false for anything else.
+ * it (the same field ranges and arithmetic), for years 1900–2155 only; false for anything else. The
+ * shape (digits and separators) and the field ranges are checked sixteen bytes at a time.
  */
 function appleShape(a: i32, b: i32): bool {
   if (b - a != 25) return false;
-  const cy = two(a);
-  const yy = two(a + 2);
-  const mo = two(a + 5);
-  const d = two(a + 8);
-  const h = two(a + 11);
-  const mi = two(a + 14);
-  const s = two(a + 17);
-  const zh = two(a + 21);
-  const zm = two(a + 23);
-  const sign = byte(a + 20);
+  const lo = v128.load(INPUT + <usize>a);
+  const hi = v128.load(INPUT + <usize>a + 9);
+  const zero = i8x16.splat(0x30);
+  const dlo = i8x16.sub(lo, zero);
+  const dhi = i8x16.sub(hi, zero);
+  const ten = i8x16.splat(10);
+  // '-' '-' ' ' ':' at 4, 7, 10, 13; ':' ' ' at 16, 19 (lanes 7 and 10 of the second load).
+  const seps_lo = i8x16(0, 0, 0, 0, 0x2d, 0, 0, 0x2d, 0, 0, 0x20, 0, 0, 0x3a, 0, 0);
+  const seps_hi = i8x16(0, 0, 0, 0, 0, 0, 0, 0x3a, 0, 0, 0x20, 0, 0, 0, 0, 0);
   if (
-    cy < 0 ||
-    yy < 0 ||
-    zh < 0 ||
-    zm < 0 ||
-    byte(a + 4) != 0x2d ||
-    byte(a + 7) != 0x2d ||
-    byte(a + 10) != 0x20 ||
-    byte(a + 13) != 0x3a ||
-    byte(a + 16) != 0x3a ||
-    byte(a + 19) != 0x20 ||
-    (sign != 0x2b && sign != 0x2d) ||
-    mo < 1 ||
-    mo > 12 ||
-    d < 1 ||
-    d > 31 ||
-    h < 0 ||
-    h > 23 ||
-    mi < 0 ||
-    mi > 59 ||
-    s < 0 ||
-    s > 61
+    (i8x16.bitmask(i8x16.lt_u(dlo, ten)) & SHAPE_DIGITS_LO) != SHAPE_DIGITS_LO ||
+    (i8x16.bitmask(i8x16.lt_u(dhi, ten)) & SHAPE_DIGITS_HI) != SHAPE_DIGITS_HI ||
+    (i8x16.bitmask(i8x16.eq(lo, seps_lo)) & SHAPE_SEPS_LO) != SHAPE_SEPS_LO ||
+    (i8x16.bitmask(i8x16.eq(hi, seps_hi)) & SHAPE_SEPS_HI) != SHAPE_SEPS_HI
   )
     return false;
-  const y = cy * 100 + yy;
+  const sign = byte(a + 20);
+  if (sign != 0x2b && sign != 0x2d) return false;
+  // Tens and units of century, year, month, day, hour, minute, second and zone hours, two digits
+  // each, put together as 16-bit numbers.
+  const tens = i8x16.shuffle(dlo, dhi, 0, 2, 5, 8, 11, 14, 24, 28, 0, 0, 0, 0, 0, 0, 0, 0);
+  const units = i8x16.shuffle(dlo, dhi, 1, 3, 6, 9, 12, 15, 25, 29, 0, 0, 0, 0, 0, 0, 0, 0);
+  const f = i16x8.add(
+    i16x8.mul(i16x8.extend_low_i8x16_u(tens), i16x8.splat(10)),
+    i16x8.extend_low_i8x16_u(units),
+  );
+  // Field ranges as appleShapeDate takes them: month 1–12, day 1–31, hour ≤ 23, minute ≤ 59, second ≤ 61.
+  const out = v128.or(
+    i16x8.lt_s(f, i16x8(0, 0, 1, 1, 0, 0, 0, 0)),
+    i16x8.gt_s(f, i16x8(99, 99, 12, 31, 23, 59, 61, 99)),
+  );
+  if (v128.any_true(out)) return false;
+  const y = <i32>i16x8.extract_lane_u(f, 0) * 100 + <i32>i16x8.extract_lane_u(f, 1);
   if (y < 1900 || y >= 1900 + MONTHS / 12) return false;
+  const mo = <i32>i16x8.extract_lane_u(f, 2);
+  const d = <i32>i16x8.extract_lane_u(f, 3);
+  const h = <i32>i16x8.extract_lane_u(f, 4);
+  const mi = <i32>i16x8.extract_lane_u(f, 5);
+  const s = <i32>i16x8.extract_lane_u(f, 6);
+  const zh = <i32>i16x8.extract_lane_u(f, 7);
+  const zm = (byte(a + 23) - 0x30) * 10 + byte(a + 24) - 0x30;
   shapeReal = d <= daysIn(y, mo) && s <= 59 && zh <= 23 && zm <= 59;
   const off = (sign == 0x2d ? -1 : 1) * (zh * 60 + zm);
   // daysFromCivil, for positive years.
@@ -1266,22 +1319,22 @@ function digest(k: i32, entry: i32, last: i32): void {
   const type = findType(tLo, tHi);
   if (type < 0) return;
   const outcome = typeOutcome;
+  // startDate, read once: the model's plain date, and the report's month and first and last dates,
+  // which come from startDate in Apple's shape.
+  const shaped = sA >= 0 && appleShape(sA, sB);
+  const startMs = shapeMs;
+  const startMonth = shapeMonth;
   if (outcome == 0) {
     // Imported as it is: a plain value and plain dates, startDate among them.
     if (vA < 0 || !plainValue(vA, vB) || sA < 0) return;
-    if (!plainDate(sA, sB)) return;
+    if (!shaped || !shapeReal || byte(sA) == 0x30) return;
     if (eA >= 0 && !plainDate(eA, eB)) return;
     if (cA >= 0 && !plainDate(cA, cB)) return;
   }
   const source = findSource(nLo, nHi, dLo, dHi, present);
   if (source < 0) return;
-  // The report's month and first and last dates come from startDate in Apple's shape.
-  let shaped = false;
-  if (sA >= 0 && sB - sA == 25) {
-    shaped = appleShape(sA, sB);
-    // A 25-byte date the model reads for a month but this digest does not (a year outside its range).
-    if (!shaped && validShapeOutsideRange(sA)) return;
-  }
+  // A 25-byte date the model reads for a month but this digest does not (a year outside its range).
+  if (!shaped && sA >= 0 && sB - sA == 25 && validShapeOutsideRange(sA)) return;
   digestedCount++;
   const tc = D_TYPE_COUNTS + <usize>type * 4;
   store<i32>(tc, load<i32>(tc) + 1);
@@ -1294,37 +1347,38 @@ function digest(k: i32, entry: i32, last: i32): void {
   store<i32>(d + 4, type + 1);
   store<i32>(d + 8, outcome);
   if (shaped) {
-    const mc = D_MONTHS + <usize>(shapeMonth - MONTH_BASE) * 4;
+    const mc = D_MONTHS + <usize>(startMonth - MONTH_BASE) * 4;
     store<i32>(mc, load<i32>(mc) + 1);
     store<i32>(d + 12, sA);
-    if (minK < 0 || shapeMs < minEpoch) {
-      minEpoch = shapeMs;
+    store<f64>(D_EPOCHS + <usize>k * 8, <f64>startMs);
+    if (minK < 0 || startMs < minEpoch) {
+      minEpoch = startMs;
       minK = k;
     }
-    if (maxK < 0 || shapeMs > maxEpoch) {
-      maxEpoch = shapeMs;
+    if (maxK < 0 || startMs > maxEpoch) {
+      maxEpoch = startMs;
       maxK = k;
     }
     // And per type, for the report's first and last date of each.
     const x = D_TYPE_DATES + <usize>type * 24;
     if (load<i32>(x + 16) == 0) {
-      store<i64>(x, shapeMs);
-      store<i64>(x + 8, shapeMs);
+      store<i64>(x, startMs);
+      store<i64>(x + 8, startMs);
       store<i32>(x + 16, k + 1);
       store<i32>(x + 20, k + 1);
       store<i32>(D_TYPES_DATED + <usize>typesDated * 4, type);
       typesDated++;
     } else {
-      if (shapeMs < load<i64>(x)) {
-        store<i64>(x, shapeMs);
+      if (startMs < load<i64>(x)) {
+        store<i64>(x, startMs);
         store<i32>(x + 16, k + 1);
       }
-      if (shapeMs > load<i64>(x + 8)) {
-        store<i64>(x + 8, shapeMs);
+      if (startMs > load<i64>(x + 8)) {
+        store<i64>(x + 8, startMs);
         store<i32>(x + 20, k + 1);
       }
     }
-  }
+  } else store<f64>(D_EPOCHS + <usize>k * 8, NaN);
 }
 
 /**

@@ -193,8 +193,10 @@ export function readRangeSync(
 ): number {
   const fd = openSync(path, 'r');
   let read = 0;
+  // One buffer per thread serves every range it reads, one at a time.
+  syncBuffer ??= Buffer.allocUnsafe(READ_CHUNK_BYTES);
   try {
-    for (const [chunk, at] of chunksOf(fd, Buffer.allocUnsafe(READ_CHUNK_BYTES), start, end)) {
+    for (const [chunk, at] of chunksOf(fd, syncBuffer, start, end)) {
       read += chunk.length;
       if (onChunk(chunk, at) === false) break;
     }
@@ -203,6 +205,8 @@ export function readRangeSync(
   }
   return read;
 }
+
+let syncBuffer: Buffer | null = null;
 
 /**
  * readRangeSync for a thread that has other work too (the main thread of a parallel scan): the same

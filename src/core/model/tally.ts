@@ -37,11 +37,17 @@ export interface TallyPartial {
   workouts: [string, WorkoutInfo][];
 }
 
-const WIDTH = MAX_TYPES + 1;
+/** Types the counts have room for at first; they grow by doubling up to MAX_TYPES + 1. */
+const FIRST_TYPES = 64;
 
 export class ImportTally {
-  readonly counts = new Float64Array(OUTCOMES * WIDTH);
-  readonly repeats = new Float64Array(OUTCOMES * WIDTH);
+  /**
+   * Per type and outcome ([type * OUTCOMES + outcome]), the occurrences and repeats: sized for the
+   * types met so far, since a parallel scan makes a tally per range and most exports have few types.
+   */
+  private counts = new Float64Array(OUTCOMES * FIRST_TYPES);
+  private repeats = new Float64Array(OUTCOMES * FIRST_TYPES);
+  private width = FIRST_TYPES;
   /** Elements whose compact dates the upload rewrites. */
   dateRepairs = 0;
   private readonly keys = new Map<string, WorkoutInfo>();
@@ -62,18 +68,35 @@ export class ImportTally {
 
   /** One element with this outcome and type (a RecordType index); `repaired`: verdict.repaired. */
   add(outcome: number, type: number, repaired = 0): void {
-    this.counts[outcome * WIDTH + type]!++;
+    if (type >= this.width) this.grow(type);
+    this.counts[type * OUTCOMES + outcome]!++;
     if (repaired & REPAIR_DATE_FORMAT) this.dateRepairs++;
   }
 
   /** `n` elements with this outcome and type, none repaired (counted elsewhere, then added at once). */
   addMany(outcome: number, type: number, n: number): void {
-    this.counts[outcome * WIDTH + type]! += n;
+    if (type >= this.width) this.grow(type);
+    this.counts[type * OUTCOMES + outcome]! += n;
   }
 
   /** An element counted by add() that repeats an earlier one (byte for byte, or a record its row key). */
   repeat(outcome: number, type: number): void {
-    this.repeats[outcome * WIDTH + type]!++;
+    if (type >= this.width) this.grow(type);
+    this.repeats[type * OUTCOMES + outcome]!++;
+  }
+
+  /** Room for type index `type`. */
+  private grow(type: number): void {
+    let width = this.width;
+    while (width <= type) width *= 2;
+    width = Math.min(width, MAX_TYPES + 1);
+    const counts = new Float64Array(OUTCOMES * width);
+    const repeats = new Float64Array(OUTCOMES * width);
+    counts.set(this.counts);
+    repeats.set(this.repeats);
+    this.counts = counts;
+    this.repeats = repeats;
+    this.width = width;
   }
 
   /** An imported workout with the backend's key (judge.ts workoutKey). */
@@ -100,8 +123,8 @@ export class ImportTally {
   /** Occurrences (less repeats, with `distinct`) of an outcome, over all types. */
   total(outcome: number, distinct = false): number {
     let n = 0;
-    for (let t = outcome * WIDTH, end = t + WIDTH; t < end; t++)
-      n += this.counts[t]! - (distinct ? this.repeats[t]! : 0);
+    for (let i = outcome, end = this.width * OUTCOMES; i < end; i += OUTCOMES)
+      n += this.counts[i]! - (distinct ? this.repeats[i]! : 0);
     return n;
   }
 
@@ -109,8 +132,8 @@ export class ImportTally {
   byType(outcome: number, distinct = false): Map<string, number> {
     const out = new Map<string, number>();
     const list = this.types.list;
-    for (let t = 0; t < list.length; t++) {
-      const n = this.counts[outcome * WIDTH + t]! - (distinct ? this.repeats[outcome * WIDTH + t]! : 0);
+    for (let t = 0; t < list.length && t < this.width; t++) {
+      const n = this.counts[t * OUTCOMES + outcome]! - (distinct ? this.repeats[t * OUTCOMES + outcome]! : 0);
       if (n > 0) out.set(list[t]!.name, (out.get(list[t]!.name) ?? 0) + n);
     }
     return out;
@@ -120,9 +143,9 @@ export class ImportTally {
     const counts: [number, string, number, number][] = [];
     const list = this.types.list;
     for (let o = 0; o < OUTCOMES; o++)
-      for (let t = 0; t < list.length; t++) {
-        const n = this.counts[o * WIDTH + t]!;
-        const r = this.repeats[o * WIDTH + t]!;
+      for (let t = 0; t < list.length && t < this.width; t++) {
+        const n = this.counts[t * OUTCOMES + o]!;
+        const r = this.repeats[t * OUTCOMES + o]!;
         if (n > 0 || r > 0) counts.push([o, list[t]!.name, n, r]);
       }
     return { counts, dateRepairs: this.dateRepairs, workouts: this.pending ?? [] };
@@ -132,8 +155,9 @@ export class ImportTally {
   absorb(p: TallyPartial): void {
     for (const [o, name, n, r] of p.counts) {
       const t = this.types.named(name).index;
-      this.counts[o * WIDTH + t]! += n;
-      this.repeats[o * WIDTH + t]! += r;
+      if (t >= this.width) this.grow(t);
+      this.counts[t * OUTCOMES + o]! += n;
+      this.repeats[t * OUTCOMES + o]! += r;
     }
     this.dateRepairs += p.dateRepairs;
     for (const [key, info] of p.workouts) this.decide(key, info);

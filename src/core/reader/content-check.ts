@@ -40,6 +40,7 @@ interface Exports {
     xmlns: number,
   ): void;
   digestAt(): number;
+  digestEpochsAt(): number;
   digestTable(which: number): number;
   digestCount(): number;
   digestTaken(): void;
@@ -295,6 +296,15 @@ export class ContentCheck {
   digestEntries(): number {
     return this.x.digestAt() >> 2;
   }
+
+  /** The digest entries' startDate instants (epoch ms; one per entry, set where its extremes bits are). */
+  digestEpochs(): Float64Array {
+    if (this.epochs.buffer !== this.x.memory.buffer)
+      this.epochs = new Float64Array(this.x.memory.buffer, this.x.digestEpochsAt(), 1 << 14);
+    return this.epochs;
+  }
+
+  private epochs = new Float64Array(0);
 
   /** Registers the tape's field names (tape.ts TapeFields) with the module. */
   private fields(fields: TapeFields): void {

@@ -24,7 +24,7 @@ import { type ContentCheck, type SpanRecord, STOP_CUT, STOP_FULL } from './conte
 import { checkTextReferences, decodeReferences, EntityError } from './entities.js';
 import { firstIllegal, isIllegalByte } from './illegal-bytes.js';
 import { SCANNER_LIMITS, type ScannerLimits } from './limits.js';
-import { StringCache } from './names.js';
+import { threadNames } from './names.js';
 import { LineTracker } from './position.js';
 import { bangKind, cdataEnd, commentEnd, doctypeAt, processingInstruction } from './prolog.js';
 import type { FragmentStart, ScannerHandlers, ScannerOptions, ScanResult } from './scanner.js';
@@ -121,7 +121,7 @@ export class ExportScanner {
   private readonly illegalLines: LineTracker;
   /** Absolute offset of the first byte fed (non-zero only for a fragment). */
   private readonly origin: number;
-  protected readonly names = new StringCache(true);
+  protected readonly names = threadNames();
   private readonly layouts = new Map<string, Layout>();
   protected tagSerial = 0;
   protected nameHash = 0;

@@ -39,6 +39,17 @@ export class StringCache {
   }
 }
 
+/**
+ * The interning cache of this thread's scanners and collectors: what it holds depends only on the
+ * bytes looked up, so one serves them all, and a parallel scan's ranges do not each leave a cache of
+ * their own for the GC.
+ */
+let shared: StringCache | null = null;
+export function threadNames(): StringCache {
+  shared ??= new StringCache(true);
+  return shared;
+}
+
 function decode(buf: Buffer, a: number, b: number): string {
   for (let i = a; i < b; i++) if (buf[i]! >= 0x80) return buf.utf8Slice(a, b);
   return buf.latin1Slice(a, b);

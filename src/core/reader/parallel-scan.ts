@@ -6,14 +6,17 @@
  * the parallel result is refused and the caller scans sequentially. So the outcome is always the one
  * a single sequential scan gives, or nothing.
  *
- * The workers are a pool started before the cuts are planned, and the file is cut into a few ranges
- * per worker, handed out as workers free up: a thread slowed down by something else on the machine
- * then does less of the file instead of holding everyone up.
+ * The workers are a pool started before the cuts are planned, and the file is cut into ranges that
+ * shrink toward its end (rangeTargets), handed out as workers free up: a thread slowed down by
+ * something else on the machine then does less of the file instead of holding everyone up, and no
+ * thread is left scanning a large last range alone.
  *
- * Memory stays bounded: each thread holds one chunk and one element like the sequential scanner, at
- * most one range per thread is taken and not yet handed over, and a range is at most `maxRangeBytes`
- * long so a consumer's per-range state (validate's duplicate log) stays small.
+ * Memory stays bounded: each thread holds one chunk and one element like the sequential scanner, the
+ * ranges taken and not yet handed over hold at most a few `maxRangeBytes` per thread, and a
+ * range is at most `maxRangeBytes` long so a consumer's per-range state (validate's duplicate log)
+ * stays small.
  */
+import { readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
@@ -26,12 +29,18 @@ import type { Defect, DefectKind } from './types.js';
 
 /** Below this a second thread costs more (start-up, merging) than it saves. */
 export const MIN_PARALLEL_BYTES = 48 * 1024 * 1024;
-/** A range's consumer state (validate's duplicate log: 12 bytes an element) stays a few MiB. */
-const MAX_RANGE_BYTES = 128 * 1024 * 1024;
-/** Ranges per worker, and the least a range may hold: enough to balance, few enough to merge cheaply. */
-const RANGES_PER_WORKER = 4;
-const MIN_RANGE_BYTES = 16 * 1024 * 1024;
+/** A range's consumer state (validate's duplicate log: 12 bytes an element, and its sorting room) stays a few MiB. */
+const MAX_RANGE_BYTES = 64 * 1024 * 1024;
+/**
+ * A range's share of what is left per thread, and the least a range holds: the first ranges are large
+ * (few to merge), the last small (the threads end together), and none so small that a range's fixed
+ * cost (a scanner, a consumer, a merge) shows.
+ */
+const SHARE_PER_THREAD = 1;
+const MIN_TAIL_BYTES = 6 * 1024 * 1024;
 const MAX_WORKERS = 4;
+/** Ranges per thread that may be taken ahead of the one waited for (see runRanges). */
+const AHEAD_RANGES = 4;
 /** How far past a cut point to look for the start of a top-level element. */
 const WINDOW_BYTES = 256 * 1024;
 
@@ -122,12 +131,8 @@ export async function scanInParallel(opts: ParallelScanOptions): Promise<ScanRes
   const workers = parallelWorkers(opts.size, opts);
   if (workers < 2) return null;
   const maxRange = opts.maxRangeBytes ?? MAX_RANGE_BYTES;
-  const count = Math.max(
-    Math.min(workers * RANGES_PER_WORKER, Math.floor(opts.size / MIN_RANGE_BYTES)),
-    workers,
-    Math.ceil(opts.size / maxRange),
-  );
-  const threads = Math.min(workers, count);
+  const targets = rangeTargets(opts.size, workers, maxRange);
+  const threads = Math.min(workers, targets.length + 1);
   // Threads boot (load their modules) while the cuts are planned.
   // A small young generation: a tape scan makes little garbage (a range's consumer keeps typed arrays,
   // reused from range to range), so a larger one only holds memory.
@@ -136,7 +141,7 @@ export async function scanInParallel(opts: ParallelScanOptions): Promise<ScanRes
   );
   let cuts: number[] | null;
   try {
-    cuts = await planCuts(opts.path, opts.size, count);
+    cuts = await planCutsNear(opts.path, opts.size, targets);
   } catch (e) {
     for (const w of pool) void w.terminate();
     throw e;
@@ -159,18 +164,50 @@ export async function scanInParallel(opts: ParallelScanOptions): Promise<ScanRes
     });
   }
   opts.onPlan?.(threads, tasks.length);
-  return runRanges(tasks, pool, opts);
+  return runRanges(tasks, pool, opts, maxRange);
+}
+
+/**
+ * Where to cut `size` bytes for `threads` threads, before the cuts are moved to element boundaries:
+ * each range takes a share of what is left (guided scheduling), at most `maxRange` and at least
+ * MIN_TAIL_BYTES, so the ranges shrink toward the end of the file and the threads run out of work
+ * together instead of one finishing a large last range alone.
+ */
+export function rangeTargets(size: number, threads: number, maxRange: number): number[] {
+  const targets: number[] = [];
+  const least = Math.min(MIN_TAIL_BYTES, maxRange);
+  for (let at = 0; ; ) {
+    const left = size - at;
+    const step = Math.max(least, Math.min(maxRange, Math.ceil(left / (threads * SHARE_PER_THREAD))));
+    // Once a cut would leave less than the least range after it, the rest goes in two halves (one
+    // range when that is the least).
+    if (left - step < least) {
+      if (left > least) targets.push(at + Math.ceil(left / 2));
+      return targets;
+    }
+    at += step;
+    targets.push(at);
+  }
 }
 
 /** Offsets [0, b1, …, size]: each bi starts a line that opens an element, with the window's least indent. */
 export async function planCuts(path: string, size: number, count: number): Promise<number[] | null> {
+  return planCutsNear(
+    path,
+    size,
+    Array.from({ length: count - 1 }, (_, k) => Math.floor((size * (k + 1)) / count)),
+  );
+}
+
+/** planCuts at the first element boundary after each of `targets` (increasing offsets inside the file). */
+async function planCutsNear(path: string, size: number, targets: number[]): Promise<number[] | null> {
   const cuts = [0];
   const fh = await open(path, 'r');
   try {
     const window = Buffer.allocUnsafe(WINDOW_BYTES);
-    for (let k = 1; k < count; k++) {
-      const target = Math.floor((size * k) / count);
-      const { bytesRead } = await fh.read(window, 0, WINDOW_BYTES, target);
+    for (const target of targets) {
+      // A few windows, read at once: a round trip through the thread pool each would only add up.
+      const bytesRead = readSync(fh.fd, window, 0, WINDOW_BYTES, target);
       const at = elementLineStart(window.subarray(0, bytesRead));
       if (at === -1) return null;
       const cut = target + at;
@@ -211,6 +248,7 @@ async function runRanges(
   tasks: RangeTask[],
   pool: Worker[],
   opts: ParallelScanOptions,
+  maxRange: number,
 ): Promise<ScanResult | null> {
   const progress = new Array<number>(tasks.length).fill(0);
   const outcomes = new Array<Outcome | undefined>(tasks.length);
@@ -220,12 +258,16 @@ async function runRanges(
   let refused = false;
   const summaries: { summary: ScanResult; lineShift: number }[] = [];
   const spare: ArrayBuffer[] = [];
+  const keepSpare = 2 * (pool.length + (opts.mainThread ? 1 : 0));
   /**
-   * A thread takes a range only while fewer than one per thread are taken and not yet handed over: the
-   * result of a range done ahead waits in memory (validate's duplicate log) until every range before
-   * it is in, so at most one per thread is held.
+   * A thread takes a range only while the ranges taken and not yet handed over, with it, hold at most
+   * AHEAD_RANGES maxRanges per thread: the result of a range done ahead waits in memory (validate's
+   * duplicate log, which follows the range's bytes) until every range before it is in, so what is held
+   * stays bounded, while the other threads go on when one is slowed down (by other work on the machine)
+   * in a range of its own.
    */
-  const ahead = pool.length + (opts.mainThread ? 1 : 0);
+  const aheadBytes = AHEAD_RANGES * (pool.length + (opts.mainThread ? 1 : 0)) * maxRange;
+  const held = (): number => tasks[next]!.end - tasks[delivered]!.start;
   let waiting: (() => void)[] = [];
   const wake = (): void => {
     const w = waiting;
@@ -234,7 +276,7 @@ async function runRanges(
   };
   /** The index of the next range for a thread to scan, once it is near enough; null when none is left. */
   const take = async (): Promise<number | null> => {
-    while (!refused && next < tasks.length && next - delivered >= ahead)
+    while (!refused && next < tasks.length && next > delivered && held() > aheadBytes)
       await new Promise<void>((resolve) => waiting.push(resolve));
     return !refused && next < tasks.length ? next++ : null;
   };
@@ -268,12 +310,26 @@ async function runRanges(
         partial: o.partial,
       });
       if (Array.isArray(back)) for (const b of back) if (b instanceof ArrayBuffer) spare.push(b);
+      // The ranges shrink toward the end, so the largest buffers serve every later range: those go
+      // out first, and a few per thread are kept.
+      spare.sort((a, b) => b.byteLength - a.byteLength);
+      if (spare.length > keepSpare) spare.length = keepSpare;
       summaries.push({ summary: o.summary, lineShift });
       lineShift += o.lineFeeds;
       outcomes[delivered] = null; // the partial is the consumer's now
       delivered++;
     }
     wake();
+  };
+
+  let deliverPending = false;
+  const deliverSoon = (): void => {
+    if (deliverPending) return;
+    deliverPending = true;
+    setImmediate(() => {
+      deliverPending = false;
+      deliver();
+    });
   };
 
   /** Runs task i on worker w; resolves once its outcome is in. */
@@ -345,15 +401,9 @@ async function runRanges(
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
     if (signal?.aborted) onAbort();
-    const loops = pool.map(async (w) => {
-      for (let i = await take(); i !== null; i = await take()) {
-        await runOn(w, i);
-        deliver();
-      }
-    });
-    if (opts.mainThread)
-      loops.push(
-        (async () => {
+    // The main thread takes the first range: it starts at once, while the workers are still booting.
+    const here = opts.mainThread
+      ? (async () => {
           for (let i = await take(); i !== null; i = await take()) {
             try {
               await runHere(i);
@@ -365,8 +415,16 @@ async function runRanges(
             }
             deliver();
           }
-        })(),
-      );
+        })()
+      : null;
+    const loops = pool.map(async (w) => {
+      for (let i = await take(); i !== null; i = await take()) {
+        await runOn(w, i);
+        // The merge runs on this thread once the worker has its next range, not while it waits for one.
+        deliverSoon();
+      }
+    });
+    if (here !== null) loops.push(here);
     await Promise.all(loops);
   } catch (e) {
     refused = true;

@@ -29,9 +29,17 @@ export interface ScannerHandlers {
    * Instead of onTape, each top-level element the compiled fast path digested (ScannerOptions.digest),
    * in its place in file order: `el` points at its tag entry (its tree hash), `type` and `outcome` are
    * what the digest's keys say, `extremes` has DIGEST_FIRST / DIGEST_LAST when its startDate is the
-   * earliest / latest the digest met since the last element handed over this way, at `dateAt` in el.bytes.
+   * earliest / latest the digest met since the last element handed over this way, at `dateAt` in el.bytes,
+   * and `epoch` the instant of its startDate (ms) when that is in Apple's shape, else NaN.
    */
-  onDigested?(el: TapeElement, type: number, outcome: number, extremes: number, dateAt: number): void;
+  onDigested?(
+    el: TapeElement,
+    type: number,
+    outcome: number,
+    extremes: number,
+    dateAt: number,
+    epoch: number,
+  ): void;
 }
 
 /**

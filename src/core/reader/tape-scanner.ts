@@ -100,6 +100,7 @@ export class TapeScanner extends CheckOnlyScanner {
     const el = this.element;
     const ints = v.ints;
     const d = fast.digestEntries();
+    const epochs = fast.digestEpochs();
     const tapeEnd = v.at + v.length;
     for (let k = 0; k < n; k++) {
       const e = d + 4 * k;
@@ -111,7 +112,8 @@ export class TapeScanner extends CheckOnlyScanner {
       if (type !== 0) {
         const word = ints[e + 2]!;
         el.name = 'Record';
-        h.onDigested!(el, type - 1, word & 0xff, word >>> 8, v.valueBase + ints[e + 3]!);
+        const extremes = word >>> 8;
+        h.onDigested!(el, type - 1, word & 0xff, extremes, v.valueBase + ints[e + 3]!, epochs[k]!);
         h.onTopLevel?.(el.name, el.startOffset(), el.endOffset());
         continue;
       }

@@ -9,7 +9,7 @@ import { UPLOAD_REPAIRS, type UploadRepairs } from '../model/outcome.js';
  * duplicate set (dedupe-log.ts) plus small per-type, per-month and per-source tables.
  */
 
-import { appleShapeDate, strptimeDate } from '../model/dates.js';
+import { strptimeDate } from '../model/dates.js';
 import {
   ElementFields,
   F_ACTIVITY,
@@ -58,7 +58,7 @@ import {
   type DigestFields,
   TapeDigest,
 } from '../reader/content-check.js';
-import { StringCache } from '../reader/names.js';
+import { threadNames } from '../reader/names.js';
 import {
   A_FLAGS,
   A_HASH_HI,
@@ -165,6 +165,14 @@ interface TypeDates {
   last: Extreme;
 }
 
+/** TypeDates while collecting: the instants, and the dates' bytes. */
+interface TypeDateBytes {
+  firstEpoch: number;
+  lastEpoch: number;
+  first: Uint8Array;
+  last: Uint8Array;
+}
+
 /** What a collector that saw one range of the export hands to the collector of the whole (see absorb). */
 export interface CollectorPartial {
   counts: Record<CountName, [string, number][]>;
@@ -229,8 +237,8 @@ export class ValidationCollector {
   private excluded = 0;
   private first: Extreme | null = null;
   private last: Extreme | null = null;
-  /** Per record type index (this.types): the earliest and latest startDate in Apple's shape. */
-  private readonly typeDates = new Map<number, TypeDates>();
+  /** Per record type index (this.types): the earliest and latest startDate in Apple's shape, as bytes. */
+  private readonly typeDates = new Map<number, TypeDateBytes>();
   /** Bytes of the earliest and latest date so far, decoded only when the report is made. */
   private firstEpoch = Number.POSITIVE_INFINITY;
   private lastEpoch = Number.NEGATIVE_INFINITY;
@@ -242,7 +250,7 @@ export class ValidationCollector {
   private readonly ranged: boolean;
   private readonly fields = new ElementFields();
   private readonly stat = new ElementFields();
-  private readonly names = new StringCache(true);
+  private readonly names = threadNames();
   private readonly judgeOptions: JudgeOptions;
   private readonly workoutType: RecordType;
   private readonly noType: RecordType;
@@ -308,27 +316,39 @@ export class ValidationCollector {
    * A top-level Record the digest judged and counted (ScannerHandlers.onDigested): what is left is its
    * duplicate step, in file order, and the first and last dates when it holds one.
    */
-  onDigested(el: TapeElement, type: number, outcome: number, extremes: number, dateAt: number): void {
+  onDigested(
+    el: TapeElement,
+    type: number,
+    outcome: number,
+    extremes: number,
+    dateAt: number,
+    epoch: number,
+  ): void {
     const ints = el.ints;
     const t = el.at;
     this.log.push(stepWord(TOP_RECORD, outcome, type), ints[t + T_HASH_HI]!, ints[t + T_HASH_LO]!);
-    if (outcome === IMPORT_RECORD) this.digestedRowKey(el, t, type);
+    if (outcome === IMPORT_RECORD) this.digestedRowKey(el, t, type, epoch);
     if (!this.ranged && this.log.length >= FLUSH_WORDS) this.flush();
     if (extremes !== 0) {
-      const epoch = appleShapeDate(el.bytes, dateAt, dateAt + 25);
       this.extreme(el.bytes, dateAt, epoch, extremes);
       if (extremes & (DIGEST_TYPE_FIRST | DIGEST_TYPE_LAST))
         this.typeExtreme(type, el.bytes, dateAt, epoch, extremes);
     }
   }
 
-  /** The row key of a Record the digest judged imported: its dates are in the backend's format. */
-  private digestedRowKey(el: TapeElement, t: number, type: number): void {
+  /**
+   * The row key of a Record the digest judged imported: its dates are in the backend's format, and
+   * `epoch` is its startDate's instant when the digest read it (always, for a record it imports).
+   */
+  private digestedRowKey(el: TapeElement, t: number, type: number, epoch: number): void {
     const ints = el.ints;
     const base = el.valueBase;
-    const s = el.attr(t, START_KEY);
-    if (s < 0) return;
-    const ms = strptimeDate(el.bytes, base + ints[s + A_VALUE_AT]!, base + ints[s + A_VALUE_END]!);
+    let ms = epoch;
+    if (Number.isNaN(ms)) {
+      const s = el.attr(t, START_KEY);
+      if (s < 0) return;
+      ms = strptimeDate(el.bytes, base + ints[s + A_VALUE_AT]!, base + ints[s + A_VALUE_END]!);
+    }
     const d = el.attr(t, DEVICE_KEY);
     const model =
       d < 0
@@ -682,34 +702,58 @@ export class ValidationCollector {
   /**
    * startDate bytes[a, a + 25) of a record of type index `type`, with instant `epoch`, as a candidate for
    * that type's first (and/or) last date. The earliest instant wins, and of equal ones the first in the
-   * file, as for the export's own first and last; a string is made only when one wins.
+   * file, as for the export's own first and last; the winner's bytes are kept, made a string only for
+   * the report (datesByType).
    */
   private typeExtreme(type: number, bytes: Uint8Array, a: number, epoch: number, which: number): void {
-    const d = this.typeDates.get(type);
+    let d = this.typeDates.get(type);
     if (d === undefined) {
-      const date = latin1(bytes, a);
-      this.typeDates.set(type, { first: { epoch, date }, last: { epoch, date } });
+      d = { firstEpoch: epoch, lastEpoch: epoch, first: new Uint8Array(25), last: new Uint8Array(25) };
+      this.typeDates.set(type, d);
+      copy25(bytes, a, d.first);
+      copy25(bytes, a, d.last);
       return;
     }
-    if (which & DIGEST_TYPE_FIRST && epoch < d.first.epoch) d.first = { epoch, date: latin1(bytes, a) };
-    if (which & DIGEST_TYPE_LAST && epoch > d.last.epoch) d.last = { epoch, date: latin1(bytes, a) };
+    if (which & DIGEST_TYPE_FIRST && epoch < d.firstEpoch) {
+      d.firstEpoch = epoch;
+      copy25(bytes, a, d.first);
+    }
+    if (which & DIGEST_TYPE_LAST && epoch > d.lastEpoch) {
+      d.lastEpoch = epoch;
+      copy25(bytes, a, d.last);
+    }
   }
 
   /** Adds another collector's first and last dates of a type (by name), later in the file than this one's. */
   private takeTypeDates(name: string, t: TypeDates): void {
     const index = this.types.named(name).index;
+    const first = Buffer.from(t.first.date, 'latin1');
+    const last = Buffer.from(t.last.date, 'latin1');
     const d = this.typeDates.get(index);
-    if (d === undefined) this.typeDates.set(index, { first: t.first, last: t.last });
-    else {
-      if (t.first.epoch < d.first.epoch) d.first = t.first;
-      if (t.last.epoch > d.last.epoch) d.last = t.last;
+    if (d === undefined) {
+      this.typeDates.set(index, { firstEpoch: t.first.epoch, lastEpoch: t.last.epoch, first, last });
+      return;
+    }
+    if (t.first.epoch < d.firstEpoch) {
+      d.firstEpoch = t.first.epoch;
+      d.first = first;
+    }
+    if (t.last.epoch > d.lastEpoch) {
+      d.lastEpoch = t.last.epoch;
+      d.last = last;
     }
   }
 
   /** The first and last dates by record type name, as the report shows them. */
   private datesByType(): [string, TypeDates][] {
     const list = this.types.list;
-    return [...this.typeDates].map(([index, d]): [string, TypeDates] => [list[index]!.name, d]);
+    return [...this.typeDates].map(([index, d]): [string, TypeDates] => [
+      list[index]!.name,
+      {
+        first: { epoch: d.firstEpoch, date: Buffer.from(d.first).toString('latin1') },
+        last: { epoch: d.lastEpoch, date: Buffer.from(d.last).toString('latin1') },
+      },
+    ]);
   }
 
   /** startDate bytes[a, a + 25) with instant `epoch` as a candidate for the first (and/or) last date. */
@@ -917,8 +961,7 @@ export class ValidationCollector {
     for (const w of p.tally.workouts) w[1].line += lineShift;
     this.tally.absorb(p.tally);
     this.flush();
-    this.deduper.replay(p.log, p.log.length, this.tally, types);
-    return [p.log.buffer as ArrayBuffer];
+    return [this.deduper.replay(p.log, p.log.length, this.tally, types, true) as ArrayBuffer];
   }
 
   /** The report once the scan has ended. */
@@ -978,8 +1021,8 @@ const DEVICE_KEY = FIELD_KEYS[F_DEVICE]!;
 /** Device values whose model is remembered by their hash. */
 const MAX_DEVICE_KEYS = 4096;
 
-function latin1(bytes: Uint8Array, a: number): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset + a, 25).toString('latin1');
+function copy25(bytes: Uint8Array, a: number, into: Uint8Array): void {
+  for (let i = 0; i < 25; i++) into[i] = bytes[a + i]!;
 }
 
 /** A name's id in a row key (its string hash), remembered in `ids`. */

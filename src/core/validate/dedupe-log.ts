@@ -40,11 +40,13 @@ export class DedupeLog {
 
   /**
    * `expected`: about how many steps the log will hold, so that it need not grow (and leave garbage) on
-   * the way; `spare`: buffers to take one from that is large enough, instead of allocating.
+   * the way; `spare`: buffers to take one from that is large enough, instead of allocating. A larger one
+   * is taken too: a parallel scan's ranges shrink toward the end of the file, so the buffers of its
+   * first ranges serve all the later ones, and none becomes garbage a worker's heap holds on to.
    */
   constructor(expected = 0, spare: ArrayBuffer[] = []) {
     const words = Math.min(MAX_LOG_WORDS, Math.max(3 * 4096, Math.ceil(expected * 1.25) * 3));
-    const at = spare.findIndex((b) => b.byteLength >= words * 4 && b.byteLength <= words * 8);
+    const at = spare.findIndex((b) => b.byteLength >= words * 4);
     this.words = at >= 0 ? new Uint32Array(spare.splice(at, 1)[0]!) : new Uint32Array(words);
   }
 
@@ -75,7 +77,9 @@ export class DedupeLog {
 export class Deduper {
   private set: GrowingHashSet | null = null;
   private readonly children = new HashSet32(1 << 12);
-  private order = new Uint32Array(0);
+  private sorted = new Uint32Array(0);
+  /** Made on the first sorted replay: a range's collector never replays. */
+  private starts: Uint32Array | null = null;
   private rowKeys: GrowingHashSet | null = null;
   exactDuplicates = 0;
   correlationCopies = 0;
@@ -122,25 +126,50 @@ export class Deduper {
    * set of tens of MB is what the decisions cost. Only steps of one hash bear on each other, and they
    * share a home slot, so each keeps its place among them. `types`: the log's type indices to the
    * tally's (a range's log), or null for the tally's own.
+   *
+   * With `handOver` (a range's log, done with once replayed), the log's buffer becomes the next
+   * replay's sorting room and the buffer returned is the one to reuse instead: the two trade places,
+   * so a merge holds no sorting room of its own beside the logs. Otherwise it returns the log's buffer.
    */
-  replay(log: Uint32Array, length: number, tally: ImportTally, types: Int32Array | null): void {
+  replay(
+    log: Uint32Array,
+    length: number,
+    tally: ImportTally,
+    types: Int32Array | null,
+    handOver = false,
+  ): ArrayBufferLike {
     const steps = length / 3;
     if (steps < 4096) {
       for (let i = 0; i < length; i += 3) this.decide(log[i]!, log[i + 1]!, log[i + 2]!, tally, types);
-      return;
+      return log.buffer;
     }
-    const shift = Math.max(0, this.seen.bits - BUCKET_BITS);
-    const starts = new Uint32Array((1 << BUCKET_BITS) + 1);
-    for (let i = 1; i < length; i += 3) starts[(this.seen.home(log[i]! | 0) >>> shift) + 1]!++;
+    const seen = this.seen;
+    const shift = Math.max(0, seen.bits - BUCKET_BITS);
+    // The home slot (HashSet32.home) of the set's last table, as a bucket.
+    const mask = (1 << seen.bits) - 1;
+    this.starts ??= new Uint32Array((1 << BUCKET_BITS) + 1);
+    const starts = this.starts;
+    starts.fill(0);
+    for (let i = 1; i < length; i += 3) {
+      const hi = log[i]! | 0;
+      starts[(((hi ^ (hi >>> 16)) & mask) >>> shift) + 1]!++;
+    }
     for (let b = 1; b < starts.length; b++) starts[b]! += starts[b - 1]!;
     // Reused from replay to replay: a fresh one per range would be garbage the GC is slow to reclaim.
-    if (this.order.length < steps) this.order = new Uint32Array(Math.ceil(steps * 1.25));
-    const order = this.order;
-    for (let i = 0; i < length; i += 3) order[starts[this.seen.home(log[i + 1]! | 0) >>> shift]!++] = i;
-    for (let k = 0; k < steps; k++) {
-      const i = order[k]!;
-      this.decide(log[i]!, log[i + 1]!, log[i + 2]!, tally, types);
+    if (this.sorted.length < length) this.sorted = new Uint32Array(length);
+    // The steps themselves in bucket order, so that deciding them reads the log front to back too.
+    const sorted = this.sorted;
+    for (let i = 0; i < length; i += 3) {
+      const hi = log[i + 1]! | 0;
+      const at = 3 * starts[((hi ^ (hi >>> 16)) & mask) >>> shift]!++;
+      sorted[at] = log[i]!;
+      sorted[at + 1] = hi;
+      sorted[at + 2] = log[i + 2]!;
     }
+    for (let i = 0; i < length; i += 3) this.decide(sorted[i]!, sorted[i + 1]!, sorted[i + 2]!, tally, types);
+    if (!handOver || log.byteOffset !== 0) return log.buffer;
+    this.sorted = new Uint32Array(log.buffer as ArrayBuffer);
+    return sorted.buffer;
   }
 
   /** Decides one step: counts an exact duplicate or a Correlation copy, and tells the tally of a repeat. */
@@ -205,5 +234,5 @@ export function rowKeyHash(model: number, series: number, ms: number, out: Int32
 
 /** Slots of the duplicate set at most (all its tables): 32 MiB, about 6.8 M distinct elements (a 2.8 GB export). */
 const MAX_SLOTS = 1 << 23;
-/** The replay's buckets: 4096 stretches of the set. */
-const BUCKET_BITS = 12;
+/** The replay's buckets: 65536 stretches of the set, so a stretch stays within a few cache lines. */
+const BUCKET_BITS = 16;

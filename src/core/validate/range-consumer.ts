@@ -22,8 +22,8 @@ export function createRangeConsumer(options: unknown, range: RangeSpare): RangeC
     ...(digest
       ? {
           digest,
-          onDigested: (el, type, outcome, extremes, dateAt) =>
-            collector.onDigested(el, type, outcome, extremes, dateAt),
+          onDigested: (el, type, outcome, extremes, dateAt, epoch) =>
+            collector.onDigested(el, type, outcome, extremes, dateAt, epoch),
         }
       : {}),
     onDefect: (d) => collector.onDefect(d),

@@ -80,8 +80,8 @@ export async function runValidate(opts: ValidateOptions, deps: ValidateDeps): Pr
         onProgress: progress,
         ...(digest
           ? {
-              onDigested: (el, type, outcome, extremes, dateAt) =>
-                sequential.onDigested(el, type, outcome, extremes, dateAt),
+              onDigested: (el, type, outcome, extremes, dateAt, epoch) =>
+                sequential.onDigested(el, type, outcome, extremes, dateAt, epoch),
             }
           : {}),
       },

@@ -24,9 +24,9 @@ function once(
       onDefect: (d) => c.onDefect(d),
       ...(option
         ? {
-            onDigested: (el, type, outcome, extremes, dateAt) => {
+            onDigested: (el, type, outcome, extremes, dateAt, epoch) => {
               digested++;
-              c.onDigested(el, type, outcome, extremes, dateAt);
+              c.onDigested(el, type, outcome, extremes, dateAt, epoch);
             },
           }
         : {}),
