@@ -4,6 +4,7 @@ import type { Repairs } from '../../core/upload/types.js';
 import type { Factory } from '../../factory.js';
 import { formatBytes } from '../../io/progress.js';
 import { count, grouped } from '../../io/text.js';
+import { renderShort, renderStored } from './render-verify.js';
 
 export function describeRepairs(repairs: Repairs, streamed: boolean): string[] {
   const lines: string[] = [];
@@ -107,19 +108,7 @@ function renderVerification(f: Factory, r: S3UploadResult): void {
   const v = r.verification;
   if (!v) return;
   const out = f.out;
-  const both = (x: { records: number; workouts: number }) =>
-    `${count(x.records, 'record')} and ${count(x.workouts, 'workout')}`;
-  const resent =
-    v.records.resent > 0
-      ? ` (besides ${count(v.records.resent, 'record')} sent again that the server may have already)`
-      : '';
-  out.info(
-    `The backend stored ${both({ records: v.records.imported, workouts: v.workouts.imported })} more (the user’s summary before and after); apple-import predicted ${both({ records: v.records.predicted, workouts: v.workouts.predicted })}${resent}.`,
-  );
-  if (v.sleep.predicted > 0 || v.sleep.sessions > 0)
-    out.info(
-      `Sleep: ${count(v.sleep.predicted, 'sample')} sent; the summary counts ${count(v.sleep.sessions, 'sleep session')} more.`,
-    );
+  renderStored(f, v);
   if (v.settled === 'timeout')
     out.warn(
       v.imported === 0
@@ -137,24 +126,7 @@ function renderVerification(f: Factory, r: S3UploadResult): void {
     if (e.hint) out.hint(e.hint);
     return;
   }
-  if (!v.ok) {
-    const fewer: string[] = [];
-    if (v.records.imported < v.records.predicted)
-      fewer.push(count(v.records.predicted - v.records.imported, 'record'));
-    if (v.workouts.imported < v.workouts.predicted)
-      fewer.push(count(v.workouts.predicted - v.workouts.imported, 'workout'));
-    const series = Object.entries(v.bySeries)
-      .filter(([, s]) => s.imported < s.predicted)
-      .sort((a, b) => b[1].predicted - b[1].imported - (a[1].predicted - a[1].imported))
-      .slice(0, 5)
-      .map(([name, s]) => `${name} ${grouped(s.imported)} of ${grouped(s.predicted)}`);
-    out.error(
-      `The backend imported ${fewer.join(' and ')} fewer than predicted${series.length > 0 ? ` (${series.join(', ')})` : ''}.`,
-    );
-    out.hint(
-      `see what the server says with \`apple-import status --user ${r.userId}\`; records the server had already (from another client) are overwritten, not added`,
-    );
-  }
+  if (!v.ok) renderShort(f, v, r.userId);
 }
 
 /** What the backend said of the import (--wait). */

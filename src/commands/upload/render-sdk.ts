@@ -5,6 +5,7 @@ import type { Factory } from '../../factory.js';
 import { formatBytes } from '../../io/progress.js';
 import { count, firstOf, grouped } from '../../io/text.js';
 import { documentHead, documentTail, sentLine } from './render.js';
+import { renderShort, renderStored } from './render-verify.js';
 
 const short = (t: string) => t.replace(/^HK\w+TypeIdentifier/, '');
 
@@ -87,6 +88,11 @@ export function renderSdkResult(f: Factory, wait: boolean, r: SdkUploadResult): 
     );
   if (r.status === 'uploaded' && !wait && r.sent > 0)
     out.hint(`follow the import with: apple-import status --user ${r.userId} --follow`);
+  // With --wait: what the user's summary gained next to what the batches sent were expected to add.
+  if (r.verification) {
+    renderStored(f, r.verification);
+    if (r.verification.failed === 0 && !r.verification.ok) renderShort(f, r.verification, r.userId);
+  }
   // Backend errors in plain words (shared/verify.ts, as for every method); a re-run only when it can succeed.
   const failed = r.batches.filter((b) => b.state === 'failed');
   const plain = failed.map((b) => plainImportError(b.error, `batch ${b.seq}`));
@@ -135,5 +141,6 @@ function sdkDocument(r: SdkUploadResult) {
     })),
     ...(r.out ? { out: r.out } : {}),
     ...documentTail(r),
+    ...(r.verification ? { verification: r.verification } : {}),
   };
 }

@@ -74,7 +74,9 @@ export async function runUpload(f: Factory, path: string, flags: UploadFlags): P
           'The export is not well-formed past some point; what came before it was sent.',
           { hint: 'run `apple-import validate` on it for details' },
         );
-      return result.failed > 0 ? ExitCode.FAILURE : ExitCode.OK;
+      // With --wait, rows fewer than the batches sent were expected to add are a failure too.
+      const short = result.verification !== undefined && !result.verification.ok;
+      return result.failed > 0 || short ? ExitCode.FAILURE : ExitCode.OK;
     }
     const { runDirectUpload } = await import('../../core/upload/direct/run.js');
     const result = await runDirectUpload(options, ports, view.event);

@@ -6,14 +6,13 @@
  * prediction and stays the same over a poll, has stopped changing for `settle`, or has not changed at
  * all within FIRST_CHANGE_MS. The prediction (predict.ts) is made while the server imports.
  */
-import type { DataSummary } from '../../../adapters/backend-api.js';
 import type { ExportSource } from '../../../adapters/export-source.js';
-import { CancelledError } from '../../../errors.js';
 import { repairPlanFor } from '../../reader/repair.js';
 import { WORKOUT_TYPE } from '../../selection/mapped-types.js';
 import type { ExportFilterPlan, FilterStats } from '../shared/export-filter.js';
 import type { KnownRanges } from '../shared/imported.js';
 import type { Incremental } from '../shared/incremental.js';
+import { sameCounts, summaryReader, summaryUnreadable } from '../shared/summary.js';
 import {
   type PredictedCounts,
   type SummaryCounts,
@@ -50,38 +49,12 @@ export interface S3Verify {
   finish(result: S3UploadResult): Promise<S3UploadResult>;
 }
 
-function countsOf(s: DataSummary): SummaryCounts {
-  return {
-    records: s.total_data_points,
-    workouts: s.total_workouts,
-    sleepSessions: s.total_sleep_events,
-    bySeries: s.series_type_counts,
-  };
-}
-
-function same(a: SummaryCounts, b: SummaryCounts): boolean {
-  if (a.records !== b.records || a.workouts !== b.workouts || a.sleepSessions !== b.sleepSessions)
-    return false;
-  const keys = new Set([...Object.keys(a.bySeries), ...Object.keys(b.bySeries)]);
-  for (const k of keys) if ((a.bySeries[k] ?? 0) !== (b.bySeries[k] ?? 0)) return false;
-  return true;
-}
-
 /** With --wait (not a dry run): the summary before anything is sent, and what the ledger says the user has. */
 export async function startVerify(run: S3VerifyRun): Promise<S3Verify | null> {
   const { opts, ports, userId } = run;
   if (!opts.wait || opts.dryRun) return null;
-  const summary = async () =>
-    countsOf(await ports.summaries.dataSummary({ id: userId, signal: ports.signal }));
-  // A summary that cannot be read leaves the upload to go on unverified, said once.
-  const unverified = (err: unknown): null => {
-    if (ports.signal.aborted) throw new CancelledError();
-    run.onEvent({
-      type: 'warning',
-      message: `The user’s summary could not be read (${err instanceof Error ? err.message : String(err)}): what the backend stores is not compared with the prediction.`,
-    });
-    return null;
-  };
+  const summary = summaryReader(ports, userId);
+  const unverified = (err: unknown): null => summaryUnreadable(ports, run.onEvent, err);
   let before: SummaryCounts;
   try {
     before = await summary();
@@ -191,7 +164,7 @@ async function settle(
     await clock.sleep(pollMs, signal);
     const now = await summary();
     const t = clock.now();
-    if (!same(now, last)) {
+    if (!sameCounts(now, last)) {
       last = now;
       changedAt = t;
       if (t - start < MAX_WAIT_MS) continue;

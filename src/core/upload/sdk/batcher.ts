@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Collection } from './convert.js';
+import type { BatchPrediction } from './predict.js';
 
 /** ≤ 5 MB of JSON per batch (contract §9.7), under the 10 MB above which the backend archives a copy. */
 export const DEFAULT_SDK_BATCH_BYTES = 4 * 1024 * 1024;
@@ -32,6 +33,8 @@ export interface SdkBatch {
    * so a re-run skips a batch whose samples an earlier run had accepted.
    */
   sha256: string;
+  /** With --wait: what the backend is expected to store of it (predict.ts). */
+  predicted?: BatchPrediction;
 }
 
 /** The envelope head without `data`; the rest is `…,"data":{…}}`. */

@@ -9,7 +9,7 @@
 
 import { judgeValue, VALUE_OK } from '../../model/values.js';
 import type { ExportElement } from '../../reader/types.js';
-import { SLEEP_TYPE, WORKOUT_TYPE } from '../../selection/mapped-types.js';
+import { MAPPED_QUANTITY_TYPES, SLEEP_TYPE, WORKOUT_TYPE } from '../../selection/mapped-types.js';
 import { convertQuantity, round12, unitRuleOf } from '../../units/convert.js';
 import { ENERGY, LENGTH, PERCENT, TEMPERATURE, TIME } from '../../units/families.js';
 import { type SdkDate, sdkDate } from './dates.js';
@@ -68,6 +68,15 @@ export interface SdkItem {
   collection: Collection;
   /** The item's JSON text. */
   json: string;
+  /** The data source the backend files it under (source.ts dataSourceOf). */
+  dataSource: string;
+  /**
+   * The time-series rows the backend writes of it (predict.ts), all at `ms`: a record's series at its
+   * startDate (none for a type the backend does not map), a workout's values stored as series at its
+   * endDate; none for sleep.
+   */
+  series: readonly string[];
+  ms: number;
 }
 
 const valueBytes = Buffer.alloc(128);
@@ -105,12 +114,15 @@ export class SdkConverter {
     return null;
   }
 
-  private common(el: ExportElement, id: string, start: SdkDate, end: SdkDate): string {
+  /** The fields every item has, and its data source. */
+  private common(el: ExportElement, id: string, start: SdkDate, end: SdkDate): [string, string] {
     const a = el.attrs;
-    return (
+    const source = this.sources.get(a.sourceName, a.sourceVersion, a.device);
+    return [
       `"id":${q(id)},"startDate":"${start.rfc3339}","endDate":"${end.rfc3339}",` +
-      `"zoneOffset":"${start.zoneOffset}","source":${this.sources.json(a.sourceName, a.sourceVersion, a.device)}`
-    );
+        `"zoneOffset":"${start.zoneOffset}","source":${source.json}`,
+      source.dataSource,
+    ];
   }
 
   private dates(el: ExportElement, type: string): [SdkDate, SdkDate] | null {
@@ -140,9 +152,14 @@ export class SdkConverter {
       qt = q(type);
       this.quoted.set(type, qt);
     }
+    const [common, dataSource] = this.common(el, id, dates[0], dates[1]);
+    const series = MAPPED_QUANTITY_TYPES.get(type);
     return {
       collection: 'records',
-      json: `{${this.common(el, id, dates[0], dates[1])},"type":${qt},"value":${converted.value},"unit":${q(converted.unit)}}`,
+      json: `{${common},"type":${qt},"value":${converted.value},"unit":${q(converted.unit)}}`,
+      dataSource,
+      series: series === undefined ? NO_SERIES : [series],
+      ms: dates[0].ms,
     };
   }
 
@@ -152,7 +169,14 @@ export class SdkConverter {
     const dates = this.dates(el, SLEEP_TYPE);
     if (dates === null) return null;
     bump(this.report.sent, SLEEP_TYPE);
-    return { collection: 'sleep', json: `{${this.common(el, id, dates[0], dates[1])},"stage":"${stage}"}` };
+    const [common, dataSource] = this.common(el, id, dates[0], dates[1]);
+    return {
+      collection: 'sleep',
+      json: `{${common},"stage":"${stage}"}`,
+      dataSource,
+      series: NO_SERIES,
+      ms: dates[0].ms,
+    };
   }
 
   private workout(el: ExportElement, id: string): SdkItem | null {
@@ -161,11 +185,13 @@ export class SdkConverter {
     const values = new WorkoutValues(this.report.workoutValuesSkipped);
     values.fromElement(el);
     bump(this.report.sent, WORKOUT_TYPE);
+    const [common, dataSource] = this.common(el, id, dates[0], dates[1]);
     return {
       collection: 'workouts',
-      json:
-        `{${this.common(el, id, dates[0], dates[1])},"type":"${sdkWorkoutType(el.attrs.workoutActivityType)}",` +
-        `"values":${values.json()}}`,
+      json: `{${common},"type":"${sdkWorkoutType(el.attrs.workoutActivityType)}","values":${values.json()}}`,
+      dataSource,
+      series: values.series(),
+      ms: dates[1].ms,
     };
   }
 }
@@ -247,6 +273,22 @@ const METADATA: Readonly<
   HKWeatherHumidity: { name: 'weatherHumidity', unit: '%', from: PERCENT, k: 1 },
 };
 
+/**
+ * The workout values the backend stores as a time-series point at the workout's end rather than in
+ * its detail columns (`WORKOUT_STATISTIC_TYPE_TO_SERIES_TYPE`, contract §6.2), of those sent.
+ */
+const VALUE_SERIES: Readonly<Record<string, string>> = {
+  averageRunningStrideLength: 'running_stride_length',
+  averageVerticalOscillation: 'running_vertical_oscillation',
+  averageGroundContactTime: 'running_ground_contact_time',
+  averageMETs: 'average_met',
+  weatherTemperature: 'weather_temperature',
+  weatherHumidity: 'weather_humidity',
+  swimmingStrokeCount: 'swimming_stroke_count',
+};
+
+const NO_SERIES: readonly string[] = [];
+
 class WorkoutValues {
   private readonly items = new Map<string, string>();
 
@@ -270,6 +312,16 @@ class WorkoutValues {
 
   json(): string {
     return `[${[...this.items.values()].join(',')}]`;
+  }
+
+  /** The series its values are stored in as rows. */
+  series(): string[] {
+    const out: string[] = [];
+    for (const name of this.items.keys()) {
+      const s = VALUE_SERIES[name];
+      if (s !== undefined && !out.includes(s)) out.push(s);
+    }
+    return out;
   }
 
   private put(name: string, unit: string, value: number, replace = true): void {

@@ -24,6 +24,7 @@ import { WorkoutKeys } from '../shared/workout-keys.js';
 import type { UploadEvents } from '../types.js';
 import { type SdkBatch, SdkBatcher } from './batcher.js';
 import { type ConversionReport, SdkConverter } from './convert.js';
+import type { SdkPrediction } from './predict.js';
 
 /** Apple's Records take 300–600 bytes each: the duplicate set is sized from the file. */
 const BYTES_PER_SAMPLE = 400;
@@ -42,6 +43,8 @@ export interface SdkReadDeps {
   onBatch(batch: SdkBatch): Promise<void>;
   /** The sender gave up: stop reading (the last, partial batch is not flushed). */
   stopped(): boolean;
+  /** With --wait: counts what the backend will store of each batch (its `predicted`). */
+  prediction?: SdkPrediction | null;
 }
 
 export interface SdkReadResult {
@@ -78,7 +81,11 @@ export async function readIntoBatches(deps: SdkReadDeps): Promise<SdkReadResult>
   const deduper = new Deduper(source.size / BYTES_PER_SAMPLE, new WorkoutKeys(deps.importedWorkouts));
   const converter = new SdkConverter();
   const ready: SdkBatch[] = [];
-  const batcher = new SdkBatcher(deps.limits, deps.head, (b) => ready.push(b));
+  const prediction = deps.prediction ?? null;
+  // A batch is cut before the item that does not fit is counted (below), so take() holds its items alone.
+  const batcher = new SdkBatcher(deps.limits, deps.head, (b) =>
+    ready.push(prediction ? { ...b, predicted: prediction.take() } : b),
+  );
   // What the ledger of what the server has grows by: only what is sent (a sample whose unit cannot be
   // converted is not, and must not widen its type's range).
   const sent = { workouts: [] as string[], ranges: {} as KnownRanges };
@@ -87,6 +94,7 @@ export async function readIntoBatches(deps: SdkReadDeps): Promise<SdkReadResult>
     const item = converter.convert(s.element, s.type, sampleId(s));
     if (item === null) return;
     batcher.add(item);
+    prediction?.add(item, s.type);
     if (s.workout !== null) sent.workouts.push(s.workout.key);
     noteRange(sent.ranges, s.type, s.workout?.startMs ?? startMsOf(s.element.attrs.startDate));
   };

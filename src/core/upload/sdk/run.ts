@@ -7,6 +7,7 @@
  */
 import type { BatchOutput } from '../../../adapters/batch-output.js';
 import { AppError, UsageError } from '../../../errors.js';
+import { WORKOUT_TYPE } from '../../selection/mapped-types.js';
 import { requireUser } from '../../users.js';
 import type { NormalizationReport } from '../direct/normalize.js';
 import { exportIdentity } from '../shared/identity.js';
@@ -14,6 +15,7 @@ import type { KnownRanges } from '../shared/imported.js';
 import type { Incremental } from '../shared/incremental.js';
 import { UploadLedger } from '../shared/ledger.js';
 import { newRunId } from '../shared/naming.js';
+import { type SummaryCounts, type SummaryVerification, verifySummary } from '../shared/verify.js';
 import type { BatchOutcome, UploadEvents, UploadOptions, UploadPorts, UploadResultBase } from '../types.js';
 import { envelopeHead, type SdkBatch } from './batcher.js';
 import { type ConversionReport, emptyConversionReport } from './convert.js';
@@ -32,6 +34,8 @@ function loadPipeline() {
     import('./reader.js'),
     import('./sender.js'),
     import('./watch.js'),
+    import('./predict.js'),
+    import('../shared/summary.js'),
   ]);
 }
 
@@ -70,6 +74,11 @@ export interface SdkUploadResult extends UploadResultBase {
   out: { path: string; layout: 'folder' | 'lines' } | null;
   brokenAt: { line: number; column: number; message: string } | null;
   earlierBatches?: number;
+  /**
+   * With --wait: the rows the user's summary gained, next to what the backend is expected to store of
+   * the batches this run sent (predict.ts); absent when the summary could not be read.
+   */
+  verification?: SummaryVerification;
 }
 
 /**
@@ -182,6 +191,8 @@ export async function runSdkUpload(
     { readIntoBatches },
     { sendSdkBatch },
     { SdkImportWatcher },
+    { SdkPrediction, addPrediction, emptyPrediction },
+    { summaryReader, summaryUnreadable },
   ] = await pipeline;
   await checkWholeExport(source, signal, onEvent);
   // What the server has from earlier uploads by any method (shared/imported.ts): left out, as direct does.
@@ -203,6 +214,23 @@ export async function runSdkUpload(
   if (ledger.previous.size > 0)
     onEvent({ type: 'resume', unit: 'batch', done: ledger.previous.size, total: null });
   const route = opts.dryRun ? null : ports.sdk(user.id);
+  // With --wait, the summary before anything is sent, and the ledger's ranges read before this upload
+  // is recorded in it: the backend's events count the rows a batch wrote, not the new ones.
+  const summary = summaryReader(ports, user.id);
+  let before: SummaryCounts | null = null;
+  if (opts.wait && !opts.dryRun) {
+    try {
+      before = await summary();
+    } catch (err) {
+      summaryUnreadable(ports, onEvent, err);
+    }
+  }
+  const ranges: KnownRanges = {};
+  if (before !== null)
+    for (const [type, r] of Object.entries(inc.ledger.read().types))
+      if (type !== WORKOUT_TYPE) ranges[type] = r;
+  const prediction = before !== null ? new SdkPrediction(ranges) : null;
+  const predicted = emptyPrediction();
   onEvent({
     type: 'plan',
     plan: {
@@ -310,6 +338,7 @@ export async function runSdkUpload(
     );
     outcome.state = 'sent';
     counts.sent++;
+    if (batch.predicted) addPrediction(predicted, batch.predicted);
     counts.bytes += batch.body.length;
     const row = { seq: batch.seq, records: batch.records, sha256: batch.sha256 };
     ledger.save(row);
@@ -371,6 +400,7 @@ export async function runSdkUpload(
       onEvent,
       onBatch,
       stopped: () => stoppedEarly,
+      prediction,
     });
     await output?.commit();
   } catch (err) {
@@ -379,12 +409,26 @@ export async function runSdkUpload(
   } finally {
     await watcher?.stop();
   }
-  const summary = read.summary;
-  const broken = !summary.wellFormed && !summary.repairable;
+  const broken = !read.summary.wellFormed && !read.summary.repairable;
   const whole = !broken && counts.failed === 0 && !stoppedEarly;
   if (!opts.dryRun) ledger.finish(whole);
   if (!opts.dryRun && whole) recordImported(inc, read.sentImports, clock.now(), onEvent);
-  const firstDefect = broken ? summary.defects.find((d) => !d.repairable) : undefined;
+  const firstDefect = broken ? read.summary.defects.find((d) => !d.repairable) : undefined;
+  let verification: SummaryVerification | undefined;
+  if (before !== null) {
+    try {
+      // Every batch's end has been seen (--wait follows each to it): the summary shows them all.
+      const after = await summary();
+      const followed = outcomes.filter((o) => o.state === 'completed' || o.state === 'failed').length;
+      verification = verifySummary(predicted, before, after, {
+        units: followed,
+        failed: counts.failed,
+        settled: 'events',
+      });
+    } catch (err) {
+      summaryUnreadable(ports, onEvent, err);
+    }
+  }
   return {
     ...base,
     status: opts.dryRun ? 'dry-run' : 'uploaded',
@@ -409,6 +453,7 @@ export async function runSdkUpload(
       : null,
     durationMs: Math.round(clock.now() - started),
     bytesSent: counts.bytes,
+    ...(verification ? { verification } : {}),
   };
 }
 

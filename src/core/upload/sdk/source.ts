@@ -78,23 +78,39 @@ function withoutAddress(device: string | undefined): string {
   return cut < 0 ? device : device.slice(cut + 3);
 }
 
+/**
+ * The data source the backend files a sample under (`extract_device_info`, contract §6.2): its device
+ * model (or product type) and its name with the fallbacks the backend takes.
+ */
+export function dataSourceOf(s: SourceInfo): string {
+  return `${s.deviceModel ?? s.productType ?? ''}\u0000${s.name ?? s.deviceName ?? ''}`;
+}
+
+export interface CachedSource {
+  /** The `source` object's JSON text. */
+  json: string;
+  /** dataSourceOf the source. */
+  dataSource: string;
+}
+
 /** The JSON text of each distinct source, built once (an export has a handful). */
 export class SourceCache {
-  private readonly texts = new Map<string, string>();
+  private readonly texts = new Map<string, CachedSource>();
 
-  json(
+  get(
     sourceName: string | undefined,
     sourceVersion: string | undefined,
     device: string | undefined,
-  ): string {
+  ): CachedSource {
     const key = `${sourceName ?? ''}\u0000${sourceVersion ?? ''}\u0000${withoutAddress(device)}`;
-    let text = this.texts.get(key);
-    if (text === undefined) {
-      text = JSON.stringify(sourceInfo(sourceName, sourceVersion, device));
+    let cached = this.texts.get(key);
+    if (cached === undefined) {
+      const info = sourceInfo(sourceName, sourceVersion, device);
+      cached = { json: JSON.stringify(info), dataSource: dataSourceOf(info) };
       // Device strings carry a per-record address in some exports: bound what is kept.
       if (this.texts.size >= MAX_SOURCES) this.texts.clear();
-      this.texts.set(key, text);
+      this.texts.set(key, cached);
     }
-    return text;
+    return cached;
   }
 }
