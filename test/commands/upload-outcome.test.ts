@@ -202,6 +202,9 @@ describe('upload --method direct makes the outcome validate predicts', () => {
     const p1 = await predict(first);
     const d1 = await sdk(first);
     assert.equal(d1.dropped['workout-collision'].total, p1.repairs['workout-collision']);
+    assert.equal(d1.verification.ok, true);
+    assert.equal(d1.verification.imported, d1.verification.predicted);
+    assert.equal(d1.verification.records.imported, double.counts(user).records);
     assert.equal(double.counts(user).workouts, p1.workouts);
 
     const p2 = await predict(second);
@@ -215,6 +218,12 @@ describe('upload --method direct makes the outcome validate predicts', () => {
     assert.equal(double.imports(user).records.filter((r) => r.type !== null).length, p2.records);
     assert.equal(double.counts(user).sleep, p2.sleep);
     assert.deepEqual(failedTasks(user), []);
+    // Only the new part is expected, the boundary records sent again aside, and it is what was stored.
+    const v2 = d2.verification;
+    assert.equal(v2.ok, true);
+    assert.equal(v2.records.imported, double.counts(user).records - d1.verification.records.imported);
+    assert.equal(v2.records.imported, v2.records.predicted);
+    assert.equal(v2.workouts.imported, v2.workouts.predicted);
   });
 
   it('a Correlation member without a top-level copy is imported, as validate counts it', async () => {
@@ -300,6 +309,14 @@ describe('upload --method direct makes the outcome validate predicts', () => {
         assert.deepEqual({ ...got, records: 0, total: 0 }, { ...want, records: 0, total: 0 });
         if (i === SAME_KEYS) assert.equal(fromSamples, 8, 'one row per app, device model, series and start');
         else assert.equal(fromSamples, want.records);
+        // What the sdk batches were expected to store counts those rows too, and is what was stored.
+        const v = JSON.parse(u.stdout).verification;
+        assert.equal(v.ok, true);
+        assert.deepEqual(
+          [v.records.predicted, v.workouts.predicted, v.sleep.predicted],
+          [got.records, got.workouts, got.sleep],
+        );
+        assert.equal(v.imported, v.predicted);
       });
 
   it('--wait: a workout the server got from elsewhere fails the batch; the message says so in plain words, exit 1', async () => {

@@ -37,6 +37,17 @@ interface SdkDoc {
   skipped: number;
   failed: number;
   out?: { path: string; layout: string };
+  verification?: {
+    ok: boolean;
+    predicted: number;
+    imported: number;
+    units: number;
+    failed: number;
+    records: { predicted: number; resent: number; imported: number };
+    workouts: { predicted: number; imported: number };
+    sleep: { predicted: number; sessions: number };
+    bySeries: Record<string, { predicted: number; imported: number }>;
+  };
 }
 
 /** What the server holds for a user, as comparable text (ids, values, provenance, zone offsets). */
@@ -181,6 +192,50 @@ describe('upload --method sdk', () => {
       JSON.stringify(u.batches),
     );
     assert.deepEqual(snapshot(double, user.id), before, 'the same rows, values and ids');
+    // Every record was sent again where the ledger says the server has it: none is expected new.
+    const v = u.verification!;
+    assert.equal(v.ok, true);
+    assert.equal(v.records.predicted, 0);
+    assert.ok(v.records.resent > 0);
+    assert.deepEqual([v.imported, v.predicted], [0, 0]);
+  });
+
+  it('--wait: the rows the summary gained are those the batches were expected to store, exit 0', async () => {
+    const user = double.createUser({ email: 'verified@example.com' });
+    const r = await cli.run([...sdkArgs(user.id), '--wait', '--json', '--batch-records', '2000'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    const doc = JSON.parse(r.stdout) as SdkDoc;
+    const v = doc.verification!;
+    const i = double.imports(user.id);
+    assert.equal(v.ok, true);
+    assert.equal(v.units, doc.batches.length);
+    assert.equal(v.failed, 0);
+    // The workouts' values stored as series (weather, METs, …) are among the rows expected.
+    assert.ok(i.records.some((x) => x.type === null));
+    assert.deepEqual(
+      [v.records.predicted, v.workouts.predicted, v.sleep.predicted],
+      [i.records.length, i.workouts.length, i.sleep.length],
+    );
+    assert.deepEqual([v.records.imported, v.workouts.imported], [i.records.length, i.workouts.length]);
+    assert.equal(v.imported, v.predicted);
+    for (const [series, n] of Object.entries(v.bySeries)) assert.equal(n.imported, n.predicted, series);
+  });
+
+  it('--wait: a backend that stores fewer rows than the batches hold is a failure, both numbers printed, exit 1', async () => {
+    const user = double.createUser({ email: 'short@example.com' });
+    double.loseNextRecords(7);
+    const r = await cli.run([...sdkArgs(user.id), '--wait', '--batch-records', '2000'], { env });
+    assert.equal(r.code, 1, r.stderr);
+    const m =
+      /The backend stored ([\d,]+) records? and ([\d,]+) workouts? more \(the user’s summary before and after\); apple-import predicted ([\d,]+) records? and ([\d,]+) workouts?\./.exec(
+        r.stderr,
+      );
+    assert.ok(m, r.stderr);
+    const n = (k: number) => Number(m[k]!.replace(/,/g, ''));
+    assert.equal(n(3) - n(1), 7);
+    assert.equal(n(2), n(4));
+    assert.match(r.stderr, /^error: The backend imported 7 records fewer than predicted \(/m);
+    assert.doesNotMatch(r.stderr, /re-run the same command/);
   });
 
   it('tells apps and devices apart, and keeps each record in the unit of its series', async () => {

@@ -145,8 +145,8 @@ export interface BackendDouble {
   /** The next `times` SDK batches get 503 "Failed to persist payload; please retry." (current generation). */
   failNextSdkPersist(times?: number): void;
   /**
-   * The next `n` time-series records an XML import (direct or S3) would store are lost, the task still
-   * completing as if they were stored: an import that comes short.
+   * The next `n` time-series records an import (direct, S3 or an SDK batch) would store are lost, the
+   * task still completing as if they were stored: an import that comes short.
    */
   loseNextRecords(n: number): void;
   /** The next direct import of a matching filename emits `failed` with `error` instead of importing. */

@@ -248,7 +248,11 @@ function loadData(ctx: BackendContext, userId: string, request: SyncRequest) {
     imports.addWorkout(workout);
     workoutsSaved++;
   }
-  for (const row of [...statSamples, ...records]) imports.upsertRecord(row);
+  const rows = [...statSamples, ...records];
+  // loseNextRecords: rows not stored while the batch reports them saved (an import that comes short).
+  const lost = Math.min(ctx.inject.loseRecords, rows.length);
+  ctx.inject.loseRecords -= lost;
+  for (const row of rows.slice(lost)) imports.upsertRecord(row);
   for (const s of request.sleep) {
     // `SleepPhase | str`: any stage validates; the sleep service keeps the phases it knows.
     const stage = SDK_STAGES.has(s.stage) ? s.stage : undefined;
