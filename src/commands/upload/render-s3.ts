@@ -3,7 +3,7 @@ import { plainImportError } from '../../core/upload/shared/verify.js';
 import type { Repairs } from '../../core/upload/types.js';
 import type { Factory } from '../../factory.js';
 import { formatBytes } from '../../io/progress.js';
-import { count, grouped } from '../../io/text.js';
+import { count } from '../../io/text.js';
 import { renderShort, renderStored } from './render-verify.js';
 
 export function describeRepairs(repairs: Repairs, streamed: boolean): string[] {
