@@ -238,6 +238,50 @@ describe('upload by multipart (current backend) against real radosgw', () => {
     assert.equal(backend.state.presigns.length, 1);
   });
 
+  it('a server without the multipart routes still gets the presigned POST: one POST to S3, no multipart', async () => {
+    const { backend, userId, env } = await double({ generation: '2026-08' });
+    proxy.reset();
+    const r = await runCli(['upload', xml, '--user', userId, '--json'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    const doc = JSON.parse(r.stdout);
+    assert.equal(doc.transport, 'post');
+    assert.match(doc.backend, /^presigned POST only/);
+    assert.equal(doc.multipart, undefined);
+    assert.equal(backend.state.presigns.length, 1);
+    assert.equal(backend.state.multipartUploads.length, 0);
+    assert.equal(proxy.count('POST'), 1, 'the one presigned POST went to S3');
+    assert.equal(proxy.count('PUT'), 0, 'no part was PUT');
+    assert.ok((await rgw.getObject(doc.parts[0].fileKey)).equals(await repairedOf(xml)));
+  });
+
+  it('a presigned POST is never sent to a client-mode server: multipart, --force, a cached openapi, /direct', async () => {
+    const { backend, userId, env } = await double();
+    proxy.reset();
+    const small = join(dir, 'small-never-post.xml');
+    await writeExportFile(small, { days: 4, seed: 13, ...DEFECTS });
+    const first = await runCli(['upload', xml, '--user', userId, '--json'], { env });
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(JSON.parse(first.stdout).transport, 'multipart');
+    // Its openapi unreadable now: what it advertised before still says multipart (--full: the records
+    // the server has go again, so the document stays over 5 MiB).
+    backend.faults.next(1, { status: 500, body: 'Internal Server Error' }, { path: /^\/openapi\.json$/ });
+    const cached = await runCli(['upload', xml, '--user', userId, '--force', '--full', '--json'], { env });
+    assert.equal(cached.code, 0, cached.stderr);
+    assert.match(cached.stderr, /could not be read; using what it advertised/);
+    assert.equal(JSON.parse(cached.stdout).transport, 'multipart');
+    const direct = await runCli(['upload', small, '--user', userId, '--json'], { env });
+    assert.equal(direct.code, 0, direct.stderr);
+    assert.equal(JSON.parse(direct.stdout).transport, 'direct');
+    // Fails on any presign asked for (even one refused) and on any POST that reached S3.
+    const asked = backend.state.requests.filter(
+      (q) => q.method === 'POST' && /\/import\/apple\/xml\/s3$/.test(q.path),
+    );
+    assert.deepEqual(asked, [], 'no presigned POST was asked for');
+    assert.equal(backend.state.presigns.length, 0);
+    assert.equal(proxy.count('POST'), 0, 'nothing was POSTed to S3');
+    assert.equal(backend.state.multipartUploads.length, 2);
+  });
+
   it('SlowDown and a stalled part are sent again with freshly signed URLs; a 503 on complete is retried', async () => {
     const { backend, userId, env } = await double();
     proxy.failPuts(
