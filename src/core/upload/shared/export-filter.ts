@@ -88,7 +88,12 @@ const APOS = 0x27;
 /** One edit of an element: drop it, or replace attribute values at absolute offsets. */
 type Edit = { drop: true } | { drop: false; values: [number, number, string][] };
 
-class FilterPass {
+/**
+ * One pass of the filter over the export's chunks, in order: push() each chunk, then feed the scanner's
+ * top-level spans to top(), and drain() what is decided. A caller with its own scanner (a worker that
+ * checks and measures in one read, s3/measure-worker.ts) drives it directly.
+ */
+export class FilterPass {
   readonly stats: FilterStats = {
     bytes: 0,
     datesRewritten: 0,

@@ -1,0 +1,84 @@
+/**
+ * Worker-thread side of measure.ts: reads a plain export file itself and, in that one read, checks it
+ * (the check-only scan of an upload) and runs the export filter's counting pass over it (what the
+ * backend's import needs changed, what the server has: shared/export-filter.ts), while the sending
+ * thread is already sending the plain repaired export. No byte of the export crosses threads.
+ * Messages out: `changed` once, as soon as the filter changes anything (the plain export is then not
+ * the document to send), and `done` with the scan and the filter's stats, after the whole file or at
+ * the first unrepairable defect.
+ */
+import { closeSync, openSync, readSync } from 'node:fs';
+import { parentPort } from 'node:worker_threads';
+import { READ_CHUNK_BYTES } from '../../../adapters/export-source.js';
+import type { RepairPlan } from '../../reader/repair.js';
+import { createScanner, type ScanResult } from '../../reader/scanner.js';
+import { type FilterInputs, FilterPass, type FilterStats, filterChanges } from '../shared/export-filter.js';
+
+export interface MeasureRequest {
+  path: string;
+  /** The size the export had when opened: a file that grows since is read no further. */
+  size: number;
+  inputs: FilterInputs;
+  doctype: RepairPlan['doctype'];
+}
+export type MeasureReply =
+  | { type: 'changed' }
+  | { type: 'done'; result: ScanResult; stats: FilterStats }
+  | { type: 'failed'; message: string };
+
+const port = parentPort;
+if (port) {
+  port.once('message', (m: MeasureRequest) => {
+    try {
+      port.postMessage(measure(m, () => port.postMessage({ type: 'changed' } satisfies MeasureReply)));
+    } catch (err) {
+      port.postMessage({
+        type: 'failed',
+        message: err instanceof Error ? err.message : String(err),
+      } satisfies MeasureReply);
+    }
+  });
+}
+
+function measure(m: MeasureRequest, onChanged: () => void): MeasureReply {
+  const pass = new FilterPass(m.inputs, m.doctype, true);
+  let broken = false;
+  const scanner = createScanner(
+    {
+      onDefect: (d) => {
+        if (!d.repairable) broken = true;
+      },
+      onTopLevel: (name, start, end) => pass.top(name, start, end),
+    },
+    {},
+    undefined,
+    { checkOnly: true },
+  );
+  let changed = false;
+  let read = 0;
+  const fd = openSync(m.path, 'r');
+  try {
+    while (read < m.size && !broken) {
+      // A fresh buffer per read: the filter keeps the chunks an unfinished element lies in.
+      const chunk = Buffer.allocUnsafe(Math.min(READ_CHUNK_BYTES, m.size - read));
+      const n = readSync(fd, chunk, 0, chunk.length, read);
+      if (n === 0) break;
+      const bytes = n === chunk.length ? chunk : chunk.subarray(0, n);
+      pass.push(bytes);
+      scanner.write(bytes);
+      pass.drain(0);
+      read += n;
+      if (!changed && filterChanges(pass.stats)) {
+        changed = true;
+        onChanged();
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+  if (!broken) {
+    scanner.end();
+    pass.drain(read);
+  }
+  return { type: 'done', result: scanner.result(), stats: pass.stats };
+}
