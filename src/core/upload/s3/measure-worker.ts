@@ -3,8 +3,9 @@
  * (the check-only scan of an upload) and runs the export filter's counting pass over it (what the
  * backend's import needs changed, what the server has: shared/export-filter.ts), while the sending
  * thread is already sending the plain repaired export. No byte of the export crosses threads.
- * Messages out: `changed` once, as soon as the filter changes anything (the plain export is then not
- * the document to send), and `done` with the scan and the filter's stats, after the whole file or at
+ * Messages out: `head` once the first HEAD_BYTES are read (an export the filter changes mostly says so
+ * by then), `changed` once, as soon as the filter changes anything (the plain export is then not the
+ * document to send), and `done` with the scan and the filter's stats, after the whole file or at
  * the first unrepairable defect.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
@@ -22,15 +23,19 @@ export interface MeasureRequest {
   doctype: RepairPlan['doctype'];
 }
 export type MeasureReply =
+  | { type: 'head' }
   | { type: 'changed' }
   | { type: 'done'; result: ScanResult; stats: FilterStats }
   | { type: 'failed'; message: string };
+
+export const HEAD_BYTES = 4 * 1024 * 1024;
 
 const port = parentPort;
 if (port) {
   port.once('message', (m: MeasureRequest) => {
     try {
-      port.postMessage(measure(m, () => port.postMessage({ type: 'changed' } satisfies MeasureReply)));
+      const say = (type: 'head' | 'changed') => port.postMessage({ type } satisfies MeasureReply);
+      port.postMessage(measure(m, say));
     } catch (err) {
       port.postMessage({
         type: 'failed',
@@ -40,7 +45,7 @@ if (port) {
   });
 }
 
-function measure(m: MeasureRequest, onChanged: () => void): MeasureReply {
+function measure(m: MeasureRequest, say: (what: 'head' | 'changed') => void): MeasureReply {
   const pass = new FilterPass(m.inputs, m.doctype, true);
   let broken = false;
   const scanner = createScanner(
@@ -70,8 +75,9 @@ function measure(m: MeasureRequest, onChanged: () => void): MeasureReply {
       read += n;
       if (!changed && filterChanges(pass.stats)) {
         changed = true;
-        onChanged();
+        say('changed');
       }
+      if (read >= HEAD_BYTES && read - n < HEAD_BYTES) say('head');
     }
   } finally {
     closeSync(fd);

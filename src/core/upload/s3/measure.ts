@@ -15,8 +15,12 @@ import { verifyScanned } from './checked-body.js';
 import type { MeasureReply, MeasureRequest } from './measure-worker.js';
 
 export interface Measure {
+  /** Resolves once the first HEAD_BYTES are measured (a broken export may never get there: see `done`). */
+  readonly head: Promise<void>;
   /** Resolves as soon as the filter changes anything; never rejects. */
   readonly changed: Promise<void>;
+  /** Whether the filter has changed anything so far. */
+  hasChanged(): boolean;
   /** The scan and the filter's stats once the whole export has passed; rejects with why it cannot go. */
   readonly done: Promise<{ summary: ScanSummary; stats: FilterStats }>;
   close(): void;
@@ -55,15 +59,25 @@ export function measureInWorker(
   worker.unref();
   let closed = false;
   let finished = false;
+  let isChanged = false;
   let onChanged!: () => void;
   const changed = new Promise<void>((resolve) => {
     onChanged = resolve;
+  });
+  let onHead!: () => void;
+  const head = new Promise<void>((resolve) => {
+    onHead = resolve;
   });
   const done = new Promise<{ summary: ScanSummary; stats: FilterStats }>((resolve, reject) => {
     const fail = (message: string, cause?: unknown) =>
       reject(new AppError('INTERNAL', `the export check stopped: ${message}`, { cause }));
     worker.on('message', (m: MeasureReply) => {
-      if (m.type === 'changed') return onChanged();
+      if (m.type === 'head') return onHead();
+      if (m.type === 'changed') {
+        isChanged = true;
+        onHead();
+        return onChanged();
+      }
       finished = true;
       if (m.type === 'failed') fail(m.message);
       else {
@@ -88,7 +102,9 @@ export function measureInWorker(
     doctype: repair.doctype,
   } satisfies MeasureRequest);
   return {
+    head,
     changed,
+    hasChanged: () => isChanged,
     done,
     close() {
       closed = true;

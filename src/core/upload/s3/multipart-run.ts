@@ -70,8 +70,9 @@ class FilterNeeded extends Error {}
  * nothing from this user yet): its plain repaired stream goes up by multipart at once, while a worker
  * reads the file to check it and to run the filter's counting pass (measure.ts), instead of both
  * passes coming first. `complete` waits for that worker. Should the filter change anything after all
- * (compact dates, colliding workouts), the upload is aborted as soon as that is known and the caller
- * sends the filtered document, whose size the same worker measures; nothing is ever completed that is
+ * (compact dates, colliding workouts), the caller sends the filtered document, whose size the same
+ * worker measures: an upload is started only once the head of the export showed no change, and is
+ * aborted as soon as a change further on is found; nothing is ever completed that is
  * not the filtered, repaired stream.
  */
 export async function runPlainFirst(
@@ -82,6 +83,10 @@ export async function runPlainFirst(
 > {
   const measure = measureInWorker(run.source, repairPlanFor(run.head), inputs);
   try {
+    // An export the filter changes mostly says so in its first few MiB: no upload is started for it.
+    await Promise.race([measure.head, measure.done]);
+    const filtered = ({ stats }: { stats: FilterStats }) => ({ filter: { inputs, stats }, stats });
+    if (measure.hasChanged()) return filtered(await measure.done);
     const verdict = Promise.race([
       measure.changed.then(() => {
         throw new FilterNeeded();
@@ -97,8 +102,7 @@ export async function runPlainFirst(
     } catch (err) {
       if (!(err instanceof FilterNeeded)) throw err;
     }
-    const { stats } = await measure.done;
-    return { filter: { inputs, stats }, stats };
+    return filtered(await measure.done);
   } finally {
     measure.close();
   }
