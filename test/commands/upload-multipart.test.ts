@@ -156,6 +156,62 @@ describe('upload by multipart (current backend) against real radosgw', () => {
     assert.equal(backend.state.presigns.length, 0);
   });
 
+  /** `xml` with `line` added as the last element, well past the head the filter's worker reads first. */
+  async function withLastLine(name: string, line: string): Promise<string> {
+    const full = (await readFile(xml)).toString('latin1');
+    const at = full.lastIndexOf('</HealthData>');
+    const out = join(dir, name);
+    await writeFile(out, Buffer.from(`${full.slice(0, at)}${line}\n${full.slice(at)}`, 'latin1'));
+    return out;
+  }
+
+  it('a change the filter finds late: the unfiltered upload is aborted and the filtered document sent instead', async () => {
+    const { backend, userId, env } = await double();
+    const compact = await withLastLine(
+      'late-compact.xml',
+      ' <Record type="HKQuantityTypeIdentifierStepCount" sourceName="Watch" unit="count" creationDate="20260101120500+0100" startDate="20260101120000+0100" endDate="20260101120100+0100" value="7"/>',
+    );
+    const r = await runCli(['upload', compact, '--user', userId, '--json'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /apple-import repairs: 1 element\(s\) with compact dates rewritten/);
+    const doc = JSON.parse(r.stdout);
+    assert.equal(doc.transport, 'multipart');
+    const [unfiltered, filtered] = backend.state.multipartUploads;
+    assert.equal(backend.state.multipartUploads.length, 2);
+    assert.equal(unfiltered!.aborted, true, 'the unfiltered upload was aborted');
+    assert.equal(filtered!.uploadId, doc.multipart.uploadId);
+    await backend.idle();
+    assert.deepEqual(await rgw.listKeys(`${userId}/`), [doc.multipart.key], 'only the filtered object');
+    const object = await rgw.getObject(doc.multipart.key);
+    assert.equal(object.length, doc.bytes);
+    const text = object.toString('latin1');
+    assert.match(text, /startDate="2026-01-01 12:00:00 \+0100" endDate="2026-01-01 12:01:00 \+0100"/);
+    assert.doesNotMatch(text, /="20260101/);
+    // Up to the added line, the object is the repaired export.
+    const repaired = await repairedOf(xml);
+    const before = repaired.toString('latin1').lastIndexOf('</HealthData>');
+    assert.ok(object.subarray(0, before).equals(repaired.subarray(0, before)));
+  });
+
+  it('damage the check finds past the head: the upload already started is aborted, nothing completed, exit 3', async () => {
+    const { backend, userId, env, cfg } = await double();
+    const broken = await withLastLine(
+      'late-broken.xml',
+      ' <Record type="HKQuantityTypeIdentifierStepCount" <oops/>',
+    );
+    proxy.reset();
+    const r = await runCli(['upload', broken, '--user', userId, '--json'], { env });
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /cannot be uploaded: /);
+    assert.equal(JSON.parse(r.stdout).error.code, 'INPUT_INVALID');
+    assert.equal(backend.state.multipartUploads.length, 1);
+    assert.equal(backend.state.multipartUploads[0]!.aborted, true);
+    await backend.idle();
+    assert.deepEqual(await rgw.listKeys(`${userId}/`), []);
+    assert.equal(backend.state.s3Imports.length, 0);
+    assert.deepEqual(await readdir(join(cfg, 'ledger')).catch(() => []), []);
+  });
+
   it('an interrupted upload resumes: only the missing parts are sent, then it completes', async () => {
     const { backend, userId, env, cfg } = await double();
     proxy.reset();
