@@ -13,7 +13,13 @@ import { parentPort } from 'node:worker_threads';
 import { READ_CHUNK_BYTES } from '../../../adapters/export-source.js';
 import type { RepairPlan } from '../../reader/repair.js';
 import { createScanner, type ScanResult } from '../../reader/scanner.js';
-import { type FilterInputs, FilterPass, type FilterStats, filterChanges } from '../shared/export-filter.js';
+import {
+  type FilterInputs,
+  FilterPass,
+  type FilterStats,
+  filterChanges,
+  TAPE_FIELDS,
+} from '../shared/export-filter.js';
 
 export interface MeasureRequest {
   path: string;
@@ -53,11 +59,12 @@ function measure(m: MeasureRequest, say: (what: 'head' | 'changed') => void): Me
       onDefect: (d) => {
         if (!d.repairable) broken = true;
       },
+      onTape: (el) => pass.tape(el),
       onTopLevel: (name, start, end) => pass.top(name, start, end),
     },
     {},
     undefined,
-    { checkOnly: true },
+    { checkOnly: true, tape: true, tapeFields: TAPE_FIELDS },
   );
   let changed = false;
   let read = 0;

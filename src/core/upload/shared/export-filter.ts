@@ -22,6 +22,17 @@ import { KIND_UNMAPPED, kindOf } from '../../model/record-types.js';
 import type { WorkoutCollision } from '../../model/tally.js';
 import { type RepairPlan, repairBytes } from '../../reader/repair.js';
 import { createScanner, ExportScanner } from '../../reader/scanner.js';
+import {
+  A_FLAGS,
+  A_VALUE_AT,
+  A_VALUE_END,
+  ENTRY_INTS,
+  FIELD_SHIFT,
+  T_HEAD,
+  type TapeElement,
+  type TapeFields,
+  VALUE_HAS_REFERENCE,
+} from '../../reader/tape.js';
 import type { TopLevelElement } from '../../reader/types.js';
 import { WORKOUT_TYPE } from '../../selection/mapped-types.js';
 import { isKnown, type KnownRanges, noteRange } from './imported.js';
@@ -116,6 +127,10 @@ export class FilterPass {
   private runTo = 0;
 
   private readonly spans = new Int32Array(2 * 4);
+  /** The Record tape() last saw: its start in the export, its bytes (valid until top()), and their shift. */
+  private taped = -1;
+  private tapeBytes: Buffer | null = null;
+  private tapeShift = 0;
   private lastType: Buffer = Buffer.alloc(0);
   private lastTypeName = '';
 
@@ -160,9 +175,18 @@ export class FilterPass {
    * backend would skip anyway may be rewritten or left out too: its import is the same either way.
    */
   private recordEdit(start: number, end: number): Edit | null | undefined {
-    const bytes = this.bytesOf(start, end);
+    let bytes: Buffer;
+    let base = start;
     const spans = this.spans;
-    if (!readTag(bytes, spans)) return undefined;
+    if (this.taped === start && this.tapeBytes !== null) {
+      // The compiled fast path found the attributes already (tape()).
+      bytes = this.tapeBytes;
+      base = this.tapeShift;
+    } else {
+      bytes = this.bytesOf(start, end);
+      if (!readTag(bytes, spans)) return undefined;
+    }
+    this.tapeBytes = null;
     let values: [number, number, string][] | null = null;
     let startMs = Number.NaN;
     for (let k = 1; k < READ.length; k++) {
@@ -171,7 +195,7 @@ export class FilterPass {
       const b = spans[2 * k + 1]!;
       // Only a value shaped like a compact date (digits first, 15–21 bytes) is read as text.
       const rewritten = isCompactDate(bytes, a, b) ? backendDate(bytes.toString('latin1', a, b)) : null;
-      if (rewritten !== null) (values ??= []).push([start + a, start + b, rewritten]);
+      if (rewritten !== null) (values ??= []).push([base + a, base + b, rewritten]);
       if (k === 1) {
         if (rewritten === null) startMs = strptimeDate(bytes, a, b);
         else {
@@ -194,6 +218,32 @@ export class FilterPass {
     this.stats.datesRewritten++;
     // In the tag's order (Apple writes creationDate before startDate).
     return { drop: false, values: values.sort((x, y) => x[0] - y[0]) };
+  }
+
+  /**
+   * A top-level element's tape, just before top() is called for it (a tape scan, TAPE_FIELDS): for a
+   * Record, where the values the decision reads lie, so that recordEdit need not read the tag again.
+   * A value holding a reference leaves the Record to readTag (and so to the full decode).
+   */
+  tape(el: TapeElement): void {
+    this.tapeBytes = null;
+    if (el.name !== 'Record') return;
+    const ints = el.ints;
+    const spans = this.spans;
+    spans.fill(-1);
+    const n = ints[el.at + T_HEAD]! >>> 8;
+    for (let a = el.at + ENTRY_INTS, k = 0; k < n; k++, a += ENTRY_INTS) {
+      const flags = ints[a + A_FLAGS]!;
+      const id = (flags >>> FIELD_SHIFT) - 1;
+      if (id < 0) continue;
+      if (flags & VALUE_HAS_REFERENCE) return;
+      spans[2 * id] = el.valueBase + ints[a + A_VALUE_AT]!;
+      spans[2 * id + 1] = el.valueBase + ints[a + A_VALUE_END]!;
+    }
+    this.taped = el.startOffset();
+    this.tapeBytes = el.bytes;
+    // An index into el.bytes plus this is an offset in the export.
+    this.tapeShift = el.offsetBase - el.valueBase;
   }
 
   /** A type's name from its bytes, remembered by its last bytes seen (exports repeat one type in runs). */
@@ -406,7 +456,10 @@ const ROOT_OPEN = Buffer.from('<HealthData>');
 const ROOT_CLOSE = Buffer.from('</HealthData>');
 
 /** The attributes a Record's decision reads, by index in `spans`: type, startDate, endDate, creationDate. */
-const READ = ['type', ...DATE_NAMES].map((n) => Buffer.from(n, 'latin1'));
+const READ_NAMES = ['type', ...DATE_NAMES];
+const READ = READ_NAMES.map((n) => Buffer.from(n, 'latin1'));
+/** A tape scan finds READ's attributes, with their ids as their index in `spans`. */
+export const TAPE_FIELDS: TapeFields = { names: READ_NAMES, hashed: 0, device: 0 };
 const A_TYPE = 0;
 
 function isName(tag: Buffer, a: number, b: number, name: Buffer): boolean {
@@ -479,14 +532,13 @@ async function* filtered(
   pass: FilterPass,
   onDone?: (stats: FilterStats) => void,
 ): AsyncGenerator<Buffer> {
-  // Element spans from the compiled fast path; only Workouts (and the odd Record) are decoded whole.
+  // Element spans and Records' attribute values from the compiled fast path (a tape scan); only
+  // Workouts (and the odd Record) are decoded whole.
   const scanner = createScanner(
-    { onTopLevel: (name, start, end) => pass.top(name, start, end) },
+    { onTape: (el) => pass.tape(el), onTopLevel: (name, start, end) => pass.top(name, start, end) },
     {},
     undefined,
-    {
-      checkOnly: true,
-    },
+    { checkOnly: true, tape: true, tapeFields: TAPE_FIELDS },
   );
   let read = 0;
   for await (const chunk of chunks) {
