@@ -24,6 +24,7 @@ import { type RepairPlan, repairBytes } from '../../reader/repair.js';
 import { createScanner, ExportScanner } from '../../reader/scanner.js';
 import {
   A_FLAGS,
+  A_HASH_LO,
   A_VALUE_AT,
   A_VALUE_END,
   ENTRY_INTS,
@@ -129,6 +130,9 @@ export class FilterPass {
   private readonly spans = new Int32Array(2 * 4);
   /** The Record tape() last saw: its start in the export, its bytes (valid until top()), and their shift. */
   private taped = -1;
+  /** The tape's hash of that Record's type value, and the types seen by their hash. */
+  private typeHash: number | null = null;
+  private readonly types = new Map<number, TypeSeen>();
   private tapeBytes: Buffer | null = null;
   private tapeShift = 0;
   private lastType: Buffer = Buffer.alloc(0);
@@ -177,11 +181,13 @@ export class FilterPass {
   private recordEdit(start: number, end: number): Edit | null | undefined {
     let bytes: Buffer;
     let base = start;
+    let hash: number | null = null;
     const spans = this.spans;
     if (this.taped === start && this.tapeBytes !== null) {
       // The compiled fast path found the attributes already (tape()).
       bytes = this.tapeBytes;
       base = this.tapeShift;
+      hash = this.typeHash;
     } else {
       bytes = this.bytesOf(start, end);
       if (!readTag(bytes, spans)) return undefined;
@@ -205,8 +211,8 @@ export class FilterPass {
       }
     }
     if (!Number.isNaN(startMs) && spans[2 * A_TYPE]! >= 0) {
-      const type = this.typeName(bytes, spans[2 * A_TYPE]!, spans[2 * A_TYPE + 1]!);
-      if (kindOf(type) !== KIND_UNMAPPED) {
+      const { name: type, mapped } = this.typeOf(bytes, spans[2 * A_TYPE]!, spans[2 * A_TYPE + 1]!, hash);
+      if (mapped) {
         if (isKnown(this.inputs.known, type, startMs)) {
           this.stats.alreadyImported.records++;
           return { drop: true };
@@ -227,6 +233,7 @@ export class FilterPass {
    */
   tape(el: TapeElement): void {
     this.tapeBytes = null;
+    this.typeHash = null;
     if (el.name !== 'Record') return;
     const ints = el.ints;
     const spans = this.spans;
@@ -237,6 +244,7 @@ export class FilterPass {
       const id = (flags >>> FIELD_SHIFT) - 1;
       if (id < 0) continue;
       if (flags & VALUE_HAS_REFERENCE) return;
+      if (id === A_TYPE) this.typeHash = ints[a + A_HASH_LO]!;
       spans[2 * id] = el.valueBase + ints[a + A_VALUE_AT]!;
       spans[2 * id + 1] = el.valueBase + ints[a + A_VALUE_END]!;
     }
@@ -246,7 +254,25 @@ export class FilterPass {
     this.tapeShift = el.offsetBase - el.valueBase;
   }
 
-  /** A type's name from its bytes, remembered by its last bytes seen (exports repeat one type in runs). */
+  /**
+   * A type's name and whether the backend maps it: by the hash of its bytes when the tape has one (every
+   * type seen is remembered), else by the last type seen (exports repeat one type in runs).
+   */
+  private typeOf(bytes: Buffer, a: number, b: number, hash: number | null): TypeSeen {
+    if (hash === null) {
+      const name = this.typeName(bytes, a, b);
+      return { bytes: this.lastType, name, mapped: kindOf(name) !== KIND_UNMAPPED };
+    }
+    const seen = this.types.get(hash);
+    if (seen !== undefined && seen.bytes.length === b - a && bytes.compare(seen.bytes, 0, b - a, a, b) === 0)
+      return seen;
+    const name = bytes.toString('utf8', a, b);
+    const fresh = { bytes: Buffer.from(bytes.subarray(a, b)), name, mapped: kindOf(name) !== KIND_UNMAPPED };
+    // A hash two types share keeps the later one; the bytes are compared every time.
+    if (this.types.size < MAX_TYPES_SEEN) this.types.set(hash, fresh);
+    return fresh;
+  }
+
   private typeName(bytes: Buffer, a: number, b: number): string {
     const last = this.lastType;
     if (last.length === b - a && bytes.compare(last, 0, last.length, a, b) === 0) return this.lastTypeName;
@@ -458,8 +484,16 @@ const ROOT_CLOSE = Buffer.from('</HealthData>');
 /** The attributes a Record's decision reads, by index in `spans`: type, startDate, endDate, creationDate. */
 const READ_NAMES = ['type', ...DATE_NAMES];
 const READ = READ_NAMES.map((n) => Buffer.from(n, 'latin1'));
-/** A tape scan finds READ's attributes, with their ids as their index in `spans`. */
-export const TAPE_FIELDS: TapeFields = { names: READ_NAMES, hashed: 0, device: 0 };
+/** A tape scan finds READ's attributes, with their ids as their index in `spans`, and hashes the type's value. */
+export const TAPE_FIELDS: TapeFields = { names: READ_NAMES, hashed: 1, device: 0 };
+/** Types remembered by their hash; an export has a few dozen, a hostile one is not let grow this. */
+const MAX_TYPES_SEEN = 4096;
+
+interface TypeSeen {
+  bytes: Buffer;
+  name: string;
+  mapped: boolean;
+}
 const A_TYPE = 0;
 
 function isName(tag: Buffer, a: number, b: number, name: Buffer): boolean {
