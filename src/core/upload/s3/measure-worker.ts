@@ -68,12 +68,17 @@ function measure(m: MeasureRequest, say: (what: 'head' | 'changed') => void): Me
   );
   let changed = false;
   let read = 0;
+  // Read buffers in the order they were filled: one is read into again once the filter holds none of
+  // its bytes (it keeps the chunks an unfinished element lies in), so memory stays a few buffers.
+  const lent: { buf: Buffer; at: number }[] = [];
   const fd = openSync(m.path, 'r');
   try {
     while (read < m.size && !broken) {
-      // A fresh buffer per read: the filter keeps the chunks an unfinished element lies in.
-      const chunk = Buffer.allocUnsafe(Math.min(READ_CHUNK_BYTES, m.size - read));
-      const n = readSync(fd, chunk, 0, chunk.length, read);
+      const oldest = lent[0];
+      const reuse = oldest !== undefined && oldest.at + oldest.buf.length <= pass.heldFrom();
+      const chunk = reuse ? lent.shift()!.buf : Buffer.allocUnsafe(READ_CHUNK_BYTES);
+      lent.push({ buf: chunk, at: read });
+      const n = readSync(fd, chunk, 0, Math.min(chunk.length, m.size - read), read);
       if (n === 0) break;
       const bytes = n === chunk.length ? chunk : chunk.subarray(0, n);
       pass.push(bytes);

@@ -326,6 +326,11 @@ export class FilterPass {
     this.apply(el.startOffset, el.endOffset, this.decide(el));
   }
 
+  /** Where the first chunk the pass still holds starts: the bytes of earlier chunks may be reused. */
+  heldFrom(): number {
+    return this.starts[0] ?? this.total;
+  }
+
   /** Everything up to `upTo` not handed on yet goes as it is; returns what is ready. */
   drain(upTo: number): Buffer[] {
     if (upTo > this.emitted) {
