@@ -79,14 +79,20 @@ export async function runPlainFirst(
   run: MultipartRun & { source: { filePath: string } },
   inputs: FilterInputs,
 ): Promise<
-  { result: S3UploadResult; stats: FilterStats } | { filter: ExportFilterPlan; stats: FilterStats }
+  | { result: S3UploadResult; stats: FilterStats }
+  /** `aborted`: the upload of the unfiltered export (perhaps the ledger's unfinished one) was aborted. */
+  | { filter: ExportFilterPlan; stats: FilterStats; aborted: boolean }
 > {
   const measure = measureInWorker(run.source, repairPlanFor(run.head), inputs);
   try {
     // An export the filter changes mostly says so in its first few MiB: no upload is started for it.
     await Promise.race([measure.head, measure.done]);
-    const filtered = ({ stats }: { stats: FilterStats }) => ({ filter: { inputs, stats }, stats });
-    if (measure.hasChanged()) return filtered(await measure.done);
+    const filtered = ({ stats }: { stats: FilterStats }, aborted: boolean) => ({
+      filter: { inputs, stats },
+      stats,
+      aborted,
+    });
+    if (measure.hasChanged()) return filtered(await measure.done, false);
     const verdict = Promise.race([
       measure.changed.then(() => {
         throw new FilterNeeded();
@@ -102,7 +108,7 @@ export async function runPlainFirst(
     } catch (err) {
       if (!(err instanceof FilterNeeded)) throw err;
     }
-    return filtered(await measure.done);
+    return filtered(await measure.done, true);
   } finally {
     measure.close();
   }

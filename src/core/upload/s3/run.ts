@@ -130,6 +130,8 @@ export async function runS3Upload(
     const size = existing.upload?.fileSize ?? paddedSize(source.size, repairPlanFor(head));
     return alreadyUploaded(baseOf(transportFor(view, size)), existing);
   }
+  // What the ledger has unfinished; nothing once an upload started below was aborted and forgotten.
+  let unfinished = existing;
   const runOf = (info: ServerInfo, base: S3Base, filter: ExportFilterPlan | null) => ({
     opts,
     ports,
@@ -140,7 +142,7 @@ export async function runS3Upload(
     fingerprint,
     base,
     ledger,
-    existing,
+    existing: unfinished,
     info,
     started,
     filter,
@@ -165,6 +167,7 @@ export async function runS3Upload(
       }
       onEvent({ type: 'warning', message: `apple-import repairs: ${describeFilter(first.stats)}.` });
       measured = { filter: first.filter, inc, stats: first.stats };
+      if (first.aborted) unfinished = undefined;
     }
   }
   // What the backend's import needs repaired and what the server has: a filtered document (shared/),
