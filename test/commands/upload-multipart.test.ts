@@ -358,7 +358,7 @@ describe('upload by multipart (current backend) against real radosgw', () => {
     const doc = JSON.parse(r.stdout);
     const upload = backend.state.multipartUploads.at(-1)!;
     // Every part once, plus a fresh URL for each of the two parts sent again.
-    assert.equal(upload.signed.length, doc.parts.length + 2);
+    assert.equal(upload.signed.length, doc.parts.length + 2, r.stderr);
     assert.equal(doc.parts.filter((p: { attempts: number }) => p.attempts === 2).length, 2);
     await backend.idle();
     assert.ok((await rgw.getObject(doc.multipart.key)).equals(await repairedOf(xml)));
