@@ -2,7 +2,8 @@
  * `upload --method s3`: inspect, user and what the server advertises (backend.ts) → ledger → the whole
  * export checked and the filter's first pass (shared/export-filter.ts: what the backend's import needs
  * changed, what the server has) → one of
- * - a multipart upload, completed (multipart-run.ts), on a current backend;
+ * - a multipart upload, completed (multipart-run.ts), on a current backend (for a plain file the server
+ *   has nothing of yet, the check and the filter's first pass run alongside it: runPlainFirst);
  * - the direct route with the export whole (small-direct.ts), below S3's 5 MiB part minimum there;
  *   (each sends the filtered document when the filter changes something, and so does the POST below);
  * - presigned POSTs of the repaired export (below), in parts when it exceeds the cap (contract §2), on a
@@ -150,6 +151,7 @@ export async function runS3Upload(
   // A plain file the server has nothing of yet goes up by multipart while it is checked and the filter
   // measured (multipart-run.ts runPlainFirst); the filtered document follows should that change it.
   let measured: Awaited<ReturnType<typeof outcomeFilter>> | undefined;
+  let sent: S3UploadResult | undefined;
   const plain = paddedSize(source.size, repairPlanFor(head));
   if (view.known && !opts.dryRun && transportFor(view, plain) === 'multipart' && !existing?.upload?.filter) {
     const inc = readIncremental(ports.ledger, opts.server, user.id, opts.full);
@@ -162,26 +164,26 @@ export async function runS3Upload(
     ) {
       const first = await runPlainFirst({ ...runOf(view.info, baseOf('multipart'), null), source }, inc);
       if ('result' in first) {
-        recordSent(inc, first.stats, first.result, ports, onEvent);
-        return first.result;
+        sent = first.result;
+        measured = { filter: null, inc, stats: first.stats };
+      } else {
+        onEvent({ type: 'warning', message: `apple-import repairs: ${describeFilter(first.stats)}.` });
+        measured = { filter: first.filter, inc, stats: first.stats };
+        if (first.aborted) unfinished = undefined;
       }
-      onEvent({ type: 'warning', message: `apple-import repairs: ${describeFilter(first.stats)}.` });
-      measured = { filter: first.filter, inc, stats: first.stats };
-      if (first.aborted) unfinished = undefined;
     }
   }
   // What the backend's import needs repaired and what the server has: a filtered document (shared/),
   // whose exact size decides the way it goes (a second cumulative export may be small once filtered).
   const { filter, inc, stats } =
     measured ?? (await outcomeFilter(source, head, opts, ports, user.id, onEvent));
-  const transport = transportFor(
-    view,
-    filter ? filter.stats.bytes : paddedSize(source.size, repairPlanFor(head)),
-  );
+  const transport = sent
+    ? 'multipart'
+    : transportFor(view, filter ? filter.stats.bytes : paddedSize(source.size, repairPlanFor(head)));
   const base = baseOf(transport);
   if (transport !== 'post' && view.known) {
     const run = runOf(view.info, base, filter);
-    const result = await (transport === 'multipart' ? runMultipart(run) : runSmallDirect(run));
+    const result = sent ?? (await (transport === 'multipart' ? runMultipart(run) : runSmallDirect(run)));
     if (result.status === 'uploaded') recordSent(inc, stats, result, ports, onEvent);
     return result;
   }
