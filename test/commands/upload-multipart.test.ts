@@ -156,6 +156,62 @@ describe('upload by multipart (current backend) against real radosgw', () => {
     assert.equal(backend.state.presigns.length, 0);
   });
 
+  /** `xml` with `line` added as the last element, well past the head the filter's worker reads first. */
+  async function withLastLine(name: string, line: string): Promise<string> {
+    const full = (await readFile(xml)).toString('latin1');
+    const at = full.lastIndexOf('</HealthData>');
+    const out = join(dir, name);
+    await writeFile(out, Buffer.from(`${full.slice(0, at)}${line}\n${full.slice(at)}`, 'latin1'));
+    return out;
+  }
+
+  it('a change the filter finds late: the unfiltered upload is aborted and the filtered document sent instead', async () => {
+    const { backend, userId, env } = await double();
+    const compact = await withLastLine(
+      'late-compact.xml',
+      ' <Record type="HKQuantityTypeIdentifierStepCount" sourceName="Watch" unit="count" creationDate="20260101120500+0100" startDate="20260101120000+0100" endDate="20260101120100+0100" value="7"/>',
+    );
+    const r = await runCli(['upload', compact, '--user', userId, '--json'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /apple-import repairs: 1 element\(s\) with compact dates rewritten/);
+    const doc = JSON.parse(r.stdout);
+    assert.equal(doc.transport, 'multipart');
+    const [unfiltered, filtered] = backend.state.multipartUploads;
+    assert.equal(backend.state.multipartUploads.length, 2);
+    assert.equal(unfiltered!.aborted, true, 'the unfiltered upload was aborted');
+    assert.equal(filtered!.uploadId, doc.multipart.uploadId);
+    await backend.idle();
+    assert.deepEqual(await rgw.listKeys(`${userId}/`), [doc.multipart.key], 'only the filtered object');
+    const object = await rgw.getObject(doc.multipart.key);
+    assert.equal(object.length, doc.bytes);
+    const text = object.toString('latin1');
+    assert.match(text, /startDate="2026-01-01 12:00:00 \+0100" endDate="2026-01-01 12:01:00 \+0100"/);
+    assert.doesNotMatch(text, /="20260101/);
+    // Up to the added line, the object is the repaired export.
+    const repaired = await repairedOf(xml);
+    const before = repaired.toString('latin1').lastIndexOf('</HealthData>');
+    assert.ok(object.subarray(0, before).equals(repaired.subarray(0, before)));
+  });
+
+  it('damage the check finds past the head: the upload already started is aborted, nothing completed, exit 3', async () => {
+    const { backend, userId, env, cfg } = await double();
+    const broken = await withLastLine(
+      'late-broken.xml',
+      ' <Record type="HKQuantityTypeIdentifierStepCount" <oops/>',
+    );
+    proxy.reset();
+    const r = await runCli(['upload', broken, '--user', userId, '--json'], { env });
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /cannot be uploaded: /);
+    assert.equal(JSON.parse(r.stdout).error.code, 'INPUT_INVALID');
+    assert.equal(backend.state.multipartUploads.length, 1);
+    assert.equal(backend.state.multipartUploads[0]!.aborted, true);
+    await backend.idle();
+    assert.deepEqual(await rgw.listKeys(`${userId}/`), []);
+    assert.equal(backend.state.s3Imports.length, 0);
+    assert.deepEqual(await readdir(join(cfg, 'ledger')).catch(() => []), []);
+  });
+
   it('an interrupted upload resumes: only the missing parts are sent, then it completes', async () => {
     const { backend, userId, env, cfg } = await double();
     proxy.reset();
@@ -238,6 +294,50 @@ describe('upload by multipart (current backend) against real radosgw', () => {
     assert.equal(backend.state.presigns.length, 1);
   });
 
+  it('a server without the multipart routes still gets the presigned POST: one POST to S3, no multipart', async () => {
+    const { backend, userId, env } = await double({ generation: '2026-08' });
+    proxy.reset();
+    const r = await runCli(['upload', xml, '--user', userId, '--json'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    const doc = JSON.parse(r.stdout);
+    assert.equal(doc.transport, 'post');
+    assert.match(doc.backend, /^presigned POST only/);
+    assert.equal(doc.multipart, undefined);
+    assert.equal(backend.state.presigns.length, 1);
+    assert.equal(backend.state.multipartUploads.length, 0);
+    assert.equal(proxy.count('POST'), 1, 'the one presigned POST went to S3');
+    assert.equal(proxy.count('PUT'), 0, 'no part was PUT');
+    assert.ok((await rgw.getObject(doc.parts[0].fileKey)).equals(await repairedOf(xml)));
+  });
+
+  it('a presigned POST is never sent to a client-mode server: multipart, --force, a cached openapi, /direct', async () => {
+    const { backend, userId, env } = await double();
+    proxy.reset();
+    const small = join(dir, 'small-never-post.xml');
+    await writeExportFile(small, { days: 4, seed: 13, ...DEFECTS });
+    const first = await runCli(['upload', xml, '--user', userId, '--json'], { env });
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(JSON.parse(first.stdout).transport, 'multipart');
+    // Its openapi unreadable now: what it advertised before still says multipart (--full: the records
+    // the server has go again, so the document stays over 5 MiB).
+    backend.faults.next(1, { status: 500, body: 'Internal Server Error' }, { path: /^\/openapi\.json$/ });
+    const cached = await runCli(['upload', xml, '--user', userId, '--force', '--full', '--json'], { env });
+    assert.equal(cached.code, 0, cached.stderr);
+    assert.match(cached.stderr, /could not be read; using what it advertised/);
+    assert.equal(JSON.parse(cached.stdout).transport, 'multipart');
+    const direct = await runCli(['upload', small, '--user', userId, '--json'], { env });
+    assert.equal(direct.code, 0, direct.stderr);
+    assert.equal(JSON.parse(direct.stdout).transport, 'direct');
+    // Fails on any presign asked for (even one refused) and on any POST that reached S3.
+    const asked = backend.state.requests.filter(
+      (q) => q.method === 'POST' && /\/import\/apple\/xml\/s3$/.test(q.path),
+    );
+    assert.deepEqual(asked, [], 'no presigned POST was asked for');
+    assert.equal(backend.state.presigns.length, 0);
+    assert.equal(proxy.count('POST'), 0, 'nothing was POSTed to S3');
+    assert.equal(backend.state.multipartUploads.length, 2);
+  });
+
   it('SlowDown and a stalled part are sent again with freshly signed URLs; a 503 on complete is retried', async () => {
     const { backend, userId, env } = await double();
     proxy.failPuts(
@@ -258,7 +358,7 @@ describe('upload by multipart (current backend) against real radosgw', () => {
     const doc = JSON.parse(r.stdout);
     const upload = backend.state.multipartUploads.at(-1)!;
     // Every part once, plus a fresh URL for each of the two parts sent again.
-    assert.equal(upload.signed.length, doc.parts.length + 2);
+    assert.equal(upload.signed.length, doc.parts.length + 2, r.stderr);
     assert.equal(doc.parts.filter((p: { attempts: number }) => p.attempts === 2).length, 2);
     await backend.idle();
     assert.ok((await rgw.getObject(doc.multipart.key)).equals(await repairedOf(xml)));

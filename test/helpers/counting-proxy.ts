@@ -1,7 +1,8 @@
 /**
  * A pass-through HTTP proxy in front of an S3 endpoint (radosgw), given to the backend double as its public
  * endpoint so the URLs it presigns point here: it counts the requests by method and how many PUTs were in
- * flight at once, and forwards every byte and header unchanged (Host included, so signatures still match).
+ * flight at once, and forwards every byte and header unchanged (Host included, so signatures still match),
+ * except that a PUT waits for S3's `100 Continue` before its body goes on (see forward()).
  */
 import { createServer, request } from 'node:http';
 import { listen } from '../../src/sandbox/listen.js';
@@ -66,9 +67,16 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
       ended = true;
     };
     const forward = () => {
+      // A PUT asks S3 to say it wants the body first: S3 refusing a part early (404 NoSuchUpload) then
+      // answers before any byte of it is written, so the proxy is never writing into a closed socket
+      // (EPIPE), which would lose that answer.
+      const headers = put ? { ...req.headers, expect: '100-continue' } : req.headers;
+      let piped = false;
       const upstream = request(
-        { host: to.hostname, port: to.port, method, path: req.url, headers: req.headers },
+        { host: to.hostname, port: to.port, method, path: req.url, headers },
         (answer) => {
+          // Answered without asking for the body: it is read and dropped.
+          if (!piped) req.resume();
           res.writeHead(answer.statusCode ?? 502, answer.headers);
           answer.pipe(res);
           answer.on('end', done);
@@ -76,6 +84,14 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
       );
       upstream.on('error', () => {
         done();
+        // S3 may answer before the body is all there (404 NoSuchUpload for a part of an aborted upload)
+        // and close its side: the client still gets that answer, and the rest of its body is read and
+        // dropped, as S3 itself would have it. Only a request that got no answer at all is cut off.
+        if (res.headersSent) {
+          req.unpipe(upstream);
+          req.resume();
+          return;
+        }
         res.destroy();
       });
       req.on('close', () => {
@@ -84,7 +100,12 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
           upstream.destroy();
         }
       });
-      req.pipe(upstream);
+      const send = () => {
+        piped = true;
+        req.pipe(upstream);
+      };
+      if (put) upstream.on('continue', send);
+      else send();
     };
     if (put && gate) {
       gate.waiting.push(forward);

@@ -20,13 +20,20 @@ import type { ServerInfo } from '../../../adapters/openapi.js';
 import { ApiError, AppError, CancelledError, isAbortError } from '../../../errors.js';
 import { paddedSize, repairPlanFor } from '../../reader/repair.js';
 import type { ScanSummary } from '../../reader/types.js';
-import { type ExportFilterPlan, filterDigest } from '../shared/export-filter.js';
+import {
+  type ExportFilterPlan,
+  type FilterInputs,
+  type FilterStats,
+  filterChanges,
+  filterDigest,
+} from '../shared/export-filter.js';
 import type { LedgerSlot, S3LedgerEntry } from '../shared/ledger.js';
 import { LEDGER_VERSION } from '../shared/ledger.js';
 import { newRunId, objectFilename } from '../shared/naming.js';
 import { isRetryable, retryDelayMs, S3_RETRY } from '../shared/retry.js';
 import type { UploadEvents, UploadOptions, UploadPorts } from '../types.js';
 import { watchImport } from './follow-import.js';
+import { measureInWorker } from './measure.js';
 import { layoutParts, partBodies } from './multipart-body.js';
 import { sendMultipartParts, UploadGoneError } from './multipart-send.js';
 import { type ExportHead, planUpload, repairsOf } from './preflight.js';
@@ -48,6 +55,63 @@ export interface MultipartRun {
   started: number;
   /** The document goes through this filter (its first pass changed something), else the plain repair. */
   filter: ExportFilterPlan | null;
+  /**
+   * Settles once the whole export is known to be this document (runPlainFirst): `complete` waits for
+   * it, and a rejection stops the upload.
+   */
+  verdict?: Promise<unknown>;
+}
+
+/** The plain export is not the document to send: the filter changes something (runPlainFirst). */
+class FilterNeeded extends Error {}
+
+/**
+ * A plain export file on a current backend, when nothing says the filter will change it (the server has
+ * nothing from this user yet): its plain repaired stream goes up by multipart at once, while a worker
+ * reads the file to check it and to run the filter's counting pass (measure.ts), instead of both
+ * passes coming first. `complete` waits for that worker. Should the filter change anything after all
+ * (compact dates, colliding workouts), the caller sends the filtered document, whose size the same
+ * worker measures: an upload is started only once the head of the export showed no change, and is
+ * aborted as soon as a change further on is found; nothing is ever completed that is
+ * not the filtered, repaired stream.
+ */
+export async function runPlainFirst(
+  run: MultipartRun & { source: { filePath: string } },
+  inputs: FilterInputs,
+): Promise<
+  | { result: S3UploadResult; stats: FilterStats }
+  /** `aborted`: the upload of the unfiltered export (perhaps the ledger's unfinished one) was aborted. */
+  | { filter: ExportFilterPlan; stats: FilterStats; aborted: boolean }
+> {
+  const measure = measureInWorker(run.source, repairPlanFor(run.head), inputs);
+  try {
+    // An export the filter changes mostly says so in its first few MiB: no upload is started for it.
+    await Promise.race([measure.head, measure.done]);
+    const filtered = ({ stats }: { stats: FilterStats }, aborted: boolean) => ({
+      filter: { inputs, stats },
+      stats,
+      aborted,
+    });
+    if (measure.hasChanged()) return filtered(await measure.done, false);
+    const verdict = Promise.race([
+      measure.changed.then(() => {
+        throw new FilterNeeded();
+      }),
+      measure.done.then(({ stats }) => {
+        if (filterChanges(stats)) throw new FilterNeeded();
+      }),
+    ]);
+    verdict.catch(() => {});
+    try {
+      const result = await runMultipart({ ...run, filter: null, verdict });
+      return { result, stats: (await measure.done).stats };
+    } catch (err) {
+      if (!(err instanceof FilterNeeded)) throw err;
+    }
+    return filtered(await measure.done, true);
+  } finally {
+    measure.close();
+  }
 }
 
 /** The object's exact size: the filtered document's, else the padded repaired export's. */
@@ -216,10 +280,12 @@ async function sendAndComplete(
     filter: run.filter,
   });
   let checkFailure: unknown = null;
-  bodies.checked.catch((err) => {
-    checkFailure = err;
+  const stop = (err: unknown) => {
+    checkFailure ??= err;
     work.abort();
-  });
+  };
+  bodies.checked.catch(stop);
+  run.verdict?.catch(stop);
   const stored = new Map<number, { durationMs: number; attempts: number }>();
   const watch = opts.wait ? await watchImport(ports, run.userId, { key: upload.key }, onEvent) : null;
   let summary: ScanSummary;
@@ -304,6 +370,7 @@ async function sendAndComplete(
       );
       // Every part is up; nothing is completed before the whole export has passed the check.
       summary = await bodies.checked;
+      await run.verdict;
       completion = await complete(run, entry);
     } catch (err) {
       throw await stopped(run, entry, layout.length, checkFailure ?? err);
@@ -427,6 +494,12 @@ async function stopped(
   const transient =
     !interrupted && !(err instanceof UploadGoneError) && isRetryable(err, S3_RETRY) && entry.parts.length > 0;
   if (err instanceof UploadGoneError) return err;
+  if (err instanceof FilterNeeded) {
+    // Not the document to send: its parts go, silently; the filtered one follows (runPlainFirst).
+    await abortQuietly(run, entry.upload!, 'the upload of the unfiltered export');
+    run.ledger.delete();
+    return err;
+  }
   const stored = entry.parts.map(({ index, fileKey }) => ({ index, fileKey }));
   if (interrupted || transient) {
     run.onEvent({ type: 'stopped', unit: 'part', stored, total, kept: true });

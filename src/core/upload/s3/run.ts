@@ -2,7 +2,8 @@
  * `upload --method s3`: inspect, user and what the server advertises (backend.ts) → ledger → the whole
  * export checked and the filter's first pass (shared/export-filter.ts: what the backend's import needs
  * changed, what the server has) → one of
- * - a multipart upload, completed (multipart-run.ts), on a current backend;
+ * - a multipart upload, completed (multipart-run.ts), on a current backend (for a plain file the server
+ *   has nothing of yet, the check and the filter's first pass run alongside it: runPlainFirst);
  * - the direct route with the export whole (small-direct.ts), below S3's 5 MiB part minimum there;
  *   (each sends the filtered document when the filter changes something, and so does the POST below);
  * - presigned POSTs of the repaired export (below), in parts when it exceeds the cap (contract §2), on a
@@ -11,11 +12,18 @@
  *   resumes with the parts still missing.
  */
 import type { ExportSource } from '../../../adapters/export-source.js';
+import type { ServerInfo } from '../../../adapters/openapi.js';
 import { CancelledError, UsageError } from '../../../errors.js';
 import { paddedSize, repairPlanFor } from '../../reader/repair.js';
 import { isFilterActive } from '../../selection/filters.js';
 import { requireUser } from '../../users.js';
-import { describeFilter, type FilterStats, planFilter, withFilter } from '../shared/export-filter.js';
+import {
+  describeFilter,
+  type ExportFilterPlan,
+  type FilterStats,
+  planFilter,
+  withFilter,
+} from '../shared/export-filter.js';
 import { type Incremental, readIncremental } from '../shared/incremental.js';
 import { UploadLedger } from '../shared/ledger.js';
 import { newRunId, partFilename } from '../shared/naming.js';
@@ -23,7 +31,8 @@ import { checkWholeExport } from '../shared/whole-check.js';
 import type { UploadEvents, UploadOptions, UploadPorts } from '../types.js';
 import { describeBackend, transportFor, viewBackend } from './backend.js';
 import { inspectExport } from './inspect.js';
-import { runMultipart } from './multipart-run.js';
+import { endsClosed } from './measure.js';
+import { runMultipart, runPlainFirst } from './multipart-run.js';
 import type { PartSpec } from './part-planner.js';
 import {
   DEFAULT_PART_CAP,
@@ -124,13 +133,55 @@ export async function runS3Upload(
     const size = existing.upload?.fileSize ?? paddedSize(source.size, repairPlanFor(head));
     return alreadyUploaded(baseOf(transportFor(view, size)), existing);
   }
+  // What the ledger has unfinished; nothing once an upload started below was aborted and forgotten.
+  let unfinished = existing;
+  const runOf = (info: ServerInfo, base: S3Base, filter: ExportFilterPlan | null) => ({
+    opts,
+    ports,
+    onEvent,
+    userId: user.id,
+    source,
+    head,
+    fingerprint,
+    base,
+    ledger,
+    existing: unfinished,
+    info,
+    started,
+    filter,
+  });
+  // A plain file the server has nothing of yet goes up by multipart while it is checked and the filter
+  // measured (multipart-run.ts runPlainFirst); the filtered document follows should that change it.
+  let measured: Awaited<ReturnType<typeof outcomeFilter>> | undefined;
+  let sent: S3UploadResult | undefined;
+  const plain = paddedSize(source.size, repairPlanFor(head));
+  if (view.known && !opts.dryRun && transportFor(view, plain) === 'multipart' && !existing?.upload?.filter) {
+    const inc = readIncremental(ports.ledger, opts.server, user.id, opts.full);
+    const fresh = inc.known === undefined && inc.importedWorkouts.size === 0;
+    if (
+      fresh &&
+      hasFile(source) &&
+      (view.info.cap === null || plain <= view.info.cap) &&
+      (await endsClosed(source.filePath, source.size))
+    ) {
+      const first = await runPlainFirst({ ...runOf(view.info, baseOf('multipart'), null), source }, inc);
+      if ('result' in first) {
+        sent = first.result;
+        measured = { filter: null, inc, stats: first.stats };
+      } else {
+        onEvent({ type: 'warning', message: `apple-import repairs: ${describeFilter(first.stats)}.` });
+        measured = { filter: first.filter, inc, stats: first.stats };
+        if (first.aborted) unfinished = undefined;
+      }
+    }
+  }
   // What the backend's import needs repaired and what the server has: a filtered document (shared/),
   // whose exact size decides the way it goes (a second cumulative export may be small once filtered).
-  const { filter, inc, stats } = await outcomeFilter(source, head, opts, ports, user.id, onEvent);
-  const transport = transportFor(
-    view,
-    filter ? filter.stats.bytes : paddedSize(source.size, repairPlanFor(head)),
-  );
+  const { filter, inc, stats } =
+    measured ?? (await outcomeFilter(source, head, opts, ports, user.id, onEvent));
+  const transport = sent
+    ? 'multipart'
+    : transportFor(view, filter ? filter.stats.bytes : paddedSize(source.size, repairPlanFor(head)));
   const base = baseOf(transport);
   // With --wait: the user's summary before anything is sent (verify-import.ts).
   const verify = await startVerify({
@@ -145,22 +196,8 @@ export async function runS3Upload(
     inc,
   });
   if (transport !== 'post' && view.known) {
-    const run = {
-      opts,
-      ports,
-      onEvent,
-      userId: user.id,
-      source,
-      head,
-      fingerprint,
-      base,
-      ledger,
-      existing,
-      info: view.info,
-      started,
-      filter,
-    };
-    const result = await (transport === 'multipart' ? runMultipart(run) : runSmallDirect(run));
+    const run = runOf(view.info, base, filter);
+    const result = sent ?? (await (transport === 'multipart' ? runMultipart(run) : runSmallDirect(run)));
     if (result.status === 'uploaded') recordSent(inc, stats, result, ports, onEvent);
     return verify ? verify.finish(result) : result;
   }
@@ -274,6 +311,10 @@ function announce(plan: UploadPlan, base: S3Base, onEvent: UploadEvents): void {
       streamed: plan.streamed,
     },
   });
+}
+
+function hasFile(source: ExportSource): source is ExportSource & { filePath: string } {
+  return source.filePath !== undefined;
 }
 
 /** Ctrl-C during a step before the send is an interruption, whatever the step threw. */

@@ -23,6 +23,18 @@ import { KIND_UNMAPPED, kindOf } from '../../model/record-types.js';
 import type { WorkoutCollision } from '../../model/tally.js';
 import { type RepairPlan, repairBytes } from '../../reader/repair.js';
 import { createScanner, ExportScanner } from '../../reader/scanner.js';
+import {
+  A_FLAGS,
+  A_HASH_LO,
+  A_VALUE_AT,
+  A_VALUE_END,
+  ENTRY_INTS,
+  FIELD_SHIFT,
+  T_HEAD,
+  type TapeElement,
+  type TapeFields,
+  VALUE_HAS_REFERENCE,
+} from '../../reader/tape.js';
 import type { TopLevelElement } from '../../reader/types.js';
 import { WORKOUT_TYPE } from '../../selection/mapped-types.js';
 import { isKnown, type KnownRanges, noteRange } from './imported.js';
@@ -89,7 +101,12 @@ const APOS = 0x27;
 /** One edit of an element: drop it, or replace attribute values at absolute offsets. */
 type Edit = { drop: true } | { drop: false; values: [number, number, string][] };
 
-class FilterPass {
+/**
+ * One pass of the filter over the export's chunks, in order: push() each chunk, then feed the scanner's
+ * top-level spans to top(), and drain() what is decided. A caller with its own scanner (a worker that
+ * checks and measures in one read, s3/measure-worker.ts) drives it directly.
+ */
+export class FilterPass {
   readonly stats: FilterStats = {
     bytes: 0,
     datesRewritten: 0,
@@ -112,6 +129,13 @@ class FilterPass {
   private runTo = 0;
 
   private readonly spans = new Int32Array(2 * 4);
+  /** The Record tape() last saw: its start in the export, its bytes (valid until top()), and their shift. */
+  private taped = -1;
+  /** The tape's hash of that Record's type value, and the types seen by their hash. */
+  private typeHash: number | null = null;
+  private readonly types = new Map<number, TypeSeen>();
+  private tapeBytes: Buffer | null = null;
+  private tapeShift = 0;
   private lastType: Buffer = Buffer.alloc(0);
   private lastTypeName = '';
 
@@ -156,9 +180,20 @@ class FilterPass {
    * backend would skip anyway may be rewritten or left out too: its import is the same either way.
    */
   private recordEdit(start: number, end: number): Edit | null | undefined {
-    const bytes = this.bytesOf(start, end);
+    let bytes: Buffer;
+    let base = start;
+    let hash: number | null = null;
     const spans = this.spans;
-    if (!readTag(bytes, spans)) return undefined;
+    if (this.taped === start && this.tapeBytes !== null) {
+      // The compiled fast path found the attributes already (tape()).
+      bytes = this.tapeBytes;
+      base = this.tapeShift;
+      hash = this.typeHash;
+    } else {
+      bytes = this.bytesOf(start, end);
+      if (!readTag(bytes, spans)) return undefined;
+    }
+    this.tapeBytes = null;
     let values: [number, number, string][] | null = null;
     let startMs = Number.NaN;
     for (let k = 1; k < READ.length; k++) {
@@ -167,7 +202,7 @@ class FilterPass {
       const b = spans[2 * k + 1]!;
       // Only a value shaped like a compact date (digits first, 15–21 bytes) is read as text.
       const rewritten = isCompactDate(bytes, a, b) ? backendDate(bytes.toString('latin1', a, b)) : null;
-      if (rewritten !== null) (values ??= []).push([start + a, start + b, rewritten]);
+      if (rewritten !== null) (values ??= []).push([base + a, base + b, rewritten]);
       if (k === 1) {
         if (rewritten === null) startMs = strptimeDate(bytes, a, b);
         else {
@@ -177,8 +212,8 @@ class FilterPass {
       }
     }
     if (!Number.isNaN(startMs) && spans[2 * A_TYPE]! >= 0) {
-      const type = this.typeName(bytes, spans[2 * A_TYPE]!, spans[2 * A_TYPE + 1]!);
-      if (kindOf(type) !== KIND_UNMAPPED) {
+      const { name: type, mapped } = this.typeOf(bytes, spans[2 * A_TYPE]!, spans[2 * A_TYPE + 1]!, hash);
+      if (mapped) {
         if (isKnown(this.inputs.known, type, startMs)) {
           this.stats.alreadyImported.records++;
           return { drop: true };
@@ -192,7 +227,53 @@ class FilterPass {
     return { drop: false, values: values.sort((x, y) => x[0] - y[0]) };
   }
 
-  /** A type's name from its bytes, remembered by its last bytes seen (exports repeat one type in runs). */
+  /**
+   * A top-level element's tape, just before top() is called for it (a tape scan, TAPE_FIELDS): for a
+   * Record, where the values the decision reads lie, so that recordEdit need not read the tag again.
+   * A value holding a reference leaves the Record to readTag (and so to the full decode).
+   */
+  tape(el: TapeElement): void {
+    this.tapeBytes = null;
+    this.typeHash = null;
+    if (el.name !== 'Record') return;
+    const ints = el.ints;
+    const spans = this.spans;
+    spans.fill(-1);
+    const n = ints[el.at + T_HEAD]! >>> 8;
+    for (let a = el.at + ENTRY_INTS, k = 0; k < n; k++, a += ENTRY_INTS) {
+      const flags = ints[a + A_FLAGS]!;
+      const id = (flags >>> FIELD_SHIFT) - 1;
+      if (id < 0) continue;
+      if (flags & VALUE_HAS_REFERENCE) return;
+      if (id === A_TYPE) this.typeHash = ints[a + A_HASH_LO]!;
+      spans[2 * id] = el.valueBase + ints[a + A_VALUE_AT]!;
+      spans[2 * id + 1] = el.valueBase + ints[a + A_VALUE_END]!;
+    }
+    this.taped = el.startOffset();
+    this.tapeBytes = el.bytes;
+    // An index into el.bytes plus this is an offset in the export.
+    this.tapeShift = el.offsetBase - el.valueBase;
+  }
+
+  /**
+   * A type's name and whether the backend maps it: by the hash of its bytes when the tape has one (every
+   * type seen is remembered), else by the last type seen (exports repeat one type in runs).
+   */
+  private typeOf(bytes: Buffer, a: number, b: number, hash: number | null): TypeSeen {
+    if (hash === null) {
+      const name = this.typeName(bytes, a, b);
+      return { bytes: this.lastType, name, mapped: kindOf(name) !== KIND_UNMAPPED };
+    }
+    const seen = this.types.get(hash);
+    if (seen !== undefined && seen.bytes.length === b - a && bytes.compare(seen.bytes, 0, b - a, a, b) === 0)
+      return seen;
+    const name = bytes.toString('utf8', a, b);
+    const fresh = { bytes: Buffer.from(bytes.subarray(a, b)), name, mapped: kindOf(name) !== KIND_UNMAPPED };
+    // A hash two types share keeps the later one; the bytes are compared every time.
+    if (this.types.size < MAX_TYPES_SEEN) this.types.set(hash, fresh);
+    return fresh;
+  }
+
   private typeName(bytes: Buffer, a: number, b: number): string {
     const last = this.lastType;
     if (last.length === b - a && bytes.compare(last, 0, last.length, a, b) === 0) return this.lastTypeName;
@@ -244,6 +325,11 @@ class FilterPass {
   /** A top-level element, in file order, once the scanner has read all of it. */
   element(el: TopLevelElement): void {
     this.apply(el.startOffset, el.endOffset, this.decide(el));
+  }
+
+  /** Where the first chunk the pass still holds starts: the bytes of earlier chunks may be reused. */
+  heldFrom(): number {
+    return this.starts[0] ?? this.total;
   }
 
   /** Everything up to `upTo` not handed on yet goes as it is; returns what is ready. */
@@ -402,7 +488,18 @@ const ROOT_OPEN = Buffer.from('<HealthData>');
 const ROOT_CLOSE = Buffer.from('</HealthData>');
 
 /** The attributes a Record's decision reads, by index in `spans`: type, startDate, endDate, creationDate. */
-const READ = ['type', ...DATE_NAMES].map((n) => Buffer.from(n, 'latin1'));
+const READ_NAMES = ['type', ...DATE_NAMES];
+const READ = READ_NAMES.map((n) => Buffer.from(n, 'latin1'));
+/** A tape scan finds READ's attributes, with their ids as their index in `spans`, and hashes the type's value. */
+export const TAPE_FIELDS: TapeFields = { names: READ_NAMES, hashed: 1, device: 0 };
+/** Types remembered by their hash; an export has a few dozen, a hostile one is not let grow this. */
+const MAX_TYPES_SEEN = 4096;
+
+interface TypeSeen {
+  bytes: Buffer;
+  name: string;
+  mapped: boolean;
+}
 const A_TYPE = 0;
 
 function isName(tag: Buffer, a: number, b: number, name: Buffer): boolean {
@@ -475,14 +572,13 @@ async function* filtered(
   pass: FilterPass,
   onDone?: (stats: FilterStats) => void,
 ): AsyncGenerator<Buffer> {
-  // Element spans from the compiled fast path; only Workouts (and the odd Record) are decoded whole.
+  // Element spans and Records' attribute values from the compiled fast path (a tape scan); only
+  // Workouts (and the odd Record) are decoded whole.
   const scanner = createScanner(
-    { onTopLevel: (name, start, end) => pass.top(name, start, end) },
+    { onTape: (el) => pass.tape(el), onTopLevel: (name, start, end) => pass.top(name, start, end) },
     {},
     undefined,
-    {
-      checkOnly: true,
-    },
+    { checkOnly: true, tape: true, tapeFields: TAPE_FIELDS },
   );
   let read = 0;
   for await (const chunk of chunks) {
