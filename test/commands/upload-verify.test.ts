@@ -198,6 +198,27 @@ describe('upload --wait (s3): what the backend stored, by the user’s summary, 
     });
   }
 
+  it('multipart: a plain export goes up while it is checked, and --wait still reads the summary before the first part', async () => {
+    const t = await setup('current');
+    try {
+      // Nothing the filter changes and nothing on the server yet: the upload starts at once (runPlainFirst).
+      const file = join(dir, 'plain-first.xml');
+      await writeExportFile(file, { seed: 12, days: 12 });
+      const want = await t.predict(file);
+      const u = await t.upload(file, { text: true });
+      assert.equal(u.code, 0, u.stderr);
+      assert.match(u.stderr, /elements checked while sending/);
+      assert.deepEqual(u.gained, { records: want.records, workouts: want.workouts });
+      assert.doesNotMatch(u.stderr, /fewer than predicted/);
+      assert.ok(
+        u.stderr.includes(`apple-import predicted ${want.records.toLocaleString('en-US')} records`),
+        u.stderr,
+      );
+    } finally {
+      await t.close();
+    }
+  });
+
   it('multipart: a workout the server has from elsewhere fails the import: named in plain words, recorded, and the upload again with --force succeeds', async () => {
     const t = await setup('current');
     try {

@@ -155,8 +155,11 @@ export async function runS3Upload(
   let measured: Awaited<ReturnType<typeof outcomeFilter>> | undefined;
   let sent: S3UploadResult | undefined;
   const plain = paddedSize(source.size, repairPlanFor(head));
+  const known = readIncremental(ports.ledger, opts.server, user.id, opts.full);
+  // With --wait: the user's summary before anything is sent, the plain-first upload included (verify-import.ts).
+  const verify = await startVerify({ opts, ports, onEvent, userId: user.id, inc: known });
   if (view.known && !opts.dryRun && transportFor(view, plain) === 'multipart' && !existing?.upload?.filter) {
-    const inc = readIncremental(ports.ledger, opts.server, user.id, opts.full);
+    const inc = known;
     const fresh = inc.known === undefined && inc.importedWorkouts.size === 0;
     if (
       fresh &&
@@ -183,23 +186,11 @@ export async function runS3Upload(
     ? 'multipart'
     : transportFor(view, filter ? filter.stats.bytes : paddedSize(source.size, repairPlanFor(head)));
   const base = baseOf(transport);
-  // With --wait: the user's summary before anything is sent (verify-import.ts).
-  const verify = await startVerify({
-    opts,
-    ports,
-    onEvent,
-    userId: user.id,
-    source,
-    head,
-    filter,
-    stats,
-    inc,
-  });
   if (transport !== 'post' && view.known) {
     const run = runOf(view.info, base, filter);
     const result = sent ?? (await (transport === 'multipart' ? runMultipart(run) : runSmallDirect(run)));
     if (result.status === 'uploaded') recordSent(inc, stats, result, ports, onEvent);
-    return verify ? verify.finish(result) : result;
+    return verify ? verify.finish(result, { source, head, filter, stats }) : result;
   }
   // The cap the server advertises bounds the parts; without it, the cap of servers before August 2026
   // (a presign refusal then states the real one, and the parts are planned again).
@@ -250,7 +241,7 @@ export async function runS3Upload(
 
   inc.ledger.add(stats.sent.workouts, stats.sent.ranges, new Date(clock.now()));
   const result = uploaded(base, plan, state, replannedFor, Math.round(clock.now() - started));
-  return verify ? verify.finish(result) : result;
+  return verify ? verify.finish(result, { source, head, filter, stats }) : result;
 }
 
 /**

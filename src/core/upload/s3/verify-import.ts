@@ -37,16 +37,20 @@ export interface S3VerifyRun {
   ports: UploadPorts;
   onEvent: UploadEvents;
   userId: string;
+  inc: Incremental;
+}
+
+/** The document an upload sent: the prediction is made of it. */
+export interface S3SentDocument {
   source: ExportSource;
   head: ExportHead;
   filter: ExportFilterPlan | null;
   stats: FilterStats;
-  inc: Incremental;
 }
 
 export interface S3Verify {
   /** The result with its verification once the import is over; as it is when nothing was sent. */
-  finish(result: S3UploadResult): Promise<S3UploadResult>;
+  finish(result: S3UploadResult, sent: S3SentDocument): Promise<S3UploadResult>;
 }
 
 /** With --wait (not a dry run): the summary before anything is sent, and what the ledger says the user has. */
@@ -67,7 +71,7 @@ export async function startVerify(run: S3VerifyRun): Promise<S3Verify | null> {
     if (type !== WORKOUT_TYPE) ranges[type] = r;
 
   return {
-    async finish(result) {
+    async finish(result, sent) {
       if (result.status !== 'uploaded') return result;
       const events = result.imported !== undefined;
       if (!events)
@@ -77,14 +81,14 @@ export async function startVerify(run: S3VerifyRun): Promise<S3Verify | null> {
             'This server reports nothing when it imports from S3: waiting for the user’s summary to show the import.',
         });
       const prediction = await predictImport(
-        run.source,
-        { ...repairPlanFor(run.head), filter: run.filter },
+        sent.source,
+        { ...repairPlanFor(sent.head), filter: sent.filter },
         ranges,
-        run.stats.sent.workouts,
+        sent.stats.sent.workouts,
         {
           signal: ports.signal,
           onProgress: (bytes) =>
-            run.onEvent({ type: 'progress', pass: 'check', bytes, total: run.source.size }),
+            run.onEvent({ type: 'progress', pass: 'check', bytes, total: sent.source.size }),
         },
       );
       const predicted: PredictedCounts = prediction;
