@@ -173,7 +173,7 @@ describe('upload by multipart (current backend) against real radosgw', () => {
     );
     const r = await runCli(['upload', compact, '--user', userId, '--json'], { env });
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /apple-import repairs: 1 element\(s\) with compact dates rewritten/);
+    assert.match(r.stderr, /apple-import repairs: 1 element with compact dates rewritten/);
     const doc = JSON.parse(r.stdout);
     assert.equal(doc.transport, 'multipart');
     const [unfiltered, filtered] = backend.state.multipartUploads;
@@ -254,6 +254,20 @@ describe('upload by multipart (current backend) against real radosgw', () => {
     assert.match(again.stderr, /no longer knows multipart upload .*starting it afresh/);
     const doc = JSON.parse(again.stdout);
     assert.notEqual(doc.multipart.uploadId, opened.uploadId);
+    await backend.idle();
+    assert.ok((await rgw.getObject(doc.multipart.key)).equals(await repairedOf(xml)));
+  });
+
+  it('--force starts a new upload and aborts the unfinished one on the server', async () => {
+    const { backend, userId, env, cfg } = await double();
+    await interruptedUpload(proxy, xml, userId, cfg, env);
+    const opened = backend.state.multipartUploads[0]!;
+    const again = await runCli(['upload', xml, '--user', userId, '--force', '--json'], { env });
+    assert.equal(again.code, 0, again.stderr);
+    assert.doesNotMatch(again.stderr, /Resuming/);
+    const doc = JSON.parse(again.stdout);
+    assert.notEqual(doc.multipart.uploadId, opened.uploadId);
+    assert.equal(opened.aborted, true, 'the earlier upload was aborted');
     await backend.idle();
     assert.ok((await rgw.getObject(doc.multipart.key)).equals(await repairedOf(xml)));
   });
