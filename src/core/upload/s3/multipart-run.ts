@@ -133,7 +133,7 @@ export async function runMultipart(run: MultipartRun): Promise<S3UploadResult> {
   if (opts.dryRun) return dryRun(run, total);
 
   const document = run.filter ? filterDigest(run.filter.inputs) : undefined;
-  let entry = resumable(run.existing, total, document);
+  let entry = opts.force ? undefined : resumable(run.existing, total, document);
   if (opts.force && run.existing?.upload && !run.existing.completedAt)
     await abortQuietly(run, run.existing.upload, 'the earlier, unfinished upload (--force)');
   else if (!entry && run.existing?.upload && !run.existing.completedAt) {

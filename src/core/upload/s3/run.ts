@@ -118,7 +118,8 @@ export async function runS3Upload(
     userId: user.id,
     fingerprint,
   });
-  const existing = opts.force ? undefined : ledger.read();
+  const recorded = ledger.read();
+  const existing = opts.force ? undefined : recorded;
   const baseOf = (transport: S3Base['transport']): S3Base => ({
     method: 's3',
     server: opts.server,
@@ -134,7 +135,8 @@ export async function runS3Upload(
     return alreadyUploaded(baseOf(transportFor(view, size)), existing);
   }
   // What the ledger has unfinished; nothing once an upload started below was aborted and forgotten.
-  let unfinished = existing;
+  // With --force it is not resumed but still handed over, so the multipart run aborts it on the server.
+  let unfinished = opts.force && recorded?.upload && !recorded.completedAt ? recorded : existing;
   const runOf = (info: ServerInfo, base: S3Base, filter: ExportFilterPlan | null) => ({
     opts,
     ports,
