@@ -34,7 +34,7 @@ export class BodyPool {
   /** At most `keep` shared bodies ever exist (the hashing worker holds on to each it has seen). */
   constructor(
     private readonly capacity: number,
-    private readonly keep = 4,
+    private readonly keep = 3,
   ) {}
 
   /** A body of `length` bytes, contents undefined. */
