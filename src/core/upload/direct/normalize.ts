@@ -320,7 +320,7 @@ export class SampleSelector {
  * The duplicate set's table, in 64-bit slots (4 MiB), filled to MAX_LOAD before a new generation starts
  * (content-hash.ts): with the previous generation kept, memory is at most two tables whatever the
  * export's size, and duplicates are found exactly when fewer than about 314 000 samples apart (Apple
- * writes copies next to each other, grouped by type). Beyond that the report counts rotations.
+ * writes copies next to each other, grouped by type). Copies further apart may both be sent.
  */
 const DEDUPE_SLOTS = 1 << 19;
 const MAX_LOAD = 0.6;
