@@ -10,7 +10,9 @@
  *
  * `--dry-run` (all client work, nothing sent) is reported too; `*BusySeconds` are the client's event-loop
  * busy time (time not spent waiting); `peakRssMB` is this process's, which runs every command in turn,
- * and `validatePeakRssMB`/`directPeakRssMB` are those of a process running that one command.
+ * and `validatePeakRssMB`/`directPeakRssMB`/`sdkDryRunPeakRssMB` are those of the built CLI (dist/: run
+ * `npm run build` first) as a whole process running that one command, worker threads included, as users
+ * run it (test/helpers/peak-rss.mjs).
  * --wait is not used.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -27,7 +29,6 @@ import { runCli } from '../test/helpers/run-cli.js';
 
 const ACCEPT_ONLY = '--accept-only-backend';
 const GENERATE = '--generate';
-const PEAK_RSS = '--peak-rss';
 
 interface BackendInfo {
   url: string;
@@ -85,17 +86,20 @@ async function main(): Promise<void> {
     throw new Error(`${args.join(' ')} exited before printing its JSON: ${text}`);
   }
 
-  /** Peak RSS (MB) of a process that runs only this command (tsx and the runtime included). */
+  /** Peak RSS (MB) of the built CLI running only this command, as a whole process. */
   async function peakRss(args: string[], env: Record<string, string>): Promise<number> {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/direct.bench.ts', PEAK_RSS, ...args], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: { PATH: process.env.PATH ?? '', BENCH_ENV: JSON.stringify(env) },
-    });
-    let out = '';
-    for await (const chunk of child.stdout!) out += String(chunk);
+    const rssFile = join(dir, `rss-${args[0]}-${randomBytes(4).toString('hex')}`);
+    const child = spawn(
+      process.execPath,
+      ['--import', './test/helpers/peak-rss.mjs', 'bin/apple-import.js', ...args],
+      {
+        stdio: ['ignore', 'ignore', 'inherit'],
+        env: { PATH: process.env.PATH ?? '', ...env, APPLE_IMPORT_TEST_PEAK_RSS: rssFile },
+      },
+    );
     const [code] = await once(child, 'exit');
     if (code !== 0) throw new Error(`${args.join(' ')} (peak RSS run) exited with ${code}`);
-    return Number(out.trim());
+    return Math.round(Number(readFileSync(rssFile, 'utf8')) / 1024);
   }
 
   async function timed(args: string[], env: Record<string, string>) {
@@ -140,6 +144,10 @@ async function main(): Promise<void> {
     const doc = JSON.parse(sent.r.stdout) as { records: number; batches: unknown[]; bytesSent: number };
     const validateRss = await peakRss(['validate', file, '--json'], env);
     const directRss = await peakRss(direct(quiet.users[0]!.id), envFor(quiet, 'cfg-rss'));
+    const sdkRss = await peakRss(
+      ['upload', file, '--user', quiet.users[0]!.id, '--method', 'sdk', '--json', '--dry-run'],
+      envFor(quiet, 'cfg-rss-sdk'),
+    );
     const out = {
       fileMB: +(size / 1e6).toFixed(1),
       validateSeconds: +validate.seconds.toFixed(2),
@@ -161,6 +169,7 @@ async function main(): Promise<void> {
       peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
       validatePeakRssMB: validateRss,
       directPeakRssMB: directRss,
+      sdkDryRunPeakRssMB: sdkRss,
     };
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
   } finally {
@@ -176,12 +185,7 @@ async function main(): Promise<void> {
 
 const role = process.argv[2];
 if (role === ACCEPT_ONLY) await serveAcceptOnly();
-else if (role === PEAK_RSS) {
-  // Child role: one CLI command alone, then its process's peak RSS on stdout.
-  const r = await runCli(process.argv.slice(3), { env: JSON.parse(process.env.BENCH_ENV ?? '{}') });
-  if (r.code !== 0) throw new Error(`${process.argv.slice(3).join(' ')} failed (${r.code}): ${r.stderr}`);
-  process.stdout.write(`${Math.round(process.resourceUsage().maxRSS / 1024)}\n`);
-} else if (role === GENERATE) {
+else if (role === GENERATE) {
   await writeExportFile(process.argv[3]!, {
     seed: 1,
     targetBytes: Number(process.env.BENCH_MB ?? 150) * 1e6,

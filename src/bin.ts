@@ -1,9 +1,12 @@
 import { main } from './main.js';
 import { allowBaselineWindow } from './wasm-tiering.js';
+import { capYoungGeneration } from './young-generation.js';
 
 /** The process boundary: the only file that touches `process`. */
 // A small command must not wait at exit for V8 to optimise undici's HTTP parser (wasm-tiering.ts).
 allowBaselineWindow();
+// An upload or validate must not keep a young generation of 32 MiB resident (young-generation.ts).
+capYoungGeneration();
 const controller = new AbortController();
 
 // conf's exit hook (atomically's when-exit, hooked when conf loads: only on a write to the config file,

@@ -47,9 +47,12 @@ export class BatchQueue {
     }
   }
 
-  /** Waits while the sender has more than one finished batch waiting. */
+  /**
+   * Waits while a finished batch is waiting: the next one is then pushed once the sender has taken it,
+   * so at most one waits (each is a body of up to the batch size, BodyPool).
+   */
   async room(): Promise<void> {
-    while (this.items.length > 1 && !this.signal.aborted) {
+    while (this.items.length > 0 && !this.signal.aborted) {
       await new Promise<void>((resolve) => {
         this.wakeProducer = resolve;
       });

@@ -34,7 +34,7 @@ export class BodyPool {
   /** At most `keep` shared bodies ever exist (the hashing worker holds on to each it has seen). */
   constructor(
     private readonly capacity: number,
-    private readonly keep = 6,
+    private readonly keep = 3,
   ) {}
 
   /** A body of `length` bytes, contents undefined. */
@@ -72,9 +72,13 @@ const FOOTER = Buffer.from(DOCUMENT_FOOTER);
  * `header` is asked for lazily, when the first batch starts, because ExportDate is read from the stream.
  */
 export class XmlBatcher implements PieceSink {
-  private bufs: Buffer[] = [];
-  private froms: number[] = [];
-  private tos: number[] = [];
+  // The open batch's ranges: the first `ranges` entries. The arrays are kept from batch to batch, since a
+  // batch of Records with children takes 100 000s of ranges: new arrays each batch would be large objects,
+  // left for a full collection to free.
+  private readonly bufs: Buffer[] = [];
+  private readonly froms: number[] = [];
+  private readonly tos: number[] = [];
+  private ranges = 0;
   private bytes = 0;
   private records = 0;
   private byType: Record<string, number> = {};
@@ -147,14 +151,15 @@ export class XmlBatcher implements PieceSink {
 
   /** Appends buf[from, to), extending the previous range when it continues it. */
   piece(buf: Buffer, from: number, to: number): void {
-    const last = this.bufs.length - 1;
+    const last = this.ranges - 1;
     if (last >= 0 && this.bufs[last] === buf && this.tos[last] === from) {
       this.tos[last] = to;
       return;
     }
-    this.bufs.push(buf);
-    this.froms.push(from);
-    this.tos.push(to);
+    this.bufs[this.ranges] = buf;
+    this.froms[this.ranges] = from;
+    this.tos[this.ranges] = to;
+    this.ranges++;
   }
 
   /** Emits the open batch, if any. */
@@ -164,7 +169,7 @@ export class XmlBatcher implements PieceSink {
     const length = header.length + this.bytes + FOOTER.length;
     const body = this.pool === null ? Buffer.allocUnsafeSlow(length) : this.pool.take(length);
     let at = header.copy(body, 0);
-    for (let k = 0; k < this.bufs.length; k++) {
+    for (let k = 0; k < this.ranges; k++) {
       const buf = this.bufs[k]!;
       const from = this.froms[k]!;
       const to = this.tos[k]!;
@@ -178,9 +183,9 @@ export class XmlBatcher implements PieceSink {
     if (at !== body.length)
       throw new Error(`batch ${this.seq + 1}: ${at} bytes written, ${body.length} counted`);
     this.onBatch({ seq: ++this.seq, body, records: this.records, byType: this.byType });
-    this.bufs = [];
-    this.froms = [];
-    this.tos = [];
+    // The source chunks may be reused or freed: no range refers to them any more.
+    this.bufs.fill(FOOTER, 0, this.ranges);
+    this.ranges = 0;
     this.bytes = 0;
     this.records = 0;
     this.byType = {};

@@ -317,6 +317,15 @@ export class SampleSelector {
 }
 
 /**
+ * The duplicate set's table, in 64-bit slots (4 MiB), filled to MAX_LOAD before a new generation starts
+ * (content-hash.ts): with the previous generation kept, memory is at most two tables whatever the
+ * export's size, and duplicates are found exactly when fewer than about 314 000 samples apart (Apple
+ * writes copies next to each other, grouped by type). Copies further apart may both be sent.
+ */
+const DEDUPE_SLOTS = 1 << 19;
+const MAX_LOAD = 0.6;
+
+/**
  * Drops exact duplicates and Correlation copies. Sees every sample in file order, since which of two
  * copies is sent (the first) depends on it; keeps 8 bytes per key.
  */
@@ -338,8 +347,8 @@ export class Deduper {
     readonly workouts: WorkoutKeys = new WorkoutKeys(),
   ) {
     let capacity = 1 << 16;
-    while (capacity < expectedSamples / 0.6 && capacity < 1 << 22) capacity *= 2;
-    this.seen = new BoundedHashSet(2_000_000, capacity);
+    while (capacity < expectedSamples / 0.6 && capacity < DEDUPE_SLOTS) capacity *= 2;
+    this.seen = new BoundedHashSet(Math.floor(DEDUPE_SLOTS * MAX_LOAD), capacity);
   }
 
   /**

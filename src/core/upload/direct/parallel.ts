@@ -30,7 +30,10 @@ export interface ParallelOptions {
 }
 
 function spawn(): Worker {
-  return startModuleWorker(import.meta.url, './range-worker');
+  // A small young generation: V8 would grow it to 32 MiB under a scan's garbage, per thread.
+  return startModuleWorker(import.meta.url, './range-worker', {
+    resourceLimits: { maxYoungGenerationSizeMb: 4 },
+  });
 }
 
 export interface Range {
