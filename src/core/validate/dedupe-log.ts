@@ -94,21 +94,13 @@ export class Deduper {
 
   /** Made on the first decision: a range's collector only logs its steps and never needs one. */
   private get seen(): GrowingHashSet {
-    if (this.set === null) {
-      let slots = 1 << 16;
-      while (slots < this.expected / 0.7 && slots < MAX_SLOTS) slots *= 2;
-      this.set = new GrowingHashSet(slots, MAX_SLOTS);
-    }
+    this.set ??= sizedSet(this.expected);
     return this.set;
   }
 
   /** The row keys seen, sized like the element set (most elements of an export are records). */
   private get keys(): GrowingHashSet {
-    if (this.rowKeys === null) {
-      let slots = 1 << 16;
-      while (slots < this.expected / 0.7 && slots < MAX_SLOTS) slots *= 2;
-      this.rowKeys = new GrowingHashSet(slots, MAX_SLOTS);
-    }
+    this.rowKeys ??= sizedSet(this.expected);
     return this.rowKeys;
   }
 
@@ -205,6 +197,13 @@ export class Deduper {
       tally.repeat(outcome, types === null ? type : types[type]!);
     }
   }
+}
+
+/** A set with room for about `expected` entries at its load factor, growing up to MAX_SLOTS. */
+function sizedSet(expected: number): GrowingHashSet {
+  let slots = 1 << 16;
+  while (slots < expected / 0.7 && slots < MAX_SLOTS) slots *= 2;
+  return new GrowingHashSet(slots, MAX_SLOTS);
 }
 
 /** Outcomes of a record written as a time-series row (its step is followed by a ROW_KEY step). */
