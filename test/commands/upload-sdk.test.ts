@@ -16,6 +16,7 @@ import { parseSyncRequest } from '../../src/sandbox/backend/sdk-schema.js';
 import type { ImportedRecord } from '../../src/sandbox/backend/state.js';
 import { CliEnv } from '../helpers/cli-env.js';
 import { fastClock } from '../helpers/fake-clock.js';
+import type { Verification } from '../helpers/verification.js';
 
 const API_KEY = `sk-${'e7'.repeat(16)}`;
 const env = { APPLE_IMPORT_API_KEY: API_KEY };
@@ -37,17 +38,7 @@ interface SdkDoc {
   skipped: number;
   failed: number;
   out?: { path: string; layout: string };
-  verification?: {
-    ok: boolean;
-    predicted: number;
-    imported: number;
-    units: number;
-    failed: number;
-    records: { predicted: number; resent: number; imported: number };
-    workouts: { predicted: number; imported: number };
-    sleep: { predicted: number; sessions: number };
-    bySeries: Record<string, { predicted: number; imported: number }>;
-  };
+  verification?: Verification;
 }
 
 /** What the server holds for a user, as comparable text (ids, values, provenance, zone offsets). */

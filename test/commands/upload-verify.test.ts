@@ -16,26 +16,13 @@ import { type BackendDouble, type Generation, startBackendDouble } from '../../s
 import { CliEnv } from '../helpers/cli-env.js';
 import { type Radosgw, startRadosgw } from '../helpers/radosgw.js';
 import { s3SettingsOf } from '../helpers/s3-backend.js';
+import type { Verification } from '../helpers/verification.js';
 
 const API_KEY = `sk-${'ef'.repeat(16)}`;
 const env = { APPLE_IMPORT_API_KEY: API_KEY };
 /** recordCopies: two apps' samples of one type, device model and start, which the backend stores as one row. */
 const QUIRKS = { seed: 6, compactDates: 0.1, workoutCopies: 0.6, dupExact: 0.02, recordCopies: 0.1 };
 const MIB = 1024 * 1024;
-
-interface Verification {
-  predicted: number;
-  imported: number;
-  failed: number;
-  ok: boolean;
-  settled: string;
-  records: { predicted: number; resent: number; imported: number };
-  workouts: { predicted: number; imported: number };
-  sleep: { predicted: number; sessions: number };
-  bySeries: Record<string, { predicted: number; imported: number }>;
-  stoppedAt?: { activity: string; startDate: string };
-  learnt?: number;
-}
 
 describe('upload --wait (s3): what the backend stored, by the user’s summary, next to the prediction', () => {
   let rgw: Radosgw;
