@@ -17,7 +17,7 @@
  * XML 1.0 §2.1 [27]) and ElementTree.iterparse accepts it. Split parts are sized by a scan anyway
  * and are never padded.
  */
-import { firstIllegal as firstIllegalByte } from './illegal-bytes.js';
+import { firstIllegal as firstIllegalByte, isIllegalByte } from './illegal-bytes.js';
 import type { ScanSummary } from './types.js';
 
 /** The search for a chunk another pass already found clean (repairChunk's `clean`). */
@@ -94,6 +94,30 @@ export function repairChunk(chunk: Buffer, at: number, plan: RepairPlan, clean =
   copyClean(0, dropFrom, first);
   if (dropTo < n) copyClean(dropTo, n, firstIllegal(chunk, dropTo, n));
   return out.subarray(0, o);
+}
+
+/**
+ * The source offset in `chunk` (at absolute offset `at`) after which the repaired output has `need` more
+ * bytes: found by arithmetic when the repair kept the chunk whole, else byte by byte (only chunks holding
+ * the DOCTYPE or an illegal character).
+ */
+export function locateKept(
+  chunk: Buffer,
+  at: number,
+  need: number,
+  kept: number,
+  repair: RepairPlan,
+): number {
+  if (need <= 0) return at;
+  if (kept === chunk.length) return at + need;
+  const d = repair.doctype;
+  for (let i = 0, n = 0; i < chunk.length; i++) {
+    const abs = at + i;
+    if (d && abs >= d.start && abs < d.end) continue;
+    if (isIllegalByte(chunk[i]!)) continue;
+    if (++n === need) return abs + 1;
+  }
+  return at + chunk.length;
 }
 
 const PAD_CHUNK = 1 << 20;

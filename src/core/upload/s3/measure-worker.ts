@@ -11,7 +11,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { READ_CHUNK_BYTES } from '../../../adapters/export-source.js';
-import type { RepairPlan } from '../../reader/repair.js';
+import { type RepairPlan, repairChunk } from '../../reader/repair.js';
 import { createScanner, type ScanResult } from '../../reader/scanner.js';
 import {
   type FilterInputs,
@@ -30,6 +30,11 @@ export interface MeasureRequest {
 }
 export type MeasureReply =
   | { type: 'head' }
+  /**
+   * What the repair keeps of the chunks read since the last message (part-starts.ts): flat triples of
+   * source offset, bytes read and bytes kept; `clean`: how far the export holds no illegal byte.
+   */
+  | { type: 'kept'; chunks: number[]; clean: number }
   | { type: 'changed' }
   | { type: 'done'; result: ScanResult; stats: FilterStats }
   | { type: 'failed'; message: string };
@@ -51,7 +56,17 @@ if (port) {
   });
 }
 
+/** Chunks between two `kept` messages (READ_CHUNK_BYTES each). */
+const KEPT_BATCH = 16;
+
 function measure(m: MeasureRequest, say: (what: 'head' | 'changed') => void): MeasureReply {
+  const repair: RepairPlan = { doctype: m.doctype };
+  let kept: number[] = [];
+  const flushKept = () => {
+    port?.postMessage({ type: 'kept', chunks: kept, clean } satisfies MeasureReply);
+    kept = [];
+  };
+  let clean = 0;
   const pass = new FilterPass(m.inputs, m.doctype, true);
   let broken = false;
   const scanner = createScanner(
@@ -84,6 +99,10 @@ function measure(m: MeasureRequest, say: (what: 'head' | 'changed') => void): Me
       pass.push(bytes);
       scanner.write(bytes);
       pass.drain(0);
+      // The scanner has searched every byte so far for illegal ones: the repair need not again.
+      if (scanner.illegalCharacters() === 0) clean = read + n;
+      kept.push(read, n, repairChunk(bytes, read, repair, read + n <= clean).length);
+      if (kept.length >= 3 * KEPT_BATCH) flushKept();
       read += n;
       if (!changed && filterChanges(pass.stats)) {
         changed = true;
@@ -98,5 +117,6 @@ function measure(m: MeasureRequest, say: (what: 'head' | 'changed') => void): Me
     scanner.end();
     pass.drain(read);
   }
+  flushKept();
   return { type: 'done', result: scanner.result(), stats: pass.stats };
 }

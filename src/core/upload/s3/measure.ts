@@ -13,6 +13,7 @@ import type { ScanSummary } from '../../reader/types.js';
 import type { FilterInputs, FilterStats } from '../shared/export-filter.js';
 import { verifyScanned } from './checked-body.js';
 import type { MeasureReply, MeasureRequest } from './measure-worker.js';
+import { PartStarts } from './part-starts.js';
 
 export interface Measure {
   /** Resolves once the first HEAD_BYTES are measured (a broken export may never get there: see `done`). */
@@ -21,6 +22,8 @@ export interface Measure {
   readonly changed: Promise<void>;
   /** Whether the filter has changed anything so far. */
   hasChanged(): boolean;
+  /** Where each part of the plain repaired export starts in the file, as the worker reads it. */
+  readonly starts: PartStarts;
   /** The scan and the filter's stats once the whole export has passed; rejects with why it cannot go. */
   readonly done: Promise<{ summary: ScanSummary; stats: FilterStats }>;
   close(): void;
@@ -64,15 +67,20 @@ export function measureInWorker(
   const changed = new Promise<void>((resolve) => {
     onChanged = resolve;
   });
+  const starts = new PartStarts(source, repair);
   let onHead!: () => void;
   const head = new Promise<void>((resolve) => {
     onHead = resolve;
   });
   const done = new Promise<{ summary: ScanSummary; stats: FilterStats }>((resolve, reject) => {
-    const fail = (message: string, cause?: unknown) =>
-      reject(new AppError('INTERNAL', `the export check stopped: ${message}`, { cause }));
+    const fail = (message: string, cause?: unknown) => {
+      const err = new AppError('INTERNAL', `the export check stopped: ${message}`, { cause });
+      starts.end(err);
+      reject(err);
+    };
     worker.on('message', (m: MeasureReply) => {
       if (m.type === 'head') return onHead();
+      if (m.type === 'kept') return starts.add(m.chunks, m.clean);
       if (m.type === 'changed') {
         isChanged = true;
         onHead();
@@ -82,7 +90,17 @@ export function measureInWorker(
       if (m.type === 'failed') fail(m.message);
       else {
         const summary: ScanSummary = { ...m.result, sha256: '' };
-        verifyScanned(source, repair, summary).then(() => resolve({ summary, stats: m.stats }), reject);
+        // Parts still waiting learn the verdict's reason, not a mere "the file ended before this part".
+        verifyScanned(source, repair, summary).then(
+          () => {
+            starts.end();
+            resolve({ summary, stats: m.stats });
+          },
+          (err) => {
+            starts.end(err);
+            reject(err);
+          },
+        );
       }
     });
     worker.on('error', (err) => fail(err.message, err));
@@ -105,6 +123,7 @@ export function measureInWorker(
     head,
     changed,
     hasChanged: () => isChanged,
+    starts,
     done,
     close() {
       closed = true;

@@ -23,13 +23,12 @@
 import { availableParallelism } from 'node:os';
 import type { ExportSource } from '../../../adapters/export-source.js';
 import { ReadPool } from '../../../adapters/read-pool.js';
-import { AppError } from '../../../errors.js';
 import { contentCheckAvailable } from '../../reader/content-check.js';
-import { isIllegalByte } from '../../reader/illegal-bytes.js';
-import { type RepairPlan, repairBytes, repairChunk } from '../../reader/repair.js';
+import { locateKept, type RepairPlan, repairBytes, repairChunk } from '../../reader/repair.js';
 import type { ScanSummary } from '../../reader/types.js';
 import { type ExportFilterPlan, repairedStream } from '../shared/export-filter.js';
 import { type Check, inlineCheck, verifyScanned, WORKER_CHECK_BYTES, workerCheck } from './checked-body.js';
+import { notWhole, type PartStarts } from './part-starts.js';
 import { refuseUnrepairable } from './preflight.js';
 
 /** What part buffers may take in all when the export can only be read from its start. */
@@ -99,13 +98,11 @@ export interface PartBodiesOptions {
   bufferBudgetBytes?: number;
   /** The object is this filter's document (its exact size is `parts`' total), made in order. */
   filter?: ExportFilterPlan | null;
-}
-
-/** An export the check found changed or broken mid-way: every part waiting on it learns why. */
-function notWhole(source: ExportSource): AppError {
-  return new AppError('INPUT_CHANGED', `${source.displayName} changed while it was being uploaded.`, {
-    hint: 'Nothing was completed. Upload again once the file is complete and no longer being written.',
-  });
+  /**
+   * A plain file another thread checks as a whole (measure.ts): where each part starts comes from it,
+   * and `checked` is its verdict, so this side reads only the parts' own ranges.
+   */
+  located?: { starts: PartStarts; checked: Promise<ScanSummary> };
 }
 
 export function partBodies(opts: PartBodiesOptions): PartBodies {
@@ -122,10 +119,16 @@ export function partBodies(opts: PartBodiesOptions): PartBodies {
   const starts = parts.map(() => deferred<number>());
   starts[0]?.resolve(0);
   const done = deferred<ScanSummary>();
+  const located = seekable ? opts.located : undefined;
   const useWorker =
     opts.worker ??
     (!contentCheckAvailable() && source.size >= WORKER_CHECK_BYTES && availableParallelism() > 1);
-  const check: Check = useWorker ? workerCheck() : inlineCheck();
+  const check: Check | null = located ? null : useWorker ? workerCheck() : inlineCheck();
+  const checkOf = (): Check => {
+    if (check === null) throw new Error('a located pass has no check of its own');
+    return check;
+  };
+  const cleanBefore = () => (located ? located.starts.cleanBefore() : (check?.cleanBefore() ?? 0));
   const pass = new AbortController();
   const passSignal = AbortSignal.any([signal, pass.signal]);
   const feed = buffered
@@ -142,6 +145,8 @@ export function partBodies(opts: PartBodiesOptions): PartBodies {
 
   /** The filtered document: the checked chunks through the filter, into the feed in order. */
   async function filteredPass(f: ExportFilterPlan, sink: Feed): Promise<ScanSummary> {
+    // A filtered document is never `located` (not a plain file), so it has a check of its own.
+    const check = checkOf();
     let at = 0;
     async function* checked(): AsyncGenerator<Buffer> {
       for await (const chunk of source.open({ signal: passSignal })) {
@@ -166,6 +171,15 @@ export function partBodies(opts: PartBodiesOptions): PartBodies {
     return summary;
   }
 
+  /** Each part's start from the thread that checks the file; nothing here reads the whole of it. */
+  async function locatedPass(l: NonNullable<typeof located>): Promise<ScanSummary> {
+    for (let i = 1; i < parts.length; i++)
+      l.starts.startOf(parts[i]!.start).then(starts[i]!.resolve, starts[i]!.reject);
+    const summary = await l.checked;
+    if (l.starts.kept() > total) throw notWhole(source);
+    return summary;
+  }
+
   void (async () => {
     let at = 0;
     let out = 0;
@@ -176,6 +190,11 @@ export function partBodies(opts: PartBodiesOptions): PartBodies {
         done.resolve(await filteredPass(filter, feed as Feed));
         return;
       }
+      if (located) {
+        done.resolve(await locatedPass(located));
+        return;
+      }
+      const check = checkOf();
       for await (const chunk of source.open({ signal: passSignal, ...(pool ? { pool } : {}) })) {
         await check.write(chunk);
         const broken = check.broken();
@@ -183,7 +202,7 @@ export function partBodies(opts: PartBodiesOptions): PartBodies {
         // The scanner has searched these bytes for illegal ones already: the repair need not again.
         const kept = repairChunk(chunk, at, repair, at + chunk.length <= check.cleanBefore());
         while (next < parts.length && parts[next]!.start <= out + kept.length) {
-          starts[next]!.resolve(locate(chunk, at, parts[next]!.start - out, kept.length, repair));
+          starts[next]!.resolve(locateKept(chunk, at, parts[next]!.start - out, kept.length, repair));
           next++;
         }
         if (feed) await feed.push(kept);
@@ -202,7 +221,7 @@ export function partBodies(opts: PartBodiesOptions): PartBodies {
     } catch (err) {
       fail(err);
     } finally {
-      check.close();
+      check?.close();
     }
   })();
 
@@ -212,7 +231,7 @@ export function partBodies(opts: PartBodiesOptions): PartBodies {
     const last = part.number === parts.length;
     let sent = 0;
     const raw = source.open({ start, signal, ...(seekable ? { pool } : {}) });
-    for await (const piece of repairBytes(raw, repair, start, { cleanBefore: () => check.cleanBefore() })) {
+    for await (const piece of repairBytes(raw, repair, start, { cleanBefore })) {
       const room = part.bytes - sent;
       if (!last && piece.length >= room) {
         yield piece.length === room ? piece : piece.subarray(0, room);
@@ -261,24 +280,6 @@ export function partBodies(opts: PartBodiesOptions): PartBodies {
       feed?.fail(new Error('closed'));
     },
   };
-}
-
-/**
- * The source offset in `chunk` (at absolute offset `at`) after which the repaired output has `need` more
- * bytes: found by arithmetic when the repair kept the chunk whole, else byte by byte (only chunks holding
- * the DOCTYPE or an illegal character).
- */
-function locate(chunk: Buffer, at: number, need: number, kept: number, repair: RepairPlan): number {
-  if (need <= 0) return at;
-  if (kept === chunk.length) return at + need;
-  const d = repair.doctype;
-  for (let i = 0, n = 0; i < chunk.length; i++) {
-    const abs = at + i;
-    if (d && abs >= d.start && abs < d.end) continue;
-    if (isIllegalByte(chunk[i]!)) continue;
-    if (++n === need) return abs + 1;
-  }
-  return at + chunk.length;
 }
 
 interface Feed {

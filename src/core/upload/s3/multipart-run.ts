@@ -33,7 +33,7 @@ import { newRunId, objectFilename } from '../shared/naming.js';
 import { isRetryable, retryDelayMs, S3_RETRY } from '../shared/retry.js';
 import type { UploadEvents, UploadOptions, UploadPorts } from '../types.js';
 import { watchImport } from './follow-import.js';
-import { measureInWorker } from './measure.js';
+import { type Measure, measureInWorker } from './measure.js';
 import { layoutParts, partBodies } from './multipart-body.js';
 import { sendMultipartParts, UploadGoneError } from './multipart-send.js';
 import { type ExportHead, planUpload, repairsOf } from './preflight.js';
@@ -60,6 +60,8 @@ export interface MultipartRun {
    * it, and a rejection stops the upload.
    */
   verdict?: Promise<unknown>;
+  /** The worker that checks the plain file (runPlainFirst): it also says where each part starts. */
+  measure?: Measure;
 }
 
 /** The plain export is not the document to send: the filter changes something (runPlainFirst). */
@@ -103,7 +105,7 @@ export async function runPlainFirst(
     ]);
     verdict.catch(() => {});
     try {
-      const result = await runMultipart({ ...run, filter: null, verdict });
+      const result = await runMultipart({ ...run, filter: null, verdict, measure });
       return { result, stats: (await measure.done).stats };
     } catch (err) {
       if (!(err instanceof FilterNeeded)) throw err;
@@ -112,6 +114,14 @@ export async function runPlainFirst(
   } finally {
     measure.close();
   }
+}
+
+/** The plain file's parts located by the worker that checks it, and its verdict. */
+function locatedBy(measure: Measure): { starts: Measure['starts']; checked: Promise<ScanSummary> } {
+  const checked = measure.done.then((d) => d.summary);
+  // partBodies awaits it; a rejection is its error, not one of its own.
+  checked.catch(() => {});
+  return { starts: measure.starts, checked };
 }
 
 /** The object's exact size: the filtered document's, else the padded repaired export's. */
@@ -278,6 +288,7 @@ async function sendAndComplete(
     concurrency: opts.concurrency,
     signal,
     filter: run.filter,
+    ...(run.measure && !run.filter ? { located: locatedBy(run.measure) } : {}),
   });
   let checkFailure: unknown = null;
   const stop = (err: unknown) => {

@@ -6,7 +6,9 @@ import { after, before, describe, it } from 'node:test';
 import { type ExportSource, openExport } from '../../../../src/adapters/export-source.js';
 import { ReadPool } from '../../../../src/adapters/read-pool.js';
 import { scanExport } from '../../../../src/core/reader/read-export.js';
+import type { RepairPlan } from '../../../../src/core/reader/repair.js';
 import { paddedSize, repairBytes, repairPlanFor } from '../../../../src/core/reader/repair.js';
+import { measureInWorker } from '../../../../src/core/upload/s3/measure.js';
 import { layoutParts, type PartLayout, partBodies } from '../../../../src/core/upload/s3/multipart-body.js';
 import {
   type ExportFilterPlan,
@@ -19,6 +21,14 @@ async function collect(it: AsyncIterable<Buffer>): Promise<Buffer> {
   const parts: Buffer[] = [];
   for await (const c of it) parts.push(Buffer.from(c));
   return Buffer.concat(parts);
+}
+
+/** The plain file checked by the upload's worker thread, which also says where each part starts. */
+function locatedBy(source: ExportSource & { filePath: string }, repair: RepairPlan) {
+  const measure = measureInWorker(source, repair, { importedWorkouts: new Set() });
+  const checked = measure.done.then((d) => d.summary);
+  checked.catch(() => {});
+  return { located: { starts: measure.starts, checked }, close: () => measure.close() };
 }
 
 /** The export as a zip entry looks to the upload: readable from its start only (no filePath). */
@@ -54,12 +64,14 @@ describe('multipart bodies: the padded repaired stream cut into parts', () => {
   async function bodiesOf(
     src: ExportSource,
     partSize: number,
-    opts: { budget?: number; concurrency?: number } = {},
+    opts: { budget?: number; concurrency?: number; located?: boolean } = {},
   ) {
     const head = await scanExport(src.open(), {});
     const repair = repairPlanFor(head);
     const parts = layoutParts(paddedSize(src.size, repair), partSize);
+    const by = opts.located ? locatedBy(src as ExportSource & { filePath: string }, repair) : null;
     const bodies = partBodies({
+      ...(by ? { located: by.located } : {}),
       source: src,
       repair,
       parts,
@@ -68,18 +80,27 @@ describe('multipart bodies: the padded repaired stream cut into parts', () => {
       signal: new AbortController().signal,
       ...(opts.budget !== undefined ? { bufferBudgetBytes: opts.budget } : {}),
     });
-    return { bodies, parts };
+    return { bodies, parts, close: () => by?.close() };
   }
 
-  const modes: [string, () => ExportSource, number | undefined][] = [
+  const modes: [string, () => ExportSource, number | undefined, boolean?][] = [
     ['a plain file: every part reads its own range, in parallel', () => source, undefined],
+    [
+      'a plain file checked by the worker: each part starts where the worker found it, nothing read twice',
+      () => source,
+      undefined,
+      true,
+    ],
     ['a sequential source, parts buffered in order', () => sequential(source), undefined],
     ['a sequential source, parts too large to buffer streamed one at a time', () => sequential(source), 1],
   ];
-  for (const [name, src, budget] of modes) {
+  for (const [name, src, budget, located] of modes) {
     it(name, async () => {
       const partSize = 100_003;
-      const { bodies, parts } = await bodiesOf(src(), partSize, budget !== undefined ? { budget } : {});
+      const { bodies, parts, close } = await bodiesOf(src(), partSize, {
+        ...(budget !== undefined ? { budget } : {}),
+        ...(located ? { located } : {}),
+      });
       assert.equal(
         parts.reduce((n, p) => n + p.bytes, 0),
         expected.length,
@@ -108,6 +129,7 @@ describe('multipart bodies: the padded repaired stream cut into parts', () => {
       const summary = await bodies.checked;
       assert.equal(summary.bytes, source.size);
       bodies.close();
+      close();
     });
   }
 
@@ -164,6 +186,50 @@ describe('multipart bodies: the padded repaired stream cut into parts', () => {
       (err: Error & { code?: string }) => err.code === 'INPUT_INVALID',
     );
     bodies.close();
+  });
+
+  it('a file with a DOCTYPE and few control characters, located by the worker: clean runs by arithmetic', async () => {
+    const few = join(dir, 'few.xml');
+    await writeExportFile(few, { days: 4, seed: 3, dtd: 'ios16-unclosed-attlist', exportVersion: 12 });
+    // One control character far into the file: chunks before it are clean, the one holding it is not.
+    const bytes = await readFile(few);
+    const at = bytes.indexOf('<Record', Math.floor(bytes.length * 0.7));
+    await writeFile(few, Buffer.concat([bytes.subarray(0, at), Buffer.from([0x01]), bytes.subarray(at)]));
+    const src = await openExport(few);
+    const { bodies, parts, close } = await bodiesOf(src, 70_001, { located: true });
+    const head = await scanExport(src.open(), {});
+    const want = await collect(repairBytes(src.open(), repairPlanFor(head), 0, { padDropped: true }));
+    const pool = new ReadPool(64 * 1024);
+    const got = await Promise.all(parts.map((p) => collect(bodies.body(p, 1, pool))));
+    assert.ok(parts.length > 10);
+    assert.ok(Buffer.concat(got).equals(want), 'the parts together are the padded repaired stream');
+    await bodies.checked;
+    bodies.close();
+    close();
+  });
+
+  it('a truncated export checked by the worker: every part waiting on it learns why, not "changed"', async () => {
+    const cut = join(dir, 'cut-located.xml');
+    await writeFile(cut, (await readFile(path)).subarray(0, -50));
+    const src = await openExport(cut);
+    const repair = { doctype: null };
+    // Parts past the end of what the repair keeps wait for the verdict: the truncation is the reason.
+    const parts = layoutParts(src.size + 300_000, 100_000);
+    const by = locatedBy(src as ExportSource & { filePath: string }, repair);
+    const bodies = partBodies({
+      source: src,
+      repair,
+      parts,
+      skip: new Set(),
+      concurrency: 2,
+      signal: new AbortController().signal,
+      located: by.located,
+    });
+    const invalid = (err: Error & { code?: string }) => err.code === 'INPUT_INVALID';
+    await assert.rejects(bodies.checked, invalid);
+    await assert.rejects(collect(bodies.body(parts.at(-1)!, 1, new ReadPool())), invalid);
+    bodies.close();
+    by.close();
   });
 });
 
