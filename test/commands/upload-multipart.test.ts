@@ -174,6 +174,9 @@ describe('upload by multipart (current backend) against real radosgw', () => {
     const r = await runCli(['upload', compact, '--user', userId, '--json'], { env });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /apple-import repairs: 1 element with compact dates rewritten/);
+    // One plan, then what goes instead of it.
+    assert.equal(r.stderr.match(/^backend: /gm)?.length, 1, r.stderr);
+    assert.match(r.stderr, /^Sending the repaired document instead, one multipart object of /m);
     const doc = JSON.parse(r.stdout);
     assert.equal(doc.transport, 'multipart');
     const [unfiltered, filtered] = backend.state.multipartUploads;

@@ -143,6 +143,7 @@ export class UploadView {
         this.pendingIncremental = e.plan;
         return;
       case 'replan':
+        this.replanned = true;
         out.warn(
           `The server accepts at most ${formatBytes(e.cap)} per upload; planning the parts again (a second read).`,
         );
@@ -248,6 +249,10 @@ export class UploadView {
 
   /** s3: the ledger's view, said with the plan the transport announces after it. */
   private pendingIncremental: IncrementalPlan | null = null;
+  /** An S3 plan was printed: a second one is the document sent instead. */
+  private planShown = false;
+  /** The server's cap is smaller than planned: the next plan is the same document in other parts. */
+  private replanned = false;
 
   /** The ledger's computed `--since` (every method), when the server has something from earlier uploads. */
   private incremental(inc: IncrementalPlan | null): void {
@@ -275,7 +280,6 @@ export class UploadView {
       return;
     }
     this.transport = plan.transport;
-    out.info(`backend: ${plan.backend}`);
     const elements = plan.elements !== null ? `, ${plan.elements} elements` : '';
     const how =
       plan.transport === 'multipart'
@@ -285,6 +289,13 @@ export class UploadView {
           : plan.parts > 1
             ? `, ${plan.parts} parts of at most ${formatBytes(plan.cap)}`
             : '';
+    if (this.planShown && !this.replanned) {
+      // The document changed under a started upload (a repair the check found late): only what goes now.
+      out.info(`Sending the repaired document instead${how}.`);
+      return;
+    }
+    if (!this.planShown) out.info(`backend: ${plan.backend}`);
+    this.planShown = true;
     out.info(`${plan.source}: ${formatBytes(plan.sourceBytes)}${elements}${how}`);
     const repairs = plan.repairs ? describeRepairs(plan.repairs, plan.streamed) : [];
     if (repairs.length > 0)
