@@ -27,7 +27,6 @@ import {
 import { type Incremental, readIncremental } from '../shared/incremental.js';
 import { UploadLedger } from '../shared/ledger.js';
 import { newRunId, partFilename } from '../shared/naming.js';
-import { checkWholeExport } from '../shared/whole-check.js';
 import type { UploadEvents, UploadOptions, UploadPorts } from '../types.js';
 import { describeBackend, transportFor, viewBackend } from './backend.js';
 import { inspectExport } from './inspect.js';
@@ -38,6 +37,7 @@ import {
   DEFAULT_PART_CAP,
   type ExportHead,
   planUpload,
+  refuseUnrepairable,
   repairsOf,
   streamedPlan,
   type UploadPlan,
@@ -50,7 +50,7 @@ import { startVerify } from './verify-import.js';
 
 export type { S3PartReport, S3UploadResult } from './result.js';
 
-/** The whole export checked, then the filter's first pass (shared/export-filter.ts). */
+/** The filter's first pass (shared/export-filter.ts), which checks the whole export in the same read. */
 async function outcomeFilter(
   source: ExportSource,
   head: ExportHead,
@@ -60,16 +60,17 @@ async function outcomeFilter(
   onEvent: UploadEvents,
 ) {
   const { signal } = ports;
-  await interruptible(signal, checkWholeExport(source, signal, onEvent));
   const inc = readIncremental(ports.ledger, opts.server, userId, opts.full);
   if (inc.plan) onEvent({ type: 'incremental', plan: inc.plan });
-  const { filter, stats } = await interruptible(
+  // One read both checks the whole export and measures what the filter makes of it.
+  const { filter, stats, scan } = await interruptible(
     signal,
     planFilter(source, repairPlanFor(head), inc, {
       signal,
       onProgress: (bytes) => onEvent({ type: 'progress', pass: 'check', bytes, total: source.size }),
     }),
   );
+  refuseUnrepairable(source, { ...scan, sha256: '' });
   if (filter) onEvent({ type: 'warning', message: `apple-import repairs: ${describeFilter(filter.stats)}.` });
   return { filter, inc, stats };
 }

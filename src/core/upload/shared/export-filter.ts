@@ -22,7 +22,7 @@ import { IMPORT_RECORD, IMPORT_SLEEP, IMPORT_WORKOUT } from '../../model/judge.j
 import { KIND_UNMAPPED, kindOf } from '../../model/record-types.js';
 import type { WorkoutCollision } from '../../model/tally.js';
 import { type RepairPlan, repairBytes } from '../../reader/repair.js';
-import { createScanner, ExportScanner } from '../../reader/scanner.js';
+import { createScanner, ExportScanner, type ScanResult } from '../../reader/scanner.js';
 import {
   A_FLAGS,
   A_HASH_LO,
@@ -571,11 +571,24 @@ async function* filtered(
   chunks: AsyncIterable<Buffer>,
   pass: FilterPass,
   onDone?: (stats: FilterStats) => void,
+  /** The pass checks the export too: it stops at the first unrepairable defect and hands over the scan. */
+  onScanned?: (scan: ScanResult) => void,
 ): AsyncGenerator<Buffer> {
+  let broken = false;
   // Element spans and Records' attribute values from the compiled fast path (a tape scan); only
   // Workouts (and the odd Record) are decoded whole.
   const scanner = createScanner(
-    { onTape: (el) => pass.tape(el), onTopLevel: (name, start, end) => pass.top(name, start, end) },
+    {
+      onTape: (el) => pass.tape(el),
+      onTopLevel: (name, start, end) => pass.top(name, start, end),
+      ...(onScanned
+        ? {
+            onDefect: (d: { repairable: boolean }) => {
+              if (!d.repairable) broken = true;
+            },
+          }
+        : {}),
+    },
     {},
     undefined,
     { checkOnly: true, tape: true, tapeFields: TAPE_FIELDS },
@@ -585,26 +598,33 @@ async function* filtered(
     pass.push(chunk);
     scanner.write(chunk);
     read += chunk.length;
+    if (broken) break;
     yield* pass.drain(0);
   }
+  if (broken) {
+    onScanned?.(scanner.result());
+    return;
+  }
   scanner.end();
+  onScanned?.(scanner.result());
   yield* pass.drain(read);
   onDone?.(pass.stats);
 }
 
 /**
  * The first pass: what the filtered document would be (its size, what it changes, what the ledger
- * records), without keeping any of it. The export must have been checked (the pass trusts the scanner
- * only for element boundaries).
+ * records), without keeping any of it, and the check of the whole export in the same read (the scan,
+ * which the caller refuses an unrepairable export by; the stats of a broken one are partial).
  */
 export async function measureFiltered(
   source: ExportSource,
   repair: RepairPlan,
   inputs: FilterInputs,
   opts: { signal?: AbortSignal; onProgress?(bytes: number): void } = {},
-): Promise<FilterStats> {
+): Promise<{ stats: FilterStats; scan: ScanResult }> {
   const pass = new FilterPass(inputs, repair.doctype, true);
   let read = 0;
+  let scan: ScanResult | undefined;
   async function* tapped(): AsyncGenerator<Buffer> {
     for await (const chunk of source.open(opts.signal ? { signal: opts.signal } : {})) {
       read += chunk.length;
@@ -612,10 +632,13 @@ export async function measureFiltered(
       yield chunk;
     }
   }
-  for await (const _ of filtered(tapped(), pass)) {
+  for await (const _ of filtered(tapped(), pass, undefined, (s) => {
+    scan = s;
+  })) {
     // Only the count matters here.
   }
-  return pass.stats;
+  if (scan === undefined) throw new Error('the filter pass ended without a scan');
+  return { stats: pass.stats, scan };
 }
 
 /**
@@ -661,9 +684,9 @@ export async function planFilter(
   repair: RepairPlan,
   inputs: FilterInputs,
   opts: { signal?: AbortSignal; onProgress?(bytes: number): void } = {},
-): Promise<{ filter: ExportFilterPlan | null; stats: FilterStats }> {
-  const stats = await measureFiltered(source, repair, inputs, opts);
-  return { filter: filterChanges(stats) ? { inputs, stats } : null, stats };
+): Promise<{ filter: ExportFilterPlan | null; stats: FilterStats; scan: ScanResult }> {
+  const { stats, scan } = await measureFiltered(source, repair, inputs, opts);
+  return { filter: filterChanges(stats) ? { inputs, stats } : null, stats, scan };
 }
 
 /** A single-part plan whose document goes through `filter`: its size is the filter's. */
