@@ -363,6 +363,59 @@ describe('upload --method sdk', () => {
     );
   });
 
+  it('a minted SDK token is minted again when it is about to expire, and when the route refuses it', async () => {
+    const mints = (d: BackendDouble, userId: string) =>
+      [...d.state.refreshTokens.values()].filter((t) => t.kind === 'sdk' && t.userId === userId).length;
+    // Tokens that live 30 s, under the minute before expiry at which a token is replaced: every batch
+    // needs a new one.
+    const shortLived = await startBackendDouble({
+      seed: { developers: [{ email: 'dev@example.com', password: 'a password here' }] },
+      accessTokenTtlSeconds: 30,
+      directDelayMs: 1,
+    });
+    let skew = 0;
+    const skewed = await startBackendDouble({
+      seed: { developers: [{ email: 'dev@example.com', password: 'a password here' }] },
+      now: () => Date.now() + skew,
+      directDelayMs: 1,
+    });
+    const proxy = await startProxy(skewed.url, (n) => {
+      // Two hours pass on the server before the second batch arrives: the token minted for the first
+      // has expired there, though not by the client's clock.
+      if (n === 2) skew = 2 * 3600_000;
+    });
+    try {
+      const a = shortLived.createUser({ email: 'short-lived@example.com' });
+      const developerA = shortLived.issueAccessToken(shortLived.state.developers[0]!.id, 86_400);
+      const first = await cli.run(
+        ['upload', file, '--user', a.id, '--method', 'sdk', '--json', '--batch-records', '3000'],
+        { env: { APPLE_IMPORT_SERVER: shortLived.url, APPLE_IMPORT_TOKEN: developerA } },
+      );
+      assert.equal(first.code, 0, first.stderr);
+      const doc = JSON.parse(first.stdout) as SdkDoc;
+      assert.equal(doc.auth, 'minted');
+      assert.ok(doc.sent >= 3, `${doc.sent} batches`);
+      assert.equal(mints(shortLived, a.id), doc.sent, 'one token per batch');
+
+      const b = skewed.createUser({ email: 'expired@example.com' });
+      const developerB = skewed.issueAccessToken(skewed.state.developers[0]!.id, 86_400);
+      const second = await cli.run(
+        ['upload', file, '--user', b.id, '--method', 'sdk', '--json', '--batch-records', '3000'],
+        { env: { APPLE_IMPORT_SERVER: proxy.url, APPLE_IMPORT_TOKEN: developerB } },
+      );
+      assert.equal(second.code, 0, second.stderr);
+      const sent = (JSON.parse(second.stdout) as SdkDoc).sent;
+      // The second batch was refused once (401) and sent again with a new token.
+      assert.equal(proxy.bodies.length, sent + 1);
+      assert.equal(mints(skewed, b.id), 2);
+      assert.equal(skewed.state.sdkBatches.filter((x) => x.userId === b.id).length, sent);
+    } finally {
+      await proxy.close();
+      await shortLived.close();
+      await skewed.close();
+    }
+  });
+
   it('mints an SDK token from a developer login (the route refuses a developer JWT) and never prints it', async () => {
     const user = double.createUser({ email: 'minted@example.com' });
     const developer = double.state.developers[0]!;
