@@ -350,17 +350,23 @@ describe('upload --method sdk', () => {
     }
   });
 
-  it('retries the 503 "Failed to persist payload; please retry." and other 5xx with the one retry policy', async () => {
+  it('retries the 503 "Failed to persist payload; please retry.", 429 and a lost connection with the one retry policy', async () => {
     const user = double.createUser({ email: 'retry@example.com' });
+    const route = { method: 'POST', path: /\/sdk\/users\/[^/]+\/sync$/ };
     double.failNextSdkPersist(2);
+    double.faults.next(1, { status: 429, headers: { 'retry-after': '3' } }, route);
+    double.faults.drop(1, route);
     const clock = fastClock();
-    const r = await cli.run([...sdkArgs(user.id), '--wait'], { env, clock });
+    const r = await cli.run([...sdkArgs(user.id), '--wait', '--json'], { env, clock });
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /Failed to persist payload; please retry\.; retrying in/);
-    assert.equal(clock.sleeps.filter((ms) => ms >= 500).length >= 2, true);
-    assert.ok(
-      double.state.sdkBatches.filter((b) => b.userId === user.id).every((b) => b.status === 'completed'),
-    );
+    assert.equal((r.stderr.match(/Failed to persist payload; please retry\.; retrying in/g) ?? []).length, 2);
+    assert.equal((r.stderr.match(/; retrying in/g) ?? []).length, 4, r.stderr);
+    assert.ok(clock.sleeps.includes(3000), `the server's Retry-After is waited for: ${clock.sleeps}`);
+    const doc = JSON.parse(r.stdout) as SdkDoc;
+    const batches = double.state.sdkBatches.filter((b) => b.userId === user.id);
+    // Each batch accepted once, however many attempts it took.
+    assert.equal(batches.length, doc.batches.length);
+    assert.ok(batches.every((b) => b.status === 'completed'));
   });
 
   it('a minted SDK token is minted again when it is about to expire, and when the route refuses it', async () => {
