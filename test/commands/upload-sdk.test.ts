@@ -191,6 +191,45 @@ describe('upload --method sdk', () => {
     assert.deepEqual([v.imported, v.predicted], [0, 0]);
   });
 
+  it('the same export sent again from another machine (no ledger): workouts included, nothing fails and nothing changes', async () => {
+    const user = double.createUser({ email: 'elsewhere@example.com' });
+    const args = [...sdkArgs(user.id), '--wait', '--json', '--batch-records', '3000'];
+    const first = await cli.run(args, { env });
+    assert.equal(first.code, 0, first.stderr);
+    const before = snapshot(double, user.id);
+    const doc = JSON.parse(first.stdout) as SdkDoc;
+    const other = await CliEnv.create(double.url);
+    let third: CliEnv | undefined;
+    try {
+      const again = await other.run(args, { env });
+      assert.equal(again.code, 0, again.stderr);
+      const d = JSON.parse(again.stdout) as SdkDoc;
+      assert.equal(d.status, 'uploaded');
+      // The whole export again, its workouts too: the route inserts them ON CONFLICT DO NOTHING (§6.3).
+      assert.deepEqual(d.recordsByType, doc.recordsByType);
+      assert.ok(d.recordsByType.Workout! > 0);
+      assert.ok(
+        d.batches.every((b) => b.state === 'completed' && b.workoutsSaved === 0 && b.droppedCount === 0),
+        JSON.stringify(d.batches),
+      );
+      assert.deepEqual(snapshot(double, user.id), before, 'the same rows, values and ids');
+      // This machine's ledger knows of no earlier upload: nothing gained is within what the user had.
+      const v = d.verification!;
+      assert.equal(v.ok, true);
+      assert.equal(v.imported, 0);
+      assert.deepEqual(v.alreadyThere, { records: v.records.predicted, workouts: v.workouts.predicted });
+      const human = await (third = await CliEnv.create(double.url)).run(
+        args.filter((a) => a !== '--json'),
+        { env },
+      );
+      assert.equal(human.code, 0, human.stderr);
+      assert.match(human.stderr, /not gained may be rows the server had already/);
+    } finally {
+      await other.dispose();
+      await third?.dispose();
+    }
+  });
+
   it('--wait: the rows the summary gained are those the batches were expected to store, exit 0', async () => {
     const user = double.createUser({ email: 'verified@example.com' });
     const r = await cli.run([...sdkArgs(user.id), '--wait', '--json', '--batch-records', '2000'], { env });

@@ -424,6 +424,7 @@ export async function runSdkUpload(
         units: followed,
         failed: counts.failed,
         settled: 'events',
+        mayBeThere: true,
       });
     } catch (err) {
       summaryUnreadable(ports, onEvent, err);
