@@ -349,11 +349,16 @@ describe('upload --method sdk', () => {
     }
   });
 
-  it('--out needs --method sdk and --dry-run', async () => {
+  it('--out needs --dry-run, and --method direct or sdk', async () => {
     const user = double.createUser({ email: 'out-usage@example.com' });
     const r = await cli.run([...sdkArgs(user.id), '--out', join(dir, 'x.jsonl')], { env });
     assert.equal(r.code, 2);
     assert.match(r.stderr, /--out .*--dry-run/);
+    const s3 = await cli.run(['upload', file, '--user', user.id, '--dry-run', '--out', join(dir, 'x')], {
+      env,
+    });
+    assert.equal(s3.code, 2);
+    assert.match(s3.stderr, /--method direct or sdk/);
   });
 
   it('Ctrl-C lets the batch in flight finish, and the next run sends only what is left, nothing twice', async () => {
