@@ -67,11 +67,14 @@ export function sampleId(s: Pick<NormalizedSample, 'type' | 'hi' | 'lo'>): strin
   return `apple-import:${kind}:${hex8(s.hi)}${hex8(s.lo)}`;
 }
 
+const dateBytes = Buffer.alloc(64);
+
 /** A startDate's instant as the backend reads it (compact dates as apple-import rewrites them); NaN if none. */
 function startMsOf(value: string | undefined): number {
   if (value === undefined) return Number.NaN;
-  const text = Buffer.from(backendDate(value) ?? value, 'latin1');
-  return strptimeDate(text, 0, text.length);
+  const text = backendDate(value) ?? value;
+  if (text.length > dateBytes.length) return Number.NaN;
+  return strptimeDate(dateBytes, 0, dateBytes.write(text, 'latin1'));
 }
 
 export async function readIntoBatches(deps: SdkReadDeps): Promise<SdkReadResult> {
