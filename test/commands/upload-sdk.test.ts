@@ -19,6 +19,9 @@ import { fastClock } from '../helpers/fake-clock.js';
 import type { Verification } from '../helpers/verification.js';
 
 const API_KEY = `sk-${'e7'.repeat(16)}`;
+const VERSION = (
+  JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 const env = { APPLE_IMPORT_API_KEY: API_KEY };
 
 interface SdkDoc {
@@ -330,6 +333,12 @@ describe('upload --method sdk', () => {
       const { request, dropped } = parseSyncRequest(body);
       assert.deepEqual(dropped, [], name);
       assert.equal(request.provider, 'apple');
+      // The envelope of every batch: this tool and version, one historical session for the import.
+      assert.deepEqual(
+        [body.sdkVersion, body.syncType, body.syncSessionId],
+        [`apple-import/${VERSION}`, 'historical', doc.syncSessionId],
+      );
+      assert.ok(!Number.isNaN(Date.parse(String(body.syncTimestamp))), String(body.syncTimestamp));
       samples += request.records.length + request.sleep.length + request.workouts.length;
     }
     assert.equal(samples, doc.records);
