@@ -55,7 +55,9 @@ export interface SdkReadResult {
   sentImports: { workouts: string[]; ranges: KnownRanges };
 }
 
-const hex8 = (n: number) => (n >>> 0).toString(16).padStart(8, '0');
+const HEX2 = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+const hex8 = (n: number) =>
+  HEX2[(n >>> 24) & 0xff]! + HEX2[(n >>> 16) & 0xff]! + HEX2[(n >>> 8) & 0xff]! + HEX2[n & 0xff]!;
 
 /**
  * A sample's id (≤ 100 characters, stored as `external_id`): its duplicate key, a 64-bit hash of the
