@@ -358,6 +358,46 @@ describe('upload --method sdk', () => {
     }
   });
 
+  it('every batch is within --batch-bytes and --batch-records, whichever comes first', async () => {
+    const user = double.createUser({ email: 'bounds@example.com' });
+    for (const [bytes, records] of [
+      [64 * 1024, 50_000],
+      [4 * 1024 * 1024, 700],
+    ] as const) {
+      const folder = join(dir, `bounds-${bytes}-${records}/`);
+      const r = await cli.run(
+        [
+          ...sdkArgs(user.id),
+          '--dry-run',
+          '--json',
+          '--out',
+          folder,
+          '--batch-bytes',
+          String(bytes),
+          '--batch-records',
+          String(records),
+        ],
+        { env },
+      );
+      assert.equal(r.code, 0, r.stderr);
+      const doc = JSON.parse(r.stdout) as SdkDoc;
+      const names = await readdir(folder);
+      assert.ok(names.length >= 3, `${names.length} batches`);
+      let full = 0;
+      for (const name of names) {
+        const raw = await readFile(join(folder, name));
+        const body = JSON.parse(raw.toString('utf8')) as { data: Record<string, unknown[]> };
+        const items = Object.values(body.data).reduce((n, list) => n + list.length, 0);
+        assert.ok(raw.length <= bytes, `${name}: ${raw.length} bytes`);
+        assert.ok(items <= records, `${name}: ${items} samples`);
+        // Cut by the bound that binds: all but the last batch come close to it.
+        if (bytes < 1024 * 1024 ? raw.length > bytes * 0.9 : items === records) full++;
+      }
+      assert.ok(full >= names.length - 1, `${full} of ${names.length} batches filled to the bound`);
+      assert.equal(names.length, doc.batches.length);
+    }
+  });
+
   it('--out needs --dry-run, and --method direct or sdk', async () => {
     const user = double.createUser({ email: 'out-usage@example.com' });
     const r = await cli.run([...sdkArgs(user.id), '--out', join(dir, 'x.jsonl')], { env });
