@@ -8,7 +8,8 @@
  * - the same double with the import task never starting (`directNoImportSeconds`): what the client takes
  *   when the API only receives. This is the figure the goal is about.
  *
- * `--dry-run` (all client work, nothing sent) is reported too; `*BusySeconds` are the client's event-loop
+ * `--dry-run` (all client work, nothing sent) is reported too, and `upload --method sdk --dry-run` on
+ * the same export next to them (bench:sdk has the sdk method in more detail); `*BusySeconds` are the client's event-loop
  * busy time (time not spent waiting); `peakRssMB` is this process's, which runs every command in turn,
  * and `validatePeakRssMB`/`directPeakRssMB`/`sdkDryRunPeakRssMB` are those of the built CLI (dist/: run
  * `npm run build` first) as a whole process running that one command, worker threads included, as users
@@ -137,6 +138,11 @@ async function main(): Promise<void> {
 
     const validate = await timed(['validate', file, '--json'], env);
     const dry = await timed([...direct(info.users[0]!.id), '--dry-run'], env);
+    // The sdk method's client-side work on the same export (issue 15: ≤ 1.2× validate's time).
+    const sdkDry = await timed(
+      ['upload', file, '--user', info.users[0]!.id, '--method', 'sdk', '--json', '--dry-run'],
+      env,
+    );
     const cpuBefore = cpuSeconds(sandbox.pid);
     const sent = await timed(direct(info.users[0]!.id), env);
     const cpuAfter = cpuSeconds(sandbox.pid);
@@ -156,6 +162,8 @@ async function main(): Promise<void> {
       directNoImportSeconds: +noImport.seconds.toFixed(2),
       ratioDirectToValidate: +(sent.seconds / validate.seconds).toFixed(2),
       ratioDryRunToValidate: +(dry.seconds / validate.seconds).toFixed(2),
+      sdkDryRunSeconds: +sdkDry.seconds.toFixed(2),
+      ratioSdkDryRunToValidate: +(sdkDry.seconds / validate.seconds).toFixed(2),
       ratioNoImportToValidate: +(noImport.seconds / validate.seconds).toFixed(2),
       serverCpuSeconds: cpuBefore === null || cpuAfter === null ? null : +(cpuAfter - cpuBefore).toFixed(2),
       validateBusySeconds: +validate.busy.toFixed(2),

@@ -365,7 +365,8 @@ class AppFactory implements Factory {
       feed: (userId) => this.syncFeed(userId),
       sdk: (userId) => this.sdkRoute(userId),
       sdkTokenUser: () => this.ports.SdkAuthorizer.tokenUser(this.sdkCredential()),
-      batchOutput: async (path) => (await import('./adapters/batch-output.js')).openBatchOutput(path),
+      batchOutput: async (path, format) =>
+        (await import('./adapters/batch-output.js')).openBatchOutput(path, format),
     };
   }
 }

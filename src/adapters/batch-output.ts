@@ -1,9 +1,11 @@
 /**
- * Where `upload --dry-run --out PATH` writes what would be sent. A folder (an existing one, or a path
- * ending in `/`) gets one file per batch, `sdk-batch-00001.json`, each exactly a request body; any other
- * path one file with one request body per line (JSON Lines). Nothing is seen half-written: the batches go
- * to a temporary file or folder beside the target, moved into place once the run is through, and removed
- * when it is not. A folder's earlier `sdk-batch-*.json` files are replaced, nothing else in it is touched.
+ * Where `upload --dry-run --out PATH` writes what would be sent. For sdk, a folder (an existing one, or
+ * a path ending in `/`) gets one file per batch, `sdk-batch-00001.json`, each exactly a request body; any
+ * other path one file with one request body per line (JSON Lines). For direct, PATH is always a folder
+ * and each batch's XML document, the upload's file part, is `direct-batch-00001.xml` (a document spans
+ * lines, so there is no one-file form). Nothing is seen half-written: the batches go to a temporary file
+ * or folder beside the target, moved into place once the run is through, and removed when it is not. A
+ * folder's earlier batch files of the same method are replaced, nothing else in it is touched.
  */
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
@@ -23,7 +25,16 @@ export interface BatchOutput {
   discard(): Promise<void>;
 }
 
-const BATCH_FILE = /^sdk-batch-\d+\.json$/;
+/** What is written: sdk request bodies (JSON), or direct batch documents (XML). */
+export type BatchFormat = 'sdk' | 'direct';
+
+const FILES: Record<BatchFormat, { name: (seq: number) => string; pattern: RegExp }> = {
+  sdk: { name: (seq) => `sdk-batch-${String(seq).padStart(5, '0')}.json`, pattern: /^sdk-batch-\d+\.json$/ },
+  direct: {
+    name: (seq) => `direct-batch-${String(seq).padStart(5, '0')}.xml`,
+    pattern: /^direct-batch-\d+\.xml$/,
+  },
+};
 
 function failed(path: string, err: unknown): AppError {
   return new AppError('OUTPUT_WRITE_FAILED', `Cannot write ${path}: ${fsReason(err)}.`, { cause: err });
@@ -37,9 +48,10 @@ async function isFolder(path: string): Promise<boolean> {
   }
 }
 
-export async function openBatchOutput(path: string): Promise<BatchOutput> {
+export async function openBatchOutput(path: string, format: BatchFormat = 'sdk'): Promise<BatchOutput> {
   const tag = randomBytes(6).toString('hex');
-  if (path.endsWith('/') || (await isFolder(path))) {
+  const files = FILES[format];
+  if (format === 'direct' || path.endsWith('/') || (await isFolder(path))) {
     const folder = path.replace(/\/+$/, '') || '/';
     const tmp = join(dirname(folder), `.${basename(folder)}.${tag}.tmp`);
     try {
@@ -52,7 +64,7 @@ export async function openBatchOutput(path: string): Promise<BatchOutput> {
       layout: 'folder',
       async write(seq, body) {
         try {
-          await writeFile(join(tmp, `sdk-batch-${String(seq).padStart(5, '0')}.json`), body);
+          await writeFile(join(tmp, files.name(seq)), body);
         } catch (err) {
           throw failed(folder, err);
         }
@@ -61,7 +73,7 @@ export async function openBatchOutput(path: string): Promise<BatchOutput> {
         try {
           await mkdir(folder, { recursive: true });
           for (const name of await readdir(folder))
-            if (BATCH_FILE.test(name)) await rm(join(folder, name), { force: true });
+            if (files.pattern.test(name)) await rm(join(folder, name), { force: true });
           for (const name of await readdir(tmp)) await rename(join(tmp, name), join(folder, name));
           await rm(tmp, { recursive: true, force: true });
         } catch (err) {

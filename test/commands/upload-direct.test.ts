@@ -639,6 +639,47 @@ describe('upload --method direct', () => {
     }
   });
 
+  it('--dry-run --out writes each batch document, byte for byte what is sent, and the double imports each', async () => {
+    const s = await setup();
+    try {
+      const file = join(s.dir, 'export.xml');
+      await writeExportFile(file, { seed: 4, days: 3 });
+      const args = ['upload', file, '--user', s.userId, '--method', 'direct', '--batch-records', '3000'];
+      const folder = join(s.dir, 'batches');
+      const dry = await s.cli.run([...args, '--dry-run', '--out', folder, '--json'], { env });
+      assert.equal(dry.code, 0, dry.stderr);
+      const doc = JSON.parse(dry.stdout) as { batches: unknown[]; out: { path: string; layout: string } };
+      assert.deepEqual(doc.out, { path: folder, layout: 'folder' });
+      assert.equal(s.double.state.directUploads.length, 0, 'nothing sent');
+      const names = (await readdir(folder)).sort();
+      assert.ok(names.length >= 2, names.join(', '));
+      assert.equal(names.length, doc.batches.length);
+      assert.match(names[0]!, /^direct-batch-00001\.xml$/);
+      const sent = await s.cli.run([...args, '--wait'], { env });
+      assert.equal(sent.code, 0, sent.stderr);
+      const uploads = s.double.state.directUploads;
+      assert.equal(uploads.length, names.length);
+      for (const [k, name] of names.entries()) {
+        assert.ok((await readFile(join(folder, name))).equals(uploads[k]!.bytes), name);
+        assert.equal(uploads[k]!.status, 'completed', name);
+      }
+      const human = await s.cli.run([...args, '--dry-run', '--out', folder], { env });
+      assert.equal(human.code, 0, human.stderr);
+      assert.match(human.stderr, /Wrote the batches' documents to /);
+      // The server has the export now (the ledger says so): the plan is smaller, and the earlier files go.
+      const planned = Number(/Plan: (\d+) batch/.exec(human.stdout)?.[1]);
+      assert.ok(planned < names.length, human.stdout);
+      assert.equal((await readdir(folder)).length, planned, 'the earlier files replaced');
+      assert.deepEqual(
+        (await readdir(s.dir)).filter((n) => n.endsWith('.tmp')),
+        [],
+        'no temporary folder left',
+      );
+    } finally {
+      await teardown(s);
+    }
+  });
+
   it('--batch-bytes takes a unit (2MiB, 2000kB); a bad size is exit 2 with examples, before anything is read', async () => {
     const s = await setup();
     try {

@@ -19,6 +19,9 @@ import { fastClock } from '../helpers/fake-clock.js';
 import type { Verification } from '../helpers/verification.js';
 
 const API_KEY = `sk-${'e7'.repeat(16)}`;
+const VERSION = (
+  JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 const env = { APPLE_IMPORT_API_KEY: API_KEY };
 
 interface SdkDoc {
@@ -191,6 +194,45 @@ describe('upload --method sdk', () => {
     assert.deepEqual([v.imported, v.predicted], [0, 0]);
   });
 
+  it('the same export sent again from another machine (no ledger): workouts included, nothing fails and nothing changes', async () => {
+    const user = double.createUser({ email: 'elsewhere@example.com' });
+    const args = [...sdkArgs(user.id), '--wait', '--json', '--batch-records', '3000'];
+    const first = await cli.run(args, { env });
+    assert.equal(first.code, 0, first.stderr);
+    const before = snapshot(double, user.id);
+    const doc = JSON.parse(first.stdout) as SdkDoc;
+    const other = await CliEnv.create(double.url);
+    let third: CliEnv | undefined;
+    try {
+      const again = await other.run(args, { env });
+      assert.equal(again.code, 0, again.stderr);
+      const d = JSON.parse(again.stdout) as SdkDoc;
+      assert.equal(d.status, 'uploaded');
+      // The whole export again, its workouts too: the route inserts them ON CONFLICT DO NOTHING (§6.3).
+      assert.deepEqual(d.recordsByType, doc.recordsByType);
+      assert.ok(d.recordsByType.Workout! > 0);
+      assert.ok(
+        d.batches.every((b) => b.state === 'completed' && b.workoutsSaved === 0 && b.droppedCount === 0),
+        JSON.stringify(d.batches),
+      );
+      assert.deepEqual(snapshot(double, user.id), before, 'the same rows, values and ids');
+      // This machine's ledger knows of no earlier upload: nothing gained is within what the user had.
+      const v = d.verification!;
+      assert.equal(v.ok, true);
+      assert.equal(v.imported, 0);
+      assert.deepEqual(v.alreadyThere, { records: v.records.predicted, workouts: v.workouts.predicted });
+      const human = await (third = await CliEnv.create(double.url)).run(
+        args.filter((a) => a !== '--json'),
+        { env },
+      );
+      assert.equal(human.code, 0, human.stderr);
+      assert.match(human.stderr, /not gained may be rows the server had already/);
+    } finally {
+      await other.dispose();
+      await third?.dispose();
+    }
+  });
+
   it('--wait: the rows the summary gained are those the batches were expected to store, exit 0', async () => {
     const user = double.createUser({ email: 'verified@example.com' });
     const r = await cli.run([...sdkArgs(user.id), '--wait', '--json', '--batch-records', '2000'], { env });
@@ -291,6 +333,12 @@ describe('upload --method sdk', () => {
       const { request, dropped } = parseSyncRequest(body);
       assert.deepEqual(dropped, [], name);
       assert.equal(request.provider, 'apple');
+      // The envelope of every batch: this tool and version, one historical session for the import.
+      assert.deepEqual(
+        [body.sdkVersion, body.syncType, body.syncSessionId],
+        [`apple-import/${VERSION}`, 'historical', doc.syncSessionId],
+      );
+      assert.ok(!Number.isNaN(Date.parse(String(body.syncTimestamp))), String(body.syncTimestamp));
       samples += request.records.length + request.sleep.length + request.workouts.length;
     }
     assert.equal(samples, doc.records);
@@ -310,11 +358,56 @@ describe('upload --method sdk', () => {
     }
   });
 
-  it('--out needs --method sdk and --dry-run', async () => {
+  it('every batch is within --batch-bytes and --batch-records, whichever comes first', async () => {
+    const user = double.createUser({ email: 'bounds@example.com' });
+    for (const [bytes, records] of [
+      [64 * 1024, 50_000],
+      [4 * 1024 * 1024, 700],
+    ] as const) {
+      const folder = join(dir, `bounds-${bytes}-${records}/`);
+      const r = await cli.run(
+        [
+          ...sdkArgs(user.id),
+          '--dry-run',
+          '--json',
+          '--out',
+          folder,
+          '--batch-bytes',
+          String(bytes),
+          '--batch-records',
+          String(records),
+        ],
+        { env },
+      );
+      assert.equal(r.code, 0, r.stderr);
+      const doc = JSON.parse(r.stdout) as SdkDoc;
+      const names = await readdir(folder);
+      assert.ok(names.length >= 3, `${names.length} batches`);
+      let full = 0;
+      for (const name of names) {
+        const raw = await readFile(join(folder, name));
+        const body = JSON.parse(raw.toString('utf8')) as { data: Record<string, unknown[]> };
+        const items = Object.values(body.data).reduce((n, list) => n + list.length, 0);
+        assert.ok(raw.length <= bytes, `${name}: ${raw.length} bytes`);
+        assert.ok(items <= records, `${name}: ${items} samples`);
+        // Cut by the bound that binds: all but the last batch come close to it.
+        if (bytes < 1024 * 1024 ? raw.length > bytes * 0.9 : items === records) full++;
+      }
+      assert.ok(full >= names.length - 1, `${full} of ${names.length} batches filled to the bound`);
+      assert.equal(names.length, doc.batches.length);
+    }
+  });
+
+  it('--out needs --dry-run, and --method direct or sdk', async () => {
     const user = double.createUser({ email: 'out-usage@example.com' });
     const r = await cli.run([...sdkArgs(user.id), '--out', join(dir, 'x.jsonl')], { env });
     assert.equal(r.code, 2);
     assert.match(r.stderr, /--out .*--dry-run/);
+    const s3 = await cli.run(['upload', file, '--user', user.id, '--dry-run', '--out', join(dir, 'x')], {
+      env,
+    });
+    assert.equal(s3.code, 2);
+    assert.match(s3.stderr, /--method direct or sdk/);
   });
 
   it('Ctrl-C lets the batch in flight finish, and the next run sends only what is left, nothing twice', async () => {
@@ -350,17 +443,76 @@ describe('upload --method sdk', () => {
     }
   });
 
-  it('retries the 503 "Failed to persist payload; please retry." and other 5xx with the one retry policy', async () => {
+  it('retries the 503 "Failed to persist payload; please retry.", 429 and a lost connection with the one retry policy', async () => {
     const user = double.createUser({ email: 'retry@example.com' });
+    const route = { method: 'POST', path: /\/sdk\/users\/[^/]+\/sync$/ };
     double.failNextSdkPersist(2);
+    double.faults.next(1, { status: 429, headers: { 'retry-after': '3' } }, route);
+    double.faults.drop(1, route);
     const clock = fastClock();
-    const r = await cli.run([...sdkArgs(user.id), '--wait'], { env, clock });
+    const r = await cli.run([...sdkArgs(user.id), '--wait', '--json'], { env, clock });
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /Failed to persist payload; please retry\.; retrying in/);
-    assert.equal(clock.sleeps.filter((ms) => ms >= 500).length >= 2, true);
-    assert.ok(
-      double.state.sdkBatches.filter((b) => b.userId === user.id).every((b) => b.status === 'completed'),
-    );
+    assert.equal((r.stderr.match(/Failed to persist payload; please retry\.; retrying in/g) ?? []).length, 2);
+    assert.equal((r.stderr.match(/; retrying in/g) ?? []).length, 4, r.stderr);
+    assert.ok(clock.sleeps.includes(3000), `the server's Retry-After is waited for: ${clock.sleeps}`);
+    const doc = JSON.parse(r.stdout) as SdkDoc;
+    const batches = double.state.sdkBatches.filter((b) => b.userId === user.id);
+    // Each batch accepted once, however many attempts it took.
+    assert.equal(batches.length, doc.batches.length);
+    assert.ok(batches.every((b) => b.status === 'completed'));
+  });
+
+  it('a minted SDK token is minted again when it is about to expire, and when the route refuses it', async () => {
+    const mints = (d: BackendDouble, userId: string) =>
+      [...d.state.refreshTokens.values()].filter((t) => t.kind === 'sdk' && t.userId === userId).length;
+    // Tokens that live 30 s, under the minute before expiry at which a token is replaced: every batch
+    // needs a new one.
+    const shortLived = await startBackendDouble({
+      seed: { developers: [{ email: 'dev@example.com', password: 'a password here' }] },
+      accessTokenTtlSeconds: 30,
+      directDelayMs: 1,
+    });
+    let skew = 0;
+    const skewed = await startBackendDouble({
+      seed: { developers: [{ email: 'dev@example.com', password: 'a password here' }] },
+      now: () => Date.now() + skew,
+      directDelayMs: 1,
+    });
+    const proxy = await startProxy(skewed.url, (n) => {
+      // Two hours pass on the server before the second batch arrives: the token minted for the first
+      // has expired there, though not by the client's clock.
+      if (n === 2) skew = 2 * 3600_000;
+    });
+    try {
+      const a = shortLived.createUser({ email: 'short-lived@example.com' });
+      const developerA = shortLived.issueAccessToken(shortLived.state.developers[0]!.id, 86_400);
+      const first = await cli.run(
+        ['upload', file, '--user', a.id, '--method', 'sdk', '--json', '--batch-records', '3000'],
+        { env: { APPLE_IMPORT_SERVER: shortLived.url, APPLE_IMPORT_TOKEN: developerA } },
+      );
+      assert.equal(first.code, 0, first.stderr);
+      const doc = JSON.parse(first.stdout) as SdkDoc;
+      assert.equal(doc.auth, 'minted');
+      assert.ok(doc.sent >= 3, `${doc.sent} batches`);
+      assert.equal(mints(shortLived, a.id), doc.sent, 'one token per batch');
+
+      const b = skewed.createUser({ email: 'expired@example.com' });
+      const developerB = skewed.issueAccessToken(skewed.state.developers[0]!.id, 86_400);
+      const second = await cli.run(
+        ['upload', file, '--user', b.id, '--method', 'sdk', '--json', '--batch-records', '3000'],
+        { env: { APPLE_IMPORT_SERVER: proxy.url, APPLE_IMPORT_TOKEN: developerB } },
+      );
+      assert.equal(second.code, 0, second.stderr);
+      const sent = (JSON.parse(second.stdout) as SdkDoc).sent;
+      // The second batch was refused once (401) and sent again with a new token.
+      assert.equal(proxy.bodies.length, sent + 1);
+      assert.equal(mints(skewed, b.id), 2);
+      assert.equal(skewed.state.sdkBatches.filter((x) => x.userId === b.id).length, sent);
+    } finally {
+      await proxy.close();
+      await shortLived.close();
+      await skewed.close();
+    }
   });
 
   it('mints an SDK token from a developer login (the route refuses a developer JWT) and never prints it', async () => {

@@ -10,6 +10,7 @@ export interface Verification {
   workouts: { predicted: number; imported: number };
   sleep: { predicted: number; sessions: number };
   bySeries: Record<string, { predicted: number; imported: number }>;
+  alreadyThere?: { records: number; workouts: number };
   stoppedAt?: { activity: string; startDate: string };
   learnt?: number;
 }

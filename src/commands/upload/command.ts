@@ -12,6 +12,7 @@ Examples:
   $ apple-import upload apple_health_export/ --user $ID --method direct --since 2024-01-01 --wait
   $ apple-import upload export.zip --user $ID --method sdk --wait   # units converted, safe to re-run
   $ apple-import upload export.zip --user $ID --method sdk --dry-run --out batches/
+  $ apple-import upload export.zip --user $ID --method direct --dry-run --out batches/
 
 The s3 method (default) sends the whole export, repaired (DTD removed, illegal characters dropped). On a
 current backend it is one multipart upload, --concurrency parts at a time, completed once the whole export
@@ -41,7 +42,7 @@ export const registerUpload: RegisterCommand = (program: Command, state: RunStat
     .option('--dry-run', 'check everything and print the plan, send nothing')
     .option(
       '--out <path>',
-      'sdk with --dry-run: write the batches there (a folder: one file each; a file: one per line)',
+      'direct, sdk with --dry-run: write the batches there (a folder: one file each; sdk, a file: one per line)',
     )
     .option('--force', 'send again even if the ledger says this export was already uploaded')
     .option(

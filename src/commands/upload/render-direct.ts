@@ -30,6 +30,7 @@ export function renderDirectResult(f: Factory, o: UploadOptions, r: DirectUpload
     for (const [type, n] of Object.entries(r.report.kept).sort()) out.data(`  ${type}  ${n}`);
     for (const b of r.batches)
       out.data(`  batch ${b.seq}: ${count(b.records, 'record')}, ${formatBytes(b.bytes)}`);
+    if (r.out) out.info(`Wrote the batches' documents to ${r.out.path}.`);
   } else {
     out.data(sentLine(r, ['record', 'records'], 'already sent earlier'));
   }
@@ -97,5 +98,6 @@ function directDocument(
     })),
     ...documentTail(r),
     ...(r.verification ? { verification: r.verification } : {}),
+    ...(r.out ? { out: r.out } : {}),
   };
 }

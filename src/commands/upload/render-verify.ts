@@ -17,6 +17,10 @@ export function renderStored(f: Factory, v: SummaryVerification): void {
   out.info(
     `The backend stored ${both({ records: v.records.imported, workouts: v.workouts.imported })} more (the user’s summary before and after); apple-import predicted ${both({ records: v.records.predicted, workouts: v.workouts.predicted })}${resent}.`,
   );
+  if (v.alreadyThere)
+    out.info(
+      `Of those predicted, ${both(v.alreadyThere)} not gained may be rows the server had already (the user had as many in the same series before): sent before by an upload this machine has no record of, they are stored again as the same rows.`,
+    );
   if (v.sleep.predicted > 0 || v.sleep.sessions > 0)
     out.info(
       `Sleep: ${count(v.sleep.predicted, 'sample')} sent; the summary counts ${count(v.sleep.sessions, 'sleep session')} more.`,

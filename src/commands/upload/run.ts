@@ -108,8 +108,10 @@ export function uploadOptions(f: Factory, path: string, flags: UploadFlags): Upl
   // The filter grammar is validate's: a bad date or type is the same usage error whatever the method.
   const filters = buildFilters(flags);
   if (method === 's3') refuseDirectOnlyFlags(flags);
-  if (flags.out !== undefined && (method !== 'sdk' || !flags.dryRun))
-    throw new UsageError('--out writes what a dry run would send: it needs --method sdk and --dry-run.');
+  if (flags.out !== undefined && (method === 's3' || !flags.dryRun))
+    throw new UsageError(
+      '--out writes what a dry run would send: it needs --dry-run and --method direct or sdk.',
+    );
   const sdk = method === 'sdk';
   const settings = f.settings({ user: flags.user });
   return {

@@ -9,9 +9,17 @@ const MOLAR = /^mmol<(\d+(?:\.\d+)?)>\/L$/;
 
 export type Converted = { ok: true; value: number; unit: string } | { ok: false };
 
+const byFullType = new Map<string, UnitRule | undefined>();
+
 /** The rule for a full HK identifier, or undefined for a type that has none (not a mapped quantity). */
 export function unitRuleOf(type: string): UnitRule | undefined {
-  return type.startsWith(PREFIX) ? UNIT_RULES[type.slice(PREFIX.length)] : undefined;
+  let rule = byFullType.get(type);
+  if (rule === undefined && !byFullType.has(type)) {
+    rule = type.startsWith(PREFIX) ? UNIT_RULES[type.slice(PREFIX.length)] : undefined;
+    // An export has a few dozen types; a file of made-up ones must not grow this without end.
+    if (byFullType.size < 1024) byFullType.set(type, rule);
+  }
+  return rule;
 }
 
 /**

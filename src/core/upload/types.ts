@@ -7,7 +7,7 @@
  * multipart upload's part would be one too). Events name the unit and its 1-based index.
  */
 import type { BackendApi } from '../../adapters/backend-api.js';
-import type { BatchOutput } from '../../adapters/batch-output.js';
+import type { BatchFormat, BatchOutput } from '../../adapters/batch-output.js';
 import type { Clock } from '../../adapters/clock.js';
 import type { DirectApi } from '../../adapters/direct-api.js';
 import type { ExportSource } from '../../adapters/export-source.js';
@@ -60,7 +60,7 @@ export interface UploadOptions {
   waitSettleMs?: number | undefined;
   /** direct, sdk: the largest batch. */
   batch: BatchLimits;
-  /** sdk with dryRun: where to write the batches that would be sent (adapters/batch-output.ts). */
+  /** direct, sdk with dryRun: where to write the batches that would be sent (adapters/batch-output.ts). */
   out?: string | undefined;
 }
 
@@ -103,7 +103,7 @@ export interface UploadPorts {
    * not the user and status routes (contract §1.6).
    */
   sdkTokenUser(): string | null;
-  batchOutput(path: string): Promise<BatchOutput>;
+  batchOutput(path: string, format: BatchFormat): Promise<BatchOutput>;
 }
 
 export type UnitKind = 'part' | 'batch';

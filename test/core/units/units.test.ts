@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MAPPED_QUANTITY_TYPES } from '../../../src/core/selection/mapped-types.js';
+import { unitRuleOf } from '../../../src/core/units/convert.js';
 import { type BackendDouble, startBackendDouble } from '../../../src/sandbox/backend/index.js';
 import { CliEnv } from '../../helpers/cli-env.js';
 
@@ -248,6 +249,27 @@ describe('units: what the backend stores from upload --method sdk', () => {
   it('the test table covers every quantity type the backend maps', () => {
     const short = [...MAPPED_QUANTITY_TYPES.keys()].map((t) => t.replace('HKQuantityTypeIdentifier', ''));
     assert.deepEqual(Object.keys(TYPES).sort(), short.sort());
+  });
+
+  it('the test table has every unit the product converts for each type, and no other', () => {
+    // Only the product's unit names are read here, never its factors: a unit added to the product
+    // without an expected value in this file fails, as does a unit this file expects and the product lacks.
+    const gaps: string[] = [];
+    for (const type of MAPPED_QUANTITY_TYPES.keys()) {
+      const short = type.replace('HKQuantityTypeIdentifier', '');
+      const rule = unitRuleOf(type);
+      const expected = TYPES[short];
+      if (!rule || !expected) {
+        gaps.push(`${short}: ${rule ? 'not in the test table' : 'no unit rule in the product'}`);
+        continue;
+      }
+      const product = Object.keys(rule.from);
+      if (rule.molar) product.push('mmol<180.15588000005408>/L');
+      const tested = Object.keys(DIMENSIONS[expected[0]]!.units);
+      for (const u of product) if (!tested.includes(u)) gaps.push(`${short} in "${u}": no expected value`);
+      for (const u of tested) if (!product.includes(u)) gaps.push(`${short} in "${u}": the product lacks it`);
+    }
+    assert.deepEqual(gaps, []);
   });
 
   it('stores every type, in every unit Apple writes for it, as the value in its series unit', async () => {

@@ -4,6 +4,7 @@
  * --wait, follows it to its end on the status feed before the next one: one batch at a time per user
  * (contract §9.8).
  */
+import type { BatchOutput } from '../../../adapters/batch-output.js';
 import { AppError } from '../../../errors.js';
 import type { SyncTracker } from '../../sync/tracker.js';
 import type { LedgerBatch } from '../shared/ledger.js';
@@ -23,6 +24,8 @@ export interface ConsumerDeps {
   /** Set with --wait. */
   tracker: SyncTracker | null;
   bodies: BodyPool;
+  /** A dry run with --out: where each batch's document is written. */
+  output: BatchOutput | null;
   fingerprint: string;
   runId: string;
   dryRun: boolean;
@@ -73,7 +76,11 @@ export class BatchConsumer {
     const done = () =>
       deps.onEvent({ type: 'done', unit: 'batch', index: batch.seq, of: null, batch: { ...outcome } });
     if (deps.dryRun) {
-      deps.bodies.give(batch.body);
+      try {
+        await deps.output?.write(batch.seq, batch.body);
+      } finally {
+        deps.bodies.give(batch.body);
+      }
       done();
       return 'next';
     }

@@ -77,6 +77,7 @@ export async function runDirect(
     },
     tracker,
     bodies,
+    output: deps.output ?? null,
     fingerprint: opts.fingerprint,
     runId,
     dryRun: opts.dryRun,

@@ -48,6 +48,8 @@ export interface DirectUploadResult extends UploadResultBase {
   verification: Verification | null;
   /** `already-uploaded`: how many batches the earlier run sent. */
   earlierBatches?: number;
+  /** `--dry-run --out`: the folder the batches' documents were written to. */
+  out?: { path: string; layout: 'folder' | 'lines' };
 }
 
 export async function runDirectUpload(
@@ -133,30 +135,39 @@ export async function runDirectUpload(
       incremental: inc.plan,
     },
   });
-  const r = await runDirect(
-    {
-      server: opts.server,
-      userId: user.id,
-      fingerprint,
-      filters: known ? { ...opts.filters, known } : opts.filters,
-      importedWorkouts: inc.importedWorkouts,
-      limits: opts.batch,
-      wait: opts.wait,
-      dryRun: opts.dryRun,
-      force: opts.force,
-      failFast: opts.failFast,
-    },
-    {
-      source,
-      ledger: slot,
-      post: (filename, body, progress, requestSignal) =>
-        ports.directImports.postXml({ userId: user.id, filename, body, progress, signal: requestSignal }),
-      feed: ports.feed(user.id),
-      clock,
-      signal,
-    },
-    onEvent,
-  );
+  const output = opts.dryRun && opts.out ? await ports.batchOutput(opts.out, 'direct') : null;
+  let r: Awaited<ReturnType<typeof runDirect>>;
+  try {
+    r = await runDirect(
+      {
+        server: opts.server,
+        userId: user.id,
+        fingerprint,
+        filters: known ? { ...opts.filters, known } : opts.filters,
+        importedWorkouts: inc.importedWorkouts,
+        limits: opts.batch,
+        wait: opts.wait,
+        dryRun: opts.dryRun,
+        force: opts.force,
+        failFast: opts.failFast,
+      },
+      {
+        source,
+        ledger: slot,
+        post: (filename, body, progress, requestSignal) =>
+          ports.directImports.postXml({ userId: user.id, filename, body, progress, signal: requestSignal }),
+        feed: ports.feed(user.id),
+        clock,
+        signal,
+        output,
+      },
+      onEvent,
+    );
+    await output?.commit();
+  } catch (err) {
+    await output?.discard();
+    throw err;
+  }
   // Once everything was sent (and, with --wait, imported), the server has it: the next upload skips it.
   if (r.summary && !opts.dryRun && r.failed === 0 && !r.stoppedEarly)
     inc.ledger.add(r.sentImports.workouts, r.sentImports.ranges, new Date(clock.now()));
@@ -184,6 +195,7 @@ export async function runDirectUpload(
     verification: opts.wait && !opts.dryRun ? verifyBatches(r.batches) : null,
     durationMs: Math.round(clock.now() - started),
     bytesSent: r.bytesSent,
+    ...(output ? { out: { path: output.path, layout: output.layout } } : {}),
   };
 }
 

@@ -1,3 +1,4 @@
+import type { BatchOutput } from '../../../adapters/batch-output.js';
 import type { Clock } from '../../../adapters/clock.js';
 import type { ExportSource } from '../../../adapters/export-source.js';
 import type { ScanSummary } from '../../reader/types.js';
@@ -46,6 +47,8 @@ export interface DirectRunDeps {
   runId?: string;
   /** Tuning of the worker threads for a plain file (tests force them on small files). */
   parallel?: ParallelOptions;
+  /** A dry run with --out: each batch's document is written there instead of being sent. */
+  output?: BatchOutput | null;
 }
 
 /** Worker threads that scanned byte ranges (0: all on this thread), and where this thread took over. */

@@ -55,7 +55,9 @@ export interface SdkReadResult {
   sentImports: { workouts: string[]; ranges: KnownRanges };
 }
 
-const hex8 = (n: number) => (n >>> 0).toString(16).padStart(8, '0');
+const HEX2 = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+const hex8 = (n: number) =>
+  HEX2[(n >>> 24) & 0xff]! + HEX2[(n >>> 16) & 0xff]! + HEX2[(n >>> 8) & 0xff]! + HEX2[n & 0xff]!;
 
 /**
  * A sample's id (≤ 100 characters, stored as `external_id`): its duplicate key, a 64-bit hash of the
@@ -67,11 +69,14 @@ export function sampleId(s: Pick<NormalizedSample, 'type' | 'hi' | 'lo'>): strin
   return `apple-import:${kind}:${hex8(s.hi)}${hex8(s.lo)}`;
 }
 
+const dateBytes = Buffer.alloc(64);
+
 /** A startDate's instant as the backend reads it (compact dates as apple-import rewrites them); NaN if none. */
 function startMsOf(value: string | undefined): number {
   if (value === undefined) return Number.NaN;
-  const text = Buffer.from(backendDate(value) ?? value, 'latin1');
-  return strptimeDate(text, 0, text.length);
+  const text = backendDate(value) ?? value;
+  if (text.length > dateBytes.length) return Number.NaN;
+  return strptimeDate(dateBytes, 0, dateBytes.write(text, 'latin1'));
 }
 
 export async function readIntoBatches(deps: SdkReadDeps): Promise<SdkReadResult> {

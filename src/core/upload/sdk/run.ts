@@ -249,7 +249,8 @@ export async function runSdkUpload(
     syncTimestamp: new Date(clock.now()).toISOString(),
     syncSessionId: ledger.syncSessionId,
   });
-  const output: BatchOutput | null = opts.dryRun && opts.out ? await ports.batchOutput(opts.out) : null;
+  const output: BatchOutput | null =
+    opts.dryRun && opts.out ? await ports.batchOutput(opts.out, 'sdk') : null;
   // The feed is followed with --wait, and to pace batches holding sleep (below); an SDK token cannot read it.
   const watcher =
     !opts.dryRun && route?.mode() !== 'sdk-token'
@@ -424,6 +425,7 @@ export async function runSdkUpload(
         units: followed,
         failed: counts.failed,
         settled: 'events',
+        mayBeThere: true,
       });
     } catch (err) {
       summaryUnreadable(ports, onEvent, err);

@@ -96,8 +96,23 @@ export interface CachedSource {
 /** The JSON text of each distinct source, built once (an export has a handful). */
 export class SourceCache {
   private readonly texts = new Map<string, CachedSource>();
+  private last: { name?: string; version?: string; device?: string; cached: CachedSource } | null = null;
 
   get(
+    sourceName: string | undefined,
+    sourceVersion: string | undefined,
+    device: string | undefined,
+  ): CachedSource {
+    // Apple writes a type's samples together, mostly from one app and device: the last one usually fits.
+    const last = this.last;
+    if (last !== null && last.name === sourceName && last.version === sourceVersion && last.device === device)
+      return last.cached;
+    const cached = this.lookup(sourceName, sourceVersion, device);
+    this.last = { name: sourceName, version: sourceVersion, device, cached };
+    return cached;
+  }
+
+  private lookup(
     sourceName: string | undefined,
     sourceVersion: string | undefined,
     device: string | undefined,

@@ -66,6 +66,13 @@ export interface SummaryVerification extends Verification {
   sleep: { predicted: number; sessions: number };
   /** Per backend series: records expected new, and rows the summary gained. */
   bySeries: Record<string, { predicted: number; imported: number }>;
+  /**
+   * sdk: of the rows predicted and not gained, as many as the summary held before in the same series
+   * (and of workouts): a sample sent by an upload this ledger does not know of (another machine, a
+   * lost ledger) is stored again as the same row, so these may be rows the server had, not rows lost.
+   * Present only when there are any.
+   */
+  alreadyThere?: { records: number; workouts: number };
 }
 
 /**
@@ -76,7 +83,13 @@ export function verifySummary(
   predicted: PredictedCounts,
   before: SummaryCounts,
   after: SummaryCounts,
-  how: { units: number; failed: number; settled: SummaryVerification['settled'] },
+  how: {
+    units: number;
+    failed: number;
+    settled: SummaryVerification['settled'];
+    /** Rows sent may be on the server already, stored again as the same rows (the sdk route, §6.3). */
+    mayBeThere?: boolean;
+  },
 ): SummaryVerification {
   const gained = (a: number, b: number) => Math.max(0, a - b);
   const records = {
@@ -94,17 +107,29 @@ export function verifySummary(
   for (const [series, n] of Object.entries(after.bySeries))
     if (!(series in bySeries) && n > (before.bySeries[series] ?? 0))
       bySeries[series] = { predicted: 0, imported: gained(n, before.bySeries[series] ?? 0) };
+  // A row the server had before cannot be more than the series held before: a shortfall beyond that
+  // is rows lost, whatever else was sent before.
+  const there = { records: 0, workouts: 0 };
+  if (how.mayBeThere) {
+    for (const [series, n] of Object.entries(bySeries))
+      there.records += Math.min(Math.max(0, n.predicted - n.imported), before.bySeries[series] ?? 0);
+    there.workouts = Math.min(Math.max(0, workouts.predicted - workouts.imported), before.workouts);
+  }
   return {
     predicted: records.predicted + workouts.predicted,
     imported: records.imported + workouts.imported,
     units: how.units,
     failed: how.failed,
-    ok: how.failed === 0 && records.imported >= records.predicted && workouts.imported >= workouts.predicted,
+    ok:
+      how.failed === 0 &&
+      records.imported + there.records >= records.predicted &&
+      workouts.imported + there.workouts >= workouts.predicted,
     settled: how.settled,
     records,
     workouts,
     sleep: { predicted: predicted.sleep, sessions: gained(after.sleepSessions, before.sleepSessions) },
     bySeries,
+    ...(there.records + there.workouts > 0 ? { alreadyThere: there } : {}),
   };
 }
 

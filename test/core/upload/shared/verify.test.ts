@@ -73,6 +73,44 @@ describe('verifySummary: the rows a summary gained next to the prediction', () =
     assert.deepEqual(v.bySeries.heart_rate, { predicted: 80, imported: 0 });
   });
 
+  it('sdk: a shortfall within what the series held before may be rows the server had; beyond it, rows lost', () => {
+    const how = { units: 1, failed: 0, settled: 'events' as const, mayBeThere: true };
+    const had = verifySummary(
+      predicted(),
+      summary(100, 3, { heart_rate: 100 }),
+      summary(100, 3, { heart_rate: 100 }),
+      how,
+    );
+    assert.equal(had.ok, true);
+    assert.deepEqual(had.alreadyThere, { records: 100, workouts: 3 });
+    // 100 predicted, 30 gained, 60 there before: at most 60 were there, 10 are lost.
+    const lost = verifySummary(
+      predicted(),
+      summary(60, 3, { heart_rate: 60 }),
+      summary(90, 6, { heart_rate: 90 }),
+      how,
+    );
+    assert.equal(lost.ok, false);
+    assert.deepEqual(lost.alreadyThere, { records: 60, workouts: 0 });
+    // Rows of another series do not explain a shortfall in this one.
+    const elsewhere = verifySummary(
+      predicted(),
+      summary(500, 3, { steps: 500 }),
+      summary(500, 3, { steps: 500 }),
+      how,
+    );
+    assert.equal(elsewhere.ok, false);
+    // Without the sdk's re-send, the same counts are a shortfall.
+    assert.equal(
+      verifySummary(predicted(), summary(100, 3, { heart_rate: 100 }), summary(100, 3, { heart_rate: 100 }), {
+        ...how,
+        mayBeThere: false,
+      }).ok,
+      false,
+    );
+    assert.equal(verifySummary(predicted(), summary(0, 0), summary(100, 3), how).alreadyThere, undefined);
+  });
+
   it('a failed task is not ok, whatever the counts; a series the prediction lacks is listed with what it gained', () => {
     const v = verifySummary(predicted(), summary(0, 0), summary(100, 3, { steps: 4 }), {
       units: 1,
