@@ -147,11 +147,26 @@ describe('hostile zips', () => {
       { name: 'apple_health_export/Export.xml', data: older.subarray(0, 2000) },
       { name: 'apple_health_export/export.xml', data: xml },
     ]);
-    const r = await runChild(['validate', two, '--json'], { env: await cfg() });
-    assert.equal(r.code, 0, r.stderr);
-    const report = JSON.parse(r.stdout);
-    assert.equal(report.input.entryName, 'apple_health_export/export.xml');
-    assert.equal(report.input.size, xml.length, 'the canonical one, not the smaller one');
+    // Which one and why is said on stderr by every command, never a silent pick.
+    const chosen =
+      /\n\S*two\.zip holds 2 Apple Health exports; using apple_health_export\/export\.xml, the name the Health app writes \(also there: apple_health_export\/Export\.xml \(2000 bytes\); pass .*two\.zip:<entry> to use another\)\.\n/;
+    for (const args of commands(two)) {
+      const r = await runChild(args, { env: await cfg() });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(`\n${r.stderr}`, chosen, `${args.join(' ')}: ${r.stderr}`);
+      assert.ok(
+        r.peakRssMiB > 0 && r.peakRssMiB <= MAX_RSS_MIB,
+        `${args.join(' ')}: peak RSS ${r.peakRssMiB} MiB`,
+      );
+      const doc = JSON.parse(r.stdout);
+      if (args[0] === 'validate') {
+        assert.equal(doc.input.entryName, 'apple_health_export/export.xml');
+        assert.equal(doc.input.size, xml.length, 'the canonical one, not the smaller one');
+      } else {
+        assert.equal(doc.status, 'uploaded');
+        assert.equal(doc.sourceBytes, xml.length, 'the canonical one was sent, not the smaller one');
+      }
+    }
 
     const ambiguous = join(dir, 'ambiguous.zip');
     await writeZipFile(ambiguous, [
@@ -172,6 +187,10 @@ describe('hostile zips', () => {
         /\nhint: Pass the one you mean: .*ambiguous\.zip:apple_health_export\/Export\.xml\n/,
       );
       assertNothingSent(backend, before);
+      assert.ok(
+        refused.peakRssMiB > 0 && refused.peakRssMiB <= MAX_RSS_MIB,
+        `${args.join(' ')}: peak RSS ${refused.peakRssMiB} MiB`,
+      );
     }
     // The entry named as the hint says is read.
     const named = await runChild(['validate', `${ambiguous}:apple_health_export/导出.xml`, '--json'], {

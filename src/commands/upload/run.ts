@@ -11,7 +11,7 @@ import {
   MAX_SDK_BATCH_BYTES,
   MAX_SDK_BATCH_RECORDS,
 } from '../../core/upload/sdk/batcher.js';
-import { DEFAULT_STALL_TIMEOUT_MS, type UploadOptions } from '../../core/upload/types.js';
+import { DEFAULT_STALL_TIMEOUT_MS, type UploadOptions, type UploadPorts } from '../../core/upload/types.js';
 import { AppError, ExitCode, UsageError } from '../../errors.js';
 import type { Factory } from '../../factory.js';
 import { count } from '../../io/text.js';
@@ -47,8 +47,17 @@ const MAX_PART_SIZE = 5 * 1024 * 1024 * 1024;
  */
 export async function runUpload(f: Factory, path: string, flags: UploadFlags): Promise<number> {
   const options = uploadOptions(f, path, flags);
-  const ports = f.uploadPorts();
   const view = new UploadView(f, options);
+  const given = f.uploadPorts();
+  // How the export was read (which of several candidates and why, a transcoding) is said, never silent.
+  const ports: UploadPorts = {
+    ...given,
+    openExport: async (p) => {
+      const source = await given.openExport(p);
+      for (const message of source.notices ?? []) view.event({ type: 'notice', message });
+      return source;
+    },
+  };
   try {
     if (options.method === 's3') {
       const { runS3Upload } = await import('../../core/upload/s3/run.js');
