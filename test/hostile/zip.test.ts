@@ -114,7 +114,7 @@ describe('hostile zips', () => {
     assert.ok(directLiarRss <= MAX_RSS_MIB, `peak RSS ${directLiarRss} MiB`);
   });
 
-  it('a zip of 100,001 entries: validate and upload in bounded memory', async (t) => {
+  it('a zip of 100,001 entries: validate, upload and upload --method direct in bounded memory', async (t) => {
     const many = join(dir, 'many.zip');
     const routes = Array.from({ length: 100_000 }, (_, i) => ({
       name: `apple_health_export/workout-routes/route_2024-02-11_${i}.gpx`,
@@ -134,6 +134,13 @@ describe('hostile zips', () => {
     assert.ok(upload.peakRssMiB <= MAX_RSS_MIB, `upload: peak RSS ${upload.peakRssMiB} MiB`);
     const stored = await rgw.getObject(doc.parts[0].fileKey);
     assert.ok(stored.subarray(0, 5).equals(Buffer.from('<?xml')));
+    const direct = await runChild(['upload', many, '--user', userId, '--method', 'direct', '--json'], {
+      env: await cfg(),
+    });
+    assert.equal(direct.code, 0, direct.stderr);
+    assert.equal(JSON.parse(direct.stdout).status, 'uploaded');
+    t.diagnostic(`upload --method direct: peak RSS ${direct.peakRssMiB} MiB`);
+    assert.ok(direct.peakRssMiB <= MAX_RSS_MIB, `upload --method direct: peak RSS ${direct.peakRssMiB} MiB`);
   });
 
   it('two export candidates: the canonical name is used; several without it are refused with the list', async () => {
