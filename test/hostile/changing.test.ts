@@ -4,7 +4,8 @@
  * read starts and before its last chunk), for the S3 upload in one part or several, and for direct.
  *
  * The change lands while the backend holds a request (presign or batch) for 300 ms, so it happens
- * after the CLI planned the upload and before it reads the bytes it sends next.
+ * after the CLI planned the upload and before it reads the bytes it sends next. The CLI runs in a child
+ * process, whose peak RSS is held to 150 MB.
  */
 import assert from 'node:assert/strict';
 import { appendFile, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
@@ -15,9 +16,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { writeExportFile } from '../../src/generator/index.js';
 import { type BackendDouble, startBackendDouble } from '../../src/sandbox/backend/index.js';
 import type { Radosgw } from '../helpers/radosgw.js';
-import { runCli } from '../helpers/run-cli.js';
 import { type S3Backend, s3SettingsOf, startS3Backend } from '../helpers/s3-backend.js';
-import { assertJsonStdout } from './helpers.js';
+import { assertJsonStdout, type ChildRun, runChild } from './helpers.js';
 
 describe('an export that changes while it is uploaded', () => {
   let s3: S3Backend | undefined;
@@ -71,7 +71,7 @@ describe('an export that changes while it is uploaded', () => {
         await delay(5);
       }
     })();
-    const r = await runCli(['upload', file, '--user', user, ...args, '--json'], {
+    const r = await runChild(['upload', file, '--user', user, ...args, '--json'], {
       env: { APPLE_IMPORT_SERVER: backend.url, APPLE_IMPORT_API_KEY: apiKey, APPLE_IMPORT_CONFIG_DIR: cfg },
     });
     changed = true;
@@ -80,13 +80,14 @@ describe('an export that changes while it is uploaded', () => {
     return { r, user, file };
   }
 
-  function assertChanged(r: { code: number; stdout: string; stderr: string }, why: RegExp): void {
+  function assertChanged(r: ChildRun, why: RegExp): void {
     assert.equal(r.code, 3, r.stderr);
     const first = r.stderr.split('\n').find((l) => l.startsWith('error: ')) ?? '';
     assert.match(first, /^error: .*export-[0-9a-f]+\.xml changed while it was being (read|uploaded)/);
     assert.match(r.stderr, why);
     assert.doesNotMatch(r.stderr, /longer than planned|unexpected error/);
     assertJsonStdout(r.stdout, 'INPUT_CHANGED');
+    assert.ok(r.peakRssMiB > 0 && r.peakRssMiB <= 150, `peak RSS ${r.peakRssMiB} MiB`);
   }
 
   const presign = /\/import\/apple\/xml\/s3$/;
