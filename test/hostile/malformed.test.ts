@@ -214,7 +214,7 @@ describe('complete exports that are hostile inside', () => {
     }
   });
 
-  it('whitespace between elements never counts against a part: a split export uploads (was: "the element at byte N (430 bytes) cannot fit")', async () => {
+  it('whitespace between elements never counts against a part: a split export uploads (was: "the element at byte N (430 bytes) cannot fit")', async (t) => {
     // The issue's 10 GiB export against a 1 GiB part, in small: runs of whitespace each longer than a
     // part (presigned POSTs, a server before August 2026), after the header, between records, before the end.
     const post = await startBackendDouble({ generation: '2026-08', s3: s3SettingsOf(rgw) });
@@ -247,6 +247,7 @@ describe('complete exports that are hostile inside', () => {
       });
       assert.equal(r.code, 0, r.stderr);
       assert.doesNotMatch(r.stderr, /cannot fit/);
+      assertBounded(t, 'spaced: upload', r.peakRssMiB);
       const doc = JSON.parse(r.stdout) as { parts: { fileKey: string }[] };
       assert.ok(doc.parts.length > 1, `${doc.parts.length} part(s)`);
       for (const part of doc.parts) {
