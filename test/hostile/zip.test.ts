@@ -59,7 +59,6 @@ describe('hostile zips', () => {
     await writeCraftedZip(bomb, [whitespaceBomb('apple_health_export/export.xml', 10 * 1024)]);
     for (const args of commands(bomb)) {
       const before = backendTraffic(backend);
-      const started = Date.now();
       const r = await runChild(args, { env: await cfg() });
       assertRefused(
         r,
@@ -67,7 +66,6 @@ describe('hostile zips', () => {
         'INPUT_ZIP_BOMB',
         /^error: .*bomb\.zip:apple_health_export\/export\.xml would inflate from 10\.\d MiB to 10\.0 GiB \(\d+×; Apple Health exports compress 20–30×, the limit is 200×\): refused as a likely zip bomb, before inflating it\.$/,
       );
-      assert.ok(Date.now() - started < 30_000, `${args[0]} stopped early`);
       t.diagnostic(
         `${args
           .slice(0, 1)
