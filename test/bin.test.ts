@@ -62,6 +62,12 @@ describe('bin', () => {
  * Ctrl-C in a real child process: the first lets the run unwind (here: it waits for the answer to a
  * batch the server received), a second one quits at once, however soon after the first it comes.
  */
+/** Where each batch method sends its batches. */
+const BATCH_ROUTES = {
+  direct: /\/import\/apple\/xml\/direct$/,
+  sdk: /\/sdk\/users\/[^/]+\/sync$/,
+};
+
 describe('bin: a second Ctrl-C', () => {
   let backend: BackendDouble;
   let dir: string;
@@ -74,19 +80,22 @@ describe('bin: a second Ctrl-C', () => {
     backend = await startBackendDouble();
     userId = backend.createUser({ email: 'dana@example.com' }).id;
     // The batch reaches the server, which never answers: the first Ctrl-C waits for that answer.
-    backend.faults.stall({ method: 'POST', path: /\/import\/apple\/xml\/direct$/ });
+    backend.faults.stall({ method: 'POST', path: BATCH_ROUTES.direct });
+    backend.faults.stall({ method: 'POST', path: BATCH_ROUTES.sdk });
   });
   after(async () => {
     await backend?.close();
     await rm(dir, { recursive: true, force: true });
   });
 
-  /** Starts `upload --method direct`, waits for its first batch to reach the server, presses Ctrl-C twice. */
-  async function pressTwice(env: Record<string, string>, gapMs: number) {
-    const before = directPosts();
+  /** Starts `upload --method <method>`, waits for its first batch to reach the server, presses Ctrl-C twice. */
+  async function pressTwice(env: Record<string, string>, gapMs: number, method: 'direct' | 'sdk' = 'direct') {
+    const batchPosts = () =>
+      backend.state.requests.filter((r) => r.method === 'POST' && BATCH_ROUTES[method].test(r.path)).length;
+    const before = batchPosts();
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', 'src/bin.ts', 'upload', xml, '--user', userId, '--method', 'direct'],
+      ['--import', 'tsx', 'src/bin.ts', 'upload', xml, '--user', userId, '--method', method],
       { env: { PATH: process.env.PATH ?? '', NO_COLOR: '1', APPLE_IMPORT_SERVER: backend.url, ...env } },
     );
     let stderr = '';
@@ -95,7 +104,7 @@ describe('bin: a second Ctrl-C', () => {
     });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     const deadline = Date.now() + 30_000;
-    while (directPosts() === before) {
+    while (batchPosts() === before) {
       if (Date.now() > deadline || child.exitCode !== null) assert.fail(`no batch was sent: ${stderr}`);
       await delay(20);
     }
@@ -110,10 +119,6 @@ describe('bin: a second Ctrl-C', () => {
     return { code, aliveAfterFirst, quitMs: Date.now() - second, stderr };
   }
 
-  function directPosts(): number {
-    return backend.state.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/direct')).length;
-  }
-
   it('quits at once when it comes 300 ms after the first (an API key: conf never loads)', async () => {
     const cfg = await mkdtemp(join(dir, 'cfg-'));
     const r = await pressTwice(
@@ -124,6 +129,19 @@ describe('bin: a second Ctrl-C', () => {
     assert.equal(r.code, 130, r.stderr);
     assert.ok(r.quitMs < 2000, `quit ${r.quitMs} ms after the second Ctrl-C`);
     assert.match(r.stderr, /Stopping after batch 1 of \d+ \(up to 30 s\); Ctrl-C again to stop now/);
+  });
+
+  it('upload --method sdk quits at once too, the answer to its batch awaited after the first', async () => {
+    const cfg = await mkdtemp(join(dir, 'cfg-'));
+    const r = await pressTwice(
+      { APPLE_IMPORT_CONFIG_DIR: cfg, APPLE_IMPORT_API_KEY: backend.createApiKey() },
+      300,
+      'sdk',
+    );
+    assert.ok(r.aliveAfterFirst, 'the first Ctrl-C alone does not quit while the answer is awaited');
+    assert.equal(r.code, 130, r.stderr);
+    assert.ok(r.quitMs < 2000, `quit ${r.quitMs} ms after the second Ctrl-C`);
+    assert.match(r.stderr, /Ctrl-C again to stop now/);
   });
 
   it('quits at once after a token refresh loaded conf, whose exit hook re-raises the first Ctrl-C', async () => {

@@ -4,10 +4,11 @@
  * read starts and before its last chunk), for the S3 upload in one part or several, and for direct.
  *
  * The change lands while the backend holds a request (presign or batch) for 300 ms, so it happens
- * after the CLI planned the upload and before it reads the bytes it sends next.
+ * after the CLI planned the upload and before it reads the bytes it sends next. The CLI runs in a child
+ * process, whose peak RSS is held to 150 MB.
  */
 import assert from 'node:assert/strict';
-import { appendFile, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, open, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -15,9 +16,11 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { writeExportFile } from '../../src/generator/index.js';
 import { type BackendDouble, startBackendDouble } from '../../src/sandbox/backend/index.js';
 import type { Radosgw } from '../helpers/radosgw.js';
-import { runCli } from '../helpers/run-cli.js';
 import { type S3Backend, s3SettingsOf, startS3Backend } from '../helpers/s3-backend.js';
-import { assertJsonStdout } from './helpers.js';
+import { assertJsonStdout, type ChildRun, runChild } from './helpers.js';
+
+/** The modification time every copy of the export is given before the CLI opens it, in seconds. */
+const STAMP = 1_700_000_000;
 
 describe('an export that changes while it is uploaded', () => {
   let s3: S3Backend | undefined;
@@ -56,6 +59,8 @@ describe('an export that changes while it is uploaded', () => {
     const { backend, apiKey } = on;
     const file = join(dir, `export-${Math.random().toString(16).slice(2)}.xml`);
     await writeFile(file, on.bytes);
+    // A whole second: a change that puts the time back (the rewrite in place below) restores it exactly.
+    await utimes(file, STAMP, STAMP);
     const user = backend.createUser({ email: `${Math.random().toString(16).slice(2)}@example.com` }).id;
     const cfg = await mkdtemp(join(dir, 'cfg-'));
     backend.faults.delay(300, { method: 'POST', path });
@@ -71,7 +76,7 @@ describe('an export that changes while it is uploaded', () => {
         await delay(5);
       }
     })();
-    const r = await runCli(['upload', file, '--user', user, ...args, '--json'], {
+    const r = await runChild(['upload', file, '--user', user, ...args, '--json'], {
       env: { APPLE_IMPORT_SERVER: backend.url, APPLE_IMPORT_API_KEY: apiKey, APPLE_IMPORT_CONFIG_DIR: cfg },
     });
     changed = true;
@@ -80,13 +85,14 @@ describe('an export that changes while it is uploaded', () => {
     return { r, user, file };
   }
 
-  function assertChanged(r: { code: number; stdout: string; stderr: string }, why: RegExp): void {
+  function assertChanged(r: ChildRun, why: RegExp): void {
     assert.equal(r.code, 3, r.stderr);
     const first = r.stderr.split('\n').find((l) => l.startsWith('error: ')) ?? '';
     assert.match(first, /^error: .*export-[0-9a-f]+\.xml changed while it was being (read|uploaded)/);
     assert.match(r.stderr, why);
     assert.doesNotMatch(r.stderr, /longer than planned|unexpected error/);
     assertJsonStdout(r.stdout, 'INPUT_CHANGED');
+    assert.ok(r.peakRssMiB > 0 && r.peakRssMiB <= 150, `peak RSS ${r.peakRssMiB} MiB`);
   }
 
   const presign = /\/import\/apple\/xml\/s3$/;
@@ -157,5 +163,37 @@ describe('an export that changes while it is uploaded', () => {
       (f) => appendFile(f, ' <Record type="x"/>\n'),
     );
     assertChanged(r, /its size went from \d+ to \d+ bytes/);
+  });
+
+  it('direct and sdk: an export rewritten in place after the check (same size and time) is INPUT_CHANGED saying what had been sent (sdk said "what came before it was sent")', async (t) => {
+    const big = join(dir, 'rewritten.xml');
+    await writeExportFile(big, { days: 12, seed: 6 });
+    const bytes = await readFile(big);
+    const end = bytes.lastIndexOf('</HealthData>');
+    const routes: [string, RegExp][] = [
+      ['direct', /\/import\/apple\/xml\/direct$/],
+      ['sdk', /\/sdk\/users\/[^/]+\/sync$/],
+    ];
+    for (const [method, route] of routes) {
+      const { r } = await uploadWhileChanging(
+        ['--method', method, '--batch-records', '2000'],
+        route,
+        1,
+        async (f) => {
+          // The end tag no longer matches the root, and nothing the source watches shows it.
+          const fh = await open(f, 'r+');
+          await fh.write(Buffer.from('</HealthDatx>'), 0, 13, end);
+          await fh.close();
+          await utimes(f, STAMP, STAMP);
+        },
+        { backend, apiKey, bytes },
+      );
+      assertChanged(
+        r,
+        /\n?error: .* changed while it was being uploaded: it was whole when checked, and is now not well-formed at line \d+:\d+ \(.+\); [\d,]+ (batch|batches) with [\d,]+ records? had been sent before it\.\n/,
+      );
+      assert.doesNotMatch(r.stderr, /what came before it was sent/, `${method}: ${r.stderr}`);
+      t.diagnostic(`${method}: ${r.stderr.split('\n').find((l) => l.startsWith('error: '))}`);
+    }
   });
 });

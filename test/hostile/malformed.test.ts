@@ -188,7 +188,33 @@ describe('complete exports that are hostile inside', () => {
     );
   });
 
-  it('whitespace between elements never counts against a part: a split export uploads (was: "the element at byte N (430 bytes) cannot fit")', async () => {
+  it('a root in a foreign default namespace through a presigned-POST server (before August 2026): refused, nothing stored', async (t) => {
+    const post = await startBackendDouble({ generation: '2026-08', s3: s3SettingsOf(rgw) });
+    const path = join(dir, 'namespace-post.xml');
+    try {
+      await writeHostileXml(path, { kind: 'foreign-namespace' });
+      const user = post.createUser({ email: 'ns@example.com' }).id;
+      const r = await runChild(['upload', path, '--user', user, '--json'], {
+        env: { ...(await cfg()), APPLE_IMPORT_SERVER: post.url, APPLE_IMPORT_API_KEY: post.createApiKey() },
+      });
+      assertRefused(
+        r,
+        3,
+        'INPUT_INVALID',
+        /^error: .*namespace-post\.xml.*in the namespace "urn:example:other"/,
+      );
+      assertBounded(t, 'namespace: upload (presigned POST)', r.peakRssMiB);
+      await post.idle();
+      assert.equal(post.state.s3Imports.length, 0, 'no import');
+      assert.equal(post.state.presigns.length, 0, 'refused before a URL was asked for');
+      assert.deepEqual(await rgw.listKeys(`${user}/`), [], 'nothing stored');
+    } finally {
+      await post.close();
+      await rm(path, { force: true });
+    }
+  });
+
+  it('whitespace between elements never counts against a part: a split export uploads (was: "the element at byte N (430 bytes) cannot fit")', async (t) => {
     // The issue's 10 GiB export against a 1 GiB part, in small: runs of whitespace each longer than a
     // part (presigned POSTs, a server before August 2026), after the header, between records, before the end.
     const post = await startBackendDouble({ generation: '2026-08', s3: s3SettingsOf(rgw) });
@@ -221,6 +247,7 @@ describe('complete exports that are hostile inside', () => {
       });
       assert.equal(r.code, 0, r.stderr);
       assert.doesNotMatch(r.stderr, /cannot fit/);
+      assertBounded(t, 'spaced: upload', r.peakRssMiB);
       const doc = JSON.parse(r.stdout) as { parts: { fileKey: string }[] };
       assert.ok(doc.parts.length > 1, `${doc.parts.length} part(s)`);
       for (const part of doc.parts) {

@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -101,6 +101,7 @@ describe('unreadable exports and unwritable config folders', () => {
         );
         assert.match(r.stderr, /\nhint: Check its permissions \(ls -l\)/);
         assertNothingSent(backend, before);
+        assertBounded(args, r.peakRssMiB);
       }
     }
   });
@@ -143,6 +144,7 @@ describe('unreadable exports and unwritable config folders', () => {
       login.stderr,
       /\nhint: Make .* writable, or point APPLE_IMPORT_CONFIG_DIR at a folder you may write\./,
     );
+    assertBounded(['login'], login.peakRssMiB);
     // The upload ledger lives there too: it is written before anything is sent.
     for (const args of commands(xml).slice(1)) {
       const r = await runChild(args, { ...unprivileged, env: { ...env, APPLE_IMPORT_API_KEY: apiKey } });
@@ -154,9 +156,36 @@ describe('unreadable exports and unwritable config folders', () => {
           `^error: Could not write the ledger (folder|entry) ${reEscape(readOnly)}/.*: permission denied \\(EACCES\\)\\.$`,
         ),
       );
+      assertBounded(args, r.peakRssMiB);
     }
     assertNothingSent(backend, before);
     assert.deepEqual(await readdir(readOnly), []);
+  });
+
+  it('a config folder that cannot be made (ENOENT on mkdir: its parent is a dangling link): exit 1, CONFIG_WRITE_FAILED saying where; nothing is sent', async () => {
+    const dangling = join(dir, 'dangling');
+    await symlink(join(dir, 'no-such-folder'), dangling);
+    const cfg = join(dangling, 'apple-import');
+    for (const args of commands(xml).slice(1)) {
+      const before = backendTraffic(backend);
+      const r = await runChild(args, {
+        env: { APPLE_IMPORT_SERVER: backend.url, APPLE_IMPORT_API_KEY: apiKey, APPLE_IMPORT_CONFIG_DIR: cfg },
+      });
+      assertRefused(
+        r,
+        1,
+        'CONFIG_WRITE_FAILED',
+        new RegExp(
+          `^error: Could not write the ledger (folder|entry) ${reEscape(cfg)}/.*: a folder on the path does not exist \\(ENOENT\\)\\.$`,
+        ),
+      );
+      assert.match(
+        r.stderr,
+        /\nhint: Make .* writable, or point APPLE_IMPORT_CONFIG_DIR at a folder you may write\./,
+      );
+      assertNothingSent(backend, before);
+      assertBounded(args, r.peakRssMiB);
+    }
   });
 
   it('a full disk under the config folder (ENOSPC, in-process): exit 1, the ledger left as it was', async () => {
@@ -192,6 +221,11 @@ describe('unreadable exports and unwritable config folders', () => {
     }
   });
 });
+
+/** Peak RSS of the child CLI, measured by the child itself (helpers/peak-rss.mjs). */
+function assertBounded(args: string[], rss: number): void {
+  assert.ok(rss > 0 && rss <= 150, `${args.join(' ')}: peak RSS ${rss} MiB`);
+}
 
 function reEscape(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -11,7 +11,7 @@ import {
   MAX_SDK_BATCH_BYTES,
   MAX_SDK_BATCH_RECORDS,
 } from '../../core/upload/sdk/batcher.js';
-import { DEFAULT_STALL_TIMEOUT_MS, type UploadOptions } from '../../core/upload/types.js';
+import { DEFAULT_STALL_TIMEOUT_MS, type UploadOptions, type UploadPorts } from '../../core/upload/types.js';
 import { AppError, ExitCode, UsageError } from '../../errors.js';
 import type { Factory } from '../../factory.js';
 import { count } from '../../io/text.js';
@@ -47,8 +47,17 @@ const MAX_PART_SIZE = 5 * 1024 * 1024 * 1024;
  */
 export async function runUpload(f: Factory, path: string, flags: UploadFlags): Promise<number> {
   const options = uploadOptions(f, path, flags);
-  const ports = f.uploadPorts();
   const view = new UploadView(f, options);
+  const given = f.uploadPorts();
+  // How the export was read (which of several candidates and why, a transcoding) is said, never silent.
+  const ports: UploadPorts = {
+    ...given,
+    openExport: async (p) => {
+      const source = await given.openExport(p);
+      for (const message of source.notices ?? []) view.event({ type: 'notice', message });
+      return source;
+    },
+  };
   try {
     if (options.method === 's3') {
       const { runS3Upload } = await import('../../core/upload/s3/run.js');
@@ -67,13 +76,9 @@ export async function runUpload(f: Factory, path: string, flags: UploadFlags): P
       const { runSdkUpload } = await import('../../core/upload/sdk/run.js');
       const result = await runSdkUpload(options, ports, view.event);
       view.close();
+      // The error is the outcome (and under --json the one document), saying what had been sent.
+      if (result.brokenAt) throw changedAfterCheck(result, result.brokenAt);
       (await import('./render-sdk.js')).renderSdkResult(f, options.wait, result);
-      if (result.brokenAt)
-        throw new AppError(
-          'INPUT_INVALID',
-          'The export is not well-formed past some point; what came before it was sent.',
-          { hint: 'run `apple-import validate` on it for details' },
-        );
       // With --wait, rows fewer than the batches sent were expected to add are a failure too.
       const short = result.verification !== undefined && !result.verification.ok;
       return result.failed > 0 || short ? ExitCode.FAILURE : ExitCode.OK;
@@ -81,25 +86,33 @@ export async function runUpload(f: Factory, path: string, flags: UploadFlags): P
     const { runDirectUpload } = await import('../../core/upload/direct/run.js');
     const result = await runDirectUpload(options, ports, view.event);
     view.close();
+    if (result.brokenAt) throw changedAfterCheck(result, result.brokenAt);
     (await import('./render-direct.js')).renderDirectResult(f, options, result);
-    if (result.brokenAt) {
-      const b = result.brokenAt;
-      const sent =
-        result.sent === 0
-          ? 'nothing was sent'
-          : `${count(result.sent, 'batch', 'batches')} with ${count(result.records, 'record')} had been sent before it`;
-      throw new AppError(
-        'INPUT_CHANGED',
-        `${result.source} changed while it was being uploaded: it was whole when checked, and is now not well-formed at line ${b.line}:${b.column} (${b.message}); ${sent}.`,
-        { hint: 'Upload again once the file is complete and no longer being written.' },
-      );
-    }
     // With --wait the backend's own count is the proof: fewer items than predicted is a failure too.
     const short = result.verification !== null && !result.verification.ok;
     return result.failed > 0 || short ? ExitCode.FAILURE : ExitCode.OK;
   } finally {
     view.close();
   }
+}
+
+/**
+ * The export was checked whole before the first batch (direct, sdk), so a break found while its batches
+ * were read means the file changed under the upload; what had gone out by then is said as it is.
+ */
+function changedAfterCheck(
+  result: { source: string; sent: number; records: number },
+  b: { line: number; column: number; message: string },
+): AppError {
+  const sent =
+    result.sent === 0
+      ? 'nothing was sent'
+      : `${count(result.sent, 'batch', 'batches')} with ${count(result.records, 'record')} had been sent before it`;
+  return new AppError(
+    'INPUT_CHANGED',
+    `${result.source} changed while it was being uploaded: it was whole when checked, and is now not well-formed at line ${b.line}:${b.column} (${b.message}); ${sent}.`,
+    { hint: 'Upload again once the file is complete and no longer being written.' },
+  );
 }
 
 /** The flags as one options type for every method; bad values are usage errors before anything starts. */

@@ -42,6 +42,8 @@ export async function runValidate(f: Factory, path: string, flags: ValidateFlags
         onStart: (source) => {
           spinner.stop();
           f.out.info(`Validating ${source.displayName} (${formatBytes(source.size)})`);
+          // Which of several candidates was chosen and why, or a transcoding: never a silent choice.
+          for (const notice of source.notices ?? []) f.out.info(notice);
           progress = createByteProgress(f.io, 'Scanning', source.size, () => f.clock.now());
           read = { bytes: 0, size: source.size };
         },
