@@ -14,6 +14,7 @@ import { writeExportFile } from '../../src/generator/index.js';
 import { type BackendDouble, type Generation, startBackendDouble } from '../../src/sandbox/backend/index.js';
 import { CliEnv } from '../helpers/cli-env.js';
 import { type Radosgw, startRadosgw } from '../helpers/radosgw.js';
+import { repairedOf } from '../helpers/repaired.js';
 import { s3SettingsOf } from '../helpers/s3-backend.js';
 
 const API_KEY = `sk-${'cd'.repeat(16)}`;
@@ -446,6 +447,81 @@ describe('upload (s3) sends the document whose import validate predicts', () => 
       }
     });
   }
+});
+
+describe('upload (s3) by presigned POST: a plain export is sent while the filter measures it', () => {
+  let rgw: Radosgw;
+  let dir: string;
+  before(async () => {
+    rgw = await startRadosgw({ bucket: 'uploads' });
+    dir = await mkdtemp(join(tmpdir(), 'upload-outcome-post-'));
+  });
+  after(async () => {
+    await rgw.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function withLastLine(from: string, name: string, line: string): Promise<string> {
+    const full = (await readFile(from)).toString('latin1');
+    const at = full.lastIndexOf('</HealthData>');
+    const out = join(dir, name);
+    await writeFile(out, Buffer.from(`${full.slice(0, at)}${line}\n${full.slice(at)}`, 'latin1'));
+    return out;
+  }
+
+  it('a change the filter finds late: the POST ends before its last byte, S3 keeps only the filtered document', async () => {
+    const double = await startBackendDouble({
+      generation: '2026-08',
+      seed: { apiKeys: [API_KEY] },
+      s3: s3SettingsOf(rgw),
+    });
+    const cli = await CliEnv.create(double.url);
+    try {
+      const plain = join(dir, 'plain.xml');
+      await writeExportFile(plain, { seed: 4, days: 40 });
+      // Past the head the worker reads before a POST is started: the change is found while it is sent.
+      assert.ok((await readFile(plain)).length > 6 * 1024 * 1024, 'the export is larger than the head');
+      const late = await withLastLine(
+        plain,
+        'late.xml',
+        ' <Record type="HKQuantityTypeIdentifierStepCount" sourceName="Watch" unit="count" creationDate="20260101120500+0100" startDate="20260101120000+0100" endDate="20260101120100+0100" value="7"/>',
+      );
+      const user = double.createUser({}).id;
+      const u = await cli.run(['upload', late, '--user', user, '--json'], { env });
+      assert.equal(u.code, 0, u.stderr);
+      assert.match(u.stderr, /apple-import repairs: 1 element with compact dates rewritten/);
+      assert.equal(u.stderr.match(/^backend: /gm)?.length, 1, u.stderr);
+      const doc = JSON.parse(u.stdout);
+      assert.equal(doc.transport, 'post');
+      // Two presigns: the plain POST, ended short once the change was found, then the filtered one.
+      const presigns = double.state.requests.filter(
+        (q) => q.method === 'POST' && q.path.endsWith(`/users/${user}/import/apple/xml/s3`),
+      );
+      assert.equal(presigns.length, 2);
+      const keys = await rgw.listKeys(`${user}/`);
+      assert.deepEqual(
+        keys,
+        doc.parts.map((p: { fileKey: string }) => p.fileKey),
+        'only the filtered object',
+      );
+      const object = await rgw.getObject(keys[0]!);
+      assert.equal(object.length, doc.bytesSent);
+      const text = object.toString('latin1');
+      assert.match(text, /startDate="2026-01-01 12:00:00 \+0100" endDate="2026-01-01 12:01:00 \+0100"/);
+      assert.doesNotMatch(text, /="20260101/);
+
+      // The plain export, unchanged by the filter, goes in one POST: the object is its repaired stream.
+      const other = double.createUser({}).id;
+      const p = await cli.run(['upload', plain, '--user', other, '--json'], { env });
+      assert.equal(p.code, 0, p.stderr);
+      assert.doesNotMatch(p.stderr, /apple-import repairs/);
+      const [key] = await rgw.listKeys(`${other}/`);
+      assert.ok((await rgw.getObject(key!)).equals(await repairedOf(plain)));
+    } finally {
+      await double.close();
+      await cli.dispose();
+    }
+  });
 });
 
 describe('upload (s3) on a current backend in client mode: multipart and the direct route send the filtered document', () => {

@@ -55,6 +55,11 @@ export interface CheckedBodyOptions {
   checkAheadBytes?: number;
   /** Read the export into this pool's buffers (the consumer releases each chunk once sent). */
   pool?: ReadPool;
+  /**
+   * The last chunk waits for this too (another thread's verdict on the whole export, measure.ts): a
+   * rejection ends the body short, so S3 keeps nothing.
+   */
+  gate?: Promise<unknown>;
 }
 
 /** The scanner as the body sees it, inline or in a worker. */
@@ -266,6 +271,11 @@ export async function* checkedBody(
     const b = check.broken();
     if (b) refuseUnrepairable(source, { ...b, sha256: '' });
   };
+  // A verdict that comes early against the export stops the body at once, not at its end.
+  let gateFailure: unknown;
+  opts.gate?.catch((err: unknown) => {
+    gateFailure = err ?? new Error('the export was refused');
+  });
   async function* checked(): AsyncGenerator<Buffer> {
     const range = {
       ...(opts.signal ? { signal: opts.signal } : {}),
@@ -274,6 +284,7 @@ export async function* checkedBody(
     for await (const chunk of source.open(range)) {
       await check.write(chunk);
       refuseIfBroken();
+      if (gateFailure !== undefined) throw gateFailure;
       yield chunk;
     }
   }
@@ -285,6 +296,7 @@ export async function* checkedBody(
     }
     const summary: ScanSummary = { ...(await check.end()), sha256: '' };
     await verifyScanned(source, repair, summary);
+    await opts.gate;
     opts.onScanned?.(summary);
     if (held) yield held;
   } finally {

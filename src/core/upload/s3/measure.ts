@@ -10,7 +10,7 @@ import { startModuleWorker } from '../../../adapters/worker-thread.js';
 import { AppError } from '../../../errors.js';
 import type { RepairPlan } from '../../reader/repair.js';
 import type { ScanSummary } from '../../reader/types.js';
-import type { FilterInputs, FilterStats } from '../shared/export-filter.js';
+import { type FilterInputs, type FilterStats, filterChanges } from '../shared/export-filter.js';
 import { verifyScanned } from './checked-body.js';
 import type { MeasureReply, MeasureRequest } from './measure-worker.js';
 import { PartStarts } from './part-starts.js';
@@ -130,4 +130,33 @@ export function measureInWorker(
       void worker.terminate();
     },
   };
+}
+
+/**
+ * The plain export is not the document to send: the filter changes something (plainVerdict). An
+ * AppError, so a request whose body it ends passes it on as it is, and nothing retries it.
+ */
+export class FilterNeeded extends AppError {
+  constructor() {
+    super('INTERNAL', 'the export filter changes this export: the filtered document is sent instead');
+  }
+}
+
+/**
+ * Settles once the whole plain export is known to be the document to send: rejects with FilterNeeded
+ * as soon as the filter changes anything, or with why the export cannot go. A send of the plain export
+ * holds its end (the last multipart `complete`, a POST's last chunk) on it.
+ */
+export function plainVerdict(measure: Measure): Promise<void> {
+  const verdict = Promise.race([
+    measure.changed.then(() => {
+      throw new FilterNeeded();
+    }),
+    measure.done.then(({ stats }) => {
+      if (filterChanges(stats)) throw new FilterNeeded();
+    }),
+  ]);
+  // Whoever sends awaits it; a rejection nobody awaited is not an error of its own.
+  verdict.catch(() => {});
+  return verdict;
 }

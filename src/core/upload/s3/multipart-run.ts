@@ -24,7 +24,6 @@ import {
   type ExportFilterPlan,
   type FilterInputs,
   type FilterStats,
-  filterChanges,
   filterDigest,
 } from '../shared/export-filter.js';
 import type { LedgerSlot, S3LedgerEntry } from '../shared/ledger.js';
@@ -33,7 +32,7 @@ import { newRunId, objectFilename } from '../shared/naming.js';
 import { isRetryable, retryDelayMs, S3_RETRY } from '../shared/retry.js';
 import type { UploadEvents, UploadOptions, UploadPorts } from '../types.js';
 import { watchImport } from './follow-import.js';
-import { type Measure, measureInWorker } from './measure.js';
+import { FilterNeeded, type Measure, measureInWorker, plainVerdict } from './measure.js';
 import { layoutParts, partBodies } from './multipart-body.js';
 import { sendMultipartParts, UploadGoneError } from './multipart-send.js';
 import { type ExportHead, planUpload, repairsOf } from './preflight.js';
@@ -64,9 +63,6 @@ export interface MultipartRun {
   measure?: Measure;
 }
 
-/** The plain export is not the document to send: the filter changes something (runPlainFirst). */
-class FilterNeeded extends Error {}
-
 /**
  * A plain export file on a current backend, when nothing says the filter will change it (the server has
  * nothing from this user yet): its plain repaired stream goes up by multipart at once, while a worker
@@ -95,15 +91,7 @@ export async function runPlainFirst(
       aborted,
     });
     if (measure.hasChanged()) return filtered(await measure.done, false);
-    const verdict = Promise.race([
-      measure.changed.then(() => {
-        throw new FilterNeeded();
-      }),
-      measure.done.then(({ stats }) => {
-        if (filterChanges(stats)) throw new FilterNeeded();
-      }),
-    ]);
-    verdict.catch(() => {});
+    const verdict = plainVerdict(measure);
     try {
       const result = await runMultipart({ ...run, filter: null, verdict, measure });
       return { result, stats: (await measure.done).stats };

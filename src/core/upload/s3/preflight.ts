@@ -40,6 +40,8 @@ export interface UploadPlan {
   streamed: boolean;
   /** The preflight scan, or null when nothing was scanned before sending. */
   summary: ScanSummary | null;
+  /** A streamed part's end waits for this verdict on the whole export (checked-body.ts `gate`). */
+  gate?: Promise<unknown>;
 }
 
 export interface PlanOptions {

@@ -21,6 +21,7 @@ import {
   describeFilter,
   type ExportFilterPlan,
   type FilterStats,
+  filterChanges,
   planFilter,
   withFilter,
 } from '../shared/export-filter.js';
@@ -30,7 +31,7 @@ import { newRunId, partFilename } from '../shared/naming.js';
 import type { UploadEvents, UploadOptions, UploadPorts } from '../types.js';
 import { describeBackend, transportFor, viewBackend } from './backend.js';
 import { inspectExport } from './inspect.js';
-import { endsClosed } from './measure.js';
+import { endsClosed, FilterNeeded, type Measure, measureInWorker, plainVerdict } from './measure.js';
 import { runMultipart, runPlainFirst } from './multipart-run.js';
 import type { PartSpec } from './part-planner.js';
 import {
@@ -181,29 +182,79 @@ export async function runS3Upload(
       }
     }
   }
+  // The same for the one presigned POST of a plain file (a server before August 2026, or one whose
+  // openapi cannot be read): it is sent while a worker checks it and measures the filter, and its last
+  // chunk waits for that verdict (checked-body.ts `gate`), so S3 keeps nothing the filter would change.
+  const cap = Math.min(
+    opts.maxPartSize ?? Number.POSITIVE_INFINITY,
+    (view.known ? view.info.cap : null) ?? DEFAULT_PART_CAP,
+  );
+  let postFirst: { measure: Measure; verdict: Promise<void> } | undefined;
+  if (
+    !measured &&
+    !opts.dryRun &&
+    transportFor(view, plain) === 'post' &&
+    known.known === undefined &&
+    known.importedWorkouts.size === 0 &&
+    !existing?.parts.length &&
+    hasFile(source) &&
+    plain <= cap &&
+    (await endsClosed(source.filePath, source.size))
+  ) {
+    if (known.plan) onEvent({ type: 'incremental', plan: known.plan });
+    const measure = measureInWorker(source, repairPlanFor(head), known);
+    // An export the filter changes mostly says so in its first few MiB: no POST is started for it.
+    await interruptible(signal, Promise.race([measure.head, measure.done.then(() => {})]));
+    if (measure.hasChanged()) {
+      const { stats } = await interruptible(signal, measure.done);
+      measure.close();
+      onEvent({ type: 'warning', message: `apple-import repairs: ${describeFilter(stats)}.` });
+      measured = { filter: { inputs: known, stats }, inc: known, stats };
+    } else postFirst = { measure, verdict: plainVerdict(measure) };
+  }
   // What the backend's import needs repaired and what the server has: a filtered document (shared/),
   // whose exact size decides the way it goes (a second cumulative export may be small once filtered).
-  const { filter, inc, stats } =
-    measured ?? (await outcomeFilter(source, head, opts, ports, user.id, onEvent));
+  const outcome = postFirst
+    ? { filter: null, inc: known, stats: null }
+    : (measured ?? (await outcomeFilter(source, head, opts, ports, user.id, onEvent)));
+  let filter: ExportFilterPlan | null = outcome.filter;
+  const inc = outcome.inc;
+  let stats: FilterStats | null = outcome.stats;
   const transport = sent
     ? 'multipart'
     : transportFor(view, filter ? filter.stats.bytes : paddedSize(source.size, repairPlanFor(head)));
   const base = baseOf(transport);
   if (transport !== 'post' && view.known) {
+    // Only the POST is sent before the filter's pass has ended (postFirst), so the stats are here.
+    const known = stats as FilterStats;
     const run = runOf(view.info, base, filter);
     const result = sent ?? (await (transport === 'multipart' ? runMultipart(run) : runSmallDirect(run)));
-    if (result.status === 'uploaded') recordSent(inc, stats, result, ports, onEvent);
-    return verify ? verify.finish(result, { source, head, filter, stats }) : result;
+    if (result.status === 'uploaded') recordSent(inc, known, result, ports, onEvent);
+    return verify ? verify.finish(result, { source, head, filter, stats: known }) : result;
   }
   // The cap the server advertises bounds the parts; without it, the cap of servers before August 2026
   // (a presign refusal then states the real one, and the parts are planned again).
-  const advertised = view.known ? view.info.cap : null;
-  const cap = Math.min(opts.maxPartSize ?? Number.POSITIVE_INFINITY, advertised ?? DEFAULT_PART_CAP);
+  /** The POST sent alongside the filter's pass: what that pass found, the document changed or not. */
+  const settle = async (): Promise<void> => {
+    if (!postFirst) return;
+    const { measure } = postFirst;
+    postFirst = undefined;
+    try {
+      stats = (await interruptible(signal, measure.done)).stats;
+    } finally {
+      measure.close();
+    }
+    if (filterChanges(stats)) {
+      filter = { inputs: inc, stats };
+      onEvent({ type: 'warning', message: `apple-import repairs: ${describeFilter(stats)}.` });
+    }
+  };
 
   const scan = async (cap: number) =>
     withFilter(await scanned(source, cap, fingerprint, signal, onEvent), filter, source.displayName);
   // One part is sent while it is checked; a split, and --dry-run's report, need the scan first.
   let plan = (!opts.dryRun && streamedPlan(source, head, fingerprint, cap, filter)) || (await scan(cap));
+  if (postFirst) plan.gate = postFirst.verdict;
   announce(plan, base, onEvent);
   const state: SendState = {
     entry:
@@ -222,9 +273,19 @@ export async function runS3Upload(
       await sendParts(opts, ports, { plan, names, userId: user.id, ledger }, state, onEvent);
       break;
     } catch (err) {
+      if (err instanceof FilterNeeded && postFirst) {
+        // The POST ended short of its last chunk, so S3 kept nothing: the filtered document follows.
+        await settle();
+        plan = streamedPlan(source, head, fingerprint, cap, filter) || (await scan(cap));
+        announce(plan, base, onEvent);
+        state.entry = newEntry(base, plan, state.entry.runId, clock.now());
+        continue;
+      }
       if (err instanceof ServerCapError && state.entry.parts.length === 0 && replannedFor === undefined) {
         replannedFor = err.cap;
         onEvent({ type: 'replan', cap: err.cap });
+        // Parts cut by a scan are not held for the filter's verdict: it comes first.
+        await settle();
         plan = await scan(err.cap);
         announce(plan, base, onEvent);
         state.entry = newEntry(base, plan, state.entry.runId, clock.now());
@@ -238,13 +299,16 @@ export async function runS3Upload(
           stored: state.entry.parts.map(({ index, fileKey }) => ({ index, fileKey })),
           total: plan.parts.length,
         });
+      postFirst?.measure.close();
       throw interrupted ? new CancelledError() : err;
     }
   }
-
-  inc.ledger.add(stats.sent.workouts, stats.sent.ranges, new Date(clock.now()));
+  // The POST went whole, so the verdict it waited for has come: the plain export was the document.
+  await settle();
+  const sentStats = stats as FilterStats;
+  inc.ledger.add(sentStats.sent.workouts, sentStats.sent.ranges, new Date(clock.now()));
   const result = uploaded(base, plan, state, replannedFor, Math.round(clock.now() - started));
-  return verify ? verify.finish(result, { source, head, filter, stats }) : result;
+  return verify ? verify.finish(result, { source, head, filter, stats: sentStats }) : result;
 }
 
 /**

@@ -121,6 +121,7 @@ async function uploadOne(
         ? checkedBody(plan.source, plan.repair, {
             signal: deps.signal,
             pool,
+            ...(plan.gate ? { gate: plan.gate } : {}),
             onScanned: (s) => {
               scan = s;
             },
