@@ -9,7 +9,7 @@ import { UploadLedger } from '../shared/ledger.js';
 import type { Verification } from '../shared/verify.js';
 import type { UploadEvents, UploadOptions, UploadPorts, UploadResultBase } from '../types.js';
 import type { NormalizationReport } from './normalize.js';
-import type { DirectRunResult } from './types.js';
+import { type DirectRunResult, emptyNormalizationReport } from './types.js';
 
 /**
  * What the upload runs on once the user is known (the check, the reader, the batches), loaded while the
@@ -102,7 +102,7 @@ export async function runDirectUpload(
         uploadedAt: earlier.completedAt,
         earlierBatches: earlier.batches.length,
         records: earlier.batches.reduce((n, b) => n + b.records, 0),
-        report: emptyReport(),
+        report: emptyNormalizationReport(),
         batches: [],
         sent: 0,
         skipped: 0,
@@ -184,19 +184,5 @@ export async function runDirectUpload(
     verification: opts.wait && !opts.dryRun ? verifyBatches(r.batches) : null,
     durationMs: Math.round(clock.now() - started),
     bytesSent: r.bytesSent,
-  };
-}
-
-function emptyReport(): NormalizationReport {
-  return {
-    selected: {},
-    kept: {},
-    dropped: {},
-    otherElements: {},
-    correlationMembersPromoted: 0,
-    dedupeWindowRotations: 0,
-    copied: 0,
-    datesRewritten: 0,
-    collisions: [],
   };
 }

@@ -72,3 +72,21 @@ export interface DirectRunResult {
   /** What this run sent of the workouts (keys) and of each type (startDate ranges). */
   sentImports: { workouts: string[]; ranges: KnownRanges };
 }
+
+/**
+ * The report of a run that read nothing (an export uploaded already), for every method that selects.
+ * Here, not in normalize.ts, so a run.ts loads none of the normalizer before its first request.
+ */
+export function emptyNormalizationReport(): NormalizationReport {
+  return {
+    selected: {},
+    kept: {},
+    dropped: {},
+    otherElements: {},
+    correlationMembersPromoted: 0,
+    dedupeWindowRotations: 0,
+    copied: 0,
+    datesRewritten: 0,
+    collisions: [],
+  };
+}

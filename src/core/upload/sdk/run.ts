@@ -10,6 +10,7 @@ import { AppError, UsageError } from '../../../errors.js';
 import { WORKOUT_TYPE } from '../../selection/mapped-types.js';
 import { requireUser } from '../../users.js';
 import type { NormalizationReport } from '../direct/normalize.js';
+import { emptyNormalizationReport } from '../direct/types.js';
 import { exportIdentity } from '../shared/identity.js';
 import type { KnownRanges } from '../shared/imported.js';
 import type { Incremental } from '../shared/incremental.js';
@@ -144,17 +145,7 @@ export async function runSdkUpload(
     ...limits,
   });
   const empty = {
-    selection: {
-      selected: {},
-      kept: {},
-      dropped: {},
-      otherElements: {},
-      correlationMembersPromoted: 0,
-      dedupeWindowRotations: 0,
-      copied: 0,
-      datesRewritten: 0,
-      collisions: [],
-    },
+    selection: emptyNormalizationReport(),
     conversion: emptyConversionReport(),
     batches: [],
     sent: 0,
