@@ -15,7 +15,7 @@ import { exportIdentity } from '../shared/identity.js';
 import type { KnownRanges } from '../shared/imported.js';
 import type { Incremental } from '../shared/incremental.js';
 import { UploadLedger } from '../shared/ledger.js';
-import { newRunId } from '../shared/naming.js';
+import { newRunId, sdkRequestId } from '../shared/naming.js';
 import { type SummaryCounts, type SummaryVerification, verifySummary } from '../shared/verify.js';
 import type { BatchOutcome, UploadEvents, UploadOptions, UploadPorts, UploadResultBase } from '../types.js';
 import { envelopeHead, type SdkBatch } from './batcher.js';
@@ -262,7 +262,7 @@ export async function runSdkUpload(
   let stoppedEarly = false;
 
   const onBatch = async (batch: SdkBatch): Promise<void> => {
-    const requestId = `apple-import-${fingerprint.slice(0, 8)}-${runId}-s${String(batch.seq).padStart(5, '0')}`;
+    const requestId = sdkRequestId(fingerprint, runId, batch.seq);
     const outcome: SdkBatchOutcome = {
       seq: batch.seq,
       filename: requestId,
