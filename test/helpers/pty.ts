@@ -104,4 +104,19 @@ export async function waitForText(
   }
 }
 
+/** Waits until the screen's non-blank lines satisfy `ready`, and returns them. */
+export async function waitForScreen(
+  screen: () => Promise<string[]>,
+  ready: (lines: string[]) => boolean,
+  timeoutMs = 30_000,
+): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const lines = (await screen()).filter((l) => l !== '');
+    if (ready(lines)) return lines;
+    if (Date.now() > deadline) throw new Error(`the screen never got there:\n${lines.join('\n')}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 export const ESCAPE = /\u001b\[/;
