@@ -15,14 +15,14 @@ import { exportIdentity } from '../shared/identity.js';
 import type { KnownRanges } from '../shared/imported.js';
 import type { Incremental } from '../shared/incremental.js';
 import { UploadLedger } from '../shared/ledger.js';
-import { newRunId, sdkRequestId } from '../shared/naming.js';
+import { newRunId } from '../shared/naming.js';
 import { type SummaryCounts, type SummaryVerification, verifySummary } from '../shared/verify.js';
-import type { BatchOutcome, UploadEvents, UploadOptions, UploadPorts, UploadResultBase } from '../types.js';
-import { envelopeHead, type SdkBatch } from './batcher.js';
+import type { UploadEvents, UploadOptions, UploadPorts, UploadResultBase } from '../types.js';
+import type { SdkBatchOutcome } from './batch-flow.js';
+import { envelopeHead } from './batcher.js';
 import { type ConversionReport, emptyConversionReport } from './convert.js';
 import { SdkLedgerWriter } from './ledger-entry.js';
 import type { readIntoBatches } from './reader.js';
-import type { SdkImportWatcher } from './watch.js';
 
 /**
  * What the upload runs on once the user is known (the check, the reader, the sender), loaded while the
@@ -33,24 +33,11 @@ function loadPipeline() {
     import('../shared/whole-check.js'),
     import('../shared/incremental.js'),
     import('./reader.js'),
-    import('./sender.js'),
+    import('./batch-flow.js'),
     import('./watch.js'),
     import('./predict.js'),
     import('../shared/summary.js'),
   ]);
-}
-
-/** Without --wait, how long a batch holding sleep waits for the ones before it to be imported. */
-const PACING_TIMEOUT_MS = 5 * 60_000;
-
-export interface SdkBatchOutcome extends BatchOutcome {
-  /** What the batch holds, by collection. */
-  byCollection: SdkBatch['byCollection'];
-  /** With --wait: what the backend reports it saved and dropped. */
-  recordsSaved: number | null;
-  workoutsSaved: number | null;
-  sleepSaved: number | null;
-  droppedCount: number | null;
 }
 
 export interface SdkUploadResult extends UploadResultBase {
@@ -180,9 +167,9 @@ export async function runSdkUpload(
     { checkWholeExport },
     { readIncremental },
     { readIntoBatches },
-    { sendSdkBatch },
+    { SdkBatchFlow },
     { SdkImportWatcher },
-    { SdkPrediction, addPrediction, emptyPrediction },
+    { SdkPrediction, emptyPrediction },
     { summaryReader, summaryUnreadable },
   ] = await pipeline;
   await checkWholeExport(source, signal, onEvent);
@@ -251,132 +238,20 @@ export async function runSdkUpload(
             onEvent({ type: 'connection', state, ...(detail ? { detail } : {}) }),
         })
       : null;
-  /** Sent, and their end not yet seen, oldest first. */
-  const unsettled: { outcome: SdkBatchOutcome; row: { seq: number; records: number; sha256: string } }[] = [];
-  /** The batch sent last holds sleep: the next one waits for its end. */
-  let afterSleep = false;
-  let warnedSleep = false;
-  let pacing = watcher !== null;
-  const outcomes: SdkBatchOutcome[] = [];
-  const counts = { sent: 0, skipped: 0, failed: 0, records: 0, bytes: 0 };
-  let stoppedEarly = false;
-
-  const onBatch = async (batch: SdkBatch): Promise<void> => {
-    const requestId = sdkRequestId(fingerprint, runId, batch.seq);
-    const outcome: SdkBatchOutcome = {
-      seq: batch.seq,
-      filename: requestId,
-      records: batch.records,
-      bytes: batch.body.length,
-      byType: {},
-      byCollection: batch.byCollection,
-      state: 'planned',
-      taskId: null,
-      itemsProcessed: null,
-      error: null,
-      attempts: 0,
-      recordsSaved: null,
-      workoutsSaved: null,
-      sleepSaved: null,
-      droppedCount: null,
-    };
-    outcomes.push(outcome);
-    counts.records += batch.records;
-    const done = () =>
-      onEvent({ type: 'done', unit: 'batch', index: batch.seq, of: null, batch: { ...outcome } });
-    if (opts.dryRun) {
-      await output?.write(batch.seq, batch.body);
-      done();
-      return;
-    }
-    if (ledger.accepted(batch.seq, batch.sha256)) {
-      outcome.state = 'skipped';
-      counts.skipped++;
-      done();
-      return;
-    }
-    // The backend's sleep service takes a per-user lock for at most 15 s and otherwise skips the batch's
-    // sleep without a word (contract §5.5, §9.8): a batch holding sleep is never imported while another
-    // of this user's batches may be.
-    const holdsSleep = batch.byCollection.sleep > 0;
-    if (pacing && (holdsSleep || afterSleep)) await settleAll();
-    else if (!watcher && holdsSleep && !warnedSleep && outcomes.length > 1) {
-      warnedSleep = true;
-      onEvent({
-        type: 'warning',
-        message:
-          'with an SDK token the import cannot be followed, so batches holding sleep are not kept apart from the others; a busy backend may skip their sleep (use an API key or a login)',
-      });
-    }
-    onEvent({
-      type: 'started',
-      unit: 'batch',
-      index: batch.seq,
-      of: null,
-      bytes: batch.body.length,
-      attempt: 1,
-    });
-    outcome.attempts = await sendSdkBatch(
-      {
-        post: (body, id, requestSignal) => (route as NonNullable<typeof route>).sync(body, id, requestSignal),
-        clock,
-        signal,
-        onRetry: (info) => onEvent({ type: 'retry', unit: 'batch', index: batch.seq, ...info }),
-        onDrain: (info) => onEvent({ type: 'drain', unit: 'batch', index: batch.seq, ...info }),
-      },
-      batch.body,
-      requestId,
-    );
-    outcome.state = 'sent';
-    counts.sent++;
-    if (batch.predicted) addPrediction(predicted, batch.predicted);
-    counts.bytes += batch.body.length;
-    const row = { seq: batch.seq, records: batch.records, sha256: batch.sha256 };
-    ledger.save(row);
-    done();
-    signal.throwIfAborted();
-    if (pacing) unsettled.push({ outcome, row });
-    afterSleep = holdsSleep;
-    if (opts.wait) await settleAll();
-  };
-
-  /**
-   * Waits for the end of every batch sent so far, oldest first, and records each. Without --wait, only
-   * for so long: a backend whose feed shows nothing must not stall the upload (it goes on, with a word).
-   */
-  const settleAll = async (): Promise<void> => {
-    while (unsettled.length > 0) {
-      const { outcome, row } = unsettled[0] as (typeof unsettled)[number];
-      const end = await (watcher as SdkImportWatcher).end(opts.wait ? undefined : PACING_TIMEOUT_MS);
-      if (end === null) {
-        onEvent({
-          type: 'warning',
-          message: `batch ${outcome.seq} has not been imported after ${PACING_TIMEOUT_MS / 60_000} min; sending on (a busy backend may skip the sleep of batches imported at the same time)`,
-        });
-        // Which end is whose is no longer known: pacing stops for the rest of the run.
-        unsettled.length = 0;
-        pacing = false;
-        return;
-      }
-      unsettled.shift();
-      outcome.itemsProcessed = end.itemsProcessed;
-      outcome.recordsSaved = end.recordsSaved;
-      outcome.workoutsSaved = end.workoutsSaved;
-      outcome.sleepSaved = end.sleepSaved;
-      outcome.droppedCount = end.droppedCount;
-      if (end.stage === 'completed') {
-        outcome.state = 'completed';
-        ledger.save({ ...row, fate: 'completed' });
-      } else {
-        outcome.state = 'failed';
-        outcome.error = end.error;
-        counts.failed++;
-        ledger.save({ ...row, fate: 'failed', ...(end.error ? { error: end.error } : {}) });
-      }
-      onEvent({ type: 'imported', unit: 'batch', index: outcome.seq, batch: { ...outcome } });
-      if (end.stage === 'failed' && opts.failFast) stoppedEarly = true;
-    }
-  };
+  const flow = new SdkBatchFlow({
+    opts,
+    fingerprint,
+    runId,
+    ledger,
+    route,
+    output,
+    watcher,
+    predicted,
+    clock,
+    signal,
+    onEvent,
+  });
+  const { outcomes, counts } = flow;
 
   let read: Awaited<ReturnType<typeof readIntoBatches>>;
   try {
@@ -389,8 +264,8 @@ export async function runSdkUpload(
       head,
       signal,
       onEvent,
-      onBatch,
-      stopped: () => stoppedEarly,
+      onBatch: (batch) => flow.onBatch(batch),
+      stopped: () => flow.stoppedEarly,
       prediction,
     });
     await output?.commit();
@@ -401,6 +276,7 @@ export async function runSdkUpload(
     await watcher?.stop();
   }
   const broken = !read.summary.wellFormed && !read.summary.repairable;
+  const { stoppedEarly } = flow;
   const whole = !broken && counts.failed === 0 && !stoppedEarly;
   if (!opts.dryRun) ledger.finish(whole);
   if (!opts.dryRun && whole) recordImported(inc, read.sentImports, clock.now(), onEvent);
