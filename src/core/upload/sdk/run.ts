@@ -17,6 +17,7 @@ import type { Incremental } from '../shared/incremental.js';
 import { UploadLedger } from '../shared/ledger.js';
 import { newRunId } from '../shared/naming.js';
 import { type SummaryCounts, type SummaryVerification, verifySummary } from '../shared/verify.js';
+import type { BrokenAt } from '../shared/whole-check.js';
 import type { UploadEvents, UploadOptions, UploadPorts, UploadResultBase } from '../types.js';
 import type { SdkBatchOutcome } from './batch-flow.js';
 import { envelopeHead } from './batcher.js';
@@ -60,7 +61,7 @@ export interface SdkUploadResult extends UploadResultBase {
   syncSessionId: string | null;
   /** `--dry-run --out`: where the batches were written. */
   out: { path: string; layout: 'folder' | 'lines' } | null;
-  brokenAt: { line: number; column: number; message: string } | null;
+  brokenAt: BrokenAt | null;
   earlierBatches?: number;
   /**
    * With --wait: the rows the user's summary gained, next to what the backend is expected to store of
@@ -164,7 +165,7 @@ export async function runSdkUpload(
   // Batches are imported as they arrive: the whole export is checked first, so a truncated or broken one
   // sends nothing (as direct does).
   const [
-    { checkWholeExport },
+    { brokenAt, checkWholeExport },
     { readIncremental },
     { readIntoBatches },
     { SdkBatchFlow },
@@ -275,12 +276,11 @@ export async function runSdkUpload(
   } finally {
     await watcher?.stop();
   }
-  const broken = !read.summary.wellFormed && !read.summary.repairable;
+  const broken = brokenAt(read.summary);
   const { stoppedEarly } = flow;
-  const whole = !broken && counts.failed === 0 && !stoppedEarly;
+  const whole = broken === null && counts.failed === 0 && !stoppedEarly;
   if (!opts.dryRun) ledger.finish(whole);
   if (!opts.dryRun && whole) recordImported(inc, read.sentImports, clock.now(), onEvent);
-  const firstDefect = broken ? read.summary.defects.find((d) => !d.repairable) : undefined;
   let verification: SummaryVerification | undefined;
   if (before !== null) {
     try {
@@ -311,13 +311,7 @@ export async function runSdkUpload(
     auth: route?.mode() ?? null,
     syncSessionId: ledger.syncSessionId,
     out: output ? { path: output.path, layout: output.layout } : null,
-    brokenAt: broken
-      ? {
-          line: firstDefect?.line ?? 0,
-          column: firstDefect?.column ?? 0,
-          message: firstDefect?.message ?? 'not well-formed',
-        }
-      : null,
+    brokenAt: broken,
     durationMs: Math.round(clock.now() - started),
     bytesSent: counts.bytes,
     ...(verification ? { verification } : {}),
