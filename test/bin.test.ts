@@ -83,7 +83,7 @@ describe('bin: a second Ctrl-C', () => {
 
   /** Starts `upload --method direct`, waits for its first batch to reach the server, presses Ctrl-C twice. */
   async function pressTwice(env: Record<string, string>, gapMs: number) {
-    const before = directPosts();
+    const before = directPosts().length;
     const child = spawn(
       process.execPath,
       ['--import', 'tsx', 'src/bin.ts', 'upload', xml, '--user', userId, '--method', 'direct'],
@@ -94,12 +94,16 @@ describe('bin: a second Ctrl-C', () => {
       stderr += c.toString('utf8');
     });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    // Until the server has read the whole batch: the first Ctrl-C then waits for the answer.
     const deadline = Date.now() + 30_000;
-    while (directPosts() === before) {
+    const received = () =>
+      directPosts()
+        .slice(before)
+        .some((r) => r.bodyReceived);
+    while (!received()) {
       if (Date.now() > deadline || child.exitCode !== null) assert.fail(`no batch was sent: ${stderr}`);
       await delay(20);
     }
-    await delay(100);
     child.kill('SIGINT');
     await delay(gapMs);
     const aliveAfterFirst = child.exitCode === null;
@@ -110,8 +114,8 @@ describe('bin: a second Ctrl-C', () => {
     return { code, aliveAfterFirst, quitMs: Date.now() - second, stderr };
   }
 
-  function directPosts(): number {
-    return backend.state.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/direct')).length;
+  function directPosts() {
+    return backend.state.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/direct'));
   }
 
   it('quits at once when it comes 300 ms after the first (an API key: conf never loads)', async () => {
