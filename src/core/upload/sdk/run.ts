@@ -14,7 +14,7 @@ import { emptyNormalizationReport } from '../direct/types.js';
 import { exportIdentity } from '../shared/identity.js';
 import type { KnownRanges } from '../shared/imported.js';
 import type { Incremental } from '../shared/incremental.js';
-import { UploadLedger } from '../shared/ledger.js';
+import { type SdkLedgerEntry, UploadLedger } from '../shared/ledger.js';
 import { newRunId } from '../shared/naming.js';
 import { type SummaryCounts, type SummaryVerification, verifySummary } from '../shared/verify.js';
 import type { BrokenAt } from '../shared/whole-check.js';
@@ -97,6 +97,38 @@ async function checkUser(
   return { id: tokenUser };
 }
 
+/** An export this user has from an earlier run: nothing read, nothing sent. */
+function alreadyUploaded(
+  base: Pick<
+    SdkUploadResult,
+    'method' | 'server' | 'userId' | 'source' | 'sourceBytes' | 'fingerprint' | 'batchBytes' | 'batchRecords'
+  >,
+  earlier: SdkLedgerEntry,
+  completedAt: string,
+): SdkUploadResult {
+  return {
+    ...base,
+    selection: emptyNormalizationReport(),
+    conversion: emptyConversionReport(),
+    batches: [],
+    sent: 0,
+    skipped: 0,
+    failed: 0,
+    stoppedEarly: false,
+    brokenAt: null,
+    out: null,
+    bytesSent: 0,
+    status: 'already-uploaded',
+    runId: null,
+    uploadedAt: completedAt,
+    earlierBatches: earlier.batches.length,
+    records: earlier.batches.reduce((n, b) => n + b.records, 0),
+    auth: null,
+    syncSessionId: earlier.syncSessionId,
+    durationMs: 0,
+  };
+}
+
 export async function runSdkUpload(
   opts: UploadOptions,
   ports: UploadPorts,
@@ -132,34 +164,9 @@ export async function runSdkUpload(
     filters: opts.filters.canonical,
     ...limits,
   });
-  const empty = {
-    selection: emptyNormalizationReport(),
-    conversion: emptyConversionReport(),
-    batches: [],
-    sent: 0,
-    skipped: 0,
-    failed: 0,
-    stoppedEarly: false,
-    brokenAt: null,
-    out: null,
-    bytesSent: 0,
-  };
   if (!opts.force && !opts.dryRun) {
     const earlier = slot.read();
-    if (earlier?.completedAt) {
-      return {
-        ...base,
-        ...empty,
-        status: 'already-uploaded',
-        runId: null,
-        uploadedAt: earlier.completedAt,
-        earlierBatches: earlier.batches.length,
-        records: earlier.batches.reduce((n, b) => n + b.records, 0),
-        auth: null,
-        syncSessionId: earlier.syncSessionId,
-        durationMs: 0,
-      };
-    }
+    if (earlier?.completedAt) return alreadyUploaded(base, earlier, earlier.completedAt);
   }
 
   // Batches are imported as they arrive: the whole export is checked first, so a truncated or broken one
