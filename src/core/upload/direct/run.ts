@@ -10,7 +10,7 @@ import type { Verification } from '../shared/verify.js';
 import type { BrokenAt } from '../shared/whole-check.js';
 import type { UploadEvents, UploadOptions, UploadPorts, UploadResultBase } from '../types.js';
 import type { NormalizationReport } from './normalize.js';
-import { type DirectRunResult, emptyNormalizationReport } from './types.js';
+import { type DirectRunResult, emptyNormalizationReport, nothingSent } from './types.js';
 
 /**
  * What the upload runs on once the user is known (the check, the reader, the batches), loaded while the
@@ -104,16 +104,9 @@ export async function runDirectUpload(
         earlierBatches: earlier.batches.length,
         records: earlier.batches.reduce((n, b) => n + b.records, 0),
         report: emptyNormalizationReport(),
-        batches: [],
-        sent: 0,
-        skipped: 0,
-        failed: 0,
-        stoppedEarly: false,
-        brokenAt: null,
+        ...nothingSent(),
         reader: null,
         verification: null,
-        durationMs: 0,
-        bytesSent: 0,
       };
     }
   }

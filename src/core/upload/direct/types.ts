@@ -90,3 +90,17 @@ export function emptyNormalizationReport(): NormalizationReport {
     collisions: [],
   };
 }
+
+/** The counters of a batch method's run that sent nothing (an export uploaded already). */
+export function nothingSent() {
+  return {
+    batches: [],
+    sent: 0,
+    skipped: 0,
+    failed: 0,
+    stoppedEarly: false,
+    brokenAt: null,
+    bytesSent: 0,
+    durationMs: 0,
+  };
+}

@@ -10,7 +10,7 @@ import { AppError, UsageError } from '../../../errors.js';
 import { WORKOUT_TYPE } from '../../selection/mapped-types.js';
 import { requireUser } from '../../users.js';
 import type { NormalizationReport } from '../direct/normalize.js';
-import { emptyNormalizationReport } from '../direct/types.js';
+import { emptyNormalizationReport, nothingSent } from '../direct/types.js';
 import { exportIdentity } from '../shared/identity.js';
 import type { KnownRanges } from '../shared/imported.js';
 import type { Incremental } from '../shared/incremental.js';
@@ -110,14 +110,8 @@ function alreadyUploaded(
     ...base,
     selection: emptyNormalizationReport(),
     conversion: emptyConversionReport(),
-    batches: [],
-    sent: 0,
-    skipped: 0,
-    failed: 0,
-    stoppedEarly: false,
-    brokenAt: null,
+    ...nothingSent(),
     out: null,
-    bytesSent: 0,
     status: 'already-uploaded',
     runId: null,
     uploadedAt: completedAt,
@@ -125,7 +119,6 @@ function alreadyUploaded(
     records: earlier.batches.reduce((n, b) => n + b.records, 0),
     auth: null,
     syncSessionId: earlier.syncSessionId,
-    durationMs: 0,
   };
 }
 
