@@ -91,8 +91,8 @@ describe('bin: a second Ctrl-C', () => {
   /** Starts `upload --method <method>`, waits for its first batch to reach the server, presses Ctrl-C twice. */
   async function pressTwice(env: Record<string, string>, gapMs: number, method: 'direct' | 'sdk' = 'direct') {
     const batchPosts = () =>
-      backend.state.requests.filter((r) => r.method === 'POST' && BATCH_ROUTES[method].test(r.path)).length;
-    const before = batchPosts();
+      backend.state.requests.filter((r) => r.method === 'POST' && BATCH_ROUTES[method].test(r.path));
+    const before = batchPosts().length;
     const child = spawn(
       process.execPath,
       ['--import', 'tsx', 'src/bin.ts', 'upload', xml, '--user', userId, '--method', method],
@@ -103,12 +103,16 @@ describe('bin: a second Ctrl-C', () => {
       stderr += c.toString('utf8');
     });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    // Until the server has read the whole batch: the first Ctrl-C then waits for the answer.
     const deadline = Date.now() + 30_000;
-    while (batchPosts() === before) {
+    const received = () =>
+      batchPosts()
+        .slice(before)
+        .some((r) => r.bodyReceived);
+    while (!received()) {
       if (Date.now() > deadline || child.exitCode !== null) assert.fail(`no batch was sent: ${stderr}`);
       await delay(20);
     }
-    await delay(100);
     child.kill('SIGINT');
     await delay(gapMs);
     const aliveAfterFirst = child.exitCode === null;

@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { z } from '../vendor/zod.js';
 import { type HttpClient, uploadAnswer } from './http.js';
+import { multipartFraming, newBoundary } from './multipart-form.js';
 
 /** Contract §3.2: 200 `{"status": "processing", "task_id", "user_id"}`. */
 const directAnswerSchema = z.object({ status: z.string(), task_id: z.string(), user_id: z.string() }).loose();
@@ -30,12 +30,8 @@ export class DirectApi {
 
   /** `POST /users/{id}/import/apple/xml/direct` with the batch as the multipart part `file` (contract §3.1). */
   async postXml(req: DirectUploadRequest): Promise<DirectAnswer> {
-    const boundary = `----apple-import-${randomBytes(12).toString('hex')}`;
-    const head = Buffer.from(
-      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${req.filename}"\r\n` +
-        'Content-Type: application/xml\r\n\r\n',
-    );
-    const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+    const boundary = newBoundary();
+    const { preamble: head, epilogue: tail } = multipartFraming([], req.filename, boundary);
     const length = head.length + req.body.length + tail.length;
     const progress = req.progress;
     async function* pieces(): AsyncGenerator<Buffer> {

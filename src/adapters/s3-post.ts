@@ -10,11 +10,11 @@
  * upload 20 full GCs and about half of the sending thread's CPU. One connection per POST (no agent):
  * a part is hundreds of MB, and S3 closes after answering a rejected one anyway.
  */
-import { randomBytes } from 'node:crypto';
 import { type ClientRequest, request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { AppError, type AppErrorOptions, type ErrorCode } from '../errors.js';
 import { networkError, parseRetryAfter } from './http.js';
+import { multipartFraming, newBoundary } from './multipart-form.js';
 
 export interface S3PostOptions extends Omit<S3StreamOptions, 'method' | 'headers' | 'preamble' | 'epilogue'> {
   fields: [string, string][];
@@ -55,26 +55,8 @@ export class S3UploadError extends AppError {
 
 const ERROR_BODY_LIMIT = 64 * 1024;
 
-function quoteName(s: string): string {
-  return s.replace(/"/g, '%22').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
-}
-
-/** The multipart framing around the file; exported for tests and the size arithmetic. */
-export function multipartFraming(
-  fields: [string, string][],
-  filename: string,
-  boundary: string,
-): { preamble: Buffer; epilogue: Buffer } {
-  let head = '';
-  for (const [name, value] of fields) {
-    head += `--${boundary}\r\nContent-Disposition: form-data; name="${quoteName(name)}"\r\n\r\n${value}\r\n`;
-  }
-  head += `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${quoteName(filename)}"\r\nContent-Type: application/xml\r\n\r\n`;
-  return { preamble: Buffer.from(head, 'utf8'), epilogue: Buffer.from(`\r\n--${boundary}--\r\n`, 'utf8') };
-}
-
 export async function postToS3(opts: S3PostOptions): Promise<S3PostResult> {
-  const boundary = `----apple-import-${randomBytes(12).toString('hex')}`;
+  const boundary = newBoundary();
   const { preamble, epilogue } = multipartFraming(opts.fields, opts.filename, boundary);
   return streamToS3({
     ...opts,

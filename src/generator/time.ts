@@ -109,5 +109,3 @@ export function dayNumberOf(isoDate: string): number {
   if (Number.isNaN(t)) throw new Error(`invalid date: ${isoDate}`);
   return t / 1000 / DAY;
 }
-
-export const SECONDS_PER_DAY = DAY;

@@ -73,7 +73,6 @@ const DIETARY: [string, string, number, number][] = [
   ['HKQuantityTypeIdentifierDietaryFiber', 'g', 1, 15],
   ['HKQuantityTypeIdentifierDietaryCholesterol', 'mg', 0, 300],
 ];
-export const DIETARY_TYPES = DIETARY.map(([t]) => t);
 const MEALS = ['Breakfast', 'Lunch', 'Dinner', 'Snacks'];
 
 const planCache = new Map<string, DayPlan>();

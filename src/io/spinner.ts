@@ -41,15 +41,3 @@ export async function createSpinner(io: Io, opts: { lines?: boolean } = {}): Pro
   };
   return { start: line, succeed: line, fail: line, stop: () => {} };
 }
-
-/** Runs a short step under a spinner when progress is drawn (silently otherwise); it never outlives the step. */
-export async function withSpinner<T>(io: Io, text: string, fn: () => Promise<T>): Promise<T> {
-  if (io.progress !== 'draw') return fn();
-  const spinner = await createSpinner(io);
-  spinner.start(text);
-  try {
-    return await fn();
-  } finally {
-    spinner.stop();
-  }
-}

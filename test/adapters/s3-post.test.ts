@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { multipartFraming, postToS3, S3UploadError, s3ErrorFrom } from '../../src/adapters/s3-post.js';
+import { multipartFraming } from '../../src/adapters/multipart-form.js';
+import { postToS3, S3UploadError, s3ErrorFrom } from '../../src/adapters/s3-post.js';
 import { type FakeS3, parseForm, s3Error, startFakeS3 } from '../helpers/fake-s3.js';
 import { waitUntil } from '../helpers/wait.js';
 

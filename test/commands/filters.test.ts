@@ -20,6 +20,7 @@ interface ValidateDoc {
   filter: { excluded: number } | null;
 }
 
+/** What upload --dry-run --json says it selected, with --method direct or sdk. */
 interface DirectDoc {
   status: string;
   selected: { total: number; byType: Record<string, number> };
@@ -68,9 +69,9 @@ describe('one filter grammar for validate and upload', () => {
     return JSON.parse(r.stdout) as ValidateDoc;
   }
 
-  async function directPlan(args: string[]): Promise<DirectDoc> {
+  async function dryRun(method: 'direct' | 'sdk', args: string[]): Promise<DirectDoc> {
     const r = await cli.run(
-      ['upload', file, '--user', userId, '--method', 'direct', '--dry-run', '--json', ...args],
+      ['upload', file, '--user', userId, '--method', method, '--dry-run', '--json', ...args],
       {
         env,
       },
@@ -81,10 +82,12 @@ describe('one filter grammar for validate and upload', () => {
     return doc;
   }
 
-  it('without filters, validate, upload --method s3 --dry-run and --method direct --dry-run count the same', async () => {
+  it('without filters, validate, upload --method s3, direct and sdk --dry-run count the same', async () => {
     const v = await validate([]);
-    const d = await directPlan([]);
-    assert.deepEqual(d.selected.byType, selectedByValidate(v));
+    for (const method of ['direct', 'sdk'] as const) {
+      const d = await dryRun(method, []);
+      assert.deepEqual(d.selected.byType, selectedByValidate(v), method);
+    }
     const s3 = await cli.run(['upload', file, '--user', userId, '--dry-run', '--json'], { env });
     assert.equal(s3.code, 0, s3.stderr);
     const plan = JSON.parse(s3.stdout) as { parts: { elements: number }[] };
@@ -96,12 +99,14 @@ describe('one filter grammar for validate and upload', () => {
   });
 
   for (const [name, args] of CASES) {
-    it(`${name}: validate and upload --method direct select the same samples (${args.join(' ')})`, async () => {
+    it(`${name}: validate and upload --method direct and sdk select the same samples (${args.join(' ')})`, async () => {
       const v = await validate(args);
-      const d = await directPlan(args);
-      assert.ok(d.selected.total > 0, 'something is selected');
       assert.ok((v.filter?.excluded ?? 0) > 0, 'something is left out');
-      assert.deepEqual(d.selected.byType, selectedByValidate(v));
+      for (const method of ['direct', 'sdk'] as const) {
+        const d = await dryRun(method, args);
+        assert.ok(d.selected.total > 0, `${method}: something is selected`);
+        assert.deepEqual(d.selected.byType, selectedByValidate(v), method);
+      }
     });
   }
 
@@ -111,11 +116,12 @@ describe('one filter grammar for validate and upload', () => {
     ['--types', 'hart_rate', "error: --types: unknown type 'hart_rate'."],
     ['--exclude-types', 'heart_rat', "error: --exclude-types: unknown type 'heart_rat'."],
   ] as const) {
-    it(`${flag} ${value} is the same usage error (exit 2) in validate and both upload methods`, async () => {
+    it(`${flag} ${value} is the same usage error (exit 2) in validate and every upload method`, async () => {
       const runs = [
         await cli.run(['validate', file, flag, value]),
         await cli.run(['upload', file, '--user', userId, flag, value], { env }),
         await cli.run(['upload', file, '--user', userId, '--method', 'direct', flag, value], { env }),
+        await cli.run(['upload', file, '--user', userId, '--method', 'sdk', flag, value], { env }),
       ];
       for (const r of runs) {
         assert.equal(r.code, 2, r.stderr);

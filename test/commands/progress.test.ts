@@ -51,6 +51,7 @@ describe('progress follows one policy in every command', () => {
     validate: () => ['validate', file],
     'upload --method s3': () => ['upload', file, '--user', userId, '--force'],
     'upload --method direct': () => ['upload', file, '--user', userId, '--method', 'direct', '--force'],
+    'upload --method sdk': () => ['upload', file, '--user', userId, '--method', 'sdk', '--force'],
   };
 
   async function run(args: string[], opts: RunOptions = {}) {

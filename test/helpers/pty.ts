@@ -28,6 +28,10 @@ export interface PtyOptions {
   timeoutMs?: number;
 }
 
+/** An operating-system command no terminal acts on (xterm ignores an OSC it does not know). */
+const END = '\u001b]7770;end\u0007';
+const END_OSC = '\\033]7770;end\\007';
+
 /** Runs `apple-import ARGS` on a pty `cols` wide and returns the screen once it has exited. */
 export async function runOnPty(args: string[], opts: PtyOptions): Promise<PtyRun> {
   const cli = await builtCli();
@@ -43,7 +47,11 @@ export async function runOnPty(args: string[], opts: PtyOptions): Promise<PtyRun
     string,
     string
   >;
-  const [file, argv] = opts.script ? ['bash', ['-c', opts.script]] : [process.execPath, [cli, ...args]];
+  // Run by bash, which writes END once the command has exited: everything the command wrote comes
+  // before it on the pty, so the run is read in full once END is seen, however late node-pty's exit came.
+  const script = opts.script ?? '$CLI "$@"';
+  const wrapped = `${script}\ncode=$?\nprintf '${END_OSC}'\nexit $code`;
+  const [file, argv] = ['bash', ['-c', wrapped, 'bash', ...args]];
   const terminal = new xterm.Terminal({ cols: opts.cols, rows, scrollback: 5000, allowProposedApi: true });
   const pty = spawn(file, argv, {
     name: 'xterm-256color',
@@ -67,10 +75,9 @@ export async function runOnPty(args: string[], opts: PtyOptions): Promise<PtyRun
     };
     if (opts.drive) await opts.drive(pty, () => raw, screenNow);
     const exitCode = await exited;
-    // The last bytes may arrive just after the exit is reported.
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await waitForText(() => raw, END);
     await written;
-    return { screen: screenLines(terminal), raw, exitCode, terminal };
+    return { screen: screenLines(terminal), raw: raw.replace(END, ''), exitCode, terminal };
   } finally {
     clearTimeout(timer);
   }
@@ -100,6 +107,21 @@ export async function waitForText(
   const seen = () => (typeof what === 'string' ? raw().includes(what) : what.test(raw()));
   while (!seen()) {
     if (Date.now() > deadline) throw new Error(`not seen on the terminal: ${what}\n${raw().slice(-2000)}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Waits until the screen's non-blank lines satisfy `ready`, and returns them. */
+export async function waitForScreen(
+  screen: () => Promise<string[]>,
+  ready: (lines: string[]) => boolean,
+  timeoutMs = 30_000,
+): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const lines = (await screen()).filter((l) => l !== '');
+    if (ready(lines)) return lines;
+    if (Date.now() > deadline) throw new Error(`the screen never got there:\n${lines.join('\n')}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }

@@ -13,8 +13,14 @@ import { promisify } from 'node:util';
 import { writeExportFile } from '../../src/generator/index.js';
 import { type BackendDouble, startBackendDouble } from '../../src/sandbox/backend/index.js';
 import { type S3Server, startS3Server } from '../../src/sandbox/s3/server.js';
-import { ESCAPE, runOnPty, waitForText } from '../helpers/pty.js';
+import { ESCAPE, runOnPty, waitForScreen, waitForText } from '../helpers/pty.js';
 import { builtCli } from '../hostile/helpers.js';
+
+/** The status line is the screen's last line, with its ETA on a terminal wide enough to hold one. */
+function statusDrawn(lines: string[], cols: number): boolean {
+  const last = lines.at(-1) ?? '';
+  return /^Uploading [█░]+ \d+% · /.test(last) && (cols < 120 || / · ETA \d/.test(last));
+}
 
 const SGR = /\u001b\[[0-9;]*m/;
 
@@ -138,8 +144,8 @@ describe('upload --method direct on a terminal', () => {
           env: { APPLE_IMPORT_SERVER: backend.url, APPLE_IMPORT_API_KEY: key, APPLE_IMPORT_CONFIG_DIR: cfg },
           drive: async (_pty, raw, screen) => {
             await waitForText(raw, /batch 3 \(/);
-            await new Promise((resolve) => setTimeout(resolve, 150));
-            during = (await screen()).filter((l) => l !== '');
+            // Until the status line is drawn under the batch lines (with its ETA where it fits).
+            during = await waitForScreen(screen, (lines) => statusDrawn(lines, cols));
           },
         },
       );
@@ -242,8 +248,7 @@ describe('upload over S3 on a terminal', () => {
       },
       drive: async (_pty, raw, screen) => {
         await waitForText(raw, /Uploading [█░]+ \d+% .*parts 1\/\d/);
-        await new Promise((resolve) => setTimeout(resolve, 150));
-        during = (await screen()).filter((l) => l !== '');
+        during = await waitForScreen(screen, (lines) => statusDrawn(lines, cols));
       },
     });
     return { ...r, during, screen: r.screen.filter((l) => l !== '') };

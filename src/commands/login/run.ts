@@ -1,10 +1,9 @@
 import { normalizeServerUrl } from '../../config/settings.js';
 import {
-  type AuthPorts,
+  type LoginPorts,
   type LoginTarget,
   loginWithPassword,
-  type ProfileServer,
-  rememberServer,
+  type RememberedServer,
   storeApiKey,
 } from '../../core/auth/login.js';
 import { UsageError } from '../../errors.js';
@@ -18,10 +17,12 @@ export interface LoginFlags {
   apiKeyStdin?: boolean;
 }
 
-function authPorts(f: Factory): AuthPorts {
+function loginPorts(f: Factory): LoginPorts {
   return {
     auth: f.authApi(),
     store: f.configStore(),
+    profiles: f.configStore(),
+    normalizeServer: normalizeServerUrl,
     clock: f.clock,
     signal: f.signal,
     registerSecret: (s) => f.redactor.add(s),
@@ -35,6 +36,8 @@ export async function runLogin(f: Factory, flags: LoginFlags): Promise<number> {
   }
   const settings = f.settings();
   const target = { server: settings.server.value, profile: settings.profile.value };
+  // A server given with --server is remembered in a profile that has none, so `whoami` next finds the login.
+  const place = { ...target, explicitServer: settings.server.source === 'flag' };
   if (settings.apiKey || settings.token) {
     f.out.warn(
       `a ${settings.token ? 'token' : 'API key'} from ${settings.token?.source ?? settings.apiKey?.source} takes precedence over what this login stores.`,
@@ -47,8 +50,7 @@ export async function runLogin(f: Factory, flags: LoginFlags): Promise<number> {
       throw new UsageError('No API key on stdin.', {
         hint: 'printf \'%s\' "$KEY" | apple-import login --api-key-stdin',
       });
-    await storeApiKey(authPorts(f), target, apiKey);
-    const remembered = await remember(f, target);
+    const { profileServer: remembered } = await storeApiKey(loginPorts(f), place, apiKey);
     if (f.globals.json) f.out.json({ ...target, credential: 'api-key', profileServer: remembered });
     else f.out.success(`API key stored for ${target.server} (profile ${target.profile}).`);
     tellProfileServer(f, target, remembered);
@@ -56,9 +58,9 @@ export async function runLogin(f: Factory, flags: LoginFlags): Promise<number> {
   }
 
   const { email, password } = await askCredentials(f, flags);
-  const login = await loginWithPassword(authPorts(f), target, { email, password });
+  const login = await loginWithPassword(loginPorts(f), place, { email, password });
   const expiresAt = login.expiresAt === undefined ? undefined : new Date(login.expiresAt).toISOString();
-  const remembered = await remember(f, target);
+  const remembered = login.profileServer;
   if (f.globals.json)
     f.out.json({ ...target, email, credential: 'login', expiresAt, profileServer: remembered });
   else f.out.success(`Logged in to ${target.server} as ${email} (profile ${target.profile}).`);
@@ -66,21 +68,7 @@ export async function runLogin(f: Factory, flags: LoginFlags): Promise<number> {
   return 0;
 }
 
-/** A server given with --server is remembered in a profile that has none, so `whoami` next finds the login. */
-async function remember(
-  f: Factory,
-  target: LoginTarget,
-): Promise<{ status: ProfileServer; server: string | undefined }> {
-  const explicit = f.settings().server.source === 'flag';
-  const r = await rememberServer(f.configStore(), target, explicit, normalizeServerUrl);
-  return { status: r.profileServer, server: r.current };
-}
-
-function tellProfileServer(
-  f: Factory,
-  target: LoginTarget,
-  r: { status: ProfileServer; server: string | undefined },
-): void {
+function tellProfileServer(f: Factory, target: LoginTarget, r: RememberedServer): void {
   if (r.status === 'saved')
     f.out.info(
       `Saved ${target.server} as the server of profile ${target.profile}: later commands use it without --server.`,

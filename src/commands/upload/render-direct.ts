@@ -6,7 +6,7 @@ import type { UploadOptions } from '../../core/upload/types.js';
 import type { Factory } from '../../factory.js';
 import { formatBytes } from '../../io/progress.js';
 import { count, firstOf, grouped } from '../../io/text.js';
-import { documentHead, documentTail, sentLine } from './render.js';
+import { documentHead, documentTail, sentLine } from './lines.js';
 
 /** `upload --method direct`'s result: the JSON document, or the plan or what was sent, and what was left out. */
 export function renderDirectResult(f: Factory, o: UploadOptions, r: DirectUploadResult): void {

@@ -1,22 +1,10 @@
 import type { S3UploadResult } from '../../core/upload/s3/run.js';
 import { plainImportError } from '../../core/upload/shared/verify.js';
-import type { Repairs } from '../../core/upload/types.js';
 import type { Factory } from '../../factory.js';
 import { formatBytes } from '../../io/progress.js';
 import { count } from '../../io/text.js';
+import { describeRepairs } from './lines.js';
 import { renderShort, renderStored } from './render-verify.js';
-
-export function describeRepairs(repairs: Repairs, streamed: boolean): string[] {
-  const lines: string[] = [];
-  if (repairs.doctypeRemoved)
-    lines.push('the DOCTYPE declaration (Apple’s DTD is not needed and often broken)');
-  if (repairs.illegalCharsDropped > 0)
-    lines.push(
-      `${count(repairs.illegalCharsDropped, 'illegal control character')}` +
-        (streamed ? ' (replaced by as many newlines after the root, so the size was known up front)' : ''),
-    );
-  return lines;
-}
 
 /** `upload --method s3`'s result: the JSON document, or the plan, the stored keys and what comes next. */
 export function renderS3Result(f: Factory, r: S3UploadResult): void {

@@ -1,31 +1,12 @@
 import type { SdkUploadResult } from '../../core/upload/sdk/run.js';
 import { plainImportError } from '../../core/upload/shared/verify.js';
-import type { BatchOutcome } from '../../core/upload/types.js';
 import type { Factory } from '../../factory.js';
 import { formatBytes } from '../../io/progress.js';
 import { count, firstOf, grouped } from '../../io/text.js';
-import { documentHead, documentTail, sentLine } from './render.js';
+import { documentHead, documentTail, sentLine } from './lines.js';
 import { renderShort, renderStored } from './render-verify.js';
 
 const short = (t: string) => t.replace(/^HK\w+TypeIdentifier/, '');
-
-/** One SDK batch as it goes (the route answers 202 with no id, so none is shown). */
-export function sdkBatchLine(b: BatchOutcome): string {
-  const what = `batch ${b.seq} (${count(b.records, 'sample')}, ${formatBytes(b.bytes)})`;
-  const saved = b as Partial<SdkUploadResult['batches'][number]>;
-  switch (b.state) {
-    case 'skipped':
-      return `${what}: already accepted in an earlier run, skipped`;
-    case 'sent':
-      return `${what}: accepted`;
-    case 'completed':
-      return `${what}: imported, ${saved.recordsSaved ?? '?'} records, ${saved.workoutsSaved ?? '?'} workouts, ${saved.sleepSaved ?? '?'} sleep samples saved${saved.droppedCount ? `, ${saved.droppedCount} dropped by the server's validation` : ''}`;
-    case 'failed':
-      return `${what}: FAILED: ${b.error ?? 'no error given'}`;
-    default:
-      return `${what}: planned`;
-  }
-}
 
 /** `upload --method sdk`'s result: the JSON document, or the plan or what was sent, and what was left out. */
 export function renderSdkResult(f: Factory, wait: boolean, r: SdkUploadResult): void {

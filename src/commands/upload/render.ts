@@ -1,18 +1,15 @@
-import { plainImportError } from '../../core/upload/shared/verify.js';
 import type {
   BatchOutcome,
   IncrementalPlan,
   PlanInfo,
   UploadEvent,
   UploadOptions,
-  UploadResultBase,
 } from '../../core/upload/types.js';
 import type { Factory } from '../../factory.js';
 import { formatBytes, ProgressDisplay } from '../../io/progress.js';
 import { createSpinner, type PhaseSpinner } from '../../io/spinner.js';
 import { count } from '../../io/text.js';
-import { describeRepairs } from './render-s3.js';
-import { sdkBatchLine } from './render-sdk.js';
+import { batchLine, describeRepairs, sdkBatchLine } from './lines.js';
 import { UploadTally } from './tally.js';
 import { UploadProgress } from './upload-progress.js';
 
@@ -331,76 +328,4 @@ function rate(bytes: number, ms: number): number {
 
 function inSeconds(ms: number): string {
   return `${Math.round(ms / 1000)} s`;
-}
-
-/** The fields every batch method's `--json` document starts with, named as every method names them. */
-export function documentHead(r: UploadResultBase) {
-  return {
-    method: r.method,
-    status: r.status,
-    dryRun: r.status === 'dry-run',
-    server: r.server,
-    userId: r.userId,
-    source: r.source,
-    sourceBytes: r.sourceBytes,
-    fingerprint: r.fingerprint,
-    runId: r.runId,
-    ...(r.uploadedAt ? { uploadedAt: r.uploadedAt } : {}),
-  };
-}
-
-/** The fields every batch method's `--json` document ends with. */
-export function documentTail(r: {
-  sent: number;
-  skipped: number;
-  failed: number;
-  bytesSent: number;
-  durationMs: number;
-  stoppedEarly: boolean;
-  earlierBatches?: number;
-}) {
-  return {
-    sent: r.sent,
-    skipped: r.skipped,
-    failed: r.failed,
-    bytesSent: r.bytesSent,
-    durationMs: r.durationMs,
-    stoppedEarly: r.stoppedEarly,
-    ...(r.earlierBatches !== undefined ? { earlierBatches: r.earlierBatches } : {}),
-  };
-}
-
-/**
- * A batch method's summary line: what this run sent, the records of the batches it posted (not those an
- * earlier run did), out of every batch the export makes.
- */
-export function sentLine(
-  r: { sent: number; skipped: number; bytesSent: number; durationMs: number; batches: BatchOutcome[] },
-  unit: [singular: string, plural: string],
-  earlier: string,
-): string {
-  const records = r.batches
-    .filter((b) => b.state === 'sent' || b.state === 'completed' || b.state === 'failed')
-    .reduce((sum, b) => sum + b.records, 0);
-  return (
-    `Sent ${r.sent} of ${count(r.batches.length, 'batch', 'batches')} (${count(records, ...unit)}, ${formatBytes(r.bytesSent)}) in ${(r.durationMs / 1000).toFixed(1)} s` +
-    (r.skipped ? `; ${r.skipped} ${earlier}` : '')
-  );
-}
-
-export function batchLine(b: BatchOutcome): string {
-  const what = `batch ${b.seq} (${b.filename}, ${count(b.records, 'record')}, ${formatBytes(b.bytes)})`;
-  switch (b.state) {
-    case 'skipped':
-      return `${what}: already sent in an earlier run, skipped`;
-    case 'sent':
-      return `${what}: queued${b.taskId ? ` as task ${b.taskId}` : ' (accepted; found on the status feed)'}`;
-    case 'completed':
-      return `${what}: completed, ${b.itemsProcessed ?? '?'} items processed`;
-    case 'failed':
-      // In plain words; the server's own text is in --json (batches[].error).
-      return `${what}: FAILED: ${plainImportError(b.error, 'it').message}`;
-    default:
-      return `${what}: planned`;
-  }
 }

@@ -1,23 +1,16 @@
 import { whoami } from '../../core/auth/whoami.js';
-import { describeBackend, viewBackend } from '../../core/upload/s3/backend.js';
 import type { Factory } from '../../factory.js';
 
 /** `whoami`: proves the credential works and says where it comes from. */
 export async function runWhoami(f: Factory): Promise<number> {
   const settings = f.settings();
   const server = settings.server.value;
-  const proof = whoami({ session: f.session(), backend: f.backend(), signal: f.signal });
-  // What the server advertises takes no credential, so it is read during the credential's round trip
-  // instead of after it; a credential that fails is still what the run reports.
-  const stop = new AbortController();
-  const signal = AbortSignal.any([f.signal, stop.signal]);
-  const view = viewBackend((s) => f.openApi().read(server, s), signal);
-  view.catch(() => {});
-  const { credential, expiresAt, identity } = await proof.catch((err: unknown) => {
-    stop.abort();
-    throw err;
+  const { credential, expiresAt, identity, backend } = await whoami({
+    session: f.session(),
+    backend: f.backend(),
+    serverInfo: (s) => f.openApi().read(server, s),
+    signal: f.signal,
   });
-  const backend = describeBackend(await view);
   if (f.globals.json) {
     f.out.json({
       server,

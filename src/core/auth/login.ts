@@ -43,30 +43,43 @@ export interface ProfileServerStore {
   setProfileValue(name: string, key: 'server', value: string): Promise<void>;
 }
 
+/** What a login or a stored key needs besides the credential flows: the profile's server to remember. */
+export interface LoginPorts extends AuthPorts {
+  profiles: ProfileServerStore;
+  normalizeServer(url: string): string;
+}
+
+/** Where a login goes, and whether its server was given explicitly (a flag), so is worth remembering. */
+export interface LoginPlace extends LoginTarget {
+  explicitServer: boolean;
+}
+
+export interface RememberedServer {
+  status: ProfileServer;
+  /** The profile's server after the login, if it has one. */
+  server: string | undefined;
+}
+
 /** After a login or a stored key: a server given explicitly is remembered in a profile that has none. */
-export async function rememberServer(
-  store: ProfileServerStore,
-  target: LoginTarget,
-  explicit: boolean,
-  normalize: (url: string) => string,
-): Promise<{ profileServer: ProfileServer; current: string | undefined }> {
-  const stored = store.profile(target.profile).server;
-  const current = stored === undefined ? undefined : normalize(stored);
-  if (current === target.server || !explicit) return { profileServer: 'unchanged', current };
-  if (current !== undefined) return { profileServer: 'kept', current };
-  await store.setProfileValue(target.profile, 'server', target.server);
-  return { profileServer: 'saved', current: target.server };
+async function rememberServer(ports: LoginPorts, place: LoginPlace): Promise<RememberedServer> {
+  const stored = ports.profiles.profile(place.profile).server;
+  const current = stored === undefined ? undefined : ports.normalizeServer(stored);
+  if (current === place.server || !place.explicitServer) return { status: 'unchanged', server: current };
+  if (current !== undefined) return { status: 'kept', server: current };
+  await ports.profiles.setProfileValue(place.profile, 'server', place.server);
+  return { status: 'saved', server: place.server };
 }
 
 export interface PasswordLogin {
   email: string;
   /** When the cached access token expires (it is refreshed before that). */
   expiresAt: number | undefined;
+  profileServer: RememberedServer;
 }
 
 export async function loginWithPassword(
-  ports: AuthPorts,
-  target: LoginTarget,
+  ports: LoginPorts,
+  target: LoginPlace,
   creds: { email: string; password: string },
 ): Promise<PasswordLogin> {
   ports.registerSecret(creds.password);
@@ -91,11 +104,16 @@ export async function loginWithPassword(
   return {
     email: creds.email,
     expiresAt: credential.kind === 'login' ? credential.expiresAt : undefined,
+    profileServer: await rememberServer(ports, target),
   };
 }
 
 /** Proves the key against the server, then stores it; a rejected key is never stored. */
-export async function storeApiKey(ports: AuthPorts, target: LoginTarget, apiKey: string): Promise<void> {
+export async function storeApiKey(
+  ports: LoginPorts,
+  target: LoginPlace,
+  apiKey: string,
+): Promise<{ profileServer: RememberedServer }> {
   ports.registerSecret(apiKey);
   try {
     await ports.auth.checkApiKey({ apiKey, signal: ports.signal });
@@ -116,6 +134,7 @@ export async function storeApiKey(ports: AuthPorts, target: LoginTarget, apiKey:
     apiKey,
     savedAt: ports.clock.now(),
   });
+  return { profileServer: await rememberServer(ports, target) };
 }
 
 export type RevokeOutcome = 'revoked' | 'already-revoked' | 'unreachable' | 'not-applicable';

@@ -1,4 +1,5 @@
 import type { Clock } from '../../adapters/clock.js';
+import { isAbortError } from '../../errors.js';
 import { type ConnectionState, followSyncEvents, type SyncFeed, type SyncStatusEvent } from './follow.js';
 
 /**
@@ -41,6 +42,25 @@ export function filenameOf(event: SyncStatusEvent): string | null {
 
 /** As many stored events as the server keeps per user (contract §4.1). */
 const MAX_REPLAY = 200;
+
+/**
+ * One look at the stored events (`/sync/recent`) for an xml_import event naming one of `names`: how a
+ * batch whose answer was lost is found to have reached the server. An unreachable feed is a miss, so the
+ * caller keeps looking or sends the batch again.
+ */
+export async function feedNames(
+  recent: SyncFeed['recent'],
+  names: ReadonlySet<string>,
+  signal: AbortSignal,
+): Promise<boolean> {
+  try {
+    const events = await recent(MAX_REPLAY, signal);
+    return events.some((e) => names.has(filenameOf(e) ?? ''));
+  } catch (err) {
+    if (signal.aborted || isAbortError(err)) throw err;
+    return false;
+  }
+}
 
 export class SyncTracker {
   private readonly fates = new Map<string, BatchFate>();

@@ -142,7 +142,14 @@ export function createListener(ctx: BackendContext, faults: FaultInjector) {
     });
 
     const decision = faults.decide(entry.method, entry.path);
-    if (decision.kind === 'stall') return;
+    if (decision.kind === 'stall') {
+      // Received in full and never answered, as by a server that hangs after reading the request.
+      req.on('end', () => {
+        entry.bodyReceived = true;
+      });
+      req.resume();
+      return;
+    }
     if (decision.kind === 'drop') return dropAfter(req, decision.afterBytes);
     if (decision.kind === 'respond') return sendFault(res, decision.response);
     if (decision.delayMs > 0) {

@@ -46,6 +46,8 @@ export interface RequestLogEntry {
   at: number;
   /** Set when the answer is sent; absent for dropped, stalled or still-open requests. */
   status?: number;
+  /** A stalled request: set once its whole body has been read (it is never answered). */
+  bodyReceived?: boolean;
 }
 
 export interface DirectUpload {

@@ -248,7 +248,3 @@ export function checkDoctype(text: string): void {
   const scanner = new SubsetScanner(text, start + '<!DOCTYPE'.length);
   scanner.doctype();
 }
-
-/** Characters XML 1.0 forbids anywhere (expat: "not well-formed (invalid token)"). */
-export const ILLEGAL_XML_CHAR =
-  /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;

@@ -163,8 +163,10 @@ describe('backend double: closing stops the import thread', () => {
       backend.state.directUploads.map((u) => u.status),
       ['processing', 'processing'],
     );
-    // The stopped thread's exit must not read as a crash that fails the task.
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The stopped thread's exit must not read as a crash that fails the task. close() resolved once the
+    // thread's 'exit' was emitted (Worker.terminate()); one turn of the event loop lets whatever that
+    // exit set off settle.
+    await new Promise((resolve) => setImmediate(resolve));
     assert.deepEqual(stages(), ['started']);
   });
 

@@ -3,8 +3,7 @@
  * the feed when its answer was lost, or send it (again).
  */
 import type { Clock } from '../../../adapters/clock.js';
-import { isAbortError } from '../../../errors.js';
-import { filenameOf, type SyncFeed } from '../../sync/tracker.js';
+import { feedNames, type SyncFeed } from '../../sync/tracker.js';
 import type { LedgerBatch } from '../shared/ledger.js';
 import type { UploadEvents } from '../types.js';
 
@@ -74,13 +73,8 @@ async function reachedServer(deps: ResumeDeps, seq: number, filenames: string[])
     waitMs: deps.graceMs,
   };
   for (let look = 0; ; look++) {
-    try {
-      const events = await deps.feed.recent(200, deps.signal);
-      if (events.some((e) => names.has(filenameOf(e) ?? ''))) return true;
-    } catch (err) {
-      if (deps.signal.aborted || isAbortError(err)) throw err;
-      // The feed is unreachable: keep looking until the deadline, then fall back to a resend.
-    }
+    // An unreachable feed is a miss: keep looking until the deadline, then fall back to a resend.
+    if (await feedNames((n, s) => deps.feed.recent(n, s), names, deps.signal)) return true;
     const left = deadline - deps.clock.now();
     if (left <= 0) break;
     if (look === 0) deps.onEvent({ type: 'pending', ...pending, phase: 'waiting' });

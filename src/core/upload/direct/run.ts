@@ -7,9 +7,10 @@ import { requireUser } from '../../users.js';
 import { exportIdentity, legacyDirectIdentity } from '../shared/identity.js';
 import { UploadLedger } from '../shared/ledger.js';
 import type { Verification } from '../shared/verify.js';
+import type { BrokenAt } from '../shared/whole-check.js';
 import type { UploadEvents, UploadOptions, UploadPorts, UploadResultBase } from '../types.js';
 import type { NormalizationReport } from './normalize.js';
-import type { DirectRunResult } from './types.js';
+import { type DirectRunResult, emptyNormalizationReport, nothingSent } from './types.js';
 
 /**
  * What the upload runs on once the user is known (the check, the reader, the batches), loaded while the
@@ -42,7 +43,7 @@ export interface DirectUploadResult extends UploadResultBase {
    * it not well-formed past some point: it changed in between. null when the pass did not finish or
    * found it whole.
    */
-  brokenAt: { line: number; column: number; message: string } | null;
+  brokenAt: BrokenAt | null;
   reader: DirectRunResult['reader'] | null;
   /** With --wait: what the backend reports imported next to what was predicted (shared/verify.ts). */
   verification: Verification | null;
@@ -104,22 +105,16 @@ export async function runDirectUpload(
         uploadedAt: earlier.completedAt,
         earlierBatches: earlier.batches.length,
         records: earlier.batches.reduce((n, b) => n + b.records, 0),
-        report: emptyReport(),
-        batches: [],
-        sent: 0,
-        skipped: 0,
-        failed: 0,
-        stoppedEarly: false,
-        brokenAt: null,
+        report: emptyNormalizationReport(),
+        ...nothingSent(),
         reader: null,
         verification: null,
-        durationMs: 0,
-        bytesSent: 0,
       };
     }
   }
 
-  const [{ checkWholeExport }, { readIncremental }, { runDirect }, { verifyBatches }] = await pipeline;
+  const [{ brokenAt, checkWholeExport }, { readIncremental }, { runDirect }, { verifyBatches }] =
+    await pipeline;
   await checkWholeExport(source, signal, onEvent);
   const inc = readIncremental(ports.ledger, opts.server, user.id, opts.full);
   const known = inc.known;
@@ -171,8 +166,6 @@ export async function runDirectUpload(
   // Once everything was sent (and, with --wait, imported), the server has it: the next upload skips it.
   if (r.summary && !opts.dryRun && r.failed === 0 && !r.stoppedEarly)
     inc.ledger.add(r.sentImports.workouts, r.sentImports.ranges, new Date(clock.now()));
-  const broken = r.summary && !r.summary.wellFormed && !r.summary.repairable;
-  const firstDefect = broken ? r.summary?.defects.find((d) => !d.repairable) : undefined;
   return {
     ...base,
     status: opts.dryRun ? 'dry-run' : 'uploaded',
@@ -184,31 +177,11 @@ export async function runDirectUpload(
     skipped: r.skipped,
     failed: r.failed,
     stoppedEarly: r.stoppedEarly,
-    brokenAt: broken
-      ? {
-          line: firstDefect?.line ?? 0,
-          column: firstDefect?.column ?? 0,
-          message: firstDefect?.message ?? 'not well-formed',
-        }
-      : null,
+    brokenAt: brokenAt(r.summary),
     reader: r.reader,
     verification: opts.wait && !opts.dryRun ? verifyBatches(r.batches) : null,
     durationMs: Math.round(clock.now() - started),
     bytesSent: r.bytesSent,
     ...(output ? { out: { path: output.path, layout: output.layout } } : {}),
-  };
-}
-
-function emptyReport(): NormalizationReport {
-  return {
-    selected: {},
-    kept: {},
-    dropped: {},
-    otherElements: {},
-    correlationMembersPromoted: 0,
-    dedupeWindowRotations: 0,
-    copied: 0,
-    datesRewritten: 0,
-    collisions: [],
   };
 }

@@ -1,7 +1,7 @@
 import type { Clock } from '../../../adapters/clock.js';
 import type { SyncStatusEvent } from '../../../adapters/sync-api.js';
 import { ApiError, AppError, isAbortError } from '../../../errors.js';
-import { filenameOf } from '../../sync/tracker.js';
+import { feedNames } from '../../sync/tracker.js';
 import { sendDraining } from '../shared/drain.js';
 import { DIRECT_RETRY, isRetryable, retryDelayMs } from '../shared/retry.js';
 
@@ -122,13 +122,7 @@ async function post(
 async function onFeed(deps: SendDeps, filename: string): Promise<boolean> {
   for (const wait of deps.acceptanceChecks ?? DEFAULT_CHECKS_MS) {
     await deps.clock.sleep(wait, deps.signal);
-    try {
-      const events = await deps.recent(200, deps.signal);
-      if (events.some((e) => filenameOf(e) === filename)) return true;
-    } catch (err) {
-      if (deps.signal.aborted || isAbortError(err)) throw err;
-      // The feed is unreachable too: keep looking, then fall back to a resend.
-    }
+    if (await feedNames(deps.recent, new Set([filename]), deps.signal)) return true;
   }
   return false;
 }

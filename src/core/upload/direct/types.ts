@@ -75,3 +75,35 @@ export interface DirectRunResult {
   /** What this run sent of the workouts (keys) and of each type (startDate ranges). */
   sentImports: { workouts: string[]; ranges: KnownRanges };
 }
+
+/**
+ * The report of a run that read nothing (an export uploaded already), for every method that selects.
+ * Here, not in normalize.ts, so a run.ts loads none of the normalizer before its first request.
+ */
+export function emptyNormalizationReport(): NormalizationReport {
+  return {
+    selected: {},
+    kept: {},
+    dropped: {},
+    otherElements: {},
+    correlationMembersPromoted: 0,
+    dedupeWindowRotations: 0,
+    copied: 0,
+    datesRewritten: 0,
+    collisions: [],
+  };
+}
+
+/** The counters of a batch method's run that sent nothing (an export uploaded already). */
+export function nothingSent() {
+  return {
+    batches: [],
+    sent: 0,
+    skipped: 0,
+    failed: 0,
+    stoppedEarly: false,
+    brokenAt: null,
+    bytesSent: 0,
+    durationMs: 0,
+  };
+}

@@ -1,10 +1,10 @@
 /** What `upload --method s3` returns, for each way it can end. */
 import type { S3LedgerEntry } from '../shared/ledger.js';
+import type { SummaryVerification } from '../shared/verify.js';
 import type { Repairs, S3Transport, UploadResultBase } from '../types.js';
 import type { PartSpec } from './part-planner.js';
 import { repairsOf, type UploadPlan } from './preflight.js';
 import type { SendState } from './send.js';
-import type { S3Verification } from './verify-import.js';
 
 /** A part as the result reports it: planned (dry run), stored by this run, or stored by an earlier one. */
 export interface S3PartReport {
@@ -44,6 +44,13 @@ export interface MultipartReport {
   completionMode: 'client' | 'sns' | null;
   taskId: string | null;
 }
+
+/** The S3 verification, with the workout a failed import stopped at when it can be told. */
+export type S3Verification = SummaryVerification & {
+  stoppedAt?: { activity: string; startDate: string };
+  /** Workouts now recorded in the ledger as on the server (the one stopped at, and those before it). */
+  learnt?: number;
+};
 
 export interface S3UploadResult extends UploadResultBase {
   method: 's3';

@@ -23,7 +23,7 @@ import {
 import type { UploadEvents, UploadOptions, UploadPorts } from '../types.js';
 import { predictImport } from './predict.js';
 import type { ExportHead } from './preflight.js';
-import type { S3UploadResult } from './result.js';
+import type { S3UploadResult, S3Verification } from './result.js';
 
 /** Without events: how long the summary may stay as it was before the import is given up on. */
 export const FIRST_CHANGE_MS = 15 * 60 * 1000;
@@ -122,13 +122,6 @@ export async function startVerify(run: S3VerifyRun): Promise<S3Verify | null> {
     },
   };
 }
-
-/** The S3 verification, with the workout a failed import stopped at when it can be told. */
-export type S3Verification = SummaryVerification & {
-  stoppedAt?: { activity: string; startDate: string };
-  /** Workouts now recorded in the ledger as on the server (the one stopped at, and those before it). */
-  learnt?: number;
-};
 
 /**
  * The server has the first `n` workouts sent (those its task stored, and the one it already had): the

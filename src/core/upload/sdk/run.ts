@@ -10,18 +10,20 @@ import { AppError, UsageError } from '../../../errors.js';
 import { WORKOUT_TYPE } from '../../selection/mapped-types.js';
 import { requireUser } from '../../users.js';
 import type { NormalizationReport } from '../direct/normalize.js';
+import { emptyNormalizationReport, nothingSent } from '../direct/types.js';
 import { exportIdentity } from '../shared/identity.js';
 import type { KnownRanges } from '../shared/imported.js';
 import type { Incremental } from '../shared/incremental.js';
-import { UploadLedger } from '../shared/ledger.js';
+import { type SdkLedgerEntry, UploadLedger } from '../shared/ledger.js';
 import { newRunId } from '../shared/naming.js';
 import { type SummaryCounts, type SummaryVerification, verifySummary } from '../shared/verify.js';
-import type { BatchOutcome, UploadEvents, UploadOptions, UploadPorts, UploadResultBase } from '../types.js';
-import { envelopeHead, type SdkBatch } from './batcher.js';
+import type { BrokenAt } from '../shared/whole-check.js';
+import type { UploadEvents, UploadOptions, UploadPorts, UploadResultBase } from '../types.js';
+import type { SdkBatchOutcome } from './batch-flow.js';
+import { envelopeHead } from './batcher.js';
 import { type ConversionReport, emptyConversionReport } from './convert.js';
 import { SdkLedgerWriter } from './ledger-entry.js';
 import type { readIntoBatches } from './reader.js';
-import type { SdkImportWatcher } from './watch.js';
 
 /**
  * What the upload runs on once the user is known (the check, the reader, the sender), loaded while the
@@ -32,24 +34,11 @@ function loadPipeline() {
     import('../shared/whole-check.js'),
     import('../shared/incremental.js'),
     import('./reader.js'),
-    import('./sender.js'),
+    import('./batch-flow.js'),
     import('./watch.js'),
     import('./predict.js'),
     import('../shared/summary.js'),
   ]);
-}
-
-/** Without --wait, how long a batch holding sleep waits for the ones before it to be imported. */
-const PACING_TIMEOUT_MS = 5 * 60_000;
-
-export interface SdkBatchOutcome extends BatchOutcome {
-  /** What the batch holds, by collection. */
-  byCollection: SdkBatch['byCollection'];
-  /** With --wait: what the backend reports it saved and dropped. */
-  recordsSaved: number | null;
-  workoutsSaved: number | null;
-  sleepSaved: number | null;
-  droppedCount: number | null;
 }
 
 export interface SdkUploadResult extends UploadResultBase {
@@ -72,7 +61,7 @@ export interface SdkUploadResult extends UploadResultBase {
   syncSessionId: string | null;
   /** `--dry-run --out`: where the batches were written. */
   out: { path: string; layout: 'folder' | 'lines' } | null;
-  brokenAt: { line: number; column: number; message: string } | null;
+  brokenAt: BrokenAt | null;
   earlierBatches?: number;
   /**
    * With --wait: the rows the user's summary gained, next to what the backend is expected to store of
@@ -106,6 +95,31 @@ async function checkUser(
       hint: 'use an API key (APPLE_IMPORT_API_KEY) or `apple-import login` to follow the import',
     });
   return { id: tokenUser };
+}
+
+/** An export this user has from an earlier run: nothing read, nothing sent. */
+function alreadyUploaded(
+  base: Pick<
+    SdkUploadResult,
+    'method' | 'server' | 'userId' | 'source' | 'sourceBytes' | 'fingerprint' | 'batchBytes' | 'batchRecords'
+  >,
+  earlier: SdkLedgerEntry,
+  completedAt: string,
+): SdkUploadResult {
+  return {
+    ...base,
+    selection: emptyNormalizationReport(),
+    conversion: emptyConversionReport(),
+    ...nothingSent(),
+    out: null,
+    status: 'already-uploaded',
+    runId: null,
+    uploadedAt: completedAt,
+    earlierBatches: earlier.batches.length,
+    records: earlier.batches.reduce((n, b) => n + b.records, 0),
+    auth: null,
+    syncSessionId: earlier.syncSessionId,
+  };
 }
 
 export async function runSdkUpload(
@@ -143,55 +157,20 @@ export async function runSdkUpload(
     filters: opts.filters.canonical,
     ...limits,
   });
-  const empty = {
-    selection: {
-      selected: {},
-      kept: {},
-      dropped: {},
-      otherElements: {},
-      correlationMembersPromoted: 0,
-      dedupeWindowRotations: 0,
-      copied: 0,
-      datesRewritten: 0,
-      collisions: [],
-    },
-    conversion: emptyConversionReport(),
-    batches: [],
-    sent: 0,
-    skipped: 0,
-    failed: 0,
-    stoppedEarly: false,
-    brokenAt: null,
-    out: null,
-    bytesSent: 0,
-  };
   if (!opts.force && !opts.dryRun) {
     const earlier = slot.read();
-    if (earlier?.completedAt) {
-      return {
-        ...base,
-        ...empty,
-        status: 'already-uploaded',
-        runId: null,
-        uploadedAt: earlier.completedAt,
-        earlierBatches: earlier.batches.length,
-        records: earlier.batches.reduce((n, b) => n + b.records, 0),
-        auth: null,
-        syncSessionId: earlier.syncSessionId,
-        durationMs: 0,
-      };
-    }
+    if (earlier?.completedAt) return alreadyUploaded(base, earlier, earlier.completedAt);
   }
 
   // Batches are imported as they arrive: the whole export is checked first, so a truncated or broken one
   // sends nothing (as direct does).
   const [
-    { checkWholeExport },
+    { brokenAt, checkWholeExport },
     { readIncremental },
     { readIntoBatches },
-    { sendSdkBatch },
+    { SdkBatchFlow },
     { SdkImportWatcher },
-    { SdkPrediction, addPrediction, emptyPrediction },
+    { SdkPrediction, emptyPrediction },
     { summaryReader, summaryUnreadable },
   ] = await pipeline;
   await checkWholeExport(source, signal, onEvent);
@@ -261,132 +240,20 @@ export async function runSdkUpload(
             onEvent({ type: 'connection', state, ...(detail ? { detail } : {}) }),
         })
       : null;
-  /** Sent, and their end not yet seen, oldest first. */
-  const unsettled: { outcome: SdkBatchOutcome; row: { seq: number; records: number; sha256: string } }[] = [];
-  /** The batch sent last holds sleep: the next one waits for its end. */
-  let afterSleep = false;
-  let warnedSleep = false;
-  let pacing = watcher !== null;
-  const outcomes: SdkBatchOutcome[] = [];
-  const counts = { sent: 0, skipped: 0, failed: 0, records: 0, bytes: 0 };
-  let stoppedEarly = false;
-
-  const onBatch = async (batch: SdkBatch): Promise<void> => {
-    const requestId = `apple-import-${fingerprint.slice(0, 8)}-${runId}-s${String(batch.seq).padStart(5, '0')}`;
-    const outcome: SdkBatchOutcome = {
-      seq: batch.seq,
-      filename: requestId,
-      records: batch.records,
-      bytes: batch.body.length,
-      byType: {},
-      byCollection: batch.byCollection,
-      state: 'planned',
-      taskId: null,
-      itemsProcessed: null,
-      error: null,
-      attempts: 0,
-      recordsSaved: null,
-      workoutsSaved: null,
-      sleepSaved: null,
-      droppedCount: null,
-    };
-    outcomes.push(outcome);
-    counts.records += batch.records;
-    const done = () =>
-      onEvent({ type: 'done', unit: 'batch', index: batch.seq, of: null, batch: { ...outcome } });
-    if (opts.dryRun) {
-      await output?.write(batch.seq, batch.body);
-      done();
-      return;
-    }
-    if (ledger.accepted(batch.seq, batch.sha256)) {
-      outcome.state = 'skipped';
-      counts.skipped++;
-      done();
-      return;
-    }
-    // The backend's sleep service takes a per-user lock for at most 15 s and otherwise skips the batch's
-    // sleep without a word (contract §5.5, §9.8): a batch holding sleep is never imported while another
-    // of this user's batches may be.
-    const holdsSleep = batch.byCollection.sleep > 0;
-    if (pacing && (holdsSleep || afterSleep)) await settleAll();
-    else if (!watcher && holdsSleep && !warnedSleep && outcomes.length > 1) {
-      warnedSleep = true;
-      onEvent({
-        type: 'warning',
-        message:
-          'with an SDK token the import cannot be followed, so batches holding sleep are not kept apart from the others; a busy backend may skip their sleep (use an API key or a login)',
-      });
-    }
-    onEvent({
-      type: 'started',
-      unit: 'batch',
-      index: batch.seq,
-      of: null,
-      bytes: batch.body.length,
-      attempt: 1,
-    });
-    outcome.attempts = await sendSdkBatch(
-      {
-        post: (body, id, requestSignal) => (route as NonNullable<typeof route>).sync(body, id, requestSignal),
-        clock,
-        signal,
-        onRetry: (info) => onEvent({ type: 'retry', unit: 'batch', index: batch.seq, ...info }),
-        onDrain: (info) => onEvent({ type: 'drain', unit: 'batch', index: batch.seq, ...info }),
-      },
-      batch.body,
-      requestId,
-    );
-    outcome.state = 'sent';
-    counts.sent++;
-    if (batch.predicted) addPrediction(predicted, batch.predicted);
-    counts.bytes += batch.body.length;
-    const row = { seq: batch.seq, records: batch.records, sha256: batch.sha256 };
-    ledger.save(row);
-    done();
-    signal.throwIfAborted();
-    if (pacing) unsettled.push({ outcome, row });
-    afterSleep = holdsSleep;
-    if (opts.wait) await settleAll();
-  };
-
-  /**
-   * Waits for the end of every batch sent so far, oldest first, and records each. Without --wait, only
-   * for so long: a backend whose feed shows nothing must not stall the upload (it goes on, with a word).
-   */
-  const settleAll = async (): Promise<void> => {
-    while (unsettled.length > 0) {
-      const { outcome, row } = unsettled[0] as (typeof unsettled)[number];
-      const end = await (watcher as SdkImportWatcher).end(opts.wait ? undefined : PACING_TIMEOUT_MS);
-      if (end === null) {
-        onEvent({
-          type: 'warning',
-          message: `batch ${outcome.seq} has not been imported after ${PACING_TIMEOUT_MS / 60_000} min; sending on (a busy backend may skip the sleep of batches imported at the same time)`,
-        });
-        // Which end is whose is no longer known: pacing stops for the rest of the run.
-        unsettled.length = 0;
-        pacing = false;
-        return;
-      }
-      unsettled.shift();
-      outcome.itemsProcessed = end.itemsProcessed;
-      outcome.recordsSaved = end.recordsSaved;
-      outcome.workoutsSaved = end.workoutsSaved;
-      outcome.sleepSaved = end.sleepSaved;
-      outcome.droppedCount = end.droppedCount;
-      if (end.stage === 'completed') {
-        outcome.state = 'completed';
-        ledger.save({ ...row, fate: 'completed' });
-      } else {
-        outcome.state = 'failed';
-        outcome.error = end.error;
-        counts.failed++;
-        ledger.save({ ...row, fate: 'failed', ...(end.error ? { error: end.error } : {}) });
-      }
-      onEvent({ type: 'imported', unit: 'batch', index: outcome.seq, batch: { ...outcome } });
-      if (end.stage === 'failed' && opts.failFast) stoppedEarly = true;
-    }
-  };
+  const flow = new SdkBatchFlow({
+    opts,
+    fingerprint,
+    runId,
+    ledger,
+    route,
+    output,
+    watcher,
+    predicted,
+    clock,
+    signal,
+    onEvent,
+  });
+  const { outcomes, counts } = flow;
 
   let read: Awaited<ReturnType<typeof readIntoBatches>>;
   try {
@@ -399,8 +266,8 @@ export async function runSdkUpload(
       head,
       signal,
       onEvent,
-      onBatch,
-      stopped: () => stoppedEarly,
+      onBatch: (batch) => flow.onBatch(batch),
+      stopped: () => flow.stoppedEarly,
       prediction,
     });
     await output?.commit();
@@ -410,11 +277,11 @@ export async function runSdkUpload(
   } finally {
     await watcher?.stop();
   }
-  const broken = !read.summary.wellFormed && !read.summary.repairable;
-  const whole = !broken && counts.failed === 0 && !stoppedEarly;
+  const broken = brokenAt(read.summary);
+  const { stoppedEarly } = flow;
+  const whole = broken === null && counts.failed === 0 && !stoppedEarly;
   if (!opts.dryRun) ledger.finish(whole);
   if (!opts.dryRun && whole) recordImported(inc, read.sentImports, clock.now(), onEvent);
-  const firstDefect = broken ? read.summary.defects.find((d) => !d.repairable) : undefined;
   let verification: SummaryVerification | undefined;
   if (before !== null) {
     try {
@@ -446,13 +313,7 @@ export async function runSdkUpload(
     auth: route?.mode() ?? null,
     syncSessionId: ledger.syncSessionId,
     out: output ? { path: output.path, layout: output.layout } : null,
-    brokenAt: broken
-      ? {
-          line: firstDefect?.line ?? 0,
-          column: firstDefect?.column ?? 0,
-          message: firstDefect?.message ?? 'not well-formed',
-        }
-      : null,
+    brokenAt: broken,
     durationMs: Math.round(clock.now() - started),
     bytesSent: counts.bytes,
     ...(verification ? { verification } : {}),

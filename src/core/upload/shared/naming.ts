@@ -17,8 +17,12 @@ export function newRunId(): string {
 
 const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, '');
 
+function unitName(fingerprint: string, runId: string, unit: string): string {
+  return `apple-import-${safe(fingerprint).slice(0, 8) || 'export'}-${safe(runId) || 'run'}-${unit}`;
+}
+
 function objectName(fingerprint: string, runId: string, unit: string): string {
-  const name = `apple-import-${safe(fingerprint).slice(0, 8) || 'export'}-${safe(runId) || 'run'}-${unit}.xml`;
+  const name = `${unitName(fingerprint, runId, unit)}.xml`;
   return name.length <= MAX_FILENAME ? name : `${name.slice(0, MAX_FILENAME - 4)}.xml`;
 }
 
@@ -36,4 +40,9 @@ export function objectFilename(fingerprint: string, runId: string): string {
 /** Batch `seq` of a direct upload: `apple-import-<fp>-<run>-b00001.xml`. */
 export function batchFilename(fingerprint: string, runId: string, seq: number): string {
   return objectName(fingerprint, runId, `b${String(seq).padStart(5, '0')}`);
+}
+
+/** Batch `seq` of an SDK upload, its request id (no file, so no `.xml`): `apple-import-<fp>-<run>-s00001`. */
+export function sdkRequestId(fingerprint: string, runId: string, seq: number): string {
+  return unitName(fingerprint, runId, `s${String(seq).padStart(5, '0')}`);
 }

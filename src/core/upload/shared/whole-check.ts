@@ -36,3 +36,20 @@ export async function checkWholeExport(
   refuseUnrepairable(source, summary);
   return summary;
 }
+
+/** Where a pass found an unrepairable defect: line, column and what it is. */
+export interface BrokenAt {
+  line: number;
+  column: number;
+  message: string;
+}
+
+/**
+ * Where the pass that built the batches found the export, checked whole before the first one, not
+ * well-formed (it changed in between); null when that pass did not finish or found it whole.
+ */
+export function brokenAt(summary: ScanSummary | null): BrokenAt | null {
+  if (!summary || summary.wellFormed || summary.repairable) return null;
+  const d = summary.defects.find((x) => !x.repairable);
+  return { line: d?.line ?? 0, column: d?.column ?? 0, message: d?.message ?? 'not well-formed' };
+}

@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { batchFilename, newRunId, partFilename } from '../../../../src/core/upload/shared/naming.js';
+import {
+  batchFilename,
+  newRunId,
+  partFilename,
+  sdkRequestId,
+} from '../../../../src/core/upload/shared/naming.js';
 
 describe('naming', () => {
   it('one scheme for parts and batches: export, run, unit', () => {
@@ -10,6 +15,7 @@ describe('naming', () => {
     assert.equal(partFilename('0123456789ab', 'deadbeef', 1, 3), 'apple-import-01234567-deadbeef-p01.xml');
     assert.equal(partFilename('0123456789ab', 'deadbeef', 7, 120), 'apple-import-01234567-deadbeef-p007.xml');
     assert.equal(batchFilename('0123456789ab', 'deadbeef', 42), 'apple-import-01234567-deadbeef-b00042.xml');
+    assert.equal(sdkRequestId('0123456789ab', 'deadbeef', 42), 'apple-import-01234567-deadbeef-s00042');
   });
 
   it('names survive the server’s key cleaning: only [A-Za-z0-9._-], never empty, at most 200 characters', () => {
