@@ -142,7 +142,9 @@ export class Deduper {
     for (let i = 1; i < length; i += 3) starts[(homeBits(log[i]!) >>> 8) + 1]!++;
     for (let b = 1; b < starts.length; b++) starts[b]! += starts[b - 1]!;
     // Reused from replay to replay: a fresh one per range would be garbage the GC is slow to reclaim.
-    if (this.sorted.length < length) this.sorted = new Uint32Array(length);
+    // As large as the log's buffer, not its steps: once traded for a later log (handOver) it is
+    // that range's log, and a spare too small for the next would be left to the GC.
+    if (this.sorted.length < length) this.sorted = new Uint32Array(Math.max(length, log.buffer.byteLength >>> 2));
     // The steps themselves in bucket order, so that deciding them reads the log front to back too.
     const sorted = this.sorted;
     for (let i = 0; i < length; i += 3) {
