@@ -144,7 +144,8 @@ export class Deduper {
     // Reused from replay to replay: a fresh one per range would be garbage the GC is slow to reclaim.
     // As large as the log's buffer, not its steps: once traded for a later log (handOver) it is
     // that range's log, and a spare too small for the next would be left to the GC.
-    if (this.sorted.length < length) this.sorted = new Uint32Array(Math.max(length, log.buffer.byteLength >>> 2));
+    if (this.sorted.length < length)
+      this.sorted = new Uint32Array(Math.max(length, log.buffer.byteLength >>> 2));
     // The steps themselves in bucket order, so that deciding them reads the log front to back too.
     const sorted = this.sorted;
     for (let i = 0; i < length; i += 3) {
