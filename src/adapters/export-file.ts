@@ -223,8 +223,10 @@ export async function readRangeYielding(
   const fd = openSync(path, 'r');
   let read = 0;
   let since = 0;
+  // Taken from the thread's free ones and given back: a fresh buffer per range would be garbage.
+  const buf = yieldingBuffers.pop() ?? Buffer.allocUnsafe(READ_CHUNK_BYTES);
   try {
-    for (const [chunk, at] of chunksOf(fd, Buffer.allocUnsafe(READ_CHUNK_BYTES), start, end)) {
+    for (const [chunk, at] of chunksOf(fd, buf, start, end)) {
       read += chunk.length;
       if (onChunk(chunk, at) === false) break;
       since += chunk.length;
@@ -235,9 +237,13 @@ export async function readRangeYielding(
     }
   } finally {
     closeSync(fd);
+    if (yieldingBuffers.length < 2) yieldingBuffers.push(buf);
   }
   return read;
 }
+
+/** readRangeYielding's buffers not in use (two reads may overlap on one thread). */
+const yieldingBuffers: Buffer[] = [];
 
 /** The first `bytes` of a file (fewer when it is shorter). */
 export async function readHead(path: string, bytes: number): Promise<Buffer> {

@@ -29,8 +29,11 @@ import type { Defect, DefectKind } from './types.js';
 
 /** Below this a second thread costs more (start-up, merging) than it saves. */
 export const MIN_PARALLEL_BYTES = 48 * 1024 * 1024;
-/** A range's consumer state (validate's duplicate log: 12 bytes an element, and its sorting room) stays a few MiB. */
-const MAX_RANGE_BYTES = 64 * 1024 * 1024;
+/**
+ * A range's consumer state (validate's duplicate log: 12 bytes a step, and its sorting room) stays a
+ * few MiB: the logs of the ranges in flight and their spares are a handful of them at once.
+ */
+const MAX_RANGE_BYTES = 32 * 1024 * 1024;
 /**
  * A range's share of what is left per thread, and the least a range holds: the first ranges are large
  * (few to merge), the last small (the threads end together), and none so small that a range's fixed

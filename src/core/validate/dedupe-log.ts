@@ -9,7 +9,7 @@
 import { FAIL_VALUE_OUT_OF_RANGE, IMPORT_RECORD } from '../model/judge.js';
 import type { ImportTally } from '../model/tally.js';
 import { RangeOverflowError } from '../reader/range-consumer.js';
-import { GrowingHashSet, HashSet32 } from './hash-set.js';
+import { GrowingHashSet, HashSet32, homeBits } from './hash-set.js';
 
 /** A top-level Record; another top-level element that may repeat (Workout, Correlation); a Record in a Correlation. */
 export const TOP_RECORD = 1;
@@ -135,25 +135,22 @@ export class Deduper {
       for (let i = 0; i < length; i += 3) this.decide(log[i]!, log[i + 1]!, log[i + 2]!, tally, types);
       return log.buffer;
     }
-    const seen = this.seen;
-    const shift = Math.max(0, seen.bits - BUCKET_BITS);
-    // The home slot (HashSet32.home) of the set's last table, as a bucket.
-    const mask = (1 << seen.bits) - 1;
-    this.starts ??= new Uint32Array((1 << BUCKET_BITS) + 1);
+    // A hash's bucket is the top 16 of its homeBits, which its home slot in every table grows with.
+    this.starts ??= new Uint32Array(BUCKETS + 1);
     const starts = this.starts;
     starts.fill(0);
-    for (let i = 1; i < length; i += 3) {
-      const hi = log[i]! | 0;
-      starts[(((hi ^ (hi >>> 16)) & mask) >>> shift) + 1]!++;
-    }
+    for (let i = 1; i < length; i += 3) starts[(homeBits(log[i]!) >>> 8) + 1]!++;
     for (let b = 1; b < starts.length; b++) starts[b]! += starts[b - 1]!;
     // Reused from replay to replay: a fresh one per range would be garbage the GC is slow to reclaim.
-    if (this.sorted.length < length) this.sorted = new Uint32Array(length);
+    // As large as the log's buffer, not its steps: once traded for a later log (handOver) it is
+    // that range's log, and a spare too small for the next would be left to the GC.
+    if (this.sorted.length < length)
+      this.sorted = new Uint32Array(Math.max(length, log.buffer.byteLength >>> 2));
     // The steps themselves in bucket order, so that deciding them reads the log front to back too.
     const sorted = this.sorted;
     for (let i = 0; i < length; i += 3) {
       const hi = log[i + 1]! | 0;
-      const at = 3 * starts[((hi ^ (hi >>> 16)) & mask) >>> shift]!++;
+      const at = 3 * starts[homeBits(hi) >>> 8]!++;
       sorted[at] = log[i]!;
       sorted[at + 1] = hi;
       sorted[at + 2] = log[i + 2]!;
@@ -199,11 +196,9 @@ export class Deduper {
   }
 }
 
-/** A set with room for about `expected` entries at its load factor, growing up to MAX_SLOTS. */
+/** A set with room for about `expected` entries at 80 % load, growing up to MAX_SLOTS. */
 function sizedSet(expected: number): GrowingHashSet {
-  let slots = 1 << 16;
-  while (slots < expected / 0.7 && slots < MAX_SLOTS) slots *= 2;
-  return new GrowingHashSet(slots, MAX_SLOTS);
+  return new GrowingHashSet(Math.min(MAX_SLOTS, Math.max(1 << 16, Math.ceil(expected / 0.8))), MAX_SLOTS);
 }
 
 /** Outcomes of a record written as a time-series row (its step is followed by a ROW_KEY step). */
@@ -233,5 +228,5 @@ export function rowKeyHash(model: number, series: number, ms: number, out: Int32
 
 /** Slots of the duplicate set at most (all its tables): 32 MiB, about 6.8 M distinct elements (a 2.8 GB export). */
 const MAX_SLOTS = 1 << 23;
-/** The replay's buckets: 65536 stretches of the set, so a stretch stays within a few cache lines. */
-const BUCKET_BITS = 16;
+/** The replay's buckets: 65536 stretches of each table, so a stretch stays within a few cache lines. */
+const BUCKETS = 1 << 16;

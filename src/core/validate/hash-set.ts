@@ -3,28 +3,31 @@
  * half picks its home slot and its `lo` half is what the slot holds, so a false match needs both a
  * shared home run and equal 32 bits. It cannot grow (a slot no longer knows its home), so it is sized
  * up front and stops taking new hashes past 85 % (`saturated`), which bounds memory whatever the export.
+ *
+ * Any slot count, not only a power of two: the home slot scales 24 bits of `hi` (homeBits) to the
+ * table, so a set sized for the elements expected holds them at the load it was sized for instead of
+ * up to twice the room; and a hash's home grows with homeBits in every table alike, which is what
+ * Deduper.replay orders its lookups by.
  */
+/**
+ * The 24 bits of `hi` that place a hash in a table: a multiplicative spread first, so that hashes
+ * differing only in their low bits do not share a home. (homeBits * slots < 2^48: exact in a double.)
+ */
+export function homeBits(hi: number): number {
+  return Math.imul(hi, 0x9e3779b1) >>> 8;
+}
+
 export class HashSet32 {
   private readonly table: Int32Array;
-  private readonly mask: number;
   private readonly limit: number;
-  /** log2 of the slot count. */
-  readonly bits: number;
+  readonly slots: number;
   size = 0;
   saturated = false;
 
   constructor(slots: number) {
-    let bits = 4;
-    while (1 << bits < slots) bits++;
-    this.bits = bits;
-    this.table = new Int32Array(1 << bits);
-    this.mask = (1 << bits) - 1;
-    this.limit = Math.floor((1 << bits) * 0.85);
-  }
-
-  /** The home slot of a hash, for callers that order their lookups by it (see Deduper.replay). */
-  home(hi: number): number {
-    return (hi ^ (hi >>> 16)) & this.mask;
+    this.slots = Math.max(16, Math.ceil(slots));
+    this.table = new Int32Array(this.slots);
+    this.limit = Math.floor(this.slots * 0.85);
   }
 
   /** Adds the hash; true when it was already present. */
@@ -32,13 +35,13 @@ export class HashSet32 {
     // 0 marks an empty slot.
     const v = lo === 0 ? 1 : lo;
     const t = this.table;
-    const mask = this.mask;
-    let i = (hi ^ (hi >>> 16)) & mask;
+    const n = this.slots;
+    let i = Math.floor((homeBits(hi) * n) / 16777216);
     for (;;) {
       const s = t[i]!;
       if (s === 0) break;
       if (s === v) return true;
-      i = (i + 1) & mask;
+      if (++i === n) i = 0;
     }
     if (this.size >= this.limit) {
       this.saturated = true;
@@ -57,11 +60,12 @@ export class HashSet32 {
   has(hi: number, lo: number): boolean {
     const v = lo === 0 ? 1 : lo;
     const t = this.table;
-    const mask = this.mask;
-    for (let i = (hi ^ (hi >>> 16)) & mask; ; i = (i + 1) & mask) {
+    const n = this.slots;
+    for (let i = Math.floor((homeBits(hi) * n) / 16777216); ; ) {
       const s = t[i]!;
       if (s === 0) return false;
       if (s === v) return true;
+      if (++i === n) i = 0;
     }
   }
 
@@ -87,16 +91,7 @@ export class GrowingHashSet {
   ) {
     const first = new HashSet32(Math.min(firstSlots, maxSlots));
     this.tables = [first];
-    this.slots = 1 << first.bits;
-  }
-
-  /** log2 of the last (largest) table's slot count, and a hash's home slot in it: see Deduper.replay. */
-  get bits(): number {
-    return this.tables[this.tables.length - 1]!.bits;
-  }
-
-  home(hi: number): number {
-    return this.tables[this.tables.length - 1]!.home(hi);
+    this.slots = first.slots;
   }
 
   get size(): number {
@@ -122,8 +117,8 @@ export class GrowingHashSet {
     const last = tables[n - 1]!;
     if (!last.full()) return last.addOrHas(hi, lo);
     if (last.has(hi, lo)) return true;
-    let grow = 2 << last.bits;
-    while (grow > this.maxSlots - this.slots && grow > 1 << 16) grow >>= 1;
+    let grow = 2 * last.slots;
+    while (grow > this.maxSlots - this.slots && grow > 1 << 16) grow = Math.floor(grow / 2);
     if (this.saturated || grow > this.maxSlots - this.slots) {
       this.saturated = true;
       return false;

@@ -1,4 +1,5 @@
 import type { ExportSource } from '../../adapters/export-source.js';
+import { ReadPool } from '../../adapters/read-pool.js';
 import { moduleUrl } from '../../adapters/worker-thread.js';
 import { scanInParallel } from '../reader/parallel-scan.js';
 import { scanExport } from '../reader/read-export.js';
@@ -72,8 +73,10 @@ export async function runValidate(opts: ValidateOptions, deps: ValidateDeps): Pr
   if (summary === null) {
     const sequential = whole();
     const digest = sequential.digestOption();
+    // A plain file is read into a few reused buffers instead of a fresh one per read (read-pool.ts).
+    const pool = new ReadPool();
     summary = await scanExport(
-      source.open(opts.signal ? { signal: opts.signal } : {}),
+      released(source.open({ pool, ...(opts.signal ? { signal: opts.signal } : {}) }), pool),
       {
         onTape: (el) => sequential.onTape(el),
         onDefect: (d) => sequential.onDefect(d),
@@ -103,4 +106,12 @@ export async function runValidate(opts: ValidateOptions, deps: ValidateDeps): Pr
     size: source.size,
   };
   return report;
+}
+
+/** The chunks, each given back to the pool once the scanner asks for the next (it keeps none after write()). */
+async function* released(chunks: AsyncIterable<Buffer>, pool: ReadPool): AsyncGenerator<Buffer> {
+  for await (const chunk of chunks) {
+    yield chunk;
+    pool.release(chunk);
+  }
 }
