@@ -60,6 +60,11 @@ export interface CheckedBodyOptions {
    * rejection ends the body short, so S3 keeps nothing.
    */
   gate?: Promise<unknown>;
+  /**
+   * Another thread checks the whole export (measure.ts): this body only repairs, with that thread's
+   * search for illegal bytes, and ends once its scan (`scan`) has come; `gate` says whether it may.
+   */
+  checkedBy?: { cleanBefore(): number; scan: Promise<ScanSummary> };
 }
 
 /** The scanner as the body sees it, inline or in a worker. */
@@ -262,6 +267,10 @@ export async function* checkedBody(
   repair: FilteredRepair,
   opts: CheckedBodyOptions = {},
 ): AsyncGenerator<Buffer> {
+  if (opts.checkedBy) {
+    yield* repairedBody(source, repair, opts, opts.checkedBy);
+    return;
+  }
   const useWorker =
     opts.worker ??
     (!contentCheckAvailable() && source.size >= WORKER_CHECK_BYTES && availableParallelism() > 1);
@@ -302,4 +311,31 @@ export async function* checkedBody(
   } finally {
     check.close();
   }
+}
+
+/** The body when another thread checks the export (`checkedBy`): repaired, its last chunk held for that verdict. */
+async function* repairedBody(
+  source: ExportSource,
+  repair: FilteredRepair,
+  opts: CheckedBodyOptions,
+  by: NonNullable<CheckedBodyOptions['checkedBy']>,
+): AsyncGenerator<Buffer> {
+  let gateFailure: unknown;
+  opts.gate?.catch((err: unknown) => {
+    gateFailure = err ?? new Error('the export was refused');
+  });
+  const range = {
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.pool ? { pool: opts.pool } : {}),
+  };
+  let held: Buffer | undefined;
+  for await (const out of repairedStream(source.open(range), repair, { cleanBefore: by.cleanBefore })) {
+    if (gateFailure !== undefined) throw gateFailure;
+    if (held) yield held;
+    held = out;
+  }
+  const summary = await by.scan;
+  await opts.gate;
+  opts.onScanned?.(summary);
+  if (held) yield held;
 }

@@ -42,6 +42,8 @@ export interface UploadPlan {
   summary: ScanSummary | null;
   /** A streamed part's end waits for this verdict on the whole export (checked-body.ts `gate`). */
   gate?: Promise<unknown>;
+  /** The streamed part is checked by another thread (checked-body.ts `checkedBy`). */
+  checkedBy?: { cleanBefore(): number; scan: Promise<ScanSummary> };
 }
 
 export interface PlanOptions {

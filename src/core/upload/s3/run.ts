@@ -254,7 +254,14 @@ export async function runS3Upload(
     withFilter(await scanned(source, cap, fingerprint, signal, onEvent), filter, source.displayName);
   // One part is sent while it is checked; a split, and --dry-run's report, need the scan first.
   let plan = (!opts.dryRun && streamedPlan(source, head, fingerprint, cap, filter)) || (await scan(cap));
-  if (postFirst) plan.gate = postFirst.verdict;
+  if (postFirst) {
+    const { measure } = postFirst;
+    const scan = measure.done.then((d) => d.summary);
+    // The body awaits it; a rejection is the gate's to tell.
+    scan.catch(() => {});
+    plan.gate = postFirst.verdict;
+    plan.checkedBy = { cleanBefore: () => measure.starts.cleanBefore(), scan };
+  }
   announce(plan, base, onEvent);
   const state: SendState = {
     entry:

@@ -122,6 +122,7 @@ async function uploadOne(
             signal: deps.signal,
             pool,
             ...(plan.gate ? { gate: plan.gate } : {}),
+            ...(plan.checkedBy ? { checkedBy: plan.checkedBy } : {}),
             onScanned: (s) => {
               scan = s;
             },
