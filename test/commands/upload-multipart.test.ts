@@ -14,6 +14,7 @@ import {
 } from '../../src/sandbox/backend/index.js';
 import { type CountingProxy, startCountingProxy } from '../helpers/counting-proxy.js';
 import { fastClock } from '../helpers/fake-clock.js';
+import { COMPACT_RECORD, withLastLine } from '../helpers/last-line.js';
 import { type Radosgw, startRadosgw } from '../helpers/radosgw.js';
 import { repairedOf } from '../helpers/repaired.js';
 import { runCli } from '../helpers/run-cli.js';
@@ -156,21 +157,9 @@ describe('upload by multipart (current backend) against real radosgw', () => {
     assert.equal(backend.state.presigns.length, 0);
   });
 
-  /** `xml` with `line` added as the last element, well past the head the filter's worker reads first. */
-  async function withLastLine(name: string, line: string): Promise<string> {
-    const full = (await readFile(xml)).toString('latin1');
-    const at = full.lastIndexOf('</HealthData>');
-    const out = join(dir, name);
-    await writeFile(out, Buffer.from(`${full.slice(0, at)}${line}\n${full.slice(at)}`, 'latin1'));
-    return out;
-  }
-
   it('a change the filter finds late: the unfiltered upload is aborted and the filtered document sent instead', async () => {
     const { backend, userId, env } = await double();
-    const compact = await withLastLine(
-      'late-compact.xml',
-      ' <Record type="HKQuantityTypeIdentifierStepCount" sourceName="Watch" unit="count" creationDate="20260101120500+0100" startDate="20260101120000+0100" endDate="20260101120100+0100" value="7"/>',
-    );
+    const compact = await withLastLine(xml, join(dir, 'late-compact.xml'), COMPACT_RECORD);
     const r = await runCli(['upload', compact, '--user', userId, '--json'], { env });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /apple-import repairs: 1 element with compact dates rewritten/);
@@ -199,7 +188,8 @@ describe('upload by multipart (current backend) against real radosgw', () => {
   it('damage the check finds past the head: the upload already started is aborted, nothing completed, exit 3', async () => {
     const { backend, userId, env, cfg } = await double();
     const broken = await withLastLine(
-      'late-broken.xml',
+      xml,
+      join(dir, 'late-broken.xml'),
       ' <Record type="HKQuantityTypeIdentifierStepCount" <oops/>',
     );
     proxy.reset();

@@ -13,6 +13,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { writeExportFile } from '../../src/generator/index.js';
 import { type BackendDouble, type Generation, startBackendDouble } from '../../src/sandbox/backend/index.js';
 import { CliEnv } from '../helpers/cli-env.js';
+import { COMPACT_RECORD, withLastLine } from '../helpers/last-line.js';
 import { type Radosgw, startRadosgw } from '../helpers/radosgw.js';
 import { repairedOf } from '../helpers/repaired.js';
 import { s3SettingsOf } from '../helpers/s3-backend.js';
@@ -461,14 +462,6 @@ describe('upload (s3) by presigned POST: a plain export is sent while the filter
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function withLastLine(from: string, name: string, line: string): Promise<string> {
-    const full = (await readFile(from)).toString('latin1');
-    const at = full.lastIndexOf('</HealthData>');
-    const out = join(dir, name);
-    await writeFile(out, Buffer.from(`${full.slice(0, at)}${line}\n${full.slice(at)}`, 'latin1'));
-    return out;
-  }
-
   it('a change the filter finds late: the POST ends before its last byte, S3 keeps only the filtered document', async () => {
     const double = await startBackendDouble({
       generation: '2026-08',
@@ -481,11 +474,7 @@ describe('upload (s3) by presigned POST: a plain export is sent while the filter
       await writeExportFile(plain, { seed: 4, days: 40 });
       // Past the head the worker reads before a POST is started: the change is found while it is sent.
       assert.ok((await readFile(plain)).length > 6 * 1024 * 1024, 'the export is larger than the head');
-      const late = await withLastLine(
-        plain,
-        'late.xml',
-        ' <Record type="HKQuantityTypeIdentifierStepCount" sourceName="Watch" unit="count" creationDate="20260101120500+0100" startDate="20260101120000+0100" endDate="20260101120100+0100" value="7"/>',
-      );
+      const late = await withLastLine(plain, join(dir, 'late.xml'), COMPACT_RECORD);
       const user = double.createUser({}).id;
       const u = await cli.run(['upload', late, '--user', user, '--json'], { env });
       assert.equal(u.code, 0, u.stderr);

@@ -166,27 +166,30 @@ describe('multipart bodies: the padded repaired stream cut into parts', () => {
     bodies.close();
   });
 
-  it('a truncated export fails the check: every part waiting on it learns why', async () => {
-    const cut = join(dir, 'cut.xml');
-    await writeFile(cut, (await readFile(path)).subarray(0, -50));
-    const src = await openExport(cut);
-    const repair = { doctype: null };
-    const parts = layoutParts(src.size, 100_000);
-    const bodies = partBodies({
-      source: src,
-      repair,
-      parts,
-      skip: new Set(),
-      concurrency: 2,
-      signal: new AbortController().signal,
+  for (const located of [false, true])
+    it(`a truncated export fails the check${located ? ' made by the worker' : ''}: every part waiting on it learns why, not "changed"`, async () => {
+      const cut = join(dir, `cut-${located}.xml`);
+      await writeFile(cut, (await readFile(path)).subarray(0, -50));
+      const src = await openExport(cut);
+      const repair = { doctype: null };
+      // With the worker, parts past the end of what the repair keeps wait for its verdict: the truncation.
+      const parts = layoutParts(src.size + (located ? 300_000 : 0), 100_000);
+      const by = located ? locatedBy(src as ExportSource & { filePath: string }, repair) : null;
+      const bodies = partBodies({
+        source: src,
+        repair,
+        parts,
+        skip: new Set(),
+        concurrency: 2,
+        signal: new AbortController().signal,
+        ...(by ? { located: by.located } : {}),
+      });
+      const invalid = (err: Error & { code?: string }) => err.code === 'INPUT_INVALID';
+      await assert.rejects(bodies.checked, invalid);
+      await assert.rejects(collect(bodies.body(parts.at(-1)!, 1, new ReadPool())), invalid);
+      bodies.close();
+      by?.close();
     });
-    await assert.rejects(bodies.checked, (err: Error & { code?: string }) => err.code === 'INPUT_INVALID');
-    await assert.rejects(
-      collect(bodies.body(parts.at(-1)!, 1, new ReadPool())),
-      (err: Error & { code?: string }) => err.code === 'INPUT_INVALID',
-    );
-    bodies.close();
-  });
 
   it('a file with a DOCTYPE and few control characters, located by the worker: clean runs by arithmetic', async () => {
     const few = join(dir, 'few.xml');
@@ -206,30 +209,6 @@ describe('multipart bodies: the padded repaired stream cut into parts', () => {
     await bodies.checked;
     bodies.close();
     close();
-  });
-
-  it('a truncated export checked by the worker: every part waiting on it learns why, not "changed"', async () => {
-    const cut = join(dir, 'cut-located.xml');
-    await writeFile(cut, (await readFile(path)).subarray(0, -50));
-    const src = await openExport(cut);
-    const repair = { doctype: null };
-    // Parts past the end of what the repair keeps wait for the verdict: the truncation is the reason.
-    const parts = layoutParts(src.size + 300_000, 100_000);
-    const by = locatedBy(src as ExportSource & { filePath: string }, repair);
-    const bodies = partBodies({
-      source: src,
-      repair,
-      parts,
-      skip: new Set(),
-      concurrency: 2,
-      signal: new AbortController().signal,
-      located: by.located,
-    });
-    const invalid = (err: Error & { code?: string }) => err.code === 'INPUT_INVALID';
-    await assert.rejects(bodies.checked, invalid);
-    await assert.rejects(collect(bodies.body(parts.at(-1)!, 1, new ReadPool())), invalid);
-    bodies.close();
-    by.close();
   });
 });
 
