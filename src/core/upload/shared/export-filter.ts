@@ -49,6 +49,16 @@ export interface FilterInputs {
   importedWorkouts: ReadonlySet<string>;
 }
 
+/**
+ * Whether `bytes` holds `x` at `a` (the caller compared the lengths). A loop, not Buffer.compare, whose
+ * argument checks cost more than the comparison on names this short; from the end, where type names
+ * sharing the `HK…TypeIdentifier` prefix differ.
+ */
+function sameBytes(x: Buffer, bytes: Buffer, a: number): boolean {
+  for (let i = x.length - 1; i >= 0; i--) if (x[i] !== bytes[a + i]) return false;
+  return true;
+}
+
 /** What a pass of the filter did. */
 export interface FilterStats {
   /** Bytes of the document (before the padded repair of illegal characters, which keeps the length). */
@@ -265,8 +275,7 @@ export class FilterPass {
       return { bytes: this.lastType, name, mapped: kindOf(name) !== KIND_UNMAPPED };
     }
     const seen = this.types.get(hash);
-    if (seen !== undefined && seen.bytes.length === b - a && bytes.compare(seen.bytes, 0, b - a, a, b) === 0)
-      return seen;
+    if (seen !== undefined && seen.bytes.length === b - a && sameBytes(seen.bytes, bytes, a)) return seen;
     const name = bytes.toString('utf8', a, b);
     const fresh = { bytes: Buffer.from(bytes.subarray(a, b)), name, mapped: kindOf(name) !== KIND_UNMAPPED };
     // A hash two types share keeps the later one; the bytes are compared every time.
@@ -276,7 +285,7 @@ export class FilterPass {
 
   private typeName(bytes: Buffer, a: number, b: number): string {
     const last = this.lastType;
-    if (last.length === b - a && bytes.compare(last, 0, last.length, a, b) === 0) return this.lastTypeName;
+    if (last.length === b - a && sameBytes(last, bytes, a)) return this.lastTypeName;
     this.lastType = Buffer.from(bytes.subarray(a, b));
     this.lastTypeName = bytes.toString('utf8', a, b);
     return this.lastTypeName;
