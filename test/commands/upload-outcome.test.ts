@@ -511,6 +511,35 @@ describe('upload (s3) by presigned POST: a plain export is sent while the filter
       await cli.dispose();
     }
   });
+
+  it('damage the worker finds past the head: the POST ends short, S3 keeps nothing, exit 3', async () => {
+    const double = await startBackendDouble({
+      generation: '2026-08',
+      seed: { apiKeys: [API_KEY] },
+      s3: s3SettingsOf(rgw),
+    });
+    const cli = await CliEnv.create(double.url);
+    try {
+      const plain = join(dir, 'plain-damaged.xml');
+      await writeExportFile(plain, { seed: 5, days: 40 });
+      const broken = await withLastLine(
+        plain,
+        join(dir, 'late-broken.xml'),
+        ' <Record type="HKQuantityTypeIdentifierStepCount" <oops/>',
+      );
+      const user = double.createUser({}).id;
+      const u = await cli.run(['upload', broken, '--user', user, '--json'], { env });
+      assert.equal(u.code, 3, u.stderr);
+      assert.match(u.stderr, /cannot be uploaded: /);
+      assert.equal(JSON.parse(u.stdout).error.code, 'INPUT_INVALID');
+      // The POST was started (the damage lies past the head), and S3 kept nothing of it.
+      assert.equal(double.state.presigns.length, 1);
+      assert.deepEqual(await rgw.listKeys(`${user}/`), []);
+    } finally {
+      await double.close();
+      await cli.dispose();
+    }
+  });
 });
 
 describe('upload (s3) on a current backend in client mode: multipart and the direct route send the filtered document', () => {

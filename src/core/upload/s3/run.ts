@@ -203,14 +203,17 @@ export async function runS3Upload(
   ) {
     if (known.plan) onEvent({ type: 'incremental', plan: known.plan });
     const measure = measureInWorker(source, repairPlanFor(head), known);
-    // An export the filter changes mostly says so in its first few MiB: no POST is started for it.
-    await interruptible(signal, Promise.race([measure.head, measure.done.then(() => {})]));
-    if (measure.hasChanged()) {
-      const { stats } = await interruptible(signal, measure.done);
-      measure.close();
-      onEvent({ type: 'warning', message: `apple-import repairs: ${describeFilter(stats)}.` });
-      measured = { filter: { inputs: known, stats }, inc: known, stats };
-    } else postFirst = { measure, verdict: plainVerdict(measure) };
+    try {
+      // An export the filter changes mostly says so in its first few MiB: no POST is started for it.
+      await interruptible(signal, Promise.race([measure.head, measure.done.then(() => {})]));
+      if (measure.hasChanged()) {
+        const { stats } = await interruptible(signal, measure.done);
+        onEvent({ type: 'warning', message: `apple-import repairs: ${describeFilter(stats)}.` });
+        measured = { filter: { inputs: known, stats }, inc: known, stats };
+      } else postFirst = { measure, verdict: plainVerdict(measure) };
+    } finally {
+      if (!postFirst) measure.close();
+    }
   }
   // What the backend's import needs repaired and what the server has: a filtered document (shared/),
   // whose exact size decides the way it goes (a second cumulative export may be small once filtered).
