@@ -271,6 +271,20 @@ describe('upload --method sdk', () => {
     assert.doesNotMatch(r.stderr, /re-run the same command/);
   });
 
+  it('--wait: once the ledger says what the server has, a shortfall on a later export is a failure, not "already there"', async () => {
+    const user = double.createUser({ email: 'later@example.com' });
+    const first = await cli.run([...sdkArgs(user.id), '--wait'], { env });
+    assert.equal(first.code, 0, first.stderr);
+    // A later cumulative export: the server has the first part (the ledger says so), the rest is new.
+    const later = join(dir, 'later.xml');
+    await writeExportFile(later, { days: 9, seed: 7, dupExact: 0.02 });
+    double.loseNextRecords(5);
+    const r = await cli.run(['upload', later, '--user', user.id, '--method', 'sdk', '--wait'], { env });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /^error: The backend imported 5 records fewer than predicted \(/m);
+    assert.doesNotMatch(r.stderr, /may be rows the server had already/);
+  });
+
   it('tells apps and devices apart, and keeps each record in the unit of its series', async () => {
     const user = double.createUser({ email: 'provenance@example.com' });
     const r = await cli.run([...sdkArgs(user.id), '--wait', '--json'], {

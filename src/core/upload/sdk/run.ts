@@ -292,7 +292,9 @@ export async function runSdkUpload(
         units: followed,
         failed: counts.failed,
         settled: 'events',
-        mayBeThere: true,
+        // Only when this machine's ledger does not say what the server has (none, or --full): when it
+        // does, what was sent is new to the server, and a shortfall is rows lost.
+        mayBeThere: inc.known === undefined,
       });
     } catch (err) {
       summaryUnreadable(ports, onEvent, err);
