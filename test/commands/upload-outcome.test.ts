@@ -448,21 +448,9 @@ describe('upload (s3) sends the document whose import validate predicts', () => 
       }
     });
   }
-});
 
-describe('upload (s3) by presigned POST: a plain export is sent while the filter measures it', () => {
-  let rgw: Radosgw;
-  let dir: string;
-  before(async () => {
-    rgw = await startRadosgw({ bucket: 'uploads' });
-    dir = await mkdtemp(join(tmpdir(), 'upload-outcome-post-'));
-  });
-  after(async () => {
-    await rgw.stop();
-    await rm(dir, { recursive: true, force: true });
-  });
-
-  it('a change the filter finds late: the POST ends before its last byte, S3 keeps only the filtered document', async () => {
+  /** A server before August 2026 (the presigned POST), against the same radosgw. */
+  async function onOldServer(fn: (double: BackendDouble, cli: CliEnv) => Promise<void>): Promise<void> {
     const double = await startBackendDouble({
       generation: '2026-08',
       seed: { apiKeys: [API_KEY] },
@@ -470,6 +458,15 @@ describe('upload (s3) by presigned POST: a plain export is sent while the filter
     });
     const cli = await CliEnv.create(double.url);
     try {
+      await fn(double, cli);
+    } finally {
+      await double.close();
+      await cli.dispose();
+    }
+  }
+
+  it('a change the filter finds late: the POST ends before its last byte, S3 keeps only the filtered document', async () => {
+    await onOldServer(async (double, cli) => {
       const plain = join(dir, 'plain.xml');
       await writeExportFile(plain, { seed: 4, days: 40 });
       // Past the head the worker reads before a POST is started: the change is found while it is sent.
@@ -506,20 +503,11 @@ describe('upload (s3) by presigned POST: a plain export is sent while the filter
       assert.doesNotMatch(p.stderr, /apple-import repairs/);
       const [key] = await rgw.listKeys(`${other}/`);
       assert.ok((await rgw.getObject(key!)).equals(await repairedOf(plain)));
-    } finally {
-      await double.close();
-      await cli.dispose();
-    }
+    });
   });
 
   it('damage the worker finds past the head: the POST ends short, S3 keeps nothing, exit 3', async () => {
-    const double = await startBackendDouble({
-      generation: '2026-08',
-      seed: { apiKeys: [API_KEY] },
-      s3: s3SettingsOf(rgw),
-    });
-    const cli = await CliEnv.create(double.url);
-    try {
+    await onOldServer(async (double, cli) => {
       const plain = join(dir, 'plain-damaged.xml');
       await writeExportFile(plain, { seed: 5, days: 40 });
       const broken = await withLastLine(
@@ -535,10 +523,7 @@ describe('upload (s3) by presigned POST: a plain export is sent while the filter
       // The POST was started (the damage lies past the head), and S3 kept nothing of it.
       assert.equal(double.state.presigns.length, 1);
       assert.deepEqual(await rgw.listKeys(`${user}/`), []);
-    } finally {
-      await double.close();
-      await cli.dispose();
-    }
+    });
   });
 });
 
