@@ -29,7 +29,7 @@ import { createScanner, type ScanResult } from '../../reader/scanner.js';
 import type { ScanSummary } from '../../reader/types.js';
 import { type FilteredRepair, repairedStream } from '../shared/export-filter.js';
 import type { CheckReply, CheckRequest } from './check-worker.js';
-import { refuseUnrepairable } from './preflight.js';
+import { type CheckedElsewhere, refuseUnrepairable } from './preflight.js';
 
 /** The unit of the read position shared with a worker that reads the file itself (int32 covers 128 TiB). */
 const PROGRESS_UNIT = 64 * 1024;
@@ -55,16 +55,8 @@ export interface CheckedBodyOptions {
   checkAheadBytes?: number;
   /** Read the export into this pool's buffers (the consumer releases each chunk once sent). */
   pool?: ReadPool;
-  /**
-   * The last chunk waits for this too (another thread's verdict on the whole export, measure.ts): a
-   * rejection ends the body short, so S3 keeps nothing.
-   */
-  gate?: Promise<unknown>;
-  /**
-   * Another thread checks the whole export (measure.ts): this body only repairs, with that thread's
-   * search for illegal bytes, and ends once its scan (`scan`) has come; `gate` says whether it may.
-   */
-  checkedBy?: { cleanBefore(): number; scan: Promise<ScanSummary> };
+  /** Another thread checks the whole export: this body only repairs (repairedBody). */
+  checkedBy?: CheckedElsewhere;
 }
 
 /** The scanner as the body sees it, inline or in a worker. */
@@ -280,11 +272,6 @@ export async function* checkedBody(
     const b = check.broken();
     if (b) refuseUnrepairable(source, { ...b, sha256: '' });
   };
-  // A verdict that comes early against the export stops the body at once, not at its end.
-  let gateFailure: unknown;
-  opts.gate?.catch((err: unknown) => {
-    gateFailure = err ?? new Error('the export was refused');
-  });
   async function* checked(): AsyncGenerator<Buffer> {
     const range = {
       ...(opts.signal ? { signal: opts.signal } : {}),
@@ -293,7 +280,6 @@ export async function* checkedBody(
     for await (const chunk of source.open(range)) {
       await check.write(chunk);
       refuseIfBroken();
-      if (gateFailure !== undefined) throw gateFailure;
       yield chunk;
     }
   }
@@ -305,7 +291,6 @@ export async function* checkedBody(
     }
     const summary: ScanSummary = { ...(await check.end()), sha256: '' };
     await verifyScanned(source, repair, summary);
-    await opts.gate;
     opts.onScanned?.(summary);
     if (held) yield held;
   } finally {
@@ -313,16 +298,20 @@ export async function* checkedBody(
   }
 }
 
-/** The body when another thread checks the export (`checkedBy`): repaired, its last chunk held for that verdict. */
+/**
+ * The body when another thread checks the export (`checkedBy`): repaired with that thread's search for
+ * illegal bytes, its last chunk held for the verdict. A rejection ends it short, so S3 keeps nothing; one
+ * that comes early stops it at once, not at its end.
+ */
 async function* repairedBody(
   source: ExportSource,
   repair: FilteredRepair,
   opts: CheckedBodyOptions,
-  by: NonNullable<CheckedBodyOptions['checkedBy']>,
+  by: CheckedElsewhere,
 ): AsyncGenerator<Buffer> {
-  let gateFailure: unknown;
-  opts.gate?.catch((err: unknown) => {
-    gateFailure = err ?? new Error('the export was refused');
+  let refused: unknown;
+  by.verdict.catch((err: unknown) => {
+    refused = err ?? new Error('the export was refused');
   });
   const range = {
     ...(opts.signal ? { signal: opts.signal } : {}),
@@ -330,12 +319,11 @@ async function* repairedBody(
   };
   let held: Buffer | undefined;
   for await (const out of repairedStream(source.open(range), repair, { cleanBefore: by.cleanBefore })) {
-    if (gateFailure !== undefined) throw gateFailure;
+    if (refused !== undefined) throw refused;
     if (held) yield held;
     held = out;
   }
-  const summary = await by.scan;
-  await opts.gate;
+  const summary = await by.verdict;
   opts.onScanned?.(summary);
   if (held) yield held;
 }

@@ -143,17 +143,18 @@ export class FilterNeeded extends AppError {
 }
 
 /**
- * Settles once the whole plain export is known to be the document to send: rejects with FilterNeeded
+ * The scan, once the whole plain export is known to be the document to send: rejects with FilterNeeded
  * as soon as the filter changes anything, or with why the export cannot go. A send of the plain export
  * holds its end (the last multipart `complete`, a POST's last chunk) on it.
  */
-export function plainVerdict(measure: Measure): Promise<void> {
+export function plainVerdict(measure: Measure): Promise<ScanSummary> {
   const verdict = Promise.race([
-    measure.changed.then(() => {
+    measure.changed.then((): never => {
       throw new FilterNeeded();
     }),
-    measure.done.then(({ stats }) => {
+    measure.done.then(({ summary, stats }) => {
       if (filterChanges(stats)) throw new FilterNeeded();
+      return summary;
     }),
   ]);
   // Whoever sends awaits it; a rejection nobody awaited is not an error of its own.

@@ -58,7 +58,7 @@ export interface MultipartRun {
    * Settles once the whole export is known to be this document (runPlainFirst): `complete` waits for
    * it, and a rejection stops the upload.
    */
-  verdict?: Promise<unknown>;
+  verdict?: Promise<ScanSummary>;
   /** The worker that checks the plain file (runPlainFirst): it also says where each part starts. */
   measure?: Measure;
 }
@@ -102,14 +102,6 @@ export async function runPlainFirst(
   } finally {
     measure.close();
   }
-}
-
-/** The plain file's parts located by the worker that checks it, and its verdict. */
-function locatedBy(measure: Measure): { starts: Measure['starts']; checked: Promise<ScanSummary> } {
-  const checked = measure.done.then((d) => d.summary);
-  // partBodies awaits it; a rejection is its error, not one of its own.
-  checked.catch(() => {});
-  return { starts: measure.starts, checked };
 }
 
 /** The object's exact size: the filtered document's, else the padded repaired export's. */
@@ -276,7 +268,9 @@ async function sendAndComplete(
     concurrency: opts.concurrency,
     signal,
     filter: run.filter,
-    ...(run.measure && !run.filter ? { located: locatedBy(run.measure) } : {}),
+    ...(run.measure && run.verdict && !run.filter
+      ? { located: { starts: run.measure.starts, checked: run.verdict } }
+      : {}),
   });
   let checkFailure: unknown = null;
   const stop = (err: unknown) => {

@@ -40,10 +40,17 @@ export interface UploadPlan {
   streamed: boolean;
   /** The preflight scan, or null when nothing was scanned before sending. */
   summary: ScanSummary | null;
-  /** A streamed part's end waits for this verdict on the whole export (checked-body.ts `gate`). */
-  gate?: Promise<unknown>;
-  /** The streamed part is checked by another thread (checked-body.ts `checkedBy`). */
-  checkedBy?: { cleanBefore(): number; scan: Promise<ScanSummary> };
+  /** The streamed part is checked by another thread, its end held for the verdict (checked-body.ts). */
+  checkedBy?: CheckedElsewhere;
+}
+
+/**
+ * A plain export another thread checks and measures (measure.ts): how far it found no illegal byte, and
+ * its verdict, the scan once the export is the document to send (plainVerdict).
+ */
+export interface CheckedElsewhere {
+  cleanBefore(): number;
+  verdict: Promise<ScanSummary>;
 }
 
 export interface PlanOptions {

@@ -15,6 +15,7 @@ import type { ExportSource } from '../../../adapters/export-source.js';
 import type { ServerInfo } from '../../../adapters/openapi.js';
 import { CancelledError, UsageError } from '../../../errors.js';
 import { paddedSize, repairPlanFor } from '../../reader/repair.js';
+import type { ScanSummary } from '../../reader/types.js';
 import { isFilterActive } from '../../selection/filters.js';
 import { requireUser } from '../../users.js';
 import {
@@ -189,7 +190,7 @@ export async function runS3Upload(
     opts.maxPartSize ?? Number.POSITIVE_INFINITY,
     (view.known ? view.info.cap : null) ?? DEFAULT_PART_CAP,
   );
-  let postFirst: { measure: Measure; verdict: Promise<void> } | undefined;
+  let postFirst: { measure: Measure; verdict: Promise<ScanSummary> } | undefined;
   if (
     !measured &&
     !opts.dryRun &&
@@ -258,12 +259,8 @@ export async function runS3Upload(
   // One part is sent while it is checked; a split, and --dry-run's report, need the scan first.
   let plan = (!opts.dryRun && streamedPlan(source, head, fingerprint, cap, filter)) || (await scan(cap));
   if (postFirst) {
-    const { measure } = postFirst;
-    const scan = measure.done.then((d) => d.summary);
-    // The body awaits it; a rejection is the gate's to tell.
-    scan.catch(() => {});
-    plan.gate = postFirst.verdict;
-    plan.checkedBy = { cleanBefore: () => measure.starts.cleanBefore(), scan };
+    const { measure, verdict } = postFirst;
+    plan.checkedBy = { cleanBefore: () => measure.starts.cleanBefore(), verdict };
   }
   announce(plan, base, onEvent);
   const state: SendState = {

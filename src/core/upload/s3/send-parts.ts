@@ -121,7 +121,6 @@ async function uploadOne(
         ? checkedBody(plan.source, plan.repair, {
             signal: deps.signal,
             pool,
-            ...(plan.gate ? { gate: plan.gate } : {}),
             ...(plan.checkedBy ? { checkedBy: plan.checkedBy } : {}),
             onScanned: (s) => {
               scan = s;

@@ -8,7 +8,7 @@ import { ReadPool } from '../../../../src/adapters/read-pool.js';
 import { scanExport } from '../../../../src/core/reader/read-export.js';
 import type { RepairPlan } from '../../../../src/core/reader/repair.js';
 import { paddedSize, repairBytes, repairPlanFor } from '../../../../src/core/reader/repair.js';
-import { measureInWorker } from '../../../../src/core/upload/s3/measure.js';
+import { measureInWorker, plainVerdict } from '../../../../src/core/upload/s3/measure.js';
 import { layoutParts, type PartLayout, partBodies } from '../../../../src/core/upload/s3/multipart-body.js';
 import {
   type ExportFilterPlan,
@@ -26,9 +26,10 @@ async function collect(it: AsyncIterable<Buffer>): Promise<Buffer> {
 /** The plain file checked by the upload's worker thread, which also says where each part starts. */
 function locatedBy(source: ExportSource & { filePath: string }, repair: RepairPlan) {
   const measure = measureInWorker(source, repair, { importedWorkouts: new Set() });
-  const checked = measure.done.then((d) => d.summary);
-  checked.catch(() => {});
-  return { located: { starts: measure.starts, checked }, close: () => measure.close() };
+  return {
+    located: { starts: measure.starts, checked: plainVerdict(measure) },
+    close: () => measure.close(),
+  };
 }
 
 /** The export as a zip entry looks to the upload: readable from its start only (no filePath). */
