@@ -183,14 +183,13 @@ export async function runS3Upload(
       }
     }
   }
-  // The same for the one presigned POST of a plain file (a server before August 2026, or one whose
-  // openapi cannot be read): it is sent while a worker checks it and measures the filter, and its last
-  // chunk waits for that verdict (checked-body.ts `gate`), so S3 keeps nothing the filter would change.
+  // The cap the server advertises bounds the parts; without it, the cap of servers before August 2026
+  // (a presign refusal then states the real one, and the parts are planned again).
   const cap = Math.min(
     opts.maxPartSize ?? Number.POSITIVE_INFINITY,
     (view.known ? view.info.cap : null) ?? DEFAULT_PART_CAP,
   );
-  let postFirst: { measure: Measure; verdict: Promise<ScanSummary> } | undefined;
+  let postFirst: PostFirst | undefined;
   if (
     !measured &&
     !opts.dryRun &&
@@ -202,19 +201,9 @@ export async function runS3Upload(
     plain <= cap &&
     (await endsClosed(source.filePath, source.size))
   ) {
-    if (known.plan) onEvent({ type: 'incremental', plan: known.plan });
-    const measure = measureInWorker(source, repairPlanFor(head), known);
-    try {
-      // An export the filter changes mostly says so in its first few MiB: no POST is started for it.
-      await interruptible(signal, Promise.race([measure.head, measure.done.then(() => {})]));
-      if (measure.hasChanged()) {
-        const { stats } = await interruptible(signal, measure.done);
-        onEvent({ type: 'warning', message: `apple-import repairs: ${describeFilter(stats)}.` });
-        measured = { filter: { inputs: known, stats }, inc: known, stats };
-      } else postFirst = { measure, verdict: plainVerdict(measure) };
-    } finally {
-      if (!postFirst) measure.close();
-    }
+    const started = await startPostFirst(source, head, known, signal, onEvent);
+    if ('measure' in started) postFirst = started;
+    else measured = started;
   }
   // What the backend's import needs repaired and what the server has: a filtered document (shared/),
   // whose exact size decides the way it goes (a second cumulative export may be small once filtered).
@@ -236,8 +225,6 @@ export async function runS3Upload(
     if (result.status === 'uploaded') recordSent(inc, known, result, ports, onEvent);
     return verify ? verify.finish(result, { source, head, filter, stats: known }) : result;
   }
-  // The cap the server advertises bounds the parts; without it, the cap of servers before August 2026
-  // (a presign refusal then states the real one, and the parts are planned again).
   /** The POST sent alongside the filter's pass: what that pass found, the document changed or not. */
   const settle = async (): Promise<void> => {
     if (!postFirst) return;
@@ -376,6 +363,43 @@ function announce(plan: UploadPlan, base: S3Base, onEvent: UploadEvents): void {
       streamed: plan.streamed,
     },
   });
+}
+
+/** A presigned POST of the plain export sent while a worker checks it and measures the filter. */
+interface PostFirst {
+  measure: Measure;
+  verdict: Promise<ScanSummary>;
+}
+
+/**
+ * The one presigned POST of a plain file the server has nothing of yet (a server before August 2026, or
+ * one whose openapi cannot be read) goes while a worker checks it and measures the filter, its last chunk
+ * held for the verdict (checked-body.ts `checkedBy`), so S3 keeps nothing the filter would change. An
+ * export the filter changes mostly says so in its first few MiB: then no POST is started, and what the
+ * filter found comes back instead.
+ */
+async function startPostFirst(
+  source: ExportSource & { filePath: string },
+  head: ExportHead,
+  inc: Incremental,
+  signal: AbortSignal,
+  onEvent: UploadEvents,
+): Promise<PostFirst | { filter: ExportFilterPlan; inc: Incremental; stats: FilterStats }> {
+  if (inc.plan) onEvent({ type: 'incremental', plan: inc.plan });
+  const measure = measureInWorker(source, repairPlanFor(head), inc);
+  let kept = false;
+  try {
+    await interruptible(signal, Promise.race([measure.head, measure.done.then(() => {})]));
+    if (!measure.hasChanged()) {
+      kept = true;
+      return { measure, verdict: plainVerdict(measure) };
+    }
+    const { stats } = await interruptible(signal, measure.done);
+    onEvent({ type: 'warning', message: `apple-import repairs: ${describeFilter(stats)}.` });
+    return { filter: { inputs: inc, stats }, inc, stats };
+  } finally {
+    if (!kept) measure.close();
+  }
 }
 
 function hasFile(source: ExportSource): source is ExportSource & { filePath: string } {
