@@ -29,16 +29,18 @@ async function newestSource(dir: string): Promise<number> {
 
 /**
  * The built CLI, as users run it: memory is measured on dist/, not through tsx (whose loader thread
- * alone adds ~25 MB). Compiled here when src/ is newer (CI builds first, so there it never is), under
- * a lock since test files run in parallel.
+ * alone adds ~25 MB). Built here (`npm run build`) when src/ is newer (CI builds first, so there it never
+ * is), under a lock since test files run in parallel. While the lock is held dist/ is half-written (tsc's
+ * dist/vendor/zod.js comes before the bundle that replaces it), so no one takes it as fresh then.
  */
 export async function builtCli(): Promise<string> {
+  const lock = join(ROOT, 'dist', '.test-build.lock');
   const fresh = async () => {
     const built = await stat(DIST_BIN).catch(() => undefined);
-    return built !== undefined && built.mtimeMs >= (await newestSource(join(ROOT, 'src')));
+    if (built === undefined || (await stat(lock).catch(() => undefined)) !== undefined) return false;
+    return built.mtimeMs >= (await newestSource(join(ROOT, 'src')));
   };
   if (await fresh()) return DIST_BIN;
-  const lock = join(ROOT, 'dist', '.test-build.lock');
   await mkdir(join(ROOT, 'dist'), { recursive: true });
   const giveUp = Date.now() + 180_000;
   for (;;) {
@@ -46,14 +48,9 @@ export async function builtCli(): Promise<string> {
     const fh = await open(lock, Date.now() > giveUp ? 'w' : 'wx').catch(() => undefined);
     if (fh) {
       try {
-        if (!(await fresh())) {
-          await promisify(execFile)(
-            process.execPath,
-            [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.build.json')],
-            { cwd: ROOT },
-          );
-          // The step of the build that bundles zod into dist/ (package.json build:vendor).
-          await promisify(execFile)('npm', ['run', '--silent', 'build:vendor'], { cwd: ROOT });
+        const built = await stat(DIST_BIN).catch(() => undefined);
+        if (built === undefined || built.mtimeMs < (await newestSource(join(ROOT, 'src')))) {
+          await promisify(execFile)('npm', ['run', '--silent', 'build'], { cwd: ROOT });
         }
       } finally {
         await fh.close();
