@@ -1,5 +1,5 @@
 // The package's runtime dependencies are exactly what the built CLI imports: nothing a user installs is
-// there only for the tests, the benchmarks or the build (zod, bundled into dist/vendor, included).
+// there only for the tests, the benchmarks or the build (zod, bundled into dist/, included).
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';

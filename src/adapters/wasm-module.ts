@@ -25,8 +25,9 @@ export function wasmModule(file: string): WebAssembly.Module | null {
   let m = compiled.get(file);
   if (m === undefined) {
     try {
-      // The same path from src/adapters (tests, via tsx) and dist/adapters (the CLI).
-      const bytes = readFileSync(new URL(`../../dist/wasm/${file}`, import.meta.url));
+      // From src/adapters (tests, via tsx), or from a chunk of the bundle, flat in dist/ (scripts/build.mjs).
+      const dir = import.meta.url.endsWith('.ts') ? '../../dist/wasm/' : './wasm/';
+      const bytes = readFileSync(new URL(`${dir}${file}`, import.meta.url));
       m = compileOptimised(bytes);
     } catch {
       m = null;

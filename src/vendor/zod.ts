@@ -1,8 +1,8 @@
 /**
- * zod, as every module here imports it. Under tsx (tests) this is the package itself; the build replaces
- * dist/vendor/zod.js with zod bundled into one file (`npm run build:vendor`): loaded from its ~100
- * modules, resolving and compiling them is the largest part of a backend command's start-up (whoami,
- * status), and one file is read and compiled at a fraction of that cost.
+ * zod, as every module here imports it. Under tsx (tests) this is the package itself; the build bundles
+ * it into dist/ (scripts/build.mjs): loaded from its ~100 modules, resolving and compiling them is the
+ * largest part of a backend command's start-up (whoami, status), and bundled it is read and compiled at a
+ * fraction of that cost.
  *
  * Only the builders used here are named, so the bundle leaves out the rest of zod (the other schema
  * kinds, the locales but English, JSON Schema): it is a quarter of the whole package's size, and every

@@ -30,8 +30,8 @@ async function newestSource(dir: string): Promise<number> {
 /**
  * The built CLI, as users run it: memory is measured on dist/, not through tsx (whose loader thread
  * alone adds ~25 MB). Built here (`npm run build`) when src/ is newer (CI builds first, so there it never
- * is), under a lock since test files run in parallel. While the lock is held dist/ is half-written (tsc's
- * dist/vendor/zod.js comes before the bundle that replaces it), so no one takes it as fresh then.
+ * is), under a lock since test files run in parallel. While the lock is held dist/ is half-written (the build
+ * clears it before it bundles), so no one takes it as fresh then.
  */
 export async function builtCli(): Promise<string> {
   const lock = join(ROOT, 'dist', '.test-build.lock');
