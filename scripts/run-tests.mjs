@@ -21,11 +21,14 @@ if (deps.status !== 0) process.exit(deps.status ?? 1);
 
 // The check's compiled fast path (dist/wasm) must be there, or its tests fail: build it when it is
 // missing or older than its source, so `npm test` works on a fresh checkout as well as after a build.
-const wasm = 'dist/wasm/content-check.wasm';
-const wasmSource = 'wasm/content-check.ts';
-if (!existsSync(wasm) || statSync(wasm).mtimeMs < statSync(wasmSource).mtimeMs) {
-  const built = spawnSync('npm', ['run', '--silent', 'build:wasm'], { stdio: 'inherit' });
-  if (built.status !== 0) process.exit(built.status ?? 1);
+for (const [wasm, wasmSource, script] of [
+  ['dist/wasm/content-check.wasm', 'wasm/content-check.ts', 'build:wasm'],
+  ['dist/wasm/dedupe.wasm', 'wasm/dedupe.ts', 'build:wasm-dedupe'],
+]) {
+  if (!existsSync(wasm) || statSync(wasm).mtimeMs < statSync(wasmSource).mtimeMs) {
+    const built = spawnSync('npm', ['run', '--silent', script], { stdio: 'inherit' });
+    if (built.status !== 0) process.exit(built.status ?? 1);
+  }
 }
 
 const filters = process.argv.slice(2);

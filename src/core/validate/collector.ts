@@ -86,6 +86,7 @@ import {
   CORRELATION_CHILD,
   DedupeLog,
   Deduper,
+  type DuplicateSets,
   NO_OUTCOME,
   ROW_KEY,
   rowKeyHash,
@@ -94,6 +95,7 @@ import {
   TOP_OTHER,
   TOP_RECORD,
 } from './dedupe-log.js';
+import { createDeduper } from './dedupe-wasm.js';
 import { normalizeDevice } from './device.js';
 import { issueKindOf } from './issues.js';
 import type { DefectSummary, IssueExample, IssueSummary, SourceSummary, ValidationReport } from './report.js';
@@ -229,7 +231,7 @@ export class ValidationCollector {
   private readonly defects = new Map<DefectKind, DefectSummary>();
   private readonly types = new TypeTable();
   readonly tally: ImportTally;
-  private readonly deduper: Deduper;
+  private readonly deduper: DuplicateSets;
   private exportDate: string | null = null;
   private correlations = 0;
   private records = 0;
@@ -287,8 +289,8 @@ export class ValidationCollector {
     // A record logs two steps: its element's and its row key's.
     this.log = new DedupeLog(this.ranged ? 2 * (opts.expectedElements ?? 0) : FLUSH_WORDS / 3, opts.spare);
     this.tally = new ImportTally(this.types, { deferWorkouts: opts.logDuplicates === true });
-    // A range's collector only logs its steps: its set stays at the smallest size, never touched.
-    this.deduper = new Deduper(opts.logDuplicates ? 0 : (opts.expectedElements ?? 0));
+    // A range's collector only logs its steps: its sets are never made (nor the compiled module loaded).
+    this.deduper = opts.logDuplicates ? new Deduper(0) : createDeduper(opts.expectedElements ?? 0);
     this.repairs = opts.repairs ?? UPLOAD_REPAIRS;
     this.judgeOptions = opts.judge ?? { convertDates: this.repairs.dates === true };
     this.digestWanted = opts.digest !== false;

@@ -73,8 +73,24 @@ export class DedupeLog {
   }
 }
 
+/** What decides the duplicate steps: Deduper here, or the compiled one (dedupe-wasm.ts) with the same outcome. */
+export interface DuplicateSets {
+  readonly exactDuplicates: number;
+  readonly correlationCopies: number;
+  readonly sameKeyRecords: number;
+  readonly tracked: number;
+  readonly saturated: boolean;
+  replay(
+    log: Uint32Array,
+    length: number,
+    tally: ImportTally,
+    types: Int32Array | null,
+    handOver?: boolean,
+  ): ArrayBufferLike;
+}
+
 /** The bounded sets behind the decisions, and what they found. */
-export class Deduper {
+export class Deduper implements DuplicateSets {
   private set: GrowingHashSet | null = null;
   private readonly children = new HashSet32(1 << 12);
   private sorted = new Uint32Array(0);
@@ -198,7 +214,12 @@ export class Deduper {
 
 /** A set with room for about `expected` entries at 80 % load, growing up to MAX_SLOTS. */
 function sizedSet(expected: number): GrowingHashSet {
-  return new GrowingHashSet(Math.min(MAX_SLOTS, Math.max(1 << 16, Math.ceil(expected / 0.8))), MAX_SLOTS);
+  return new GrowingHashSet(firstSlots(expected), MAX_SLOTS);
+}
+
+/** The slots of a duplicate set's first table for about `expected` entries. */
+export function firstSlots(expected: number): number {
+  return Math.min(MAX_SLOTS, Math.max(1 << 16, Math.ceil(expected / 0.8)));
 }
 
 /** Outcomes of a record written as a time-series row (its step is followed by a ROW_KEY step). */
@@ -227,6 +248,6 @@ export function rowKeyHash(model: number, series: number, ms: number, out: Int32
 }
 
 /** Slots of the duplicate set at most (all its tables): 32 MiB, about 6.8 M distinct elements (a 2.8 GB export). */
-const MAX_SLOTS = 1 << 23;
+export const MAX_SLOTS = 1 << 23;
 /** The replay's buckets: 65536 stretches of each table, so a stretch stays within a few cache lines. */
 const BUCKETS = 1 << 16;
