@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Offline end-to-end demo: starts `apple-import sandbox`, writes a realistic export with the iOS 16 DTD
-// defect (`apple-import sample`), then logs in, validates, uploads via S3 (and direct, when built), shows the import status and
+// defect (`apple-import sample`), then logs in, validates, uploads via S3 and directly, shows the import status and
 // stops the sandbox. Every step is printed; the first failing step makes the demo exit 1.
 // Run with `npm run demo` (which builds first). Nothing outside a temp dir is touched: the CLI's config lives
 // in that temp dir, and the caller's APPLE_IMPORT_* settings are not passed on.
@@ -165,11 +165,7 @@ async function demo() {
   say(`  imported ${items} items from ${imported.metadata.object_key ?? imported.metadata.filename}`);
 
   step(`Upload directly in batches for ${sam.email}, waiting for each batch`);
-  if (existsSync(join(dist, 'commands', 'upload-direct.js'))) {
-    await mustRun(['upload', exportZip, '--user', sam.id, '--method', 'direct', '--wait']);
-  } else {
-    say('  skipped: --method direct is not in this build yet');
-  }
+  await mustRun(['upload', exportZip, '--user', sam.id, '--method', 'direct', '--wait']);
 
   step(`Show the import status for ${dana.email}`);
   if (await commandExists('status')) {

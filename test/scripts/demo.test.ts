@@ -44,10 +44,18 @@ it('the demo succeeds with CI=true and prints no escape sequences', async () => 
   });
   assert.equal(code, 0, output.slice(-4000));
   assert.equal(output.includes('\x1b['), false, 'an ANSI control sequence was printed');
-  for (const step of ['Log in', 'Validate', 'Upload via S3', 'Show the import status', 'Stop the sandbox']) {
+  for (const step of [
+    'Log in',
+    'Validate',
+    'Upload via S3',
+    'Upload directly in batches',
+    'Show the import status',
+    'Stop the sandbox',
+  ]) {
     assert.match(output, new RegExp(`== \\d+\\. ${step}`));
   }
   assert.match(output, /imported \d+ items from /);
+  assert.match(output, /batch 1 \(apple-import-[^)]*\): queued as task /, 'the direct step sent no batch');
   assert.match(output, /sandbox exited with 130/);
   assert.match(output, /Demo finished: every step succeeded\./);
 });
